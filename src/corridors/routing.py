@@ -1,0 +1,762 @@
+"""The route-cost core: CSR graphs, shortest paths, BPR times, loading and equilibrium.
+
+Arrays only (numpy and numba). Nodes and edges are 0-based ids. Edges keep their
+original ids ``0..E-1``; :func:`csr_from_edges` orders them by tail so that CSR slot
+``k`` holds original edge ``perm[k]``. Every array handed to a kernel (weights, masks)
+is aligned with CSR slots, and predecessors are CSR slots.
+
+Public functions validate their arguments in Python and convert them to fixed dtypes
+(``int64``, ``float64``, ``bool``) before any kernel runs, so each kernel compiles one
+signature, once, into Numba's on-disk cache. ``prange`` runs only over independent
+outputs; every reduction into a shared array happens in a fixed order, so results are
+bit-identical for any number of Numba threads.
+
+Run ``python -m corridors.routing --warmup`` once to fill the cache.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from numba import njit, prange
+
+__all__ = [
+    "Assignment",
+    "Equilibrium",
+    "assign",
+    "bpr_time",
+    "csr_from_edges",
+    "path_slots",
+    "relative_gap",
+    "shortest_paths",
+    "shortest_paths_batch",
+    "slot_tails",
+    "user_equilibrium",
+    "warmup",
+]
+
+Method = Literal["msa", "frank-wolfe", "cfw", "bfw"]
+METHODS: tuple[str, ...] = ("msa", "frank-wolfe", "cfw", "bfw")
+
+
+# --------------------------------------------------------------------------- kernels
+
+
+@njit(cache=True, inline="always")
+def _heap_push(keys, vals, size, key, val):
+    i = size
+    keys[i] = key
+    vals[i] = val
+    while i > 0:
+        parent = (i - 1) >> 1
+        if keys[parent] <= keys[i]:
+            break
+        keys[parent], keys[i] = keys[i], keys[parent]
+        vals[parent], vals[i] = vals[i], vals[parent]
+        i = parent
+    return size + 1
+
+
+@njit(cache=True, inline="always")
+def _heap_pop(keys, vals, size):
+    key = keys[0]
+    val = vals[0]
+    size -= 1
+    keys[0] = keys[size]
+    vals[0] = vals[size]
+    i = 0
+    while True:
+        left = 2 * i + 1
+        if left >= size:
+            break
+        child = left
+        if left + 1 < size and keys[left + 1] < keys[left]:
+            child = left + 1
+        if keys[i] <= keys[child]:
+            break
+        keys[child], keys[i] = keys[i], keys[child]
+        vals[child], vals[i] = vals[i], vals[child]
+        i = child
+    return key, val, size
+
+
+@njit(cache=True)
+def _dijkstra(indptr, indices, weights, edge_mask, through_mask, source, dist, pred):
+    """Fill ``dist`` and ``pred`` (one row each) from ``source``; lazy-deletion heap."""
+    n = dist.shape[0]
+    for i in range(n):
+        dist[i] = np.inf
+        pred[i] = -1
+    done = np.zeros(n, dtype=np.bool_)
+    cap = indices.shape[0] + 1
+    keys = np.empty(cap, dtype=np.float64)
+    vals = np.empty(cap, dtype=np.int64)
+    dist[source] = 0.0
+    size = _heap_push(keys, vals, 0, 0.0, source)
+    while size > 0:
+        d, u, size = _heap_pop(keys, vals, size)
+        if done[u]:
+            continue
+        done[u] = True
+        if u != source and not through_mask[u]:
+            continue
+        for slot in range(indptr[u], indptr[u + 1]):
+            if not edge_mask[slot]:
+                continue
+            v = indices[slot]
+            nd = d + weights[slot]
+            if nd < dist[v]:
+                dist[v] = nd
+                pred[v] = slot
+                size = _heap_push(keys, vals, size, nd, v)
+
+
+@njit(cache=True, parallel=True)
+def _shortest_paths_kernel(indptr, indices, weights, edge_mask, through_mask, sources):
+    n_src = sources.shape[0]
+    n = indptr.shape[0] - 1
+    dist = np.empty((n_src, n), dtype=np.float64)
+    pred = np.empty((n_src, n), dtype=np.int64)
+    for i in prange(n_src):
+        _dijkstra(indptr, indices, weights, edge_mask, through_mask, sources[i], dist[i], pred[i])
+    return dist, pred
+
+
+@njit(cache=True, parallel=True)
+def _shortest_paths_batch_kernel(indptr, indices, weights, edge_mask, through_mask, sources):
+    n_batch = weights.shape[0]
+    n_src = sources.shape[0]
+    n = indptr.shape[0] - 1
+    dist = np.empty((n_batch, n_src, n), dtype=np.float64)
+    pred = np.empty((n_batch, n_src, n), dtype=np.int64)
+    for job in prange(n_batch * n_src):
+        b = job // n_src
+        i = job - b * n_src
+        _dijkstra(
+            indptr, indices, weights[b], edge_mask[b], through_mask, sources[i], dist[b, i], pred[b, i]
+        )
+    return dist, pred
+
+
+@njit(cache=True)
+def _bpr_kernel(t0, flow, capacity, alpha, beta, out):
+    """BPR time per edge; an integer ``beta`` uses repeated multiplication."""
+    for e in range(t0.shape[0]):
+        ratio = flow[e] / capacity[e]
+        b = beta[e]
+        ib = int(b)
+        if ib == b and 0 <= ib <= 64:
+            p = 1.0
+            for _ in range(ib):
+                p *= ratio
+        else:
+            p = ratio**b
+        out[e] = t0[e] * (1.0 + alpha[e] * p)
+    return out
+
+
+@njit(cache=True)
+def _bpr_derivative_kernel(t0, flow, capacity, alpha, beta, out):
+    """d t / d flow of the BPR function, per edge."""
+    for e in range(t0.shape[0]):
+        b = beta[e]
+        if b == 0.0:
+            out[e] = 0.0
+            continue
+        ratio = flow[e] / capacity[e]
+        ib = int(b)
+        if ib == b and 1 <= ib <= 64:
+            p = 1.0
+            for _ in range(ib - 1):
+                p *= ratio
+        else:
+            p = ratio ** (b - 1.0)
+        out[e] = t0[e] * alpha[e] * b * p / capacity[e]
+    return out
+
+
+@njit(cache=True, parallel=True)
+def _assign_kernel(
+    indptr, indices, tails, weights, edge_mask, through_mask,
+    origins, od_origin, destinations, demand, attrs,
+):  # fmt: skip
+    """All-or-nothing loading for K classes.
+
+    ``weights`` and ``edge_mask`` are ``(K, n_slots)``; ``origins`` the unique origins;
+    ``od_origin[j]`` the row of OD pair ``j`` in ``origins``; ``demand`` ``(K, n_od)``;
+    ``attrs`` ``(2, n_slots)`` (time, distance) summed along paths for the skims.
+    Returns flows ``(K, n_slots)``, skims ``(3, K, n_od)`` and unassigned demand ``(K,)``.
+    """
+    n_cls = weights.shape[0]
+    n_org = origins.shape[0]
+    n = indptr.shape[0] - 1
+    n_slots = indices.shape[0]
+    n_od = destinations.shape[0]
+    dist = np.empty((n_cls, n_org, n), dtype=np.float64)
+    pred = np.empty((n_cls, n_org, n), dtype=np.int64)
+    for job in prange(n_cls * n_org):
+        k = job // n_org
+        u = job - k * n_org
+        _dijkstra(indptr, indices, weights[k], edge_mask[k], through_mask, origins[u], dist[k, u], pred[k, u])
+    flow = np.zeros((n_cls, n_slots), dtype=np.float64)
+    skims = np.empty((3, n_cls, n_od), dtype=np.float64)
+    unassigned = np.zeros(n_cls, dtype=np.float64)
+    for k in prange(n_cls):
+        for j in range(n_od):
+            u = od_origin[j]
+            dest = destinations[j]
+            cost = dist[k, u, dest]
+            skims[0, k, j] = cost
+            q = demand[k, j]
+            if cost == np.inf:
+                skims[1, k, j] = np.inf
+                skims[2, k, j] = np.inf
+                unassigned[k] += q
+                continue
+            t = 0.0
+            d = 0.0
+            node = dest
+            src = origins[u]
+            while node != src:
+                slot = pred[k, u, node]
+                flow[k, slot] += q
+                t += attrs[0, slot]
+                d += attrs[1, slot]
+                node = tails[slot]
+            skims[1, k, j] = t
+            skims[2, k, j] = d
+    return flow, skims, unassigned
+
+
+@njit(cache=True)
+def _slope(flow, direction, step, t0, capacity, alpha, beta, trial, times):
+    """Derivative of the Beckmann objective at ``flow + step * direction``."""
+    for e in range(flow.shape[0]):
+        trial[e] = flow[e] + step * direction[e]
+    _bpr_kernel(t0, trial, capacity, alpha, beta, times)
+    s = 0.0
+    for e in range(flow.shape[0]):
+        s += direction[e] * times[e]
+    return s
+
+
+@njit(cache=True)
+def _line_search(flow, direction, t0, capacity, alpha, beta, tol):
+    """Step in [0, 1] minimising the Beckmann objective along ``direction`` (bisection)."""
+    trial = np.empty_like(flow)
+    times = np.empty_like(flow)
+    if _slope(flow, direction, 1.0, t0, capacity, alpha, beta, trial, times) <= 0.0:
+        return 1.0
+    if _slope(flow, direction, 0.0, t0, capacity, alpha, beta, trial, times) >= 0.0:
+        return 0.0
+    lo = 0.0
+    hi = 1.0
+    while hi - lo > tol:
+        mid = 0.5 * (lo + hi)
+        if _slope(flow, direction, mid, t0, capacity, alpha, beta, trial, times) > 0.0:
+            hi = mid
+        else:
+            lo = mid
+    return 0.5 * (lo + hi)
+
+
+# --------------------------------------------------------------------- validation
+
+
+def _fail(name: str, reason: str) -> ValueError:
+    return ValueError(f"{name}: {reason}")
+
+
+def _int_array(name: str, a, *, ndim: int = 1, upper: int | None = None) -> np.ndarray:
+    arr = np.asarray(a)
+    if arr.ndim != ndim:
+        raise _fail(name, f"expected a {ndim}-D array of integers, got shape {arr.shape}")
+    if arr.size and arr.dtype.kind not in "iu":
+        raise _fail(name, f"expected integers, got dtype {arr.dtype}")
+    arr = np.ascontiguousarray(arr, dtype=np.int64)
+    if arr.size:
+        if arr.min() < 0:
+            raise _fail(name, f"ids must be >= 0, found {arr.min()}")
+        if upper is not None and arr.max() >= upper:
+            raise _fail(name, f"id {arr.max()} out of range (must be < {upper})")
+    return arr
+
+
+def _float_array(name: str, a, shape: tuple[int, ...], *, allow_inf: bool = False) -> np.ndarray:
+    arr = np.asarray(a)
+    if arr.dtype.kind not in "fiu":
+        raise _fail(name, f"expected numbers, got dtype {arr.dtype}")
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    if arr.shape != shape:
+        raise _fail(name, f"expected shape {shape}, got {arr.shape}")
+    if np.isnan(arr).any():
+        raise _fail(name, "contains NaN")
+    if not allow_inf and np.isinf(arr).any():
+        raise _fail(name, "contains infinite values")
+    if (arr < 0).any():
+        raise _fail(name, f"must be >= 0, found {arr.min()}")
+    return arr
+
+
+def _param_array(name: str, a, n: int, *, positive: bool = False) -> np.ndarray:
+    """A scalar or per-edge parameter, broadcast to ``(n,)`` float64."""
+    arr = np.asarray(a)
+    if arr.ndim == 0:
+        arr = np.full(n, arr.item() if arr.dtype.kind in "fiu" else np.nan)
+    arr = _float_array(name, arr, (n,))
+    if positive and (arr <= 0).any():
+        raise _fail(name, "must be > 0")
+    return arr
+
+
+def _bool_array(name: str, a, shape: tuple[int, ...]) -> np.ndarray:
+    arr = np.asarray(a)
+    if arr.dtype != np.bool_:
+        raise _fail(name, f"expected a boolean mask, got dtype {arr.dtype}")
+    if arr.shape != shape:
+        raise _fail(name, f"expected shape {shape}, got {arr.shape}")
+    return np.ascontiguousarray(arr)
+
+
+def _csr(indptr, indices) -> tuple[np.ndarray, np.ndarray, int]:
+    indptr = _int_array("indptr", indptr)
+    if indptr.size == 0:
+        raise _fail("indptr", "must have n_nodes + 1 entries, got 0")
+    n = indptr.size - 1
+    if indptr[0] != 0 or (np.diff(indptr) < 0).any():
+        raise _fail("indptr", "must start at 0 and never decrease")
+    indices = _int_array("indices", indices, upper=max(n, 1) if n else 0)
+    if indptr[-1] != indices.size:
+        raise _fail("indptr", f"last entry {indptr[-1]} != len(indices) {indices.size}")
+    return indptr, indices, n
+
+
+def _masks(edge_mask, through_mask, n_slots: int, n: int, rows: int | None = None):
+    shape = (n_slots,) if rows is None else (rows, n_slots)
+    if edge_mask is None:
+        em = np.ones(shape, dtype=np.bool_)
+    else:
+        em = np.asarray(edge_mask)
+        if rows is not None and em.ndim == 1:
+            em = np.broadcast_to(em, shape)
+        em = _bool_array("edge_mask", em, shape)
+    tm = np.ones(n, dtype=np.bool_) if through_mask is None else _bool_array("through_mask", through_mask, (n,))
+    return em, tm
+
+
+# ------------------------------------------------------------------------ public API
+
+
+def csr_from_edges(tail, head, n_nodes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Order edges by tail into compressed sparse rows.
+
+    Parameters
+    ----------
+    tail, head : array of int
+        Node ids of each edge, in original edge order.
+    n_nodes : int
+        Number of nodes; ids must be below it.
+
+    Returns
+    -------
+    indptr : int64 array (n_nodes + 1,)
+        Slots ``indptr[u]:indptr[u+1]`` hold the edges leaving ``u``.
+    indices : int64 array (n_edges,)
+        Head node of each slot.
+    perm : int64 array (n_edges,)
+        Slot ``k`` holds original edge ``perm[k]`` (stable: ties keep input order).
+    """
+    if isinstance(n_nodes, bool) or not isinstance(n_nodes, int | np.integer) or n_nodes < 0:
+        raise _fail("n_nodes", f"must be a non-negative integer, got {n_nodes!r}")
+    n_nodes = int(n_nodes)
+    tail = _int_array("tail", tail, upper=n_nodes)
+    head = _int_array("head", head, upper=n_nodes)
+    if tail.shape != head.shape:
+        raise _fail("head", f"length {head.size} differs from tail's {tail.size}")
+    perm = np.argsort(tail, kind="stable").astype(np.int64)
+    counts = np.bincount(tail, minlength=n_nodes)
+    indptr = np.zeros(n_nodes + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    return indptr, np.ascontiguousarray(head[perm]), perm
+
+
+def slot_tails(indptr) -> np.ndarray:
+    """Tail node of every CSR slot (int64)."""
+    indptr = _int_array("indptr", indptr)
+    return np.repeat(np.arange(indptr.size - 1, dtype=np.int64), np.diff(indptr))
+
+
+def path_slots(pred, indptr, source: int, target: int) -> np.ndarray:
+    """CSR slots of the path from ``source`` to ``target``, read from one ``pred`` row.
+
+    Returns an empty array when ``target == source`` or ``target`` is unreachable.
+    """
+    pred = np.asarray(pred)
+    tails = slot_tails(indptr)
+    out = []
+    node = target
+    while node != source:
+        slot = int(pred[node])
+        if slot < 0:
+            return np.empty(0, dtype=np.int64)
+        out.append(slot)
+        node = int(tails[slot])
+        if len(out) > tails.size:
+            raise _fail("pred", "contains a cycle")
+    return np.array(out[::-1], dtype=np.int64)
+
+
+def shortest_paths(indptr, indices, weights, sources, *, edge_mask=None, through_mask=None):
+    """Dijkstra from many sources.
+
+    Parameters
+    ----------
+    indptr, indices : int arrays
+        The CSR graph from :func:`csr_from_edges`.
+    weights : float array (n_slots,)
+        Non-negative, finite cost of each slot.
+    sources : int array (n_sources,)
+        Start nodes.
+    edge_mask : bool array (n_slots,), optional
+        False: that slot may not be used.
+    through_mask : bool array (n_nodes,), optional
+        False: a path may start or end at that node but not pass through it.
+
+    Returns
+    -------
+    dist : float64 array (n_sources, n_nodes)
+        Least cost, ``inf`` where unreachable.
+    pred : int64 array (n_sources, n_nodes)
+        CSR slot of the edge entering each node on its shortest path, -1 for none.
+    """
+    indptr, indices, n = _csr(indptr, indices)
+    weights = _float_array("weights", weights, (indices.size,))
+    sources = _int_array("sources", sources, upper=n)
+    em, tm = _masks(edge_mask, through_mask, indices.size, n)
+    return _shortest_paths_kernel(indptr, indices, weights, em, tm, sources)
+
+
+def shortest_paths_batch(indptr, indices, weights_batch, sources, *, edge_mask=None, through_mask=None):
+    """Dijkstra on one topology for ``B`` weight vectors at once.
+
+    ``weights_batch`` is ``(B, n_slots)``; ``edge_mask`` is ``(n_slots,)`` or
+    ``(B, n_slots)``. Returns ``dist`` and ``pred`` of shape ``(B, n_sources, n_nodes)``,
+    equal to ``B`` calls of :func:`shortest_paths`.
+    """
+    indptr, indices, n = _csr(indptr, indices)
+    wb = np.asarray(weights_batch)
+    if wb.ndim != 2:
+        raise _fail("weights_batch", f"expected shape (B, {indices.size}), got {wb.shape}")
+    wb = _float_array("weights_batch", wb, (wb.shape[0], indices.size))
+    sources = _int_array("sources", sources, upper=n)
+    em, tm = _masks(edge_mask, through_mask, indices.size, n, rows=wb.shape[0])
+    return _shortest_paths_batch_kernel(indptr, indices, wb, em, tm, sources)
+
+
+def bpr_time(t0, flow, capacity, alpha=0.15, beta=4.0) -> np.ndarray:
+    """BPR travel time ``t0 * (1 + alpha * (flow / capacity) ** beta)``.
+
+    ``alpha`` and ``beta`` are scalars or per-edge arrays; an integer ``beta`` takes a
+    fast path of repeated multiplication. Capacities must be positive.
+    """
+    t0 = np.asarray(t0)
+    if t0.ndim != 1:
+        raise _fail("t0", f"expected a 1-D array, got shape {t0.shape}")
+    n = t0.size
+    t0 = _float_array("t0", t0, (n,))
+    flow = _float_array("flow", flow, (n,))
+    capacity = _param_array("capacity", capacity, n, positive=True)
+    alpha = _param_array("alpha", alpha, n)
+    beta = _param_array("beta", beta, n)
+    return _bpr_kernel(t0, flow, capacity, alpha, beta, np.empty(n, dtype=np.float64))
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """All-or-nothing loading of K classes.
+
+    Attributes
+    ----------
+    flow : (K, n_slots) edge flows per class, aligned with CSR slots.
+    cost, time, distance : (K, n_od) OD skims per class along the least-cost path;
+        ``inf`` where a class cannot reach a destination (``time`` and ``distance`` are
+        NaN when no such attribute was given).
+    unassigned : (K,) demand that found no path.
+    """
+
+    flow: np.ndarray
+    cost: np.ndarray
+    time: np.ndarray
+    distance: np.ndarray
+    unassigned: np.ndarray
+
+
+def _od_arrays(origins, destinations, n: int):
+    origins = _int_array("origins", origins, upper=n)
+    destinations = _int_array("destinations", destinations, upper=n)
+    if origins.shape != destinations.shape:
+        raise _fail("destinations", f"length {destinations.size} differs from origins' {origins.size}")
+    unique, od_origin = np.unique(origins, return_inverse=True)
+    return unique.astype(np.int64), od_origin.astype(np.int64).ravel(), destinations
+
+
+def assign(
+    indptr,
+    indices,
+    weights,
+    origins,
+    destinations,
+    demand,
+    *,
+    edge_mask=None,
+    through_mask=None,
+    time=None,
+    distance=None,
+) -> Assignment:
+    """Load OD demand on least-cost paths for K classes at once (all-or-nothing).
+
+    Parameters
+    ----------
+    indptr, indices : int arrays
+        The CSR graph.
+    weights : float array (n_slots,) or (K, n_slots)
+        Generalised cost per slot, shared or per class.
+    origins, destinations : int arrays (n_od,)
+        OD pairs.
+    demand : float array (n_od,) or (K, n_od)
+        Demand per pair, shared or per class.
+    edge_mask : bool array (K, n_slots), optional
+        One mask per class (a class is a corridor): False slots are closed to it.
+    through_mask : bool array (n_nodes,), optional
+        False: no path passes through that node.
+    time, distance : float arrays (n_slots,), optional
+        Summed along each chosen path for the skims.
+
+    Returns
+    -------
+    Assignment
+    """
+    indptr, indices, n = _csr(indptr, indices)
+    n_slots = indices.size
+    org, od_origin, dst = _od_arrays(origins, destinations, n)
+    n_od = dst.size
+    w = np.asarray(weights)
+    q = np.asarray(demand)
+    em_in = None if edge_mask is None else np.asarray(edge_mask)
+    ks = {a.shape[0] for a in (w, q, em_in) if a is not None and a.ndim == 2}
+    if len(ks) > 1:
+        raise _fail("weights", f"weights, demand and edge_mask disagree on the number of classes: {sorted(ks)}")
+    k = ks.pop() if ks else 1
+    if w.ndim == 1:
+        w = np.broadcast_to(w, (k, w.shape[0]))
+    w = _float_array("weights", w, (k, n_slots))
+    if q.ndim == 1:
+        q = np.broadcast_to(q, (k, q.shape[0]))
+    q = _float_array("demand", q, (k, n_od))
+    if em_in is not None and em_in.ndim != 2:
+        raise _fail("edge_mask", f"expected shape (K, {n_slots}), got {em_in.shape}")
+    em, tm = _masks(em_in, through_mask, n_slots, n, rows=k)
+    attrs = np.full((2, n_slots), np.nan)
+    if time is not None:
+        attrs[0] = _float_array("time", time, (n_slots,))
+    if distance is not None:
+        attrs[1] = _float_array("distance", distance, (n_slots,))
+    flow, skims, unassigned = _assign_kernel(
+        indptr, indices, slot_tails(indptr), w, em, tm, org, od_origin, dst, q, attrs
+    )
+    return Assignment(flow, skims[0], skims[1], skims[2], unassigned)
+
+
+def relative_gap(flow, time, demand, shortest_cost) -> float:
+    """``(sum flow*time - sum demand*shortest_cost) / sum flow*time``."""
+    total = float(np.dot(flow, time))
+    if total <= 0.0:
+        return 0.0
+    return (total - float(np.dot(demand, shortest_cost))) / total
+
+
+@dataclass(frozen=True)
+class Equilibrium:
+    """Result of :func:`user_equilibrium`; arrays in original edge order."""
+
+    flow: np.ndarray
+    time: np.ndarray
+    gap: float
+    iterations: int
+    converged: bool
+    method: str
+    gap_history: np.ndarray = field(repr=False)
+
+
+def user_equilibrium(
+    tail,
+    head,
+    n_nodes: int,
+    free_flow_time,
+    capacity,
+    alpha,
+    beta,
+    origins,
+    destinations,
+    demand,
+    *,
+    through_mask=None,
+    edge_mask=None,
+    method: Method = "frank-wolfe",
+    gap: float = 1e-4,
+    max_iter: int = 10_000,
+    initial_flow=None,
+) -> Equilibrium:
+    """Static user equilibrium with BPR link times.
+
+    Parameters
+    ----------
+    tail, head : int arrays (n_edges,)
+        Edges in original id order; ``free_flow_time``, ``capacity``, ``alpha``,
+        ``beta``, ``edge_mask`` and ``initial_flow`` follow the same order.
+    n_nodes : int
+    free_flow_time, capacity : float arrays (n_edges,)
+    alpha, beta : float or float arrays (n_edges,)
+    origins, destinations, demand : arrays (n_od,)
+    through_mask : bool array (n_nodes,), optional
+    edge_mask : bool array (n_edges,), optional
+    method : {"msa", "frank-wolfe", "cfw", "bfw"}
+        Method of successive averages, Frank-Wolfe with exact line search, conjugate
+        or bi-conjugate Frank-Wolfe (Mitradjieva and Lindberg, 2013).
+    gap : float
+        Target relative gap ``(sum x t - sum q c) / sum x t``.
+    max_iter : int
+    initial_flow : float array (n_edges,), optional
+        Start from these flows instead of an all-or-nothing load at free flow.
+
+    Returns
+    -------
+    Equilibrium
+        ``flow`` and ``time`` in original edge order; ``gap`` is the relative gap of
+        the returned flows.
+    """
+    if method not in METHODS:
+        raise _fail("method", f"must be one of {METHODS}, got {method!r}")
+    if not (isinstance(gap, float | int) and np.isfinite(gap) and gap >= 0):
+        raise _fail("gap", f"must be a finite number >= 0, got {gap!r}")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, int | np.integer) or max_iter < 1:
+        raise _fail("max_iter", f"must be a positive integer, got {max_iter!r}")
+    indptr, indices, perm = csr_from_edges(tail, head, n_nodes)
+    n_e = indices.size
+    t0 = _float_array("free_flow_time", free_flow_time, (n_e,))[perm]
+    cap = _param_array("capacity", capacity, n_e, positive=True)[perm]
+    al = _param_array("alpha", alpha, n_e)[perm]
+    be = _param_array("beta", beta, n_e)[perm]
+    org, od_origin, dst = _od_arrays(origins, destinations, n_nodes)
+    q = _float_array("demand", demand, (dst.size,))
+    em, tm = _masks(None if edge_mask is None else np.asarray(edge_mask), through_mask, n_e, n_nodes)
+    em = np.ascontiguousarray(em[perm])[None, :]
+    qk = q[None, :]
+    tails = slot_tails(indptr)
+    nan_attrs = np.full((2, n_e), np.nan)
+
+    def load(times):
+        flow, skims, unassigned = _assign_kernel(
+            indptr, indices, tails, times[None, :], em, tm, org, od_origin, dst, qk, nan_attrs
+        )
+        if unassigned[0] > 0:
+            raise _fail("demand", f"{unassigned[0]:g} of it has no path between its origin and destination")
+        return flow[0], skims[0, 0]
+
+    times = np.empty(n_e)
+    deriv = np.empty(n_e)
+    if initial_flow is None:
+        x, _ = load(t0)
+    else:
+        init = _float_array("initial_flow", initial_flow, (n_e,))
+        x = init[perm].copy()
+    history: list[float] = []
+    s_prev = s_prev2 = None
+    step = 1.0
+    fw_next = True
+    rgap = np.inf
+    it = 0
+    while True:
+        _bpr_kernel(t0, x, cap, al, be, times)
+        y, cost = load(times)
+        rgap = relative_gap(x, times, q, cost)
+        history.append(rgap)
+        if rgap <= gap or it >= max_iter:
+            break
+        it += 1
+        if method == "msa":
+            x = x + (y - x) / (it + 1)
+            continue
+        target = y
+        if method in ("cfw", "bfw") and not fw_next and s_prev is not None:
+            _bpr_derivative_kernel(t0, x, cap, al, be, deriv)
+            if method == "bfw" and s_prev2 is not None:
+                target = _biconjugate_target(x, y, s_prev, s_prev2, step, deriv)
+            else:
+                target = _conjugate_target(x, y, s_prev, deriv)
+            if np.dot(target - x, times) >= 0.0:  # not a descent direction: plain FW step
+                target = y
+        direction = target - x
+        step = _line_search(x, direction, t0, cap, al, be, 1e-12)
+        x = x + step * direction
+        s_prev2, s_prev = s_prev, target
+        # a full step discards the conjugate history (AequilibraE does the same)
+        fw_next = step >= 1.0 - 1e-12
+    flow = np.empty(n_e)
+    flow[perm] = x
+    time_out = np.empty(n_e)
+    time_out[perm] = times
+    return Equilibrium(flow, time_out, float(rgap), it, bool(rgap <= gap), method, np.array(history))
+
+
+def _conjugate_target(x, y, s_prev, deriv):
+    a = s_prev - x
+    num = np.dot(a * deriv, y - x)
+    den = np.dot(a * deriv, y - s_prev)
+    alpha = num / den if den != 0.0 else 0.0
+    alpha = min(max(alpha, 0.0), 1.0 - 1e-6)
+    return alpha * s_prev + (1.0 - alpha) * y
+
+
+def _biconjugate_target(x, y, s1, s2, step, deriv):
+    if step >= 1.0 - 1e-12:
+        return _conjugate_target(x, y, s1, deriv)
+    dbar = s1 - x
+    dbarbar = step * s1 - x + (1.0 - step) * s2
+    yx = y - x
+    mu_den = np.dot(dbarbar * deriv, s2 - s1)
+    mu = -np.dot(dbarbar * deriv, yx) / mu_den if mu_den != 0.0 else 0.0
+    mu = max(mu, 0.0)
+    nu_den = np.dot(dbar * deriv, dbar)
+    nu = (-np.dot(dbar * deriv, yx) / nu_den if nu_den != 0.0 else 0.0) + mu * step / (1.0 - step)
+    nu = max(nu, 0.0)
+    b0 = 1.0 / (1.0 + mu + nu)
+    return b0 * y + nu * b0 * s1 + mu * b0 * s2
+
+
+# ------------------------------------------------------------------------- warm-up
+
+
+def warmup() -> None:
+    """Compile (or load from cache) every kernel on a tiny graph."""
+    tail = np.array([0, 1, 1, 2, 0], dtype=np.int64)
+    head = np.array([1, 2, 0, 0, 2], dtype=np.int64)
+    indptr, indices, _ = csr_from_edges(tail, head, 3)
+    w = np.ones(indices.size)
+    shortest_paths(indptr, indices, w, [0, 1])
+    shortest_paths_batch(indptr, indices, np.ones((2, indices.size)), [0])
+    bpr_time(w, w, w, 0.15, 4.0)
+    assign(indptr, indices, w, [0], [2], [1.0], edge_mask=np.ones((2, indices.size), dtype=bool), time=w)
+    for m in METHODS:
+        user_equilibrium(tail, head, 3, w, w, 0.15, 4.0, [0, 1], [2, 2], [1.0, 2.0], method=m, max_iter=5)
+
+
+if __name__ == "__main__":  # pragma: no cover - exercised by `make test`
+    if "--warmup" in sys.argv[1:]:
+        warmup()
+    else:
+        sys.stderr.write("usage: python -m corridors.routing --warmup\n")
+        sys.exit(2)
