@@ -1,4 +1,3 @@
 """corridors: the competition between Central Asia's trade routes."""
 
 __version__ = "0.1.0"
-

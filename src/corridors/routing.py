@@ -135,9 +135,7 @@ def _shortest_paths_batch_kernel(indptr, indices, weights, edge_mask, through_ma
     for job in prange(n_batch * n_src):
         b = job // n_src
         i = job - b * n_src
-        _dijkstra(
-            indptr, indices, weights[b], edge_mask[b], through_mask, sources[i], dist[b, i], pred[b, i]
-        )
+        _dijkstra(indptr, indices, weights[b], edge_mask[b], through_mask, sources[i], dist[b, i], pred[b, i])
     return dist, pred
 
 
@@ -343,7 +341,11 @@ def _masks(edge_mask, through_mask, n_slots: int, n: int, rows: int | None = Non
         if rows is not None and em.ndim == 1:
             em = np.broadcast_to(em, shape)
         em = _bool_array("edge_mask", em, shape)
-    tm = np.ones(n, dtype=np.bool_) if through_mask is None else _bool_array("through_mask", through_mask, (n,))
+    tm = (
+        np.ones(n, dtype=np.bool_)
+        if through_mask is None
+        else _bool_array("through_mask", through_mask, (n,))
+    )
     return em, tm
 
 
@@ -548,7 +550,9 @@ def assign(
     em_in = None if edge_mask is None else np.asarray(edge_mask)
     ks = {a.shape[0] for a in (w, q, em_in) if a is not None and a.ndim == 2}
     if len(ks) > 1:
-        raise _fail("weights", f"weights, demand and edge_mask disagree on the number of classes: {sorted(ks)}")
+        raise _fail(
+            "weights", f"weights, demand and edge_mask disagree on the number of classes: {sorted(ks)}"
+        )
     k = ks.pop() if ks else 1
     if w.ndim == 1:
         w = np.broadcast_to(w, (k, w.shape[0]))

@@ -1,0 +1,55 @@
+# corridors: quick start is `make run` then `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-dev
+
+.PHONY: help install run demo warmup test test-all bench lint format clean
+
+help:
+	@echo "make run       create .venv, install corridors, run the main job"
+	@echo "make test      warm the Numba cache, run the fast tests"
+	@echo "make test-all  all tests, including those marked slow"
+	@echo "make bench     speed benchmarks against peers (installs the bench extra)"
+	@echo "make lint      ruff check and format check"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "corridors needs Python 3.11 or newer; set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# The main job. Until the model lands (issue 4) it is the route-cost demo.
+run: install
+	$(BIN)/corridors demo
+
+demo: install
+	$(BIN)/corridors demo
+
+warmup: install
+	$(BIN)/python -m corridors.routing --warmup
+
+test: warmup
+	$(BIN)/python -m pytest
+
+test-all: warmup
+	$(BIN)/python -m pytest -m ""
+
+bench: install
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	$(BIN)/python benchmarks/bench_routing.py
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+format: install
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	find src -name __pycache__ -type d -exec rm -rf {} +

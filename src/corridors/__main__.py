@@ -1,0 +1,5 @@
+"""``python -m corridors`` runs the command-line interface."""
+
+from corridors.cli import app
+
+app(prog_name="corridors")
