@@ -274,7 +274,7 @@ def _int_array(name: str, a, *, ndim: int = 1, upper: int | None = None) -> np.n
         raise _fail(name, f"expected a {ndim}-D array of integers, got shape {arr.shape}")
     if arr.size and arr.dtype.kind not in "iu":
         raise _fail(name, f"expected integers, got dtype {arr.dtype}")
-    arr = np.ascontiguousarray(arr, dtype=np.int64)
+    arr = np.require(arr, np.int64, ["C", "W"])
     if arr.size:
         if arr.min() < 0:
             raise _fail(name, f"ids must be >= 0, found {arr.min()}")
@@ -287,7 +287,7 @@ def _float_array(name: str, a, shape: tuple[int, ...], *, allow_inf: bool = Fals
     arr = np.asarray(a)
     if arr.dtype.kind not in "fiu":
         raise _fail(name, f"expected numbers, got dtype {arr.dtype}")
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    arr = np.require(arr, np.float64, ["C", "W"])
     if arr.shape != shape:
         raise _fail(name, f"expected shape {shape}, got {arr.shape}")
     if np.isnan(arr).any():
@@ -316,7 +316,7 @@ def _bool_array(name: str, a, shape: tuple[int, ...]) -> np.ndarray:
         raise _fail(name, f"expected a boolean mask, got dtype {arr.dtype}")
     if arr.shape != shape:
         raise _fail(name, f"expected shape {shape}, got {arr.shape}")
-    return np.ascontiguousarray(arr)
+    return np.require(arr, np.bool_, ["C", "W"])
 
 
 def _csr(indptr, indices) -> tuple[np.ndarray, np.ndarray, int]:
@@ -339,7 +339,7 @@ def _masks(edge_mask, through_mask, n_slots: int, n: int, rows: int | None = Non
     else:
         em = np.asarray(edge_mask)
         if rows is not None and em.ndim == 1:
-            em = np.broadcast_to(em, shape)
+            em = np.broadcast_to(_bool_array("edge_mask", em, (n_slots,)), shape)
         em = _bool_array("edge_mask", em, shape)
     tm = (
         np.ones(n, dtype=np.bool_)
@@ -484,8 +484,8 @@ class Assignment:
     ----------
     flow : (K, n_slots) edge flows per class, aligned with CSR slots.
     cost, time, distance : (K, n_od) OD skims per class along the least-cost path;
-        ``inf`` where a class cannot reach a destination (``time`` and ``distance`` are
-        NaN when no such attribute was given).
+        ``inf`` where a class cannot reach a destination, 0 where origin is destination,
+        and NaN otherwise for ``time`` or ``distance`` when that attribute was not given.
     unassigned : (K,) demand that found no path.
     """
 
@@ -644,7 +644,9 @@ def user_equilibrium(
     """
     if method not in METHODS:
         raise _fail("method", f"must be one of {METHODS}, got {method!r}")
-    if not (isinstance(gap, float | int) and np.isfinite(gap) and gap >= 0):
+    if isinstance(gap, bool) or not (
+        isinstance(gap, float | int | np.floating | np.integer) and np.isfinite(gap) and gap >= 0
+    ):
         raise _fail("gap", f"must be a finite number >= 0, got {gap!r}")
     if isinstance(max_iter, bool) or not isinstance(max_iter, int | np.integer) or max_iter < 1:
         raise _fail("max_iter", f"must be a positive integer, got {max_iter!r}")
@@ -756,6 +758,8 @@ def warmup() -> None:
     assign(indptr, indices, w, [0], [2], [1.0], edge_mask=np.ones((2, indices.size), dtype=bool), time=w)
     for m in METHODS:
         user_equilibrium(tail, head, 3, w, w, 0.15, 4.0, [0, 1], [2, 2], [1.0, 2.0], method=m, max_iter=5)
+    # the conjugate branch needs partial steps, which this tiny graph may never take
+    _bpr_derivative_kernel(w, w, w, w, w, np.empty_like(w))
 
 
 if __name__ == "__main__":  # pragma: no cover - exercised by `make test`

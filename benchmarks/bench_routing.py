@@ -1,0 +1,553 @@
+"""Speed of :mod:`corridors.routing` against peers measured in the same run.
+
+Three comparisons, each a median over ``--repeats`` samples after a warm-up, printed as
+``peer / ours`` (above 1: ours is faster):
+
+1. ``shortest_paths`` from 10 sources with ~10% of the edges masked, on seeded random
+   directed networks of 50, 200 and 1000 nodes, against ``scipy.sparse.csgraph.dijkstra``
+   (its timed part includes building the ``csr_matrix`` from the current weights with the
+   masked edges dropped) and networkx ``single_source_dijkstra`` per source.
+2. ``shortest_paths_batch`` with 1000 weight vectors at 200 nodes against a loop of scipy
+   (building the matrix each time) over the same vectors.
+3. User equilibrium on Sioux Falls to a relative gap of 1e-4 against AequilibraE 1.7 running
+   the same algorithm, one thread each; both solutions' gaps are recomputed with the same
+   function (``bpr_time`` + ``assign`` + ``relative_gap``).
+
+Run ``python benchmarks/bench_routing.py`` (``make bench``); ``--quick`` for a shorter run.
+The exit status is 0 even when a target is missed: this is a measurement, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import math
+import os
+import platform
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import networkx as nx
+import numba
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+from corridors import routing, tntp
+
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
+SEED = 20240611
+SIZES = (50, 200, 1000)
+TARGET_NODES = 200  # the size the shortest-path targets apply to
+N_SOURCES = 10
+OUT_DEGREE = 4
+MASKED_SHARE = 0.10
+BATCH = 1000
+UE_GAP = 1e-4
+UE_MAX_ITER = 10_000  # both sides
+UE_METHODS = (("frank-wolfe", "fw"), ("cfw", "cfw"), ("bfw", "bfw"))  # ours <-> AequilibraE
+AEQ_MIN_FREE_FLOW_TIME = 1e-6  # AequilibraE rejects zero free-flow times; for it only
+
+Sampler = Callable[[int], float]  # loops -> seconds per call
+
+
+# ----------------------------------------------------------------------------- timing
+
+
+def timed(fn: Callable[[], object]) -> Sampler:
+    """A sampler running ``fn`` ``loops`` times back to back."""
+
+    def sample(loops: int) -> float:
+        start = time.perf_counter()
+        for _ in range(loops):
+            fn()
+        return (time.perf_counter() - start) / loops
+
+    return sample
+
+
+def compare(
+    ours: Sampler, peer: Sampler, repeats: int, min_sample: float, *, warmed: bool = False
+) -> tuple[float, float]:
+    """Median seconds per call of ``ours`` and ``peer``.
+
+    Each side is warmed with one call (unless ``warmed``), then run often enough per sample
+    to last about ``min_sample`` seconds; the samples of the two sides alternate so that any
+    drift of the machine affects both. The garbage collector is off while a sample runs.
+    """
+    loops = []
+    for sampler in (ours, peer):
+        if not warmed:
+            sampler(1)
+        one = sampler(1)
+        loops.append(max(1, min(100_000, math.ceil(min_sample / max(one, 1e-9)))))
+    samples: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeats):
+        for side, sampler in enumerate((ours, peer)):
+            gc.collect()
+            gc.disable()
+            try:
+                samples[side].append(sampler(loops[side]))
+            finally:
+                gc.enable()
+    return float(np.median(samples[0])), float(np.median(samples[1]))
+
+
+@dataclass(frozen=True)
+class Row:
+    case: str
+    peer: str
+    ours_s: float
+    peer_s: float | None
+    target: float | None  # peer/ours must reach this; None: reported only
+
+    @property
+    def ratio(self) -> float | None:
+        return None if self.peer_s is None else self.peer_s / self.ours_s
+
+    @property
+    def status(self) -> str:
+        if self.peer_s is None:
+            return "SKIP"
+        if self.target is None:
+            return "-"
+        return "PASS" if self.ratio >= self.target else "MISS"
+
+
+def columns(table: list[tuple[str, ...]], left: set[int], indent: str = "") -> list[str]:
+    """Lines of ``table`` (header first) in aligned columns; ``left`` columns are left-aligned."""
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+
+    def line(row: tuple[str, ...]) -> str:
+        cells = (
+            v.ljust(w) if i in left else v.rjust(w) for i, (v, w) in enumerate(zip(row, widths, strict=True))
+        )
+        return (indent + "  ".join(cells)).rstrip()
+
+    return [line(table[0]), indent + "  ".join("-" * w for w in widths), *map(line, table[1:])]
+
+
+def results_table(rows: list[Row]) -> list[str]:
+    head = ("case", "ours (ms)", "peer", "peer (ms)", "peer/ours", "target", "result")
+    cells = [
+        (
+            r.case,
+            f"{r.ours_s * 1e3:.3f}",
+            r.peer,
+            "n/a" if r.peer_s is None else f"{r.peer_s * 1e3:.3f}",
+            "n/a" if r.ratio is None else f"{r.ratio:.2f}x",
+            "-" if r.target is None else f">= {r.target:g}x",
+            r.status,
+        )
+        for r in rows
+    ]
+    return columns([head, *cells], left={0, 2})
+
+
+# ------------------------------------------------------------------ random networks
+
+
+@dataclass(frozen=True)
+class Network:
+    """A random directed network, its CSR form and a shortest-path query on it."""
+
+    n: int
+    tail: np.ndarray  # original edge order
+    head: np.ndarray
+    weights: np.ndarray
+    mask: np.ndarray  # True: usable
+    sources: np.ndarray
+    indptr: np.ndarray  # CSR (ours)
+    indices: np.ndarray
+    perm: np.ndarray
+    w_slots: np.ndarray  # weights and mask aligned with CSR slots
+    mask_slots: np.ndarray
+    kept_indptr: np.ndarray  # CSR of the unmasked edges only (scipy)
+    kept_indices: np.ndarray
+
+
+def random_network(n: int, rng: np.random.Generator) -> Network:
+    """``OUT_DEGREE`` distinct out-edges per node, no self-loops or parallel edges.
+
+    One out-edge per node follows a random Hamiltonian cycle, so the network is strongly
+    connected before masking; about ``MASKED_SHARE`` of the edges are then masked.
+    """
+    order = rng.permutation(n)
+    successor = np.empty(n, dtype=np.int64)
+    successor[order] = np.roll(order, -1)
+    tails, heads = [], []
+    for u in range(n):
+        extra = [v for v in rng.choice(n, OUT_DEGREE + 1, replace=False) if v not in (u, successor[u])]
+        for v in (successor[u], *extra[: OUT_DEGREE - 1]):
+            tails.append(u)
+            heads.append(int(v))
+    tail = np.array(tails, dtype=np.int64)
+    head = np.array(heads, dtype=np.int64)
+    n_e = tail.size
+    weights = rng.uniform(1.0, 10.0, n_e)
+    mask = np.ones(n_e, dtype=bool)
+    mask[rng.choice(n_e, round(MASKED_SHARE * n_e), replace=False)] = False
+    sources = rng.choice(n, N_SOURCES, replace=False).astype(np.int64)
+    indptr, indices, perm = routing.csr_from_edges(tail, head, n)
+    mask_slots = mask[perm]
+    kept_indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(tail[perm][mask_slots], minlength=n), out=kept_indptr[1:])
+    return Network(
+        n, tail, head, weights, mask, sources, indptr, indices, perm,
+        weights[perm], mask_slots, kept_indptr, indices[mask_slots],
+    )  # fmt: skip
+
+
+def ours_paths(net: Network, w_slots: np.ndarray):
+    return routing.shortest_paths(net.indptr, net.indices, w_slots, net.sources, edge_mask=net.mask_slots)
+
+
+def scipy_paths(net: Network, w_slots: np.ndarray):
+    """What the model would do with scipy when costs change: rebuild the matrix, then solve."""
+    graph = csr_matrix((w_slots[net.mask_slots], net.kept_indices, net.kept_indptr), shape=(net.n, net.n))
+    return dijkstra(graph, directed=True, indices=net.sources, return_predecessors=True)
+
+
+def networkx_graph(net: Network) -> nx.DiGraph:
+    graph = nx.DiGraph()
+    graph.add_nodes_from(range(net.n))
+    keep = net.mask
+    graph.add_weighted_edges_from(
+        zip(net.tail[keep].tolist(), net.head[keep].tolist(), net.weights[keep].tolist(), strict=True)
+    )
+    return graph
+
+
+def networkx_paths(graph: nx.DiGraph, sources: list[int]):
+    return [nx.single_source_dijkstra(graph, s, weight="weight") for s in sources]
+
+
+def networkx_dist(result, n: int) -> np.ndarray:
+    dist = np.full((len(result), n), np.inf)
+    for row, (lengths, _paths) in zip(dist, result, strict=True):
+        row[list(lengths)] = list(lengths.values())
+    return dist
+
+
+def bench_shortest_paths(rng, repeats: int, min_sample: float) -> tuple[list[Row], Network]:
+    rows = []
+    target_net = None
+    for n in SIZES:
+        net = random_network(n, rng)
+        graph = networkx_graph(net)
+        sources = net.sources.tolist()
+        ours = ours_paths(net, net.w_slots)[0]
+        np.testing.assert_allclose(scipy_paths(net, net.w_slots)[0], ours, rtol=1e-12, atol=0)
+        np.testing.assert_allclose(networkx_dist(networkx_paths(graph, sources), n), ours, rtol=1e-12, atol=0)
+        on_target = n == TARGET_NODES
+        label = f"shortest_paths n={n} ({net.tail.size} edges)"
+        t_ours, t_scipy = compare(
+            timed(lambda net=net: ours_paths(net, net.w_slots)),
+            timed(lambda net=net: scipy_paths(net, net.w_slots)),
+            repeats,
+            min_sample,
+        )
+        rows.append(Row(label, "scipy", t_ours, t_scipy, 2.0 if on_target else None))
+        t_ours, t_nx = compare(
+            timed(lambda net=net: ours_paths(net, net.w_slots)),
+            timed(lambda graph=graph, sources=sources: networkx_paths(graph, sources)),
+            repeats,
+            min_sample,
+        )
+        rows.append(Row(label, "networkx", t_ours, t_nx, 20.0 if on_target else None))
+        if on_target:
+            target_net = net
+    return rows, target_net
+
+
+def bench_batch(net: Network, rng, repeats: int, min_sample: float) -> Row:
+    batch = rng.uniform(1.0, 10.0, (BATCH, net.indices.size))  # aligned with CSR slots
+
+    def ours():
+        return routing.shortest_paths_batch(
+            net.indptr, net.indices, batch, net.sources, edge_mask=net.mask_slots
+        )
+
+    def peer():
+        return [scipy_paths(net, batch[b]) for b in range(BATCH)]
+
+    dist = ours()[0]
+    for b in (0, BATCH // 2, BATCH - 1):
+        np.testing.assert_allclose(scipy_paths(net, batch[b])[0], dist[b], rtol=1e-12, atol=0)
+    t_ours, t_peer = compare(timed(ours), timed(peer), repeats, min_sample)
+    return Row(f"shortest_paths_batch n={net.n} B={BATCH}", "scipy loop", t_ours, t_peer, 10.0)
+
+
+# ------------------------------------------------------------------ user equilibrium
+
+
+@dataclass(frozen=True)
+class SiouxFalls:
+    net: tntp.TntpNetwork
+    origins: np.ndarray
+    destinations: np.ndarray
+    demand: np.ndarray
+    indptr: np.ndarray
+    indices: np.ndarray
+    perm: np.ndarray
+
+    def gap(self, flow: np.ndarray) -> float:
+        """Relative gap of edge flows (original order): the one function used for both sides."""
+        net = self.net
+        times = routing.bpr_time(net.free_flow_time, flow, net.capacity, net.alpha, net.beta)
+        loaded = routing.assign(
+            self.indptr, self.indices, times[self.perm], self.origins, self.destinations, self.demand
+        )
+        return routing.relative_gap(flow, times, self.demand, loaded.cost[0])
+
+
+def load_sioux_falls() -> SiouxFalls:
+    net = tntp.read_network(DATA / "SiouxFalls_net.tntp")
+    origins, destinations, demand = tntp.read_trips(DATA / "SiouxFalls_trips.tntp")
+    indptr, indices, perm = routing.csr_from_edges(net.tail, net.head, net.n_nodes)
+    return SiouxFalls(net, origins, destinations, demand, indptr, indices, perm)
+
+
+def ours_equilibrium(sf: SiouxFalls, method: str) -> routing.Equilibrium:
+    net = sf.net
+    return routing.user_equilibrium(
+        net.tail, net.head, net.n_nodes, net.free_flow_time, net.capacity, net.alpha, net.beta,
+        sf.origins, sf.destinations, sf.demand, method=method, gap=UE_GAP, max_iter=UE_MAX_ITER,
+    )  # fmt: skip
+
+
+def import_aequilibrae():
+    """The AequilibraE classes used here, or the reason they cannot be imported."""
+    os.environ["AEQ_SHOW_PROGRESS"] = "FALSE"  # before the first import
+    try:
+        from aequilibrae.matrix import AequilibraeMatrix
+        from aequilibrae.paths import Graph, TrafficAssignment, TrafficClass
+    except (ImportError, OSError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+    return (Graph, TrafficAssignment, TrafficClass, AequilibraeMatrix), None
+
+
+def aequilibrae_assignment(aeq, sf: SiouxFalls, algorithm: str):
+    """A ready-to-execute AequilibraE assignment built from the same arrays as ours."""
+    import pandas as pd  # an AequilibraE dependency
+
+    Graph, TrafficAssignment, TrafficClass, AequilibraeMatrix = aeq
+    net = sf.net
+    n, n_e = net.n_nodes, net.tail.size
+    links = pd.DataFrame(
+        {
+            "link_id": np.arange(1, n_e + 1, dtype=np.int64),
+            "a_node": net.tail + 1,
+            "b_node": net.head + 1,
+            "direction": np.ones(n_e, dtype=np.int8),
+            "free_flow_time": np.maximum(net.free_flow_time, AEQ_MIN_FREE_FLOW_TIME),
+            "capacity": net.capacity,
+            "alpha": net.alpha,
+            "beta": net.beta,
+        }
+    )
+    zones = np.arange(1, n + 1, dtype=np.int64)
+    graph = Graph()
+    graph.network = links
+    graph.prepare_graph(zones)  # every node is a zone
+    graph.set_graph("free_flow_time")
+    graph.set_blocked_centroid_flows(False)  # else no path may pass through any node
+    matrix = AequilibraeMatrix()
+    matrix.create_empty(zones=n, matrix_names=["demand"], memory_only=True)
+    matrix.index[:] = zones
+    matrix.matrices[:, :, 0] = 0.0
+    np.add.at(matrix.matrices[:, :, 0], (sf.origins, sf.destinations), sf.demand)
+    matrix.computational_view(["demand"])
+    assignment = TrafficAssignment()
+    assignment.set_classes([TrafficClass("car", graph, matrix)])
+    assignment.set_vdf("BPR")
+    assignment.set_vdf_parameters({"alpha": "alpha", "beta": "beta"})
+    assignment.set_capacity_field("capacity")
+    assignment.set_time_field("free_flow_time")
+    assignment.set_cores(1)
+    assignment.max_iter = UE_MAX_ITER
+    assignment.rgap_target = float(UE_GAP)
+    assignment.set_algorithm(algorithm)  # last, as AequilibraE requires
+    return assignment
+
+
+def execute_quietly(assignment) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # AequilibraE's own 0/0 in its line search
+        assignment.execute()
+
+
+def aequilibrae_flows(assignment, n_edges: int) -> np.ndarray:
+    res = assignment.results()
+    return res["PCE_AB"].reindex(np.arange(1, n_edges + 1)).to_numpy(dtype=np.float64)
+
+
+def bench_equilibrium(repeats: int, min_sample: float) -> tuple[list[Row], list[str]]:
+    """Rows for the table, and detail lines: iterations and gaps of both sides."""
+    sf = load_sioux_falls()
+    aeq, why = import_aequilibrae()
+    if aeq is None:
+        print(
+            f"UE comparison skipped: aequilibrae is not importable ({why}). "
+            'Install the peer with: pip install -e ".[bench]". Ours is still timed.'
+        )
+    rows = []
+    details = [("method", "solver", "iterations", "gap", "own stopping gap", "note")]
+    flow_diffs = []
+    previous_threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        for method, algorithm in UE_METHODS:
+            label = f"equilibrium Sioux Falls {method} gap {UE_GAP:g}"
+            result = ours_equilibrium(sf, method)  # also the warm-up
+            ours = timed(lambda method=method: ours_equilibrium(sf, method))
+            details.append(
+                (
+                    method,
+                    "ours",
+                    str(result.iterations),
+                    f"{sf.gap(result.flow):.3e}",
+                    f"{result.gap:.3e}",
+                    "",
+                )
+            )
+            if aeq is None:
+                t_ours = float(np.median([ours(1) for _ in range(repeats)]))
+                rows.append(Row(label, "AequilibraE", t_ours, None, 1.0))
+                continue
+            check = aequilibrae_assignment(aeq, sf, algorithm)  # also the warm-up
+            execute_quietly(check)
+            flow = aequilibrae_flows(check, sf.net.tail.size)
+            peer_gap = sf.gap(flow)
+            flag = (
+                f"<- above {UE_GAP:g} by our gap function: the ratio favours AequilibraE"
+                if peer_gap > UE_GAP
+                else ""
+            )
+            details.append(
+                (
+                    method,
+                    f"AequilibraE {algorithm}",
+                    str(check.assignment.iter),
+                    f"{peer_gap:.3e}",
+                    f"{check.assignment.convergence_report['rgap'][-1]:.3e}",
+                    flag,
+                )
+            )
+            diff = np.abs(flow - result.flow) / np.maximum(np.abs(result.flow), 1.0)
+            flow_diffs.append(f"{method} {diff.max():.1e}")
+
+            def peer(loops: int, algorithm=algorithm) -> float:
+                total = 0.0
+                for _ in range(loops):
+                    assignment = aequilibrae_assignment(aeq, sf, algorithm)  # set-up: not timed
+                    start = time.perf_counter()
+                    execute_quietly(assignment)
+                    total += time.perf_counter() - start
+                return total / loops
+
+            t_ours, t_peer = compare(ours, peer, repeats, min_sample, warmed=True)
+            rows.append(Row(label, f"AequilibraE {algorithm}", t_ours, t_peer, 1.0))
+    finally:
+        numba.set_num_threads(previous_threads)
+    lines = columns(details, left={0, 1, 5}, indent="  ")
+    if flow_diffs:
+        lines.append(
+            "  largest relative difference of edge flows, ours vs AequilibraE: " + ", ".join(flow_diffs)
+        )
+    if aeq is None:
+        lines.append(
+            f'  UE comparison skipped: aequilibrae is not importable ({why}); pip install -e ".[bench]"'
+        )
+    return rows, lines
+
+
+# ------------------------------------------------------------------------------ main
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--repeats",
+        type=positive_int,
+        default=None,
+        help="samples per measurement (default 5; 3 with --quick)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer repeats and shorter samples (a rough reading)"
+    )
+    args = parser.parse_args(argv)
+    repeats = args.repeats or (3 if args.quick else 5)
+    min_sample = 0.005 if args.quick else 0.02
+    started = time.perf_counter()
+
+    routing.warmup()  # compile or load every kernel from Numba's cache
+    threads = numba.get_num_threads()
+    print(f"corridors.routing benchmark: median of {repeats} samples; ratio = peer / ours (> 1: ours faster)")
+    print(
+        f"python {platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}, "
+        f"scipy {version('scipy')}, networkx {nx.__version__}, aequilibrae {version('aequilibrae')}; "
+        f"{os.cpu_count()} CPUs"
+    )
+    print(
+        f"shortest paths: {N_SOURCES} sources, {OUT_DEGREE} out-edges per node, "
+        f"{MASKED_SHARE:.0%} of edges masked, seed {SEED}; ours on {threads} Numba thread(s), "
+        "scipy and networkx single-threaded; scipy's time includes building its csr_matrix"
+    )
+    print("equilibrium: one thread each (numba.set_num_threads(1), AequilibraE set_cores(1))")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    if load > 0.5:
+        print(
+            f"warning: load average {load:.2f} on {os.cpu_count()} CPUs: other processes are running; "
+            "timings (above all ours on several threads) will be noisy"
+        )
+    print()
+
+    rng = np.random.default_rng(SEED)
+    rows, net = bench_shortest_paths(rng, repeats, min_sample)
+    rows.append(bench_batch(net, rng, repeats, min_sample))
+    ue_rows, notes = bench_equilibrium(repeats, min_sample)
+    rows += ue_rows
+
+    print("\n".join(results_table(rows)))
+    print()
+    print(
+        "equilibrium: relative gap of the returned flows by corridors.routing.relative_gap, each side's own"
+    )
+    print("stopping gap, and iterations as each side counts them")
+    for line in notes:
+        print(line)
+    print()
+    missed = [r for r in rows if r.status == "MISS"]
+    for r in missed:
+        print(
+            f"MISS: {r.case} vs {r.peer}: {r.ratio:.2f}x, target {r.target:g}x "
+            f"(short by a factor {r.target / r.ratio:.2f})"
+        )
+    checked = sum(r.status in ("PASS", "MISS") for r in rows)
+    elapsed = time.perf_counter() - started
+    print(f"{checked - len(missed)} of {checked} targets met; finished in {elapsed:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

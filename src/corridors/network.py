@@ -1,0 +1,559 @@
+"""The corridor network: packaged data -> validated :class:`Network` for the routing core.
+
+Reads ``nodes.csv``, ``edges.csv``, ``corridors.toml``, ``units.toml`` and ``SOURCES.md``
+from a data directory (by default the one packaged in ``corridors/data``), validates every
+row, and builds the CSR arrays, attribute arrays and one edge mask per corridor. Any data
+error raises :class:`corridors.errors.DataError` naming the file, row and column.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+import tomllib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from corridors import routing
+from corridors.errors import DataError
+
+__all__ = [
+    "COMMODITIES",
+    "CORRIDORS",
+    "Corridor",
+    "Network",
+    "default_data_dir",
+    "load_network",
+]
+
+COMMODITIES: tuple[str, ...] = ("containers", "metals_ores", "critical_minerals", "grain_cotton", "crude")
+CORRIDORS: tuple[str, ...] = ("russian", "chinese", "middle", "sea", "iranian", "trans_afghan")
+NODE_KINDS: tuple[str, ...] = ("city", "rail_hub", "border_crossing", "seaport", "dry_port", "market")
+MODES: tuple[str, ...] = ("rail", "road", "ferry", "sea", "pipeline", "connector")
+FIRST_YEAR, LAST_YEAR = 2019, 2100
+# Assumption used only for the free-flow skims of `Network.skim` (the model's shippers carry
+# their own values of time): USD 0.10 per tonne-hour, about USD 2.4 per tonne-day, in the
+# range of the time value of containerised manufactures (see SOURCES.md, A-value-of-time).
+DEFAULT_VALUE_OF_TIME = 0.10
+
+
+def default_data_dir() -> Path:
+    """The data directory packaged with corridors."""
+    return Path(str(files("corridors") / "data"))
+
+
+# ------------------------------------------------------------------ table reading
+
+
+@dataclass(frozen=True)
+class _Col:
+    name: str
+    parse: Callable[[str], Any]
+    required: bool = True
+
+
+def _number(lo: float = -math.inf, *, positive: bool = False) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a number") from None
+        if not math.isfinite(value):
+            raise ValueError(f"{text!r} is not a finite number")
+        if positive and value <= 0:
+            raise ValueError(f"must be > 0, got {text}")
+        if value < lo:
+            raise ValueError(f"must be >= {lo:g}, got {text}")
+        return value
+
+    return parse
+
+
+def _integer(lo: int, hi: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not an integer") from None
+        if not lo <= value <= hi:
+            raise ValueError(f"must be between {lo} and {hi}, got {value}")
+        return value
+
+    return parse
+
+
+def _boolean(text: str) -> bool:
+    low = text.strip().lower()
+    if low in ("true", "1", "yes"):
+        return True
+    if low in ("false", "0", "no"):
+        return False
+    raise ValueError(f"{text!r} is not true or false")
+
+
+def _choice(options: Sequence[str]) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text not in options:
+            raise ValueError(f"{text!r} is not one of {', '.join(options)}")
+        return text
+
+    return parse
+
+
+def _text(text: str) -> str:
+    return text
+
+
+def _country(text: str) -> str:
+    if not re.fullmatch(r"[A-Z]{2}", text):
+        raise ValueError(f"{text!r} is not an ISO 3166 alpha-2 code")
+    return text
+
+
+def _commodities(text: str) -> tuple[str, ...]:
+    items = tuple(s.strip() for s in text.split(";") if s.strip())
+    bad = [s for s in items if s not in COMMODITIES]
+    if bad or not items:
+        raise ValueError(f"{text!r}: commodities must be ';'-separated from {', '.join(COMMODITIES)}")
+    return items
+
+
+def _read_table(path: Path, columns: Sequence[_Col]) -> tuple[dict[str, list[Any]], list[int]]:
+    """Read a CSV file, parsing each cell; errors name the file, line and column."""
+    if not path.is_file():
+        raise DataError(path, None, "file not found")
+    out: dict[str, list[Any]] = {c.name: [] for c in columns}
+    lines: list[int] = []
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        header = reader.fieldnames or []
+        missing = [c.name for c in columns if c.name not in header]
+        if missing:
+            raise DataError(path, "header", f"missing column(s): {', '.join(missing)}")
+        for row in reader:
+            where_line = reader.line_num
+            if None in row:
+                raise DataError(path, f"line {where_line}", f"more cells than the {len(header)} columns")
+            for col in columns:
+                cell = (row.get(col.name) or "").strip()
+                if cell == "":
+                    if col.required:
+                        raise DataError(path, f"line {where_line}, column {col.name}", "missing value")
+                    out[col.name].append(None)
+                    continue
+                try:
+                    out[col.name].append(col.parse(cell))
+                except ValueError as exc:
+                    raise DataError(path, f"line {where_line}, column {col.name}", str(exc)) from None
+            lines.append(where_line)
+    if not lines:
+        raise DataError(path, None, "no rows")
+    return out, lines
+
+
+def _check_ids(path: Path, ids: list[int], lines: list[int]) -> None:
+    for pos, (value, line) in enumerate(zip(ids, lines, strict=True)):
+        if value != pos:
+            raise DataError(
+                path, f"line {line}, column id", f"ids must run 0, 1, 2, ... in order; got {value}"
+            )
+
+
+NODE_COLUMNS = (
+    _Col("id", _integer(0, 10**6)),
+    _Col("name", _text),
+    _Col("country", _country),
+    _Col("kind", _choice(NODE_KINDS)),
+    _Col("lon", _number(-180.0)),
+    _Col("lat", _number(-90.0)),
+)
+
+EDGE_COLUMNS = (
+    _Col("id", _integer(0, 10**7)),
+    _Col("tail", _text),
+    _Col("head", _text),
+    _Col("mode", _choice(MODES)),
+    _Col("length_km", _number(0.0), required=False),
+    _Col("speed_kmh", _number(positive=True), required=False),
+    _Col("time_h", _number(0.0), required=False),
+    _Col("tariff_usd_per_t", _number(0.0)),
+    _Col("handling_usd_per_t", _number(0.0)),
+    _Col("dwell_h", _number(0.0)),
+    _Col("capacity_t_per_quarter", _number(positive=True), required=False),
+    _Col("capacity_hard", _boolean),
+    _Col("season_q1", _number(0.0)),
+    _Col("season_q2", _number(0.0)),
+    _Col("season_q3", _number(0.0)),
+    _Col("season_q4", _number(0.0)),
+    _Col("border", _boolean),
+    _Col("gauge_change", _boolean),
+    _Col("controller", _text),
+    _Col("financier", _text),
+    _Col("commodities", _commodities),
+    _Col("source", _text),
+    _Col("opens_year", _integer(FIRST_YEAR, LAST_YEAR), required=False),
+    _Col("via", _choice(("suez", "cape")), required=False),
+)
+
+
+def _source_keys(path: Path) -> set[str]:
+    if not path.is_file():
+        raise DataError(path, None, "file not found")
+    return set(re.findall(r"^#{2,4}\s+([SA]-[A-Za-z0-9_.-]+)", path.read_text(encoding="utf-8"), re.M))
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise DataError(path, None, "file not found")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise DataError(path, None, f"not valid TOML: {exc}") from None
+
+
+# ------------------------------------------------------------------------ network
+
+
+@dataclass(frozen=True)
+class Corridor:
+    """A corridor: the gateway links that define the way freight leaves the region."""
+
+    name: str
+    description: str
+    enabled: bool
+    gateways: tuple[int, ...]
+    markets: tuple[str, ...]
+    rationale: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class Network:
+    """The validated network with CSR arrays for :mod:`corridors.routing`.
+
+    Edge attribute arrays (``edges`` columns and the properties below) are in original
+    edge-id order; :meth:`to_slots` reorders any of them into CSR slot order, which is
+    what kernels and masks use.
+    """
+
+    nodes: pd.DataFrame
+    edges: pd.DataFrame
+    corridors: dict[str, Corridor]
+    units: dict[str, dict[str, Any]]
+    indptr: np.ndarray
+    indices: np.ndarray
+    perm: np.ndarray
+    data_dir: Path
+    _node_ids: dict[str, int] = field(repr=False)
+
+    # -- sizes and lookups
+    @property
+    def n_nodes(self) -> int:
+        return len(self.nodes)
+
+    @property
+    def n_edges(self) -> int:
+        return len(self.edges)
+
+    def node_id(self, name: str) -> int:
+        """Id of the node called ``name``."""
+        try:
+            return self._node_ids[name]
+        except KeyError:
+            raise KeyError(f"no node named {name!r} in {self.data_dir / 'nodes.csv'}") from None
+
+    def node_ids(self, names: Iterable[str]) -> np.ndarray:
+        return np.array([self.node_id(n) for n in names], dtype=np.int64)
+
+    def unit(self, name: str) -> float:
+        """A conversion factor from ``units.toml`` (for example ``t_per_teu``)."""
+        try:
+            return float(self.units[name]["value"])
+        except KeyError:
+            raise KeyError(f"no unit {name!r} in {self.data_dir / 'units.toml'}") from None
+
+    def to_slots(self, values: np.ndarray) -> np.ndarray:
+        """Reorder a per-edge array (original order) into CSR slot order."""
+        return np.ascontiguousarray(np.asarray(values)[self.perm])
+
+    # -- attributes, original edge order
+    @property
+    def free_flow_time_h(self) -> np.ndarray:
+        """Travel time plus dwell, hours."""
+        return self.edges["free_flow_time_h"].to_numpy()
+
+    @property
+    def price_usd_per_t(self) -> np.ndarray:
+        """Tariff plus handling, USD per tonne."""
+        return self.edges["price_usd_per_t"].to_numpy()
+
+    @property
+    def length_km(self) -> np.ndarray:
+        return self.edges["length_km"].fillna(0.0).to_numpy()
+
+    @property
+    def capacity_t_per_quarter(self) -> np.ndarray:
+        """Capacity per quarter; ``inf`` where unconstrained."""
+        return self.edges["capacity_t_per_quarter"].fillna(np.inf).to_numpy()
+
+    @property
+    def through_mask(self) -> np.ndarray:
+        """False at market nodes: paths may end there but not pass through."""
+        return (self.nodes["kind"] != "market").to_numpy()
+
+    @property
+    def gateway_of(self) -> np.ndarray:
+        """Index into :data:`CORRIDORS` of the corridor each edge is a gateway of, -1 if none."""
+        return self.edges["gateway"].to_numpy()
+
+    # -- masks, CSR slot order
+    def edge_mask(
+        self, corridor: str, *, commodity: str | None = None, year: int | None = None
+    ) -> np.ndarray:
+        """Slots a flow leaving by ``corridor`` may use.
+
+        Its own gateways and every feeder (no corridor's gateway); never pipelines; only
+        links that carry ``commodity`` and that are open in ``year`` (``opens_year``).
+        """
+        if corridor not in self.corridors:
+            raise ValueError(f"corridor: {corridor!r} is not one of {', '.join(self.corridors)}")
+        e = self.edges
+        gw = e["gateway"].to_numpy()
+        allowed = (gw == -1) | (gw == CORRIDORS.index(corridor))
+        allowed &= (e["mode"] != "pipeline").to_numpy()
+        if commodity is not None:
+            if commodity not in COMMODITIES:
+                raise ValueError(f"commodity: {commodity!r} is not one of {', '.join(COMMODITIES)}")
+            allowed &= e["commodities"].map(lambda c: commodity in c).to_numpy(dtype=bool)
+        if year is not None:
+            opens = e["opens_year"].fillna(FIRST_YEAR).to_numpy()
+            allowed &= opens <= year
+        return self.to_slots(allowed)
+
+    def edge_masks(
+        self, corridors: Sequence[str] | None = None, *, commodity: str | None = None, year: int | None = None
+    ) -> np.ndarray:
+        """``(K, n_slots)`` masks, one row per corridor (default: the enabled ones)."""
+        names = self.enabled_corridors if corridors is None else tuple(corridors)
+        return np.array([self.edge_mask(c, commodity=commodity, year=year) for c in names], dtype=bool)
+
+    @property
+    def enabled_corridors(self) -> tuple[str, ...]:
+        return tuple(name for name, c in self.corridors.items() if c.enabled)
+
+    # -- free-flow skims
+    def skim(
+        self,
+        origins: Sequence[str],
+        markets: Sequence[str],
+        *,
+        corridors: Sequence[str] | None = None,
+        commodity: str = "containers",
+        year: int = FIRST_YEAR,
+        value_of_time: float = DEFAULT_VALUE_OF_TIME,
+    ) -> pd.DataFrame:
+        """Free-flow least-cost route of each corridor for each origin-market pair.
+
+        Returns a long DataFrame: origin, market, corridor, time_days, price_usd_per_t,
+        price_usd_per_teu, distance_km (``inf`` where the corridor cannot reach).
+        """
+        names = self.enabled_corridors if corridors is None else tuple(corridors)
+        pairs = [(o, m) for o in origins for m in markets]
+        o_ids = self.node_ids(p[0] for p in pairs)
+        m_ids = self.node_ids(p[1] for p in pairs)
+        t = self.to_slots(self.free_flow_time_h)
+        price = self.to_slots(self.price_usd_per_t)
+        result = routing.assign(
+            self.indptr,
+            self.indices,
+            price + value_of_time * t,
+            o_ids,
+            m_ids,
+            np.zeros((len(names), len(pairs))),
+            edge_mask=self.edge_masks(names, commodity=commodity, year=year),
+            through_mask=self.through_mask,
+            time=t,
+            distance=self.to_slots(self.length_km),
+        )
+        t_per_teu = self.unit("t_per_teu_loaded") if "t_per_teu_loaded" in self.units else np.nan
+        rows = []
+        for k, corridor in enumerate(names):
+            for j, (o, m) in enumerate(pairs):
+                reached = np.isfinite(result.cost[k, j])
+                fare = result.cost[k, j] - value_of_time * result.time[k, j] if reached else np.inf
+                rows.append(
+                    {
+                        "origin": o,
+                        "market": m,
+                        "corridor": corridor,
+                        "time_days": result.time[k, j] / 24.0,
+                        "price_usd_per_t": fare,
+                        "price_usd_per_teu": fare * t_per_teu,
+                        "distance_km": result.distance[k, j],
+                    }
+                )
+        return pd.DataFrame(rows)
+
+
+def load_network(data_dir: str | Path | None = None) -> Network:
+    """Load and validate the network data.
+
+    Parameters
+    ----------
+    data_dir : path, optional
+        A directory with ``nodes.csv``, ``edges.csv``, ``corridors.toml``, ``units.toml``
+        and ``SOURCES.md``; default the packaged data.
+
+    Raises
+    ------
+    DataError
+        Naming the file, row and column of the first problem found.
+    """
+    root = default_data_dir() if data_dir is None else Path(data_dir)
+    nodes_path, edges_path = root / "nodes.csv", root / "edges.csv"
+    sources = _source_keys(root / "SOURCES.md")
+
+    raw_nodes, node_lines = _read_table(nodes_path, NODE_COLUMNS)
+    _check_ids(nodes_path, raw_nodes["id"], node_lines)
+    node_ids: dict[str, int] = {}
+    for name, line in zip(raw_nodes["name"], node_lines, strict=True):
+        if name in node_ids:
+            raise DataError(nodes_path, f"line {line}, column name", f"duplicate node name {name!r}")
+        node_ids[name] = len(node_ids)
+    for col, hi in (("lon", 180.0), ("lat", 90.0)):
+        for value, line in zip(raw_nodes[col], node_lines, strict=True):
+            if value > hi:
+                raise DataError(nodes_path, f"line {line}, column {col}", f"must be <= {hi:g}, got {value}")
+
+    raw, lines = _read_table(edges_path, EDGE_COLUMNS)
+    _check_ids(edges_path, raw["id"], lines)
+    n_e = len(lines)
+    for i in range(n_e):
+        where = f"line {lines[i]}"
+        for col in ("tail", "head"):
+            if raw[col][i] not in node_ids:
+                raise DataError(edges_path, f"{where}, column {col}", f"unknown node {raw[col][i]!r}")
+        if raw["tail"][i] == raw["head"][i]:
+            raise DataError(edges_path, f"{where}, column head", "an edge must join two different nodes")
+        has_speed = raw["speed_kmh"][i] is not None
+        if has_speed == (raw["time_h"][i] is not None):
+            raise DataError(edges_path, f"{where}, column time_h", "give exactly one of speed_kmh and time_h")
+        if has_speed and raw["length_km"][i] is None:
+            raise DataError(edges_path, f"{where}, column length_km", "speed_kmh needs length_km")
+        keys = [k.strip() for k in raw["source"][i].split(";") if k.strip()]
+        unknown = [k for k in keys if k not in sources]
+        if not keys or unknown:
+            raise DataError(
+                edges_path,
+                f"{where}, column source",
+                f"source key(s) {unknown or keys} not found as headings in {root / 'SOURCES.md'}",
+            )
+    nodes = pd.DataFrame(raw_nodes).set_index("id", drop=False)
+    edges = pd.DataFrame(raw)
+    for col in ("length_km", "speed_kmh", "time_h", "capacity_t_per_quarter"):
+        edges[col] = edges[col].astype(float)
+    edges["opens_year"] = edges["opens_year"].astype("Int64")
+    travel_h = edges["time_h"].fillna(edges["length_km"] / edges["speed_kmh"])
+    edges["free_flow_time_h"] = travel_h + edges["dwell_h"]
+    edges["price_usd_per_t"] = edges["tariff_usd_per_t"] + edges["handling_usd_per_t"]
+    edges["tail_id"] = edges["tail"].map(node_ids).astype(np.int64)
+    edges["head_id"] = edges["head"].map(node_ids).astype(np.int64)
+
+    corridors, gateway = _load_corridors(root / "corridors.toml", n_e, node_ids, nodes)
+    edges["gateway"] = gateway
+    edges["corridor"] = [CORRIDORS[g] if g >= 0 else "" for g in gateway]
+    units = _load_units(root / "units.toml", sources)
+    indptr, indices, perm = routing.csr_from_edges(
+        edges["tail_id"].to_numpy(), edges["head_id"].to_numpy(), len(node_ids)
+    )
+    net = Network(nodes, edges, corridors, units, indptr, indices, perm, root, node_ids)
+    _check_reachability(net, root / "corridors.toml")
+    return net
+
+
+def _load_corridors(
+    path: Path, n_edges: int, node_ids: dict[str, int], nodes: pd.DataFrame
+) -> tuple[dict[str, Corridor], np.ndarray]:
+    doc = _read_toml(path)
+    gateway = np.full(n_edges, -1, dtype=np.int64)
+    corridors: dict[str, Corridor] = {}
+    for name, table in doc.items():
+        if name not in CORRIDORS:
+            raise DataError(path, f"[{name}]", f"unknown corridor; expected one of {', '.join(CORRIDORS)}")
+        if not isinstance(table, dict):
+            raise DataError(path, f"[{name}]", "must be a table")
+        extra = set(table) - {"description", "enabled", "gateways", "markets", "rationale"}
+        if extra:
+            raise DataError(path, f"[{name}]", f"unknown field(s): {', '.join(sorted(extra))}")
+        enabled = table.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise DataError(path, f"[{name}].enabled", "must be true or false")
+        gws = table.get("gateways")
+        if not isinstance(gws, list) or not gws or not all(isinstance(g, int) for g in gws):
+            raise DataError(path, f"[{name}].gateways", "must be a non-empty list of edge ids")
+        for g in gws:
+            if not 0 <= g < n_edges:
+                raise DataError(path, f"[{name}].gateways", f"edge id {g} out of range (0..{n_edges - 1})")
+            if gateway[g] != -1:
+                other = CORRIDORS[gateway[g]]
+                raise DataError(path, f"[{name}].gateways", f"edge {g} is already a gateway of {other!r}")
+            gateway[g] = CORRIDORS.index(name)
+        markets = table.get("markets", [])
+        if not isinstance(markets, list) or not all(isinstance(m, str) for m in markets):
+            raise DataError(path, f"[{name}].markets", "must be a list of market node names")
+        for m in markets:
+            if m not in node_ids or nodes.loc[node_ids[m], "kind"] != "market":
+                raise DataError(path, f"[{name}].markets", f"{m!r} is not a market node of nodes.csv")
+        corridors[name] = Corridor(
+            name=name,
+            description=str(table.get("description", "")),
+            enabled=enabled,
+            gateways=tuple(gws),
+            markets=tuple(markets),
+            rationale=str(table.get("rationale", "")),
+        )
+    missing = [c for c in CORRIDORS if c not in corridors]
+    if missing:
+        raise DataError(path, None, f"missing corridor(s): {', '.join(missing)}")
+    return {c: corridors[c] for c in CORRIDORS}, gateway
+
+
+def _load_units(path: Path, sources: set[str]) -> dict[str, dict[str, Any]]:
+    doc = _read_toml(path)
+    for name, entry in doc.items():
+        if not isinstance(entry, dict):
+            raise DataError(path, f"[{name}]", "must be a table with value, unit and source")
+        value = entry.get("value")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            raise DataError(path, f"[{name}].value", f"must be a positive number, got {value!r}")
+        for key in ("unit", "source"):
+            if not isinstance(entry.get(key), str) or not entry[key]:
+                raise DataError(path, f"[{name}].{key}", "missing")
+        unknown = [k for k in entry["source"].split(";") if k.strip() and k.strip() not in sources]
+        if unknown:
+            raise DataError(path, f"[{name}].source", f"{unknown} not found as headings in SOURCES.md")
+    return doc
+
+
+def _check_reachability(net: Network, path: Path) -> None:
+    """Each enabled corridor must reach each of its markets from the region."""
+    region = net.nodes.index[net.nodes["country"].isin(["KZ", "KG", "TJ", "TM", "UZ"])].to_numpy()
+    if region.size == 0:
+        raise DataError(net.data_dir / "nodes.csv", None, "no node in the five Central Asian states")
+    w = net.to_slots(net.free_flow_time_h)
+    for name in net.enabled_corridors:
+        corridor = net.corridors[name]
+        if not corridor.markets:
+            continue
+        dist, _ = routing.shortest_paths(
+            net.indptr, net.indices, w, region, edge_mask=net.edge_mask(name), through_mask=net.through_mask
+        )
+        for market in corridor.markets:
+            if not np.isfinite(dist[:, net.node_id(market)]).any():
+                raise DataError(path, f"[{name}].markets", f"no path from the region to {market!r}")
