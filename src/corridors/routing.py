@@ -26,6 +26,7 @@ from numba import njit, prange
 __all__ = [
     "Assignment",
     "Equilibrium",
+    "PathSet",
     "assign",
     "bpr_time",
     "csr_from_edges",
@@ -185,13 +186,14 @@ def _assign_kernel(
 
     ``weights`` and ``edge_mask`` are ``(K, n_slots)``; ``origins`` the unique origins;
     ``od_origin[j]`` the row of OD pair ``j`` in ``origins``; ``demand`` ``(K, n_od)``;
-    ``attrs`` ``(2, n_slots)`` (time, distance) summed along paths for the skims.
-    Returns flows ``(K, n_slots)``, skims ``(3, K, n_od)`` and unassigned demand ``(K,)``.
+    ``attrs`` ``(A, n_slots)`` summed along paths for the skims (time, distance, ...).
+    Returns flows ``(K, n_slots)``, skims ``(1 + A, K, n_od)`` (cost first), unassigned
+    demand ``(K,)`` and the predecessor trees ``(K, n_origins, n_nodes)``.
     """
     n_cls = weights.shape[0]
     n_org = origins.shape[0]
     n = indptr.shape[0] - 1
-    n_slots = indices.shape[0]
+    n_attr = attrs.shape[0]
     n_od = destinations.shape[0]
     dist = np.empty((n_cls, n_org, n), dtype=np.float64)
     pred = np.empty((n_cls, n_org, n), dtype=np.int64)
@@ -199,34 +201,73 @@ def _assign_kernel(
         k = job // n_org
         u = job - k * n_org
         _dijkstra(indptr, indices, weights[k], edge_mask[k], through_mask, origins[u], dist[k, u], pred[k, u])
-    flow = np.zeros((n_cls, n_slots), dtype=np.float64)
-    skims = np.empty((3, n_cls, n_od), dtype=np.float64)
+    flow = _load_kernel(tails, pred, origins, od_origin, destinations, demand, indices.shape[0])
+    skims = np.empty((1 + n_attr, n_cls, n_od), dtype=np.float64)
+    skims[1:] = _fold_kernel(tails, pred, origins, od_origin, destinations, attrs, False)
     unassigned = np.zeros(n_cls, dtype=np.float64)
-    for k in prange(n_cls):
+    for k in range(n_cls):
         for j in range(n_od):
-            u = od_origin[j]
-            dest = destinations[j]
-            cost = dist[k, u, dest]
+            cost = dist[k, od_origin[j], destinations[j]]
             skims[0, k, j] = cost
-            q = demand[k, j]
             if cost == np.inf:
-                skims[1, k, j] = np.inf
-                skims[2, k, j] = np.inf
-                unassigned[k] += q
-                continue
-            t = 0.0
-            d = 0.0
-            node = dest
+                unassigned[k] += demand[k, j]
+    return flow, skims, unassigned, pred
+
+
+@njit(cache=True, parallel=True)
+def _load_kernel(tails, pred, origins, od_origin, destinations, demand, n_slots):
+    """Load ``demand`` ``(K, n_od)`` on the paths of ``pred``; unreachable pairs load nothing."""
+    n_cls = pred.shape[0]
+    flow = np.zeros((n_cls, n_slots), dtype=np.float64)
+    for k in prange(n_cls):
+        for j in range(destinations.shape[0]):
+            q = demand[k, j]
+            u = od_origin[j]
             src = origins[u]
+            node = destinations[j]
+            if q == 0.0 or (node != src and pred[k, u, node] < 0):
+                continue
             while node != src:
                 slot = pred[k, u, node]
                 flow[k, slot] += q
-                t += attrs[0, slot]
-                d += attrs[1, slot]
                 node = tails[slot]
-            skims[1, k, j] = t
-            skims[2, k, j] = d
-    return flow, skims, unassigned
+    return flow
+
+
+@njit(cache=True, parallel=True)
+def _fold_kernel(tails, pred, origins, od_origin, destinations, values, take_min):
+    """Sum (or min) of ``values`` ``(A, n_slots)`` along each path: ``(A, K, n_od)``.
+
+    Unreachable pairs give ``inf``; an empty path (origin is destination) gives 0 for a
+    sum and ``inf`` for a min.
+    """
+    n_cls = pred.shape[0]
+    n_val = values.shape[0]
+    n_od = destinations.shape[0]
+    out = np.empty((n_val, n_cls, n_od), dtype=np.float64)
+    for job in prange(n_cls * n_od):
+        k = job // n_od
+        j = job - k * n_od
+        u = od_origin[j]
+        src = origins[u]
+        node = destinations[j]
+        for a in range(n_val):
+            out[a, k, j] = np.inf if take_min else 0.0
+        if node != src and pred[k, u, node] < 0:
+            for a in range(n_val):
+                out[a, k, j] = np.inf
+            continue
+        while node != src:
+            slot = pred[k, u, node]
+            for a in range(n_val):
+                v = values[a, slot]
+                if take_min:
+                    if v < out[a, k, j]:
+                        out[a, k, j] = v
+                else:
+                    out[a, k, j] += v
+            node = tails[slot]
+    return out
 
 
 @njit(cache=True)
@@ -476,7 +517,71 @@ def bpr_time(t0, flow, capacity, alpha=0.15, beta=4.0) -> np.ndarray:
     return _bpr_kernel(t0, flow, capacity, alpha, beta, np.empty(n, dtype=np.float64))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
+class PathSet:
+    """The least-cost paths of an :class:`Assignment`, to fold values along or load again.
+
+    ``pred[k, u]`` is the predecessor tree of class ``k`` from ``origins[u]``; OD pair ``j``
+    starts at ``origins[od_origin[j]]`` and ends at ``destinations[j]``.
+    """
+
+    origins: np.ndarray
+    od_origin: np.ndarray
+    destinations: np.ndarray
+    pred: np.ndarray
+    tails: np.ndarray
+
+    @property
+    def n_classes(self) -> int:
+        return self.pred.shape[0]
+
+    def sums(self, values) -> np.ndarray:
+        """Sum of per-slot ``values`` ``(n_slots,)`` or ``(A, n_slots)`` along each path.
+
+        Returns ``(K, n_od)`` or ``(A, K, n_od)``; ``inf`` where unreachable.
+        """
+        arr = np.asarray(values)
+        out = _fold_kernel(
+            self.tails,
+            self.pred,
+            self.origins,
+            self.od_origin,
+            self.destinations,
+            _fold_values(arr, self.tails.size),
+            False,
+        )
+        return out[0] if arr.ndim == 1 else out
+
+    def mins(self, values) -> np.ndarray:
+        """Least per-slot value along each path (``inf`` for empty or missing paths)."""
+        arr = np.asarray(values)
+        out = _fold_kernel(
+            self.tails,
+            self.pred,
+            self.origins,
+            self.od_origin,
+            self.destinations,
+            _fold_values(arr, self.tails.size),
+            True,
+        )
+        return out[0] if arr.ndim == 1 else out
+
+    def load(self, demand) -> np.ndarray:
+        """Edge flows ``(K, n_slots)`` of ``demand`` ``(K, n_od)`` loaded on these paths."""
+        q = _float_array("demand", demand, (self.n_classes, self.destinations.size))
+        return _load_kernel(
+            self.tails, self.pred, self.origins, self.od_origin, self.destinations, q, self.tails.size
+        )
+
+
+def _fold_values(arr: np.ndarray, n_slots: int) -> np.ndarray:
+    if arr.ndim not in (1, 2):
+        raise _fail("values", f"expected shape ({n_slots},) or (A, {n_slots}), got {arr.shape}")
+    two_d = arr[None, :] if arr.ndim == 1 else arr
+    return _float_array("values", two_d, (two_d.shape[0], n_slots), allow_inf=True)
+
+
+@dataclass(frozen=True, eq=False)
 class Assignment:
     """All-or-nothing loading of K classes.
 
@@ -486,14 +591,18 @@ class Assignment:
     cost, time, distance : (K, n_od) OD skims per class along the least-cost path;
         ``inf`` where a class cannot reach a destination, 0 where origin is destination,
         and NaN otherwise for ``time`` or ``distance`` when that attribute was not given.
+    attributes : (A, K, n_od) sums of the extra per-slot ``attributes`` along each path.
     unassigned : (K,) demand that found no path.
+    paths : the :class:`PathSet`, to fold other values along the same paths or load them.
     """
 
     flow: np.ndarray
     cost: np.ndarray
     time: np.ndarray
     distance: np.ndarray
+    attributes: np.ndarray
     unassigned: np.ndarray
+    paths: PathSet
 
 
 def _od_arrays(origins, destinations, n: int):
@@ -517,6 +626,7 @@ def assign(
     through_mask=None,
     time=None,
     distance=None,
+    attributes=None,
 ) -> Assignment:
     """Load OD demand on least-cost paths for K classes at once (all-or-nothing).
 
@@ -536,6 +646,8 @@ def assign(
         False: no path passes through that node.
     time, distance : float arrays (n_slots,), optional
         Summed along each chosen path for the skims.
+    attributes : float array (A, n_slots), optional
+        Further per-slot values summed along each path (``Assignment.attributes``).
 
     Returns
     -------
@@ -563,15 +675,21 @@ def assign(
     if em_in is not None and em_in.ndim != 2:
         raise _fail("edge_mask", f"expected shape (K, {n_slots}), got {em_in.shape}")
     em, tm = _masks(em_in, through_mask, n_slots, n, rows=k)
-    attrs = np.full((2, n_slots), np.nan)
+    extra = np.empty((0, n_slots)) if attributes is None else np.asarray(attributes)
+    if extra.ndim != 2:
+        raise _fail("attributes", f"expected shape (A, {n_slots}), got {extra.shape}")
+    attrs = np.full((2 + extra.shape[0], n_slots), np.nan)
     if time is not None:
         attrs[0] = _float_array("time", time, (n_slots,))
     if distance is not None:
         attrs[1] = _float_array("distance", distance, (n_slots,))
-    flow, skims, unassigned = _assign_kernel(
-        indptr, indices, slot_tails(indptr), w, em, tm, org, od_origin, dst, q, attrs
+    attrs[2:] = _float_array("attributes", extra, (extra.shape[0], n_slots))
+    tails = slot_tails(indptr)
+    flow, skims, unassigned, pred = _assign_kernel(
+        indptr, indices, tails, w, em, tm, org, od_origin, dst, q, attrs
     )
-    return Assignment(flow, skims[0], skims[1], skims[2], unassigned)
+    paths = PathSet(org, od_origin, dst, pred, tails)
+    return Assignment(flow, skims[0], skims[1], skims[2], skims[3:], unassigned, paths)
 
 
 def relative_gap(flow, time, demand, shortest_cost) -> float:
@@ -665,7 +783,7 @@ def user_equilibrium(
     nan_attrs = np.full((2, n_e), np.nan)
 
     def load(times):
-        flow, skims, unassigned = _assign_kernel(
+        flow, skims, unassigned, _ = _assign_kernel(
             indptr, indices, tails, times[None, :], em, tm, org, od_origin, dst, qk, nan_attrs
         )
         if unassigned[0] > 0:
@@ -755,7 +873,12 @@ def warmup() -> None:
     shortest_paths(indptr, indices, w, [0, 1])
     shortest_paths_batch(indptr, indices, np.ones((2, indices.size)), [0])
     bpr_time(w, w, w, 0.15, 4.0)
-    assign(indptr, indices, w, [0], [2], [1.0], edge_mask=np.ones((2, indices.size), dtype=bool), time=w)
+    res = assign(
+        indptr, indices, w, [0], [2], [1.0], edge_mask=np.ones((2, indices.size), dtype=bool), time=w
+    )
+    res.paths.sums(w)
+    res.paths.mins(w)
+    res.paths.load(np.ones((2, 1)))
     for m in METHODS:
         user_equilibrium(tail, head, 3, w, w, 0.15, 4.0, [0, 1], [2, 2], [1.0, 2.0], method=m, max_iter=5)
     # the conjugate branch needs partial steps, which this tiny graph may never take
