@@ -8,11 +8,7 @@ error raises :class:`corridors.errors.DataError` naming the file, row and column
 
 from __future__ import annotations
 
-import csv
-import math
-import re
-import tomllib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -23,6 +19,20 @@ import pandas as pd
 
 from corridors import routing
 from corridors.errors import DataError
+from corridors.tables import (
+    Col,
+    boolean,
+    check_ids,
+    choice,
+    country,
+    integer,
+    multi_choice,
+    number,
+    read_table,
+    read_toml,
+    source_keys,
+    text,
+)
 
 __all__ = [
     "COMMODITIES",
@@ -49,173 +59,41 @@ def default_data_dir() -> Path:
     return Path(str(files("corridors") / "data"))
 
 
-# ------------------------------------------------------------------ table reading
-
-
-@dataclass(frozen=True)
-class _Col:
-    name: str
-    parse: Callable[[str], Any]
-    required: bool = True
-
-
-def _number(lo: float = -math.inf, *, positive: bool = False) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise ValueError(f"{text!r} is not a number") from None
-        if not math.isfinite(value):
-            raise ValueError(f"{text!r} is not a finite number")
-        if positive and value <= 0:
-            raise ValueError(f"must be > 0, got {text}")
-        if value < lo:
-            raise ValueError(f"must be >= {lo:g}, got {text}")
-        return value
-
-    return parse
-
-
-def _integer(lo: int, hi: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise ValueError(f"{text!r} is not an integer") from None
-        if not lo <= value <= hi:
-            raise ValueError(f"must be between {lo} and {hi}, got {value}")
-        return value
-
-    return parse
-
-
-def _boolean(text: str) -> bool:
-    low = text.strip().lower()
-    if low in ("true", "1", "yes"):
-        return True
-    if low in ("false", "0", "no"):
-        return False
-    raise ValueError(f"{text!r} is not true or false")
-
-
-def _choice(options: Sequence[str]) -> Callable[[str], str]:
-    def parse(text: str) -> str:
-        if text not in options:
-            raise ValueError(f"{text!r} is not one of {', '.join(options)}")
-        return text
-
-    return parse
-
-
-def _text(text: str) -> str:
-    return text
-
-
-def _country(text: str) -> str:
-    if not re.fullmatch(r"[A-Z]{2}", text):
-        raise ValueError(f"{text!r} is not an ISO 3166 alpha-2 code")
-    return text
-
-
-def _commodities(text: str) -> tuple[str, ...]:
-    items = tuple(s.strip() for s in text.split(";") if s.strip())
-    bad = [s for s in items if s not in COMMODITIES]
-    if bad or not items:
-        raise ValueError(f"{text!r}: commodities must be ';'-separated from {', '.join(COMMODITIES)}")
-    return items
-
-
-def _read_table(path: Path, columns: Sequence[_Col]) -> tuple[dict[str, list[Any]], list[int]]:
-    """Read a CSV file, parsing each cell; errors name the file, line and column."""
-    if not path.is_file():
-        raise DataError(path, None, "file not found")
-    out: dict[str, list[Any]] = {c.name: [] for c in columns}
-    lines: list[int] = []
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        header = reader.fieldnames or []
-        missing = [c.name for c in columns if c.name not in header]
-        if missing:
-            raise DataError(path, "header", f"missing column(s): {', '.join(missing)}")
-        for row in reader:
-            where_line = reader.line_num
-            if None in row:
-                raise DataError(path, f"line {where_line}", f"more cells than the {len(header)} columns")
-            for col in columns:
-                cell = (row.get(col.name) or "").strip()
-                if cell == "":
-                    if col.required:
-                        raise DataError(path, f"line {where_line}, column {col.name}", "missing value")
-                    out[col.name].append(None)
-                    continue
-                try:
-                    out[col.name].append(col.parse(cell))
-                except ValueError as exc:
-                    raise DataError(path, f"line {where_line}, column {col.name}", str(exc)) from None
-            lines.append(where_line)
-    if not lines:
-        raise DataError(path, None, "no rows")
-    return out, lines
-
-
-def _check_ids(path: Path, ids: list[int], lines: list[int]) -> None:
-    for pos, (value, line) in enumerate(zip(ids, lines, strict=True)):
-        if value != pos:
-            raise DataError(
-                path, f"line {line}, column id", f"ids must run 0, 1, 2, ... in order; got {value}"
-            )
-
-
 NODE_COLUMNS = (
-    _Col("id", _integer(0, 10**6)),
-    _Col("name", _text),
-    _Col("country", _country),
-    _Col("kind", _choice(NODE_KINDS)),
-    _Col("lon", _number(-180.0)),
-    _Col("lat", _number(-90.0)),
+    Col("id", integer(0, 10**6)),
+    Col("name", text),
+    Col("country", country),
+    Col("kind", choice(NODE_KINDS)),
+    Col("lon", number(-180.0)),
+    Col("lat", number(-90.0)),
 )
 
 EDGE_COLUMNS = (
-    _Col("id", _integer(0, 10**7)),
-    _Col("tail", _text),
-    _Col("head", _text),
-    _Col("mode", _choice(MODES)),
-    _Col("length_km", _number(0.0), required=False),
-    _Col("speed_kmh", _number(positive=True), required=False),
-    _Col("time_h", _number(0.0), required=False),
-    _Col("tariff_usd_per_t", _number(0.0)),
-    _Col("handling_usd_per_t", _number(0.0)),
-    _Col("dwell_h", _number(0.0)),
-    _Col("capacity_t_per_quarter", _number(positive=True), required=False),
-    _Col("capacity_hard", _boolean),
-    _Col("season_q1", _number(0.0)),
-    _Col("season_q2", _number(0.0)),
-    _Col("season_q3", _number(0.0)),
-    _Col("season_q4", _number(0.0)),
-    _Col("border", _boolean),
-    _Col("gauge_change", _boolean),
-    _Col("controller", _text),
-    _Col("financier", _text),
-    _Col("commodities", _commodities),
-    _Col("source", _text),
-    _Col("opens_year", _integer(FIRST_YEAR, LAST_YEAR), required=False),
-    _Col("via", _choice(("suez", "cape")), required=False),
+    Col("id", integer(0, 10**7)),
+    Col("tail", text),
+    Col("head", text),
+    Col("mode", choice(MODES)),
+    Col("length_km", number(0.0), required=False),
+    Col("speed_kmh", number(positive=True), required=False),
+    Col("time_h", number(0.0), required=False),
+    Col("tariff_usd_per_t", number(0.0)),
+    Col("handling_usd_per_t", number(0.0)),
+    Col("dwell_h", number(0.0)),
+    Col("capacity_t_per_quarter", number(positive=True), required=False),
+    Col("capacity_hard", boolean),
+    Col("season_q1", number(0.0)),
+    Col("season_q2", number(0.0)),
+    Col("season_q3", number(0.0)),
+    Col("season_q4", number(0.0)),
+    Col("border", boolean),
+    Col("gauge_change", boolean),
+    Col("controller", text),
+    Col("financier", text),
+    Col("commodities", multi_choice(COMMODITIES)),
+    Col("source", text),
+    Col("opens_year", integer(FIRST_YEAR, LAST_YEAR), required=False),
+    Col("via", choice(("suez", "cape")), required=False),
 )
-
-
-def _source_keys(path: Path) -> set[str]:
-    if not path.is_file():
-        raise DataError(path, None, "file not found")
-    return set(re.findall(r"^#{2,4}\s+([SA]-[A-Za-z0-9_.-]+)", path.read_text(encoding="utf-8"), re.M))
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise DataError(path, None, "file not found")
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise DataError(path, None, f"not valid TOML: {exc}") from None
 
 
 # ------------------------------------------------------------------------ network
@@ -417,10 +295,10 @@ def load_network(data_dir: str | Path | None = None) -> Network:
     """
     root = default_data_dir() if data_dir is None else Path(data_dir)
     nodes_path, edges_path = root / "nodes.csv", root / "edges.csv"
-    sources = _source_keys(root / "SOURCES.md")
+    sources = source_keys(root / "SOURCES.md")
 
-    raw_nodes, node_lines = _read_table(nodes_path, NODE_COLUMNS)
-    _check_ids(nodes_path, raw_nodes["id"], node_lines)
+    raw_nodes, node_lines = read_table(nodes_path, NODE_COLUMNS)
+    check_ids(nodes_path, raw_nodes["id"], node_lines)
     node_ids: dict[str, int] = {}
     for name, line in zip(raw_nodes["name"], node_lines, strict=True):
         if name in node_ids:
@@ -431,8 +309,8 @@ def load_network(data_dir: str | Path | None = None) -> Network:
             if value > hi:
                 raise DataError(nodes_path, f"line {line}, column {col}", f"must be <= {hi:g}, got {value}")
 
-    raw, lines = _read_table(edges_path, EDGE_COLUMNS)
-    _check_ids(edges_path, raw["id"], lines)
+    raw, lines = read_table(edges_path, EDGE_COLUMNS)
+    check_ids(edges_path, raw["id"], lines)
     n_e = len(lines)
     for i in range(n_e):
         where = f"line {lines[i]}"
@@ -480,7 +358,7 @@ def load_network(data_dir: str | Path | None = None) -> Network:
 def _load_corridors(
     path: Path, n_edges: int, node_ids: dict[str, int], nodes: pd.DataFrame
 ) -> tuple[dict[str, Corridor], np.ndarray]:
-    doc = _read_toml(path)
+    doc = read_toml(path)
     gateway = np.full(n_edges, -1, dtype=np.int64)
     corridors: dict[str, Corridor] = {}
     for name, table in doc.items():
@@ -525,7 +403,7 @@ def _load_corridors(
 
 
 def _load_units(path: Path, sources: set[str]) -> dict[str, dict[str, Any]]:
-    doc = _read_toml(path)
+    doc = read_toml(path)
     for name, entry in doc.items():
         if not isinstance(entry, dict):
             raise DataError(path, f"[{name}]", "must be a table with value, unit and source")

@@ -1,0 +1,456 @@
+"""Typed events, and how each changes the network and the agents.
+
+An event is a frozen dataclass with a ``start`` and an optional ``end`` (quarter labels
+such as ``"2022Q1"``; a bare year means its first quarter for a start and its last for an
+end). Each quarter the model rebuilds the edge state from the network's base values and
+applies every event active in that quarter (:func:`apply_edge_events`), so a run is a pure
+function of the network, the events and the random draws. Events that act on agents
+(sanctions, subsidies, offtake deals) are read by the agents through the helpers here.
+
+The baseline's known events 2019-2025 are :func:`baseline_events`; scenario files
+(``corridors.scenario``) give every event a TOML form.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, fields
+from typing import ClassVar
+
+import numpy as np
+
+from corridors.network import COMMODITIES, CORRIDORS, Network
+
+__all__ = [
+    "BASE_YEAR",
+    "BorderAgreement",
+    "EdgeState",
+    "Event",
+    "Investment",
+    "OfftakeDeal",
+    "RouteClosure",
+    "RouteOpening",
+    "Sanction",
+    "Shock",
+    "Subsidy",
+    "TariffChange",
+    "apply_edge_events",
+    "baseline_events",
+    "quarter_index",
+    "quarter_label",
+]
+
+BASE_YEAR = 2019
+DIRECTIONS = ("export", "import", "transit")
+_LABEL = re.compile(r"^(\d{4})(?:\s*-?\s*Q([1-4]))?$")
+
+
+def quarter_index(label: str | int, *, end: bool = False) -> int:
+    """Step index of a quarter label: ``"2019Q1"`` is 0; a bare year is its Q1 (Q4 if ``end``)."""
+    text = str(label).strip().upper()
+    m = _LABEL.match(text)
+    if not m:
+        raise ValueError(f"{label!r} is not a quarter such as '2022Q3' or a year such as 2022")
+    year = int(m.group(1))
+    if not 2019 <= year <= 2100:
+        raise ValueError(f"year {year} is outside 2019-2100")
+    quarter = int(m.group(2)) if m.group(2) else (4 if end else 1)
+    return (year - BASE_YEAR) * 4 + quarter - 1
+
+
+def quarter_label(step: int) -> str:
+    """``"2019Q1"`` for step 0."""
+    return f"{BASE_YEAR + step // 4}Q{step % 4 + 1}"
+
+
+# ----------------------------------------------------------------------- the events
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """Something that happens from ``start`` to ``end`` (inclusive; ``None``: for good)."""
+
+    start: str | int
+    end: str | int | None = None
+    note: str = ""
+    kind: ClassVar[str] = "event"
+
+    def __post_init__(self) -> None:
+        first = quarter_index(self.start)
+        if self.end is not None and quarter_index(self.end, end=True) < first:
+            raise ValueError(f"{self.kind}: end {self.end} is before start {self.start}")
+
+    @property
+    def first_step(self) -> int:
+        return quarter_index(self.start)
+
+    @property
+    def last_step(self) -> float:
+        return np.inf if self.end is None else quarter_index(self.end, end=True)
+
+    def active(self, step: int) -> bool:
+        return self.first_step <= step <= self.last_step
+
+    def to_dict(self) -> dict:
+        """Plain fields, for manifests and TOML."""
+        out = {"kind": self.kind}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None or value == () or (f.name == "note" and not value):
+                continue
+            out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class EdgeSelector:
+    """Which links an event touches: ids, ``"tail>head"`` names, nodes, controllers, modes, corridors.
+
+    Criteria combine with AND; an empty selector selects nothing.
+    """
+
+    edges: tuple[int, ...] = ()
+    links: tuple[str, ...] = ()
+    nodes: tuple[str, ...] = ()
+    controllers: tuple[str, ...] = ()
+    modes: tuple[str, ...] = ()
+    corridors: tuple[str, ...] = ()
+
+    def select(self, net: Network) -> np.ndarray:
+        """Boolean mask over edges in original order."""
+        e = net.edges
+        if not (self.edges or self.links or self.nodes or self.controllers or self.modes or self.corridors):
+            return np.zeros(net.n_edges, dtype=bool)
+        mask = np.ones(net.n_edges, dtype=bool)
+        if self.edges:
+            bad = [i for i in self.edges if not 0 <= i < net.n_edges]
+            if bad:
+                raise ValueError(f"edges: {bad} out of range 0..{net.n_edges - 1}")
+            mask &= np.isin(np.arange(net.n_edges), self.edges)
+        if self.links:
+            names = (e["tail"] + ">" + e["head"]).to_numpy()
+            unknown = [x for x in self.links if x not in set(names)]
+            if unknown:
+                raise ValueError(f"links: no link {unknown[0]!r} (write 'tail>head' with node names)")
+            mask &= np.isin(names, self.links)
+        if self.nodes:
+            for n in self.nodes:
+                net.node_id(n)
+            mask &= (e["tail"].isin(self.nodes) | e["head"].isin(self.nodes)).to_numpy()
+        if self.controllers:
+            mask &= e["controller"].isin(self.controllers).to_numpy()
+        if self.modes:
+            mask &= e["mode"].isin(self.modes).to_numpy()
+        if self.corridors:
+            unknown = [c for c in self.corridors if c not in CORRIDORS]
+            if unknown:
+                raise ValueError(f"corridors: unknown corridor {unknown[0]!r}")
+            mask &= e["corridor"].isin(self.corridors).to_numpy()
+        return mask
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sanction(Event):
+    """A premium (USD/t) or a ban on freight crossing ``transit`` (a controller state).
+
+    Filters (empty: all): ``commodities``, ``directions`` (export, import, transit),
+    ``markets`` (origin or destination market node), ``shipper_countries``. ``share`` is
+    the part of a matching flow that is affected (sensitive goods only, for instance).
+    """
+
+    imposed_by: str
+    transit: str
+    commodities: tuple[str, ...] = ()
+    directions: tuple[str, ...] = ()
+    markets: tuple[str, ...] = ()
+    shipper_countries: tuple[str, ...] = ()
+    premium_usd_per_t: float = 0.0
+    ban: bool = False
+    share: float = 1.0
+    kind: ClassVar[str] = "sanction"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_members("commodities", self.commodities, COMMODITIES)
+        _check_members("directions", self.directions, DIRECTIONS)
+        if self.premium_usd_per_t < 0:
+            raise ValueError(f"sanction: premium_usd_per_t must be >= 0, got {self.premium_usd_per_t}")
+        if not 0 <= self.share <= 1:
+            raise ValueError(f"sanction: share must be in [0, 1], got {self.share}")
+
+    def applies(self, *, country: str, commodity: str, direction: str, market: str) -> bool:
+        return (
+            (not self.commodities or commodity in self.commodities)
+            and (not self.directions or direction in self.directions)
+            and (not self.markets or market in self.markets)
+            and (not self.shipper_countries or country in self.shipper_countries)
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Investment(EdgeSelector, Event):
+    """Money for links or a project of ``projects.csv``: capacity or time changes after a lag.
+
+    ``delivery_probability`` < 1 makes a pledge: the model draws once whether it is
+    delivered and how late (``lag_quarters`` plus a geometric delay).
+    """
+
+    funder: str
+    project: str = ""
+    amount_usd_m: float = 0.0
+    capacity_factor: float = 1.0
+    time_factor: float = 1.0
+    opens: bool = False
+    lag_quarters: int = 0
+    delivery_probability: float = 1.0
+    kind: ClassVar[str] = "investment"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.capacity_factor <= 0 or self.time_factor <= 0:
+            raise ValueError("investment: capacity_factor and time_factor must be > 0")
+        if not 0 <= self.delivery_probability <= 1:
+            raise ValueError("investment: delivery_probability must be in [0, 1]")
+        if self.lag_quarters < 0 or self.amount_usd_m < 0:
+            raise ValueError("investment: lag_quarters and amount_usd_m must be >= 0")
+
+
+@dataclass(frozen=True, kw_only=True)
+class BorderAgreement(Event):
+    """Faster borders between ``countries``: dwell at their border links times ``dwell_factor``."""
+
+    countries: tuple[str, ...]
+    dwell_factor: float = 0.7
+    kind: ClassVar[str] = "border_agreement"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0 < self.dwell_factor <= 5:
+            raise ValueError(f"border_agreement: dwell_factor must be in (0, 5], got {self.dwell_factor}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RouteOpening(EdgeSelector, Event):
+    """Opens a corridor (``corridor``) and/or links that start closed (``opens_year``)."""
+
+    corridor: str = ""
+    kind: ClassVar[str] = "route_opening"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.corridor and self.corridor not in CORRIDORS:
+            raise ValueError(f"route_opening: unknown corridor {self.corridor!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RouteClosure(EdgeSelector, Event):
+    """Closes a corridor and/or links."""
+
+    corridor: str = ""
+    kind: ClassVar[str] = "route_closure"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.corridor and self.corridor not in CORRIDORS:
+            raise ValueError(f"route_closure: unknown corridor {self.corridor!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Shock(EdgeSelector, Event):
+    """Capacity of the selected links times ``capacity_factor`` (0 closes them) for a while."""
+
+    capacity_factor: float = 0.5
+    time_factor: float = 1.0
+    kind: ClassVar[str] = "shock"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.capacity_factor < 0 or self.time_factor <= 0:
+            raise ValueError("shock: capacity_factor must be >= 0 and time_factor > 0")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TariffChange(EdgeSelector, Event):
+    """Tariff and/or handling charges of the selected links times a factor."""
+
+    tariff_factor: float = 1.0
+    handling_factor: float = 1.0
+    kind: ClassVar[str] = "tariff_change"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.tariff_factor < 0 or self.handling_factor < 0:
+            raise ValueError("tariff_change: factors must be >= 0")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Subsidy(Event):
+    """A payment per tonne by ``funder`` to freight on ``corridor`` (filters as for sanctions).
+
+    ``share_of_price`` caps it at that share of the corridor's price (China's rail rule).
+    """
+
+    funder: str
+    corridor: str
+    usd_per_t: float
+    commodities: tuple[str, ...] = ()
+    directions: tuple[str, ...] = ()
+    share_of_price: float = 1.0
+    kind: ClassVar[str] = "subsidy"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.corridor not in CORRIDORS:
+            raise ValueError(f"subsidy: unknown corridor {self.corridor!r}")
+        _check_members("commodities", self.commodities, COMMODITIES)
+        _check_members("directions", self.directions, DIRECTIONS)
+        if self.usd_per_t < 0 or not 0 <= self.share_of_price <= 1:
+            raise ValueError("subsidy: usd_per_t must be >= 0 and share_of_price in [0, 1]")
+
+
+@dataclass(frozen=True, kw_only=True)
+class OfftakeDeal(Event):
+    """``buyer`` (a market node) takes ``share`` of ``country``'s exports of ``commodity``."""
+
+    buyer: str
+    country: str
+    commodity: str
+    share: float
+    kind: ClassVar[str] = "offtake_deal"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_members("commodity", (self.commodity,), COMMODITIES)
+        if not 0 <= self.share <= 1:
+            raise ValueError(f"offtake_deal: share must be in [0, 1], got {self.share}")
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.kind: cls
+    for cls in (Sanction, Investment, BorderAgreement, RouteOpening, RouteClosure, Shock, TariffChange, Subsidy,
+                OfftakeDeal)
+}  # fmt: skip
+
+
+def _check_members(name: str, values: Iterable[str], allowed: Sequence[str]) -> None:
+    bad = [v for v in values if v not in allowed]
+    if bad:
+        raise ValueError(f"{name}: {bad[0]!r} is not one of {', '.join(allowed)}")
+
+
+# --------------------------------------------------------------- edge state per step
+
+
+@dataclass(eq=False)
+class EdgeState:
+    """Per-edge multipliers and flags for one quarter (original edge order)."""
+
+    capacity_factor: np.ndarray
+    time_factor: np.ndarray
+    dwell_factor: np.ndarray
+    tariff_factor: np.ndarray
+    handling_factor: np.ndarray
+    closed: np.ndarray
+    opened: np.ndarray
+    corridor_open: dict[str, bool] = field(default_factory=dict)
+
+    @classmethod
+    def base(cls, net: Network) -> EdgeState:
+        n = net.n_edges
+        return cls(
+            capacity_factor=np.ones(n),
+            time_factor=np.ones(n),
+            dwell_factor=np.ones(n),
+            tariff_factor=np.ones(n),
+            handling_factor=np.ones(n),
+            closed=np.zeros(n, dtype=bool),
+            opened=np.zeros(n, dtype=bool),
+            corridor_open={c: net.corridors[c].enabled for c in CORRIDORS},
+        )
+
+
+def apply_edge_events(net: Network, state: EdgeState, events: Iterable[Event], step: int) -> None:
+    """Apply every event active at ``step`` that changes links or corridors, in list order.
+
+    Investments act from ``start + lag_quarters`` on; pledges must have been resolved into
+    delivered investments (``delivery_probability == 1``) by the model before this.
+    """
+    border = net.edges["border"].to_numpy(dtype=bool)
+    for ev in events:
+        if isinstance(ev, Investment):
+            if ev.delivery_probability < 1 or step < ev.first_step + ev.lag_quarters or step > ev.last_step:
+                continue
+            sel = ev.select(net)
+            state.capacity_factor[sel] *= ev.capacity_factor
+            state.time_factor[sel] *= ev.time_factor
+            if ev.opens:
+                state.opened |= sel
+            continue
+        if not ev.active(step):
+            continue
+        if isinstance(ev, Shock):
+            sel = ev.select(net)
+            state.capacity_factor[sel] *= ev.capacity_factor
+            state.time_factor[sel] *= ev.time_factor
+        elif isinstance(ev, TariffChange):
+            sel = ev.select(net)
+            state.tariff_factor[sel] *= ev.tariff_factor
+            state.handling_factor[sel] *= ev.handling_factor
+        elif isinstance(ev, BorderAgreement):
+            countries = set(ev.countries)
+            tails = net.edges["tail"].map(net.nodes.set_index("name")["country"])
+            heads = net.edges["head"].map(net.nodes.set_index("name")["country"])
+            sel = border & (tails.isin(countries) & heads.isin(countries)).to_numpy()
+            state.dwell_factor[sel] *= ev.dwell_factor
+        elif isinstance(ev, RouteOpening):
+            if ev.corridor:
+                state.corridor_open[ev.corridor] = True
+            state.opened |= ev.select(net)
+        elif isinstance(ev, RouteClosure):
+            if ev.corridor:
+                state.corridor_open[ev.corridor] = False
+            state.closed |= ev.select(net)
+
+
+def active_of(events: Iterable[Event], kind: type[Event], step: int) -> list:
+    """The events of one type active at ``step``."""
+    return [ev for ev in events if isinstance(ev, kind) and ev.active(step)]
+
+
+# ------------------------------------------------------------------ the known history
+
+
+def baseline_events() -> list[Event]:
+    """The known events 2019-2025 that every run goes through (sources in SOURCES.md).
+
+    The premium on Russian transit after February 2022 is a calibrated parameter of the
+    model (``russia_premium_usd_per_t``), applied by the EU and US power agents from
+    2022Q1; the Red Sea diversions come from ``sea_rates.csv``; the Caspian fleet growth
+    of 2022 is the operator agent's own decision. What remains are dated facts:
+    """
+    return [
+        # China's rail subsidy cap: 40% of the rail freight rate in 2019, 30% in 2020,
+        # nominally abolished by 2022 (S-cn-subsidy). Modelled as a per-tonne subsidy on
+        # China-Europe transit by rail (russian and middle corridors), capped by share.
+        Subsidy(start="2019Q1", end="2019Q4", funder="CN", corridor="russian", usd_per_t=60.0,
+                directions=("transit",), share_of_price=0.40, note="S-cn-subsidy: cap 40% of the rate in 2019"),
+        Subsidy(start="2019Q1", end="2019Q4", funder="CN", corridor="middle", usd_per_t=60.0,
+                directions=("transit",), share_of_price=0.40, note="S-cn-subsidy"),
+        Subsidy(start="2020Q1", end="2021Q4", funder="CN", corridor="russian", usd_per_t=45.0,
+                directions=("transit",), share_of_price=0.30, note="S-cn-subsidy: cap 30% from 2020"),
+        Subsidy(start="2020Q1", end="2021Q4", funder="CN", corridor="middle", usd_per_t=45.0,
+                directions=("transit",), share_of_price=0.30, note="S-cn-subsidy"),
+        # EU 11th package (23 Jun 2023): ban on transit via Russia of sensitive EU exports
+        # to third countries; 12th package (18 Dec 2023) widens it. Share of EU-origin
+        # container imports affected is an assumption (A-eu-transit-ban-share).
+        Sanction(start="2023Q3", imposed_by="EU", transit="RU", commodities=("containers",),
+                 directions=("import",), markets=("market_eu",), ban=True, share=0.15,
+                 note="S-eu-sanctions: 11th package transit ban"),
+        Sanction(start="2024Q1", imposed_by="EU", transit="RU", commodities=("containers",),
+                 directions=("import",), markets=("market_eu",), ban=True, share=0.15,
+                 note="S-eu-sanctions: 12th package widens the ban"),
+        # Aktau's 50% transshipment discounts (2024), S-aktau-discount.
+        TariffChange(start="2024Q1", end="2024Q4", nodes=("aktau",), modes=("ferry", "sea"),
+                     handling_factor=0.5, note="Aktau 50% transshipment discount, 2024"),
+    ]  # fmt: skip

@@ -1,0 +1,128 @@
+"""The model's behavioural and policy parameters, with their reasons.
+
+Every default is either calibrated (``corridors.calibrate`` overwrites those through a
+scenario's ``parameters_file``) or an assumption whose reasoning is given here and in
+docs/ODD.md. Alignments are scenario inputs: never fitted, varied in sensitivity analysis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+__all__ = ["C5", "POWERS", "Parameters", "default_alignment"]
+
+C5: tuple[str, ...] = ("KZ", "KG", "TJ", "TM", "UZ")
+# Blocs a route's tonne-km are attributed to, from each link's controller.
+POWERS: tuple[str, ...] = ("russia", "china", "west", "iran", "neutral")
+CONTROLLER_BLOC: dict[str, str] = {
+    "RU": "russia", "BY": "russia",
+    "CN": "china",
+    "PL": "west", "DE": "west", "NL": "west", "IT": "west", "RO": "west", "HU": "west", "US": "west",
+    "IR": "iran",
+}  # fmt: skip
+
+
+def default_alignment() -> dict[str, dict[str, float]]:
+    """Alignment of each C5 government with each power, 0 (hostile) to 1 (aligned).
+
+    Assumption (A-alignment in SOURCES.md): all five are multi-vector; Kazakhstan and
+    Uzbekistan lean to diversification (Middle Corridor, Western deals), Kyrgyzstan and
+    Tajikistan are closest to Russia (EAEU, CSTO), Turkmenistan is neutral and sells its
+    gas to China. Iran is treated as unaligned by all. Scenarios change these.
+    """
+    return {
+        "KZ": {"russia": 0.55, "china": 0.6, "west": 0.6, "iran": 0.3, "neutral": 0.7},
+        "KG": {"russia": 0.7, "china": 0.6, "west": 0.45, "iran": 0.3, "neutral": 0.7},
+        "TJ": {"russia": 0.7, "china": 0.6, "west": 0.4, "iran": 0.4, "neutral": 0.7},
+        "TM": {"russia": 0.5, "china": 0.65, "west": 0.45, "iran": 0.5, "neutral": 0.7},
+        "UZ": {"russia": 0.55, "china": 0.6, "west": 0.6, "iran": 0.35, "neutral": 0.7},
+        "CN": {"russia": 0.7, "china": 1.0, "west": 0.5, "iran": 0.5, "neutral": 0.7},
+    }
+
+
+@dataclass(frozen=True, kw_only=True)
+class Parameters:
+    """Parameters of :class:`corridors.model.CorridorModel` (keyword-only, with defaults).
+
+    Attributes marked *calibrated* are fitted to 2019-2023 in ``corridors.calibrate``;
+    the others are assumptions with the reasoning in their comment.
+    """
+
+    # --- shippers' choice (calibrated: cost_elasticity, renewal_rate)
+    cost_elasticity: float = 4.0
+    """Exponent of the relative-cost logit: share ~ (G / G_min) ** -cost_elasticity. Scale-free
+    across commodities whose costs differ tenfold. Calibrated."""
+    renewal_rate: float = 0.25
+    """Share of private contracts renewed each quarter: annual contracts, a quarter renew. Calibrated."""
+    memory_weight: float = 0.5
+    """Weight of the latest experienced cost in a shipper's memory (exponential smoothing, a
+    half-life of one quarter): forwarders re-quote quarterly."""
+    market_info_weight: float = 0.25
+    """Weight of published quotes in the memory of corridors a shipper does not use: slower
+    than own experience."""
+    carrying_cost_per_year: float = 0.15
+    """Value of time = cargo value x this / 365 per tonne-day: cost of capital plus
+    obsolescence and insurance of goods in transit (A-value-of-time)."""
+    vot_spread: float = 0.6
+    """Log-normal spread of the value of time across the shippers an agent stands for, drawn
+    as three segments (low, middle, high)."""
+    reliability_weight: float = 0.5
+    """USD per tonne per day of the standard deviation of experienced transit time, per
+    unit of value of time (a day of uncertainty costs half a day of delay)."""
+    corridor_constants: dict[str, float] = field(default_factory=dict)
+    """USD/t added to a corridor's perceived cost (unobserved attributes: service frequency,
+    paperwork, habit); set from 2019 shares by calibration."""
+    # --- sanctions and politics (calibrated: russia_premium_usd_per_t)
+    russia_premium_usd_per_t: float = 60.0
+    """Premium from 2022Q1 on EU- and West-linked freight through Russia (insurance, finance,
+    compliance, detention risk). Calibrated."""
+    political_weight_usd_per_t: float = 40.0
+    """USD/t for a route wholly controlled by a power the shipper's government is not aligned
+    with (alignment 0); scaled by tonne-km share and (1 - alignment)."""
+    # --- capacity and queues
+    bpr_alpha: float = 0.15
+    bpr_beta: float = 4.0
+    weather_sd: float = 0.15
+    """Standard deviation of the quarterly Caspian capacity factor from storms (stochastic runs)."""
+    border_disruption_probability: float = 0.02
+    """Chance per quarter that a border crossing loses half its capacity (stochastic runs)."""
+    queue_patience_quarters: float = 2.0
+    """Backlog older than this is diverted (cancelled or sent by other modes): a shipper
+    waits at most about half a year."""
+    # --- operators and transit states
+    fleet_response: bool = True
+    vessel_t_per_quarter: float = 50_000.0
+    """Capacity one Caspian container feeder adds per quarter (A-feeder-capacity: 3 ships,
+    0.6 Mt/yr in 2019)."""
+    fleet_trigger_utilisation: float = 0.9
+    fleet_lag_quarters: int = 2
+    max_vessels: int = 12
+    transit_fee_response: bool = True
+    transit_fee_bounds: tuple[float, float] = (0.8, 1.3)
+    # --- powers
+    russia_tariff_response: bool = True
+    russia_max_tariff_cut: float = 0.3
+    """Russia cuts its 1520 tariff by up to 30% when its transit share falls (A-russia-tariff)."""
+    china_subsidy_response: bool = True
+    china_max_subsidy_usd_per_t: float = 40.0
+    """'War insurance' and rate support for China-Europe rail after 2022, at most USD 800 per
+    FEU (A-china-subsidy)."""
+    # --- governments
+    government_projects: bool = True
+    project_budget_share: float = 1.0
+    """Multiplier on each state's infrastructure budget (A-budgets)."""
+    bloc: bool = False
+    """The five act as one bloc: pooled budgets, harmonised borders."""
+    alignment: dict[str, dict[str, float]] = field(default_factory=default_alignment)
+
+    def replace(self, **changes: Any) -> Parameters:
+        """A copy with ``changes``; unknown names raise ``TypeError``."""
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
