@@ -472,29 +472,30 @@ def _toml(name, table, key, value):
 
 
 E, N, C, U = r"edges\.csv", r"nodes\.csv", r"corridors\.toml", r"units\.toml"
+MISSING, BOOLEAN = r"missing|empty|required", r"true|false|boolean"
 
 # id, corruption, regexes that must all be found in the message (file, place, reason)
 BAD_DATA = [
     # nodes.csv
     ("node-duplicate-name", _cell("nodes.csv", SHU, "name", "almaty"), [N, line(SHU), "name", "duplicate"]),
-    ("node-id-gap", _cell("nodes.csv", 30, "id", "31"), [N, line(30), r"\bid\b", r"0, 1, 2"]),
+    ("node-id-gap", _cell("nodes.csv", 30, "id", "31"), [N, line(30), r"\bid\b", r"\b31\b"]),
     ("node-id-text", _cell("nodes.csv", 30, "id", "x"), [N, line(30), r"\bid\b", "integer"]),
     ("node-lon-over", _cell("nodes.csv", ALMATY, "lon", "200"), [N, line(ALMATY), "lon", "180"]),
     ("node-lon-under", _cell("nodes.csv", ALMATY, "lon", "-181"), [N, line(ALMATY), "lon", "-180"]),
     ("node-lat-over", _cell("nodes.csv", ALMATY, "lat", "91"), [N, line(ALMATY), "lat", "90"]),
     ("node-lat-nan", _cell("nodes.csv", ALMATY, "lat", "nan"), [N, line(ALMATY), "lat", "finite"]),
-    ("node-lat-text", _cell("nodes.csv", ALMATY, "lat", "north"), [N, line(ALMATY), "lat", "not a number"]),
+    ("node-lat-text", _cell("nodes.csv", ALMATY, "lat", "north"), [N, line(ALMATY), "lat", "north", "number"]),
     ("node-country-alpha3", _cell("nodes.csv", ALMATY, "country", "KAZ"), [N, line(ALMATY), "country", "ISO"]),
     ("node-country-lower", _cell("nodes.csv", ALMATY, "country", "kz"), [N, line(ALMATY), "country", "ISO"]),
     ("node-kind", _cell("nodes.csv", ALMATY, "kind", "village"), [N, line(ALMATY), "kind", "not one of"]),
-    ("node-missing-name", _cell("nodes.csv", ALMATY, "name", ""), [N, line(ALMATY), "name", "missing value"]),
-    ("node-missing-column", lambda r: drop_column(r, "nodes.csv", "lat"), [N, "header|line 1", "lat", "missing column"]),
-    ("node-header-only", _header_only("nodes.csv"), [N, "no rows"]),
+    ("node-missing-name", _cell("nodes.csv", ALMATY, "name", ""), [N, line(ALMATY), "name", MISSING]),
+    ("node-missing-column", lambda r: drop_column(r, "nodes.csv", "lat"), [N, "header|line 1", "lat", "missing"]),
+    ("node-header-only", _header_only("nodes.csv"), [N, r"no (data )?rows|empty"]),
     # edges.csv
-    ("edge-unknown-tail", _cell("edges.csv", RAIL, "tail", "nowhere"), [E, line(RAIL), "tail", "unknown node 'nowhere'"]),
-    ("edge-unknown-head", _cell("edges.csv", RAIL, "head", "nowhere"), [E, line(RAIL), "head", "unknown node 'nowhere'"]),
+    ("edge-unknown-tail", _cell("edges.csv", RAIL, "tail", "nowhere"), [E, line(RAIL), "tail", "nowhere", "unknown|no node|not a node"]),
+    ("edge-unknown-head", _cell("edges.csv", RAIL, "head", "nowhere"), [E, line(RAIL), "head", "nowhere", "unknown|no node|not a node"]),
     ("edge-self-loop", _cell("edges.csv", RAIL, "head", "almaty"), [E, line(RAIL), "head", "different"]),
-    ("edge-id-gap", _cell("edges.csv", 100, "id", "1000"), [E, line(100), r"\bid\b", r"0, 1, 2"]),
+    ("edge-id-gap", _cell("edges.csv", 100, "id", "1000"), [E, line(100), r"\bid\b", r"\b1000\b"]),
     ("edge-negative-length", _cell("edges.csv", RAIL, "length_km", "-570"), [E, line(RAIL), "length_km", ">= 0"]),
     ("edge-negative-tariff", _cell("edges.csv", RAIL, "tariff_usd_per_t", "-1"), [E, line(RAIL), "tariff_usd_per_t", ">= 0"]),
     ("edge-negative-dwell", _cell("edges.csv", RAIL, "dwell_h", "-2"), [E, line(RAIL), "dwell_h", ">= 0"]),
@@ -505,26 +506,26 @@ BAD_DATA = [
     ("edge-nan-capacity", _cell("edges.csv", RAIL, "capacity_t_per_quarter", "NaN"), [E, line(RAIL), "capacity_t_per_quarter", "finite"]),
     ("edge-zero-capacity", _cell("edges.csv", RAIL, "capacity_t_per_quarter", "0"), [E, line(RAIL), "capacity_t_per_quarter", "> 0"]),
     ("edge-zero-speed", _cell("edges.csv", RAIL, "speed_kmh", "0"), [E, line(RAIL), "speed_kmh", "> 0"]),
-    ("edge-text-number", _cell("edges.csv", RAIL, "handling_usd_per_t", "ten"), [E, line(RAIL), "handling_usd_per_t", "not a number"]),
-    ("edge-missing-tariff", _cell("edges.csv", RAIL, "tariff_usd_per_t", ""), [E, line(RAIL), "tariff_usd_per_t", "missing value"]),
-    ("edge-missing-controller", _cell("edges.csv", RAIL, "controller", ""), [E, line(RAIL), "controller", "missing value"]),
+    ("edge-text-number", _cell("edges.csv", RAIL, "handling_usd_per_t", "ten"), [E, line(RAIL), "handling_usd_per_t", "ten", "number"]),
+    ("edge-missing-tariff", _cell("edges.csv", RAIL, "tariff_usd_per_t", ""), [E, line(RAIL), "tariff_usd_per_t", MISSING]),
+    ("edge-missing-controller", _cell("edges.csv", RAIL, "controller", ""), [E, line(RAIL), "controller", MISSING]),
     ("edge-speed-and-time", _cell("edges.csv", RAIL, "time_h", "12"), [E, line(RAIL), "time_h|speed_kmh", "exactly one"]),
     ("edge-neither-speed-nor-time", _cell("edges.csv", RAIL, "speed_kmh", ""), [E, line(RAIL), "time_h|speed_kmh", "exactly one"]),
-    ("edge-speed-without-length", _cell("edges.csv", RAIL, "length_km", ""), [E, line(RAIL), "length_km", "needs length_km"]),
-    ("edge-bad-boolean", _cell("edges.csv", RAIL, "capacity_hard", "maybe"), [E, line(RAIL), "capacity_hard", "true or false"]),
-    ("edge-bad-border-flag", _cell("edges.csv", RAIL, "border", "2"), [E, line(RAIL), "border", "true or false"]),
+    ("edge-speed-without-length", _cell("edges.csv", RAIL, "length_km", ""), [E, line(RAIL), "length_km", "speed_kmh"]),
+    ("edge-bad-boolean", _cell("edges.csv", RAIL, "capacity_hard", "maybe"), [E, line(RAIL), "capacity_hard", BOOLEAN]),
+    ("edge-bad-border-flag", _cell("edges.csv", RAIL, "border", "2"), [E, line(RAIL), "border", BOOLEAN]),
     ("edge-unknown-mode", _cell("edges.csv", RAIL, "mode", "hovercraft"), [E, line(RAIL), "mode", "not one of"]),
     ("edge-unknown-commodity", _cell("edges.csv", RAIL, "commodities", "containers;uranium"), [E, line(RAIL), "commodities", "uranium"]),
-    ("edge-no-commodity", _cell("edges.csv", RAIL, "commodities", ";"), [E, line(RAIL), "commodities", "commodities must be"]),
+    ("edge-no-commodity", _cell("edges.csv", RAIL, "commodities", ";"), [E, line(RAIL), "commodities", r"one of|separated|empty"]),
     ("edge-unknown-source", _cell("edges.csv", RAIL, "source", "A-rail-speed;S-no-such-source"), [E, line(RAIL), "source", "S-no-such-source", "SOURCES.md"]),
     ("edge-empty-source", _cell("edges.csv", RAIL, "source", ";"), [E, line(RAIL), "source", "SOURCES.md"]),
-    ("edge-opens-too-early", _cell("edges.csv", RAIL, "opens_year", "2018"), [E, line(RAIL), "opens_year", "between 2019 and 2100"]),
-    ("edge-opens-too-late", _cell("edges.csv", RAIL, "opens_year", "2101"), [E, line(RAIL), "opens_year", "between 2019 and 2100"]),
+    ("edge-opens-too-early", _cell("edges.csv", RAIL, "opens_year", "2018"), [E, line(RAIL), "opens_year", r"2019\D+2100"]),
+    ("edge-opens-too-late", _cell("edges.csv", RAIL, "opens_year", "2101"), [E, line(RAIL), "opens_year", r"2019\D+2100"]),
     ("edge-opens-fraction", _cell("edges.csv", RAIL, "opens_year", "2030.5"), [E, line(RAIL), "opens_year", "integer"]),
     ("edge-unknown-via", _cell("edges.csv", SEA_SUEZ, "via", "arctic"), [E, line(SEA_SUEZ), "via", "not one of"]),
-    ("edge-missing-column", lambda r: drop_column(r, "edges.csv", "dwell_h"), [E, "header|line 1", "dwell_h", "missing column"]),
-    ("edge-extra-cell", _extra_cell, [E, line(RAIL), "more cells"]),
-    ("edge-header-only", _header_only("edges.csv"), [E, "no rows"]),
+    ("edge-missing-column", lambda r: drop_column(r, "edges.csv", "dwell_h"), [E, "header|line 1", "dwell_h", "missing"]),
+    ("edge-extra-cell", _extra_cell, [E, line(RAIL), r"cells|columns|fields"]),
+    ("edge-header-only", _header_only("edges.csv"), [E, r"no (data )?rows|empty"]),
     # SOURCES.md: a heading renamed, so the edges citing it fail
     ("sources-heading-renamed", _text("SOURCES.md", "### S-btk\n", "### S-btk-railway\n"), [E, line(FIRST_BTK_CITER), "source", "S-btk"]),
     # corridors.toml
@@ -537,12 +538,15 @@ BAD_DATA = [
     ("toml-no-gateways", _toml("corridors.toml", "sea", "gateways", "[]"), [C, r"\[sea\]\.gateways", "non-empty"]),
     ("toml-missing-corridor", lambda r: remove_toml_table(r, "corridors.toml", "trans_afghan"), [C, "missing corridor", "trans_afghan"]),
     ("toml-unknown-field", _toml("corridors.toml", "sea", "colour", '"blue"'), [C, r"\[sea\]", "unknown field", "colour"]),
-    ("toml-enabled-not-boolean", _toml("corridors.toml", "iranian", "enabled", '"no"'), [C, r"\[iranian\]\.enabled", "true or false"]),
+    ("toml-enabled-not-boolean", _toml("corridors.toml", "iranian", "enabled", '"no"'), [C, r"\[iranian\]\.enabled", BOOLEAN]),
     ("toml-market-not-a-market", _toml("corridors.toml", "sea", "markets", '["market_eu", "istanbul"]'), [C, r"\[sea\]\.markets", "'istanbul'", "not a market node"]),
     ("toml-market-unknown", _toml("corridors.toml", "sea", "markets", '["market_mars"]'), [C, r"\[sea\]\.markets", "market_mars"]),
+    # `russian = "north"` at the top level; the old [russian] table is renamed out of the way
     ("toml-not-a-table", lambda r: replace_text(r, "corridors.toml", "\n[russian]\n", '\nrussian = "north"\n[russian_]\n'), [C, r"\[russian\]", "table"]),
-    ("toml-invalid", _append("corridors.toml", '\nbroken = "unterminated\n'), [C, "not valid TOML", r"line \d+"]),
+    ("toml-invalid", _append("corridors.toml", '\nbroken = "unterminated\n'), [C, "TOML", r"line \d+"]),
+    # the connectors into market_turkey are pointed at Turkish cities: middle cannot reach it
     ("toml-market-unreachable", _retarget_turkey_connectors, [C, r"\[middle\]\.markets", "market_turkey", "no path"]),
+    # the westbound Caspian crossings move to the (closed) iranian corridor
     ("toml-westbound-crossings-gone", _move_westbound_crossings_to_iranian, [C, r"\[middle\]\.markets", "market_eu", "no path"]),
     # units.toml
     ("units-negative", _toml("units.toml", "t_per_teu_loaded", "value", "-10.0"), [U, r"\[t_per_teu_loaded\]\.value", "positive"]),
@@ -554,7 +558,7 @@ BAD_DATA = [
     ("units-unknown-source", _toml("units.toml", "t_per_teu_loaded", "source", '"S-imo-eeoi;S-nowhere"'), [U, r"\[t_per_teu_loaded\]\.source", "S-nowhere", "SOURCES.md"]),
     ("units-missing-unit", _toml("units.toml", "t_per_teu_loaded", "unit", None), [U, r"\[t_per_teu_loaded\]\.unit", "missing"]),
     ("units-not-a-table", lambda r: replace_text(r, "units.toml", "\n[t_per_teu_loaded]\n", "\nstray = 1\n[t_per_teu_loaded]\n"), [U, r"\[stray\]", "table"]),
-    ("units-invalid", _append("units.toml", "\nvalue = = 1\n"), [U, "not valid TOML"]),
+    ("units-invalid", _append("units.toml", "\nvalue = = 1\n"), [U, "TOML"]),
 ]  # fmt: skip
 
 
@@ -575,8 +579,10 @@ def test_malformed_data_raises_a_data_error(tmp_path, corrupt, expected):
 def test_missing_file_raises_a_data_error(tmp_path, name):
     root = copy_data(tmp_path)
     (root / name).unlink()
-    with pytest.raises(DataError, match=rf"{re.escape(str(root / name))}: file not found"):
+    with pytest.raises(DataError) as info:
         load_network(root)
+    assert str(root / name) in str(info.value)
+    assert re.search("not found|missing|does not exist", info.value.reason)
 
 
 def test_missing_data_directory_raises_a_data_error(tmp_path):

@@ -21,6 +21,7 @@ from typing import ClassVar
 import numpy as np
 
 from corridors.network import COMMODITIES, CORRIDORS, Network
+from corridors.parameters import Parameters
 
 __all__ = [
     "BASE_YEAR",
@@ -421,15 +422,19 @@ def active_of(events: Iterable[Event], kind: type[Event], step: int) -> list:
 # ------------------------------------------------------------------ the known history
 
 
-def baseline_events() -> list[Event]:
+def baseline_events(params: Parameters | None = None) -> list[Event]:
     """The known events 2019-2025 that every run goes through (sources in SOURCES.md).
 
-    The premium on Russian transit after February 2022 is a calibrated parameter of the
-    model (``russia_premium_usd_per_t``), applied by the EU and US power agents from
-    2022Q1; the Red Sea diversions come from ``sea_rates.csv``; the Caspian fleet growth
-    of 2022 is the operator agent's own decision. What remains are dated facts:
+    The premium on EU-linked freight through Russia from 2022Q1 (insurance, finance,
+    compliance, detentions) is the calibrated ``russia_premium_usd_per_t``; the Red Sea
+    diversions come from ``sea_rates.csv``; completed projects (Baku-Tbilisi-Kars, May 2024)
+    from ``projects.csv``; the Caspian fleet growth of 2022 is the operator agent's own
+    decision, and the shift of state cargo to the Caspian the governments'.
     """
+    premium = (params or Parameters()).russia_premium_usd_per_t
     return [
+        Sanction(start="2022Q1", imposed_by="EU", transit="RU", markets=("market_eu",),
+                 premium_usd_per_t=premium, note="S-eu-sanctions: sanctions on Russia from February 2022"),
         # China's rail subsidy cap: 40% of the rail freight rate in 2019, 30% in 2020,
         # nominally abolished by 2022 (S-cn-subsidy). Modelled as a per-tonne subsidy on
         # China-Europe transit by rail (russian and middle corridors), capped by share.

@@ -1,0 +1,131 @@
+"""Demand, projects and sea rates: the model's packaged inputs besides the network."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from corridors.errors import DataError
+from corridors.network import COMMODITIES, Network, default_data_dir
+from corridors.tables import Col, choice, integer, number, read_table, source_keys, text
+
+__all__ = ["Inputs", "load_inputs"]
+
+DIRECTIONS = ("export", "import", "transit")
+
+TRADE_COLUMNS = (
+    Col("origin", text),
+    Col("market", text),
+    Col("commodity", choice(COMMODITIES)),
+    Col("direction", choice(DIRECTIONS)),
+    Col("tonnes_2019", number(0.0)),
+    Col("growth_per_year", number(-0.5)),
+    Col("state_controlled_share", number(0.0)),
+    Col("value_usd_per_t", number(positive=True)),
+    Col("source", text),
+)
+PROJECT_COLUMNS = (
+    Col("project", text),
+    Col("name", text),
+    Col("edges", text),
+    Col("effect", choice(("capacity", "time", "capacity_time", "open"))),
+    Col("capacity_factor", number(positive=True)),
+    Col("time_factor", number(positive=True)),
+    Col("cost_usd_m", number(0.0)),
+    Col("lag_quarters", integer(0, 200)),
+    Col("earliest_year", integer(2019, 2100)),
+    Col("funder_hint", text),
+    Col("source", text),
+    Col("known_completion", text, required=False),
+)
+SEA_RATE_COLUMNS = (
+    Col("year", integer(2019, 2100)),
+    Col("quarter", integer(1, 4)),
+    Col("usd_per_feu", number(positive=True)),
+    Col("cape_detour_days", number(0.0)),
+    Col("confidence", choice(("H", "M", "L"))),
+    Col("source", text),
+)
+
+
+@dataclass(frozen=True, eq=False)
+class Inputs:
+    """Trade flows, projects and quarterly sea rates, checked against the network."""
+
+    trade: pd.DataFrame
+    projects: pd.DataFrame
+    sea_rates: pd.DataFrame
+
+    def sea_rate(self, step: int) -> tuple[float, float]:
+        """(USD per FEU, Cape detour days) for a quarter; the last known quarter after the data."""
+        rates = self.sea_rates
+        row = rates.iloc[min(step, len(rates) - 1)]
+        return float(row["usd_per_feu"]), float(row["cape_detour_days"])
+
+
+def _check_sources(
+    path: Path, column: list[str], lines: list[int], keys: set[str], sources_path: Path
+) -> None:
+    for cell, line in zip(column, lines, strict=True):
+        unknown = [k.strip() for k in cell.split(";") if k.strip() and k.strip() not in keys]
+        if unknown:
+            raise DataError(
+                path, f"line {line}, column source", f"{unknown} not found as headings in {sources_path}"
+            )
+
+
+def load_inputs(net: Network, data_dir: str | Path | None = None) -> Inputs:
+    """Load ``trade.csv``, ``projects.csv`` and ``sea_rates.csv`` and check them against ``net``."""
+    root = default_data_dir() if data_dir is None else Path(data_dir)
+    sources_path = root / "SOURCES.md"
+    keys = source_keys(sources_path)
+
+    path = root / "trade.csv"
+    raw, lines = read_table(path, TRADE_COLUMNS)
+    _check_sources(path, raw["source"], lines, keys, sources_path)
+    kinds = net.nodes.set_index("name")["kind"]
+    seen: set[tuple[str, str, str, str]] = set()
+    for i, line in enumerate(lines):
+        for col in ("origin", "market"):
+            if raw[col][i] not in kinds.index:
+                raise DataError(path, f"line {line}, column {col}", f"unknown node {raw[col][i]!r}")
+        if raw["state_controlled_share"][i] > 1:
+            raise DataError(path, f"line {line}, column state_controlled_share", "must be <= 1")
+        key = (raw["origin"][i], raw["market"][i], raw["commodity"][i], raw["direction"][i])
+        if key in seen:
+            raise DataError(path, f"line {line}", f"duplicate flow {key}")
+        seen.add(key)
+    trade = pd.DataFrame(raw)
+
+    path = root / "projects.csv"
+    raw, lines = read_table(path, PROJECT_COLUMNS)
+    _check_sources(path, raw["source"], lines, keys, sources_path)
+    edge_lists = []
+    for i, line in enumerate(lines):
+        try:
+            ids = tuple(int(x) for x in raw["edges"][i].split(";") if x.strip())
+        except ValueError:
+            raise DataError(
+                path, f"line {line}, column edges", f"{raw['edges'][i]!r} is not a ';'-list of edge ids"
+            ) from None
+        bad = [e for e in ids if not 0 <= e < net.n_edges]
+        if bad or not ids:
+            raise DataError(path, f"line {line}, column edges", f"edge ids {bad or ids} not in edges.csv")
+        edge_lists.append(ids)
+    projects = pd.DataFrame(raw)
+    projects["edges"] = edge_lists
+    if projects["project"].duplicated().any():
+        dup = projects["project"][projects["project"].duplicated()].iloc[0]
+        raise DataError(path, "column project", f"duplicate project {dup!r}")
+
+    path = root / "sea_rates.csv"
+    raw, lines = read_table(path, SEA_RATE_COLUMNS)
+    _check_sources(path, raw["source"], lines, keys, sources_path)
+    sea = pd.DataFrame(raw)
+    steps = (sea["year"] - 2019) * 4 + sea["quarter"] - 1
+    if not np.array_equal(steps.to_numpy(), np.arange(len(sea))):
+        raise DataError(path, "columns year, quarter", "quarters must run from 2019Q1 without gaps, in order")
+    return Inputs(trade=trade, projects=projects, sea_rates=sea)

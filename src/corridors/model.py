@@ -1,0 +1,551 @@
+"""CorridorModel: the quarterly step, the physics of loading, and the recorded tables.
+
+A step (one quarter): events -> shippers choose shares from perceived costs -> each
+corridor's flow takes its cheapest path (``routing.assign``, one class per corridor) ->
+loads give this quarter's experienced costs (BPR below capacity, hard capacities per
+quarter and direction with seasonal factors, backlog and its wait) -> memories update ->
+governments, powers and operators decide -> tables recorded. Corridors do not reach an
+equilibrium within a step.
+
+Per-step tables go into preallocated arrays; :mod:`corridors.results` turns them into
+DataFrames.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import mesa
+import numpy as np
+
+from corridors import routing
+from corridors.agents import (
+    QUARTER_DAYS,
+    CaspianOperator,
+    CountryAgent,
+    PowerAgent,
+    ShipperAgent,
+    TransitStateAgent,
+)
+from corridors.events import (
+    BASE_YEAR,
+    EdgeState,
+    Event,
+    Investment,
+    Sanction,
+    Subsidy,
+    active_of,
+    apply_edge_events,
+    baseline_events,
+    quarter_index,
+    quarter_label,
+)
+from corridors.inputs import Inputs, load_inputs
+from corridors.network import COMMODITIES, CORRIDORS, Network, load_network
+from corridors.parameters import C5, CONTROLLER_BLOC, POWERS, Parameters
+
+__all__ = ["CorridorModel"]
+
+TRANSIT_STATES = ("AZ", "GE", "TR")
+# Yearly infrastructure budget each state can put into corridor projects, USD m (A-budgets).
+COUNTRY_BUDGETS_USD_M = {"KZ": 400.0, "UZ": 250.0, "TM": 120.0, "KG": 40.0, "TJ": 30.0}
+POLICY_COLUMNS = (
+    "russia_tariff_factor", "china_subsidy_usd_per_t", "caspian_vessels",
+    *(f"fee_factor_{c}" for c in TRANSIT_STATES),
+    *(f"port_fee_factor_{c}" for c in C5), *(f"border_factor_{c}" for c in C5),
+    "sea_rate_usd_per_feu", "cape_detour_days",
+)  # fmt: skip
+
+
+class CorridorModel(mesa.Model):
+    """The agent-based model of Central Asia's trade corridors.
+
+    Parameters
+    ----------
+    params : Parameters, optional
+        Behavioural and policy parameters (defaults: :class:`Parameters`).
+    events : sequence of Event, optional
+        The timeline; default :func:`corridors.events.baseline_events`.
+    end_year : int
+        Last year simulated (quarterly steps from 2019Q1 to its Q4).
+    stochastic : bool
+        False: no random draws at all (weather, disruptions, pledges), whatever the seed.
+    rng : int or numpy Generator, optional
+        Seed of ``model.rng`` (Mesa 3); the only source of randomness.
+    network, inputs : optional
+        Preloaded data (default: the packaged data).
+    """
+
+    def __init__(
+        self,
+        *,
+        params: Parameters | None = None,
+        events: Sequence[Event] | None = None,
+        end_year: int = 2035,
+        stochastic: bool = True,
+        rng: int | np.random.Generator | None = None,
+        network: Network | None = None,
+        inputs: Inputs | None = None,
+    ) -> None:
+        super().__init__(rng=rng)
+        if not BASE_YEAR <= end_year <= 2100:
+            raise ValueError(f"end_year: must be between {BASE_YEAR} and 2100, got {end_year}")
+        self.params = params or Parameters()
+        self.net = network or load_network()
+        self.inputs = inputs or load_inputs(self.net)
+        self.stochastic = stochastic
+        self.end_year = end_year
+        self.n_steps = (end_year - BASE_YEAR + 1) * 4
+        self.n_corridors = len(CORRIDORS)
+        self.t = 0
+        self._static_arrays()
+        base = list(baseline_events(self.params)) if events is None else list(events)
+        self.events: list[Event] = self._resolve_pledges(base + self._known_projects())
+        self.decisions: list[dict] = []
+        self._create_agents()
+        self._allocate_tables()
+        self._prepare_quarter(0)
+        for s in self.shippers:
+            s.initialise()
+        self.countries_agents_route()
+
+    # ------------------------------------------------------------------ set-up
+
+    def _static_arrays(self) -> None:
+        net, e = self.net, self.net.edges
+        self.slot = net.perm  # slot k holds edge perm[k]
+        self.base_tariff = e["tariff_usd_per_t"].to_numpy(float)
+        self.base_handling = e["handling_usd_per_t"].to_numpy(float)
+        self.travel_h = (e["free_flow_time_h"] - e["dwell_h"]).to_numpy(float)
+        self.dwell_h = e["dwell_h"].to_numpy(float)
+        self.length_km = net.length_km
+        self.base_capacity = net.capacity_t_per_quarter
+        self.hard = e["capacity_hard"].to_numpy(bool) & np.isfinite(self.base_capacity)
+        self.season = e[["season_q1", "season_q2", "season_q3", "season_q4"]].to_numpy(float)
+        self.controller = e["controller"].to_numpy()
+        self.mode = e["mode"].to_numpy()
+        self.gateway = e["gateway"].to_numpy()
+        self.border = e["border"].to_numpy(bool)
+        self.opens_year = e["opens_year"].fillna(0).to_numpy(int)
+        self.via = e["via"].fillna("").to_numpy()
+        node_country = net.nodes.set_index("name")["country"]
+        node_kind = net.nodes.set_index("name")["kind"]
+        self.tail_country = e["tail"].map(node_country).to_numpy()
+        self.tail_kind = e["tail"].map(node_kind).to_numpy()
+        middle = CORRIDORS.index("middle")
+        self.caspian = (self.gateway == middle) & np.isin(self.mode, ("ferry", "sea"))
+        carries_containers = e["commodities"].map(lambda c: "containers" in c).to_numpy(bool)
+        self.feeder = self.caspian & (self.mode == "sea") & carries_containers
+        self.ru_rail = (self.controller == "RU") & (self.mode == "rail")
+        bloc_of = np.array([CONTROLLER_BLOC.get(c, "neutral") for c in self.controller])
+        km = np.maximum(self.length_km, 1.0)
+        self.bloc_km = np.array([np.where(bloc_of == b, km, 0.0) for b in POWERS])
+        self.t_per_feu = self.net.unit("t_per_feu_loaded")
+        self.sea_gateway = self.gateway == CORRIDORS.index("sea")
+
+    def _known_projects(self) -> list[Event]:
+        """Projects already completed (``known_completion``) as investments of the history."""
+        out: list[Event] = []
+        for row in self.inputs.projects.itertuples():
+            if isinstance(row.known_completion, str) and row.known_completion:
+                out.append(
+                    self._project_event(row, start=row.known_completion, funder=row.funder_hint, lag=0)
+                )
+        return out
+
+    def _project_event(self, row, *, start: str, funder: str, lag: int) -> Investment:
+        return Investment(
+            start=start, funder=funder, project=row.project, edges=tuple(row.edges),
+            amount_usd_m=float(row.cost_usd_m), capacity_factor=float(row.capacity_factor),
+            time_factor=float(row.time_factor), opens=row.effect == "open", lag_quarters=lag,
+            note=row.name,
+        )  # fmt: skip
+
+    def _resolve_pledges(self, events: list[Event]) -> list[Event]:
+        """Draw once whether each pledge is delivered and how late (geometric extra delay)."""
+        out: list[Event] = []
+        for ev in events:
+            if isinstance(ev, Investment) and ev.delivery_probability < 1:
+                if self.stochastic:
+                    delivered = self.rng.random() < ev.delivery_probability
+                    extra = int(self.rng.geometric(0.25)) - 1 if delivered else 0
+                else:
+                    delivered, extra = ev.delivery_probability >= 0.5, 0
+                if delivered:
+                    out.append(replace(ev, delivery_probability=1.0, lag_quarters=ev.lag_quarters + extra))
+                self.decisions.append({"step": quarter_index(ev.start), "agent": ev.funder, "decision": "pledge",
+                                       "detail": f"{ev.project or 'links'} {'delivered' if delivered else 'not delivered'}"
+                                       f" (+{extra} quarters)"})  # fmt: skip
+            else:
+                out.append(ev)
+        return out
+
+    def _create_agents(self) -> None:
+        trade = self.inputs.trade
+        node_country = self.net.nodes.set_index("name")["country"]
+        self.shippers: list[ShipperAgent] = []
+        for i, row in enumerate(trade.itertuples()):
+            ends = [node_country[row.origin], node_country[row.market]]
+            country = next((c for c in ends if c in C5), "CN")
+            self.shippers.append(
+                ShipperAgent(
+                    self, index=i, origin=row.origin, market=row.market, commodity=row.commodity,
+                    direction=row.direction, country=country, tonnes_2019=float(row.tonnes_2019),
+                    growth_per_year=float(row.growth_per_year), value_usd_per_t=float(row.value_usd_per_t),
+                    state_share=float(row.state_controlled_share),
+                )
+            )  # fmt: skip
+        self.n_shippers = len(self.shippers)
+        self.country_agents = {c: CountryAgent(self, country=c, budget_usd_m_per_year=COUNTRY_BUDGETS_USD_M[c])
+                               for c in C5}  # fmt: skip
+        self.powers = {p: PowerAgent(self, power=p) for p in ("RU", "CN", "US", "EU")}
+        base_cap = float(np.nansum(np.where(self.feeder, self.base_capacity, 0.0)))
+        n_feeder_edges = max(int(self.feeder.sum()) // 2, 1)
+        vessels = max(round(base_cap / n_feeder_edges / 2 / self.params.vessel_t_per_quarter), 1)
+        self.operator = CaspianOperator(self, vessels=vessels)
+        self.transit_states = {c: TransitStateAgent(self, country=c) for c in TRANSIT_STATES}
+        # commodity groups for routing: each commodity's shippers and their origin-market pairs
+        self.groups = []
+        commodity = np.array([s.commodity for s in self.shippers])
+        for m in COMMODITIES:
+            idx = np.flatnonzero(commodity == m)
+            if idx.size == 0:
+                continue
+            pairs = sorted({(self.shippers[i].origin, self.shippers[i].market) for i in idx})
+            od = {p: j for j, p in enumerate(pairs)}
+            vot = float(np.median([self.shippers[i].vot[1] for i in idx]))
+            self.groups.append({
+                "commodity": m, "shippers": idx,
+                "od_of": np.array([od[(self.shippers[i].origin, self.shippers[i].market)] for i in idx]),
+                "origins": self.net.node_ids(p[0] for p in pairs),
+                "markets": self.net.node_ids(p[1] for p in pairs),
+                "masks": self.net.edge_masks(CORRIDORS, commodity=m),
+                "vot": vot,
+            })  # fmt: skip
+        self.shipper_vol = np.zeros(self.n_shippers)
+        self.is_transit = np.array([s.direction == "transit" for s in self.shippers])
+
+    def _allocate_tables(self) -> None:
+        T, S, K, E = self.n_steps, self.n_shippers, self.n_corridors, self.net.n_edges
+        self.rec = {
+            "served": np.zeros((T, S, K)),
+            "offered": np.zeros((T, S, K)),
+            "backlog": np.zeros((T, S, K)),
+            "diverted": np.zeros((T, S)),
+            "demand": np.zeros((T, S)),
+            "money": np.full((T, S, K), np.nan),
+            "time": np.full((T, S, K), np.nan),
+            "edge_flow": np.zeros((T, E)),
+            "edge_load": np.zeros((T, E)),
+            "edge_capacity": np.zeros((T, E)),
+            "edge_time_h": np.zeros((T, E)),
+            "edge_wait_days": np.zeros((T, E)),
+            "policy": np.zeros((T, len(POLICY_COLUMNS))),
+        }
+        self.backlog = np.zeros((S, K))
+        self.wait_days = np.zeros(E)
+
+    # ------------------------------------------------------------------ the step
+
+    def step(self) -> None:
+        """Advance one quarter."""
+        if self.t >= self.n_steps:
+            self.running = False
+            return
+        t = self.t
+        self._prepare_quarter(t)
+        for s in self.shippers:
+            s.choose()
+        self.countries_agents_route()
+        self._load(t)
+        for s in self.shippers:
+            s.remember()
+        for agent in (*self.powers.values(), self.operator, *self.transit_states.values(),
+                      *self.country_agents.values()):  # fmt: skip
+            agent.decide()
+        self._record_policy(t)
+        self.t += 1
+        if self.t >= self.n_steps:
+            self.running = False
+
+    def run(self) -> None:
+        """Step to the end of the horizon."""
+        while self.running and self.t < self.n_steps:
+            self.step()
+
+    def countries_agents_route(self) -> None:
+        for c in self.country_agents.values():
+            c.route_state_flows()
+
+    # ------------------------------------------------------------------ quarter set-up
+
+    @property
+    def year(self) -> int:
+        return BASE_YEAR + self.t // 4
+
+    def _prepare_quarter(self, t: int) -> None:
+        """Edge state, this quarter's quotes per shipper and corridor, sanctions and subsidies."""
+        p = self.params
+        year, q = BASE_YEAR + t // 4, t % 4
+        st = EdgeState.base(self.net)
+        apply_edge_events(self.net, st, self.events, t)
+        # prices: events, Russia's tariff, transit states' fees, C5 port fees, the sea rate
+        tariff = self.base_tariff * st.tariff_factor
+        tariff = np.where(self.ru_rail, tariff * self.powers["RU"].tariff_factor, tariff)
+        usd_per_feu, detour_days = self.inputs.sea_rate(t)
+        tariff = np.where(self.sea_gateway, usd_per_feu / self.t_per_feu, tariff)
+        handling = self.base_handling * st.handling_factor
+        for c, agent in self.transit_states.items():
+            handling = np.where(self.controller == c, handling * agent.fee_factor, handling)
+        border_factor = np.ones(self.net.n_edges)
+        for c, agent in self.country_agents.items():
+            port = (self.tail_country == c) & np.isin(self.tail_kind, ("seaport", "dry_port"))
+            handling = np.where(port, handling * agent.port_fee_factor, handling)
+            border_factor = np.where(self.border & (self.controller == c), agent.border_factor, border_factor)
+        self.money_e = tariff + handling
+        # times: events, borders, the Red Sea detour on Suez links
+        self.time_e = self.travel_h * st.time_factor + self.dwell_h * st.dwell_factor * border_factor
+        self.time_e = np.where(self.via == "suez", self.time_e + 24.0 * detour_days, self.time_e)
+        # capacity this quarter: season, events, the Caspian fleet, weather and disruptions
+        cap = self.base_capacity * self.season[:, q] * st.capacity_factor
+        cap = np.where(self.feeder, cap * self.operator.capacity_factor, cap)
+        if self.stochastic:
+            weather = float(np.clip(1.0 + p.weather_sd * self.rng.standard_normal(), 0.3, 1.2))
+            cap = np.where(self.caspian, cap * weather, cap)
+            hit = (
+                self.border
+                & self.hard
+                & (self.rng.random(self.net.n_edges) < p.border_disruption_probability)
+            )
+            cap = np.where(hit, cap * 0.5, cap)
+        self.capacity_e = cap
+        self.open_e = ~st.closed & ((self.opens_year == 0) | (self.opens_year <= year) | st.opened)
+        self.corridor_open = np.array([st.corridor_open[c] for c in CORRIDORS])
+        self.sea_rate_usd_per_feu, self.cape_detour_days = usd_per_feu, detour_days
+        self._quote(t)
+
+    def _quote(self, t: int) -> None:
+        """Least-cost path of every corridor for every shipper, and its quoted cost and time."""
+        S, K = self.n_shippers, self.n_corridors
+        slot = self.slot
+        money_s = self.money_e[slot]
+        time_s = self.time_e[slot]
+        wait_s = self.wait_days[slot]
+        attrs = np.vstack([money_s, wait_s, self.bloc_km[:, slot]])
+        open_s = self.open_e[slot]
+        self.quote_money = np.full((S, K), np.inf)
+        self.quote_time = np.full((S, K), np.inf)
+        self.bloc_share = np.zeros((S, K, len(POWERS)))
+        self.paths = []
+        for g in self.groups:
+            masks = g["masks"] & open_s[None, :] & self.corridor_open[:, None]
+            weights = money_s + g["vot"] / 24.0 * (time_s + 24.0 * wait_s)
+            res = routing.assign(
+                self.net.indptr, self.net.indices, weights, g["origins"], g["markets"],
+                np.zeros((K, len(g["markets"]))), edge_mask=masks, through_mask=self.net.through_mask,
+                time=time_s, attributes=attrs,
+            )  # fmt: skip
+            self.paths.append(res.paths)
+            rows, od = g["shippers"], g["od_of"]
+            self.quote_money[rows] = res.attributes[0][:, od].T
+            self.quote_time[rows] = (res.time[:, od] / 24.0 + res.attributes[1][:, od]).T
+            bkm = res.attributes[2:][:, :, od]  # (P, K, n)
+            total = bkm.sum(axis=0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                self.bloc_share[rows] = np.nan_to_num(
+                    np.transpose(bkm / total, (2, 1, 0)), nan=0.0, posinf=0.0
+                )
+        self.available = np.isfinite(self.quote_money) & self.corridor_open[None, :]
+        self._policy_terms(t)
+
+    def _policy_terms(self, t: int) -> None:
+        """Sanction premiums and bans, subsidies and political costs per shipper and corridor."""
+        S, K = self.n_shippers, self.n_corridors
+        p = self.params
+        self.premium = np.zeros((S, K))
+        self.ban_cap = np.ones((S, K))
+        self.subsidy = np.zeros((S, K))
+        crosses = self.bloc_share > 0  # (S, K, P)
+        sanctions = active_of(self.events, Sanction, t)
+        subsidies = active_of(self.events, Subsidy, t)
+        china_subsidy = self.powers["CN"].subsidy_usd_per_t
+        for s in self.shippers:
+            i = s.index
+            for sn in sanctions:
+                if not (sn.applies(country=s.country, commodity=s.commodity, direction=s.direction, market=s.market)
+                        or sn.applies(country=s.country, commodity=s.commodity, direction=s.direction,
+                                      market=s.origin)):  # fmt: skip
+                    continue
+                through = crosses[i, :, POWERS.index(CONTROLLER_BLOC.get(sn.transit, "neutral"))]
+                if sn.ban:
+                    self.ban_cap[i] = np.where(through, self.ban_cap[i] * (1.0 - sn.share), self.ban_cap[i])
+                else:
+                    self.premium[i] += np.where(through, sn.premium_usd_per_t * sn.share, 0.0)
+            for sb in subsidies:
+                if (sb.commodities and s.commodity not in sb.commodities) or (
+                    sb.directions and s.direction not in sb.directions
+                ):
+                    continue
+                k = CORRIDORS.index(sb.corridor)
+                quote = self.quote_money[i, k]
+                if np.isfinite(quote):
+                    self.subsidy[i, k] += min(sb.usd_per_t, sb.share_of_price * quote)
+            if s.direction == "transit" and china_subsidy > 0:
+                k = CORRIDORS.index("russian")
+                if np.isfinite(self.quote_money[i, k]):
+                    self.subsidy[i, k] += min(china_subsidy, 0.3 * self.quote_money[i, k])
+        align = np.array(
+            [[p.alignment.get(s.country, {}).get(b, 0.5) for b in POWERS] for s in self.shippers]
+        )
+        self.political = p.political_weight_usd_per_t * (self.bloc_share * (1.0 - align[:, None, :])).sum(
+            axis=2
+        )
+        self.corridor_constant = np.array([p.corridor_constants.get(c, 0.0) for c in CORRIDORS])
+
+    # ------------------------------------------------------------------ loading
+
+    def _load(self, t: int) -> None:
+        """Offered freight on its paths; hard capacities, backlog, BPR; experienced costs."""
+        p = self.params
+        S, K = self.n_shippers, self.n_corridors
+        vol = np.array([s.volume_t(t) for s in self.shippers])
+        split = np.array(
+            [(1.0 - s.state_share) * s.shares + s.state_share * s.state_alloc for s in self.shippers]
+        )
+        new = vol[:, None] * split
+        unrouted = vol - new.sum(axis=1)
+        prev = self.backlog
+        diverted_k = np.where(self.available, prev * min(1.0, 1.0 / p.queue_patience_quarters), prev)
+        offered = new + prev - diverted_k
+        slot = self.slot
+        cap_s = self.capacity_e[slot]
+        hard_s = self.hard[slot]
+        loads = np.zeros(self.net.n_edges)
+        for g, paths in zip(self.groups, self.paths, strict=True):
+            loads += _group_flows(paths, g, offered).sum(axis=0)
+        # hard capacity: every flow is throttled by the tightest hard link on its path
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio_s = np.where(hard_s & (loads > cap_s), cap_s / loads, np.inf)
+        ratio = np.ones((S, K))
+        for g, paths in zip(self.groups, self.paths, strict=True):
+            r = paths.mins(ratio_s)[:, g["od_of"]].T
+            ratio[g["shippers"]] = np.minimum(np.where(np.isfinite(r), r, 1.0), 1.0)
+        served = offered * ratio
+        self.backlog = offered - served
+        flows = np.zeros(self.net.n_edges)
+        for g, paths in zip(self.groups, self.paths, strict=True):
+            flows += _group_flows(paths, g, served).sum(axis=0)
+        # experienced time: BPR below capacity plus the queue's wait (Little's law)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            vc = np.where(np.isfinite(cap_s) & (cap_s > 0), flows / cap_s, 0.0)
+            wait_s = np.where(hard_s & (loads > cap_s), (loads - cap_s) / cap_s * QUARTER_DAYS, 0.0)
+        time_s = self.time_e[slot] * (1.0 + p.bpr_alpha * np.minimum(vc, 1.0) ** p.bpr_beta)
+        self.exp_money = np.where(self.available, self.quote_money, np.nan)
+        self.exp_time = np.full((S, K), np.nan)
+        for g, paths in zip(self.groups, self.paths, strict=True):
+            tt = paths.sums(np.vstack([time_s, wait_s]))
+            self.exp_time[g["shippers"]] = (tt[0][:, g["od_of"]] / 24.0 + tt[1][:, g["od_of"]]).T
+        self.exp_time = np.where(self.available, self.exp_time, np.nan)
+        self.served = served
+        wait_e = np.empty_like(wait_s)
+        wait_e[slot] = wait_s
+        self.wait_days = wait_e
+        self._edge_flow = np.empty_like(flows)
+        self._edge_flow[slot] = flows
+        self._edge_load = np.empty_like(loads)
+        self._edge_load[slot] = loads
+        time_e = np.empty_like(time_s)
+        time_e[slot] = time_s
+        r = self.rec
+        r["served"][t] = served
+        r["offered"][t] = new
+        r["backlog"][t] = self.backlog
+        r["diverted"][t] = diverted_k.sum(axis=1) + unrouted
+        r["demand"][t] = vol
+        r["money"][t] = self.exp_money - self.subsidy + self.premium
+        r["time"][t] = self.exp_time
+        r["edge_flow"][t] = self._edge_flow
+        r["edge_load"][t] = self._edge_load
+        r["edge_capacity"][t] = self.capacity_e
+        r["edge_time_h"][t] = time_e
+        r["edge_wait_days"][t] = wait_e
+
+    def _record_policy(self, t: int) -> None:
+        values = [
+            self.powers["RU"].tariff_factor, self.powers["CN"].subsidy_usd_per_t, self.operator.vessels,
+            *(self.transit_states[c].fee_factor for c in TRANSIT_STATES),
+            *(self.country_agents[c].port_fee_factor for c in C5),
+            *(self.country_agents[c].border_factor for c in C5),
+            self.sea_rate_usd_per_feu, self.cape_detour_days,
+        ]  # fmt: skip
+        self.rec["policy"][t] = values
+
+    # ------------------------------------------------------------------ what agents read
+
+    def transit_share(self, corridor: str) -> float:
+        """Share of ``corridor`` in China-Europe transit served this quarter."""
+        served = self.served[self.is_transit]
+        total = served.sum()
+        return float(served[:, CORRIDORS.index(corridor)].sum() / total) if total > 0 else 0.0
+
+    def rail_share_of_transit(self) -> float:
+        return self.transit_share("russian") + self.transit_share("middle")
+
+    def caspian_utilisation(self) -> float:
+        """Highest load over capacity on the Caspian feeder and ferry links this quarter."""
+        cap = self.capacity_e[self.caspian]
+        load = self._edge_load[self.caspian]
+        ok = cap > 0
+        return float((load[ok] / cap[ok]).max()) if ok.any() else 0.0
+
+    def country_port_utilisation(self, country: str) -> float:
+        sel = self.hard & (self.tail_country == country) & (self.capacity_e > 0)
+        if not sel.any():
+            return 0.0
+        return float((self._edge_load[sel] / self.capacity_e[sel]).max())
+
+    def transit_revenue(self, country: str) -> float:
+        sel = self.controller == country
+        return float((self._edge_flow[sel] * self.money_e[sel]).sum())
+
+    def best_project(self, country: str, savings_usd_m: float) -> tuple[str, float] | None:
+        """The affordable project with the best benefit per dollar for ``country``, if worth it.
+
+        Benefit: a year of the value of time saved on the project's links by today's loads
+        (queue wait removed by capacity, travel time cut), over ten years, against its cost.
+        """
+        done = {ev.project for ev in self.events if isinstance(ev, Investment) and ev.project}
+        vot = float(np.median([g["vot"] for g in self.groups]))
+        best: tuple[float, str, float] | None = None
+        for row in self.inputs.projects.itertuples():
+            funders = row.funder_hint.split(";")
+            if row.project in done or row.earliest_year > self.year:
+                continue
+            if not (country in funders or (self.params.bloc and any(f in C5 for f in funders))):
+                continue
+            cost = float(row.cost_usd_m)
+            if cost > savings_usd_m:
+                continue
+            e = np.array(row.edges)
+            wait_saved = self._edge_load[e] * self.wait_days[e] * (1.0 - 1.0 / row.capacity_factor)
+            time_saved = self._edge_flow[e] * self.time_e[e] / 24.0 * (1.0 - row.time_factor)
+            opened = self._edge_load[e].sum() if row.effect == "open" else 0.0
+            benefit = 4 * 10 * vot * (wait_saved.sum() + time_saved.sum()) / 1e6 + opened * 0.0
+            if benefit > cost and (best is None or benefit / cost > best[0]):
+                best = (benefit / cost, row.project, cost)
+        return None if best is None else (best[1], best[2])
+
+    def fund_project(self, project: str, *, funder: str) -> None:
+        row = next(r for r in self.inputs.projects.itertuples() if r.project == project)
+        start = quarter_label(self.t + 1)
+        self.events.append(self._project_event(row, start=start, funder=funder, lag=int(row.lag_quarters)))
+        self.decisions.append({"step": self.t, "agent": funder, "decision": "fund", "detail": project})
+
+
+def _group_flows(paths: routing.PathSet, group: dict, per_shipper: np.ndarray) -> np.ndarray:
+    """Edge flows (K, n_slots) of one commodity group from per-shipper, per-corridor tonnes."""
+    K = per_shipper.shape[1]
+    demand = np.zeros((K, len(group["markets"])))
+    np.add.at(demand.T, group["od_of"], per_shipper[group["shippers"]])
+    return paths.load(demand)

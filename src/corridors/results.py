@@ -1,0 +1,305 @@
+"""Results of a run: long-format tables, indicators, observables; saving and loading.
+
+Tables (pandas, long format, one row per step and key):
+
+- ``corridors``: step, year, quarter, corridor, volume_t, demand_t, backlog_t, share,
+  cost_usd_per_t, time_days, utilisation
+- ``countries``: step, year, quarter, country, commodity, market, direction, corridor,
+  volume_t, share
+- ``edges``: step, year, quarter, edge, flow_t, load_t, capacity_t, utilisation, time_h,
+  wait_days
+- ``policy``: step, year, quarter and the agents' levers (tariff factors, subsidies, fleet)
+- ``decisions``: the agents' discrete decisions (projects funded, pledges delivered)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from corridors.network import CORRIDORS
+
+if TYPE_CHECKING:
+    from corridors.model import CorridorModel
+
+__all__ = ["OBSERVABLES", "Results", "load_results"]
+
+TABLES = ("corridors", "countries", "edges", "policy", "decisions")
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Observable:
+    """A modelled counterpart of an observed series: its unit and scope."""
+
+    name: str
+    unit: str
+    scope: str
+
+
+OBSERVABLES: dict[str, Observable] = {
+    o.name: o
+    for o in (
+        Observable("middle_corridor_t", "t/yr", "all freight crossing the Caspian from Aktau and Kuryk westbound "
+                   "and eastbound, crude tankers included (KZ Ministry of Transport definition)"),
+        Observable("northern_transit_teu", "TEU/yr", "China-EU-China transit by the Russian corridor (1520 track), "
+                   "tonnes / t_per_teu_loaded (ERAI definition)"),
+        Observable("middle_kz_share", "share", "share of Kazakh exports in Middle Corridor volume"),
+        Observable("middle_transit_days", "days", "China-Europe transit time on the Middle Corridor, "
+                   "volume-weighted experienced time (quotes when nothing moves)"),
+        Observable("middle_teu", "TEU/yr", "containers on the Middle Corridor, tonnes / t_per_teu_loaded"),
+    )
+}  # fmt: skip
+
+
+def _frame(step: np.ndarray) -> dict[str, np.ndarray]:
+    return {"step": step, "year": 2019 + step // 4, "quarter": step % 4 + 1}
+
+
+@dataclass(eq=False)
+class Results:
+    """The outcome of one run (see the module docstring for the tables)."""
+
+    corridors: pd.DataFrame
+    countries: pd.DataFrame
+    edges: pd.DataFrame
+    policy: pd.DataFrame
+    decisions: pd.DataFrame
+    meta: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    # ---------------------------------------------------------------- building
+
+    @classmethod
+    def from_model(cls, model: CorridorModel, *, meta: dict[str, Any] | None = None) -> Results:
+        """Turn a finished model's recorded arrays into tables."""
+        r = model.rec
+        T = model.t
+        K = len(CORRIDORS)
+        served, backlog, offered = r["served"][:T], r["backlog"][:T], r["offered"][:T]
+        steps = np.arange(T)
+        vol = served.sum(axis=1)  # (T, K)
+        total = vol.sum(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            money = np.nansum(np.nan_to_num(r["money"][:T]) * served, axis=1) / vol
+            time = np.nansum(np.nan_to_num(r["time"][:T]) * served, axis=1) / vol
+            share = np.where(total > 0, vol / total, 0.0)
+        util = np.zeros((T, K))
+        load, cap = r["edge_load"][:T], r["edge_capacity"][:T]
+        gateway = model.gateway
+        with np.errstate(invalid="ignore", divide="ignore"):
+            edge_util = np.where((cap > 0) & model.hard[None, :], load / cap, 0.0)
+        for k in range(K):
+            sel = gateway == k
+            if sel.any():
+                util[:, k] = edge_util[:, sel].max(axis=1)
+        corridors = pd.DataFrame({
+            **{c: np.repeat(v, K) for c, v in _frame(steps).items()},
+            "corridor": np.tile(CORRIDORS, T),
+            "volume_t": vol.ravel(),
+            "demand_t": offered.sum(axis=1).ravel(),
+            "backlog_t": backlog.sum(axis=1).ravel(),
+            "share": share.ravel(),
+            "cost_usd_per_t": money.ravel(),
+            "time_days": time.ravel(),
+            "utilisation": util.ravel(),
+        })  # fmt: skip
+        countries = _country_table(model, served)
+        E = model.net.n_edges
+        edges = pd.DataFrame({
+            **{c: np.repeat(v, E) for c, v in _frame(steps).items()},
+            "edge": np.tile(np.arange(E), T),
+            "flow_t": r["edge_flow"][:T].ravel(),
+            "load_t": load.ravel(),
+            "capacity_t": cap.ravel(),
+            "utilisation": edge_util.ravel(),
+            "time_h": r["edge_time_h"][:T].ravel(),
+            "wait_days": r["edge_wait_days"][:T].ravel(),
+        })  # fmt: skip
+        from corridors.model import POLICY_COLUMNS
+
+        policy = pd.DataFrame({**_frame(steps), **dict(zip(POLICY_COLUMNS, r["policy"][:T].T, strict=True))})
+        decisions = pd.DataFrame(model.decisions, columns=["step", "agent", "decision", "detail"])
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "end_year": model.end_year,
+            "stochastic": model.stochastic,
+            "t_per_teu": model.net.unit("t_per_teu_loaded"),
+            "middle_caspian_edges": [int(e) for e in np.flatnonzero(model.caspian & np.isin(model.net.edges["tail"], ("aktau", "kuryk")))],
+            "shippers": pd.DataFrame([{"index": s.index, "origin": s.origin, "market": s.market,
+                                       "commodity": s.commodity, "direction": s.direction, "country": s.country}
+                                      for s in model.shippers]).to_dict(orient="list"),
+            **(meta or {}),
+        }  # fmt: skip
+        res = cls(corridors, countries, edges, policy, decisions, meta)
+        res.summary = res.indicators()
+        return res
+
+    # ---------------------------------------------------------------- views
+
+    def annual_volumes(self) -> pd.DataFrame:
+        """Tonnes per year by corridor: year, corridor, volume_t."""
+        out = self.corridors.groupby(["year", "corridor"], sort=False, as_index=False)["volume_t"].sum()
+        return out.sort_values(["year", "corridor"], key=_corridor_order).reset_index(drop=True)
+
+    def annual_shares(self) -> pd.DataFrame:
+        """Share of each corridor in each year's volume: year, corridor, share."""
+        vol = self.annual_volumes()
+        vol["share"] = vol["volume_t"] / vol.groupby("year")["volume_t"].transform("sum")
+        return vol[["year", "corridor", "share"]]
+
+    def observable(self, name: str) -> pd.Series:
+        """The modelled counterpart of an observed series, by year (see :data:`OBSERVABLES`)."""
+        if name not in OBSERVABLES:
+            raise KeyError(f"observable: {name!r} is not one of {', '.join(OBSERVABLES)}")
+        c, t_per_teu = self.countries, self.meta["t_per_teu"]
+        transit = c[c["direction"] == "transit"]
+        if name == "middle_corridor_t":
+            e = self.edges[self.edges["edge"].isin(self.meta["middle_caspian_edges"])]
+            s = e.groupby("year")["flow_t"].sum()
+        elif name == "northern_transit_teu":
+            s = transit[transit["corridor"] == "russian"].groupby("year")["volume_t"].sum() / t_per_teu
+        elif name == "middle_kz_share":
+            mid = c[c["corridor"] == "middle"]
+            kz = (
+                mid[(mid["country"] == "KZ") & (mid["direction"] == "export")]
+                .groupby("year")["volume_t"]
+                .sum()
+            )
+            s = (kz / mid.groupby("year")["volume_t"].sum()).fillna(0.0)
+        elif name == "middle_transit_days":
+            k = self.corridors[self.corridors["corridor"] == "middle"]
+            w = k["volume_t"].where(k["volume_t"] > 0, 1e-9)
+            s = (k["time_days"].fillna(0) * w).groupby(k["year"]).sum() / w.groupby(k["year"]).sum()
+        else:  # middle_teu
+            mid = c[(c["corridor"] == "middle") & (c["commodity"] == "containers")]
+            s = mid.groupby("year")["volume_t"].sum() / t_per_teu
+        years = sorted(self.corridors["year"].unique())
+        s = s.reindex(years, fill_value=0.0)
+        s.name = name
+        s.index.name = "year"
+        return s
+
+    def indicators(self) -> dict[str, Any]:
+        """Headline indicators (pipelines excluded from every share)."""
+        c = self.countries
+        years = sorted(c["year"].unique())
+        last = years[-1]
+        annual = self.annual_volumes()
+        by_year = annual.pivot(index="year", columns="corridor", values="volume_t")
+        out: dict[str, Any] = {
+            "first_year": int(years[0]),
+            "last_year": int(last),
+            "volume_t_last_year": {k: float(v) for k, v in by_year.loc[last].items()},
+            "share_last_year": {
+                k: float(v) for k, v in (by_year.loc[last] / by_year.loc[last].sum()).items()
+            },
+        }
+        overtakes = by_year.index[by_year["middle"] > by_year["russian"]]
+        out["middle_overtakes_russian_year"] = int(overtakes[0]) if len(overtakes) else None
+        own = c[(c["year"] == last) & c["country"].isin(("KZ", "KG", "TJ", "TM", "UZ"))]
+        g = own.groupby(["country", "corridor"])["volume_t"].sum().unstack(fill_value=0.0)
+        shares = g.div(g.sum(axis=1), axis=0)
+        out["russian_dependence_last_year"] = {k: float(v) for k, v in shares.get("russian", 0.0).items()}
+        out["herfindahl_last_year"] = {k: float(v) for k, v in (shares**2).sum(axis=1).items()}
+        crit = c[(c["commodity"] == "critical_minerals") & (c["direction"] == "export")]
+        west = crit[crit["market"] == "market_eu"].groupby("year")["volume_t"].sum()
+        out["critical_minerals_to_west_t_last_year"] = float(west.get(last, 0.0))
+        k = self.corridors[self.corridors["year"] == last]
+        out["mean_time_days_last_year"] = {r.corridor: float(r.time_days) for r in
+                                           k.groupby("corridor", as_index=False)["time_days"].mean().itertuples()}  # fmt: skip
+        out["max_backlog_t"] = float(self.corridors["backlog_t"].max())
+        return out
+
+    # ---------------------------------------------------------------- disk
+
+    def save(
+        self, path: str | Path, *, extra_files: dict[str, bytes] | None = None, force: bool = False
+    ) -> Path:
+        """Write the run directory atomically: a temporary sibling, then a rename.
+
+        Holds the tables as Parquet, ``summary.json`` and ``meta.json`` (no pickles), plus
+        ``extra_files`` (name -> bytes). An existing directory is an error unless ``force``.
+        """
+        path = Path(path)
+        if path.exists() and not force:
+            raise FileExistsError(f"{path}: already exists (use force=True or --force to replace it)")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
+        try:
+            for name in TABLES:
+                getattr(self, name).to_parquet(tmp / f"{name}.parquet", index=False)
+            (tmp / "summary.json").write_text(json.dumps(self.summary, indent=2, default=_json_default))
+            (tmp / "meta.json").write_text(json.dumps(self.meta, indent=2, default=_json_default))
+            for name, data in (extra_files or {}).items():
+                (tmp / name).write_bytes(data)
+            if path.exists():
+                old = path.with_name(f".{path.name}-old")
+                os.replace(path, old)
+                os.replace(tmp, path)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+        return path
+
+
+def load_results(path: str | Path) -> Results:
+    """Read a run directory written by :meth:`Results.save`."""
+    path = Path(path)
+    if not (path / "meta.json").is_file():
+        raise FileNotFoundError(f"{path}: not a run directory (no meta.json)")
+    tables = {name: pd.read_parquet(path / f"{name}.parquet") for name in TABLES}
+    meta = json.loads((path / "meta.json").read_text())
+    summary = json.loads((path / "summary.json").read_text())
+    return Results(**tables, meta=meta, summary=summary)
+
+
+def _country_table(model: CorridorModel, served: np.ndarray) -> pd.DataFrame:
+    """Per-step volumes by country, commodity, foreign market, direction and corridor."""
+    T, _, K = served.shape
+    info = pd.DataFrame({
+        "country": [s.country for s in model.shippers],
+        "commodity": [s.commodity for s in model.shippers],
+        "market": [s.origin if s.direction == "import" else s.market for s in model.shippers],
+        "direction": [s.direction for s in model.shippers],
+    })  # fmt: skip
+    keys = info.drop_duplicates().reset_index(drop=True)
+    group = info.merge(keys.reset_index(), on=list(info.columns), how="left")["index"].to_numpy()
+    G = len(keys)
+    agg = np.zeros((T, G, K))
+    np.add.at(agg, (slice(None), group, slice(None)), served)
+    tot = agg.sum(axis=2, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(tot > 0, agg / tot, 0.0)
+    frame = _frame(np.arange(T))
+    out = pd.DataFrame({
+        **{c: np.repeat(v, G * K) for c, v in frame.items()},
+        **{c: np.tile(np.repeat(keys[c].to_numpy(), K), T) for c in keys.columns},
+        "corridor": np.tile(CORRIDORS, T * G),
+        "volume_t": agg.ravel(),
+        "share": share.ravel(),
+    })  # fmt: skip
+    return out
+
+
+def _corridor_order(col: pd.Series) -> pd.Series:
+    return col.map({c: i for i, c in enumerate(CORRIDORS)}) if col.name == "corridor" else col
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.integer | np.floating):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
