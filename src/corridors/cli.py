@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from corridors import __version__
@@ -41,7 +42,8 @@ MAIN_PAIRS = (
 
 
 def _bad_input(exc: Exception) -> typer.Exit:
-    err.print(f"[bold red]error:[/bold red] {exc}", highlight=False)
+    """One line on stderr naming what is wrong, and the exit code for bad input."""
+    err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
     return typer.Exit(EXIT_BAD_INPUT)
 
 
@@ -52,6 +54,9 @@ def _save_figure(fig, path: Path) -> None:
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=150)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -159,7 +164,7 @@ def network(
                 if r.time_days < float("inf")
                 else ["no route", "", "", ""]
             )
-            table.add_row(origin if k == 0 else "", market if k == 0 else "", label, *cells,
+            table.add_row(origin if k == 0 else "", market.removeprefix("market_") if k == 0 else "", label, *cells,
                           end_section=k == len(CORRIDORS) - 1)  # fmt: skip
     _save_figure(network_map(net), out)
     stdout.print(table)

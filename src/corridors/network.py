@@ -325,8 +325,12 @@ def load_network(data_dir: str | Path | None = None) -> Network:
         if has_speed and raw["length_km"][i] is None:
             raise DataError(edges_path, f"{where}, column length_km", "speed_kmh needs length_km")
         keys = [k.strip() for k in raw["source"][i].split(";") if k.strip()]
+        if not keys:
+            raise DataError(
+                edges_path, f"{where}, column source", "no source key given: name a heading of SOURCES.md"
+            )
         unknown = [k for k in keys if k not in sources]
-        if not keys or unknown:
+        if unknown:
             raise DataError(
                 edges_path,
                 f"{where}, column source",
@@ -373,7 +377,11 @@ def _load_corridors(
         if not isinstance(enabled, bool):
             raise DataError(path, f"[{name}].enabled", "must be true or false")
         gws = table.get("gateways")
-        if not isinstance(gws, list) or not gws or not all(isinstance(g, int) for g in gws):
+        if (
+            not isinstance(gws, list)
+            or not gws
+            or not all(isinstance(g, int) and not isinstance(g, bool) for g in gws)
+        ):
             raise DataError(path, f"[{name}].gateways", "must be a non-empty list of edge ids")
         for g in gws:
             if not 0 <= g < n_edges:
@@ -408,8 +416,8 @@ def _load_units(path: Path, sources: set[str]) -> dict[str, dict[str, Any]]:
         if not isinstance(entry, dict):
             raise DataError(path, f"[{name}]", "must be a table with value, unit and source")
         value = entry.get("value")
-        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-            raise DataError(path, f"[{name}].value", f"must be a positive number, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not (0 < value < float("inf")):
+            raise DataError(path, f"[{name}].value", f"must be a finite positive number, got {value!r}")
         for key in ("unit", "source"):
             if not isinstance(entry.get(key), str) or not entry[key]:
                 raise DataError(path, f"[{name}].{key}", "missing")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import math
 import re
 import tomllib
@@ -92,34 +93,41 @@ def multi_choice(options: Sequence[str]) -> Callable[[str], tuple[str, ...]]:
     return parse
 
 
-def read_table(path: Path, columns: Sequence[Col]) -> tuple[dict[str, list[Any]], list[int]]:
-    """Read a CSV file, parsing each cell; errors name the file, line and column."""
+def read_text(path: Path) -> str:
+    """A whole UTF-8 text file (a byte-order mark is allowed); errors name the file."""
     if not path.is_file():
         raise DataError(path, None, "file not found")
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(path, f"byte {exc.start}", "not UTF-8 text") from None
+
+
+def read_table(path: Path, columns: Sequence[Col]) -> tuple[dict[str, list[Any]], list[int]]:
+    """Read a CSV file, parsing each cell; errors name the file, line and column."""
     out: dict[str, list[Any]] = {c.name: [] for c in columns}
     lines: list[int] = []
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        header = reader.fieldnames or []
-        missing = [c.name for c in columns if c.name not in header]
-        if missing:
-            raise DataError(path, "header", f"missing column(s): {', '.join(missing)}")
-        for row in reader:
-            where_line = reader.line_num
-            if None in row:
-                raise DataError(path, f"line {where_line}", f"more cells than the {len(header)} columns")
-            for col in columns:
-                cell = (row.get(col.name) or "").strip()
-                if cell == "":
-                    if col.required:
-                        raise DataError(path, f"line {where_line}, column {col.name}", "missing value")
-                    out[col.name].append(None)
-                    continue
-                try:
-                    out[col.name].append(col.parse(cell))
-                except ValueError as exc:
-                    raise DataError(path, f"line {where_line}, column {col.name}", str(exc)) from None
-            lines.append(where_line)
+    reader = csv.DictReader(io.StringIO(read_text(path), newline=""))
+    header = reader.fieldnames or []
+    missing = [c.name for c in columns if c.name not in header]
+    if missing:
+        raise DataError(path, "header", f"missing column(s): {', '.join(missing)}")
+    for row in reader:
+        where_line = reader.line_num
+        if None in row:
+            raise DataError(path, f"line {where_line}", f"more cells than the {len(header)} columns")
+        for col in columns:
+            cell = (row.get(col.name) or "").strip()
+            if cell == "":
+                if col.required:
+                    raise DataError(path, f"line {where_line}, column {col.name}", "missing value")
+                out[col.name].append(None)
+                continue
+            try:
+                out[col.name].append(col.parse(cell))
+            except ValueError as exc:
+                raise DataError(path, f"line {where_line}, column {col.name}", str(exc)) from None
+        lines.append(where_line)
     if not lines:
         raise DataError(path, None, "no rows")
     return out, lines
@@ -136,13 +144,13 @@ def check_ids(path: Path, ids: list[int], lines: list[int]) -> None:
 def source_keys(path: Path) -> set[str]:
     if not path.is_file():
         raise DataError(path, None, "file not found")
-    return set(re.findall(r"^#{2,4}\s+([SA]-[A-Za-z0-9_.-]+)", path.read_text(encoding="utf-8"), re.M))
+    return set(re.findall(r"^#{2,4}\s+([SA]-[A-Za-z0-9_.-]+)", read_text(path), re.M))
 
 
 def read_toml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise DataError(path, None, "file not found")
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(read_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise DataError(path, None, f"not valid TOML: {exc}") from None
