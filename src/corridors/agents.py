@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from corridors.parameters import POWERS
+from corridors.parameters import C5, POWERS
 
 if TYPE_CHECKING:
     from corridors.model import CorridorModel
@@ -34,23 +34,29 @@ __all__ = ["CaspianOperator", "CountryAgent", "PowerAgent", "ShipperAgent", "Tra
 QUARTER_DAYS = 91.25
 
 
-def _shares_from_costs(costs: np.ndarray, available: np.ndarray, elasticity: float) -> np.ndarray:
-    """Relative-cost logit: ``share ~ (G / G_min) ** -elasticity`` over available corridors."""
-    out = np.zeros_like(costs)
-    if not available.any():
-        return out
-    g = costs[available]
-    g = np.maximum(g, 1e-9)
-    w = np.exp(-elasticity * np.log(g / g.min()))
-    out[available] = w / w.sum()
-    return out
+def relative_cost_logit(costs: np.ndarray, available: np.ndarray, elasticity: float) -> np.ndarray:
+    """Relative-cost logit over the last axis: ``share ~ (G / G_min) ** -elasticity``.
+
+    ``costs`` ``(..., K)``; ``available`` broadcasts to it. Rows with nothing available get
+    zeros. Scale-free: a corridor 10% dearer than the cheapest gets ``1.1 ** -elasticity``
+    of its weight whatever the commodity's cost level.
+    """
+    g = np.where(available, np.maximum(costs, 1e-9), np.inf)
+    gmin = g.min(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w = np.where(available & np.isfinite(gmin), np.exp(-elasticity * np.log(g / gmin)), 0.0)
+    total = w.sum(axis=-1, keepdims=True)
+    return np.divide(w, total, out=np.zeros_like(w), where=total > 0)
 
 
 class ShipperAgent(mesa.Agent):
-    """Freight of one origin, market and commodity, standing for many firms.
+    """Freight of one origin, market, commodity and direction, standing for many firms.
 
-    State: contract shares per corridor, memory of money cost, transit time and its
-    variability per corridor, three value-of-time segments, sanction exposure.
+    State (rows of the model's shipper arrays, so that decisions of all shippers can run
+    as one batch): contract shares per corridor, memory of money cost, transit time and
+    its variability per corridor, three value-of-time segments, contract renewal rate.
+    The state-controlled part of the flow (``state_share``) is routed by the shipper's
+    :class:`CountryAgent` into ``state_alloc``.
     """
 
     def __init__(
@@ -79,104 +85,157 @@ class ShipperAgent(mesa.Agent):
         self.growth_per_year = growth_per_year
         self.value_usd_per_t = value_usd_per_t
         self.state_share = state_share
-        p = model.params
-        base_vot = value_usd_per_t * p.carrying_cost_per_year / 365.0
-        # three segments at the 1/6, 1/2 and 5/6 quantiles of a log-normal value of time
-        self.vot = base_vot * np.exp(p.vot_spread * np.array([-0.967, 0.0, 0.967]))
-        n_k = model.n_corridors
-        self.shares = np.zeros(n_k)
-        self.state_alloc = np.zeros(n_k)
-        self.memory_money = np.full(n_k, np.nan)
-        self.memory_time = np.full(n_k, np.nan)
-        self.memory_time_var = np.zeros(n_k)
-        # annual contracts for containers; bulk sells on longer contracts (A-contracts)
-        self.renewal_rate = p.renewal_rate * (
-            1.0 if commodity in ("containers", "critical_minerals") else 0.5
-        )
 
-    # -- what the agent sees
+    # views of the agent's rows in the model's arrays
+    @property
+    def shares(self) -> np.ndarray:
+        """Contracted share of the private freight per corridor (sums to 1 or 0)."""
+        return self.model.sh.shares[self.index]
+
+    @property
+    def state_alloc(self) -> np.ndarray:
+        """The government's allocation of the state-controlled freight per corridor."""
+        return self.model.sh.state_alloc[self.index]
+
+    @property
+    def memory_money(self) -> np.ndarray:
+        return self.model.sh.memory_money[self.index]
+
+    @property
+    def memory_time(self) -> np.ndarray:
+        return self.model.sh.memory_time[self.index]
+
+    @property
+    def vot(self) -> np.ndarray:
+        """Value of time of the three segments, USD per tonne-day."""
+        return self.model.sh.vot[self.index]
+
     def volume_t(self, step: int) -> float:
-        """Tonnes offered this quarter."""
+        """Tonnes offered in quarter ``step``."""
         return self.tonnes_2019 * (1.0 + self.growth_per_year) ** (step / 4.0) / 4.0
 
-    def perceived_costs(self) -> np.ndarray:
-        """Generalised cost per corridor and value-of-time segment, USD/t ``(3, K)``."""
-        m = self.model
-        i = self.index
-        money = self.memory_money + m.premium[i] - m.subsidy[i] + m.political[i] + m.corridor_constant
-        sd = np.sqrt(self.memory_time_var)
-        days = self.memory_time + self.model.params.reliability_weight * sd
-        return money[None, :] + self.vot[:, None] * days[None, :]
-
-    def target_shares(self) -> np.ndarray:
-        """Mean over the value-of-time segments of the relative-cost logit."""
-        m = self.model
-        avail = m.available[self.index] & np.isfinite(self.memory_money)
-        costs = self.perceived_costs()
-        return np.mean([_shares_from_costs(c, avail, m.params.cost_elasticity) for c in costs], axis=0)
-
-    # -- decisions
-    def initialise(self) -> None:
-        """First quarter: memory from quotes, contracts at the target shares."""
-        self.observe_quotes(initial=True)
-        self.shares = self.target_shares()
-
-    def observe_quotes(self, *, initial: bool = False) -> None:
-        """Learn the published quotes of corridors not in use (all of them at the start)."""
-        m = self.model
-        i = self.index
-        quote_money, quote_time = m.quote_money[i], m.quote_time[i]
-        known = np.isfinite(quote_money)
-        target = known if initial else known & ((self.shares + self.state_alloc) <= 0)
-        w = 1.0 if initial else m.params.market_info_weight
-        fresh = target & np.isnan(self.memory_money)
-        self.memory_money[fresh] = quote_money[fresh]
-        self.memory_time[fresh] = quote_time[fresh]
-        upd = target & ~fresh
-        self.memory_money[upd] += w * (quote_money[upd] - self.memory_money[upd])
-        self.memory_time[upd] += w * (quote_time[upd] - self.memory_time[upd])
-        self.memory_money[~known] = np.nan
-
+    # decisions: each runs the batched rule on this agent's row alone
     def choose(self) -> None:
         """Renew a part of the contracts at the target shares; a ban breaks contracts at once."""
-        m = self.model
-        self.observe_quotes()
-        target = self.target_shares()
-        if target.sum() <= 0:
-            self.shares[:] = 0.0
-            return
-        if self.shares.sum() <= 0:
-            self.shares = target
-        else:
-            self.shares = (1.0 - self.renewal_rate) * self.shares + self.renewal_rate * target
-        # contracts on corridors no longer available lapse; bans cap what may stay
-        cap = np.where(m.available[self.index], m.ban_cap[self.index], 0.0)
-        excess = np.maximum(self.shares - cap, 0.0)
-        if excess.sum() > 0:
-            self.shares -= excess
-            room = np.where(self.shares < cap, target, 0.0)
-            if room.sum() > 0:
-                self.shares += excess.sum() * room / room.sum()
-            self.shares = np.minimum(self.shares, cap)
-        total = self.shares.sum()
-        if total > 0:
-            self.shares /= total
+        choose_shares(self.model, np.array([self.index]))
 
     def remember(self) -> None:
-        """Update the memory of corridors used this quarter with the experienced costs."""
-        m = self.model
-        i = self.index
-        used = m.served[i] > 0
-        w = m.params.memory_weight
-        exp_money, exp_time = m.exp_money[i], m.exp_time[i]
-        fresh = used & np.isnan(self.memory_money)
-        self.memory_money[fresh] = exp_money[fresh]
-        self.memory_time[fresh] = exp_time[fresh]
-        upd = used & ~fresh
-        dev = exp_time[upd] - self.memory_time[upd]
-        self.memory_money[upd] += w * (exp_money[upd] - self.memory_money[upd])
-        self.memory_time[upd] += w * dev
-        self.memory_time_var[upd] = (1 - w) * (self.memory_time_var[upd] + w * dev**2)
+        """Update the memory of the corridors used this quarter with the experienced costs."""
+        remember_costs(self.model, np.array([self.index]))
+
+
+def perceived_costs(model: CorridorModel, rows: np.ndarray) -> np.ndarray:
+    """Generalised cost per shipper, value-of-time segment and corridor, USD/t ``(n, 3, K)``.
+
+    Remembered money cost plus sanction premiums, minus subsidies, plus the political cost
+    of the route and the corridor constant; remembered time plus a reliability margin,
+    valued at each segment's value of time.
+    """
+    sh, p = model.sh, model.params
+    money = (sh.memory_money[rows] + model.premium[rows] - model.subsidy[rows] + model.political[rows]
+             + model.corridor_constant[None, :])  # fmt: skip
+    days = sh.memory_time[rows] + p.reliability_weight * np.sqrt(sh.memory_time_var[rows])
+    return money[:, None, :] + sh.vot[rows][:, :, None] * days[:, None, :]
+
+
+def target_shares(model: CorridorModel, rows: np.ndarray) -> np.ndarray:
+    """Mean over the value-of-time segments of the relative-cost logit ``(n, K)``."""
+    avail = model.available[rows] & np.isfinite(model.sh.memory_money[rows]) & (model.ban_cap[rows] > 0)
+    costs = np.nan_to_num(perceived_costs(model, rows), nan=np.inf)
+    return relative_cost_logit(costs, avail[:, None, :], model.params.cost_elasticity).mean(axis=1)
+
+
+def observe_quotes(model: CorridorModel, rows: np.ndarray, *, initial: bool = False) -> None:
+    """Learn the published quotes of corridors not in use (of all of them at the start)."""
+    sh = model.sh
+    qm, qt = model.quote_money[rows], model.quote_time[rows]
+    known = np.isfinite(qm)
+    used = (sh.shares[rows] + sh.state_alloc[rows]) > 0
+    target = known if initial else known & ~used
+    w = 1.0 if initial else model.params.market_info_weight
+    mm, mt = sh.memory_money[rows], sh.memory_time[rows]
+    fresh = target & np.isnan(mm)
+    upd = target & ~fresh
+    mm = np.where(fresh, qm, np.where(upd, mm + w * (qm - mm), mm))
+    mt = np.where(fresh, qt, np.where(upd, mt + w * (qt - mt), mt))
+    sh.memory_money[rows] = np.where(known, mm, np.nan)
+    sh.memory_time[rows] = mt
+
+
+def choose_shares(model: CorridorModel, rows: np.ndarray) -> None:
+    """The shippers' contract decision for ``rows`` (see :meth:`ShipperAgent.choose`)."""
+    sh = model.sh
+    observe_quotes(model, rows)
+    target = target_shares(model, rows)
+    old = sh.shares[rows]
+    rate = sh.renewal_rate[rows][:, None]
+    has_old = old.sum(axis=1, keepdims=True) > 0
+    shares = np.where(has_old, (1.0 - rate) * old + rate * target, target)
+    # contracts on corridors no longer available lapse; bans cap what may stay
+    cap = np.where(model.available[rows], model.ban_cap[rows], 0.0)
+    excess = np.maximum(shares - cap, 0.0)
+    shares = shares - excess
+    room = np.where(shares < cap, target, 0.0)
+    room_sum = room.sum(axis=1, keepdims=True)
+    shares = shares + np.divide(excess.sum(axis=1, keepdims=True) * room, room_sum,
+                                out=np.zeros_like(room), where=room_sum > 0)  # fmt: skip
+    shares = np.minimum(shares, cap)
+    total = shares.sum(axis=1, keepdims=True)
+    sh.shares[rows] = np.divide(shares, total, out=np.zeros_like(shares), where=total > 0)
+
+
+def remember_costs(model: CorridorModel, rows: np.ndarray) -> None:
+    """Exponential smoothing of experienced money, time and time variance on used corridors."""
+    sh, w = model.sh, model.params.memory_weight
+    used = model.served[rows] > 0
+    em, et = model.exp_money[rows], model.exp_time[rows]
+    mm, mt, mv = sh.memory_money[rows], sh.memory_time[rows], sh.memory_time_var[rows]
+    fresh = used & np.isnan(mm)
+    upd = used & ~fresh
+    dev = np.where(upd, et - mt, 0.0)
+    sh.memory_money[rows] = np.where(fresh, em, np.where(upd, mm + w * (em - mm), mm))
+    sh.memory_time[rows] = np.where(fresh, et, np.where(upd, mt + w * dev, mt))
+    sh.memory_time_var[rows] = np.where(upd, (1 - w) * (mv + w * dev**2), mv)
+
+
+def route_state_cargo(
+    model: CorridorModel, rows: np.ndarray, owner: np.ndarray, *, countries: tuple[str, ...] = C5
+) -> None:
+    """The governments' routing of state-controlled cargo, for ``rows`` owned by ``countries[owner]``.
+
+    A few fixed-point rounds of a logit whose utility adds, to the relative cost, the
+    marginal change of the Herfindahl index of each state portfolio's tonne-km by power
+    and the state's alignment with the powers a route crosses: a state exporter spreads
+    its cargo across powers where a private shipper would take the cheapest route.
+    """
+    if rows.size == 0:
+        return
+    m, p, sh = model, model.params, model.sh
+    align = np.array([[p.alignment.get(c, {}).get(b, 0.5) for b in POWERS] for c in countries])[
+        owner
+    ]  # (n, P)
+    vols = m.volumes[rows] * sh.state_share[rows]
+    bs = m.bloc_share[rows]  # (n, K, P)
+    avail = m.available[rows] & np.isfinite(sh.memory_money[rows]) & (m.ban_cap[rows] > 0)
+    g = np.nan_to_num(perceived_costs(m, rows)[:, 1, :], nan=np.inf)
+    gmin = np.where(avail, g, np.inf).min(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        log_rel = np.where(avail, np.log(np.maximum(g, 1e-9) / gmin), 0.0)
+    affinity = (bs * (align[:, None, :] - 0.5)).sum(axis=2)
+    onehot = owner[None, :] == np.arange(len(countries))[:, None]  # (C, n)
+    alloc = sh.state_alloc[rows]
+    for _ in range(3):
+        exposure = onehot @ (vols[:, None] * np.einsum("nk,nkp->np", alloc, bs))  # (C, P)
+        exposure = exposure / np.maximum(exposure.sum(axis=1, keepdims=True), 1e-12)
+        hhi_grad = 2.0 * (bs * exposure[owner][:, None, :]).sum(axis=2)
+        utility = np.where(avail, -p.cost_elasticity * log_rel - 2.0 * hhi_grad + 2.0 * affinity, -np.inf)
+        top = utility.max(axis=1, keepdims=True)
+        w = np.where(avail, np.exp(utility - np.where(np.isfinite(top), top, 0.0)), 0.0)
+        total = w.sum(axis=1, keepdims=True)
+        target = np.divide(w, total, out=np.zeros_like(w), where=total > 0)
+        has = alloc.sum(axis=1, keepdims=True) > 0
+        alloc = np.where(has & (total > 0), 0.5 * alloc + 0.5 * target, target)
+    sh.state_alloc[rows] = alloc
 
 
 class CountryAgent(mesa.Agent):
@@ -192,42 +251,17 @@ class CountryAgent(mesa.Agent):
         self.funded: list[str] = []
 
     @property
-    def shippers(self) -> list[ShipperAgent]:
-        return [s for s in self.model.shippers if s.country == self.country and s.state_share > 0]
+    def state_rows(self) -> np.ndarray:
+        """Rows of the shippers whose freight this state partly controls."""
+        return self.model.state_rows[self.country]
 
     def route_state_flows(self) -> None:
         """Allocate the state's cargo: cost, diversification (HHI of power exposure), alignment.
 
-        A few fixed-point rounds of a logit whose utility includes the marginal change of the
-        portfolio's Herfindahl index of tonne-km by power: a state exporter spreads its cargo
-        across powers where a private shipper would take the cheapest route.
+        See :func:`route_state_cargo`, which runs this rule for all five states at once.
         """
-        m = self.model
-        p = m.params
-        align = np.array([p.alignment.get(self.country, {}).get(b, 0.5) for b in POWERS])
-        flows = self.shippers
-        if not flows:
-            return
-        vols = np.array([s.volume_t(m.t) * s.state_share for s in flows])
-        for _ in range(3):
-            exposure = sum(v * (s.state_alloc[:, None] * m.bloc_share[s.index]).sum(axis=0)
-                           for v, s in zip(vols, flows, strict=True))  # fmt: skip
-            exposure = exposure / max(exposure.sum(), 1e-12)
-            for s in flows:
-                i = s.index
-                avail = m.available[i] & np.isfinite(s.memory_money) & (m.ban_cap[i] > 0)
-                if not avail.any():
-                    s.state_alloc[:] = 0.0
-                    continue
-                g = s.perceived_costs()[1]
-                rel = np.where(avail, g / np.nanmin(np.where(avail, g, np.nan)), 1.0)
-                hhi_grad = 2.0 * (m.bloc_share[i] * exposure[None, :]).sum(axis=1)
-                # a route dominated by one power, or one the state is not aligned with, costs it
-                strategic = -p.cost_elasticity * np.log(np.maximum(rel, 1e-9)) - 2.0 * hhi_grad
-                strategic += 2.0 * (m.bloc_share[i] * (align[None, :] - 0.5)).sum(axis=1)
-                w = np.where(avail, np.exp(strategic - strategic[avail].max()), 0.0)
-                target = w / w.sum()
-                s.state_alloc = 0.5 * s.state_alloc + 0.5 * target if s.state_alloc.sum() > 0 else target
+        rows = self.state_rows
+        route_state_cargo(self.model, rows, np.zeros(rows.size, dtype=np.int64), countries=(self.country,))
 
     def decide(self) -> None:
         """Once a year: port fees and border efficiency from utilisation; fund a project."""

@@ -371,18 +371,29 @@ class EdgeState:
         )
 
 
-def apply_edge_events(net: Network, state: EdgeState, events: Iterable[Event], step: int) -> None:
+def apply_edge_events(
+    net: Network, state: EdgeState, events: Iterable[Event], step: int, *, cache: dict | None = None
+) -> None:
     """Apply every event active at ``step`` that changes links or corridors, in list order.
 
     Investments act from ``start + lag_quarters`` on; pledges must have been resolved into
     delivered investments (``delivery_probability == 1``) by the model before this.
+    ``cache`` (event -> selected links) saves selecting the same links every quarter.
     """
-    border = net.edges["border"].to_numpy(dtype=bool)
+    cache = {} if cache is None else cache
+
+    def selected(ev) -> np.ndarray:
+        if ev not in cache:
+            cache[ev] = (
+                _border_links(net, ev.countries) if isinstance(ev, BorderAgreement) else ev.select(net)
+            )
+        return cache[ev]
+
     for ev in events:
         if isinstance(ev, Investment):
             if ev.delivery_probability < 1 or step < ev.first_step + ev.lag_quarters or step > ev.last_step:
                 continue
-            sel = ev.select(net)
+            sel = selected(ev)
             state.capacity_factor[sel] *= ev.capacity_factor
             state.time_factor[sel] *= ev.time_factor
             if ev.opens:
@@ -391,27 +402,30 @@ def apply_edge_events(net: Network, state: EdgeState, events: Iterable[Event], s
         if not ev.active(step):
             continue
         if isinstance(ev, Shock):
-            sel = ev.select(net)
+            sel = selected(ev)
             state.capacity_factor[sel] *= ev.capacity_factor
             state.time_factor[sel] *= ev.time_factor
         elif isinstance(ev, TariffChange):
-            sel = ev.select(net)
+            sel = selected(ev)
             state.tariff_factor[sel] *= ev.tariff_factor
             state.handling_factor[sel] *= ev.handling_factor
         elif isinstance(ev, BorderAgreement):
-            countries = set(ev.countries)
-            tails = net.edges["tail"].map(net.nodes.set_index("name")["country"])
-            heads = net.edges["head"].map(net.nodes.set_index("name")["country"])
-            sel = border & (tails.isin(countries) & heads.isin(countries)).to_numpy()
-            state.dwell_factor[sel] *= ev.dwell_factor
+            state.dwell_factor[selected(ev)] *= ev.dwell_factor
         elif isinstance(ev, RouteOpening):
             if ev.corridor:
                 state.corridor_open[ev.corridor] = True
-            state.opened |= ev.select(net)
+            state.opened |= selected(ev)
         elif isinstance(ev, RouteClosure):
             if ev.corridor:
                 state.corridor_open[ev.corridor] = False
-            state.closed |= ev.select(net)
+            state.closed |= selected(ev)
+
+
+def _border_links(net: Network, countries: Sequence[str]) -> np.ndarray:
+    """Border links whose both ends lie in ``countries``."""
+    country = net.nodes.set_index("name")["country"]
+    both = net.edges["tail"].map(country).isin(countries) & net.edges["head"].map(country).isin(countries)
+    return net.edges["border"].to_numpy(dtype=bool) & both.to_numpy()
 
 
 def active_of(events: Iterable[Event], kind: type[Event], step: int) -> list:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +52,7 @@ SEA_RATE_COLUMNS = (
 )
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False)
 class Inputs:
     """Trade flows, projects and quarterly sea rates, checked against the network."""
 
@@ -61,9 +62,15 @@ class Inputs:
 
     def sea_rate(self, step: int) -> tuple[float, float]:
         """(USD per FEU, Cape detour days) for a quarter; the last known quarter after the data."""
-        rates = self.sea_rates
-        row = rates.iloc[min(step, len(rates) - 1)]
-        return float(row["usd_per_feu"]), float(row["cape_detour_days"])
+        rates = self._sea_arrays
+        i = min(step, len(rates[0]) - 1)
+        return float(rates[0][i]), float(rates[1][i])
+
+    @cached_property
+    def _sea_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.sea_rates["usd_per_feu"].to_numpy(float), self.sea_rates["cape_detour_days"].to_numpy(
+            float
+        )
 
 
 def _check_sources(

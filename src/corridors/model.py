@@ -14,7 +14,7 @@ DataFrames.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import mesa
 import numpy as np
@@ -27,6 +27,11 @@ from corridors.agents import (
     PowerAgent,
     ShipperAgent,
     TransitStateAgent,
+    choose_shares,
+    observe_quotes,
+    remember_costs,
+    route_state_cargo,
+    target_shares,
 )
 from corridors.events import (
     BASE_YEAR,
@@ -56,6 +61,22 @@ POLICY_COLUMNS = (
     *(f"port_fee_factor_{c}" for c in C5), *(f"border_factor_{c}" for c in C5),
     "sea_rate_usd_per_feu", "cape_detour_days",
 )  # fmt: skip
+
+
+@dataclass(eq=False)
+class ShipperArrays:
+    """The shippers' state, one row per :class:`ShipperAgent` (its ``index``)."""
+
+    shares: np.ndarray
+    state_alloc: np.ndarray
+    memory_money: np.ndarray
+    memory_time: np.ndarray
+    memory_time_var: np.ndarray
+    vot: np.ndarray
+    renewal_rate: np.ndarray
+    state_share: np.ndarray
+    tonnes_2019: np.ndarray
+    growth_per_year: np.ndarray
 
 
 class CorridorModel(mesa.Model):
@@ -100,15 +121,20 @@ class CorridorModel(mesa.Model):
         self.n_corridors = len(CORRIDORS)
         self.t = 0
         self._static_arrays()
+        self.projects = [
+            _Project(**r, funders=tuple(r["funder_hint"].split(";")), edge_ids=np.array(r["edges"]))
+            for r in self.inputs.projects.to_dict(orient="records")
+        ]
         base = list(baseline_events(self.params)) if events is None else list(events)
         self.events: list[Event] = self._resolve_pledges(base + self._known_projects())
         self.decisions: list[dict] = []
         self._create_agents()
         self._allocate_tables()
-        self._prepare_quarter(0)
-        for s in self.shippers:
-            s.initialise()
-        self.countries_agents_route()
+        with routing.single_thread():
+            self._prepare_quarter(0)
+            observe_quotes(self, self.all_rows, initial=True)
+            self.sh.shares[:] = target_shares(self, self.all_rows)
+            self.countries_agents_route()
 
     # ------------------------------------------------------------------ set-up
 
@@ -147,7 +173,7 @@ class CorridorModel(mesa.Model):
     def _known_projects(self) -> list[Event]:
         """Projects already completed (``known_completion``) as investments of the history."""
         out: list[Event] = []
-        for row in self.inputs.projects.itertuples():
+        for row in self.projects:
             if isinstance(row.known_completion, str) and row.known_completion:
                 out.append(
                     self._project_event(row, start=row.known_completion, funder=row.funder_hint, lag=0)
@@ -196,7 +222,39 @@ class CorridorModel(mesa.Model):
                     state_share=float(row.state_controlled_share),
                 )
             )  # fmt: skip
-        self.n_shippers = len(self.shippers)
+        self.n_shippers = S = len(self.shippers)
+        self.all_rows = np.arange(S)
+        p, K = self.params, self.n_corridors
+        value = trade["value_usd_per_t"].to_numpy(float)
+        base_vot = value * p.carrying_cost_per_year / 365.0
+        bulk = ~trade["commodity"].isin(("containers", "critical_minerals")).to_numpy()
+        self.sh = ShipperArrays(
+            shares=np.zeros((S, K)),
+            state_alloc=np.zeros((S, K)),
+            memory_money=np.full((S, K), np.nan),
+            memory_time=np.full((S, K), np.nan),
+            memory_time_var=np.zeros((S, K)),
+            # three segments at the 1/6, 1/2 and 5/6 quantiles of a log-normal value of time
+            vot=base_vot[:, None] * np.exp(p.vot_spread * np.array([-0.967, 0.0, 0.967]))[None, :],
+            # annual contracts for containers; bulk sells on two-year contracts (A-contracts)
+            renewal_rate=p.renewal_rate * np.where(bulk, 0.5, 1.0),
+            state_share=trade["state_controlled_share"].to_numpy(float),
+            tonnes_2019=trade["tonnes_2019"].to_numpy(float),
+            growth_per_year=trade["growth_per_year"].to_numpy(float),
+        )
+        attrs = {a: np.array([getattr(s, a) for s in self.shippers]) for a in
+                 ("origin", "market", "commodity", "direction", "country")}  # fmt: skip
+        self.shipper_attrs = attrs
+        self.state_rows = {c: np.flatnonzero((attrs["country"] == c) & (self.sh.state_share > 0)) for c in C5}
+        self.state_cargo_rows = np.concatenate([self.state_rows[c] for c in C5])
+        self.state_cargo_country = np.concatenate(
+            [np.full(self.state_rows[c].size, j) for j, c in enumerate(C5)]
+        )
+        self.volumes = np.zeros(S)
+        align = np.array([[p.alignment.get(c, {}).get(b, 0.5) for b in POWERS] for c in attrs["country"]])
+        self.misalignment = 1.0 - align  # (S, P): the political cost's weights
+        self.through = self.net.through_mask
+        self._selection_cache: dict = {}
         self.country_agents = {c: CountryAgent(self, country=c, budget_usd_m_per_year=COUNTRY_BUDGETS_USD_M[c])
                                for c in C5}  # fmt: skip
         self.powers = {p: PowerAgent(self, power=p) for p in ("RU", "CN", "US", "EU")}
@@ -214,7 +272,7 @@ class CorridorModel(mesa.Model):
                 continue
             pairs = sorted({(self.shippers[i].origin, self.shippers[i].market) for i in idx})
             od = {p: j for j, p in enumerate(pairs)}
-            vot = float(np.median([self.shippers[i].vot[1] for i in idx]))
+            vot = float(np.median(self.sh.vot[idx, 1]))
             self.groups.append({
                 "commodity": m, "shippers": idx,
                 "od_of": np.array([od[(self.shippers[i].origin, self.shippers[i].market)] for i in idx]),
@@ -254,16 +312,16 @@ class CorridorModel(mesa.Model):
             self.running = False
             return
         t = self.t
-        self._prepare_quarter(t)
-        for s in self.shippers:
-            s.choose()
-        self.countries_agents_route()
-        self._load(t)
-        for s in self.shippers:
-            s.remember()
-        for agent in (*self.powers.values(), self.operator, *self.transit_states.values(),
-                      *self.country_agents.values()):  # fmt: skip
-            agent.decide()
+        with routing.single_thread():
+            self._prepare_quarter(t)
+            # every shipper's contract decision (ShipperAgent.choose), as one batch
+            choose_shares(self, self.all_rows)
+            self.countries_agents_route()
+            self._load(t)
+            remember_costs(self, self.all_rows)
+            for agent in (*self.powers.values(), self.operator, *self.transit_states.values(),
+                          *self.country_agents.values()):  # fmt: skip
+                agent.decide()
         self._record_policy(t)
         self.t += 1
         if self.t >= self.n_steps:
@@ -271,12 +329,13 @@ class CorridorModel(mesa.Model):
 
     def run(self) -> None:
         """Step to the end of the horizon."""
-        while self.running and self.t < self.n_steps:
-            self.step()
+        with routing.single_thread():
+            while self.running and self.t < self.n_steps:
+                self.step()
 
     def countries_agents_route(self) -> None:
-        for c in self.country_agents.values():
-            c.route_state_flows()
+        """Every government's routing of its state cargo (CountryAgent.route_state_flows), as one batch."""
+        route_state_cargo(self, self.state_cargo_rows, self.state_cargo_country)
 
     # ------------------------------------------------------------------ quarter set-up
 
@@ -289,7 +348,8 @@ class CorridorModel(mesa.Model):
         p = self.params
         year, q = BASE_YEAR + t // 4, t % 4
         st = EdgeState.base(self.net)
-        apply_edge_events(self.net, st, self.events, t)
+        apply_edge_events(self.net, st, self.events, t, cache=self._selection_cache)
+        self.volumes = self.sh.tonnes_2019 * (1.0 + self.sh.growth_per_year) ** (t / 4.0) / 4.0
         # prices: events, Russia's tariff, transit states' fees, C5 port fees, the sea rate
         tariff = self.base_tariff * st.tariff_factor
         tariff = np.where(self.ru_rail, tariff * self.powers["RU"].tariff_factor, tariff)
@@ -343,7 +403,7 @@ class CorridorModel(mesa.Model):
             weights = money_s + g["vot"] / 24.0 * (time_s + 24.0 * wait_s)
             res = routing.assign(
                 self.net.indptr, self.net.indices, weights, g["origins"], g["markets"],
-                np.zeros((K, len(g["markets"]))), edge_mask=masks, through_mask=self.net.through_mask,
+                np.zeros((K, len(g["markets"]))), edge_mask=masks, through_mask=self.through,
                 time=time_s, attributes=attrs,
             )  # fmt: skip
             self.paths.append(res.paths)
@@ -362,43 +422,42 @@ class CorridorModel(mesa.Model):
     def _policy_terms(self, t: int) -> None:
         """Sanction premiums and bans, subsidies and political costs per shipper and corridor."""
         S, K = self.n_shippers, self.n_corridors
-        p = self.params
+        p, a = self.params, self.shipper_attrs
         self.premium = np.zeros((S, K))
         self.ban_cap = np.ones((S, K))
         self.subsidy = np.zeros((S, K))
-        crosses = self.bloc_share > 0  # (S, K, P)
-        sanctions = active_of(self.events, Sanction, t)
-        subsidies = active_of(self.events, Subsidy, t)
-        china_subsidy = self.powers["CN"].subsidy_usd_per_t
-        for s in self.shippers:
-            i = s.index
-            for sn in sanctions:
-                if not (sn.applies(country=s.country, commodity=s.commodity, direction=s.direction, market=s.market)
-                        or sn.applies(country=s.country, commodity=s.commodity, direction=s.direction,
-                                      market=s.origin)):  # fmt: skip
-                    continue
-                through = crosses[i, :, POWERS.index(CONTROLLER_BLOC.get(sn.transit, "neutral"))]
-                if sn.ban:
-                    self.ban_cap[i] = np.where(through, self.ban_cap[i] * (1.0 - sn.share), self.ban_cap[i])
-                else:
-                    self.premium[i] += np.where(through, sn.premium_usd_per_t * sn.share, 0.0)
-            for sb in subsidies:
-                if (sb.commodities and s.commodity not in sb.commodities) or (
-                    sb.directions and s.direction not in sb.directions
-                ):
-                    continue
-                k = CORRIDORS.index(sb.corridor)
-                quote = self.quote_money[i, k]
-                if np.isfinite(quote):
-                    self.subsidy[i, k] += min(sb.usd_per_t, sb.share_of_price * quote)
-            if s.direction == "transit" and china_subsidy > 0:
-                k = CORRIDORS.index("russian")
-                if np.isfinite(self.quote_money[i, k]):
-                    self.subsidy[i, k] += min(china_subsidy, 0.3 * self.quote_money[i, k])
-        align = np.array(
-            [[p.alignment.get(s.country, {}).get(b, 0.5) for b in POWERS] for s in self.shippers]
-        )
-        self.political = p.political_weight_usd_per_t * (self.bloc_share * (1.0 - align[:, None, :])).sum(
+        for sn in active_of(self.events, Sanction, t):
+            hit = np.ones(S, dtype=bool)
+            if sn.commodities:
+                hit &= np.isin(a["commodity"], sn.commodities)
+            if sn.directions:
+                hit &= np.isin(a["direction"], sn.directions)
+            if sn.markets:
+                hit &= np.isin(a["market"], sn.markets) | np.isin(a["origin"], sn.markets)
+            if sn.shipper_countries:
+                hit &= np.isin(a["country"], sn.shipper_countries)
+            through = self.bloc_share[:, :, POWERS.index(CONTROLLER_BLOC.get(sn.transit, "neutral"))] > 0
+            affected = hit[:, None] & through
+            if sn.ban:
+                self.ban_cap = np.where(affected, self.ban_cap * (1.0 - sn.share), self.ban_cap)
+            else:
+                self.premium += np.where(affected, sn.premium_usd_per_t * sn.share, 0.0)
+        quote = np.where(np.isfinite(self.quote_money), self.quote_money, 0.0)
+        for sb in active_of(self.events, Subsidy, t):
+            hit = np.ones(S, dtype=bool)
+            if sb.commodities:
+                hit &= np.isin(a["commodity"], sb.commodities)
+            if sb.directions:
+                hit &= np.isin(a["direction"], sb.directions)
+            k = CORRIDORS.index(sb.corridor)
+            self.subsidy[:, k] += np.where(
+                hit, np.minimum(sb.usd_per_t, sb.share_of_price * quote[:, k]), 0.0
+            )
+        china = self.powers["CN"].subsidy_usd_per_t
+        if china > 0:  # China's own response: support for China-Europe transit by the Northern route
+            k = CORRIDORS.index("russian")
+            self.subsidy[:, k] += np.where(self.is_transit, np.minimum(china, 0.3 * quote[:, k]), 0.0)
+        self.political = p.political_weight_usd_per_t * (self.bloc_share * self.misalignment[:, None, :]).sum(
             axis=2
         )
         self.corridor_constant = np.array([p.corridor_constants.get(c, 0.0) for c in CORRIDORS])
@@ -409,10 +468,9 @@ class CorridorModel(mesa.Model):
         """Offered freight on its paths; hard capacities, backlog, BPR; experienced costs."""
         p = self.params
         S, K = self.n_shippers, self.n_corridors
-        vol = np.array([s.volume_t(t) for s in self.shippers])
-        split = np.array(
-            [(1.0 - s.state_share) * s.shares + s.state_share * s.state_alloc for s in self.shippers]
-        )
+        vol = self.volumes
+        ss = self.sh.state_share[:, None]
+        split = (1.0 - ss) * self.sh.shares + ss * self.sh.state_alloc
         new = vol[:, None] * split
         unrouted = vol - new.sum(axis=1)
         prev = self.backlog
@@ -518,8 +576,8 @@ class CorridorModel(mesa.Model):
         done = {ev.project for ev in self.events if isinstance(ev, Investment) and ev.project}
         vot = float(np.median([g["vot"] for g in self.groups]))
         best: tuple[float, str, float] | None = None
-        for row in self.inputs.projects.itertuples():
-            funders = row.funder_hint.split(";")
+        for row in self.projects:
+            funders = row.funders
             if row.project in done or row.earliest_year > self.year:
                 continue
             if not (country in funders or (self.params.bloc and any(f in C5 for f in funders))):
@@ -527,7 +585,7 @@ class CorridorModel(mesa.Model):
             cost = float(row.cost_usd_m)
             if cost > savings_usd_m:
                 continue
-            e = np.array(row.edges)
+            e = row.edge_ids
             wait_saved = self._edge_load[e] * self.wait_days[e] * (1.0 - 1.0 / row.capacity_factor)
             time_saved = self._edge_flow[e] * self.time_e[e] / 24.0 * (1.0 - row.time_factor)
             opened = self._edge_load[e].sum() if row.effect == "open" else 0.0
@@ -537,10 +595,30 @@ class CorridorModel(mesa.Model):
         return None if best is None else (best[1], best[2])
 
     def fund_project(self, project: str, *, funder: str) -> None:
-        row = next(r for r in self.inputs.projects.itertuples() if r.project == project)
+        row = next(r for r in self.projects if r.project == project)
         start = quarter_label(self.t + 1)
         self.events.append(self._project_event(row, start=start, funder=funder, lag=int(row.lag_quarters)))
         self.decisions.append({"step": self.t, "agent": funder, "decision": "fund", "detail": project})
+
+
+@dataclass(frozen=True, eq=False)
+class _Project:
+    """A row of projects.csv, as plain Python for the yearly funding decisions."""
+
+    project: str
+    name: str
+    edges: tuple[int, ...]
+    effect: str
+    capacity_factor: float
+    time_factor: float
+    cost_usd_m: float
+    lag_quarters: int
+    earliest_year: int
+    funder_hint: str
+    source: str
+    known_completion: str | None
+    funders: tuple[str, ...]
+    edge_ids: np.ndarray
 
 
 def _group_flows(paths: routing.PathSet, group: dict, per_shipper: np.ndarray) -> np.ndarray:

@@ -17,9 +17,12 @@ Run ``python -m corridors.routing --warmup`` once to fill the cache.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -34,6 +37,7 @@ __all__ = [
     "relative_gap",
     "shortest_paths",
     "shortest_paths_batch",
+    "single_thread",
     "slot_tails",
     "user_equilibrium",
     "warmup",
@@ -859,6 +863,21 @@ def _biconjugate_target(x, y, s1, s2, step, deriv):
     nu = max(nu, 0.0)
     b0 = 1.0 / (1.0 + mu + nu)
     return b0 * y + nu * b0 * s1 + mu * b0 * s2
+
+
+@contextmanager
+def single_thread() -> Iterator[None]:
+    """Run kernels on one thread inside the block (small graphs: thread start-up costs more).
+
+    Results do not depend on the thread count; this only saves time, and leaves the cores
+    to process-level parallelism (ensembles).
+    """
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
 
 
 # ------------------------------------------------------------------------- warm-up
