@@ -474,7 +474,9 @@ class CorridorModel(mesa.Model):
         new = vol[:, None] * split
         unrouted = vol - new.sum(axis=1)
         prev = self.backlog
-        diverted_k = np.where(self.available, prev * min(1.0, 1.0 / p.queue_patience_quarters), prev)
+        # waiting cargo gives up after about queue_patience_quarters; a ban or closure diverts it at once
+        give_up = min(1.0, 1.0 / p.queue_patience_quarters)
+        diverted_k = prev * np.where(self.available, give_up + (1.0 - give_up) * (1.0 - self.ban_cap), 1.0)
         offered = new + prev - diverted_k
         slot = self.slot
         cap_s = self.capacity_e[slot]
