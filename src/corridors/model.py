@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import mesa
 import numpy as np
@@ -96,6 +97,9 @@ class CorridorModel(mesa.Model):
         Seed of ``model.rng`` (Mesa 3); the only source of randomness.
     network, inputs : optional
         Preloaded data (default: the packaged data).
+    router : optional
+        An object with :func:`corridors.routing.assign`'s signature and result (default:
+        :mod:`corridors.routing`); benchmarks pass a scipy-based one for comparison.
     """
 
     def __init__(
@@ -108,11 +112,13 @@ class CorridorModel(mesa.Model):
         rng: int | np.random.Generator | None = None,
         network: Network | None = None,
         inputs: Inputs | None = None,
+        router: Any = None,
     ) -> None:
         super().__init__(rng=rng)
         if not BASE_YEAR <= end_year <= 2100:
             raise ValueError(f"end_year: must be between {BASE_YEAR} and 2100, got {end_year}")
         self.params = params or Parameters()
+        self.router = routing if router is None else router
         self.net = network or load_network()
         self.inputs = inputs or load_inputs(self.net)
         self.stochastic = stochastic
@@ -401,7 +407,7 @@ class CorridorModel(mesa.Model):
         for g in self.groups:
             masks = g["masks"] & open_s[None, :] & self.corridor_open[:, None]
             weights = money_s + g["vot"] / 24.0 * (time_s + 24.0 * wait_s)
-            res = routing.assign(
+            res = self.router.assign(
                 self.net.indptr, self.net.indices, weights, g["origins"], g["markets"],
                 np.zeros((K, len(g["markets"]))), edge_mask=masks, through_mask=self.through,
                 time=time_s, attributes=attrs,
@@ -553,9 +559,9 @@ class CorridorModel(mesa.Model):
         return self.transit_share("russian") + self.transit_share("middle")
 
     def caspian_utilisation(self) -> float:
-        """Highest load over capacity on the Caspian feeder and ferry links this quarter."""
-        cap = self.capacity_e[self.caspian]
-        load = self._edge_load[self.caspian]
+        """Highest load over capacity on the Caspian container-feeder links this quarter."""
+        cap = self.capacity_e[self.feeder]
+        load = self._edge_load[self.feeder]
         ok = cap > 0
         return float((load[ok] / cap[ok]).max()) if ok.any() else 0.0
 

@@ -50,73 +50,133 @@ METHODS: tuple[str, ...] = ("msa", "frank-wolfe", "cfw", "bfw")
 # --------------------------------------------------------------------------- kernels
 
 
+# Dijkstra: an indexed 4-ary min-heap of (key, node) with decrease-key, so it holds each
+# reached node once. All heap and graph indices are uint64: Numba adds a negative-index
+# check to every access through a signed integer, which costs more than the heap work.
+# Slots past the heap's end hold +inf, so a node always has four children to compare.
+_U0 = np.uint64(0)
+_U1 = np.uint64(1)
+_U2 = np.uint64(2)
+_U3 = np.uint64(3)
+
+
 @njit(cache=True, inline="always")
-def _heap_push(keys, vals, size, key, val):
-    i = size
-    keys[i] = key
-    vals[i] = val
-    while i > 0:
-        parent = (i - 1) >> 1
-        if keys[parent] <= keys[i]:
+def _heap_push(hkey, hnode, pos, i, key, node):
+    """Put ``node`` with the lower ``key`` at slot ``i`` (its own, or the new last) and sift up."""
+    while i > _U0:
+        parent = (i - _U1) >> _U2
+        pk = hkey[parent]
+        if pk <= key:
             break
-        keys[parent], keys[i] = keys[i], keys[parent]
-        vals[parent], vals[i] = vals[i], vals[parent]
+        pn = hnode[parent]
+        hkey[i] = pk
+        hnode[i] = pn
+        pos[pn] = i
         i = parent
-    return size + 1
+    hkey[i] = key
+    hnode[i] = node
+    pos[node] = i
 
 
 @njit(cache=True, inline="always")
-def _heap_pop(keys, vals, size):
-    key = keys[0]
-    val = vals[0]
-    size -= 1
-    keys[0] = keys[size]
-    vals[0] = vals[size]
-    i = 0
-    while True:
-        left = 2 * i + 1
-        if left >= size:
+def _heap_pop(hkey, hnode, pos, size):
+    """Drop the root; return the new size.
+
+    The hole left at the root sinks to a leaf along the least children (chosen without
+    branches), then the former last entry rises from there: fewer mispredicted branches
+    than sifting the last entry down.
+    """
+    size -= _U1
+    key = hkey[size]
+    node = hnode[size]
+    hkey[size] = np.inf
+    i = _U0
+    c = _U1
+    while c < size:
+        a = c + np.uint64(hkey[c + _U1] < hkey[c])
+        b = c + _U2 + np.uint64(hkey[c + _U3] < hkey[c + _U2])
+        m = b if hkey[b] < hkey[a] else a
+        mn = hnode[m]
+        hkey[i] = hkey[m]
+        hnode[i] = mn
+        pos[mn] = i
+        i = m
+        c = (m << _U2) + _U1
+    while i > _U0:
+        parent = (i - _U1) >> _U2
+        pk = hkey[parent]
+        if pk <= key:
             break
-        child = left
-        if left + 1 < size and keys[left + 1] < keys[left]:
-            child = left + 1
-        if keys[i] <= keys[child]:
-            break
-        keys[child], keys[i] = keys[i], keys[child]
-        vals[child], vals[i] = vals[i], vals[child]
-        i = child
-    return key, val, size
+        pn = hnode[parent]
+        hkey[i] = pk
+        hnode[i] = pn
+        pos[pn] = i
+        i = parent
+    hkey[i] = key
+    hnode[i] = node
+    pos[node] = i
+    return size
 
 
 @njit(cache=True)
-def _dijkstra(indptr, indices, weights, edge_mask, through_mask, source, dist, pred):
-    """Fill ``dist`` and ``pred`` (one row each) from ``source``; lazy-deletion heap."""
+def _workspace(n):
+    """Heap keys (all +inf), heap nodes and heap positions for one thread's solves."""
+    return np.full(n + 4, np.inf), np.empty(n + 4, dtype=np.uint64), np.empty(n, dtype=np.uint64)
+
+
+@njit(cache=True)
+def _masked_weights(weights, edge_mask, out):
+    """``weights`` with +inf on closed slots: relaxing such a slot never lowers a cost."""
+    for slot in range(weights.shape[0]):
+        out[slot] = weights[slot] if edge_mask[slot] else np.inf
+    return out
+
+
+@njit(cache=True)
+def _chunks(n_jobs):
+    """Number of contiguous chunks of jobs; each chunk allocates one workspace."""
+    size = min(32, max(1, n_jobs // 256))
+    return (n_jobs + size - 1) // size
+
+
+@njit(cache=True)
+def _dijkstra(indptr, indices, weights, through_mask, source, dist, pred, hkey, hnode, pos):
+    """Fill ``dist`` and ``pred`` (one row each) from ``source``.
+
+    ``indptr`` and ``indices`` are uint64 views of the CSR arrays; ``weights`` holds
+    +inf on closed slots; ``hkey``, ``hnode`` and ``pos`` come from :func:`_workspace`
+    and are left ready for the next solve (an empty heap leaves every key +inf but the
+    root's, which a solve overwrites first).
+    """
     n = dist.shape[0]
     for i in range(n):
         dist[i] = np.inf
         pred[i] = -1
-    done = np.zeros(n, dtype=np.bool_)
-    cap = indices.shape[0] + 1
-    keys = np.empty(cap, dtype=np.float64)
-    vals = np.empty(cap, dtype=np.int64)
-    dist[source] = 0.0
-    size = _heap_push(keys, vals, 0, 0.0, source)
-    while size > 0:
-        d, u, size = _heap_pop(keys, vals, size)
-        if done[u]:
+    src = np.uint64(source)
+    dist[src] = 0.0
+    hkey[_U0] = 0.0
+    hnode[_U0] = src
+    pos[src] = _U0
+    size = _U1
+    while size > _U0:
+        d = hkey[_U0]
+        u = hnode[_U0]
+        size = _heap_pop(hkey, hnode, pos, size)
+        if u != src and not through_mask[u]:
             continue
-        done[u] = True
-        if u != source and not through_mask[u]:
-            continue
-        for slot in range(indptr[u], indptr[u + 1]):
-            if not edge_mask[slot]:
-                continue
+        for slot in range(indptr[u], indptr[u + _U1]):
             v = indices[slot]
             nd = d + weights[slot]
-            if nd < dist[v]:
+            dv = dist[v]
+            if nd < dv:  # never true for a settled node: weights are >= 0
                 dist[v] = nd
                 pred[v] = slot
-                size = _heap_push(keys, vals, size, nd, v)
+                if dv == np.inf:
+                    i = size
+                    size += _U1
+                else:
+                    i = pos[v]
+                _heap_push(hkey, hnode, pos, i, nd, v)
 
 
 @njit(cache=True, parallel=True)
@@ -125,8 +185,14 @@ def _shortest_paths_kernel(indptr, indices, weights, edge_mask, through_mask, so
     n = indptr.shape[0] - 1
     dist = np.empty((n_src, n), dtype=np.float64)
     pred = np.empty((n_src, n), dtype=np.int64)
-    for i in prange(n_src):
-        _dijkstra(indptr, indices, weights, edge_mask, through_mask, sources[i], dist[i], pred[i])
+    ip = indptr.view(np.uint64)
+    ix = indices.view(np.uint64)
+    w = _masked_weights(weights, edge_mask, np.empty(weights.shape[0], dtype=np.float64))
+    n_chunks = _chunks(n_src)
+    for c in prange(n_chunks):
+        hkey, hnode, pos = _workspace(n)
+        for i in range(c * n_src // n_chunks, (c + 1) * n_src // n_chunks):
+            _dijkstra(ip, ix, w, through_mask, sources[i], dist[i], pred[i], hkey, hnode, pos)
     return dist, pred
 
 
@@ -137,10 +203,21 @@ def _shortest_paths_batch_kernel(indptr, indices, weights, edge_mask, through_ma
     n = indptr.shape[0] - 1
     dist = np.empty((n_batch, n_src, n), dtype=np.float64)
     pred = np.empty((n_batch, n_src, n), dtype=np.int64)
-    for job in prange(n_batch * n_src):
-        b = job // n_src
-        i = job - b * n_src
-        _dijkstra(indptr, indices, weights[b], edge_mask[b], through_mask, sources[i], dist[b, i], pred[b, i])
+    ip = indptr.view(np.uint64)
+    ix = indices.view(np.uint64)
+    n_jobs = n_batch * n_src
+    n_chunks = _chunks(n_jobs)
+    for c in prange(n_chunks):
+        hkey, hnode, pos = _workspace(n)
+        w = np.empty(weights.shape[1], dtype=np.float64)
+        w_row = -1
+        for job in range(c * n_jobs // n_chunks, (c + 1) * n_jobs // n_chunks):
+            b = job // n_src
+            i = job - b * n_src
+            if b != w_row:
+                _masked_weights(weights[b], edge_mask[b], w)
+                w_row = b
+            _dijkstra(ip, ix, w, through_mask, sources[i], dist[b, i], pred[b, i], hkey, hnode, pos)
     return dist, pred
 
 
@@ -201,10 +278,21 @@ def _assign_kernel(
     n_od = destinations.shape[0]
     dist = np.empty((n_cls, n_org, n), dtype=np.float64)
     pred = np.empty((n_cls, n_org, n), dtype=np.int64)
-    for job in prange(n_cls * n_org):
-        k = job // n_org
-        u = job - k * n_org
-        _dijkstra(indptr, indices, weights[k], edge_mask[k], through_mask, origins[u], dist[k, u], pred[k, u])
+    ip = indptr.view(np.uint64)
+    ix = indices.view(np.uint64)
+    n_jobs = n_cls * n_org
+    n_chunks = _chunks(n_jobs)
+    for c in prange(n_chunks):
+        hkey, hnode, pos = _workspace(n)
+        w = np.empty(weights.shape[1], dtype=np.float64)
+        w_row = -1
+        for job in range(c * n_jobs // n_chunks, (c + 1) * n_jobs // n_chunks):
+            k = job // n_org
+            u = job - k * n_org
+            if k != w_row:
+                _masked_weights(weights[k], edge_mask[k], w)
+                w_row = k
+            _dijkstra(ip, ix, w, through_mask, origins[u], dist[k, u], pred[k, u], hkey, hnode, pos)
     flow = _load_kernel(tails, pred, origins, od_origin, destinations, demand, indices.shape[0])
     skims = np.empty((1 + n_attr, n_cls, n_od), dtype=np.float64)
     skims[1:] = _fold_kernel(tails, pred, origins, od_origin, destinations, attrs, False)
