@@ -171,8 +171,34 @@ def choose_shares(model: CorridorModel, rows: np.ndarray) -> None:
     rate = sh.renewal_rate[rows][:, None]
     has_old = old.sum(axis=1, keepdims=True) > 0
     shares = np.where(has_old, (1.0 - rate) * old + rate * target, target)
-    # contracts on corridors no longer available lapse; bans cap what may stay
-    cap = np.where(model.available[rows], model.ban_cap[rows], 0.0)
+    # contracts on corridors no longer available, or wholly banned, lapse at once; a partial
+    # ban splits the flow when it is loaded (ban_split)
+    cap = np.where(model.available[rows] & (model.ban_cap[rows] > 0), 1.0, 0.0)
+    model.target[rows] = target
+    sh.shares[rows] = apply_caps(shares, cap, target)
+
+
+def ban_split(shares: np.ndarray, keep: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The split actually loaded when part of a flow is banned from some corridors.
+
+    ``keep[k]`` is the part of the flow still allowed on corridor ``k`` (1 - the banned
+    share). The banned part of each corridor's share moves to the other corridors in
+    proportion to ``weights`` times what they keep; if nowhere is allowed it is lost (the
+    row then sums to less than 1: that freight is diverted).
+    """
+    kept = shares * keep
+    moved = (shares - kept).sum(axis=1, keepdims=True)
+    w = weights * keep
+    w_sum = w.sum(axis=1, keepdims=True)
+    return kept + np.divide(moved * w, w_sum, out=np.zeros_like(w), where=w_sum > 0)
+
+
+def apply_caps(shares: np.ndarray, cap: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Shares above their cap (a ban's unaffected part, 0 when closed) move to the others.
+
+    The excess goes to corridors still below their cap in proportion to ``target``; rows are
+    renormalised to sum to 1 (or 0 when nothing is open).
+    """
     excess = np.maximum(shares - cap, 0.0)
     shares = shares - excess
     room = np.where(shares < cap, target, 0.0)
@@ -181,7 +207,7 @@ def choose_shares(model: CorridorModel, rows: np.ndarray) -> None:
                                 out=np.zeros_like(room), where=room_sum > 0)  # fmt: skip
     shares = np.minimum(shares, cap)
     total = shares.sum(axis=1, keepdims=True)
-    sh.shares[rows] = np.divide(shares, total, out=np.zeros_like(shares), where=total > 0)
+    return np.divide(shares, total, out=np.zeros_like(shares), where=total > 0)
 
 
 def remember_costs(model: CorridorModel, rows: np.ndarray) -> None:
@@ -264,24 +290,34 @@ class CountryAgent(mesa.Agent):
         route_state_cargo(self.model, rows, np.zeros(rows.size, dtype=np.int64), countries=(self.country,))
 
     def decide(self) -> None:
-        """Once a year: port fees and border efficiency from utilisation; fund a project."""
+        """Once a year: port fees and border efficiency from congestion; save and fund projects.
+
+        Busy ports (utilisation above 0.9) raise their fees and push border reform (dwell
+        down 5% a year, to 60% at most); idle ports (below 0.5) cut fees to attract cargo.
+        In the bloc the five pool their budgets (:meth:`CorridorModel.fund_bloc`).
+        """
         m = self.model
         if m.t % 4 != 3:
             return
         util = m.country_port_utilisation(self.country)
         if util > 0.9:
-            self.port_fee_factor = min(self.port_fee_factor * 1.1, 1.0)
+            self.port_fee_factor = min(self.port_fee_factor * 1.1, 1.5)
             self.border_factor = max(self.border_factor * 0.95, 0.6)
         elif util < 0.5:
             self.port_fee_factor = max(self.port_fee_factor * 0.9, 0.5)
-        if m.params.government_projects:
-            self.savings_usd_m += self.budget_usd_m_per_year * m.params.project_budget_share
+        if not m.params.government_projects:
+            return
+        income = self.budget_usd_m_per_year * m.params.project_budget_share
+        if m.in_bloc:
+            m.bloc_savings_usd_m += income
+        else:
+            self.savings_usd_m += income
             self.fund_projects()
 
     def fund_projects(self) -> None:
-        """Fund the affordable project that saves the state's shippers most per dollar."""
+        """Fund the affordable project that saves the shippers most per dollar, if worth it."""
         m = self.model
-        best = m.best_project(self.country, self.savings_usd_m)
+        best = m.best_project((self.country,), self.savings_usd_m)
         if best is not None:
             project, cost = best
             self.savings_usd_m -= cost
@@ -290,47 +326,84 @@ class CountryAgent(mesa.Agent):
 
 
 class PowerAgent(mesa.Agent):
-    """An outside power: Russia, China, the US or the EU."""
+    """An outside power: Russia, China, the US or the EU.
+
+    - Russia cuts its 1520 tariff (5% a quarter, within ``russia_max_tariff_cut``) while its
+      share of China-Europe transit stays below 80% of its 2019-2021 level, and restores it
+      as the share recovers.
+    - China pays a per-tonne subsidy to China-Europe rail transit that grows with the
+      shortfall of the rail share below its 2019-2021 level, within a cap.
+    - The US imposes secondary sanctions (a premium on the five's trade through Russia)
+      when their exports to Russia exceed 2021's by ``us_secondary_trigger`` (if enabled).
+    - The EU, the US and China fund Middle Corridor or other projects of ``projects.csv``
+      naming them, from ``power_budgets_usd_m`` (zero in the baseline: their pledges there
+      are dated events).
+    """
 
     def __init__(self, model: CorridorModel, *, power: str) -> None:
         super().__init__(model)
         self.power = power
         self.tariff_factor = 1.0
         self.subsidy_usd_per_t = 0.0
-        self.reference_share: float | None = None
+        self.secondary_premium_usd_per_t = 0.0
+        self.reference: float | None = None
+        self.savings_usd_m = 0.0
+
+    def _reference(self, value: float) -> float | None:
+        """Smoothed 2019-2021 level of an indicator; ``None`` while still learning it."""
+        if self.model.t < 12:
+            self.reference = value if self.reference is None else 0.75 * self.reference + 0.25 * value
+            return None
+        return self.reference if self.reference is not None else value
 
     def decide(self) -> None:
-        m = self.model
-        p = m.params
+        m, p = self.model, self.model.params
         if self.power == "RU" and p.russia_tariff_response:
             share = m.transit_share("russian")
-            if m.t < 12:  # 2019-2021: the reference level of its China-Europe transit share
-                self.reference_share = (
-                    share if self.reference_share is None else 0.75 * self.reference_share + 0.25 * share
-                )
+            ref = self._reference(share)
+            if ref is None:
                 return
-            ref = self.reference_share or share
             if share < 0.8 * ref:
                 self.tariff_factor = max(self.tariff_factor - 0.05, 1.0 - p.russia_max_tariff_cut)
             elif share > ref:
                 self.tariff_factor = min(self.tariff_factor + 0.05, 1.0)
         elif self.power == "CN" and p.china_subsidy_response:
             share = m.rail_share_of_transit()
-            if m.t < 12:
-                self.reference_share = (
-                    share if self.reference_share is None else 0.75 * self.reference_share + 0.25 * share
-                )
+            ref = self._reference(share)
+            if ref is None:
                 return
-            ref = self.reference_share or share
-            # keep China-Europe rail alive: support grows with the shortfall, within a cap
             gap = max(ref - share, 0.0) / max(ref, 1e-9)
             self.subsidy_usd_per_t = min(
                 p.china_max_subsidy_usd_per_t, p.china_max_subsidy_usd_per_t * 2.0 * gap
             )
+        elif self.power == "US" and p.us_secondary_sanctions:
+            exports = m.c5_exports_to_russia()
+            ref = self._reference(exports)
+            if ref is not None and exports > (1.0 + p.us_secondary_trigger) * ref:
+                self.secondary_premium_usd_per_t = min(self.secondary_premium_usd_per_t + 10.0, 100.0)
+        self.fund_projects()
+
+    def fund_projects(self) -> None:
+        """Once a year, spend this power's budget on the best project that names it as funder."""
+        m = self.model
+        budget = m.params.power_budgets_usd_m.get(self.power, 0.0)
+        if budget <= 0 or m.t % 4 != 3:
+            return
+        self.savings_usd_m += budget
+        best = m.best_project((self.power,), self.savings_usd_m)
+        if best is not None:
+            project, cost = best
+            self.savings_usd_m -= cost
+            m.fund_project(project, funder=self.power)
 
 
 class CaspianOperator(mesa.Agent):
-    """The Caspian container-feeder operator: orders vessels when utilisation stays high."""
+    """The Caspian container-feeder operator: orders vessels when utilisation stays high.
+
+    Two quarters in a row at ``fleet_trigger_utilisation`` or more: charter two more feeders,
+    delivered after ``fleet_lag_quarters`` (3 ships in April 2022 became 6-7 by September,
+    S-caspian-feeders), up to ``max_vessels``; below 0.4 it redeploys one elsewhere.
+    """
 
     def __init__(self, model: CorridorModel, *, vessels: int) -> None:
         super().__init__(model)
@@ -349,7 +422,7 @@ class CaspianOperator(mesa.Agent):
         util = m.caspian_utilisation()
         self.high_quarters = self.high_quarters + 1 if util >= p.fleet_trigger_utilisation else 0
         fleet = self.vessels + len(self.on_order)
-        if self.high_quarters >= 1 and fleet < p.max_vessels:
+        if self.high_quarters >= 2 and fleet < p.max_vessels:
             extra = min(2, p.max_vessels - fleet)  # charter and reposition in pairs
             self.on_order += [m.t + p.fleet_lag_quarters] * extra
             self.high_quarters = 0

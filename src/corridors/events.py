@@ -445,10 +445,12 @@ def baseline_events(params: Parameters | None = None) -> list[Event]:
     from ``projects.csv``; the Caspian fleet growth of 2022 is the operator agent's own
     decision, and the shift of state cargo to the Caspian the governments'.
     """
-    premium = (params or Parameters()).russia_premium_usd_per_t
+    p = params or Parameters()
     return [
         Sanction(start="2022Q1", imposed_by="EU", transit="RU", markets=("market_eu",),
-                 premium_usd_per_t=premium, note="S-eu-sanctions: sanctions on Russia from February 2022"),
+                 premium_usd_per_t=p.russia_premium_usd_per_t, note="S-eu-sanctions: sanctions on Russia from February 2022"),
+        Sanction(start="2022Q2", imposed_by="EU", transit="RU", markets=("market_eu",), ban=True,
+                 share=p.russia_avoidance_share, note="S-eu-sanctions: bookings suspended, self-sanctioning"),
         # China's rail subsidy cap: 40% of the rail freight rate in 2019, 30% in 2020,
         # nominally abolished by 2022 (S-cn-subsidy). Modelled as a per-tonne subsidy on
         # China-Europe transit by rail (russian and middle corridors), capped by share.

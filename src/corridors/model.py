@@ -28,6 +28,7 @@ from corridors.agents import (
     PowerAgent,
     ShipperAgent,
     TransitStateAgent,
+    ban_split,
     choose_shares,
     observe_quotes,
     remember_costs,
@@ -36,9 +37,11 @@ from corridors.agents import (
 )
 from corridors.events import (
     BASE_YEAR,
+    BorderAgreement,
     EdgeState,
     Event,
     Investment,
+    OfftakeDeal,
     Sanction,
     Subsidy,
     active_of,
@@ -134,12 +137,16 @@ class CorridorModel(mesa.Model):
         base = list(baseline_events(self.params)) if events is None else list(events)
         self.events: list[Event] = self._resolve_pledges(base + self._known_projects())
         self.decisions: list[dict] = []
+        self.bloc_savings_usd_m = 0.0
+        if self.params.bloc_from_year is not None:  # the bloc harmonises its borders
+            self.events.append(BorderAgreement(start=str(self.params.bloc_from_year), countries=C5,
+                                               dwell_factor=self.params.bloc_border_factor, note="the C5 bloc"))  # fmt: skip
         self._create_agents()
         self._allocate_tables()
         with routing.single_thread():
             self._prepare_quarter(0)
             observe_quotes(self, self.all_rows, initial=True)
-            self.sh.shares[:] = target_shares(self, self.all_rows)
+            self.target[:] = self.sh.shares[:] = target_shares(self, self.all_rows)
             self.countries_agents_route()
 
     # ------------------------------------------------------------------ set-up
@@ -164,6 +171,7 @@ class CorridorModel(mesa.Model):
         node_country = net.nodes.set_index("name")["country"]
         node_kind = net.nodes.set_index("name")["kind"]
         self.tail_country = e["tail"].map(node_country).to_numpy()
+        self.head_country = e["head"].map(node_country).to_numpy()
         self.tail_kind = e["tail"].map(node_kind).to_numpy()
         middle = CORRIDORS.index("middle")
         self.caspian = (self.gateway == middle) & np.isin(self.mode, ("ferry", "sea"))
@@ -257,6 +265,7 @@ class CorridorModel(mesa.Model):
             [np.full(self.state_rows[c].size, j) for j, c in enumerate(C5)]
         )
         self.volumes = np.zeros(S)
+        self.target = np.zeros((S, K))
         align = np.array([[p.alignment.get(c, {}).get(b, 0.5) for b in POWERS] for c in attrs["country"]])
         self.misalignment = 1.0 - align  # (S, P): the political cost's weights
         self.through = self.net.through_mask
@@ -328,6 +337,8 @@ class CorridorModel(mesa.Model):
             for agent in (*self.powers.values(), self.operator, *self.transit_states.values(),
                           *self.country_agents.values()):  # fmt: skip
                 agent.decide()
+            if self.in_bloc and self.t % 4 == 3:
+                self.fund_bloc()
         self._record_policy(t)
         self.t += 1
         if self.t >= self.n_steps:
@@ -355,20 +366,22 @@ class CorridorModel(mesa.Model):
         year, q = BASE_YEAR + t // 4, t % 4
         st = EdgeState.base(self.net)
         apply_edge_events(self.net, st, self.events, t, cache=self._selection_cache)
-        self.volumes = self.sh.tonnes_2019 * (1.0 + self.sh.growth_per_year) ** (t / 4.0) / 4.0
+        self.volumes = self._volumes(t)
         # prices: events, Russia's tariff, transit states' fees, C5 port fees, the sea rate
         tariff = self.base_tariff * st.tariff_factor
         tariff = np.where(self.ru_rail, tariff * self.powers["RU"].tariff_factor, tariff)
         usd_per_feu, detour_days = self.inputs.sea_rate(t)
         tariff = np.where(self.sea_gateway, usd_per_feu / self.t_per_feu, tariff)
         handling = self.base_handling * st.handling_factor
-        for c, agent in self.transit_states.items():
-            handling = np.where(self.controller == c, handling * agent.fee_factor, handling)
+        for c, agent in self.transit_states.items():  # handling at its ports, yards and borders
+            touches = (self.tail_country == c) | (self.head_country == c)
+            handling = np.where(touches, handling * agent.fee_factor, handling)
         border_factor = np.ones(self.net.n_edges)
         for c, agent in self.country_agents.items():
             port = (self.tail_country == c) & np.isin(self.tail_kind, ("seaport", "dry_port"))
             handling = np.where(port, handling * agent.port_fee_factor, handling)
-            border_factor = np.where(self.border & (self.controller == c), agent.border_factor, border_factor)
+            own = self.border & ((self.tail_country == c) | (self.head_country == c))
+            border_factor = np.where(own, np.minimum(border_factor, agent.border_factor), border_factor)
         self.money_e = tariff + handling
         # times: events, borders, the Red Sea detour on Suez links
         self.time_e = self.travel_h * st.time_factor + self.dwell_h * st.dwell_factor * border_factor
@@ -460,9 +473,13 @@ class CorridorModel(mesa.Model):
                 hit, np.minimum(sb.usd_per_t, sb.share_of_price * quote[:, k]), 0.0
             )
         china = self.powers["CN"].subsidy_usd_per_t
-        if china > 0:  # China's own response: support for China-Europe transit by the Northern route
-            k = CORRIDORS.index("russian")
-            self.subsidy[:, k] += np.where(self.is_transit, np.minimum(china, 0.3 * quote[:, k]), 0.0)
+        if china > 0:  # China's own response: support for China-Europe transit by rail
+            for k in (CORRIDORS.index("russian"), CORRIDORS.index("middle")):
+                self.subsidy[:, k] += np.where(self.is_transit, np.minimum(china, 0.3 * quote[:, k]), 0.0)
+        secondary = self.powers["US"].secondary_premium_usd_per_t
+        if secondary > 0:  # US secondary sanctions on the five's trade through Russia
+            through = self.bloc_share[:, :, POWERS.index("russia")] > 0
+            self.premium += np.where(np.isin(a["country"], C5)[:, None] & through, secondary, 0.0)
         self.political = p.political_weight_usd_per_t * (self.bloc_share * self.misalignment[:, None, :]).sum(
             axis=2
         )
@@ -476,7 +493,10 @@ class CorridorModel(mesa.Model):
         S, K = self.n_shippers, self.n_corridors
         vol = self.volumes
         ss = self.sh.state_share[:, None]
-        split = (1.0 - ss) * self.sh.shares + ss * self.sh.state_alloc
+        keep = np.where(self.available, self.ban_cap, 0.0)
+        private = ban_split(self.sh.shares, keep, self.target)
+        state = ban_split(self.sh.state_alloc, keep, self.sh.state_alloc + 1e-12 * self.target)
+        split = (1.0 - ss) * private + ss * state
         new = vol[:, None] * split
         unrouted = vol - new.sum(axis=1)
         prev = self.backlog
@@ -575,20 +595,21 @@ class CorridorModel(mesa.Model):
         sel = self.controller == country
         return float((self._edge_flow[sel] * self.money_e[sel]).sum())
 
-    def best_project(self, country: str, savings_usd_m: float) -> tuple[str, float] | None:
-        """The affordable project with the best benefit per dollar for ``country``, if worth it.
+    def best_project(self, funders: tuple[str, ...], savings_usd_m: float) -> tuple[str, float] | None:
+        """The affordable project naming one of ``funders`` with the best benefit per dollar.
 
-        Benefit: a year of the value of time saved on the project's links by today's loads
-        (queue wait removed by capacity, travel time cut), over ten years, against its cost.
+        Benefit: the value of time saved on the project's links at today's loads (queue wait
+        removed by capacity, travel time cut), four quarters a year over ten years; funded
+        only if it exceeds the cost. Projects that open new links (CKU, Trans-Afghan) have no
+        load to measure yet: they enter through scenario events (pledges), not this rule.
         """
         done = {ev.project for ev in self.events if isinstance(ev, Investment) and ev.project}
         vot = float(np.median([g["vot"] for g in self.groups]))
         best: tuple[float, str, float] | None = None
         for row in self.projects:
-            funders = row.funders
-            if row.project in done or row.earliest_year > self.year:
+            if row.project in done or row.earliest_year > self.year or row.effect == "open":
                 continue
-            if not (country in funders or (self.params.bloc and any(f in C5 for f in funders))):
+            if not set(funders) & set(row.funders):
                 continue
             cost = float(row.cost_usd_m)
             if cost > savings_usd_m:
@@ -596,11 +617,59 @@ class CorridorModel(mesa.Model):
             e = row.edge_ids
             wait_saved = self._edge_load[e] * self.wait_days[e] * (1.0 - 1.0 / row.capacity_factor)
             time_saved = self._edge_flow[e] * self.time_e[e] / 24.0 * (1.0 - row.time_factor)
-            opened = self._edge_load[e].sum() if row.effect == "open" else 0.0
-            benefit = 4 * 10 * vot * (wait_saved.sum() + time_saved.sum()) / 1e6 + opened * 0.0
+            benefit = 4 * 10 * vot * (wait_saved.sum() + time_saved.sum()) / 1e6
             if benefit > cost and (best is None or benefit / cost > best[0]):
                 best = (benefit / cost, row.project, cost)
         return None if best is None else (best[1], best[2])
+
+    @property
+    def in_bloc(self) -> bool:
+        """Whether the five act as one bloc this year."""
+        start = self.params.bloc_from_year
+        return start is not None and self.year >= start
+
+    def fund_bloc(self) -> None:
+        """The bloc's pooled budget funds the best project naming any of the five."""
+        best = self.best_project(C5, self.bloc_savings_usd_m)
+        if best is not None:
+            project, cost = best
+            self.bloc_savings_usd_m -= cost
+            self.fund_project(project, funder="C5")
+
+    def c5_exports_to_russia(self) -> float:
+        """Tonnes the five exported to the Russian market this quarter (all corridors)."""
+        a = self.shipper_attrs
+        rows = (a["market"] == "market_russia") & (a["direction"] == "export")
+        return float(self.served[rows].sum())
+
+    def _volumes(self, t: int) -> np.ndarray:
+        """Tonnes offered per shipper in quarter ``t``: trend growth, then offtake deals.
+
+        An offtake deal moves ``share`` of a country's exports of a commodity to the buyer's
+        market, taken proportionally from its other markets.
+        """
+        sh, a = self.sh, self.shipper_attrs
+        vol = sh.tonnes_2019 * (1.0 + sh.growth_per_year) ** (t / 4.0) / 4.0
+        for deal in active_of(self.events, OfftakeDeal, t):
+            rows = (
+                (a["country"] == deal.country)
+                & (a["commodity"] == deal.commodity)
+                & (a["direction"] == "export")
+            )
+            buyer = rows & (a["market"] == deal.buyer)
+            others = rows & ~buyer
+            total = vol[rows].sum()
+            if total <= 0 or not buyer.any():
+                continue
+            moved = deal.share * total
+            current = vol[buyer].sum()
+            extra = max(moved - current, 0.0)
+            if extra <= 0 or vol[others].sum() <= 0:
+                continue
+            take = min(extra, vol[others].sum())
+            vol[others] *= 1.0 - take / vol[others].sum()
+            vol[buyer] += take * vol[buyer] / current if current > 0 else take / buyer.sum()
+        return vol
 
     def fund_project(self, project: str, *, funder: str) -> None:
         row = next(r for r in self.projects if r.project == project)

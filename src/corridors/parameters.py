@@ -77,6 +77,10 @@ class Parameters:
     russia_premium_usd_per_t: float = 60.0
     """Premium from 2022Q1 on EU- and West-linked freight through Russia (insurance, finance,
     compliance, detention risk). Calibrated."""
+    russia_avoidance_share: float = 0.4
+    """Share of EU-linked freight that stopped using Russia altogether from 2022Q2 (rail
+    operators and forwarders suspending bookings, compliance bans): a ban on that share.
+    Calibrated."""
     political_weight_usd_per_t: float = 40.0
     """USD/t for a route wholly controlled by a power the shipper's government is not aligned
     with (alignment 0); scaled by tonne-km share and (1 - alignment)."""
@@ -98,8 +102,13 @@ class Parameters:
     fleet_trigger_utilisation: float = 0.9
     fleet_lag_quarters: int = 2
     max_vessels: int = 12
+    """Upper bound of the feeder fleet: about twice the 6-7 ships of September 2022, what the
+    region's yards and charter market could supply (A-feeder-capacity)."""
     transit_fee_response: bool = True
     transit_fee_bounds: tuple[float, float] = (0.8, 1.3)
+    """Handling fees of Azerbaijan, Georgia and Turkey stay within -20%..+30% of their 2019
+    level: Georgian port tariffs are already the region's highest (S-wb-2023), and discounts
+    beyond 20% have not been offered outside Aktau's 2024 campaign (A-transit-fees)."""
     # --- powers
     russia_tariff_response: bool = True
     russia_max_tariff_cut: float = 0.3
@@ -108,12 +117,21 @@ class Parameters:
     china_max_subsidy_usd_per_t: float = 40.0
     """'War insurance' and rate support for China-Europe rail after 2022, at most USD 800 per
     FEU (A-china-subsidy)."""
+    us_secondary_sanctions: bool = False
+    """The US answers circumvention (the five's exports to Russia above 2021's by
+    ``us_secondary_trigger``) with a growing premium on their trade through Russia."""
+    us_secondary_trigger: float = 0.2
+    power_budgets_usd_m: dict[str, float] = field(default_factory=dict)
+    """Yearly budgets of the powers (EU, US, CN) for projects of projects.csv that name them;
+    none in the baseline, where their pledges are dated events."""
     # --- governments
     government_projects: bool = True
     project_budget_share: float = 1.0
     """Multiplier on each state's infrastructure budget (A-budgets)."""
-    bloc: bool = False
-    """The five act as one bloc: pooled budgets, harmonised borders."""
+    bloc_from_year: int | None = None
+    """From this year the five act as one bloc: pooled project budgets, and borders between
+    them harmonised (dwell at their common borders x ``bloc_border_factor``)."""
+    bloc_border_factor: float = 0.7
     alignment: dict[str, dict[str, float]] = field(default_factory=default_alignment)
 
     def replace(self, **changes: Any) -> Parameters:

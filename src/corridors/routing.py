@@ -50,21 +50,25 @@ METHODS: tuple[str, ...] = ("msa", "frank-wolfe", "cfw", "bfw")
 # --------------------------------------------------------------------------- kernels
 
 
-# Dijkstra: an indexed 4-ary min-heap of (key, node) with decrease-key, so it holds each
+# Dijkstra: an indexed 8-ary min-heap of (key, node) with decrease-key, so it holds each
 # reached node once. All heap and graph indices are uint64: Numba adds a negative-index
 # check to every access through a signed integer, which costs more than the heap work.
-# Slots past the heap's end hold +inf, so a node always has four children to compare.
+# Slots past the heap's end hold +inf, so every node has eight children to compare, and
+# the least of them is found by selects rather than branches.
 _U0 = np.uint64(0)
 _U1 = np.uint64(1)
 _U2 = np.uint64(2)
 _U3 = np.uint64(3)
+_U4 = np.uint64(4)
+_U6 = np.uint64(6)
+_ARITY = 8  # children per heap node: slots past the end are padded with this many +inf
 
 
 @njit(cache=True, inline="always")
 def _heap_push(hkey, hnode, pos, i, key, node):
     """Put ``node`` with the lower ``key`` at slot ``i`` (its own, or the new last) and sift up."""
     while i > _U0:
-        parent = (i - _U1) >> _U2
+        parent = (i - _U1) >> _U3
         pk = hkey[parent]
         if pk <= key:
             break
@@ -79,12 +83,36 @@ def _heap_push(hkey, hnode, pos, i, key, node):
 
 
 @njit(cache=True, inline="always")
+def _least_of_2(hkey, c):
+    k0 = hkey[c]
+    k1 = hkey[c + _U1]
+    second = k1 < k0
+    return c + np.uint64(second), (k1 if second else k0)
+
+
+@njit(cache=True, inline="always")
+def _least_of_8(hkey, c):
+    """Slot and key of the least of ``hkey[c:c+8]`` (the first of equals), without branches."""
+    a, ka = _least_of_2(hkey, c)
+    b, kb = _least_of_2(hkey, c + _U2)
+    e, ke = _least_of_2(hkey, c + _U4)
+    f, kf = _least_of_2(hkey, c + _U6)
+    ab = kb < ka
+    g = b if ab else a
+    kg = kb if ab else ka
+    ef = kf < ke
+    h = f if ef else e
+    kh = kf if ef else ke
+    gh = kh < kg
+    return (h if gh else g), (kh if gh else kg)
+
+
+@njit(cache=True, inline="always")
 def _heap_pop(hkey, hnode, pos, size):
     """Drop the root; return the new size.
 
-    The hole left at the root sinks to a leaf along the least children (chosen without
-    branches), then the former last entry rises from there: fewer mispredicted branches
-    than sifting the last entry down.
+    The hole left at the root sinks to a leaf along the least children, then the former
+    last entry rises from there: fewer mispredicted branches than sifting it down.
     """
     size -= _U1
     key = hkey[size]
@@ -93,17 +121,15 @@ def _heap_pop(hkey, hnode, pos, size):
     i = _U0
     c = _U1
     while c < size:
-        a = c + np.uint64(hkey[c + _U1] < hkey[c])
-        b = c + _U2 + np.uint64(hkey[c + _U3] < hkey[c + _U2])
-        m = b if hkey[b] < hkey[a] else a
+        m, km = _least_of_8(hkey, c)
         mn = hnode[m]
-        hkey[i] = hkey[m]
+        hkey[i] = km
         hnode[i] = mn
         pos[mn] = i
         i = m
-        c = (m << _U2) + _U1
+        c = (m << _U3) + _U1
     while i > _U0:
-        parent = (i - _U1) >> _U2
+        parent = (i - _U1) >> _U3
         pk = hkey[parent]
         if pk <= key:
             break
@@ -121,7 +147,8 @@ def _heap_pop(hkey, hnode, pos, size):
 @njit(cache=True)
 def _workspace(n):
     """Heap keys (all +inf), heap nodes and heap positions for one thread's solves."""
-    return np.full(n + 4, np.inf), np.empty(n + 4, dtype=np.uint64), np.empty(n, dtype=np.uint64)
+    cap = n + _ARITY
+    return np.full(cap, np.inf), np.empty(cap, dtype=np.uint64), np.empty(n, dtype=np.uint64)
 
 
 @njit(cache=True)

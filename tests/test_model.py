@@ -1,0 +1,640 @@
+"""Tests of the agent-based model, :mod:`corridors.model` and :mod:`corridors.agents`.
+
+- Invariants, checked at every step of a deterministic baseline, a stochastic run and a
+  run with a ban and a corridor closure: conservation of freight, shares, hard capacities,
+  no flow on closed corridors or banned routes, no negative costs.
+- Determinism: the seed fixes a run; ``stochastic=False`` ignores it.
+- Behaviour: responses to a sanction premium, a port shock, a closure and sea rates.
+- Ablation: switching off each adaptive rule moves the baseline in the stated direction
+  (the docstrings of those tests are the statements docs/ODD.md quotes).
+- Mesa 3.3: the agents, their ids, no deprecated API.
+- Agents: each agent type decides from the model's state; the per-agent methods give
+  the same result as the batched rules the step runs.
+
+Runs are deterministic (``stochastic=False``) unless a test is about randomness, and end
+in 2027 unless the test needs the full horizon.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
+
+import corridors
+from corridors.agents import (
+    CaspianOperator,
+    CountryAgent,
+    PowerAgent,
+    ShipperAgent,
+    TransitStateAgent,
+    choose_shares,
+    remember_costs,
+)
+from corridors.events import RouteClosure, Sanction, Shock, baseline_events, quarter_index
+from corridors.inputs import Inputs
+from corridors.model import CorridorModel
+from corridors.network import CORRIDORS
+from corridors.parameters import C5, POWERS, Parameters
+from corridors.results import TABLES, Results
+
+P = Parameters()
+K = {c: i for i, c in enumerate(CORRIDORS)}
+END = 2027
+SCENARIO_START = "2025Q1"
+T0 = quarter_index(SCENARIO_START)
+BANNED = "metals_ores"  # the largest export class; its state cargo is routed by the governments
+PARTIAL = 0.5  # share of the flow a partial ban affects
+RTOL = 1e-9
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+@dataclass
+class Trace:
+    """A finished model and its shippers' state after every step."""
+
+    model: CorridorModel
+    results: Results
+    shares: np.ndarray  # (T, S, K)
+    state_alloc: np.ndarray  # (T, S, K)
+
+
+def trace(model: CorridorModel) -> Trace:
+    shares, alloc = [], []
+    while model.running and model.t < model.n_steps:
+        model.step()
+        shares.append(model.sh.shares.copy())
+        alloc.append(model.sh.state_alloc.copy())
+    assert model.t == model.n_steps
+    return Trace(model, Results.from_model(model), np.array(shares), np.array(alloc))
+
+
+def ban_closure_events() -> list:
+    """The known history plus a full ban on one commodity through Russia and a closed Middle Corridor."""
+    return [
+        *baseline_events(P),
+        Sanction(
+            start=SCENARIO_START, imposed_by="US", transit="RU", commodities=(BANNED,), ban=True, share=1.0
+        ),
+        RouteClosure(start=SCENARIO_START, corridor="middle"),
+    ]
+
+
+def partial_ban_events() -> list:
+    """The known history plus a ban on half of each metals-and-ores flow through Russia."""
+    return [
+        *baseline_events(P),
+        Sanction(
+            start=SCENARIO_START,
+            imposed_by="US",
+            transit="RU",
+            commodities=(BANNED,),
+            ban=True,
+            share=PARTIAL,
+        ),
+    ]
+
+
+def annual(res: Results) -> pd.DataFrame:
+    """Tonnes by year (rows) and corridor (columns)."""
+    return res.annual_volumes().pivot(index="year", columns="corridor", values="volume_t")
+
+
+def corridor_share(res: Results, corridor: str, years: range) -> float:
+    a = annual(res).loc[list(years)]
+    return float(a[corridor].sum() / a.to_numpy().sum())
+
+
+def rail_share_of_transit(res: Results, years: range) -> float:
+    """Share of the Russian and Middle corridors in China-Europe transit tonnes over ``years``."""
+    c = res.countries
+    c = c[(c["direction"] == "transit") & c["year"].isin(list(years))]
+    by = c.groupby("corridor")["volume_t"].sum()
+    return float((by["russian"] + by["middle"]) / by.sum())
+
+
+def middle_row(res: Results, step: int) -> pd.Series:
+    c = res.corridors
+    return c[(c["corridor"] == "middle") & (c["step"] == step)].iloc[0]
+
+
+def booked_share(model: CorridorModel, corridor: str, step: int) -> float:
+    """Share of ``corridor`` in the freight booked (newly offered) in quarter ``step``."""
+    offered = model.rec["offered"][step]
+    return float(offered[:, K[corridor]].sum() / offered.sum())
+
+
+def caspian_utilisation(model: CorridorModel) -> np.ndarray:
+    """Per step, the highest load over capacity on the Caspian links (what the operator reads)."""
+    load = model.rec["edge_load"][:, model.caspian]
+    cap = model.rec["edge_capacity"][:, model.caspian]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(cap > 0, load / cap, 0.0).max(axis=1)
+
+
+# ---------------------------------------------------------------------------- runs
+
+RUNS = ("baseline", "stochastic", "ban_closure", "partial_ban")
+
+
+@pytest.fixture(scope="module")
+def traces(build_model) -> dict[str, Trace]:
+    """The runs the invariants are checked on, each stepped once."""
+    return {
+        "baseline": trace(build_model(end_year=END)),
+        "stochastic": trace(build_model(end_year=END, stochastic=True, seed=7)),
+        "ban_closure": trace(build_model(end_year=END, stochastic=True, seed=3, events=ban_closure_events())),
+        "partial_ban": trace(build_model(end_year=END, events=partial_ban_events())),
+    }
+
+
+@pytest.fixture(params=RUNS)
+def traced(request, traces) -> Trace:
+    return traces[request.param]
+
+
+@pytest.fixture(scope="module")
+def baseline(traces) -> Trace:
+    """The deterministic baseline to 2027."""
+    return traces["baseline"]
+
+
+@pytest.fixture(scope="module")
+def full_baseline(run_model) -> Results:
+    """The deterministic baseline, 2019-2035 (the reference of the ablations)."""
+    return Results.from_model(run_model(end_year=2035))
+
+
+# ============================================================================ invariants
+
+
+def test_freight_is_conserved_every_step(traced):
+    """served + change in backlog + diverted = demand, per shipper and step (prev backlog of step 0: 0)."""
+    r = traced.model.rec
+    backlog = r["backlog"].sum(axis=2)
+    prev = np.vstack([np.zeros((1, backlog.shape[1])), backlog[:-1]])
+    lhs = r["served"].sum(axis=2) + (backlog - prev) + r["diverted"]
+    err = np.abs(lhs - r["demand"])
+    worst = np.unravel_index(np.argmax(err / np.maximum(r["demand"], 1e-300)), err.shape)
+    assert (err <= RTOL * r["demand"]).all(), (
+        f"step, shipper {worst}: {lhs[worst]} vs demand {r['demand'][worst]}"
+    )
+    assert (r["demand"] > 0).all()
+
+
+def test_freight_quantities_are_non_negative(traced):
+    r = traced.model.rec
+    tol = RTOL * r["demand"]
+    assert (r["served"] >= -tol[:, :, None]).all()
+    assert (r["offered"] >= -tol[:, :, None]).all()
+    assert (r["backlog"] >= -tol[:, :, None]).all()
+    assert (r["diverted"] >= -tol).all()
+
+
+def test_corridor_shares_are_in_unit_interval_and_sum_to_one(traced):
+    c = traced.results.corridors
+    assert c["share"].between(0.0, 1.0).all()
+    np.testing.assert_allclose(c.groupby("step")["share"].sum().to_numpy(), 1.0, rtol=0, atol=1e-12)
+    assert c["step"].nunique() == traced.model.n_steps
+
+
+def test_served_flow_never_exceeds_hard_capacity(traced):
+    m = traced.model
+    assert m.hard.any()
+    flow = m.rec["edge_flow"][:, m.hard]
+    cap = m.rec["edge_capacity"][:, m.hard]
+    assert np.isfinite(cap).all()
+    excess = flow - cap * (1.0 + RTOL)
+    step, edge = np.unravel_index(np.argmax(excess), excess.shape)
+    assert (excess <= 1e-9).all(), (
+        f"step {step}, edge {np.flatnonzero(m.hard)[edge]}: flow {flow[step, edge]} > capacity {cap[step, edge]}"
+    )
+
+
+def test_disabled_corridors_carry_nothing(traced):
+    """Corridors that are not enabled (Iranian, Trans-Afghan in the packaged data) and never opened."""
+    m = traced.model
+    disabled = [c for c in CORRIDORS if not m.net.corridors[c].enabled]
+    assert {"iranian", "trans_afghan"} <= set(disabled)
+    for c in disabled:
+        assert (m.rec["served"][:, :, K[c]] == 0).all(), c
+        assert (m.rec["edge_flow"][:, m.gateway == K[c]] == 0).all(), c
+
+
+def test_no_flow_on_a_closed_corridor(traces):
+    m = traces["ban_closure"].model
+    middle = K["middle"]
+    assert m.rec["served"][:T0, :, middle].sum() > 0  # it carried freight before the closure
+    assert (m.rec["edge_flow"][T0:, m.gateway == middle] == 0).all()
+    served = m.rec["served"][T0:, :, middle]
+    step, row = np.unravel_index(np.argmax(served), served.shape)
+    assert (served == 0).all(), (
+        f"{served.sum():.6g} t served on the closed Middle Corridor from {SCENARIO_START}; "
+        f"largest: step {T0 + step}, shipper {m.shippers[row].origin}->{m.shippers[row].market} "
+        f"{m.shippers[row].commodity} ({served[step, row]:.6g} t)"
+    )
+
+
+def test_no_flow_of_a_banned_commodity_through_russia(traces):
+    m = traces["ban_closure"].model
+    rows = np.flatnonzero(m.shipper_attrs["commodity"] == BANNED)
+    russian = m.rec["served"][:, rows, K["russian"]]
+    assert russian[:T0].sum() > 0  # it went through Russia before the ban
+    assert (russian[T0:] == 0).all(), (
+        f"{russian[T0:].sum():.6g} t of banned {BANNED} served on the Russian corridor from {SCENARIO_START} "
+        f"(per step: {russian[T0:].sum(axis=1)[:4]} ...)"
+    )
+    # any corridor whose route crosses Russia (checked on the last quarter's routes)
+    through = m.bloc_share[rows][:, :, POWERS.index("russia")] > 0
+    assert (m.rec["served"][-1, rows][through] == 0).all()
+    assert (m.sh.shares[rows][through] == 0).all()
+
+
+def test_a_partial_ban_caps_the_flow_through_russia(traces):
+    """A ban on ``share`` of a flow: at most ``1 - share`` of each matching flow's new bookings
+    (private contracts and state cargo together) crosses the banned state."""
+    m = traces["partial_ban"].model
+    rows = np.flatnonzero(m.shipper_attrs["commodity"] == BANNED)
+    through = m.bloc_share[rows][:, :, POWERS.index("russia")] > 0  # routes of the last quarter
+    new = m.rec["offered"][T0:, rows]
+    frac = (new * through[None]).sum(axis=2) / new.sum(axis=2)
+    assert frac[0].max() > 0  # part of the flow still goes through Russia
+    bad = np.flatnonzero(frac.max(axis=0) > 1.0 - PARTIAL + 1e-9)
+    detail = [
+        f"{m.shippers[rows[i]].origin}->{m.shippers[rows[i]].market} (state share "
+        f"{m.sh.state_share[rows[i]]:g}, corridors open {int(m.available[rows[i]].sum())}): {frac[:, i].max():.3f}"
+        for i in bad
+    ]
+    assert not detail, f"through Russia under a {PARTIAL:g} ban: {'; '.join(detail)}"
+
+
+def test_costs_and_times_are_non_negative(traced):
+    c = traced.results.corridors
+    for col in ("cost_usd_per_t", "time_days"):
+        v = c[col].dropna()
+        assert (v >= 0).all(), col
+        moving = c["volume_t"] > 0
+        assert c.loc[moving, col].notna().all(), f"{col} missing where freight moves"
+    r = traced.model.rec
+    used = r["served"] > 0
+    assert not np.isnan(r["money"][used]).any(), (
+        f"{np.isnan(r['money'][used]).sum()} served flows without a cost"
+    )
+    assert not np.isnan(r["time"][used]).any(), (
+        f"{np.isnan(r['time'][used]).sum()} served flows without a time"
+    )
+    assert (r["money"][used] >= 0).all()
+    assert (r["time"][used] > 0).all()
+
+
+def test_shipper_shares_and_state_allocations_are_distributions(traced):
+    for name in ("shares", "state_alloc"):
+        x = getattr(traced, name)
+        assert ((x >= 0) & (x <= 1)).all(), name
+        total = x.sum(axis=2)
+        ok = (np.abs(total) <= 1e-12) | (np.abs(total - 1.0) <= 1e-12)
+        assert ok.all(), f"{name}: sums {np.unique(total[~ok])[:5]}"
+
+
+def test_state_cargo_is_allocated_where_the_state_controls_freight(baseline):
+    m = baseline.model
+    has_state = m.sh.state_share > 0
+    assert has_state.any()
+    np.testing.assert_allclose(baseline.state_alloc[:, has_state].sum(axis=2), 1.0, atol=1e-12)
+
+
+# ============================================================================ determinism
+
+
+def _assert_same_results(a: Results, b: Results) -> None:
+    for name in TABLES:
+        assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True)
+    assert json.dumps(a.summary, sort_keys=True) == json.dumps(b.summary, sort_keys=True)
+
+
+def test_same_seed_gives_identical_tables():
+    a = corridors.run(seed=11, end_year=2026)
+    b = corridors.run(seed=11, end_year=2026)
+    _assert_same_results(a, b)
+
+
+def test_different_seeds_give_different_stochastic_runs(run_model):
+    a = Results.from_model(run_model(end_year=2026, stochastic=True, seed=1))
+    b = Results.from_model(run_model(end_year=2026, stochastic=True, seed=2))
+    assert not a.corridors.equals(b.corridors)
+    assert not a.edges["capacity_t"].equals(b.edges["capacity_t"])
+
+
+def test_deterministic_run_ignores_the_seed(run_model):
+    a = Results.from_model(run_model(end_year=2026, stochastic=False, seed=1))
+    b = Results.from_model(run_model(end_year=2026, stochastic=False, seed=2))
+    c = Results.from_model(run_model(end_year=2026, stochastic=False, seed=None))
+    _assert_same_results(a, b)
+    _assert_same_results(a, c)
+
+
+def test_deterministic_run_draws_no_random_numbers(build_model):
+    m = build_model(end_year=2021, stochastic=False, seed=5)
+    before = copy.deepcopy(m.rng.bit_generator.state)
+    m.run()
+    assert m.rng.bit_generator.state == before
+
+
+def test_run_does_not_depend_on_its_horizon(run_model):
+    """The first years of a longer run are the shorter run: nothing looks ahead."""
+    short = Results.from_model(run_model(end_year=2025, stochastic=True, seed=4))
+    long = Results.from_model(run_model(end_year=2027, stochastic=True, seed=4))
+    for name in ("corridors", "countries", "policy"):
+        a, b = getattr(short, name), getattr(long, name)
+        assert_frame_equal(a, b[b["step"] <= a["step"].max()].reset_index(drop=True), check_exact=True)
+
+
+# ============================================================================ behaviour
+
+
+def test_russian_transit_premium_lowers_the_russian_share(baseline, run_model):
+    sanction = Sanction(start=SCENARIO_START, imposed_by="US", transit="RU", premium_usd_per_t=150.0)
+    res = Results.from_model(run_model(end_year=END, events=[*baseline_events(P), sanction]))
+    base = baseline.results
+    # identical before the sanction starts
+    assert_frame_equal(annual(res).loc[:2024], annual(base).loc[:2024], check_exact=True)
+    for year in (2026, 2027):
+        assert corridor_share(res, "russian", range(year, year + 1)) < corridor_share(
+            base, "russian", range(year, year + 1)
+        ), year
+
+
+def test_aktau_capacity_cut_raises_middle_time_then_lowers_its_share(baseline, run_model):
+    """A quarter at 10% of Aktau's capacity: longer Middle Corridor time that quarter; shippers
+    book less freight on it the next quarter."""
+    shock = Shock(start=SCENARIO_START, end=SCENARIO_START, nodes=("aktau",), capacity_factor=0.1)
+    m = run_model(end_year=END, events=[*baseline_events(P), shock])
+    res, base = Results.from_model(m), baseline.results
+    assert middle_row(res, T0)["time_days"] > middle_row(base, T0)["time_days"]
+    assert middle_row(res, T0)["backlog_t"] > middle_row(base, T0)["backlog_t"]
+    assert booked_share(m, "middle", T0 + 1) < booked_share(baseline.model, "middle", T0 + 1)
+    assert middle_row(res, T0 + 1)["demand_t"] < middle_row(base, T0 + 1)["demand_t"]
+    # the shock acts in its quarter only: same capacity as the baseline before and after
+    aktau = m.net.edges["tail"].eq("aktau").to_numpy() | m.net.edges["head"].eq("aktau").to_numpy()
+    cap, cap0 = m.rec["edge_capacity"][:, aktau], baseline.model.rec["edge_capacity"][:, aktau]
+    np.testing.assert_array_equal(cap[:T0], cap0[:T0])
+    finite = np.isfinite(cap0[T0])
+    np.testing.assert_allclose(cap[T0][finite], 0.1 * cap0[T0][finite], rtol=1e-12)
+
+
+def test_closing_a_corridor_moves_its_flows_to_the_others(baseline, run_model):
+    m = run_model(
+        end_year=END, events=[*baseline_events(P), RouteClosure(start=SCENARIO_START, corridor="middle")]
+    )
+    b = baseline.model
+    middle = K["middle"]
+    others_closed = np.delete(m.rec["served"], middle, axis=2).sum(axis=(1, 2))
+    others_base = np.delete(b.rec["served"], middle, axis=2).sum(axis=(1, 2))
+    # every year of the closure the other corridors carry more
+    yearly = lambda x: x[T0:].reshape(-1, 4).sum(axis=1)  # noqa: E731
+    assert (yearly(others_closed) > yearly(others_base)).all()
+    np.testing.assert_array_equal(others_closed[:T0], others_base[:T0])
+    # shippers that used the Middle Corridor and still have another corridor keep their freight moving
+    used = b.rec["served"][T0:, :, middle].sum(axis=0) > 0
+    alternative = np.delete(m.available, middle, axis=1).any(axis=1)
+    rows = used & alternative
+    assert rows.any()
+    before, after = b.rec["served"][T0:, rows].sum(), m.rec["served"][T0:, rows].sum()
+    assert after == pytest.approx(before, rel=0.05)
+    gained = np.delete(m.rec["served"][T0:, rows] - b.rec["served"][T0:, rows], middle, axis=2).sum()
+    assert gained >= 0.9 * b.rec["served"][T0:, rows, middle].sum()
+
+
+def test_higher_sea_rates_raise_rail_shares_of_transit(baseline, run_model, inputs):
+    sea = inputs.sea_rates.copy()
+    sea.loc[sea["year"] >= 2024, "usd_per_feu"] *= 2.0
+    dear = Inputs(trade=inputs.trade, projects=inputs.projects, sea_rates=sea)
+    res = Results.from_model(run_model(end_year=END, inputs_=dear))
+    base = baseline.results
+    assert rail_share_of_transit(res, range(2024, 2028)) > rail_share_of_transit(base, range(2024, 2028))
+    assert rail_share_of_transit(res, range(2024, 2025)) > rail_share_of_transit(base, range(2024, 2025))
+    assert rail_share_of_transit(res, range(2019, 2024)) == rail_share_of_transit(base, range(2019, 2024))
+
+
+# ============================================================================ ablation
+
+
+def _volume(res: Results, corridor: str | None, years: range) -> float:
+    a = annual(res).loc[list(years)]
+    return float(a.to_numpy().sum() if corridor is None else a[corridor].sum())
+
+
+def test_ablation_russia_tariff_response(full_baseline, run_model):
+    """Without Russia's 1520 tariff response the Russian corridor carries less freight in
+    2024-2035: the tariff cuts Russia makes when its transit share falls attract freight."""
+    res = Results.from_model(run_model(end_year=2035, params=P.replace(russia_tariff_response=False)))
+    years = range(2024, 2036)
+    assert _volume(res, "russian", years) < _volume(full_baseline, "russian", years)
+    assert (res.policy["russia_tariff_factor"] == 1.0).all()
+
+
+def test_ablation_caspian_fleet_response(full_baseline, run_model):
+    """Without the Caspian operator's fleet growth the Middle Corridor carries less freight
+    and is slower in 2022-2024: the vessels it adds relieve the congested Caspian crossing."""
+    m = run_model(end_year=2035, params=P.replace(fleet_response=False))
+    res = Results.from_model(m)
+    years = range(2022, 2025)
+    assert _volume(res, "middle", years) < _volume(full_baseline, "middle", years)
+    days = res.observable("middle_transit_days").loc[2022:2024]
+    days0 = full_baseline.observable("middle_transit_days").loc[2022:2024]
+    assert days.mean() > days0.mean()
+    assert (res.policy["caspian_vessels"] == m.operator.base_vessels).all()
+
+
+def test_ablation_government_projects(full_baseline, run_model):
+    """Without the governments' project funding the Middle Corridor carries less freight in
+    2024-2035 and all corridors together carry less over 2019-2035: the projects the states
+    fund expand capacity and cut times where queues form."""
+    m = run_model(end_year=2035, params=P.replace(government_projects=False))
+    res = Results.from_model(m)
+    assert not (res.decisions["decision"] == "fund").any()
+    assert _volume(res, "middle", range(2024, 2036)) < _volume(full_baseline, "middle", range(2024, 2036))
+    assert _volume(res, None, range(2019, 2036)) < _volume(full_baseline, None, range(2019, 2036))
+
+
+# ============================================================================ Mesa 3.3
+
+
+def test_agents_by_type(build_model, inputs):
+    m = build_model(end_year=2019)
+    counts = {cls: len(m.agents_by_type[cls]) for cls in m.agents_by_type}
+    assert counts == {
+        ShipperAgent: len(inputs.trade),
+        CountryAgent: 5,
+        PowerAgent: 4,
+        CaspianOperator: 1,
+        TransitStateAgent: 3,
+    }
+    assert len(m.agents) == sum(counts.values())
+    assert sorted(a.country for a in m.agents_by_type[CountryAgent]) == sorted(C5)
+    assert sorted(a.power for a in m.agents_by_type[PowerAgent]) == sorted(("RU", "CN", "US", "EU"))
+    assert sorted(a.country for a in m.agents_by_type[TransitStateAgent]) == ["AZ", "GE", "TR"]
+    # one shipper per trade.csv row, in order
+    rows = [(s.origin, s.market, s.commodity, s.direction) for s in m.shippers]
+    assert rows == list(
+        inputs.trade[["origin", "market", "commodity", "direction"]].itertuples(index=False, name=None)
+    )
+    assert [s.index for s in m.shippers] == list(range(len(inputs.trade)))
+    assert set(m.shippers) == set(m.agents_by_type[ShipperAgent])
+
+
+def test_every_agent_has_a_unique_id(build_model):
+    m = build_model(end_year=2019)
+    ids = [a.unique_id for a in m.agents]
+    assert len(set(ids)) == len(ids)
+    assert all(isinstance(i, int) for i in ids)
+    assert all(a.model is m for a in m.agents)
+
+
+def test_model_is_a_mesa_model_with_a_seeded_rng(build_model):
+    import mesa
+
+    m = build_model(end_year=2020, stochastic=True, seed=9)
+    assert isinstance(m, mesa.Model)
+    assert isinstance(m.rng, np.random.Generator)
+    m.run()
+    assert m.steps == m.n_steps == 8
+    assert not m.running
+    m.step()  # past the horizon: nothing happens
+    assert m.t == m.n_steps
+
+
+def test_no_deprecated_mesa_api(network, inputs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        warnings.simplefilter("error", FutureWarning)
+        warnings.simplefilter("error", PendingDeprecationWarning)
+        m = CorridorModel(end_year=2020, stochastic=True, rng=3, network=network, inputs=inputs)
+        m.run()
+        Results.from_model(m)
+        assert len(m.agents_by_type[ShipperAgent].select(lambda a: a.direction == "transit")) > 0
+
+
+# ============================================================================ agents decide
+
+
+def test_russia_cuts_its_tariff_when_its_transit_share_falls(baseline):
+    pol = baseline.results.policy
+    ru = pol["russia_tariff_factor"]
+    assert (ru[pol["year"] < 2022] == 1.0).all()  # the reference years
+    assert ru[pol["year"] >= 2022].min() < 1.0
+    assert ru.min() >= 1.0 - P.russia_max_tariff_cut - 1e-12
+
+
+def test_china_supports_rail_when_the_rail_share_falls(baseline):
+    pol = baseline.results.policy
+    cn = pol["china_subsidy_usd_per_t"]
+    assert (cn[pol["year"] < 2022] == 0.0).all()
+    assert cn.max() > 0.0
+    assert cn.max() <= P.china_max_subsidy_usd_per_t
+
+
+def test_caspian_operator_adds_vessels_when_the_caspian_is_congested(baseline):
+    m = baseline.model
+    vessels = baseline.results.policy["caspian_vessels"].to_numpy()
+    assert vessels.max() > m.operator.base_vessels
+    assert vessels.max() <= P.max_vessels
+    added = np.flatnonzero(np.diff(vessels, prepend=m.operator.base_vessels) > 0)
+    assert added.size > 0
+    util = caspian_utilisation(m)
+    lag = P.fleet_lag_quarters
+    for s in added:  # every delivery was ordered ``lag`` quarters earlier, in a congested quarter
+        assert s >= lag
+        assert util[s - lag] >= P.fleet_trigger_utilisation, (s, util[s - lag])
+
+
+def test_a_country_funds_a_project(baseline):
+    m = baseline.model
+    d = baseline.results.decisions
+    funds = d[d["decision"] == "fund"]
+    assert len(funds) > 0
+    assert set(funds["agent"]) <= set(C5)
+    assert (funds["step"] % 4 == 3).all()  # yearly decisions, in Q4
+    funded = {p for a in m.country_agents.values() for p in a.funded}
+    assert set(funds["detail"]) == funded
+    projects = {ev.project for ev in m.events if getattr(ev, "project", "")}
+    assert funded <= projects
+
+
+def test_countries_adjust_port_fees_or_borders(baseline):
+    pol = baseline.results.policy
+    cols = [f"port_fee_factor_{c}" for c in C5] + [f"border_factor_{c}" for c in C5]
+    assert (pol[cols].iloc[-1] != 1.0).any()
+
+
+def test_transit_states_set_their_fees(baseline):
+    pol = baseline.results.policy
+    lo, hi = P.transit_fee_bounds
+    for c in ("AZ", "GE", "TR"):
+        fee = pol[f"fee_factor_{c}"]
+        assert fee.iloc[-1] != 1.0, c
+        assert fee.between(lo, hi).all(), c
+        changed = pol["step"][fee.diff().fillna(fee.iloc[0] - 1.0) != 0]
+        assert (changed % 4 == 3).all(), c  # yearly, in Q4
+
+
+def test_shippers_change_their_shares_over_time(baseline):
+    shares = baseline.shares
+    assert np.abs(shares[-1] - shares[0]).max() > 0.05
+    moved = np.abs(np.diff(shares, axis=0)).max(axis=(1, 2))
+    assert (moved > 0).mean() > 0.5  # most quarters some contracts move
+
+
+def _stepped_model(build_model, steps: int) -> CorridorModel:
+    m = build_model(end_year=2023)
+    for _ in range(steps):
+        m.step()
+    return m
+
+
+def test_shipper_choose_equals_the_batched_rule(build_model):
+    """ShipperAgent.choose, agent by agent, gives the same state as choose_shares on all rows."""
+    m = _stepped_model(build_model, 13)  # into 2022: sanctions, congestion
+    m._prepare_quarter(m.t)
+    saved = copy.deepcopy(m.sh)
+    choose_shares(m, m.all_rows)
+    batched = copy.deepcopy(m.sh)
+    assert np.abs(batched.shares - saved.shares).max() > 0  # the decision changes something
+    m.sh = copy.deepcopy(saved)
+    for agent in m.agents_by_type[ShipperAgent]:
+        agent.choose()
+    for name in ("shares", "memory_money", "memory_time", "memory_time_var", "state_alloc"):
+        np.testing.assert_array_equal(getattr(m.sh, name), getattr(batched, name), err_msg=name)
+
+
+def test_shipper_remember_equals_the_batched_rule(build_model):
+    m = _stepped_model(build_model, 13)
+    saved = copy.deepcopy(m.sh)
+    remember_costs(m, m.all_rows)
+    batched = copy.deepcopy(m.sh)
+    assert np.nanmax(np.abs(batched.memory_time - saved.memory_time)) > 0
+    m.sh = copy.deepcopy(saved)
+    for agent in m.shippers:
+        agent.remember()
+    for name in ("memory_money", "memory_time", "memory_time_var"):
+        np.testing.assert_array_equal(getattr(m.sh, name), getattr(batched, name), err_msg=name)
+
+
+def test_country_routing_equals_the_batched_rule(build_model):
+    m = _stepped_model(build_model, 13)
+    m._prepare_quarter(m.t)
+    saved = copy.deepcopy(m.sh)
+    m.countries_agents_route()
+    batched = m.sh.state_alloc.copy()
+    m.sh = copy.deepcopy(saved)
+    for agent in m.agents_by_type[CountryAgent]:
+        agent.route_state_flows()
+    np.testing.assert_allclose(m.sh.state_alloc, batched, rtol=1e-12, atol=1e-15)

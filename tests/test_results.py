@@ -1,0 +1,234 @@
+"""Tests of a run's results, :mod:`corridors.results`: tables, views, observables,
+indicators, and saving and loading run directories.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
+
+import corridors
+from corridors.network import CORRIDORS
+from corridors.results import OBSERVABLES, TABLES, Results, load_results
+
+FIRST, LAST = 2019, 2027
+SUMMARY_KEYS = {
+    "first_year", "last_year", "volume_t_last_year", "share_last_year", "middle_overtakes_russian_year",
+    "russian_dependence_last_year", "herfindahl_last_year", "critical_minerals_to_west_t_last_year",
+    "mean_time_days_last_year", "max_backlog_t",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def res() -> Results:
+    """A stochastic run through the public API."""
+    return corridors.run(seed=3, end_year=LAST)
+
+
+# ============================================================================ tables
+
+
+def test_tables_have_their_columns(res):
+    assert list(res.corridors.columns) == [
+        "step", "year", "quarter", "corridor", "volume_t", "demand_t", "backlog_t", "share",
+        "cost_usd_per_t", "time_days", "utilisation",
+    ]  # fmt: skip
+    assert list(res.countries.columns) == [
+        "step", "year", "quarter", "country", "commodity", "market", "direction", "corridor", "volume_t", "share",
+    ]  # fmt: skip
+    assert list(res.edges.columns) == [
+        "step", "year", "quarter", "edge", "flow_t", "load_t", "capacity_t", "utilisation", "time_h", "wait_days",
+    ]  # fmt: skip
+    assert list(res.decisions.columns) == ["step", "agent", "decision", "detail"]
+    assert {"russia_tariff_factor", "caspian_vessels", "sea_rate_usd_per_feu"} <= set(res.policy.columns)
+
+
+def test_tables_cover_every_step(res):
+    steps = (LAST - FIRST + 1) * 4
+    assert len(res.corridors) == steps * len(CORRIDORS)
+    assert len(res.policy) == steps
+    for name in ("corridors", "countries", "edges", "policy"):
+        t = getattr(res, name)
+        assert sorted(t["step"].unique()) == list(range(steps)), name
+        np.testing.assert_array_equal(t["year"], 2019 + t["step"] // 4)
+        np.testing.assert_array_equal(t["quarter"], t["step"] % 4 + 1)
+
+
+def test_country_table_adds_up_to_the_corridor_table(res):
+    by = res.countries.groupby(["step", "corridor"])["volume_t"].sum()
+    c = res.corridors.set_index(["step", "corridor"])["volume_t"]
+    np.testing.assert_allclose(by.reindex(c.index).to_numpy(), c.to_numpy(), rtol=1e-12, atol=1e-6)
+
+
+def test_country_shares_are_distributions(res):
+    c = res.countries
+    assert c["share"].between(0, 1).all()
+    total = c.groupby(["step", "country", "commodity", "market", "direction"])["share"].sum()
+    assert (np.isclose(total, 1.0, rtol=0, atol=1e-12) | (total == 0)).all()
+
+
+# ============================================================================ views
+
+
+def test_annual_volumes(res):
+    a = res.annual_volumes()
+    assert list(a.columns) == ["year", "corridor", "volume_t"]
+    assert len(a) == (LAST - FIRST + 1) * len(CORRIDORS)
+    assert list(a["year"].unique()) == list(range(FIRST, LAST + 1))
+    for _, g in a.groupby("year"):
+        assert list(g["corridor"]) == list(CORRIDORS)
+    expected = res.corridors.groupby(["year", "corridor"])["volume_t"].sum()
+    got = a.set_index(["year", "corridor"])["volume_t"]
+    np.testing.assert_allclose(got.to_numpy(), expected.reindex(got.index).to_numpy(), rtol=1e-12)
+    assert a["volume_t"].ge(0).all()
+
+
+def test_annual_shares_sum_to_one(res):
+    s = res.annual_shares()
+    assert list(s.columns) == ["year", "corridor", "share"]
+    np.testing.assert_allclose(s.groupby("year")["share"].sum(), 1.0, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", list(OBSERVABLES))
+def test_observables(res, name):
+    s = res.observable(name)
+    assert isinstance(s, pd.Series)
+    assert s.name == name
+    assert s.index.name == "year"
+    assert list(s.index) == list(range(FIRST, LAST + 1))
+    assert np.isfinite(s.to_numpy(float)).all()
+    assert (s >= 0).all()
+    assert (s > 0).any()
+    if OBSERVABLES[name].unit == "share":
+        assert (s <= 1).all()
+
+
+def test_observables_match_the_tables(res):
+    t_per_teu = res.meta["t_per_teu"]
+    c = res.countries
+    north = c[(c["direction"] == "transit") & (c["corridor"] == "russian")].groupby("year")["volume_t"].sum()
+    np.testing.assert_allclose(res.observable("northern_transit_teu"), north / t_per_teu, rtol=1e-12)
+    mid = c[(c["corridor"] == "middle") & (c["commodity"] == "containers")].groupby("year")["volume_t"].sum()
+    np.testing.assert_allclose(res.observable("middle_teu"), mid / t_per_teu, rtol=1e-12)
+
+
+def test_unknown_observable_raises_key_error_naming_it(res):
+    with pytest.raises(KeyError, match="no_such_series"):
+        res.observable("no_such_series")
+
+
+def test_summary(res):
+    s = res.summary
+    assert set(s) >= SUMMARY_KEYS
+    assert (s["first_year"], s["last_year"]) == (FIRST, LAST)
+    assert set(s["share_last_year"]) == set(CORRIDORS)
+    assert math.isclose(sum(s["share_last_year"].values()), 1.0, rel_tol=1e-12)
+    last = res.annual_volumes().query("year == @LAST").set_index("corridor")["volume_t"]
+    for k, v in s["volume_t_last_year"].items():
+        assert v == pytest.approx(last[k], rel=1e-12)
+    for table in (s["russian_dependence_last_year"], s["herfindahl_last_year"]):
+        assert set(table) == {"KZ", "KG", "TJ", "TM", "UZ"}
+        assert all(0 <= v <= 1 for v in table.values())
+    assert s["max_backlog_t"] == pytest.approx(res.corridors["backlog_t"].max())
+    assert s["critical_minerals_to_west_t_last_year"] >= 0
+    json.dumps(s)  # plain JSON types
+
+
+def test_meta(res):
+    assert res.meta["seed"] == 3
+    assert res.meta["end_year"] == LAST
+    assert res.meta["stochastic"] is True
+    assert res.meta["middle_caspian_edges"]
+
+
+# ============================================================================ disk
+
+
+def _leftovers(parent, keep):
+    return sorted(p.name for p in parent.iterdir() if p.name not in keep)
+
+
+def test_save_writes_parquet_and_json(res, tmp_path):
+    out = res.save(tmp_path / "run", extra_files={"scenario.toml": b"# baseline\n"})
+    assert out == tmp_path / "run"
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted([*(f"{t}.parquet" for t in TABLES), "summary.json", "meta.json", "scenario.toml"])
+    assert not [p for p in out.iterdir() if p.suffix == ".pkl"]
+    assert (out / "scenario.toml").read_bytes() == b"# baseline\n"
+    json.loads((out / "summary.json").read_text())
+    json.loads((out / "meta.json").read_text())
+    assert _leftovers(tmp_path, {"run"}) == []  # no temporary directory left behind
+
+
+def _strict_json(text: str):
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_saved_json_is_strict_json(res, tmp_path):
+    """summary.json and meta.json parse with a strict parser (no NaN or Infinity tokens)."""
+    out = res.save(tmp_path / "run")
+    for name in ("summary.json", "meta.json"):
+        text = (out / name).read_text()
+        try:
+            _strict_json(text)
+        except ValueError as err:
+            bad = [line.strip() for line in text.splitlines() if "NaN" in line or "Infinity" in line]
+            pytest.fail(f"{name}: {err}: {bad[:4]}")
+
+
+def test_save_refuses_an_existing_directory(res, tmp_path):
+    target = tmp_path / "run"
+    target.mkdir()
+    (target / "keep.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match="force"):
+        res.save(target)
+    assert (target / "keep.txt").read_text() == "mine"
+    assert _leftovers(tmp_path, {"run"}) == []
+    res.save(target, force=True)
+    assert not (target / "keep.txt").exists()
+    assert (target / "meta.json").is_file()
+    assert _leftovers(tmp_path, {"run"}) == []
+
+
+def test_failed_save_leaves_nothing_behind(res, tmp_path):
+    bad = {"missing_dir/file.txt": b"x"}  # cannot be written: the write fails half-way
+    with pytest.raises(OSError):
+        res.save(tmp_path / "run", extra_files=bad)
+    assert _leftovers(tmp_path, set()) == []
+    # an existing run directory survives a failed forced save untouched
+    res.save(tmp_path / "run")
+    before = sorted(p.name for p in (tmp_path / "run").iterdir())
+    with pytest.raises(OSError):
+        res.save(tmp_path / "run", extra_files=bad, force=True)
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == before
+    assert _leftovers(tmp_path, {"run"}) == []
+
+
+def test_save_creates_parent_directories(res, tmp_path):
+    out = res.save(tmp_path / "a" / "b" / "run")
+    assert (out / "meta.json").is_file()
+
+
+def test_load_results_round_trips_every_table(res, tmp_path):
+    loaded = load_results(res.save(tmp_path / "run"))
+    for name in TABLES:
+        assert_frame_equal(getattr(loaded, name), getattr(res, name), check_exact=True)
+    assert loaded.summary == json.loads(json.dumps(res.summary))
+    assert loaded.meta == json.loads(json.dumps(res.meta))
+    # the views work on a loaded run
+    assert_frame_equal(loaded.annual_volumes(), res.annual_volumes(), check_exact=True)
+    for name in OBSERVABLES:
+        pd.testing.assert_series_equal(loaded.observable(name), res.observable(name), check_exact=True)
+
+
+def test_load_results_of_a_missing_directory_raises(tmp_path):
+    with pytest.raises(FileNotFoundError, match="run directory"):
+        load_results(tmp_path / "nothing")
