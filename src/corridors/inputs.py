@@ -42,6 +42,13 @@ PROJECT_COLUMNS = (
     Col("source", text),
     Col("known_completion", text, required=False),
 )
+PIPELINE_COLUMNS = (
+    Col("pipeline", text),
+    Col("edge", integer(0, 10**7)),
+    Col("volume_t_per_year", number(0.0)),
+    Col("growth_per_year", number(-0.5)),
+    Col("source", text),
+)
 SEA_RATE_COLUMNS = (
     Col("year", integer(2019, 2100)),
     Col("quarter", integer(1, 4)),
@@ -59,6 +66,7 @@ class Inputs:
     trade: pd.DataFrame
     projects: pd.DataFrame
     sea_rates: pd.DataFrame
+    pipelines: pd.DataFrame
 
     def sea_rate(self, step: int) -> tuple[float, float]:
         """(USD per FEU, Cape detour days) for a quarter; the last known quarter after the data."""
@@ -85,7 +93,7 @@ def _check_sources(
 
 
 def load_inputs(net: Network, data_dir: str | Path | None = None) -> Inputs:
-    """Load ``trade.csv``, ``projects.csv`` and ``sea_rates.csv`` and check them against ``net``."""
+    """Load ``trade.csv``, ``projects.csv``, ``pipelines.csv`` and ``sea_rates.csv``, checked against ``net``."""
     root = default_data_dir() if data_dir is None else Path(data_dir)
     sources_path = root / "SOURCES.md"
     keys = source_keys(sources_path)
@@ -128,6 +136,14 @@ def load_inputs(net: Network, data_dir: str | Path | None = None) -> Inputs:
         dup = projects["project"][projects["project"].duplicated()].iloc[0]
         raise DataError(path, "column project", f"duplicate project {dup!r}")
 
+    path = root / "pipelines.csv"
+    raw, lines = read_table(path, PIPELINE_COLUMNS)
+    _check_sources(path, raw["source"], lines, keys, sources_path)
+    for edge, line in zip(raw["edge"], lines, strict=True):
+        if not edge < net.n_edges or net.edges["mode"].iloc[edge] != "pipeline":
+            raise DataError(path, f"line {line}, column edge", f"edge {edge} is not a pipeline of edges.csv")
+    pipelines = pd.DataFrame(raw)
+
     path = root / "sea_rates.csv"
     raw, lines = read_table(path, SEA_RATE_COLUMNS)
     _check_sources(path, raw["source"], lines, keys, sources_path)
@@ -135,4 +151,4 @@ def load_inputs(net: Network, data_dir: str | Path | None = None) -> Inputs:
     steps = (sea["year"] - 2019) * 4 + sea["quarter"] - 1
     if not np.array_equal(steps.to_numpy(), np.arange(len(sea))):
         raise DataError(path, "columns year, quarter", "quarters must run from 2019Q1 without gaps, in order")
-    return Inputs(trade=trade, projects=projects, sea_rates=sea)
+    return Inputs(trade=trade, projects=projects, sea_rates=sea, pipelines=pipelines)

@@ -315,6 +315,7 @@ class CorridorModel(mesa.Model):
             "edge_time_h": np.zeros((T, E)),
             "edge_wait_days": np.zeros((T, E)),
             "policy": np.zeros((T, len(POLICY_COLUMNS))),
+            "pipeline": np.zeros((T, len(self.inputs.pipelines))),
         }
         self.backlog = np.zeros((S, K))
         self.wait_days = np.zeros(E)
@@ -399,6 +400,15 @@ class CorridorModel(mesa.Model):
             )
             cap = np.where(hit, cap * 0.5, cap)
         self.capacity_e = cap
+        pipes = self.inputs.pipelines
+        if len(pipes):  # exogenous: their volume, capped by this quarter's capacity
+            want = (
+                pipes["volume_t_per_year"].to_numpy(float)
+                * (1.0 + pipes["growth_per_year"].to_numpy(float)) ** (t / 4.0)
+                / 4.0
+            )
+            carried = np.minimum(want, np.nan_to_num(cap[pipes["edge"].to_numpy()], nan=np.inf))
+            self.rec["pipeline"][t] = np.where(self.open_pipeline(st, pipes["edge"].to_numpy()), carried, 0.0)
         self.open_e = ~st.closed & ((self.opens_year == 0) | (self.opens_year <= year) | st.opened)
         self.corridor_open = np.array([st.corridor_open[c] for c in CORRIDORS])
         self.sea_rate_usd_per_feu, self.cape_detour_days = usd_per_feu, detour_days
@@ -621,6 +631,10 @@ class CorridorModel(mesa.Model):
             if benefit > cost and (best is None or benefit / cost > best[0]):
                 best = (benefit / cost, row.project, cost)
         return None if best is None else (best[1], best[2])
+
+    @staticmethod
+    def open_pipeline(state: EdgeState, edges: np.ndarray) -> np.ndarray:
+        return ~state.closed[edges]
 
     @property
     def in_bloc(self) -> bool:

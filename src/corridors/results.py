@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = ["OBSERVABLES", "Results", "load_results"]
 
-TABLES = ("corridors", "countries", "edges", "policy", "decisions")
+TABLES = ("corridors", "countries", "edges", "policy", "decisions", "pipelines")
 FORMAT_VERSION = 1
 
 
@@ -48,13 +48,13 @@ class Observable:
 OBSERVABLES: dict[str, Observable] = {
     o.name: o
     for o in (
-        Observable("middle_corridor_t", "t/yr", "all freight crossing the Caspian from Aktau and Kuryk westbound "
-                   "and eastbound, crude tankers included (KZ Ministry of Transport definition)"),
+        Observable("middle_corridor_t", "t/yr", "freight shipped across the Caspian from Aktau and Kuryk "
+                   "(westbound), crude tankers included (KZ Ministry of Transport series)"),
         Observable("northern_transit_teu", "TEU/yr", "China-EU-China transit by the Russian corridor (1520 track), "
                    "tonnes / t_per_teu_loaded (ERAI definition)"),
         Observable("middle_kz_share", "share", "share of Kazakh exports in Middle Corridor volume"),
-        Observable("middle_transit_days", "days", "China-Europe transit time on the Middle Corridor, "
-                   "volume-weighted experienced time (quotes when nothing moves)"),
+        Observable("middle_transit_days", "days", "China-to-Europe transit time on the Middle Corridor: "
+                   "volume-weighted experienced time of westbound transit (NaN in a year when none moves)"),
         Observable("middle_teu", "TEU/yr", "containers on the Middle Corridor, tonnes / t_per_teu_loaded"),
     )
 }  # fmt: skip
@@ -73,6 +73,7 @@ class Results:
     edges: pd.DataFrame
     policy: pd.DataFrame
     decisions: pd.DataFrame
+    pipelines: pd.DataFrame
     meta: dict[str, Any] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
 
@@ -93,14 +94,18 @@ class Results:
             time = np.nansum(np.nan_to_num(r["time"][:T]) * served, axis=1) / vol
             share = np.where(total > 0, vol / total, 0.0)
         util = np.zeros((T, K))
-        load, cap = r["edge_load"][:T], r["edge_capacity"][:T]
+        pressure = np.zeros((T, K))
+        load, cap, flow = r["edge_load"][:T], r["edge_capacity"][:T], r["edge_flow"][:T]
         gateway = model.gateway
         with np.errstate(invalid="ignore", divide="ignore"):
-            edge_util = np.where((cap > 0) & model.hard[None, :], load / cap, 0.0)
+            finite = (cap > 0) & np.isfinite(cap)
+            edge_util = np.where(finite, flow / cap, 0.0)
+            edge_pressure = np.where(finite, load / cap, 0.0)
         for k in range(K):
-            sel = gateway == k
+            sel = (gateway == k) & model.hard
             if sel.any():
                 util[:, k] = edge_util[:, sel].max(axis=1)
+                pressure[:, k] = edge_pressure[:, sel].max(axis=1)
         corridors = pd.DataFrame({
             **{c: np.repeat(v, K) for c, v in _frame(steps).items()},
             "corridor": np.tile(CORRIDORS, T),
@@ -111,8 +116,9 @@ class Results:
             "cost_usd_per_t": money.ravel(),
             "time_days": time.ravel(),
             "utilisation": util.ravel(),
+            "load_ratio": pressure.ravel(),
         })  # fmt: skip
-        countries = _country_table(model, served)
+        countries = _country_table(model, served, r["time"][:T])
         E = model.net.n_edges
         edges = pd.DataFrame({
             **{c: np.repeat(v, E) for c, v in _frame(steps).items()},
@@ -121,6 +127,7 @@ class Results:
             "load_t": load.ravel(),
             "capacity_t": cap.ravel(),
             "utilisation": edge_util.ravel(),
+            "load_ratio": edge_pressure.ravel(),
             "time_h": r["edge_time_h"][:T].ravel(),
             "wait_days": r["edge_wait_days"][:T].ravel(),
         })  # fmt: skip
@@ -128,6 +135,13 @@ class Results:
 
         policy = pd.DataFrame({**_frame(steps), **dict(zip(POLICY_COLUMNS, r["policy"][:T].T, strict=True))})
         decisions = pd.DataFrame(model.decisions, columns=["step", "agent", "decision", "detail"])
+        pipes = model.inputs.pipelines
+        P = len(pipes)
+        pipelines = pd.DataFrame({
+            **{c: np.repeat(v, P) for c, v in _frame(steps).items()},
+            "pipeline": np.tile(pipes["pipeline"].to_numpy(), T),
+            "volume_t": r["pipeline"][:T].ravel(),
+        })  # fmt: skip
         meta = {
             "format_version": FORMAT_VERSION,
             "end_year": model.end_year,
@@ -139,7 +153,7 @@ class Results:
                                       for s in model.shippers]).to_dict(orient="list"),
             **(meta or {}),
         }  # fmt: skip
-        res = cls(corridors, countries, edges, policy, decisions, meta)
+        res = cls(corridors, countries, edges, policy, decisions, pipelines, meta)
         res.summary = res.indicators()
         return res
 
@@ -176,14 +190,15 @@ class Results:
             )
             s = (kz / mid.groupby("year")["volume_t"].sum()).fillna(0.0)
         elif name == "middle_transit_days":
-            k = self.corridors[self.corridors["corridor"] == "middle"]
-            w = k["volume_t"].where(k["volume_t"] > 0, 1e-9)
-            s = (k["time_days"].fillna(0) * w).groupby(k["year"]).sum() / w.groupby(k["year"]).sum()
+            k = transit[(transit["corridor"] == "middle") & (transit["market"] == "market_eu")]
+            w = k["volume_t"]
+            s = (k["time_days"].fillna(0.0) * w).groupby(k["year"]).sum() / w.groupby(k["year"]).sum()
+            s = s.where(np.isfinite(s))
         else:  # middle_teu
             mid = c[(c["corridor"] == "middle") & (c["commodity"] == "containers")]
             s = mid.groupby("year")["volume_t"].sum() / t_per_teu
         years = sorted(self.corridors["year"].unique())
-        s = s.reindex(years, fill_value=0.0)
+        s = s.reindex(years, fill_value=np.nan if name == "middle_transit_days" else 0.0)
         s.name = name
         s.index.name = "year"
         return s
@@ -265,8 +280,11 @@ def load_results(path: str | Path) -> Results:
     return Results(**tables, meta=meta, summary=summary)
 
 
-def _country_table(model: CorridorModel, served: np.ndarray) -> pd.DataFrame:
-    """Per-step volumes by country, commodity, foreign market, direction and corridor."""
+def _country_table(model: CorridorModel, served: np.ndarray, time: np.ndarray) -> pd.DataFrame:
+    """Per-step volumes by country, commodity, foreign market, direction and corridor.
+
+    ``time_days`` is the volume-weighted experienced transit time (NaN where nothing moves).
+    """
     T, _, K = served.shape
     info = pd.DataFrame({
         "country": [s.country for s in model.shippers],
@@ -279,9 +297,12 @@ def _country_table(model: CorridorModel, served: np.ndarray) -> pd.DataFrame:
     G = len(keys)
     agg = np.zeros((T, G, K))
     np.add.at(agg, (slice(None), group, slice(None)), served)
+    days = np.zeros((T, G, K))
+    np.add.at(days, (slice(None), group, slice(None)), np.nan_to_num(time) * served)
     tot = agg.sum(axis=2, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(tot > 0, agg / tot, 0.0)
+        days = np.where(agg > 0, days / agg, np.nan)
     frame = _frame(np.arange(T))
     out = pd.DataFrame({
         **{c: np.repeat(v, G * K) for c, v in frame.items()},
@@ -289,6 +310,7 @@ def _country_table(model: CorridorModel, served: np.ndarray) -> pd.DataFrame:
         "corridor": np.tile(CORRIDORS, T * G),
         "volume_t": agg.ravel(),
         "share": share.ravel(),
+        "time_days": days.ravel(),
     })  # fmt: skip
     return out
 
