@@ -207,13 +207,18 @@ def top_functions(stats: pstats.Stats, n: int) -> list[tuple[str, str, str, str]
 
 
 class _Timers:
-    """perf_counter wrappers around the kernels and the router's entry points (no profiler)."""
+    """perf_counter wrappers around a router's entry points and routing's kernels (no profiler).
 
-    def __init__(self) -> None:
-        self.kernel_s = 0.0
-        self.router_s = 0.0
-        self.kernel_calls = 0
-        self.router_calls = 0
+    ``router_s``: time inside ``router.assign`` and ``pathset``'s ``sums``, ``mins`` and
+    ``load``. ``kernel_in_router_s``: Numba kernels called from those; ``kernel_other_s``:
+    kernels called from elsewhere (the network's reachability check when it is loaded).
+    """
+
+    def __init__(self, router=routing, pathset=routing.PathSet) -> None:
+        self.router, self.pathset = router, pathset
+        self.router_s = self.kernel_in_router_s = self.kernel_other_s = 0.0
+        self.router_calls = self.kernel_calls = 0
+        self._depth = 0
         self._saved: list[tuple[object, str, object]] = []
 
     def _wrap(self, owner, name: str, kernel: bool) -> None:
@@ -221,16 +226,23 @@ class _Timers:
         self._saved.append((owner, name, fn))
 
         def timed(*args, **kwargs):
+            if not kernel:
+                self._depth += 1
             start = time.perf_counter()
             try:
                 return fn(*args, **kwargs)
             finally:
                 elapsed = time.perf_counter() - start
                 if kernel:
-                    self.kernel_s += elapsed
                     self.kernel_calls += 1
+                    if self._depth:
+                        self.kernel_in_router_s += elapsed
+                    else:
+                        self.kernel_other_s += elapsed
                 else:
-                    self.router_s += elapsed
+                    self._depth -= 1
+                    if not self._depth:  # PathSet methods called inside assign count once
+                        self.router_s += elapsed
                     self.router_calls += 1
 
         setattr(owner, name, timed)
@@ -239,9 +251,9 @@ class _Timers:
         for name in dir(routing):
             if KERNEL.match(name) and isinstance(getattr(routing, name), numba.core.dispatcher.Dispatcher):
                 self._wrap(routing, name, kernel=True)
-        self._wrap(routing, "assign", kernel=False)
+        self._wrap(self.router, "assign", kernel=False)
         for name in ("sums", "mins", "load"):
-            self._wrap(routing.PathSet, name, kernel=False)
+            self._wrap(self.pathset, name, kernel=False)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -250,10 +262,17 @@ class _Timers:
 
 
 def timed_parts() -> tuple[float, _Timers]:
-    """An unprofiled run with the router calls and the kernels timed; the run's wall time."""
+    """An unprofiled ``corridors.run`` with router calls and kernels timed; its wall time."""
     with _Timers() as timers:
         wall = sample(lambda: corridors.run(seed=SEED, end_year=END_YEAR))
     return wall, timers
+
+
+def router_time(router, pathset) -> float:
+    """Seconds inside the router's calls during one model run (construction and stepping)."""
+    with _Timers(router, pathset) as timers:
+        sample(lambda: model_run(router=None if router is routing else router))
+    return timers.router_s
 
 
 # ------------------------------------------------------------------ equal tables
@@ -391,6 +410,12 @@ def main(argv: list[str] | None = None) -> int:
         peer_m.append(c + s)
     t_ours_m, t_peer_m = median(ours_m), median(peer_m)
     ratio = t_peer_m / t_ours_m
+    # the route-cost path alone: time inside the router's calls, one instrumented run each
+    ours_r, peer_r = [], []
+    for _ in range(scipy_repeats):
+        ours_r.append(router_time(routing, routing.PathSet))
+        peer_r.append(router_time(scipy_router, scipy_router.ScipyPathSet))
+    t_ours_r, t_peer_r = median(ours_r), median(peer_r)
 
     # 2. where the time goes
     stats, profiled_s = profile_run()
@@ -416,6 +441,9 @@ def main(argv: list[str] | None = None) -> int:
         ("model alone, ours (alternating with scipy)", f"{ms(t_ours_m)} ms", "-", "-"),
         ("model alone, scipy route-cost path", f"{ms(t_peer_m)} ms", "-", "-"),
         ("scipy / ours (model alone)", f"{ratio:.2f}x", f">= {TARGET_RATIO:g}x", status_ratio),
+        ("route-cost path alone (router calls), ours", f"{ms(t_ours_r)} ms", "-", "-"),
+        ("route-cost path alone, scipy", f"{ms(t_peer_r)} ms", "-", "-"),
+        ("scipy / ours (route-cost path alone)", f"{t_peer_r / t_ours_r:.2f}x", "-", "-"),
     ]
     print("\n".join(columns(table, left={0})))
     spread = f"{ms(min(full))}-{ms(max(full))} ms"
@@ -433,11 +461,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     print("\n".join(columns(rows, left={0}, indent="  ")))
     print()
+    in_router = timers.kernel_in_router_s
     print(
         f"unprofiled run with perf_counter wrappers ({ms(timed_wall)} ms): route-cost path "
-        f"(routing.assign + PathSet.sums/mins/load, {timers.router_calls} calls) "
-        f"{ms(timers.router_s)} ms = {timers.router_s / timed_wall:.1%}; of which Numba kernels "
-        f"({timers.kernel_calls} calls) {ms(timers.kernel_s)} ms = {timers.kernel_s / timed_wall:.1%}"
+        f"(routing.assign + PathSet.sums/mins/load, {timers.router_calls} calls) {ms(timers.router_s)} ms "
+        f"= {timers.router_s / timed_wall:.1%}, of which Numba kernels {ms(in_router)} ms = "
+        f"{in_router / timed_wall:.1%} and Python wrappers {ms(timers.router_s - in_router)} ms = "
+        f"{(timers.router_s - in_router) / timed_wall:.1%}; kernels outside the router (the network's "
+        f"reachability check on load) {ms(timers.kernel_other_s)} ms = {timers.kernel_other_s / timed_wall:.1%}"
     )
     print()
     print("functions with the most own time (profiled):")

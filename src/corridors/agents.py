@@ -182,13 +182,13 @@ def ban_split(shares: np.ndarray, keep: np.ndarray, weights: np.ndarray) -> np.n
     """The split actually loaded when part of a flow is banned from some corridors.
 
     ``keep[k]`` is the part of the flow still allowed on corridor ``k`` (1 - the banned
-    share). The banned part of each corridor's share moves to the other corridors in
-    proportion to ``weights`` times what they keep; if nowhere is allowed it is lost (the
-    row then sums to less than 1: that freight is diverted).
+    share). The banned part of each corridor's share moves to the corridors with no ban on
+    this flow, in proportion to ``weights``; if there is none it is lost (the row then sums
+    to less than 1: that freight is diverted).
     """
     kept = shares * keep
     moved = (shares - kept).sum(axis=1, keepdims=True)
-    w = weights * keep
+    w = weights * (keep >= 1.0)  # only to corridors with no ban on this flow
     w_sum = w.sum(axis=1, keepdims=True)
     return kept + np.divide(moved * w, w_sum, out=np.zeros_like(w), where=w_sum > 0)
 

@@ -154,7 +154,7 @@ class Results:
             **(meta or {}),
         }  # fmt: skip
         res = cls(corridors, countries, edges, policy, decisions, pipelines, meta)
-        res.summary = res.indicators()
+        res.summary = _finite(res.indicators())
         return res
 
     # ---------------------------------------------------------------- views
@@ -252,8 +252,8 @@ class Results:
         try:
             for name in TABLES:
                 getattr(self, name).to_parquet(tmp / f"{name}.parquet", index=False)
-            (tmp / "summary.json").write_text(json.dumps(self.summary, indent=2, default=_json_default))
-            (tmp / "meta.json").write_text(json.dumps(self.meta, indent=2, default=_json_default))
+            (tmp / "summary.json").write_text(_strict_json(self.summary))
+            (tmp / "meta.json").write_text(_strict_json(self.meta))
             for name, data in (extra_files or {}).items():
                 (tmp / name).write_bytes(data)
             if path.exists():
@@ -317,6 +317,21 @@ def _country_table(model: CorridorModel, served: np.ndarray, time: np.ndarray) -
 
 def _corridor_order(col: pd.Series) -> pd.Series:
     return col.map({c: i for i, c in enumerate(CORRIDORS)}) if col.name == "corridor" else col
+
+
+def _strict_json(value: Any) -> str:
+    """JSON that any parser reads: NaN and infinities become null."""
+    return json.dumps(_finite(value), indent=2, default=_json_default, allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, float | np.floating) and not np.isfinite(value):
+        return None
+    return value
 
 
 def _json_default(value: Any) -> Any:

@@ -144,19 +144,57 @@ def _heap_pop(hkey, hnode, pos, size):
     return size
 
 
+# Dinitz's bucket variant of Dijkstra, for weights in a narrow range: with buckets of width
+# delta = (least usable weight) / 2, every node in the lowest non-empty bucket already has
+# its final cost (an edge from any node still open adds at least 2 delta, so float rounding
+# of a bucket index cannot break this), so a bucket is settled in any order, without a
+# heap. Each bucket is a circular doubly linked list threaded through ``nxt``/``prv``:
+# nodes are entries 0..n-1 and bucket b's head is entry n + b. Keys in flight span at most
+# max_weight / delta + 3 buckets, so the buckets are a ring; wider ranges use the heap.
+_MAX_BUCKETS = 128
+
+
 @njit(cache=True)
 def _workspace(n):
-    """Heap keys (all +inf), heap nodes and heap positions for one thread's solves."""
+    """Heap keys (all +inf), heap nodes, heap positions and bucket links for one thread."""
     cap = n + _ARITY
-    return np.full(cap, np.inf), np.empty(cap, dtype=np.uint64), np.empty(n, dtype=np.uint64)
+    links = n + _MAX_BUCKETS
+    return (
+        np.full(cap, np.inf),
+        np.empty(cap, dtype=np.uint64),
+        np.empty(n, dtype=np.uint64),
+        np.empty(links, dtype=np.uint64),
+        np.empty(links, dtype=np.uint64),
+    )
 
 
 @njit(cache=True)
 def _masked_weights(weights, edge_mask, out):
-    """``weights`` with +inf on closed slots: relaxing such a slot never lowers a cost."""
+    """``weights`` with +inf on closed slots (relaxing them never lowers a cost) into ``out``.
+
+    Returns the bucket ring for these weights: ``1 / delta`` and the ring's size - 1 (a
+    power of two less one), or ``(0.0, 0)`` to use the heap.
+    """
+    lo = np.inf
+    hi = 0.0
     for slot in range(weights.shape[0]):
-        out[slot] = weights[slot] if edge_mask[slot] else np.inf
-    return out
+        if edge_mask[slot]:
+            w = weights[slot]
+            out[slot] = w
+            lo = min(lo, w)
+            hi = max(hi, w)
+        else:
+            out[slot] = np.inf
+    if not (0.0 < lo < np.inf):  # a zero weight, or no open slot
+        return 0.0, _U0
+    inv = 2.0 / lo
+    need = hi * inv + 3.0
+    if not need <= _MAX_BUCKETS:
+        return 0.0, _U0
+    ring = 1
+    while ring < need:
+        ring *= 2
+    return inv, np.uint64(ring - 1)
 
 
 @njit(cache=True)
@@ -167,19 +205,8 @@ def _chunks(n_jobs):
 
 
 @njit(cache=True)
-def _dijkstra(indptr, indices, weights, through_mask, source, dist, pred, hkey, hnode, pos):
-    """Fill ``dist`` and ``pred`` (one row each) from ``source``.
-
-    ``indptr`` and ``indices`` are uint64 views of the CSR arrays; ``weights`` holds
-    +inf on closed slots; ``hkey``, ``hnode`` and ``pos`` come from :func:`_workspace`
-    and are left ready for the next solve (an empty heap leaves every key +inf but the
-    root's, which a solve overwrites first).
-    """
-    n = dist.shape[0]
-    for i in range(n):
-        dist[i] = np.inf
-        pred[i] = -1
-    src = np.uint64(source)
+def _dijkstra_heap(indptr, indices, weights, through_mask, src, dist, pred, hkey, hnode, pos):
+    """Dijkstra with the 8-ary heap; leaves the heap empty (keys +inf but the root's)."""
     dist[src] = 0.0
     hkey[_U0] = 0.0
     hnode[_U0] = src
@@ -206,6 +233,76 @@ def _dijkstra(indptr, indices, weights, through_mask, source, dist, pred, hkey, 
                 _heap_push(hkey, hnode, pos, i, nd, v)
 
 
+@njit(cache=True)
+def _dijkstra_buckets(indptr, indices, weights, through_mask, src, dist, pred, nxt, prv, inv, ring):
+    """Dijkstra with the bucket ring ``ring + 1`` buckets of width ``1 / inv`` wide."""
+    n = np.uint64(dist.shape[0])
+    for i in range(n):
+        nxt[i] = i  # a node on no list links to itself, so unlinking it changes nothing
+        prv[i] = i
+    for i in range(n, n + ring + _U1):
+        nxt[i] = i
+        prv[i] = i
+    dist[src] = 0.0
+    nxt[src] = n
+    prv[src] = n
+    nxt[n] = src
+    prv[n] = src
+    queued = 1
+    bucket = _U0
+    while queued > 0:
+        head = n + (bucket & ring)
+        u = nxt[head]
+        if u == head:
+            bucket += _U1
+            continue
+        a = prv[u]
+        b = nxt[u]
+        nxt[a] = b
+        prv[b] = a
+        queued -= 1
+        if u != src and not through_mask[u]:
+            continue
+        d = dist[u]
+        for slot in range(indptr[u], indptr[u + _U1]):
+            v = indices[slot]
+            nd = d + weights[slot]
+            dv = dist[v]
+            if nd < dv:  # never true for a settled node: weights are >= 0
+                dist[v] = nd
+                pred[v] = slot
+                queued += dv == np.inf
+                a = prv[v]
+                b = nxt[v]
+                nxt[a] = b
+                prv[b] = a
+                head = n + (np.uint64(nd * inv) & ring)
+                b = nxt[head]
+                nxt[v] = b
+                prv[v] = head
+                prv[b] = v
+                nxt[head] = v
+
+
+@njit(cache=True)
+def _dijkstra(indptr, indices, weights, through_mask, source, dist, pred, work, inv, ring):
+    """Fill ``dist`` and ``pred`` (one row each) from ``source``.
+
+    ``indptr`` and ``indices`` are uint64 views of the CSR arrays; ``weights``, ``inv`` and
+    ``ring`` come from :func:`_masked_weights`; ``work`` from :func:`_workspace`, reused
+    from one solve to the next.
+    """
+    for i in range(dist.shape[0]):
+        dist[i] = np.inf
+        pred[i] = -1
+    src = np.uint64(source)
+    hkey, hnode, pos, nxt, prv = work
+    if ring == _U0:
+        _dijkstra_heap(indptr, indices, weights, through_mask, src, dist, pred, hkey, hnode, pos)
+    else:
+        _dijkstra_buckets(indptr, indices, weights, through_mask, src, dist, pred, nxt, prv, inv, ring)
+
+
 @njit(cache=True, parallel=True)
 def _shortest_paths_kernel(indptr, indices, weights, edge_mask, through_mask, sources):
     n_src = sources.shape[0]
@@ -214,12 +311,13 @@ def _shortest_paths_kernel(indptr, indices, weights, edge_mask, through_mask, so
     pred = np.empty((n_src, n), dtype=np.int64)
     ip = indptr.view(np.uint64)
     ix = indices.view(np.uint64)
-    w = _masked_weights(weights, edge_mask, np.empty(weights.shape[0], dtype=np.float64))
+    w = np.empty(weights.shape[0], dtype=np.float64)
+    inv, ring = _masked_weights(weights, edge_mask, w)
     n_chunks = _chunks(n_src)
     for c in prange(n_chunks):
-        hkey, hnode, pos = _workspace(n)
+        work = _workspace(n)
         for i in range(c * n_src // n_chunks, (c + 1) * n_src // n_chunks):
-            _dijkstra(ip, ix, w, through_mask, sources[i], dist[i], pred[i], hkey, hnode, pos)
+            _dijkstra(ip, ix, w, through_mask, sources[i], dist[i], pred[i], work, inv, ring)
     return dist, pred
 
 
@@ -235,16 +333,18 @@ def _shortest_paths_batch_kernel(indptr, indices, weights, edge_mask, through_ma
     n_jobs = n_batch * n_src
     n_chunks = _chunks(n_jobs)
     for c in prange(n_chunks):
-        hkey, hnode, pos = _workspace(n)
+        work = _workspace(n)
         w = np.empty(weights.shape[1], dtype=np.float64)
         w_row = -1
+        inv = 0.0
+        ring = _U0
         for job in range(c * n_jobs // n_chunks, (c + 1) * n_jobs // n_chunks):
             b = job // n_src
             i = job - b * n_src
             if b != w_row:
-                _masked_weights(weights[b], edge_mask[b], w)
+                inv, ring = _masked_weights(weights[b], edge_mask[b], w)
                 w_row = b
-            _dijkstra(ip, ix, w, through_mask, sources[i], dist[b, i], pred[b, i], hkey, hnode, pos)
+            _dijkstra(ip, ix, w, through_mask, sources[i], dist[b, i], pred[b, i], work, inv, ring)
     return dist, pred
 
 
@@ -310,16 +410,18 @@ def _assign_kernel(
     n_jobs = n_cls * n_org
     n_chunks = _chunks(n_jobs)
     for c in prange(n_chunks):
-        hkey, hnode, pos = _workspace(n)
+        work = _workspace(n)
         w = np.empty(weights.shape[1], dtype=np.float64)
         w_row = -1
+        inv = 0.0
+        ring = _U0
         for job in range(c * n_jobs // n_chunks, (c + 1) * n_jobs // n_chunks):
             k = job // n_org
             u = job - k * n_org
             if k != w_row:
-                _masked_weights(weights[k], edge_mask[k], w)
+                inv, ring = _masked_weights(weights[k], edge_mask[k], w)
                 w_row = k
-            _dijkstra(ip, ix, w, through_mask, origins[u], dist[k, u], pred[k, u], hkey, hnode, pos)
+            _dijkstra(ip, ix, w, through_mask, origins[u], dist[k, u], pred[k, u], work, inv, ring)
     flow = _load_kernel(tails, pred, origins, od_origin, destinations, demand, indices.shape[0])
     skims = np.empty((1 + n_attr, n_cls, n_od), dtype=np.float64)
     skims[1:] = _fold_kernel(tails, pred, origins, od_origin, destinations, attrs, False)
