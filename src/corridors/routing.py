@@ -172,8 +172,9 @@ def _workspace(n):
 def _masked_weights(weights, edge_mask, out):
     """``weights`` with +inf on closed slots (relaxing them never lowers a cost) into ``out``.
 
-    Returns the bucket ring for these weights: ``1 / delta`` and the ring's size - 1 (a
-    power of two less one), or ``(0.0, 0)`` to use the heap.
+    Returns ``(inv, ring)`` for :func:`_dijkstra`: ``1 / delta`` and the number of buckets
+    less one (a power of two less one), or ``(0.0, 0)`` when the heap must be used (a zero
+    weight, no open slot, or a range of weights that needs more than ``_MAX_BUCKETS``).
     """
     lo = np.inf
     hi = 0.0
@@ -199,7 +200,7 @@ def _masked_weights(weights, edge_mask, out):
 
 @njit(cache=True)
 def _chunks(n_jobs):
-    """Number of contiguous chunks of jobs; each chunk allocates one workspace."""
+    """Number of contiguous chunks of jobs for ``prange``; each allocates one workspace."""
     size = min(32, max(1, n_jobs // 256))
     return (n_jobs + size - 1) // size
 
@@ -235,7 +236,7 @@ def _dijkstra_heap(indptr, indices, weights, through_mask, src, dist, pred, hkey
 
 @njit(cache=True)
 def _dijkstra_buckets(indptr, indices, weights, through_mask, src, dist, pred, nxt, prv, inv, ring):
-    """Dijkstra with the bucket ring ``ring + 1`` buckets of width ``1 / inv`` wide."""
+    """Dijkstra on a ring of ``ring + 1`` buckets, each ``1 / inv`` wide."""
     n = np.uint64(dist.shape[0])
     for i in range(n):
         nxt[i] = i  # a node on no list links to itself, so unlinking it changes nothing
@@ -303,6 +304,29 @@ def _dijkstra(indptr, indices, weights, through_mask, source, dist, pred, work, 
         _dijkstra_buckets(indptr, indices, weights, through_mask, src, dist, pred, nxt, prv, inv, ring)
 
 
+@njit(cache=True)
+def _solve_rows(indptr, indices, weights, edge_mask, through_mask, sources, dist, pred, lo, hi):
+    """Jobs ``lo:hi`` into ``dist``/``pred`` ``(rows, n_sources, n_nodes)``, with one workspace.
+
+    Job ``r * n_sources + i`` solves from ``sources[i]`` with ``weights[r]`` and
+    ``edge_mask[r]``; its result depends on nothing else, so any split into chunks gives
+    the same bits.
+    """
+    n_src = sources.shape[0]
+    work = _workspace(dist.shape[2])
+    w = np.empty(weights.shape[1], dtype=np.float64)
+    w_row = -1
+    inv = 0.0
+    ring = _U0
+    for job in range(lo, hi):
+        r = job // n_src
+        i = job - r * n_src
+        if r != w_row:
+            inv, ring = _masked_weights(weights[r], edge_mask[r], w)
+            w_row = r
+        _dijkstra(indptr, indices, w, through_mask, sources[i], dist[r, i], pred[r, i], work, inv, ring)
+
+
 @njit(cache=True, parallel=True)
 def _shortest_paths_kernel(indptr, indices, weights, edge_mask, through_mask, sources):
     n_src = sources.shape[0]
@@ -333,18 +357,9 @@ def _shortest_paths_batch_kernel(indptr, indices, weights, edge_mask, through_ma
     n_jobs = n_batch * n_src
     n_chunks = _chunks(n_jobs)
     for c in prange(n_chunks):
-        work = _workspace(n)
-        w = np.empty(weights.shape[1], dtype=np.float64)
-        w_row = -1
-        inv = 0.0
-        ring = _U0
-        for job in range(c * n_jobs // n_chunks, (c + 1) * n_jobs // n_chunks):
-            b = job // n_src
-            i = job - b * n_src
-            if b != w_row:
-                inv, ring = _masked_weights(weights[b], edge_mask[b], w)
-                w_row = b
-            _dijkstra(ip, ix, w, through_mask, sources[i], dist[b, i], pred[b, i], work, inv, ring)
+        lo = c * n_jobs // n_chunks
+        hi = (c + 1) * n_jobs // n_chunks
+        _solve_rows(ip, ix, weights, edge_mask, through_mask, sources, dist, pred, lo, hi)
     return dist, pred
 
 
@@ -410,18 +425,9 @@ def _assign_kernel(
     n_jobs = n_cls * n_org
     n_chunks = _chunks(n_jobs)
     for c in prange(n_chunks):
-        work = _workspace(n)
-        w = np.empty(weights.shape[1], dtype=np.float64)
-        w_row = -1
-        inv = 0.0
-        ring = _U0
-        for job in range(c * n_jobs // n_chunks, (c + 1) * n_jobs // n_chunks):
-            k = job // n_org
-            u = job - k * n_org
-            if k != w_row:
-                inv, ring = _masked_weights(weights[k], edge_mask[k], w)
-                w_row = k
-            _dijkstra(ip, ix, w, through_mask, origins[u], dist[k, u], pred[k, u], work, inv, ring)
+        lo = c * n_jobs // n_chunks
+        hi = (c + 1) * n_jobs // n_chunks
+        _solve_rows(ip, ix, weights, edge_mask, through_mask, origins, dist, pred, lo, hi)
     flow = _load_kernel(tails, pred, origins, od_origin, destinations, demand, indices.shape[0])
     skims = np.empty((1 + n_attr, n_cls, n_od), dtype=np.float64)
     skims[1:] = _fold_kernel(tails, pred, origins, od_origin, destinations, attrs, False)
