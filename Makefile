@@ -30,7 +30,7 @@ demo: install
 	$(BIN)/corridors demo
 
 warmup: install
-	$(BIN)/python -m corridors.routing --warmup
+	$(BIN)/corridors warmup
 
 test: warmup
 	$(BIN)/python -m pytest

@@ -79,6 +79,18 @@ def main(
 
 
 @app.command()
+def warmup() -> None:
+    """Compile the Numba kernels into their on-disk cache (once per install; seconds).
+
+    Example: [bold]corridors warmup[/bold]
+    """
+    from corridors.routing import warmup as compile_kernels
+
+    compile_kernels()
+    err.print("Numba kernels compiled and cached")
+
+
+@app.command()
 def demo(
     russian: Annotated[float, typer.Option(min=0, help="Load on the Russian route, t/day.")] = 30_000,
     middle: Annotated[float, typer.Option(min=0, help="Load on the Middle Corridor, t/day.")] = 4_500,

@@ -11,12 +11,11 @@ signature, once, into Numba's on-disk cache. ``prange`` runs only over independe
 outputs; every reduction into a shared array happens in a fixed order, so results are
 bit-identical for any number of Numba threads.
 
-Run ``python -m corridors.routing --warmup`` once to fill the cache.
+Run ``corridors warmup`` (or :func:`warmup`) once to fill the cache.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -1125,11 +1124,3 @@ def warmup() -> None:
         user_equilibrium(tail, head, 3, w, w, 0.15, 4.0, [0, 1], [2, 2], [1.0, 2.0], method=m, max_iter=5)
     # the conjugate branch needs partial steps, which this tiny graph may never take
     _bpr_derivative_kernel(w, w, w, w, w, np.empty_like(w))
-
-
-if __name__ == "__main__":  # pragma: no cover - exercised by `make test`
-    if "--warmup" in sys.argv[1:]:
-        warmup()
-    else:
-        sys.stderr.write("usage: python -m corridors.routing --warmup\n")
-        sys.exit(2)
