@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import mesa
@@ -183,6 +184,10 @@ class CorridorModel(mesa.Model):
         self.bloc_km = np.array([np.where(bloc_of == b, km, 0.0) for b in POWERS])
         self.t_per_feu = self.net.unit("t_per_feu_loaded")
         self.sea_gateway = self.gateway == CORRIDORS.index("sea")
+        pipes = self.inputs.pipelines
+        self.pipe_edges = pipes["edge"].to_numpy(int)
+        self.pipe_volume = pipes["volume_t_per_year"].to_numpy(float)
+        self.pipe_growth = pipes["growth_per_year"].to_numpy(float)
 
     def _known_projects(self) -> list[Event]:
         """Projects already completed (``known_completion``) as investments of the history."""
@@ -269,6 +274,12 @@ class CorridorModel(mesa.Model):
         align = np.array([[p.alignment.get(c, {}).get(b, 0.5) for b in POWERS] for c in attrs["country"]])
         self.misalignment = 1.0 - align  # (S, P): the political cost's weights
         self.through = self.net.through_mask
+        if self.router is routing:
+            self._assign = routing.Graph(self.net.indptr, self.net.indices, self.through).assign
+        else:
+            self._assign = partial(
+                self.router.assign, self.net.indptr, self.net.indices, through_mask=self.through
+            )
         self._selection_cache: dict = {}
         self.country_agents = {c: CountryAgent(self, country=c, budget_usd_m_per_year=COUNTRY_BUDGETS_USD_M[c])
                                for c in C5}  # fmt: skip
@@ -400,15 +411,10 @@ class CorridorModel(mesa.Model):
             )
             cap = np.where(hit, cap * 0.5, cap)
         self.capacity_e = cap
-        pipes = self.inputs.pipelines
-        if len(pipes):  # exogenous: their volume, capped by this quarter's capacity
-            want = (
-                pipes["volume_t_per_year"].to_numpy(float)
-                * (1.0 + pipes["growth_per_year"].to_numpy(float)) ** (t / 4.0)
-                / 4.0
-            )
-            carried = np.minimum(want, np.nan_to_num(cap[pipes["edge"].to_numpy()], nan=np.inf))
-            self.rec["pipeline"][t] = np.where(self.open_pipeline(st, pipes["edge"].to_numpy()), carried, 0.0)
+        if self.pipe_edges.size:  # exogenous: their volume, capped by this quarter's capacity
+            want = self.pipe_volume * (1.0 + self.pipe_growth) ** (t / 4.0) / 4.0
+            carried = np.minimum(want, np.nan_to_num(cap[self.pipe_edges], nan=np.inf))
+            self.rec["pipeline"][t] = np.where(st.closed[self.pipe_edges], 0.0, carried)
         self.open_e = ~st.closed & ((self.opens_year == 0) | (self.opens_year <= year) | st.opened)
         self.corridor_open = np.array([st.corridor_open[c] for c in CORRIDORS])
         self.sea_rate_usd_per_feu, self.cape_detour_days = usd_per_feu, detour_days
@@ -430,10 +436,9 @@ class CorridorModel(mesa.Model):
         for g in self.groups:
             masks = g["masks"] & open_s[None, :] & self.corridor_open[:, None]
             weights = money_s + g["vot"] / 24.0 * (time_s + 24.0 * wait_s)
-            res = self.router.assign(
-                self.net.indptr, self.net.indices, weights, g["origins"], g["markets"],
-                np.zeros((K, len(g["markets"]))), edge_mask=masks, through_mask=self.through,
-                time=time_s, attributes=attrs,
+            res = self._assign(
+                weights, g["origins"], g["markets"], np.zeros((K, len(g["markets"]))),
+                edge_mask=masks, time=time_s, attributes=attrs,
             )  # fmt: skip
             self.paths.append(res.paths)
             rows, od = g["shippers"], g["od_of"]
@@ -631,10 +636,6 @@ class CorridorModel(mesa.Model):
             if benefit > cost and (best is None or benefit / cost > best[0]):
                 best = (benefit / cost, row.project, cost)
         return None if best is None else (best[1], best[2])
-
-    @staticmethod
-    def open_pipeline(state: EdgeState, edges: np.ndarray) -> np.ndarray:
-        return ~state.closed[edges]
 
     @property
     def in_bloc(self) -> bool:

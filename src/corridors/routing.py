@@ -28,6 +28,7 @@ from numba import njit, prange
 __all__ = [
     "Assignment",
     "Equilibrium",
+    "Graph",
     "PathSet",
     "assign",
     "bpr_time",
@@ -557,6 +558,9 @@ def _float_array(name: str, a, shape: tuple[int, ...], *, allow_inf: bool = Fals
     arr = np.require(arr, np.float64, ["C", "W"])
     if arr.shape != shape:
         raise _fail(name, f"expected shape {shape}, got {arr.shape}")
+    # one pass in the common case; the detailed checks below only name the fault
+    if (arr >= 0).all() and (allow_inf or np.isfinite(arr).all()):
+        return arr
     if np.isnan(arr).any():
         raise _fail(name, "contains NaN")
     if not allow_inf and np.isinf(arr).any():
@@ -840,6 +844,84 @@ def _od_arrays(origins, destinations, n: int):
     return unique.astype(np.int64), od_origin.astype(np.int64).ravel(), destinations
 
 
+@dataclass(frozen=True, eq=False)
+class Graph:
+    """A CSR graph checked once, to assign on it many times (the model's quarterly loads).
+
+    ``Graph(indptr, indices, through_mask=None)``; :meth:`assign` then checks only what
+    changes between calls (weights, masks, demand, OD pairs).
+    """
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    through_mask: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        indptr, indices, n = _csr(self.indptr, self.indices)
+        tm = np.ones(n, dtype=np.bool_) if self.through_mask is None else self.through_mask
+        object.__setattr__(self, "indptr", indptr)
+        object.__setattr__(self, "indices", indices)
+        object.__setattr__(self, "through_mask", _bool_array("through_mask", tm, (n,)))
+        object.__setattr__(self, "tails", slot_tails(indptr))
+
+    @property
+    def n_nodes(self) -> int:
+        return self.indptr.size - 1
+
+    @property
+    def n_slots(self) -> int:
+        return self.indices.size
+
+    def assign(
+        self,
+        weights,
+        origins,
+        destinations,
+        demand,
+        *,
+        edge_mask=None,
+        time=None,
+        distance=None,
+        attributes=None,
+    ) -> Assignment:
+        """All-or-nothing loading on this graph; arguments as for :func:`assign`."""
+        n, n_slots = self.n_nodes, self.n_slots
+        org, od_origin, dst = _od_arrays(origins, destinations, n)
+        n_od = dst.size
+        w = np.asarray(weights)
+        q = np.asarray(demand)
+        em_in = None if edge_mask is None else np.asarray(edge_mask)
+        ks = {a.shape[0] for a in (w, q, em_in) if a is not None and a.ndim == 2}
+        if len(ks) > 1:
+            raise _fail(
+                "weights", f"weights, demand and edge_mask disagree on the number of classes: {sorted(ks)}"
+            )
+        k = ks.pop() if ks else 1
+        if w.ndim == 1:
+            w = np.broadcast_to(w, (k, w.shape[0]))
+        w = _float_array("weights", w, (k, n_slots))
+        if q.ndim == 1:
+            q = np.broadcast_to(q, (k, q.shape[0]))
+        q = _float_array("demand", q, (k, n_od))
+        if em_in is not None and em_in.ndim != 2:
+            raise _fail("edge_mask", f"expected shape (K, {n_slots}), got {em_in.shape}")
+        em, _ = _masks(em_in, None, n_slots, n, rows=k)
+        extra = np.empty((0, n_slots)) if attributes is None else np.asarray(attributes)
+        if extra.ndim != 2:
+            raise _fail("attributes", f"expected shape (A, {n_slots}), got {extra.shape}")
+        attrs = np.full((2 + extra.shape[0], n_slots), np.nan)
+        if time is not None:
+            attrs[0] = _float_array("time", time, (n_slots,))
+        if distance is not None:
+            attrs[1] = _float_array("distance", distance, (n_slots,))
+        attrs[2:] = _float_array("attributes", extra, (extra.shape[0], n_slots))
+        flow, skims, unassigned, pred = _assign_kernel(
+            self.indptr, self.indices, self.tails, w, em, self.through_mask, org, od_origin, dst, q, attrs
+        )
+        paths = PathSet(org, od_origin, dst, pred, self.tails)
+        return Assignment(flow, skims[0], skims[1], skims[2], skims[3:], unassigned, paths)
+
+
 def assign(
     indptr,
     indices,
@@ -879,43 +961,11 @@ def assign(
     -------
     Assignment
     """
-    indptr, indices, n = _csr(indptr, indices)
-    n_slots = indices.size
-    org, od_origin, dst = _od_arrays(origins, destinations, n)
-    n_od = dst.size
-    w = np.asarray(weights)
-    q = np.asarray(demand)
-    em_in = None if edge_mask is None else np.asarray(edge_mask)
-    ks = {a.shape[0] for a in (w, q, em_in) if a is not None and a.ndim == 2}
-    if len(ks) > 1:
-        raise _fail(
-            "weights", f"weights, demand and edge_mask disagree on the number of classes: {sorted(ks)}"
-        )
-    k = ks.pop() if ks else 1
-    if w.ndim == 1:
-        w = np.broadcast_to(w, (k, w.shape[0]))
-    w = _float_array("weights", w, (k, n_slots))
-    if q.ndim == 1:
-        q = np.broadcast_to(q, (k, q.shape[0]))
-    q = _float_array("demand", q, (k, n_od))
-    if em_in is not None and em_in.ndim != 2:
-        raise _fail("edge_mask", f"expected shape (K, {n_slots}), got {em_in.shape}")
-    em, tm = _masks(em_in, through_mask, n_slots, n, rows=k)
-    extra = np.empty((0, n_slots)) if attributes is None else np.asarray(attributes)
-    if extra.ndim != 2:
-        raise _fail("attributes", f"expected shape (A, {n_slots}), got {extra.shape}")
-    attrs = np.full((2 + extra.shape[0], n_slots), np.nan)
-    if time is not None:
-        attrs[0] = _float_array("time", time, (n_slots,))
-    if distance is not None:
-        attrs[1] = _float_array("distance", distance, (n_slots,))
-    attrs[2:] = _float_array("attributes", extra, (extra.shape[0], n_slots))
-    tails = slot_tails(indptr)
-    flow, skims, unassigned, pred = _assign_kernel(
-        indptr, indices, tails, w, em, tm, org, od_origin, dst, q, attrs
-    )
-    paths = PathSet(org, od_origin, dst, pred, tails)
-    return Assignment(flow, skims[0], skims[1], skims[2], skims[3:], unassigned, paths)
+    graph = Graph(indptr, indices, through_mask)
+    return graph.assign(
+        weights, origins, destinations, demand, edge_mask=edge_mask, time=time, distance=distance,
+        attributes=attributes,
+    )  # fmt: skip
 
 
 def relative_gap(flow, time, demand, shortest_cost) -> float:
