@@ -76,9 +76,31 @@ class Inputs:
 
     @cached_property
     def _sea_arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.sea_rates["usd_per_feu"].to_numpy(float), self.sea_rates["cape_detour_days"].to_numpy(
-            float
+        rates = self.sea_rates
+        return rates["usd_per_feu"].to_numpy(float), rates["cape_detour_days"].to_numpy(float)
+
+    def with_sea_rates(self, overrides: dict[int, tuple[float, float]]) -> Inputs:
+        """A copy whose quarterly sea rates are replaced or extended by ``overrides``.
+
+        ``overrides`` maps a step (0 = 2019Q1) to (USD per FEU, Cape detour days) from that
+        quarter on; quarters after the data's end hold the last known values until then.
+        """
+        if not overrides:
+            return self
+        usd, cape = self._sea_arrays
+        last = max(usd.size - 1, *overrides)
+        usd = np.concatenate([usd, np.full(last + 1 - usd.size, usd[-1])])
+        cape = np.concatenate([cape, np.full(last + 1 - cape.size, cape[-1])])
+        source = np.concatenate(
+            [self.sea_rates["source"].to_numpy(object), np.full(last + 1 - len(self.sea_rates), "held")]
         )
+        for step in sorted(overrides):
+            usd[step:], cape[step:] = overrides[step]
+            source[step:] = "scenario"
+        steps = np.arange(last + 1)
+        sea = pd.DataFrame({"year": 2019 + steps // 4, "quarter": steps % 4 + 1, "usd_per_feu": usd,
+                            "cape_detour_days": cape, "source": source})  # fmt: skip
+        return Inputs(trade=self.trade, projects=self.projects, sea_rates=sea, pipelines=self.pipelines)
 
 
 def _check_sources(

@@ -13,7 +13,7 @@ DataFrames.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
@@ -356,11 +356,13 @@ class CorridorModel(mesa.Model):
         if self.t >= self.n_steps:
             self.running = False
 
-    def run(self) -> None:
-        """Step to the end of the horizon."""
+    def run(self, *, on_step: Callable[[int, int], None] | None = None) -> None:
+        """Step to the end of the horizon; ``on_step(done, total)`` after each quarter."""
         with routing.single_thread():
             while self.running and self.t < self.n_steps:
                 self.step()
+                if on_step is not None:
+                    on_step(self.t, self.n_steps)
 
     def countries_agents_route(self) -> None:
         """Every government's routing of its state cargo (CountryAgent.route_state_flows), as one batch."""

@@ -157,6 +157,18 @@ class Results:
         res.summary = _finite(res.indicators())
         return res
 
+    def trimmed(self, report_from: int) -> Results:
+        """The same run reported from ``report_from`` (every run starts in 2019)."""
+        if report_from <= 2019:
+            return self
+        keep = {name: getattr(self, name) for name in TABLES if name != "decisions"}
+        keep = {name: t[t["year"] >= report_from].reset_index(drop=True) for name, t in keep.items()}
+        first_step = (report_from - 2019) * 4
+        decisions = self.decisions[self.decisions["step"] >= first_step].reset_index(drop=True)
+        res = Results(**keep, decisions=decisions, meta={**self.meta, "report_from": report_from})
+        res.summary = _finite(res.indicators())
+        return res
+
     # ---------------------------------------------------------------- views
 
     def annual_volumes(self) -> pd.DataFrame:

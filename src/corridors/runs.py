@@ -1,0 +1,162 @@
+"""Running scenarios and writing run directories: the layer above results and plots.
+
+``run`` turns a scenario into a :class:`~corridors.results.Results`; ``write_run`` writes
+the run directory (resolved scenario, manifest, Parquet tables, summary, PNG plots) into a
+temporary directory and renames it into place, so an interrupted run leaves nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import platform
+import subprocess
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from corridors.events import Event
+from corridors.network import default_data_dir
+from corridors.parameters import Parameters
+from corridors.results import Results
+
+if TYPE_CHECKING:
+    from corridors.scenario import Scenario
+
+__all__ = ["manifest", "run", "write_run"]
+
+
+def _scenario(scenario: Scenario | str | Path | None, overrides: Mapping[str, Any] | None) -> Scenario:
+    from corridors.scenario import Scenario, find_scenario, load_scenario
+
+    if isinstance(scenario, Scenario):
+        if overrides:
+            return load_scenario(scenario.path, overrides={**scenario.overrides, **overrides})
+        return scenario
+    return load_scenario(find_scenario("baseline" if scenario is None else scenario), overrides=overrides)
+
+
+def run(
+    scenario: Scenario | str | Path | None = None,
+    *,
+    seed: int | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    params: Parameters | None = None,
+    events: Sequence[Event] | None = None,
+    end_year: int | None = None,
+    stochastic: bool = True,
+    on_step: Callable[[int, int], None] | None = None,
+) -> Results:
+    """Run the model once and return its :class:`Results`.
+
+    Parameters
+    ----------
+    scenario : Scenario, path or name, optional
+        A scenario (``corridors.load_scenario``), a scenario file, or the name of a shipped
+        one; ``None`` runs the baseline.
+    seed : int, optional
+        Seed of the model's random generator (default: the scenario's seed). The same
+        scenario and seed give identical tables.
+    overrides : mapping, optional
+        Dotted overrides such as ``{"parameters.cost_elasticity": 3.0}``.
+    params, events : optional
+        Replace the scenario's parameters or its whole timeline (for programmatic use).
+    end_year : int, optional
+        Replace the scenario's last year.
+    stochastic : bool
+        False: no random draws (the seed is then irrelevant).
+    on_step : callable, optional
+        Called as ``on_step(step_done, n_steps)`` after each quarter (progress bars).
+    """
+    from corridors.model import CorridorModel
+
+    sc = _scenario(scenario, overrides)
+    p = params if params is not None else sc.parameters()
+    timeline = list(events) if events is not None else sc.events(p)
+    last = end_year if end_year is not None else sc.period.end_year
+    seed = sc.seed if seed is None else seed
+    model = CorridorModel(params=p, events=timeline, end_year=last, stochastic=stochastic, rng=seed,
+                          agents=sc.agent_settings(), inputs=_inputs(sc))  # fmt: skip
+    model.run(on_step=on_step)
+    meta = {"seed": seed, "scenario": sc.name, "report_from": sc.period.report_from}
+    res = Results.from_model(model, meta=meta)
+    return res.trimmed(sc.period.report_from)
+
+
+def _inputs(sc: Scenario):
+    overrides = sc.sea_rate_overrides()
+    if not overrides:
+        return None
+    from corridors.inputs import load_inputs
+    from corridors.network import load_network
+
+    return load_inputs(load_network()).with_sea_rates(overrides)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _git_revision() -> str | None:
+    root = Path(__file__).resolve().parents[2]
+    if not (root / ".git").exists():
+        return None
+    try:
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=5, check=False)  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def manifest(res: Results, sc: Scenario) -> dict[str, Any]:
+    """Where a run came from: versions, seed, platform, time, and hashes of every input."""
+    from corridors import __version__
+
+    data = default_data_dir()
+    inputs = {f"data/{p.name}": _sha256(p) for p in sorted(data.iterdir()) if p.is_file()}
+    inputs |= {f"scenario/{Path(p).name}": _sha256(Path(p)) for p in sc.chain}
+    if sc.parameters_file:
+        inputs[f"parameters/{Path(sc.parameters_file).name}"] = _sha256(Path(sc.parameters_file))
+    return {
+        "scenario": sc.name,
+        "scenario_file": str(sc.path),
+        "seed": res.meta.get("seed"),
+        "corridors_version": __version__,
+        "git_revision": _git_revision(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "overrides": dict(sc.overrides),
+        "ignored_events": list(sc.ignored_events),
+        "input_sha256": inputs,
+    }
+
+
+def write_run(
+    res: Results, sc: Scenario, out: str | Path, *, force: bool = False, plots: bool = True
+) -> Path:
+    """Write the run directory ``out`` atomically: tables, summary, scenario, manifest, plots."""
+    extra = {
+        "scenario.toml": sc.to_toml().encode(),
+        "manifest.json": json.dumps(manifest(res, sc), indent=2).encode(),
+    }
+    if plots:
+        extra |= render_plots(res)
+    return res.save(out, extra_files=extra, force=force)
+
+
+def render_plots(res: Results) -> dict[str, bytes]:
+    """The run's standard plots as PNG bytes, by file name."""
+    from corridors.network import load_network
+    from corridors.plots import run_plots
+
+    out = {}
+    for name, fig in run_plots(res, load_network()).items():
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=120)
+        out[name] = buf.getvalue()
+    return out
