@@ -104,6 +104,9 @@ class CorridorModel(mesa.Model):
     router : optional
         An object with :func:`corridors.routing.assign`'s signature and result (default:
         :mod:`corridors.routing`); benchmarks pass a scipy-based one for comparison.
+    agents : dict, optional
+        Initial settings of the five governments: ``{"KZ": {"border_efficiency": 0.9,
+        "budget_usd_m_per_year": 400, "port_fee_factor": 1.0}}``.
     """
 
     def __init__(
@@ -117,6 +120,7 @@ class CorridorModel(mesa.Model):
         network: Network | None = None,
         inputs: Inputs | None = None,
         router: Any = None,
+        agents: dict[str, dict[str, float]] | None = None,
     ) -> None:
         super().__init__(rng=rng)
         if not BASE_YEAR <= end_year <= 2100:
@@ -143,6 +147,13 @@ class CorridorModel(mesa.Model):
             self.events.append(BorderAgreement(start=str(self.params.bloc_from_year), countries=C5,
                                                dwell_factor=self.params.bloc_border_factor, note="the C5 bloc"))  # fmt: skip
         self._create_agents()
+        for country, settings in (agents or {}).items():
+            agent = self.country_agents[country]
+            agent.border_factor = float(settings.get("border_efficiency", agent.border_factor))
+            agent.budget_usd_m_per_year = float(
+                settings.get("budget_usd_m_per_year", agent.budget_usd_m_per_year)
+            )
+            agent.port_fee_factor = float(settings.get("port_fee_factor", agent.port_fee_factor))
         self._allocate_tables()
         with routing.single_thread():
             self._prepare_quarter(0)
