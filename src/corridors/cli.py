@@ -49,18 +49,11 @@ def _bad_input(exc: Exception) -> typer.Exit:
 
 def _save_figure(fig, path: Path) -> None:
     """Write a figure atomically: a temporary file in the same folder, then a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=150)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=150)
+    _write_atomic(path, buf.getvalue())
 
 
 def _version(value: bool) -> None:
@@ -76,6 +69,218 @@ def main(
     ] = False,
 ) -> None:
     """Simulate the competition between Central Asia's trade routes."""
+
+
+def _load(scenario: str, sets: list[str] | None = None):
+    """A scenario by name or path with ``--set`` overrides; bad input exits with code 2."""
+    from corridors.scenario import find_scenario, load_scenario, parse_override
+
+    try:
+        overrides = dict(parse_override(item) for item in sets or [])
+        return load_scenario(find_scenario(scenario), overrides=overrides)
+    except (CorridorsError, OSError) as exc:
+        raise _bad_input(exc) from None
+
+
+@app.command("run")
+def run_command(
+    scenario: Annotated[
+        str, typer.Argument(help="A scenario file, or the name of a shipped one (see `corridors scenarios`).")
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="The run directory to write (default results/<scenario>-<time>)."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing run directory.")] = False,
+    sets: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a field: --set parameters.cost_elasticity=3.5 (repeatable)."),
+    ] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Random seed (default: the scenario's).")] = None,
+    plots: Annotated[
+        bool, typer.Option("--plots/--no-plots", help="Draw the PNG plots into the run directory.")
+    ] = True,
+) -> None:
+    """Run a scenario and write its run directory (tables, summary, manifest, plots).
+
+    Example: [bold]corridors run baseline --seed 7 --out results/baseline-7[/bold]
+    """
+    from datetime import datetime
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from corridors.runs import run, write_run
+
+    sc = _load(scenario, sets)
+    target = out or Path("results") / f"{sc.name}-{datetime.now():%Y%m%d-%H%M%S}"
+    if target.exists() and not force:
+        raise _bad_input(FileExistsError(f"--out: {target} already exists (use --force to replace it)"))
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("quarters"),
+               TimeElapsedColumn())  # fmt: skip
+    try:
+        with Progress(*columns, console=err, transient=True) as progress:
+            task = progress.add_task(f"running {sc.name}", total=None)
+            res = run(
+                sc, seed=seed, on_step=lambda done, total: progress.update(task, completed=done, total=total)
+            )
+            progress.update(task, description=f"writing {target}")
+            path = write_run(res, sc, target, force=force, plots=plots)
+    except CorridorsError as exc:
+        raise _bad_input(exc) from None
+    except Exception as exc:  # a failure of the run itself: say what and exit 1
+        err.print(
+            f"[bold red]run failed:[/bold red] {escape(type(exc).__name__ + ': ' + str(exc))}", soft_wrap=True
+        )
+        raise typer.Exit(EXIT_FAILURE) from None
+    _print_summary(res)
+    stdout.print(f"results: {path.resolve()}")
+    if plots:
+        stdout.print(f"plots:   {', '.join(sorted(p.name for p in path.glob('*.png')))}")
+
+
+def _print_summary(res) -> None:
+    s = res.summary
+    table = Table(title=f"{res.meta.get('scenario', 'run')}: corridors in {s['last_year']}")
+    for col in ("corridor", "Mt/yr", "share", "days"):
+        table.add_column(col, justify="left" if col == "corridor" else "right")
+    for corridor, vol in s["volume_t_last_year"].items():
+        if vol <= 0:
+            continue
+        days = s["mean_time_days_last_year"].get(corridor)
+        table.add_row(corridor, f"{vol / 1e6:,.1f}", f"{s['share_last_year'][corridor]:.0%}",
+                      "-" if days is None else f"{days:.0f}")  # fmt: skip
+    stdout.print(table)
+    year = s.get("middle_overtakes_russian_year")
+    stdout.print(
+        f"Middle Corridor passes the Russian route: {year if year else 'not by ' + str(s['last_year'])}"
+    )
+
+
+@app.command()
+def validate(
+    scenarios: Annotated[list[str], typer.Argument(help="Scenario files or names.")],
+) -> None:
+    """Check scenario files without running them; one line per file.
+
+    Example: [bold]corridors validate scenarios/*.toml[/bold]
+    """
+    from corridors.scenario import find_scenario, load_scenario
+
+    bad = 0
+    for item in scenarios:
+        try:
+            sc = load_scenario(find_scenario(item))
+            sc.events(sc.parameters())
+        except (CorridorsError, OSError) as exc:
+            err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            bad += 1
+        else:
+            stdout.print(f"ok  {sc.name}  ({sc.path})", highlight=False, soft_wrap=True)
+    if bad:
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+
+@app.command("scenarios")
+def list_scenarios() -> None:
+    """List the shipped scenarios, one line each.
+
+    Example: [bold]corridors scenarios[/bold]
+    """
+    from corridors.scenario import load_scenario, scenario_dir
+
+    for path in sorted(scenario_dir().glob("*.toml")):
+        try:
+            sc = load_scenario(path)
+        except CorridorsError as exc:
+            err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", soft_wrap=True)
+            continue
+        stdout.print(f"[bold]{sc.name:22}[/bold] {escape(sc.title)}", soft_wrap=True)
+
+
+@app.command()
+def compare(
+    run_dirs: Annotated[list[Path], typer.Argument(help="Two or more run directories.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the figure (PNG).")] = Path(
+        "results/compare.png"
+    ),
+) -> None:
+    """Draw runs side by side: volumes by corridor and their differences against the first.
+
+    Example: [bold]corridors compare results/baseline-7 results/c5_bloc-7 --out results/bloc.png[/bold]
+    """
+    from corridors.plots import compare_plot
+    from corridors.results import load_results
+
+    if len(run_dirs) < 2:
+        raise _bad_input(ValueError("compare: give at least two run directories"))
+    if out.suffix.lower() != ".png":
+        raise _bad_input(ValueError(f"--out: {out} must end in .png"))
+    try:
+        results = [load_results(d) for d in run_dirs]
+    except (OSError, ValueError) as exc:
+        raise _bad_input(exc) from None
+    labels = [r.meta.get("scenario") or d.name for r, d in zip(results, run_dirs, strict=True)]
+    if len(set(labels)) < len(labels):
+        labels = [d.name for d in run_dirs]
+    _save_figure(compare_plot(results, labels), out)
+    err.print(f"figure written to {out.resolve()}")
+
+
+@app.command()
+def plot(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory written by `corridors run`.")],
+) -> None:
+    """Draw (again) the standard plots of a run into its directory.
+
+    Example: [bold]corridors plot results/baseline-7[/bold]
+    """
+    from corridors.results import load_results
+    from corridors.runs import render_plots
+
+    try:
+        res = load_results(run_dir)
+    except (OSError, ValueError) as exc:
+        raise _bad_input(exc) from None
+    for name, data in render_plots(res).items():
+        _write_atomic(run_dir / name, data)
+    err.print(f"plots written to {run_dir.resolve()}")
+
+
+@app.command()
+def schema(
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the JSON Schema here instead of stdout.")
+    ] = None,
+) -> None:
+    """The JSON Schema of scenario files, for editors.
+
+    Example: [bold]corridors schema --out scenario.schema.json[/bold]
+    """
+    import json
+
+    from corridors.scenario import scenario_schema
+
+    text = json.dumps(scenario_schema(), indent=2)
+    if out is None:
+        typer.echo(text)
+    else:
+        _write_atomic(out, text.encode())
+        err.print(f"schema written to {out.resolve()}")
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 @app.command()
