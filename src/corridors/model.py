@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 import mesa
@@ -84,6 +84,18 @@ class ShipperArrays:
     growth_per_year: np.ndarray
 
 
+@cache
+def packaged_network() -> Network:
+    """The packaged network, loaded and checked once per process (it is never modified)."""
+    return load_network()
+
+
+@cache
+def packaged_inputs() -> Inputs:
+    """The packaged demand, projects, pipelines and sea rates, loaded once per process."""
+    return load_inputs(packaged_network())
+
+
 class CorridorModel(mesa.Model):
     """The agent-based model of Central Asia's trade corridors.
 
@@ -127,7 +139,10 @@ class CorridorModel(mesa.Model):
             raise ValueError(f"end_year: must be between {BASE_YEAR} and 2100, got {end_year}")
         self.params = params or Parameters()
         self.router = routing if router is None else router
-        self.net = network or load_network()
+        if network is None:
+            network = packaged_network()
+            inputs = inputs or packaged_inputs()
+        self.net = network
         self.inputs = inputs or load_inputs(self.net)
         self.stochastic = stochastic
         self.end_year = end_year
@@ -199,6 +214,13 @@ class CorridorModel(mesa.Model):
         self.pipe_edges = pipes["edge"].to_numpy(int)
         self.pipe_volume = pipes["volume_t_per_year"].to_numpy(float)
         self.pipe_growth = pipes["growth_per_year"].to_numpy(float)
+        self.suez = self.via == "suez"
+        # per-country link sets the agents' levers act on (constant over a run)
+        touches = {c: (self.tail_country == c) | (self.head_country == c) for c in (*C5, *TRANSIT_STATES)}
+        ports = np.isin(self.tail_kind, ("seaport", "dry_port"))
+        self.fee_links = {c: touches[c] for c in TRANSIT_STATES}
+        self.port_links = {c: (self.tail_country == c) & ports for c in C5}
+        self.border_links = {c: self.border & touches[c] for c in C5}
 
     def _known_projects(self) -> list[Event]:
         """Projects already completed (``known_completion``) as investments of the history."""
@@ -292,6 +314,7 @@ class CorridorModel(mesa.Model):
                 self.router.assign, self.net.indptr, self.net.indices, through_mask=self.through
             )
         self._selection_cache: dict = {}
+        self._hit_cache: dict = {}
         self.country_agents = {c: CountryAgent(self, country=c, budget_usd_m_per_year=COUNTRY_BUDGETS_USD_M[c])
                                for c in C5}  # fmt: skip
         self.powers = {p: PowerAgent(self, power=p) for p in ("RU", "CN", "US", "EU")}
@@ -399,18 +422,16 @@ class CorridorModel(mesa.Model):
         tariff = np.where(self.sea_gateway, usd_per_feu / self.t_per_feu, tariff)
         handling = self.base_handling * st.handling_factor
         for c, agent in self.transit_states.items():  # handling at its ports, yards and borders
-            touches = (self.tail_country == c) | (self.head_country == c)
-            handling = np.where(touches, handling * agent.fee_factor, handling)
+            handling[self.fee_links[c]] *= agent.fee_factor
         border_factor = np.ones(self.net.n_edges)
         for c, agent in self.country_agents.items():
-            port = (self.tail_country == c) & np.isin(self.tail_kind, ("seaport", "dry_port"))
-            handling = np.where(port, handling * agent.port_fee_factor, handling)
-            own = self.border & ((self.tail_country == c) | (self.head_country == c))
-            border_factor = np.where(own, np.minimum(border_factor, agent.border_factor), border_factor)
+            handling[self.port_links[c]] *= agent.port_fee_factor
+            own = self.border_links[c]
+            border_factor[own] = np.minimum(border_factor[own], agent.border_factor)
         self.money_e = tariff + handling
         # times: events, borders, the Red Sea detour on Suez links
         self.time_e = self.travel_h * st.time_factor + self.dwell_h * st.dwell_factor * border_factor
-        self.time_e = np.where(self.via == "suez", self.time_e + 24.0 * detour_days, self.time_e)
+        self.time_e = np.where(self.suez, self.time_e + 24.0 * detour_days, self.time_e)
         # capacity this quarter: season, events, the Caspian fleet, weather and disruptions
         cap = self.base_capacity * self.season[:, q] * st.capacity_factor
         cap = np.where(self.feeder, cap * self.operator.capacity_factor, cap)
@@ -474,15 +495,7 @@ class CorridorModel(mesa.Model):
         self.ban_cap = np.ones((S, K))
         self.subsidy = np.zeros((S, K))
         for sn in active_of(self.events, Sanction, t):
-            hit = np.ones(S, dtype=bool)
-            if sn.commodities:
-                hit &= np.isin(a["commodity"], sn.commodities)
-            if sn.directions:
-                hit &= np.isin(a["direction"], sn.directions)
-            if sn.markets:
-                hit &= np.isin(a["market"], sn.markets) | np.isin(a["origin"], sn.markets)
-            if sn.shipper_countries:
-                hit &= np.isin(a["country"], sn.shipper_countries)
+            hit = self._shippers_hit(sn)
             through = self.bloc_share[:, :, POWERS.index(CONTROLLER_BLOC.get(sn.transit, "neutral"))] > 0
             affected = hit[:, None] & through
             if sn.ban:
@@ -491,11 +504,7 @@ class CorridorModel(mesa.Model):
                 self.premium += np.where(affected, sn.premium_usd_per_t * sn.share, 0.0)
         quote = np.where(np.isfinite(self.quote_money), self.quote_money, 0.0)
         for sb in active_of(self.events, Subsidy, t):
-            hit = np.ones(S, dtype=bool)
-            if sb.commodities:
-                hit &= np.isin(a["commodity"], sb.commodities)
-            if sb.directions:
-                hit &= np.isin(a["direction"], sb.directions)
+            hit = self._shippers_hit(sb)
             k = CORRIDORS.index(sb.corridor)
             self.subsidy[:, k] += np.where(
                 hit, np.minimum(sb.usd_per_t, sb.share_of_price * quote[:, k]), 0.0
@@ -512,6 +521,24 @@ class CorridorModel(mesa.Model):
             axis=2
         )
         self.corridor_constant = np.array([p.corridor_constants.get(c, 0.0) for c in CORRIDORS])
+
+    def _shippers_hit(self, ev: Sanction | Subsidy) -> np.ndarray:
+        """Shippers an event's filters select (cached per event: the filters never change)."""
+        hit = self._hit_cache.get(ev)
+        if hit is None:
+            a = self.shipper_attrs
+            hit = np.ones(self.n_shippers, dtype=bool)
+            if ev.commodities:
+                hit &= np.isin(a["commodity"], ev.commodities)
+            if ev.directions:
+                hit &= np.isin(a["direction"], ev.directions)
+            if isinstance(ev, Sanction):
+                if ev.markets:
+                    hit &= np.isin(a["market"], ev.markets) | np.isin(a["origin"], ev.markets)
+                if ev.shipper_countries:
+                    hit &= np.isin(a["country"], ev.shipper_countries)
+            self._hit_cache[ev] = hit
+        return hit
 
     # ------------------------------------------------------------------ loading
 

@@ -437,9 +437,15 @@ def _check_reachability(net: Network, path: Path) -> None:
         corridor = net.corridors[name]
         if not corridor.markets:
             continue
-        dist, _ = routing.shortest_paths(
-            net.indptr, net.indices, w, region, edge_mask=net.edge_mask(name), through_mask=net.through_mask
-        )
+        with routing.single_thread():
+            dist, _ = routing.shortest_paths(
+                net.indptr,
+                net.indices,
+                w,
+                region,
+                edge_mask=net.edge_mask(name),
+                through_mask=net.through_mask,
+            )
         for market in corridor.markets:
             if not np.isfinite(dist[:, net.node_id(market)]).any():
                 raise DataError(path, f"[{name}].markets", f"no path from the region to {market!r}")
