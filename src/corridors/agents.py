@@ -308,8 +308,9 @@ class CountryAgent(mesa.Agent):
         if not m.params.government_projects:
             return
         income = self.budget_usd_m_per_year * m.params.project_budget_share
-        if m.in_bloc:
-            m.bloc_savings_usd_m += income
+        if m.in_bloc:  # the bloc pools this year's budget and whatever the state had saved
+            m.bloc_savings_usd_m += income + self.savings_usd_m
+            self.savings_usd_m = 0.0
         else:
             self.savings_usd_m += income
             self.fund_projects()
@@ -333,8 +334,9 @@ class PowerAgent(mesa.Agent):
       as the share recovers.
     - China pays a per-tonne subsidy to China-Europe rail transit that grows with the
       shortfall of the rail share below its 2019-2021 level, within a cap.
-    - The US imposes secondary sanctions (a premium on the five's trade through Russia)
-      when their exports to Russia exceed 2021's by ``us_secondary_trigger`` (if enabled).
+    - The US imposes secondary sanctions (a premium of USD 10/t more each quarter, to 100, on
+      the five's trade through Russia) while the share of their trade routed through Russia
+      exceeds its 2019-2021 level by ``us_secondary_trigger`` (if enabled).
     - The EU, the US and China fund Middle Corridor or other projects of ``projects.csv``
       naming them, from ``power_budgets_usd_m`` (zero in the baseline: their pledges there
       are dated events).
@@ -357,6 +359,11 @@ class PowerAgent(mesa.Agent):
         return self.reference if self.reference is not None else value
 
     def decide(self) -> None:
+        self.respond()
+        self.fund_projects()
+
+    def respond(self) -> None:
+        """The power's own lever, from the state of the corridors this quarter."""
         m, p = self.model, self.model.params
         if self.power == "RU" and p.russia_tariff_response:
             share = m.transit_share("russian")
@@ -377,11 +384,10 @@ class PowerAgent(mesa.Agent):
                 p.china_max_subsidy_usd_per_t, p.china_max_subsidy_usd_per_t * 2.0 * gap
             )
         elif self.power == "US" and p.us_secondary_sanctions:
-            exports = m.c5_exports_to_russia()
-            ref = self._reference(exports)
-            if ref is not None and exports > (1.0 + p.us_secondary_trigger) * ref:
+            share = m.c5_russian_share()
+            ref = self._reference(share)
+            if ref is not None and share > (1.0 + p.us_secondary_trigger) * ref:
                 self.secondary_premium_usd_per_t = min(self.secondary_premium_usd_per_t + 10.0, 100.0)
-        self.fund_projects()
 
     def fund_projects(self) -> None:
         """Once a year, spend this power's budget on the best project that names it as funder."""

@@ -61,7 +61,7 @@ TRANSIT_STATES = ("AZ", "GE", "TR")
 # Yearly infrastructure budget each state can put into corridor projects, USD m (A-budgets).
 COUNTRY_BUDGETS_USD_M = {"KZ": 400.0, "UZ": 250.0, "TM": 120.0, "KG": 40.0, "TJ": 30.0}
 POLICY_COLUMNS = (
-    "russia_tariff_factor", "china_subsidy_usd_per_t", "caspian_vessels",
+    "russia_tariff_factor", "china_subsidy_usd_per_t", "us_secondary_premium_usd_per_t", "caspian_vessels",
     *(f"fee_factor_{c}" for c in TRANSIT_STATES),
     *(f"port_fee_factor_{c}" for c in C5), *(f"border_factor_{c}" for c in C5),
     "sea_rate_usd_per_feu", "cape_detour_days",
@@ -614,7 +614,8 @@ class CorridorModel(mesa.Model):
 
     def _record_policy(self, t: int) -> None:
         values = [
-            self.powers["RU"].tariff_factor, self.powers["CN"].subsidy_usd_per_t, self.operator.vessels,
+            self.powers["RU"].tariff_factor, self.powers["CN"].subsidy_usd_per_t,
+            self.powers["US"].secondary_premium_usd_per_t, self.operator.vessels,
             *(self.transit_states[c].fee_factor for c in TRANSIT_STATES),
             *(self.country_agents[c].port_fee_factor for c in C5),
             *(self.country_agents[c].border_factor for c in C5),
@@ -664,6 +665,8 @@ class CorridorModel(mesa.Model):
         for row in self.projects:
             if row.project in done or row.earliest_year > self.year or row.effect == "open":
                 continue
+            if self.feeder[row.edge_ids].all():  # the feeder fleet is the Caspian operator's decision
+                continue
             if not set(funders) & set(row.funders):
                 continue
             cost = float(row.cost_usd_m)
@@ -691,11 +694,12 @@ class CorridorModel(mesa.Model):
             self.bloc_savings_usd_m -= cost
             self.fund_project(project, funder="C5")
 
-    def c5_exports_to_russia(self) -> float:
-        """Tonnes the five exported to the Russian market this quarter (all corridors)."""
-        a = self.shipper_attrs
-        rows = (a["market"] == "market_russia") & (a["direction"] == "export")
-        return float(self.served[rows].sum())
+    def c5_russian_share(self) -> float:
+        """Share of the five's own trade served through Russia this quarter."""
+        own = np.isin(self.shipper_attrs["country"], C5)
+        served = self.served[own]
+        total = served.sum()
+        return float(served[:, CORRIDORS.index("russian")].sum() / total) if total > 0 else 0.0
 
     def _volumes(self, t: int) -> np.ndarray:
         """Tonnes offered per shipper in quarter ``t``: trend growth, then offtake deals.

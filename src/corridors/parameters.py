@@ -118,8 +118,9 @@ class Parameters:
     """'War insurance' and rate support for China-Europe rail after 2022, at most USD 800 per
     FEU (A-china-subsidy)."""
     us_secondary_sanctions: bool = False
-    """The US answers circumvention (the five's exports to Russia above 2021's by
-    ``us_secondary_trigger``) with a growing premium on their trade through Russia."""
+    """The US answers a rising reliance of the five on Russian routes (their share of trade
+    through Russia above its 2019-2021 level by ``us_secondary_trigger``, relative) with a
+    growing premium on their trade through Russia."""
     us_secondary_trigger: float = 0.2
     power_budgets_usd_m: dict[str, float] = field(default_factory=dict)
     """Yearly budgets of the powers (EU, US, CN) for projects of projects.csv that name them;
