@@ -22,9 +22,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# The main job. Until the model lands (issue 4) it is the route-cost demo.
+# The main job: the baseline scenario, written to results/baseline (tables, summary, plots).
 run: install
-	$(BIN)/corridors demo
+	$(BIN)/corridors run baseline --out results/baseline --force
 
 demo: install
 	$(BIN)/corridors demo

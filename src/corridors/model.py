@@ -155,8 +155,8 @@ class CorridorModel(mesa.Model):
             for r in self.inputs.projects.to_dict(orient="records")
         ]
         base = list(baseline_events(self.params)) if events is None else list(events)
-        self.events: list[Event] = self._resolve_pledges(base + self._known_projects())
         self.decisions: list[dict] = []
+        self.events: list[Event] = self._resolve_pledges(base + self._known_projects())
         self.bloc_savings_usd_m = 0.0
         if self.params.bloc_from_year is not None:  # the bloc harmonises its borders
             self.events.append(BorderAgreement(start=str(self.params.bloc_from_year), countries=C5,
@@ -364,6 +364,7 @@ class CorridorModel(mesa.Model):
         }
         self.backlog = np.zeros((S, K))
         self.wait_days = np.zeros(E)
+        self.expected_wait = np.zeros(E)
 
     # ------------------------------------------------------------------ the step
 
@@ -411,7 +412,7 @@ class CorridorModel(mesa.Model):
     def _prepare_quarter(self, t: int) -> None:
         """Edge state, this quarter's quotes per shipper and corridor, sanctions and subsidies."""
         p = self.params
-        year, q = BASE_YEAR + t // 4, t % 4
+        q = t % 4
         st = EdgeState.base(self.net)
         apply_edge_events(self.net, st, self.events, t, cache=self._selection_cache)
         self.volumes = self._volumes(t)
@@ -449,7 +450,9 @@ class CorridorModel(mesa.Model):
             want = self.pipe_volume * (1.0 + self.pipe_growth) ** (t / 4.0) / 4.0
             carried = np.minimum(want, np.nan_to_num(cap[self.pipe_edges], nan=np.inf))
             self.rec["pipeline"][t] = np.where(st.closed[self.pipe_edges], 0.0, carried)
-        self.open_e = ~st.closed & ((self.opens_year == 0) | (self.opens_year <= year) | st.opened)
+        # links that do not exist yet (opens_year: CKU, Trans-Afghan rail) open only when an
+        # investment that opens them is delivered, whatever the year
+        self.open_e = ~st.closed & ((self.opens_year == 0) | st.opened)
         self.corridor_open = np.array([st.corridor_open[c] for c in CORRIDORS])
         self.sea_rate_usd_per_feu, self.cape_detour_days = usd_per_feu, detour_days
         self._quote(t)
@@ -460,7 +463,7 @@ class CorridorModel(mesa.Model):
         slot = self.slot
         money_s = self.money_e[slot]
         time_s = self.time_e[slot]
-        wait_s = self.wait_days[slot]
+        wait_s = self.expected_wait[slot]
         attrs = np.vstack([money_s, wait_s, self.bloc_km[:, slot]])
         open_s = self.open_e[slot]
         self.quote_money = np.full((S, K), np.inf)
@@ -592,6 +595,11 @@ class CorridorModel(mesa.Model):
         wait_e = np.empty_like(wait_s)
         wait_e[slot] = wait_s
         self.wait_days = wait_e
+        # forwarders route by the queues they expect, smoothed like the shippers' memories:
+        # routing by last quarter's queue alone sends a whole flow back and forth between
+        # parallel crossings every other quarter
+        w = self.params.memory_weight
+        self.expected_wait = (1.0 - w) * self.expected_wait + w * wait_e
         self._edge_flow = np.empty_like(flows)
         self._edge_flow[slot] = flows
         self._edge_load = np.empty_like(loads)
@@ -659,7 +667,11 @@ class CorridorModel(mesa.Model):
         only if it exceeds the cost. Projects that open new links (CKU, Trans-Afghan) have no
         load to measure yet: they enter through scenario events (pledges), not this rule.
         """
-        done = {ev.project for ev in self.events if isinstance(ev, Investment) and ev.project}
+        done = {
+            ev.project
+            for ev in self.events
+            if isinstance(ev, Investment) and ev.project and ev.first_step <= self.t
+        }
         vot = float(np.median([g["vot"] for g in self.groups]))
         best: tuple[float, str, float] | None = None
         for row in self.projects:

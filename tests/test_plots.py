@@ -1,0 +1,456 @@
+"""Tests of the result plots (:mod:`corridors.plots`) and the observed history
+(:mod:`corridors.history`, ``history.csv``).
+
+Each plot function must return a :class:`matplotlib.figure.Figure` with the expected axes,
+labelled axes, a legend and the fixed corridor colours, and must save to a PNG. The history
+must hold only 2019-2023 and name the file, line and column of any bad cell.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import shutil
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.colors import to_hex
+from matplotlib.figure import Figure
+
+import corridors
+from corridors import history as history_module
+from corridors import plots
+from corridors.errors import DataError
+from corridors.history import definition, load_history, observed
+from corridors.network import CORRIDORS, Network, default_data_dir, load_network
+from corridors.plots import CORRIDOR_COLOURS, FEEDER_COLOUR
+from corridors.results import OBSERVABLES, Results
+
+END = 2026
+C5 = ("KZ", "KG", "TJ", "TM", "UZ")
+CORRIDOR_HEX = {c: to_hex(v) for c, v in CORRIDOR_COLOURS.items()}
+NAMES = {c.replace("_", "-"): c for c in CORRIDORS}  # legend label -> corridor
+
+
+@pytest.fixture(scope="session")
+def res() -> Results:
+    return corridors.run(seed=1, end_year=END)
+
+
+@pytest.fixture(scope="session")
+def other() -> Results:
+    return corridors.run(seed=2, end_year=END)
+
+
+@pytest.fixture(scope="session")
+def short() -> Results:
+    """A shorter, deterministic run: compare_plot must align runs of different lengths."""
+    return corridors.run(seed=1, end_year=2024, stochastic=False)
+
+
+@pytest.fixture(scope="session")
+def net() -> Network:
+    return load_network()
+
+
+@pytest.fixture(scope="session")
+def figures(res: Results, net: Network) -> dict[str, Figure]:
+    return plots.run_plots(res, net)
+
+
+# ============================================================================ helpers
+
+
+def _visible_axes(fig: Figure) -> list:
+    return [ax for ax in fig.axes if ax.axison]
+
+
+def _legends(fig: Figure) -> list:
+    out = list(fig.legends)
+    for sub in fig.subfigs:
+        out += list(sub.legends)
+    out += [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
+    return out
+
+
+def _legend_labels(fig: Figure) -> set[str]:
+    return {t.get_text() for leg in _legends(fig) for t in leg.get_texts()}
+
+
+def _title(ax) -> str:
+    return ax.get_title() or ax.get_title("left")
+
+
+def _assert_labelled(fig: Figure) -> None:
+    """Every axis in a grid's bottom row has an x label, every axis in its first column a y label."""
+    for ax in _visible_axes(fig):
+        spec = ax.get_subplotspec()
+        where = _title(ax) or repr(ax)
+        if spec.is_last_row():
+            assert ax.get_xlabel().strip(), f"{where}: no x label"
+        if spec.is_first_col():
+            assert ax.get_ylabel().strip(), f"{where}: no y label"
+        assert _title(ax).strip() or ax.get_xlabel().strip(), f"{where}: neither title nor x label"
+
+
+def _assert_corridor_lines(ax) -> list[str]:
+    """Lines labelled with a corridor are drawn in that corridor's colour; returns the corridors."""
+    seen = []
+    for line in ax.get_lines():
+        corridor = NAMES.get(line.get_label())
+        if corridor is not None:
+            assert to_hex(line.get_color()) == CORRIDOR_HEX[corridor], (
+                f"{corridor} drawn in {line.get_color()}"
+            )
+            seen.append(corridor)
+    return seen
+
+
+def _annual(res: Results) -> pd.DataFrame:
+    return res.annual_volumes().pivot(index="year", columns="corridor", values="volume_t") / 1e6
+
+
+# ============================================================================ every figure
+
+
+@pytest.mark.parametrize(
+    ("name", "n_axes"),
+    [("volumes.png", 3), ("country_shares.png", 5), ("dependence.png", 2), ("bottlenecks.png", 7),
+     ("flow_map.png", 2)],
+)  # fmt: skip
+def test_run_plot_structure(figures: dict[str, Figure], name: str, n_axes: int):
+    fig = figures[name]
+    assert isinstance(fig, Figure)
+    assert len(fig.axes) == n_axes
+    _assert_labelled(fig)
+    assert _legends(fig), f"{name}: no legend"
+    assert fig.get_suptitle().strip()
+
+
+def test_run_plots_names_the_five_files(figures: dict[str, Figure]):
+    assert set(figures) == {
+        "volumes.png",
+        "country_shares.png",
+        "dependence.png",
+        "bottlenecks.png",
+        "flow_map.png",
+    }
+
+
+def test_each_figure_saves_as_a_png(figures: dict[str, Figure], res: Results, other: Results, tmp_path: Path):
+    everything = {**figures, "compare.png": plots.compare_plot([res, other], ["seed 1", "seed 2"])}
+    for name, fig in everything.items():
+        path = tmp_path / name
+        fig.savefig(path)
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert path.stat().st_size > 20_000, f"{name}: only {path.stat().st_size} bytes"
+
+
+def test_plots_make_no_pyplot_figures(res: Results, net: Network):
+    import matplotlib.pyplot as plt
+
+    before = plt.get_fignums()
+    plots.run_plots(res, net)
+    assert plt.get_fignums() == before
+
+
+# ============================================================================ volumes
+
+
+def test_volumes_plot_lines_and_legend(res: Results):
+    fig = plots.volumes_plot(res)
+    main = fig.axes[0]
+    seen = _assert_corridor_lines(main)
+    vol = _annual(res)
+    carrying = [c for c in CORRIDORS if (vol.get(c, pd.Series([0.0])) > 0).any()]
+    assert seen == carrying, "one line per corridor that carries freight, in CORRIDORS order"
+    legend = {t.get_text() for t in main.get_legend().get_texts()}
+    for closed in set(CORRIDORS) - set(carrying):
+        assert closed.replace("_", "-") not in legend, f"{closed} carries nothing but is in the legend"
+    for line in main.get_lines():
+        c = NAMES.get(line.get_label())
+        if c:
+            np.testing.assert_allclose(line.get_ydata(), vol[c].to_numpy())
+    assert "Mt/yr" in main.get_ylabel()
+
+
+def test_volumes_plot_draws_the_history(res: Results):
+    hist = load_history()
+    fig = plots.volumes_plot(res, hist)
+    for ax, name, div, corridor in ((fig.axes[1], "middle_corridor_t", 1e6, "middle"),
+                                    (fig.axes[2], "northern_transit_teu", 1e3, "russian")):  # fmt: skip
+        obs = [ln for ln in ax.get_lines() if ln.get_label().startswith("observed")]
+        assert len(obs) == 1
+        assert to_hex(obs[0].get_color()) == "#000000"
+        expected = observed(hist, name)
+        np.testing.assert_array_equal(obs[0].get_xdata(), expected.index.to_numpy())
+        np.testing.assert_allclose(obs[0].get_ydata(), expected.to_numpy() / div)
+        source = hist.loc[hist["series"] == name, "source"].iloc[0]
+        assert source in obs[0].get_label(), "the legend names the source"
+        model = [ln for ln in ax.get_lines() if ln.get_label().startswith("model")]
+        assert to_hex(model[0].get_color()) == CORRIDOR_HEX[corridor]
+        np.testing.assert_allclose(model[0].get_ydata(), res.observable(name).to_numpy() / div)
+    assert "kTEU" in fig.axes[2].get_ylabel() and "Mt" in fig.axes[1].get_ylabel()
+
+
+def test_volumes_plot_without_observations(res: Results):
+    empty = load_history().iloc[0:0]
+    fig = plots.volumes_plot(res, empty)
+    assert not [ln for ax in fig.axes for ln in ax.get_lines() if ln.get_label().startswith("observed")]
+
+
+# ============================================================================ countries
+
+
+def test_country_shares_plot(res: Results):
+    fig = plots.country_shares_plot(res)
+    axes = fig.axes
+    assert [ax.get_title() for ax in axes] == [f"{plots.COUNTRY_NAMES[c]} ({c})" for c in C5]
+    assert all(ax.get_ylim() == (0.0, 1.0) for ax in axes), "shares on a shared 0-1 axis"
+    colours = {to_hex(pc.get_facecolor()[0]) for ax in axes for pc in ax.collections}
+    assert colours <= set(CORRIDOR_HEX.values())
+    assert _legend_labels(fig) <= set(NAMES)
+    # the stack tops at 1 in every year: the shares of a country add up
+    for ax in axes:
+        top = max(ax.collections, key=lambda pc: pc.get_paths()[0].vertices[:, 1].max())
+        assert top.get_paths()[0].vertices[:, 1].max() == pytest.approx(1.0)
+
+
+def test_dependence_plot_matches_the_summary(res: Results):
+    fig = plots.dependence_plot(res)
+    ax_ru, ax_hhi = fig.axes
+    for ax, key in ((ax_ru, "russian_dependence_last_year"), (ax_hhi, "herfindahl_last_year")):
+        lines = {ln.get_label()[-3:-1]: ln for ln in ax.get_lines() if ln.get_label().endswith(")")}
+        assert set(lines) == set(C5)
+        for code, line in lines.items():
+            assert line.get_ydata()[-1] == pytest.approx(res.summary[key][code], abs=1e-12)
+            assert line.get_xdata()[-1] == END
+            assert to_hex(line.get_color()) not in CORRIDOR_HEX.values(), "a colour means a corridor"
+        assert ax.get_ylim()[1] <= 1.05
+
+
+# ============================================================================ bottlenecks
+
+
+def test_bottleneck_plot_picks_the_top_links(res: Results, net: Network):
+    fig = plots.bottleneck_plot(res, net)
+    e = res.edges
+    hard = net.edges.index[net.edges["capacity_hard"] & net.edges["capacity_t_per_quarter"].notna()]
+    peak = (
+        e[e["edge"].isin(hard)]
+        .groupby("edge")["load_ratio"]
+        .max()
+        .sort_values(ascending=False, kind="stable")
+    )
+    expected = [f"{net.edges.loc[i, 'tail']} > {net.edges.loc[i, 'head']}" for i in peak.index[:6]]
+    link_axes, backlog_ax = fig.axes[:6], fig.axes[6]
+    assert [_title(ax).split("\n")[0] for ax in link_axes] == expected
+    for ax, edge in zip(link_axes, peak.index[:6], strict=True):
+        corridor = net.edges.loc[edge, "corridor"]
+        colour = CORRIDOR_HEX.get(corridor, to_hex(FEEDER_COLOUR))
+        load = next(ln for ln in ax.get_lines() if ln.get_label().startswith("load ratio"))
+        assert to_hex(load.get_color()) == colour
+        np.testing.assert_allclose(load.get_ydata(), e.loc[e["edge"] == edge, "load_ratio"].to_numpy())
+    assert "kt" in backlog_ax.get_ylabel()
+    backlog = _assert_corridor_lines(backlog_ax)
+    assert backlog, "some corridor has a backlog in a run through 2026"
+    for c in backlog:
+        line = next(ln for ln in backlog_ax.get_lines() if ln.get_label() == c.replace("_", "-"))
+        k = res.corridors[res.corridors["corridor"] == c]
+        np.testing.assert_allclose(line.get_ydata(), k["backlog_t"].to_numpy() / 1e3)
+
+
+# ============================================================================ flow map
+
+
+def test_flow_map_widths_follow_the_flows(res: Results, net: Network):
+    fig = plots.flow_map(res, net)
+    assert str(END) in fig.get_suptitle(), "default year: the last"
+    world = fig.axes[0]
+    widths = [ln.get_linewidth() for ln in world.get_lines()]
+    assert max(widths) == pytest.approx(14.0), "the busiest link gets the widest line"
+    colours = {to_hex(ln.get_color()) for ln in world.get_lines() if ln.get_linewidth() > 1.0}
+    assert colours <= set(CORRIDOR_HEX.values()) | {to_hex(FEEDER_COLOUR)}
+    assert any(t.endswith("Mt/yr") for t in _legend_labels(fig)), "a width legend in Mt/yr"
+    assert {"longitude (°E)"} == {ax.get_xlabel() for ax in fig.axes}
+
+
+def test_flow_map_other_year_and_bad_year(res: Results, net: Network):
+    assert "2022" in plots.flow_map(res, net, year=2022).get_suptitle()
+    with pytest.raises(ValueError, match="2040"):
+        plots.flow_map(res, net, year=2040)
+
+
+# ============================================================================ compare
+
+
+@pytest.mark.parametrize("n_runs", [2, 3])
+def test_compare_plot(res: Results, other: Results, short: Results, n_runs: int):
+    runs = [res, other, short][:n_runs]
+    labels = ["seed 1", "seed 2", "deterministic to 2024"][:n_runs]
+    fig = plots.compare_plot(runs, labels)
+    assert len(fig.axes) == 2 * n_runs, "a top row, a legend cell and n-1 differences"
+    top = fig.axes[:n_runs]
+    assert [ax.get_title() for ax in top] == labels
+    assert len({ax.get_ylim() for ax in top}) == 1, "the top row shares its y axis"
+    for ax in top:
+        _assert_corridor_lines(ax)
+    diffs = [ax for ax in fig.axes[n_runs:] if ax.axison]
+    assert len(diffs) == n_runs - 1
+    assert len({ax.get_ylim() for ax in diffs}) == 1
+    base = _annual(res)
+    for ax, run in zip(diffs, runs[1:], strict=True):
+        assert "Mt/yr" in diffs[0].get_ylabel()
+        d = _annual(run)
+        for line in ax.get_lines():
+            c = NAMES.get(line.get_label())
+            if c is None:
+                continue
+            years = line.get_xdata()
+            np.testing.assert_allclose(
+                line.get_ydata(), d.loc[years, c].to_numpy() - base.loc[years, c].to_numpy()
+            )
+    _assert_labelled(fig)
+    assert _legend_labels(fig) <= set(NAMES) | {"corridor"}
+
+
+def test_compare_plot_rejects_bad_arguments(res: Results):
+    with pytest.raises(ValueError, match="labels"):
+        plots.compare_plot([res, res], ["one"])
+    with pytest.raises(ValueError, match="no runs"):
+        plots.compare_plot([], [])
+
+
+def test_compare_plot_of_one_run_has_no_difference_row(res: Results):
+    fig = plots.compare_plot([res], ["only"])
+    assert len(fig.axes) == 1
+    assert fig.axes[0].get_legend() is not None
+
+
+# ============================================================================ layering
+
+
+def _imports(path: Path) -> list[tuple[str, bool]]:
+    """(module, under `if TYPE_CHECKING`) for every import in a source file."""
+    tree = ast.parse(path.read_text())
+    guarded: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            guarded |= {id(n) for n in ast.walk(node)}
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out += [(a.name, id(node) in guarded) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            out.append((node.module, id(node) in guarded))
+    return out
+
+
+def test_plots_and_results_do_not_import_each_other():
+    src = Path(inspect.getfile(plots)).parent
+    for module, guarded in _imports(src / "plots.py"):
+        assert module != "corridors.results" or guarded, "plots imports results at run time"
+        assert "pyplot" not in module, "plots uses pyplot"
+        top = module.split(".")[0]
+        assert top in {"matplotlib", "numpy", "pandas", "corridors", "__future__", "collections", "functools",
+                       "typing", "json", "math", "re"}, module  # fmt: skip
+        assert module in {"corridors.network", "corridors.history", "corridors.results"} or top != "corridors"
+    assert not [m for m, _ in _imports(src / "results.py") if m.startswith("corridors.plots")]
+    assert not [m for m, _ in _imports(src / "history.py") if m in ("corridors.results", "corridors.plots")]
+
+
+# ============================================================================ history
+
+
+def test_history_holds_the_observed_series():
+    hist = load_history()
+    assert list(hist.columns) == ["series", "year", "value", "unit", "scope", "source"]
+    assert set(hist["series"]) == set(OBSERVABLES), "one observed series per observable"
+    assert hist["year"].between(2019, 2023).all()
+    for series, rows in hist.groupby("series"):
+        assert set(rows["unit"]) == {OBSERVABLES[series].unit}, series
+        assert len({definition(s) for s in rows["scope"]}) == 1, f"{series}: one definition"
+        assert not rows["year"].duplicated().any()
+    values = hist.set_index(["series", "year"])["value"]
+    assert values["middle_corridor_t", 2019] == 759_000
+    assert values["middle_corridor_t", 2023] == 2_764_000
+    assert values["northern_transit_teu", 2022] == 410_600
+    assert values["northern_transit_teu", 2023] == 211_100
+    assert values["middle_kz_share", 2022] == 0.60
+    assert values["middle_transit_days", 2023] == 23
+    assert values["middle_teu", 2021] == 25_200
+
+
+def test_observed_series_by_year():
+    s = observed(load_history(), "northern_transit_teu")
+    assert list(s.index) == [2019, 2020, 2021, 2022, 2023]
+    assert observed(load_history(), "no_such_series").empty
+
+
+def _data_dir(tmp_path: Path, replace: tuple[str, str] | None = None, append: str | None = None) -> Path:
+    for name in ("history.csv", "SOURCES.md"):
+        shutil.copy(default_data_dir() / name, tmp_path / name)
+    path = tmp_path / "history.csv"
+    text = path.read_text()
+    if replace is not None:
+        assert replace[0] in text
+        text = text.replace(replace[0], replace[1], 1)
+    if append is not None:
+        text += append
+    path.write_text(text)
+    return tmp_path
+
+
+ROW = "middle_corridor_t,2023,2764000,t/yr,"
+SCOPE = '"Total freight on the Middle Corridor (TITR) through Kazakhstan, oil and bulk included (Kazakh Ministry of Transport series)"'
+
+
+@pytest.mark.parametrize(
+    ("case", "edit", "expected"),
+    [
+        ("later-year", {"append": f"middle_corridor_t,2024,3000000,t/yr,{SCOPE},S-titr-volume\n"},
+         ["line 19", "column year", "2024", "2019-2023"]),
+        ("earlier-year", {"replace": ("middle_corridor_t,2019,", "middle_corridor_t,2018,")},
+         ["line 2", "column year", "2018"]),
+        ("bad-number", {"replace": (ROW, "middle_corridor_t,2023,2.7 Mt,t/yr,")},
+         ["line 6", "column value", "'2.7 Mt' is not a number"]),
+        ("not-finite", {"replace": (ROW, "middle_corridor_t,2023,nan,t/yr,")}, ["line 6", "column value", "finite"]),
+        ("negative", {"replace": (ROW, "middle_corridor_t,2023,-1,t/yr,")}, ["line 6", "column value", ">= 0"]),
+        ("missing-value", {"replace": (ROW, "middle_corridor_t,2023,,t/yr,")}, ["line 6", "column value", "missing"]),
+        ("duplicate", {"append": f"middle_corridor_t,2023,1,t/yr,{SCOPE},S-titr-volume\n"},
+         ["line 19", "duplicate middle_corridor_t for 2023"]),
+        ("unit-changes", {"replace": (ROW, "middle_corridor_t,2023,2764,kt/yr,")}, ["line 6", "column unit", "one unit"]),
+        ("scope-changes", {"replace": (f"2764000,t/yr,{SCOPE}", "2764000,t/yr,Seaports only")},
+         ["line 6", "column scope", "one definition"]),
+        ("share-above-1", {"replace": ("middle_kz_share,2022,0.60", "middle_kz_share,2022,60")},
+         ["column value", "share must be <= 1"]),
+        ("unknown-source", {"replace": (f"{SCOPE},S-titr-volume\nnorthern", f"{SCOPE},S-nowhere\nnorthern")},
+         ["line 6", "column source", "S-nowhere"]),
+        ("bad-series-name", {"replace": ("middle_teu,2021", "Middle TEU,2021")}, ["column series", "series name"]),
+    ],
+)  # fmt: skip
+def test_history_errors_name_file_line_and_column(tmp_path: Path, case: str, edit: dict, expected: list[str]):
+    root = _data_dir(tmp_path, **edit)
+    with pytest.raises(DataError) as err:
+        load_history(root)
+    message = str(err.value)
+    assert str(root / "history.csv") in message
+    assert err.value.file == str(root / "history.csv")
+    for part in expected:
+        assert part in message, f"{case}: {part!r} not in {message!r}"
+
+
+def test_history_missing_file(tmp_path: Path):
+    shutil.copy(default_data_dir() / "SOURCES.md", tmp_path / "SOURCES.md")
+    with pytest.raises(DataError, match=r"history\.csv: file not found"):
+        load_history(tmp_path)
+
+
+def test_history_years_are_the_observed_window():
+    assert (history_module.FIRST_OBSERVED_YEAR, history_module.LAST_OBSERVED_YEAR) == (2019, 2023)
