@@ -470,8 +470,11 @@ class CorridorModel(mesa.Model):
         self.quote_time = np.full((S, K), np.inf)
         self.bloc_share = np.zeros((S, K, len(POWERS)))
         self.paths = []
+        self._route_masks = []
+        self._money_s, self._time_s = money_s, time_s
         for g in self.groups:
             masks = g["masks"] & open_s[None, :] & self.corridor_open[:, None]
+            self._route_masks.append(masks)
             weights = money_s + g["vot"] / 24.0 * (time_s + 24.0 * wait_s)
             res = self._assign(
                 weights, g["origins"], g["markets"], np.zeros((K, len(g["markets"]))),
@@ -565,32 +568,42 @@ class CorridorModel(mesa.Model):
         slot = self.slot
         cap_s = self.capacity_e[slot]
         hard_s = self.hard[slot]
-        loads = np.zeros(self.net.n_edges)
-        for g, paths in zip(self.groups, self.paths, strict=True):
-            loads += _group_flows(paths, g, offered).sum(axis=0)
-        # hard capacity: every flow is throttled by the tightest hard link on its path
+        mix, loads = self._spread(offered, cap_s, hard_s)
+        # hard capacity: every part of a flow is throttled by the tightest hard link on its path
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio_s = np.where(hard_s & (loads > cap_s), cap_s / loads, np.inf)
-        ratio = np.ones((S, K))
-        for g, paths in zip(self.groups, self.paths, strict=True):
-            r = paths.mins(ratio_s)[:, g["od_of"]].T
-            ratio[g["shippers"]] = np.minimum(np.where(np.isfinite(r), r, 1.0), 1.0)
-        served = offered * ratio
+        ratios = []
+        for paths_list in mix:
+            ratio = np.ones((S, K))
+            for g, paths in zip(self.groups, paths_list, strict=True):
+                r = paths.mins(ratio_s)[:, g["od_of"]].T
+                ratio[g["shippers"]] = np.minimum(np.where(np.isfinite(r), r, 1.0), 1.0)
+            ratios.append(ratio)
+        served = offered * np.mean(ratios, axis=0)
         self.backlog = offered - served
         flows = np.zeros(self.net.n_edges)
-        for g, paths in zip(self.groups, self.paths, strict=True):
-            flows += _group_flows(paths, g, served).sum(axis=0)
+        for paths_list, ratio in zip(mix, ratios, strict=True):
+            for g, paths in zip(self.groups, paths_list, strict=True):
+                flows += _group_flows(paths, g, offered * ratio).sum(axis=0) / len(mix)
         # experienced time: BPR below capacity plus the queue's wait (Little's law)
         with np.errstate(divide="ignore", invalid="ignore"):
             vc = np.where(np.isfinite(cap_s) & (cap_s > 0), flows / cap_s, 0.0)
             wait_s = np.where(hard_s & (loads > cap_s), (loads - cap_s) / cap_s * QUARTER_DAYS, 0.0)
         time_s = self.time_e[slot] * (1.0 + p.bpr_alpha * np.minimum(vc, 1.0) ** p.bpr_beta)
-        self.exp_money = np.where(self.available, self.quote_money, np.nan)
-        self.exp_time = np.full((S, K), np.nan)
-        for g, paths in zip(self.groups, self.paths, strict=True):
-            tt = paths.sums(np.vstack([time_s, wait_s]))
-            self.exp_time[g["shippers"]] = (tt[0][:, g["od_of"]] / 24.0 + tt[1][:, g["od_of"]]).T
-        self.exp_time = np.where(self.available, self.exp_time, np.nan)
+        # experienced money and time: the parts of each flow, weighted by what each part got through
+        values = np.vstack([time_s / 24.0 + wait_s, self._money_s])
+        exp = np.zeros((2, S, K))
+        weight = np.zeros((S, K))
+        for paths_list, ratio in zip(mix, ratios, strict=True):
+            part = np.zeros((2, S, K))
+            for g, paths in zip(self.groups, paths_list, strict=True):
+                part[:, g["shippers"]] = np.transpose(paths.sums(values)[:, :, g["od_of"]], (0, 2, 1))
+            w = np.maximum(ratio, 1e-9)
+            exp += np.where(np.isfinite(part), part, 0.0) * w
+            weight += w
+        exp /= weight
+        self.exp_money = np.where(self.available, exp[1], np.nan)
+        self.exp_time = np.where(self.available, exp[0], np.nan)
         self.served = served
         wait_e = np.empty_like(wait_s)
         wait_e[slot] = wait_s
@@ -619,6 +632,34 @@ class CorridorModel(mesa.Model):
         r["edge_capacity"][t] = self.capacity_e
         r["edge_time_h"][t] = time_e
         r["edge_wait_days"][t] = wait_e
+
+    def _spread(self, offered: np.ndarray, cap_s: np.ndarray, hard_s: np.ndarray) -> tuple[list, np.ndarray]:
+        """Spread each corridor's freight over parallel routes by successive averages.
+
+        Round 0 takes the quoted paths; each later round re-routes on this quarter's queues at
+        the averaged loads, and every round carries an equal part of each flow. Returns the
+        path sets of all rounds (per commodity group) and the averaged offered edge loads.
+        """
+        mix = [self.paths]
+        loads = sum(
+            _group_flows(paths, g, offered).sum(axis=0)
+            for g, paths in zip(self.groups, self.paths, strict=True)
+        )
+        for i in range(1, self.params.route_iterations):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                wait = np.where(hard_s & (loads > cap_s), (loads - cap_s) / cap_s * QUARTER_DAYS, 0.0)
+            paths_list = []
+            round_loads = np.zeros_like(loads)
+            for g, masks in zip(self.groups, self._route_masks, strict=True):
+                weights = self._money_s + g["vot"] / 24.0 * (self._time_s + 24.0 * wait)
+                K = masks.shape[0]
+                paths = self._assign(weights, g["origins"], g["markets"], np.zeros((K, len(g["markets"]))),
+                                     edge_mask=masks).paths  # fmt: skip
+                paths_list.append(paths)
+                round_loads += _group_flows(paths, g, offered).sum(axis=0)
+            loads = loads + (round_loads - loads) / (i + 1)
+            mix.append(paths_list)
+        return mix, loads
 
     def _record_policy(self, t: int) -> None:
         values = [

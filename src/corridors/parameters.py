@@ -84,6 +84,12 @@ class Parameters:
     political_weight_usd_per_t: float = 40.0
     """USD/t for a route wholly controlled by a power the shipper's government is not aligned
     with (alignment 0); scaled by tonne-km share and (1 - alignment)."""
+    route_iterations: int = 4
+    """Within a quarter each corridor's freight is spread over parallel routes (ports,
+    crossings) by this many rounds of the method of successive averages on queue-aware
+    costs; 1 loads each flow on one path (all-or-nothing). Forwarders split cargo between
+    Aktau and Kuryk, Dostyk and Khorgos when one queues; the corridors themselves are not
+    equilibrated within a quarter."""
     # --- capacity and queues
     bpr_alpha: float = 0.15
     bpr_beta: float = 4.0
