@@ -232,29 +232,29 @@ class BorderAgreement(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
-class RouteOpening(EdgeSelector, Event):
-    """Opens a corridor (``corridor``) and/or links that start closed (``opens_year``)."""
+class _RouteChange(EdgeSelector, Event):
+    """A whole corridor (``corridor``) and/or selected links change state."""
 
     corridor: str = ""
-    kind: ClassVar[str] = "route_opening"
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.corridor and self.corridor not in CORRIDORS:
-            raise ValueError(f"route_opening: unknown corridor {self.corridor!r}")
+            raise ValueError(f"{self.kind}: unknown corridor {self.corridor!r}")
 
 
 @dataclass(frozen=True, kw_only=True)
-class RouteClosure(EdgeSelector, Event):
+class RouteOpening(_RouteChange):
+    """Opens a corridor (``corridor``) and/or links that start closed (``opens_year``)."""
+
+    kind: ClassVar[str] = "route_opening"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RouteClosure(_RouteChange):
     """Closes a corridor and/or links."""
 
-    corridor: str = ""
     kind: ClassVar[str] = "route_closure"
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.corridor and self.corridor not in CORRIDORS:
-            raise ValueError(f"route_closure: unknown corridor {self.corridor!r}")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -770,29 +770,17 @@ class PathSet:
 
         Returns ``(K, n_od)`` or ``(A, K, n_od)``; ``inf`` where unreachable.
         """
-        arr = np.asarray(values)
-        out = _fold_kernel(
-            self.tails,
-            self.pred,
-            self.origins,
-            self.od_origin,
-            self.destinations,
-            _fold_values(arr, self.tails.size),
-            False,
-        )
-        return out[0] if arr.ndim == 1 else out
+        return self._fold(values, take_min=False)
 
     def mins(self, values) -> np.ndarray:
         """Least per-slot value along each path (``inf`` for empty or missing paths)."""
+        return self._fold(values, take_min=True)
+
+    def _fold(self, values, *, take_min: bool) -> np.ndarray:
         arr = np.asarray(values)
+        folded = _fold_values(arr, self.tails.size)
         out = _fold_kernel(
-            self.tails,
-            self.pred,
-            self.origins,
-            self.od_origin,
-            self.destinations,
-            _fold_values(arr, self.tails.size),
-            True,
+            self.tails, self.pred, self.origins, self.od_origin, self.destinations, folded, take_min
         )
         return out[0] if arr.ndim == 1 else out
 
