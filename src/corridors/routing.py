@@ -17,7 +17,7 @@ Run ``corridors warmup`` (or :func:`warmup`) once to fill the cache.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -1054,45 +1054,49 @@ def user_equilibrium(
             raise _fail("demand", f"{unassigned[0]:g} of it has no path between its origin and destination")
         return flow[0], skims[0, 0]
 
-    times = np.empty(n_e)
-    deriv = np.empty(n_e)
-    if initial_flow is None:
-        x, _ = load(t0)
-    else:
-        init = _float_array("initial_flow", initial_flow, (n_e,))
-        x = init[perm].copy()
-    history: list[float] = []
-    s_prev = s_prev2 = None
-    step = 1.0
-    fw_next = True
-    rgap = np.inf
-    it = 0
-    while True:
-        _bpr_kernel(t0, x, cap, al, be, times)
-        y, cost = load(times)
-        rgap = relative_gap(x, times, q, cost)
-        history.append(rgap)
-        if rgap <= gap or it >= max_iter:
-            break
-        it += 1
-        if method == "msa":
-            x = x + (y - x) / (it + 1)
-            continue
-        target = y
-        if method in ("cfw", "bfw") and not fw_next and s_prev is not None:
-            _bpr_derivative_kernel(t0, x, cap, al, be, deriv)
-            if method == "bfw" and s_prev2 is not None:
-                target = _biconjugate_target(x, y, s_prev, s_prev2, step, deriv)
-            else:
-                target = _conjugate_target(x, y, s_prev, deriv)
-            if np.dot(target - x, times) >= 0.0:  # not a descent direction: plain FW step
-                target = y
-        direction = target - x
-        step = _line_search(x, direction, t0, cap, al, be, 1e-12)
-        x = x + step * direction
-        s_prev2, s_prev = s_prev, target
-        # a full step discards the conjugate history (AequilibraE does the same)
-        fw_next = step >= 1.0 - 1e-12
+    # small networks: one thread (starting threads costs more than it saves, above all when
+    # the machine is busy); results do not depend on the thread count
+    small = n_e * org.size < 200_000
+    with single_thread() if small else nullcontext():
+        times = np.empty(n_e)
+        deriv = np.empty(n_e)
+        if initial_flow is None:
+            x, _ = load(t0)
+        else:
+            init = _float_array("initial_flow", initial_flow, (n_e,))
+            x = init[perm].copy()
+        history: list[float] = []
+        s_prev = s_prev2 = None
+        step = 1.0
+        fw_next = True
+        rgap = np.inf
+        it = 0
+        while True:
+            _bpr_kernel(t0, x, cap, al, be, times)
+            y, cost = load(times)
+            rgap = relative_gap(x, times, q, cost)
+            history.append(rgap)
+            if rgap <= gap or it >= max_iter:
+                break
+            it += 1
+            if method == "msa":
+                x = x + (y - x) / (it + 1)
+                continue
+            target = y
+            if method in ("cfw", "bfw") and not fw_next and s_prev is not None:
+                _bpr_derivative_kernel(t0, x, cap, al, be, deriv)
+                if method == "bfw" and s_prev2 is not None:
+                    target = _biconjugate_target(x, y, s_prev, s_prev2, step, deriv)
+                else:
+                    target = _conjugate_target(x, y, s_prev, deriv)
+                if np.dot(target - x, times) >= 0.0:  # not a descent direction: plain FW step
+                    target = y
+            direction = target - x
+            step = _line_search(x, direction, t0, cap, al, be, 1e-12)
+            x = x + step * direction
+            s_prev2, s_prev = s_prev, target
+            # a full step discards the conjugate history (AequilibraE does the same)
+            fw_next = step >= 1.0 - 1e-12
     flow = np.empty(n_e)
     flow[perm] = x
     time_out = np.empty(n_e)
