@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -39,6 +40,11 @@ MAIN_PAIRS = (
     ("ashgabat", "market_iran_gulf"),
     ("tashkent", "market_south_asia"),
 )
+
+
+def _terminate(signum, frame) -> None:
+    """SIGTERM (kill, timeout, a scheduler) exits like Ctrl-C: through the cleanup code."""
+    raise SystemExit(128 + signum)
 
 
 def _bad_input(exc: Exception) -> typer.Exit:
@@ -117,6 +123,7 @@ def run_command(
         raise _bad_input(FileExistsError(f"--out: {target} already exists (use --force to replace it)"))
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("quarters"),
                TimeElapsedColumn())  # fmt: skip
+    previous = signal.signal(signal.SIGTERM, _terminate)  # unwind, so temporary files are removed
     try:
         with Progress(*columns, console=err, transient=True) as progress:
             task = progress.add_task(f"running {sc.name}", total=None)
@@ -132,6 +139,8 @@ def run_command(
             f"[bold red]run failed:[/bold red] {escape(type(exc).__name__ + ': ' + str(exc))}", soft_wrap=True
         )
         raise typer.Exit(EXIT_FAILURE) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     _print_summary(res)
     stdout.print(f"results: {path.resolve()}")
     if plots:

@@ -13,6 +13,7 @@ DataFrames.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache, partial
@@ -241,13 +242,21 @@ class CorridorModel(mesa.Model):
         )  # fmt: skip
 
     def _resolve_pledges(self, events: list[Event]) -> list[Event]:
-        """Draw once whether each pledge is delivered and how late (geometric extra delay)."""
+        """Draw once whether each pledge is delivered and how late (geometric extra delay).
+
+        Each pledge draws from its own generator, keyed by the run's seed and the pledge
+        itself, so adding a pledge to a scenario changes neither the other pledges' draws nor
+        the weather and disruptions of the years before it.
+        """
         out: list[Event] = []
+        root = int(self.rng.integers(2**63))  # one draw, in every run alike
         for ev in events:
             if isinstance(ev, Investment) and ev.delivery_probability < 1:
                 if self.stochastic:
-                    delivered = self.rng.random() < ev.delivery_probability
-                    extra = int(self.rng.geometric(0.25)) - 1 if delivered else 0
+                    key = zlib.crc32(repr(ev.to_dict()).encode())
+                    draw = np.random.default_rng([root, key])
+                    delivered = draw.random() < ev.delivery_probability
+                    extra = int(draw.geometric(0.25)) - 1 if delivered else 0
                 else:
                     delivered, extra = ev.delivery_probability >= 0.5, 0
                 if delivered:
@@ -307,8 +316,9 @@ class CorridorModel(mesa.Model):
         align = np.array([[p.alignment.get(c, {}).get(b, 0.5) for b in POWERS] for c in attrs["country"]])
         self.misalignment = 1.0 - align  # (S, P): the political cost's weights
         self.through = self.net.through_mask
+        self.graph = routing.Graph(self.net.indptr, self.net.indices, self.through)
         if self.router is routing:
-            self._assign = routing.Graph(self.net.indptr, self.net.indices, self.through).assign
+            self._assign = self.graph.assign
         else:
             self._assign = partial(
                 self.router.assign, self.net.indptr, self.net.indices, through_mask=self.through
@@ -340,6 +350,7 @@ class CorridorModel(mesa.Model):
                 "markets": self.net.node_ids(p[1] for p in pairs),
                 "masks": self.net.edge_masks(CORRIDORS, commodity=m),
                 "vot": vot,
+                "od": self.graph.od_pairs(self.net.node_ids(p[0] for p in pairs), self.net.node_ids(p[1] for p in pairs)),
             })  # fmt: skip
         self.shipper_vol = np.zeros(self.n_shippers)
         self.is_transit = np.array([s.direction == "transit" for s in self.shippers])
@@ -652,9 +663,12 @@ class CorridorModel(mesa.Model):
             round_loads = np.zeros_like(loads)
             for g, masks in zip(self.groups, self._route_masks, strict=True):
                 weights = self._money_s + g["vot"] / 24.0 * (self._time_s + 24.0 * wait)
-                K = masks.shape[0]
-                paths = self._assign(weights, g["origins"], g["markets"], np.zeros((K, len(g["markets"]))),
-                                     edge_mask=masks).paths  # fmt: skip
+                if self.router is routing:
+                    paths = self.graph.paths(weights, g["od"], edge_mask=masks)
+                else:
+                    K = masks.shape[0]
+                    paths = self._assign(weights, g["origins"], g["markets"], np.zeros((K, len(g["markets"]))),
+                                         edge_mask=masks).paths  # fmt: skip
                 paths_list.append(paths)
                 round_loads += _group_flows(paths, g, offered).sum(axis=0)
             loads = loads + (round_loads - loads) / (i + 1)

@@ -269,8 +269,8 @@ class Results:
             for name, data in (extra_files or {}).items():
                 (tmp / name).write_bytes(data)
             if path.exists():
-                old = path.with_name(f".{path.name}-old")
-                os.replace(path, old)
+                old = Path(tempfile.mkdtemp(prefix=f".{path.name}-old-", dir=path.parent))
+                os.replace(path, old / path.name)
                 os.replace(tmp, path)
                 shutil.rmtree(old, ignore_errors=True)
             else:

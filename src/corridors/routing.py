@@ -860,6 +860,26 @@ class Graph:
     def n_slots(self) -> int:
         return self.indices.size
 
+    def od_pairs(self, origins, destinations) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """OD pairs checked once for :meth:`paths`: (unique origins, row of each pair, destinations)."""
+        return _od_arrays(origins, destinations, self.n_nodes)
+
+    def paths(self, weights, od_pairs, *, edge_mask) -> PathSet:
+        """Least-cost paths only, for OD pairs from :meth:`od_pairs` (no skims, no loading).
+
+        ``weights`` ``(n_slots,)`` is shared by the classes of the ``(K, n_slots)`` mask.
+        """
+        org, od_origin, dst = od_pairs
+        em = _bool_array("edge_mask", edge_mask, (np.shape(edge_mask)[0], self.n_slots))
+        w = _float_array("weights", weights, (self.n_slots,))
+        k = em.shape[0]
+        w2 = np.ascontiguousarray(np.broadcast_to(w, (k, self.n_slots)))
+        _, _, _, pred = _assign_kernel(
+            self.indptr, self.indices, self.tails, w2, em, self.through_mask, org, od_origin, dst,
+            np.zeros((k, dst.size)), np.empty((0, self.n_slots)),
+        )  # fmt: skip
+        return PathSet(org, od_origin, dst, pred, self.tails)
+
     def assign(
         self,
         weights,

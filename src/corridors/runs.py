@@ -140,8 +140,10 @@ def write_run(
     res: Results, sc: Scenario, out: str | Path, *, force: bool = False, plots: bool = True
 ) -> Path:
     """Write the run directory ``out`` atomically: tables, summary, scenario, manifest, plots."""
+    seed = res.meta.get("seed", sc.seed)
+    resolved = sc if seed == sc.seed else sc.model_copy(update={"seed": seed})  # the seed actually used
     extra = {
-        "scenario.toml": sc.to_toml().encode(),
+        "scenario.toml": resolved.to_toml().encode(),
         "manifest.json": json.dumps(manifest(res, sc), indent=2).encode(),
     }
     if plots:

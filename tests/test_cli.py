@@ -1,0 +1,648 @@
+"""Tests of the ``corridors`` command: run, validate, scenarios, compare, plot, schema, help.
+
+Run through typer's CliRunner (stdout and stderr apart), and as real subprocesses where a
+process matters (a kill part-way, ``python -m corridors``). Exit codes: 0 ok, 1 run failure,
+2 bad input. The terminal width is fixed at 80 columns (``COLUMNS``), the width rich uses
+when the output is not a terminal, so that one-line messages are one line there too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import typer
+from pandas.testing import assert_frame_equal
+from typer.testing import CliRunner
+
+import corridors.results as results_module
+import corridors.runs as runs_module
+from corridors import __version__
+from corridors.cli import app
+from corridors.errors import ScenarioError
+from corridors.network import default_data_dir
+from corridors.results import TABLES
+from corridors.scenario import load_scenario, scenario_dir, scenario_schema
+from test_scenario import BAD, BAD_FILES  # the table of what each malformed file must report
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+ENV = {"COLUMNS": "80"}
+PLOTS = ("volumes.png", "country_shares.png", "dependence.png", "bottlenecks.png", "flow_map.png")
+SCENARIOS = sorted(scenario_dir().glob("*.toml"))
+COMMANDS = ("run", "validate", "scenarios", "compare", "plot", "schema", "network", "demo", "warmup")
+SHORT = "period.end_year=2021"
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(app, [str(a) for a in args], env=ENV)
+
+
+def one_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    assert len(lines) == 1, f"expected one line, got {len(lines)}:\n{text}"
+    return lines[0]
+
+
+def no_traceback(result) -> None:
+    assert "Traceback" not in result.output, result.output
+    if result.exception is not None:
+        assert isinstance(result.exception, SystemExit), repr(result.exception)
+
+
+def subprocess_env() -> dict[str, str]:
+    return {**os.environ, "COLUMNS": "80", "NO_COLOR": "1"}
+
+
+def strict_json(text: str):
+    def refuse(constant):
+        raise ValueError(f"not strict JSON: {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+# ============================================================================ scenarios and validate
+
+
+def test_validate_every_shipped_scenario():
+    result = invoke("validate", *SCENARIOS)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == len(SCENARIOS) == 12
+    for line, path in zip(lines, SCENARIOS, strict=True):
+        assert line.split()[:2] == ["ok", path.stem], line
+        assert str(path) in line
+    assert result.stderr == ""
+
+
+def test_validate_by_name():
+    result = invoke("validate", "baseline", "c5_bloc")
+    assert result.exit_code == 0, result.output
+    assert [line.split()[:2] for line in result.stdout.strip().splitlines()] == [
+        ["ok", "baseline"],
+        ["ok", "c5_bloc"],
+    ]
+
+
+def test_scenarios_lists_twelve_lines_with_name_and_title():
+    result = invoke("scenarios")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 12, result.stdout
+    for line, path in zip(lines, SCENARIOS, strict=True):
+        sc = load_scenario(path)
+        assert line.split()[0] == sc.name, line
+        assert sc.title in line, line
+
+
+# ============================================================================ malformed scenario files
+
+
+def test_every_bad_file_is_in_the_table():
+    assert {p.name for p in BAD.iterdir()} == set(BAD_FILES)
+    assert len(BAD_FILES) >= 30
+
+
+def _check_bad_file_message(name: str, line: str) -> None:
+    """The line names the file, the line number where it can be known, the field, the reason."""
+    named, line_no, field, reason = BAD_FILES[name]
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(BAD / name)
+    assert line == f"error: {info.value}", "the CLI prints the loader's message unchanged"
+    assert (named or name) in line
+    if line_no is not None:
+        assert f"line {line_no}" in line
+    assert field in line
+    assert reason in line
+    assert len(line) < 420
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_run_of_a_bad_file_exits_2_with_one_line_and_writes_nothing(name, tmp_path):
+    out = tmp_path / "out"
+    result = invoke("run", BAD / name, "--out", out)
+    assert result.exit_code == 2, result.output
+    _check_bad_file_message(name, one_line(result.stderr))
+    assert result.stdout == ""
+    no_traceback(result)
+    assert not out.exists()
+    assert os.listdir(tmp_path) == [], "no run directory, no temporary .out-* directory"
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_validate_of_a_bad_file_exits_2_with_one_line(name):
+    result = invoke("validate", BAD / name)
+    assert result.exit_code == 2, result.output
+    _check_bad_file_message(name, one_line(result.stderr))
+    assert result.stdout == ""
+    no_traceback(result)
+
+
+def test_validate_of_many_files_reports_each():
+    bad = sorted(BAD_FILES)
+    result = invoke("validate", SCENARIOS[0], *(BAD / n for n in bad), SCENARIOS[1])
+    assert result.exit_code == 2
+    assert len(result.stderr.strip().splitlines()) == len(bad)
+    assert [line.split()[:2] for line in result.stdout.strip().splitlines()] == [
+        ["ok", SCENARIOS[0].stem],
+        ["ok", SCENARIOS[1].stem],
+    ]
+    no_traceback(result)
+
+
+def test_validate_needs_a_file():
+    result = invoke("validate")
+    assert result.exit_code == 2
+    no_traceback(result)
+
+
+# ============================================================================ bad arguments
+
+
+def test_unknown_scenario_name_exits_2(tmp_path):
+    result = invoke("run", "no_such_scenario", "--out", tmp_path / "out")
+    assert result.exit_code == 2, result.output
+    line = one_line(result.stderr)
+    assert "no_such_scenario" in line and "baseline" in line  # names the shipped ones
+    no_traceback(result)
+    assert os.listdir(tmp_path) == []
+
+
+def test_set_without_equals_exits_2_naming_the_override(tmp_path):
+    result = invoke("run", "baseline", "--set", "period.end_year", "--out", tmp_path / "out")
+    assert result.exit_code == 2, result.output
+    line = one_line(result.stderr)
+    assert "period.end_year" in line and "KEY=VALUE" in line
+    no_traceback(result)
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("parameters.nope=1", "parameters.nope"),
+        ("period.end_year=2101", "period.end_year"),
+        ("agents.KX.border_efficiency=0.8", "KX"),
+        ("parameters.cost_elasticity=nan", "parameters.cost_elasticity"),
+    ],
+)
+def test_bad_override_exits_2_naming_the_field(override, expected, tmp_path):
+    result = invoke("run", "baseline", "--set", override, "--out", tmp_path / "out")
+    assert result.exit_code == 2, result.output
+    line = one_line(result.stderr)
+    assert expected in line and "override" in line, line
+    no_traceback(result)
+    assert os.listdir(tmp_path) == []
+
+
+def test_negative_seed_exits_2(tmp_path):
+    result = invoke("run", "baseline", "--seed", "-1", "--set", SHORT, "--out", tmp_path / "out")
+    assert result.exit_code == 2, result.output
+    assert "--seed" in result.output
+    no_traceback(result)
+    assert os.listdir(tmp_path) == []
+
+
+def test_existing_out_without_force_exits_2_and_leaves_it_alone(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "mine.txt").write_text("keep me")
+    before = os.stat(out / "mine.txt").st_mtime_ns
+    result = invoke("run", "baseline", "--set", SHORT, "--no-plots", "--out", out)
+    assert result.exit_code == 2, result.output
+    line = one_line(result.stderr)
+    assert str(out) in line and "--force" in line
+    no_traceback(result)
+    assert os.listdir(out) == ["mine.txt"]
+    assert (out / "mine.txt").read_text() == "keep me" and os.stat(out / "mine.txt").st_mtime_ns == before
+    assert os.listdir(tmp_path) == ["out"]
+
+
+def test_existing_out_with_force_is_replaced(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "mine.txt").write_text("old")
+    result = invoke("run", "baseline", "--set", SHORT, "--no-plots", "--force", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert not (out / "mine.txt").exists()
+    assert (out / "meta.json").is_file() and (out / "corridors.parquet").is_file()
+    assert os.listdir(tmp_path) == ["out"], "no .out-* or .out-old left"
+
+
+def test_compare_and_plot_reject_bad_input(tmp_path, run_dir):
+    not_a_run = tmp_path / "empty"
+    not_a_run.mkdir()
+    cases = [
+        ["compare", run_dir, "--out", tmp_path / "c.png"],  # one run
+        ["compare", run_dir, not_a_run, "--out", tmp_path / "c.png"],  # not a run directory
+        ["compare", run_dir, tmp_path / "missing", "--out", tmp_path / "c.png"],
+        ["compare", run_dir, run_dir, "--out", tmp_path / "c.pdf"],  # not a PNG
+        ["plot", not_a_run],
+        ["plot", tmp_path / "missing"],
+    ]
+    for args in cases:
+        result = invoke(*args)
+        assert result.exit_code == 2, (args, result.output)
+        one_line(result.stderr)
+        no_traceback(result)
+    assert sorted(os.listdir(tmp_path)) == ["empty"]
+    assert os.listdir(not_a_run) == []
+
+
+# ============================================================================ the run directory
+
+
+@pytest.fixture(scope="module")
+def baseline_run(tmp_path_factory):
+    """``corridors run baseline --set period.end_year=2021 --seed 3 --out DIR`` (with plots)."""
+    out = tmp_path_factory.mktemp("runs") / "baseline-3"
+    result = invoke("run", "baseline", "--set", SHORT, "--seed", "3", "--out", out)
+    assert result.exit_code == 0, result.output
+    return result, out
+
+
+@pytest.fixture(scope="module")
+def run_dir(baseline_run) -> Path:
+    return baseline_run[1]
+
+
+@pytest.fixture(scope="module")
+def same_seed_dir(run_dir, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("runs") / "baseline-3-again"
+    result = invoke("run", "baseline", "--set", SHORT, "--seed", "3", "--no-plots", "--out", out)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture(scope="module")
+def bloc_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("runs") / "c5_bloc-3"
+    result = invoke("run", "c5_bloc", "--set", SHORT, "--seed", "3", "--no-plots", "--out", out)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_run_prints_where_and_a_summary(baseline_run):
+    result, run_dir = baseline_run
+    assert f"results: {run_dir.resolve()}" in result.stdout
+    assert "corridors in 2021" in result.stdout
+    for name in PLOTS:
+        assert name in result.stdout
+    assert "Traceback" not in result.output
+
+
+def test_run_directory_holds_every_file(run_dir):
+    expected = (
+        {f"{t}.parquet" for t in TABLES}
+        | {"summary.json", "meta.json", "manifest.json", "scenario.toml"}
+        | set(PLOTS)
+    )
+    assert {"corridors.parquet", "countries.parquet", "edges.parquet", "policy.parquet",
+            "decisions.parquet", "pipelines.parquet"} <= expected  # fmt: skip
+    assert set(os.listdir(run_dir)) == expected
+    assert os.listdir(run_dir.parent) == [run_dir.name], "no temporary directory left beside it"
+
+
+def test_run_directory_tables(run_dir):
+    corridors_t = pd.read_parquet(run_dir / "corridors.parquet")
+    assert sorted(corridors_t["year"].unique()) == [2019, 2020, 2021]
+    assert corridors_t["step"].max() == 11
+    for name in TABLES:
+        table = pd.read_parquet(run_dir / f"{name}.parquet")
+        assert "step" in table.columns, name
+        if name != "decisions":
+            assert len(table) > 0 and table["year"].max() == 2021, name
+
+
+def test_run_directory_json_is_strict(run_dir):
+    summary = strict_json((run_dir / "summary.json").read_text())
+    assert summary["first_year"] == 2019 and summary["last_year"] == 2021
+    meta = strict_json((run_dir / "meta.json").read_text())
+    assert meta["seed"] == 3 and meta["scenario"] == "baseline"
+    strict_json((run_dir / "manifest.json").read_text())
+
+
+def test_run_directory_manifest(run_dir):
+    import hashlib
+    from datetime import datetime
+
+    m = strict_json((run_dir / "manifest.json").read_text())
+    keys = {"scenario", "seed", "corridors_version", "git_revision", "python", "platform", "created_utc",
+            "input_sha256", "ignored_events"}  # fmt: skip
+    assert keys <= set(m), keys - set(m)
+    assert m["scenario"] == "baseline" and m["seed"] == 3
+    assert m["corridors_version"] == __version__
+    assert m["python"] == sys.version.split()[0]
+    assert m["git_revision"] is None or (len(m["git_revision"]) == 40 and int(m["git_revision"], 16) >= 0)
+    created = datetime.fromisoformat(m["created_utc"])
+    assert created.utcoffset() is not None and created.utcoffset().total_seconds() == 0
+    assert m["ignored_events"] == []
+    edges = default_data_dir() / "edges.csv"
+    assert m["input_sha256"]["data/edges.csv"] == hashlib.sha256(edges.read_bytes()).hexdigest()
+    assert {"data/nodes.csv", "data/projects.csv", "scenario/baseline.toml"} <= set(m["input_sha256"])
+
+
+def test_run_directory_scenario_loads_back(run_dir):
+    written = load_scenario(run_dir / "scenario.toml")
+    original = load_scenario(scenario_dir() / "baseline.toml", overrides={"period.end_year": 2021})
+    # the run's seed (--seed) replaces the scenario's, so the file re-runs the same run
+    assert written.to_dict() == {
+        **original.to_dict(),
+        "seed": json.loads((run_dir / "meta.json").read_text())["seed"],
+    }
+    assert written.parameters() == original.parameters()
+    assert written.events() == original.events()
+    assert written.period.end_year == 2021
+
+
+def test_run_directory_plots_are_pngs(run_dir):
+    for name in PLOTS:
+        data = (run_dir / name).read_bytes()
+        assert data[:8] == PNG_MAGIC, name
+        assert len(data) > 20_000, name
+
+
+def test_same_scenario_and_seed_give_identical_tables(run_dir, same_seed_dir):
+    for name in TABLES:
+        a = pd.read_parquet(run_dir / f"{name}.parquet")
+        b = pd.read_parquet(same_seed_dir / f"{name}.parquet")
+        assert_frame_equal(a, b, check_exact=True)
+    for name in [*(f"{t}.parquet" for t in TABLES), "summary.json", "meta.json", "scenario.toml"]:
+        assert (run_dir / name).read_bytes() == (same_seed_dir / name).read_bytes(), (
+            f"{name} not byte-identical"
+        )
+    m1 = strict_json((run_dir / "manifest.json").read_text())
+    m2 = strict_json((same_seed_dir / "manifest.json").read_text())
+    assert {k: v for k, v in m1.items() if k != "created_utc"} == {
+        k: v for k, v in m2.items() if k != "created_utc"
+    }
+
+
+def test_another_seed_gives_other_tables(run_dir, tmp_path):
+    out = tmp_path / "other"
+    result = invoke("run", "baseline", "--set", SHORT, "--seed", "4", "--no-plots", "--out", out)
+    assert result.exit_code == 0, result.output
+    for name in ("corridors", "edges", "countries"):
+        a = pd.read_parquet(run_dir / f"{name}.parquet")
+        b = pd.read_parquet(out / f"{name}.parquet")
+        assert a.shape == b.shape and not a.equals(b), name
+    assert strict_json((out / "meta.json").read_text())["seed"] == 4
+
+
+def test_no_plots_writes_no_png(bloc_dir):
+    assert not list(bloc_dir.glob("*.png"))
+    assert (bloc_dir / "manifest.json").is_file()
+
+
+# ============================================================================ failures while running
+
+
+def test_failing_plots_exit_1_with_one_line_and_no_directory(tmp_path, monkeypatch):
+    def boom(_res):
+        raise RuntimeError("the plots broke")
+
+    monkeypatch.setattr(runs_module, "render_plots", boom)
+    out = tmp_path / "out"
+    result = invoke("run", "baseline", "--set", SHORT, "--out", out)
+    assert result.exit_code == 1, result.output
+    line = one_line(result.stderr)
+    assert line.startswith("run failed") and "the plots broke" in line
+    no_traceback(result)
+    assert os.listdir(tmp_path) == []
+
+
+def test_failure_half_way_through_writing_exits_1_and_keeps_the_old_directory(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "mine.txt").write_text("old")
+
+    def fail(_value):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(results_module, "_strict_json", fail)  # after the Parquet tables
+    result = invoke("run", "baseline", "--set", SHORT, "--no-plots", "--force", "--out", out)
+    assert result.exit_code == 1, result.output
+    line = one_line(result.stderr)
+    assert line.startswith("run failed") and "disk full" in line
+    no_traceback(result)
+    assert os.listdir(tmp_path) == ["out"] and os.listdir(out) == ["mine.txt"]
+
+
+def _start_run(out: Path, end_year: int, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "corridors", "run", "baseline", "--out", str(out), "--set",
+         f"period.end_year={end_year}", *extra],
+        cwd=out.parent,
+        env=subprocess_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        # Python turns SIGINT into KeyboardInterrupt only if it is not ignored at start
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
+
+
+def _temporaries(parent: Path, name: str) -> list[str]:
+    return [e for e in os.listdir(parent) if e.startswith(f".{name}-")]
+
+
+def test_run_killed_part_way_leaves_nothing(tmp_path):
+    out = tmp_path / "run"
+    proc = _start_run(out, 2035)
+    try:
+        time.sleep(1.0)
+        assert proc.poll() is None, "the run finished within a second: nothing was interrupted"
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert not out.exists()
+    assert _temporaries(tmp_path, "run") == []
+
+
+def _signal_while_writing(tmp_path: Path, sig: int) -> tuple[subprocess.Popen, Path]:
+    """Start a short run and send ``sig`` once its temporary directory holds a file."""
+    out = tmp_path / "run"
+    proc = _start_run(out, 2021, "--no-plots")
+    try:
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and time.monotonic() < deadline:
+            tmp = _temporaries(tmp_path, "run")
+            try:
+                if tmp and os.listdir(tmp_path / tmp[0]):
+                    proc.send_signal(sig)
+                    break
+            except FileNotFoundError:
+                pass
+            time.sleep(0.0005)
+        else:
+            proc.communicate(timeout=30)
+            pytest.skip("the run finished before its temporary directory was seen")
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc, out
+
+
+def _skip_if_finished_first(out: Path) -> None:
+    """A run directory may only exist complete: then the signal came after the rename."""
+    if out.exists():
+        expected = {f"{t}.parquet" for t in TABLES} | {
+            "summary.json",
+            "meta.json",
+            "manifest.json",
+            "scenario.toml",
+        }
+        assert set(os.listdir(out)) == expected, f"a partial run directory: {sorted(os.listdir(out))}"
+        pytest.skip("the signal arrived after the run directory was renamed into place")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_run_interrupted_while_writing_leaves_nothing(tmp_path, sig):
+    """Ctrl-C, or the SIGTERM of ``kill``, ``timeout``, a scheduler or CI cancelling a job."""
+    proc, out = _signal_while_writing(tmp_path, sig)
+    _skip_if_finished_first(out)
+    assert proc.returncode != 0
+    assert not out.exists(), "the run directory appeared although the run was interrupted"
+    assert _temporaries(tmp_path, "run") == [], f"left behind after {sig.name}: {os.listdir(tmp_path)}"
+
+
+def test_run_killed_while_writing_leaves_no_run_directory(tmp_path):
+    """SIGKILL cannot be caught: the hidden temporary directory may stay, the run directory not."""
+    proc, out = _signal_while_writing(tmp_path, signal.SIGKILL)
+    _skip_if_finished_first(out)
+    assert proc.returncode == -signal.SIGKILL
+    assert not out.exists()
+    assert all(e.startswith(".run-") for e in os.listdir(tmp_path)), os.listdir(tmp_path)
+
+
+def test_run_as_a_real_subprocess(tmp_path):
+    out = tmp_path / "dir"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "corridors",
+            "run",
+            "baseline",
+            "--set",
+            "period.end_year=2020",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=tmp_path,
+        env=subprocess_env(),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert f"results: {out.resolve()}" in proc.stdout
+    assert (out / "meta.json").is_file() and (out / "manifest.json").is_file()
+    for name in PLOTS:
+        assert (out / name).read_bytes()[:8] == PNG_MAGIC
+    assert pd.read_parquet(out / "corridors.parquet")["year"].max() == 2020
+    assert os.listdir(tmp_path) == ["dir"]
+
+
+def test_bad_input_as_a_real_subprocess_exits_2(tmp_path):
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "corridors",
+            "run",
+            str(BAD / "unknown_state.toml"),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env=subprocess_env(),
+    )
+    assert proc.returncode == 2
+    assert "unknown_state.toml" in one_line(proc.stderr) and "agents.KX" in proc.stderr
+    assert os.listdir(tmp_path) == []
+
+
+# ============================================================================ compare, plot, schema
+
+
+def test_compare_two_runs_writes_a_figure(run_dir, bloc_dir, tmp_path):
+    out = tmp_path / "figs" / "compare.png"
+    result = invoke("compare", run_dir, bloc_dir, "--out", out)
+    assert result.exit_code == 0, result.output
+    data = out.read_bytes()
+    assert data[:8] == PNG_MAGIC and len(data) > 20_000
+    assert str(out.resolve()) in result.stderr
+    assert os.listdir(out.parent) == ["compare.png"], "no temporary file left"
+    no_traceback(result)
+
+
+def test_plot_rewrites_the_pngs(run_dir, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir, copy)
+    (copy / "volumes.png").write_bytes(b"not a png")
+    (copy / "flow_map.png").unlink()
+    result = invoke("plot", copy)
+    assert result.exit_code == 0, result.output
+    for name in PLOTS:
+        data = (copy / name).read_bytes()
+        assert data[:8] == PNG_MAGIC and len(data) > 20_000, name
+    assert sorted(os.listdir(copy)) == sorted(os.listdir(run_dir)), "no temporary file left"
+    no_traceback(result)
+
+
+def test_schema_prints_json_schema():
+    result = invoke("schema")
+    assert result.exit_code == 0, result.output
+    schema = strict_json(result.stdout)
+    assert "properties" in schema and "events" in schema["properties"]
+    assert schema == json.loads(json.dumps(scenario_schema()))
+
+
+def test_schema_out_writes_the_file(tmp_path):
+    out = tmp_path / "sub" / "f.json"
+    result = invoke("schema", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert strict_json(out.read_text()) == json.loads(json.dumps(scenario_schema()))
+    assert result.stdout == ""
+    assert os.listdir(out.parent) == ["f.json"]
+
+
+# ============================================================================ help and version
+
+
+def test_the_commands_are_these():
+    assert set(typer.main.get_command(app).commands) == set(COMMANDS)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_on_every_command_shows_an_example(command):
+    result = invoke(command, "--help")
+    assert result.exit_code == 0, result.output
+    assert "Example" in result.stdout
+    assert f"corridors {command}" in result.stdout
+
+
+def test_top_level_help_and_version():
+    result = invoke("--help")
+    assert result.exit_code == 0
+    for command in COMMANDS:
+        assert command in result.stdout
+    result = invoke("--version")
+    assert result.exit_code == 0 and __version__ in result.stdout
