@@ -275,6 +275,7 @@ class CountryAgent(mesa.Agent):
         self.port_fee_factor = 1.0
         self.border_factor = 1.0
         self.funded: list[str] = []
+        self.crude_diversion_t_per_quarter = 0.0
 
     @property
     def state_rows(self) -> np.ndarray:
@@ -289,6 +290,31 @@ class CountryAgent(mesa.Agent):
         rows = self.state_rows
         route_state_cargo(self.model, rows, np.zeros(rows.size, dtype=np.int64), countries=(self.country,))
 
+    def divert_crude(self) -> None:
+        """Move pipeline crude to Caspian tankers while that is the cheaper, safer way out.
+
+        Each quarter the state compares the tanker route's quoted cost (with its premiums) for
+        its crude with the pipeline route's cost plus the premium that sanctions put on
+        EU-bound freight through Russia, and grows (or shrinks) the diverted tonnage by
+        ``crude_diversion_step_t_per_quarter``, within the tankers' free capacity.
+        """
+        m, p = self.model, self.model.params
+        row = m.crude_rows.get(self.country)
+        if row is None or not p.crude_diversion_response:
+            return
+        middle = m.corridor_index["middle"]
+        tanker = m.quote_money[row, middle] + m.premium[row, middle] - m.subsidy[row, middle]
+        if not np.isfinite(tanker):
+            self.crude_diversion_t_per_quarter = 0.0
+            return
+        pipeline = m.pipeline_route_cost(self.country)
+        step = p.crude_diversion_step_t_per_quarter
+        change = step if tanker < pipeline else -step
+        headroom = m.tanker_headroom(self.country)
+        self.crude_diversion_t_per_quarter = float(
+            np.clip(self.crude_diversion_t_per_quarter + change, 0.0, headroom)
+        )
+
     def decide(self) -> None:
         """Once a year: port fees and border efficiency from congestion; save and fund projects.
 
@@ -297,6 +323,7 @@ class CountryAgent(mesa.Agent):
         In the bloc the five pool their budgets (:meth:`CorridorModel.fund_bloc`).
         """
         m = self.model
+        self.divert_crude()
         if m.t % 4 != 3:
             return
         util = m.country_port_utilisation(self.country)

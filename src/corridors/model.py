@@ -216,6 +216,10 @@ class CorridorModel(mesa.Model):
         self.pipe_volume = pipes["volume_t_per_year"].to_numpy(float)
         self.pipe_growth = pipes["growth_per_year"].to_numpy(float)
         self.suez = self.via == "suez"
+        self.corridor_index = {c: k for k, c in enumerate(CORRIDORS)}
+        is_crude_only = e["commodities"].map(lambda c: tuple(c) == ("crude",)).to_numpy(bool)
+        self.tanker_exit = (self.mode == "sea") & is_crude_only
+        self.tanker = self.caspian & (e["commodities"].map(lambda c: tuple(c) == ("crude",)).to_numpy(bool))
         # per-country link sets the agents' levers act on (constant over a run)
         touches = {c: (self.tail_country == c) | (self.head_country == c) for c in (*C5, *TRANSIT_STATES)}
         ports = np.isin(self.tail_kind, ("seaport", "dry_port"))
@@ -312,6 +316,12 @@ class CorridorModel(mesa.Model):
             [np.full(self.state_rows[c].size, j) for j, c in enumerate(C5)]
         )
         self.volumes = np.zeros(S)
+        # each state's pipeline crude that its government may send by Caspian tanker instead
+        crude = (
+            (attrs["commodity"] == "crude") & (attrs["direction"] == "export") & (self.sh.state_share >= 1.0)
+        )
+        self.crude_rows = {c: int(np.flatnonzero(crude & (attrs["country"] == c))[0])
+                           for c in C5 if (crude & (attrs["country"] == c)).any()}  # fmt: skip
         self.target = np.zeros((S, K))
         align = np.array([[p.alignment.get(c, {}).get(b, 0.5) for b in POWERS] for c in attrs["country"]])
         self.misalignment = 1.0 - align  # (S, P): the political cost's weights
@@ -457,8 +467,13 @@ class CorridorModel(mesa.Model):
             )
             cap = np.where(hit, cap * 0.5, cap)
         self.capacity_e = cap
-        if self.pipe_edges.size:  # exogenous: their volume, capped by this quarter's capacity
+        if self.pipe_edges.size:  # exogenous: their volume less diverted crude, capped by capacity
             want = self.pipe_volume * (1.0 + self.pipe_growth) ** (t / 4.0) / 4.0
+            for c, agent in self.country_agents.items():
+                own = self.tail_country[self.pipe_edges] == c
+                if own.any():
+                    want[np.flatnonzero(own)[0]] -= agent.crude_diversion_t_per_quarter
+            want = np.maximum(want, 0.0)
             carried = np.minimum(want, np.nan_to_num(cap[self.pipe_edges], nan=np.inf))
             self.rec["pipeline"][t] = np.where(st.closed[self.pipe_edges], 0.0, carried)
         # links that do not exist yet (opens_year: CKU, Trans-Afghan rail) open only when an
@@ -761,6 +776,33 @@ class CorridorModel(mesa.Model):
             self.bloc_savings_usd_m -= cost
             self.fund_project(project, funder="C5")
 
+    def pipeline_route_cost(self, country: str) -> float:
+        """USD/t of the country's crude by its pipeline and on by tanker to the EU, plus the
+        premium sanctions put on EU-bound freight through Russia this quarter."""
+        own = self.pipe_edges[self.tail_country[self.pipe_edges] == country]
+        if own.size == 0:
+            return np.inf
+        edge = int(own[0])
+        head = self.net.edges["head"].iat[edge]
+        exits = (self.net.edges["tail"] == head).to_numpy() & self.tanker_exit
+        cost = self.money_e[edge] + (self.money_e[exits].min() if exits.any() else 0.0)
+        premium = 0.0
+        for sn in active_of(self.events, Sanction, self.t):
+            if CONTROLLER_BLOC.get(sn.transit) == "russia" and sn.applies(
+                country=country, commodity="crude", direction="export", market="market_eu"
+            ):
+                premium += sn.premium_usd_per_t * sn.share
+        return float(cost + premium)
+
+    def tanker_headroom(self, country: str) -> float:
+        """Tonnes a quarter the Caspian crude tankers from ``country`` could still carry."""
+        sel = self.tanker & (self.tail_country == country)
+        if not sel.any():
+            return 0.0
+        row = self.crude_rows[country]
+        base = self.sh.tonnes_2019[row] * (1.0 + self.sh.growth_per_year[row]) ** (self.t / 4.0) / 4.0
+        return float(max(np.nansum(self.capacity_e[sel]) - base, 0.0))
+
     def c5_russian_share(self) -> float:
         """Share of the five's own trade served through Russia this quarter."""
         own = np.isin(self.shipper_attrs["country"], C5)
@@ -776,6 +818,8 @@ class CorridorModel(mesa.Model):
         """
         sh, a = self.sh, self.shipper_attrs
         vol = sh.tonnes_2019 * (1.0 + sh.growth_per_year) ** (t / 4.0) / 4.0
+        for c, row in self.crude_rows.items():  # crude the government took off the pipeline
+            vol[row] += self.country_agents[c].crude_diversion_t_per_quarter
         for deal in active_of(self.events, OfftakeDeal, t):
             rows = (
                 (a["country"] == deal.country)

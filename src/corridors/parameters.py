@@ -131,6 +131,13 @@ class Parameters:
     power_budgets_usd_m: dict[str, float] = field(default_factory=dict)
     """Yearly budgets of the powers (EU, US, CN) for projects of projects.csv that name them;
     none in the baseline, where their pledges are dated events."""
+    crude_diversion_response: bool = True
+    """Kazakhstan's state oil company moves crude from the CPC pipeline (through Russia) to
+    Caspian tankers while the tanker route costs less than the pipeline's route plus the
+    sanctions risk on Russian transit (KazMunayGas after 2022, S-kmg-socar-2024)."""
+    crude_diversion_step_t_per_quarter: float = 62_500.0
+    """How fast the diversion can grow or shrink: 0.25 Mt/yr more (or less) each quarter, the
+    pace of new tanker charters and terminal slots at Aktau (A-crude-diversion)."""
     # --- governments
     government_projects: bool = True
     project_budget_share: float = 1.0
