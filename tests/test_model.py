@@ -653,3 +653,18 @@ def test_country_routing_equals_the_batched_rule(build_model):
     for agent in m.agents_by_type[CountryAgent]:
         agent.route_state_flows()
     np.testing.assert_allclose(m.sh.state_alloc, batched, rtol=1e-12, atol=1e-15)
+
+
+def test_ablation_crude_diversion(run_model):
+    """Without Kazakhstan's crude diversion the CPC carries all its crude and fewer tonnes
+    cross the Caspian from Aktau and Kuryk in 2023-2024 (the tankers stay at their 2019 load)."""
+    off = Results.from_model(run_model(end_year=2024, params=P.replace(crude_diversion_response=False)))
+    on = Results.from_model(run_model(end_year=2024))
+    years = [2023, 2024]
+    assert (
+        off.observable("middle_corridor_t").loc[years] < on.observable("middle_corridor_t").loc[years]
+    ).all()
+    cpc_off = off.pipelines.groupby("year")["volume_t"].sum()
+    cpc_on = on.pipelines.groupby("year")["volume_t"].sum()
+    assert (cpc_off.loc[years] > cpc_on.loc[years]).all()
+    assert cpc_off.loc[2019] == cpc_on.loc[2019]  # nothing diverted before the 2022 sanctions
