@@ -134,7 +134,11 @@ def perceived_costs(model: CorridorModel, rows: np.ndarray) -> np.ndarray:
     sh, p = model.sh, model.params
     money = (sh.memory_money[rows] + model.premium[rows] - model.subsidy[rows] + model.political[rows]
              + model.corridor_constant[None, :])  # fmt: skip
-    days = sh.memory_time[rows] + p.reliability_weight * np.sqrt(sh.memory_time_var[rows])
+    days = (
+        sh.memory_time[rows]
+        + p.reliability_weight * np.sqrt(sh.memory_time_var[rows])
+        + model.penalty_days[None, :]
+    )
     return money[:, None, :] + sh.vot[rows][:, :, None] * days[:, None, :]
 
 

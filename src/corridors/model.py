@@ -553,6 +553,7 @@ class CorridorModel(mesa.Model):
             axis=2
         )
         self.corridor_constant = np.array([p.corridor_constants.get(c, 0.0) for c in CORRIDORS])
+        self.penalty_days = np.array([p.reliability_penalty_days.get(c, 0.0) for c in CORRIDORS])
 
     def _shippers_hit(self, ev: Sanction | Subsidy) -> np.ndarray:
         """Shippers an event's filters select (cached per event: the filters never change)."""

@@ -70,6 +70,11 @@ class Parameters:
     reliability_weight: float = 0.5
     """USD per tonne per day of the standard deviation of experienced transit time, per
     unit of value of time (a day of uncertainty costs half a day of delay)."""
+    reliability_penalty_days: dict[str, float] = field(default_factory=lambda: {"middle": 10.0})
+    """Days added to a corridor's perceived transit time for unreliability that memory of
+    average times does not capture (missed connections at 4-5 transshipments, paperwork at 5+
+    borders: S-middle-schedule, S-wb-2023), valued at each shipper's value of time, so it
+    deters high-value container transit far more than bulk. Calibrated (the Middle Corridor's)."""
     corridor_constants: dict[str, float] = field(default_factory=dict)
     """USD/t added to a corridor's perceived cost (unobserved attributes: service frequency,
     paperwork, habit); set from 2019 shares by calibration."""
