@@ -37,7 +37,18 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 ENV = {"COLUMNS": "80"}
 PLOTS = ("volumes.png", "country_shares.png", "dependence.png", "bottlenecks.png", "flow_map.png")
 SCENARIOS = sorted(scenario_dir().glob("*.toml"))
-COMMANDS = ("run", "validate", "scenarios", "compare", "plot", "schema", "network", "demo", "warmup")
+COMMANDS = (
+    "run",
+    "validate",
+    "scenarios",
+    "compare",
+    "plot",
+    "schema",
+    "network",
+    "demo",
+    "warmup",
+    "calibrate",
+)
 SHORT = "period.end_year=2021"
 
 

@@ -395,3 +395,93 @@ def network(
     _save_figure(network_map(net), out)
     stdout.print(table)
     err.print(f"map written to {out.resolve()}")
+
+
+@app.command()
+def calibrate(
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", help="The report directory to write (replaced if it holds a report)."),
+    ] = Path("results/calibration"),
+    starts: Annotated[
+        int,
+        typer.Option(min=1, help="Starts of the fit: the scenario's values, then Latin-hypercube points."),
+    ] = 4,
+    quick: Annotated[
+        bool,
+        typer.Option("--quick", help="A short fit (1 start, a few evaluations): for testing the pipeline."),
+    ] = False,
+    write_parameters: Annotated[
+        Path | None,
+        typer.Option(
+            "--write-parameters",
+            help="Also write the fitted values as a parameters file (.toml).",
+            dir_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """Fit the baseline to 2019-2023 and write the report (fit, errors, targets, plots, cross-validation).
+
+    Example: [bold]corridors calibrate --out results/calibration --write-parameters scenarios/fitted.toml[/bold]
+    """
+    import time
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    if write_parameters is not None and write_parameters.suffix.lower() != ".toml":
+        raise _bad_input(ValueError(f"--write-parameters: {write_parameters} must end in .toml"))
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "report.md").is_file())):
+        raise _bad_input(FileExistsError(f"--out: {out} exists and is not a calibration report directory"))
+    try:
+        from corridors import calibrate as cal
+        from corridors.history import load_history
+
+        history = load_history()
+    except ImportError as exc:  # scipy is needed for the fit
+        err.print(f"[bold red]calibrate needs scipy:[/bold red] {escape(str(exc))} (pip install scipy)")
+        raise typer.Exit(EXIT_FAILURE) from None
+    except CorridorsError as exc:
+        raise _bad_input(exc) from None
+    options = {"starts": 1, "max_nfev": 2, "profile_points": 3} if quick else {"starts": starts}
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed} model runs"),
+               TimeElapsedColumn())  # fmt: skip
+    t0 = time.perf_counter()
+    previous = signal.signal(signal.SIGTERM, _terminate)  # unwind, so temporary files are removed
+    try:
+        with Progress(*columns, console=err, transient=True) as progress:
+            task = progress.add_task("fit", total=None)
+
+            def on_run(stage: str) -> None:
+                progress.update(task, advance=1, description=stage)
+
+            result = cal.fit(history, on_run=on_run, **options)
+            progress.update(task, description="cross-validation: fit 2019-2022")
+            cv = cal.cross_validate(history, on_run=lambda stage: on_run(f"cross-validation, {stage}"),
+                                    **{**options, "profile_points": 0})  # fmt: skip
+            progress.update(task, description=f"writing {out}")
+            path = cal.write_report(result, cv, out, history=history)
+            if write_parameters is not None:
+                cal.write_parameters(result, write_parameters)
+    except CorridorsError as exc:
+        raise _bad_input(exc) from None
+    except Exception as exc:
+        err.print(
+            f"[bold red]calibration failed:[/bold red] {escape(type(exc).__name__ + ': ' + str(exc))}",
+            soft_wrap=True,
+        )
+        raise typer.Exit(EXIT_FAILURE) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    table = Table(title=f"Calibration 2019-2023: loss {result.loss:.3f}")
+    for col in ("parameter", "value", "bounds"):
+        table.add_column(col, justify="left" if col == "parameter" else "right")
+    for p in result.free:
+        table.add_row(p.name, f"{result.values[p.name]:.4g}", f"[{p.lower:g}, {p.upper:g}]")
+    stdout.print(table)
+    met = sum(t.ok for t in result.targets)
+    stdout.print(f"targets met: {met} of {len(result.targets)}; Jacobian rank {result.rank} of "
+                 f"{len(result.free)}, condition number {result.condition_number:.3g}")  # fmt: skip
+    stdout.print(f"cross-validation (fit 2019-2022): loss of the 2023 points {cv.loss_2023:.3f}")
+    stdout.print(f"report:  {path.resolve()}  ({time.perf_counter() - t0:.0f} s)")
+    if write_parameters is not None:
+        stdout.print(f"parameters: {write_parameters.resolve()}")

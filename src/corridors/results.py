@@ -52,7 +52,8 @@ OBSERVABLES: dict[str, Observable] = {
                    "(westbound), crude tankers included (KZ Ministry of Transport series)"),
         Observable("northern_transit_teu", "TEU/yr", "China-EU-China transit by the Russian corridor (1520 track), "
                    "tonnes / t_per_teu_loaded (ERAI definition)"),
-        Observable("middle_kz_share", "share", "share of Kazakh exports in Middle Corridor volume"),
+        Observable("middle_kz_share", "share", "Kazakh exports by the Middle Corridor over the freight shipped "
+                   "across the Caspian from Aktau and Kuryk (the scope of middle_corridor_t)"),
         Observable("middle_transit_days", "days", "China-to-Europe transit time on the Middle Corridor: "
                    "volume-weighted experienced time of westbound transit (NaN in a year when none moves)"),
         Observable("middle_teu", "TEU/yr", "containers on the Middle Corridor, tonnes / t_per_teu_loaded"),
@@ -194,13 +195,14 @@ class Results:
         elif name == "northern_transit_teu":
             s = transit[transit["corridor"] == "russian"].groupby("year")["volume_t"].sum() / t_per_teu
         elif name == "middle_kz_share":
-            mid = c[c["corridor"] == "middle"]
-            kz = (
-                mid[(mid["country"] == "KZ") & (mid["direction"] == "export")]
-                .groupby("year")["volume_t"]
-                .sum()
+            mid = c[(c["corridor"] == "middle") & (c["country"] == "KZ") & (c["direction"] == "export")]
+            kz = mid.groupby("year")["volume_t"].sum()
+            across = self.observable("middle_corridor_t")
+            s = (
+                (kz.reindex(across.index, fill_value=0.0) / across.where(across > 0))
+                .clip(upper=1.0)
+                .fillna(0.0)
             )
-            s = (kz / mid.groupby("year")["volume_t"].sum()).fillna(0.0)
         elif name == "middle_transit_days":
             k = transit[(transit["corridor"] == "middle") & (transit["market"] == "market_eu")]
             w = k["volume_t"]
