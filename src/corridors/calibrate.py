@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import tempfile
 import time
@@ -58,6 +57,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from corridors.atomic import publish_dir, write_bytes_atomic
 from corridors.history import FIRST_OBSERVED_YEAR, LAST_OBSERVED_YEAR, load_history, observed
 from corridors.parameters import Parameters
 from corridors.results import OBSERVABLES
@@ -810,21 +810,6 @@ def parameters_toml(fit: FitResult | Mapping[str, float], *, loss_value: float |
     return "\n".join(lines) + "\n"
 
 
-def _write_bytes_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def write_parameters(
     fit: FitResult | Mapping[str, float], path: str | Path, *, loss_value: float | None = None
 ) -> Path:
@@ -836,7 +821,7 @@ def write_parameters(
     to values (then ``loss_value`` is recorded if given).
     """
     path = Path(path)
-    _write_bytes_atomic(path, parameters_toml(fit, loss_value=loss_value).encode())
+    write_bytes_atomic(path, parameters_toml(fit, loss_value=loss_value).encode())
     return path
 
 
@@ -1090,21 +1075,8 @@ def write_report(
         pd.DataFrame(rows).to_csv(tmp / "observed_vs_modelled.csv", index=False)
         (tmp / SERIES_PLOT).write_bytes(_png(series_figure(fit, history, cv)))
         (tmp / PROFILE_PLOT).write_bytes(_png(profile_figure(fit)))
-        os.chmod(tmp, 0o777 & ~_umask())
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}-old-", dir=out.parent))
-            os.replace(out, old / out.name)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
+        publish_dir(tmp, out)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return out
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from corridors import __version__
+from corridors.atomic import write_bytes_atomic
 from corridors.errors import CorridorsError
 
 app = typer.Typer(
@@ -59,7 +58,7 @@ def _save_figure(fig, path: Path) -> None:
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=150)
-    _write_atomic(path, buf.getvalue())
+    write_bytes_atomic(path, buf.getvalue())
 
 
 def _version(value: bool) -> None:
@@ -251,7 +250,7 @@ def plot(
     except (OSError, ValueError) as exc:
         raise _bad_input(exc) from None
     for name, data in render_plots(res).items():
-        _write_atomic(run_dir / name, data)
+        write_bytes_atomic(run_dir / name, data)
     err.print(f"plots written to {run_dir.resolve()}")
 
 
@@ -273,23 +272,8 @@ def schema(
     if out is None:
         typer.echo(text)
     else:
-        _write_atomic(out, text.encode())
+        write_bytes_atomic(out, text.encode())
         err.print(f"schema written to {out.resolve()}")
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 @app.command()

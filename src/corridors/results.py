@@ -15,7 +15,6 @@ Tables (pandas, long format, one row per step and key):
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from corridors.atomic import publish_dir
 from corridors.network import CORRIDORS
 
 if TYPE_CHECKING:
@@ -270,13 +270,7 @@ class Results:
             (tmp / "meta.json").write_text(_strict_json(self.meta))
             for name, data in (extra_files or {}).items():
                 (tmp / name).write_bytes(data)
-            if path.exists():
-                old = Path(tempfile.mkdtemp(prefix=f".{path.name}-old-", dir=path.parent))
-                os.replace(path, old / path.name)
-                os.replace(tmp, path)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.replace(tmp, path)
+            publish_dir(tmp, path)
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
