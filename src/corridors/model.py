@@ -219,6 +219,13 @@ class CorridorModel(mesa.Model):
         self.corridor_index = {c: k for k, c in enumerate(CORRIDORS)}
         is_crude_only = e["commodities"].map(lambda c: tuple(c) == ("crude",)).to_numpy(bool)
         self.tanker_exit = (self.mode == "sea") & is_crude_only
+        # each state's pipeline and the crude tanker links leaving the pipeline's port
+        self._pipeline_routes = {}
+        for edge in self.pipe_edges:
+            country = self.tail_country[edge]
+            if country not in self._pipeline_routes:
+                exits = (e["tail"] == e["head"].iat[edge]).to_numpy() & self.tanker_exit
+                self._pipeline_routes[country] = (int(edge), exits)
         self.tanker = self.caspian & (e["commodities"].map(lambda c: tuple(c) == ("crude",)).to_numpy(bool))
         # per-country link sets the agents' levers act on (constant over a run)
         touches = {c: (self.tail_country == c) | (self.head_country == c) for c in (*C5, *TRANSIT_STATES)}
@@ -356,6 +363,7 @@ class CorridorModel(mesa.Model):
             self.groups.append({
                 "commodity": m, "shippers": idx,
                 "od_of": np.array([od[(self.shippers[i].origin, self.shippers[i].market)] for i in idx]),
+                "od_matrix": np.eye(len(pairs))[[od[(self.shippers[i].origin, self.shippers[i].market)] for i in idx]],
                 "origins": self.net.node_ids(p[0] for p in pairs),
                 "markets": self.net.node_ids(p[1] for p in pairs),
                 "masks": self.net.edge_masks(CORRIDORS, commodity=m),
@@ -780,12 +788,10 @@ class CorridorModel(mesa.Model):
     def pipeline_route_cost(self, country: str) -> float:
         """USD/t of the country's crude by its pipeline and on by tanker to the EU, plus the
         premium sanctions put on EU-bound freight through Russia this quarter."""
-        own = self.pipe_edges[self.tail_country[self.pipe_edges] == country]
-        if own.size == 0:
+        route = self._pipeline_routes.get(country)
+        if route is None:
             return np.inf
-        edge = int(own[0])
-        head = self.net.edges["head"].iat[edge]
-        exits = (self.net.edges["tail"] == head).to_numpy() & self.tanker_exit
+        edge, exits = route
         cost = self.money_e[edge] + (self.money_e[exits].min() if exits.any() else 0.0)
         premium = 0.0
         for sn in active_of(self.events, Sanction, self.t):
@@ -871,7 +877,5 @@ class _Project:
 
 def _group_flows(paths: routing.PathSet, group: dict, per_shipper: np.ndarray) -> np.ndarray:
     """Edge flows (K, n_slots) of one commodity group from per-shipper, per-corridor tonnes."""
-    K = per_shipper.shape[1]
-    demand = np.zeros((K, len(group["markets"])))
-    np.add.at(demand.T, group["od_of"], per_shipper[group["shippers"]])
+    demand = per_shipper[group["shippers"]].T @ group["od_matrix"]  # (K, n_od): sum over each pair's shippers
     return paths.load(demand)
