@@ -128,19 +128,7 @@ def _heap_pop(hkey, hnode, pos, size):
         pos[mn] = i
         i = m
         c = (m << _U3) + _U1
-    while i > _U0:
-        parent = (i - _U1) >> _U3
-        pk = hkey[parent]
-        if pk <= key:
-            break
-        pn = hnode[parent]
-        hkey[i] = pk
-        hnode[i] = pn
-        pos[pn] = i
-        i = parent
-    hkey[i] = key
-    hnode[i] = node
-    pos[node] = i
+    _heap_push(hkey, hnode, pos, i, key, node)
     return size
 
 
