@@ -32,7 +32,6 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from importlib import metadata
 
 import mesa
 import numba
@@ -41,6 +40,7 @@ import pandas as pd
 
 import corridors
 import scipy_router  # next to this script, which Python puts first on sys.path
+from benchlib import columns, positive_int, version  # next to this script
 from corridors import routing
 from corridors.model import CorridorModel
 from corridors.results import TABLES, Results
@@ -308,35 +308,8 @@ def compare_tables(ours: Results, peer: Results) -> list[str]:
 # ------------------------------------------------------------------------------ output
 
 
-def columns(table: list[tuple[str, ...]], left: set[int], indent: str = "") -> list[str]:
-    """Lines of ``table`` (header first) in aligned columns; ``left`` columns are left-aligned."""
-    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-
-    def line(row: tuple[str, ...]) -> str:
-        cells = (
-            v.ljust(w) if i in left else v.rjust(w) for i, (v, w) in enumerate(zip(row, widths, strict=True))
-        )
-        return (indent + "  ".join(cells)).rstrip()
-
-    return [line(table[0]), indent + "  ".join("-" * w for w in widths), *map(line, table[1:])]
-
-
 def ms(seconds: float) -> str:
     return f"{seconds * 1e3:.1f}"
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
-def version(name: str) -> str:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return "not installed"
 
 
 # ------------------------------------------------------------------------------ main

@@ -29,7 +29,6 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 import networkx as nx
@@ -38,6 +37,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from benchlib import columns, positive_int, version  # next to this script
 from corridors import routing, tntp
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
@@ -117,19 +117,6 @@ class Row:
         if self.target is None:
             return "-"
         return "PASS" if self.ratio >= self.target else "MISS"
-
-
-def columns(table: list[tuple[str, ...]], left: set[int], indent: str = "") -> list[str]:
-    """Lines of ``table`` (header first) in aligned columns; ``left`` columns are left-aligned."""
-    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-
-    def line(row: tuple[str, ...]) -> str:
-        cells = (
-            v.ljust(w) if i in left else v.rjust(w) for i, (v, w) in enumerate(zip(row, widths, strict=True))
-        )
-        return (indent + "  ".join(cells)).rstrip()
-
-    return [line(table[0]), indent + "  ".join("-" * w for w in widths), *map(line, table[1:])]
 
 
 def results_table(rows: list[Row]) -> list[str]:
@@ -468,20 +455,6 @@ def bench_equilibrium(repeats: int, min_sample: float) -> tuple[list[Row], list[
 
 
 # ------------------------------------------------------------------------------ main
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
-def version(name: str) -> str:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return "not installed"
 
 
 def main(argv: list[str] | None = None) -> int:
