@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from corridors.network import CORRIDORS
 from corridors.parameters import C5, POWERS
 
 if TYPE_CHECKING:
@@ -111,8 +112,8 @@ class ShipperAgent(mesa.Agent):
         return self.model.sh.vot[self.index]
 
     def volume_t(self, step: int) -> float:
-        """Tonnes offered in quarter ``step``."""
-        return self.tonnes_2019 * (1.0 + self.growth_per_year) ** (step / 4.0) / 4.0
+        """Trend tonnes of this flow in quarter ``step`` (before offtake deals and crude diversion)."""
+        return float(self.model.trend_volumes(step)[self.index])
 
     # decisions: each runs the batched rule on this agent's row alone
     def choose(self) -> None:
@@ -306,7 +307,7 @@ class CountryAgent(mesa.Agent):
         row = m.crude_rows.get(self.country)
         if row is None or not p.crude_diversion_response:
             return
-        middle = m.corridor_index["middle"]
+        middle = CORRIDORS.index("middle")
         tanker = m.quote_money[row, middle] + m.premium[row, middle] - m.subsidy[row, middle]
         if not np.isfinite(tanker):
             self.crude_diversion_t_per_quarter = 0.0

@@ -216,7 +216,6 @@ class CorridorModel(mesa.Model):
         self.pipe_volume = pipes["volume_t_per_year"].to_numpy(float)
         self.pipe_growth = pipes["growth_per_year"].to_numpy(float)
         self.suez = self.via == "suez"
-        self.corridor_index = {c: k for k, c in enumerate(CORRIDORS)}
         is_crude_only = e["commodities"].map(lambda c: tuple(c) == ("crude",)).to_numpy(bool)
         self.tanker_exit = (self.mode == "sea") & is_crude_only
         # each state's pipeline and the crude tanker links leaving the pipeline's port
@@ -226,7 +225,7 @@ class CorridorModel(mesa.Model):
             if country not in self._pipeline_routes:
                 exits = (e["tail"] == e["head"].iat[edge]).to_numpy() & self.tanker_exit
                 self._pipeline_routes[country] = (int(edge), exits)
-        self.tanker = self.caspian & (e["commodities"].map(lambda c: tuple(c) == ("crude",)).to_numpy(bool))
+        self.tanker = self.caspian & is_crude_only
         # per-country link sets the agents' levers act on (constant over a run)
         touches = {c: (self.tail_country == c) | (self.head_country == c) for c in (*C5, *TRANSIT_STATES)}
         ports = np.isin(self.tail_kind, ("seaport", "dry_port"))
@@ -807,7 +806,7 @@ class CorridorModel(mesa.Model):
         if not sel.any():
             return 0.0
         row = self.crude_rows[country]
-        base = self.sh.tonnes_2019[row] * (1.0 + self.sh.growth_per_year[row]) ** (self.t / 4.0) / 4.0
+        base = self.trend_volumes(self.t)[row]
         return float(max(np.nansum(self.capacity_e[sel]) - base, 0.0))
 
     def c5_russian_share(self) -> float:
@@ -817,14 +816,19 @@ class CorridorModel(mesa.Model):
         total = served.sum()
         return float(served[:, CORRIDORS.index("russian")].sum() / total) if total > 0 else 0.0
 
+    def trend_volumes(self, t: int) -> np.ndarray:
+        """Tonnes per shipper in quarter ``t`` from the 2019 flow and its trend growth alone."""
+        sh = self.sh
+        return sh.tonnes_2019 * (1.0 + sh.growth_per_year) ** (t / 4.0) / 4.0
+
     def _volumes(self, t: int) -> np.ndarray:
         """Tonnes offered per shipper in quarter ``t``: trend growth, then offtake deals.
 
         An offtake deal moves ``share`` of a country's exports of a commodity to the buyer's
         market, taken proportionally from its other markets.
         """
-        sh, a = self.sh, self.shipper_attrs
-        vol = sh.tonnes_2019 * (1.0 + sh.growth_per_year) ** (t / 4.0) / 4.0
+        a = self.shipper_attrs
+        vol = self.trend_volumes(t)
         for c, row in self.crude_rows.items():  # crude the government took off the pipeline
             vol[row] += self.country_agents[c].crude_diversion_t_per_quarter
         for deal in active_of(self.events, OfftakeDeal, t):
