@@ -60,6 +60,7 @@ import pandas as pd
 from corridors.atomic import publish_dir, write_bytes_atomic
 from corridors.history import FIRST_OBSERVED_YEAR, LAST_OBSERVED_YEAR, load_history, observed
 from corridors.parameters import Parameters
+from corridors.plots import png_bytes
 from corridors.results import OBSERVABLES
 
 __all__ = [
@@ -900,14 +901,6 @@ def profile_figure(fit: FitResult):
     return fig
 
 
-def _png(fig) -> bytes:
-    import io
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=120)
-    return buf.getvalue()
-
-
 def _fmt(v: float, name: str) -> str:
     if not np.isfinite(v):
         return "-"
@@ -1073,8 +1066,8 @@ def write_report(
                  "observed": float(observed(history, n).get(y, np.nan))}
                 for n in LOSS_WEIGHTS for y, v in fit.modelled[n].items()]  # fmt: skip
         pd.DataFrame(rows).to_csv(tmp / "observed_vs_modelled.csv", index=False)
-        (tmp / SERIES_PLOT).write_bytes(_png(series_figure(fit, history, cv)))
-        (tmp / PROFILE_PLOT).write_bytes(_png(profile_figure(fit)))
+        (tmp / SERIES_PLOT).write_bytes(png_bytes(series_figure(fit, history, cv)))
+        (tmp / PROFILE_PLOT).write_bytes(png_bytes(profile_figure(fit)))
         publish_dir(tmp, out)
     finally:
         if tmp.exists():

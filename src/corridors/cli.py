@@ -54,11 +54,9 @@ def _bad_input(exc: Exception) -> typer.Exit:
 
 def _save_figure(fig, path: Path) -> None:
     """Write a figure atomically: a temporary file in the same folder, then a rename."""
-    import io
+    from corridors.plots import png_bytes
 
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=150)
-    write_bytes_atomic(path, buf.getvalue())
+    write_bytes_atomic(path, png_bytes(fig, dpi=150))
 
 
 def _version(value: bool) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import re
@@ -30,6 +31,7 @@ __all__ = [
     "dependence_plot",
     "flow_map",
     "network_map",
+    "png_bytes",
     "run_plots",
     "volumes_plot",
 ]
@@ -66,6 +68,13 @@ _CAPE_LANE = [(122.0, 30.0), (110.0, 12.0), (104.0, 1.5), (95.0, 5.5), (80.5, 5.
 
 _BOSPORUS_LANE = [(29.0, 41.2), (26.3, 40.1), (23.5, 36.0), (19.0, 39.8)]
 _BALTIC_LANE = [(22.0, 59.5), (19.0, 56.0), (12.5, 55.5), (10.6, 57.8), (7.0, 54.0)]
+
+
+def png_bytes(fig: Figure, *, dpi: int = 120) -> bytes:
+    """A figure rendered as PNG, in memory (callers write it atomically)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
 
 
 @cache

@@ -8,7 +8,6 @@ temporary directory and renames it into place, so an interrupted run leaves noth
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import platform
 import subprocess
@@ -154,11 +153,9 @@ def write_run(
 def render_plots(res: Results) -> dict[str, bytes]:
     """The run's standard plots as PNG bytes, by file name."""
     from corridors.network import load_network
-    from corridors.plots import run_plots
+    from corridors.plots import png_bytes, run_plots
 
     out = {}
     for name, fig in run_plots(res, load_network()).items():
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=120)
-        out[name] = buf.getvalue()
+        out[name] = png_bytes(fig, dpi=120)
     return out
