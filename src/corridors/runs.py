@@ -89,10 +89,9 @@ def _inputs(sc: Scenario):
     overrides = sc.sea_rate_overrides()
     if not overrides:
         return None
-    from corridors.inputs import load_inputs
-    from corridors.network import load_network
+    from corridors.model import packaged_inputs
 
-    return load_inputs(load_network()).with_sea_rates(overrides)
+    return packaged_inputs().with_sea_rates(overrides)
 
 
 def _sha256(path: Path) -> str:
@@ -152,10 +151,10 @@ def write_run(
 
 def render_plots(res: Results) -> dict[str, bytes]:
     """The run's standard plots as PNG bytes, by file name."""
-    from corridors.network import load_network
+    from corridors.model import packaged_network
     from corridors.plots import png_bytes, run_plots
 
     out = {}
-    for name, fig in run_plots(res, load_network()).items():
+    for name, fig in run_plots(res, packaged_network()).items():
         out[name] = png_bytes(fig, dpi=120)
     return out
