@@ -31,16 +31,15 @@ HAND_TUNED = {
     "russia_premium_usd_per_t": 100.0,
     "russia_avoidance_share": 0.1,
     "reliability_penalty_days.middle": 50.0,
-    "corridor_constants.russian": 20.0,
+    "renewal_rate": 0.25,
 }
-# Absurd: choice blind to cost, no sanctions, a reliable Middle Corridor, a Northern route
-# dearer by USD 200/t.
+# Absurd: choice blind to cost, no sanctions, a reliable Middle Corridor, spot contracts.
 ABSURD = {
     "cost_elasticity": 1.0,
     "russia_premium_usd_per_t": 0.0,
     "russia_avoidance_share": 0.0,
     "reliability_penalty_days.middle": 0.0,
-    "corridor_constants.russian": 200.0,
+    "renewal_rate": 1.0,
 }
 QUICK = {"starts": 1, "max_nfev": 2, "profile_points": 2}
 
@@ -113,8 +112,17 @@ def test_residual_table_states_the_loss(history) -> None:
 def test_loss_lower_at_a_hand_tuned_point_than_at_an_absurd_one(history) -> None:
     good = cal.loss(cal.residuals(HAND_TUNED, history))
     bad = cal.loss(cal.residuals(ABSURD, history))
-    default = cal.loss(cal.residuals(cal.default_theta(), history))
-    assert good < default < bad
+    fitted = cal.loss(cal.residuals(cal.default_theta(), history))  # baseline.toml's fitted values
+    assert fitted < good < bad
+
+
+def test_constants_reproduce_the_2019_levels(history) -> None:
+    ev = cal._Evaluator(history=history)
+    obs = ev.observables(HAND_TUNED)
+    for name, series in cal.CONSTANT_TARGETS.items():
+        o = float(history[(history["series"] == series) & (history["year"] == 2019)]["value"].iloc[0])
+        assert obs[series][2019] == pytest.approx(o, rel=0.005), name
+    assert set(ev.constants(HAND_TUNED)) == set(cal.CONSTANT_TARGETS)
 
 
 def test_theta_must_name_the_free_parameters() -> None:
@@ -153,8 +161,8 @@ def test_write_parameters_round_trips_through_a_scenario(tmp_path: Path) -> None
     assert p.russia_premium_usd_per_t == HAND_TUNED["russia_premium_usd_per_t"]
     assert p.russia_avoidance_share == HAND_TUNED["russia_avoidance_share"]
     assert p.reliability_penalty_days == {"middle": 50.0}
-    assert p.corridor_constants == {"russian": 20.0}
-    assert p.renewal_rate == 0.25  # not fitted: the default stays
+    assert p.renewal_rate == HAND_TUNED["renewal_rate"]
+    assert p.memory_weight == 0.5  # not fitted: the default stays
     assert sc.parameters_file == (tmp_path / "fit.toml").resolve()
     # the same parameters as the calibration's own runs
     assert cal.parameters_for(HAND_TUNED, load_scenario(scenario_dir() / "baseline.toml").parameters()) == p
@@ -163,7 +171,11 @@ def test_write_parameters_round_trips_through_a_scenario(tmp_path: Path) -> None
 def test_write_parameters_of_a_fit(tmp_path: Path, quick_fit) -> None:
     cal.write_parameters(quick_fit, tmp_path / "fit.toml")
     p = load_scenario(_fitted_scenario(tmp_path, "fit.toml")).parameters()
-    assert cal.parameters_for(quick_fit.values, cal._baseline().parameters()) == p
+    base = cal._baseline().parameters()
+    setting = [cal.FreeParameter(k, -1e9, 1e9, "") for k in quick_fit.constants]
+    expected = cal.parameters_for(quick_fit.constants, cal.parameters_for(quick_fit.values, base), setting)
+    assert expected == p
+    assert set(quick_fit.constants) == set(cal.CONSTANT_TARGETS)
     assert f"loss = {quick_fit.loss!r}" in (tmp_path / "fit.toml").read_text()
     assert not list(tmp_path.glob(".*"))  # no temporary file left
 
@@ -214,7 +226,7 @@ def test_identifiability_all_free_parameters() -> None:
         "russia_premium_usd_per_t": 100.0,
         "russia_avoidance_share": 0.5,
         "reliability_penalty_days.middle": 30.0,
-        "corridor_constants.russian": 30.0,
+        "renewal_rate": 0.3,
     }
     r = cal.identifiability_check(truth, IDENTIFIABILITY_TOL)
     assert r.ok, (r.recovered, r.errors)

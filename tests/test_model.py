@@ -668,3 +668,88 @@ def test_ablation_crude_diversion(run_model):
     cpc_on = on.pipelines.groupby("year")["volume_t"].sum()
     assert (cpc_off.loc[years] > cpc_on.loc[years]).all()
     assert cpc_off.loc[2019] == cpc_on.loc[2019]  # nothing diverted before the 2022 sanctions
+
+
+# ---------------------------------------------------------------------------- calibration structure
+
+
+def test_containers_cross_the_caspian_on_feeders_only(network):
+    """Rail ferries carry wagons; containers cross on the container feeders (A-ferry-wagons)."""
+    e = network.edges
+    ferries = e[(e["mode"] == "ferry") & e["tail"].isin(("aktau", "kuryk", "baku_alat", "turkmenbashi"))]
+    assert len(ferries) == 6
+    assert not any("containers" in c for c in ferries["commodities"])
+    caspian = e[(e["mode"] == "sea") & e["tail"].isin(("aktau", "kuryk", "baku_alat", "turkmenbashi"))]
+    boxes = caspian[caspian["commodities"].map(lambda c: "containers" in c)]
+    assert sorted(zip(boxes["tail"], boxes["head"], strict=True)) == [
+        ("aktau", "baku_alat"),
+        ("baku_alat", "aktau"),
+    ]
+
+
+def test_middle_teu_counts_the_containers_on_the_kazakh_caspian_crossings(run_model):
+    m = run_model(end_year=2020)
+    res = Results.from_model(m)
+    box = res.observable("middle_teu")
+    cross = m.rec["edge_container_flow"][:, res.meta["kz_caspian_edges"]].reshape(2, 4, -1).sum(axis=(1, 2))
+    np.testing.assert_allclose(box.loc[[2019, 2020]].to_numpy(), cross / m.net.unit("t_per_teu_loaded"))
+    assert (box > 0).all()
+    # containers are part of each crossing's flow, never more
+    e = res.edges
+    assert (e["container_flow_t"] <= e["flow_t"] * (1 + 1e-9) + 1e-6).all()
+
+
+def test_banned_freight_is_rebooked_only_where_slots_exist(build_model):
+    """Transit banned from Russia that wants the Middle Corridor gets at most the feeders'
+    spare slots plus the accepted queue; the rest goes to the sea, and nothing is lost."""
+    m = build_model(end_year=2020)
+    for _ in range(4):
+        m.step()
+    transit = np.flatnonzero(m.is_transit)
+    moved = np.zeros((m.n_shippers, len(CORRIDORS)))
+    moved[transit, K["middle"]] = 2e6  # far beyond the feeders' 78,000 t a quarter
+    allowed = m.available & (np.arange(len(CORRIDORS)) != K["russian"])[None, :]
+    booked = {}
+    for days in (0.0, 60.0):
+        m.params = P.replace(rebook_queue_days=days)
+        out = m._rebook(moved, allowed)
+        np.testing.assert_allclose(out.sum(axis=1), moved.sum(axis=1), rtol=1e-9)  # all of it goes somewhere
+        assert (out >= 0).all()
+        booked[days] = out[transit, K["middle"]].sum()
+        assert out[transit, K["sea"]].sum() > 0.5 * moved.sum()  # most of it by sea
+    assert booked[0.0] < booked[60.0] < 0.5 * moved.sum()
+
+
+def test_spin_up_settles_the_first_quarter(build_model):
+    """Without the spin-up the first quarter starts from free-flow quotes and queues at once."""
+    cold = build_model(end_year=2019, params=P.replace(spin_up_quarters=0))
+    warm = build_model(end_year=2019)
+    cold.run()
+    warm.run()
+    queued = [float(m.rec["backlog"][0].sum()) for m in (cold, warm)]
+    assert queued[1] < queued[0]
+    assert np.isfinite(warm.sh.memory_time[np.isfinite(warm.sh.memory_money)]).all()
+
+
+def test_bulk_corridor_constant_moves_bulk_not_containers(run_model):
+    base = run_model(end_year=2019)
+    cheap = run_model(end_year=2019, params=P.replace(bulk_corridor_constants={"middle": -40.0}))
+    a = base.shipper_attrs["commodity"]
+    bulk = np.isin(a, ("metals_ores", "grain_cotton"))
+    box = a == "containers"
+    mid = K["middle"]
+    assert cheap.rec["served"][:, bulk, mid].sum() > base.rec["served"][:, bulk, mid].sum() * 1.1
+    # containers move only through congestion on shared links, far less than bulk
+    before, after = base.rec["served"][:, box, mid].sum(), cheap.rec["served"][:, box, mid].sum()
+    assert abs(after - before) <= 0.1 * before
+
+
+def test_cpc_risk_starts_the_crude_diversion_in_2022q3(run_model):
+    m = run_model(end_year=2023)
+    kz = m.country_agents["KZ"]
+    diverted = m.rec["pipeline"][:, 0]
+    cpc_2019 = diverted[0]
+    assert diverted[: quarter_index("2022Q3")] == pytest.approx(cpc_2019, rel=0.05)
+    assert kz.crude_diversion_t_per_quarter > 0
+    off = run_model(end_year=2023, params=P.replace(cpc_risk_usd_per_t=0.0))
+    assert off.country_agents["KZ"].crude_diversion_t_per_quarter == 0.0

@@ -134,7 +134,7 @@ def perceived_costs(model: CorridorModel, rows: np.ndarray) -> np.ndarray:
     """
     sh, p = model.sh, model.params
     money = (sh.memory_money[rows] + model.premium[rows] - model.subsidy[rows] + model.political[rows]
-             + model.corridor_constant[None, :])  # fmt: skip
+             + model.corridor_constant[rows])  # fmt: skip
     days = (
         sh.memory_time[rows]
         + p.reliability_weight * np.sqrt(sh.memory_time_var[rows])
@@ -183,19 +183,20 @@ def choose_shares(model: CorridorModel, rows: np.ndarray) -> None:
     sh.shares[rows] = apply_caps(shares, cap, target)
 
 
-def ban_split(shares: np.ndarray, keep: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """The split actually loaded when part of a flow is banned from some corridors.
+def ban_split(shares: np.ndarray, keep: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The split of a flow when part of it is banned from some corridors: (kept, moved).
 
     ``keep[k]`` is the part of the flow still allowed on corridor ``k`` (1 - the banned
-    share). The banned part of each corridor's share moves to the corridors with no ban on
-    this flow, in proportion to ``weights``; if there is none it is lost (the row then sums
-    to less than 1: that freight is diverted).
+    share). ``kept`` is what stays on each corridor; the banned part of each corridor's share
+    is ``moved`` to the corridors with no ban on this flow, in proportion to ``weights``; if
+    there is none it is lost (kept + moved then sums to less than 1: that freight is
+    diverted). Whether the moved freight finds slots there is the model's loading.
     """
     kept = shares * keep
     moved = (shares - kept).sum(axis=1, keepdims=True)
     w = weights * (keep >= 1.0)  # only to corridors with no ban on this flow
     w_sum = w.sum(axis=1, keepdims=True)
-    return kept + np.divide(moved * w, w_sum, out=np.zeros_like(w), where=w_sum > 0)
+    return kept, np.divide(moved * w, w_sum, out=np.zeros_like(w), where=w_sum > 0)
 
 
 def apply_caps(shares: np.ndarray, cap: np.ndarray, target: np.ndarray) -> np.ndarray:

@@ -428,6 +428,10 @@ def _border_links(net: Network, countries: Sequence[str]) -> np.ndarray:
     return net.edges["border"].to_numpy(dtype=bool) & both.to_numpy()
 
 
+NON_CRUDE: tuple[str, ...] = tuple(c for c in COMMODITIES if c != "crude")
+"""Every commodity but crude, whose route out through Russia is the CPC pipeline (its own risk)."""
+
+
 def active_of(events: Iterable[Event], kind: type[Event], step: int) -> list:
     """The events of one type active at ``step``."""
     return [ev for ev in events if isinstance(ev, kind) and ev.active(step)]
@@ -440,17 +444,26 @@ def baseline_events(params: Parameters | None = None) -> list[Event]:
     """The known events 2019-2025 that every run goes through (sources in SOURCES.md).
 
     The premium on EU-linked freight through Russia from 2022Q1 (insurance, finance,
-    compliance, detentions) is the calibrated ``russia_premium_usd_per_t``; the Red Sea
+    compliance, detentions) is the calibrated ``russia_premium_usd_per_t``; Kazakh crude, whose
+    way through Russia is the CPC pipeline, carries its own risk (``cpc_risk_usd_per_t``) from
+    the court-ordered CPC stoppage of July 2022; the Red Sea
     diversions come from ``sea_rates.csv``; completed projects (Baku-Tbilisi-Kars, May 2024)
     from ``projects.csv``; the Caspian fleet growth of 2022 is the operator agent's own
     decision, and the shift of state cargo to the Caspian the governments'.
     """
     p = params or Parameters()
     return [
-        Sanction(start="2022Q1", imposed_by="EU", transit="RU", markets=("market_eu",),
+        Sanction(start="2022Q1", imposed_by="EU", transit="RU", markets=("market_eu",), commodities=NON_CRUDE,
                  premium_usd_per_t=p.russia_premium_usd_per_t, note="S-eu-sanctions: sanctions on Russia from February 2022"),
-        Sanction(start="2022Q2", imposed_by="EU", transit="RU", markets=("market_eu",), ban=True,
-                 share=p.russia_avoidance_share, note="S-eu-sanctions: bookings suspended, self-sanctioning"),
+        # The Novorossiysk court's order of July 2022 to halt the CPC (S-cpc): from then the
+        # Kazakh state prices the risk of its crude pipeline through Russia (A-cpc-risk)
+        Sanction(start="2022Q3", imposed_by="RU", transit="RU", markets=("market_eu",), commodities=("crude",),
+                 premium_usd_per_t=p.cpc_risk_usd_per_t, note="S-cpc: the 2022 CPC stoppage ruling"),
+        # European forwarders, carriers and their customers suspended China-Europe bookings
+        # through Russia (A-russia-avoidance); the five's own trade with Europe kept its
+        # routes through Russia and pays the premium above
+        Sanction(start="2022Q2", imposed_by="EU", transit="RU", markets=("market_eu",), directions=("transit",),
+                 ban=True, share=p.russia_avoidance_share, note="S-eu-sanctions: bookings suspended, self-sanctioning"),
         # China's rail subsidy cap: 40% of the rail freight rate in 2019, 30% in 2020,
         # nominally abolished by 2022 (S-cn-subsidy). Modelled as a per-tonne subsidy on
         # China-Europe transit by rail (russian and middle corridors), capped by share.

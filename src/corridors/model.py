@@ -59,6 +59,7 @@ from corridors.parameters import C5, CONTROLLER_BLOC, POWERS, Parameters
 __all__ = ["CorridorModel"]
 
 TRANSIT_STATES = ("AZ", "GE", "TR")
+BULK_COMMODITIES = ("metals_ores", "grain_cotton")  # wagonload freight: Parameters.bulk_corridor_constants
 # Yearly infrastructure budget each state can put into corridor projects, USD m (A-budgets).
 COUNTRY_BUDGETS_USD_M = {"KZ": 400.0, "UZ": 250.0, "TM": 120.0, "KG": 40.0, "TJ": 30.0}
 POLICY_COLUMNS = (
@@ -176,6 +177,7 @@ class CorridorModel(mesa.Model):
             observe_quotes(self, self.all_rows, initial=True)
             self.target[:] = self.sh.shares[:] = target_shares(self, self.all_rows)
             self.countries_agents_route()
+            self._spin_up()
 
     # ------------------------------------------------------------------ set-up
 
@@ -371,6 +373,7 @@ class CorridorModel(mesa.Model):
             })  # fmt: skip
         self.shipper_vol = np.zeros(self.n_shippers)
         self.is_transit = np.array([s.direction == "transit" for s in self.shippers])
+        self.is_bulk = np.isin(commodity, BULK_COMMODITIES)
 
     def _allocate_tables(self) -> None:
         T, S, K, E = self.n_steps, self.n_shippers, self.n_corridors, self.net.n_edges
@@ -383,6 +386,7 @@ class CorridorModel(mesa.Model):
             "money": np.full((T, S, K), np.nan),
             "time": np.full((T, S, K), np.nan),
             "edge_flow": np.zeros((T, E)),
+            "edge_container_flow": np.zeros((T, E)),
             "edge_load": np.zeros((T, E)),
             "edge_capacity": np.zeros((T, E)),
             "edge_time_h": np.zeros((T, E)),
@@ -393,6 +397,22 @@ class CorridorModel(mesa.Model):
         self.backlog = np.zeros((S, K))
         self.wait_days = np.zeros(E)
         self.expected_wait = np.zeros(E)
+
+    def _spin_up(self) -> None:
+        """Repeat 2019Q1's choices and loading ``spin_up_quarters`` times, recording nothing.
+
+        The model starts from shares chosen on free-flow quotes; without a spin-up its first
+        quarters fill every queue that the freight of 2019 had long learnt to avoid. Only the
+        shippers, the governments' state cargo and the queues they expect settle; no agent
+        decides, no event fires and nothing is recorded (step 0 rewrites its rows).
+        """
+        for _ in range(self.params.spin_up_quarters):
+            self._prepare_quarter(0)
+            choose_shares(self, self.all_rows)
+            self.countries_agents_route()
+            self._load(0)
+            remember_costs(self, self.all_rows)
+        self.backlog[:] = 0.0
 
     # ------------------------------------------------------------------ the step
 
@@ -559,7 +579,9 @@ class CorridorModel(mesa.Model):
         self.political = p.political_weight_usd_per_t * (self.bloc_share * self.misalignment[:, None, :]).sum(
             axis=2
         )
-        self.corridor_constant = np.array([p.corridor_constants.get(c, 0.0) for c in CORRIDORS])
+        constant = np.array([p.corridor_constants.get(c, 0.0) for c in CORRIDORS])
+        bulk = np.array([p.bulk_corridor_constants.get(c, 0.0) for c in CORRIDORS])
+        self.corridor_constant = constant[None, :] + self.is_bulk[:, None] * bulk[None, :]  # (S, K)
         self.penalty_days = np.array([p.reliability_penalty_days.get(c, 0.0) for c in CORRIDORS])
 
     def _shippers_hit(self, ev: Sanction | Subsidy) -> np.ndarray:
@@ -589,10 +611,12 @@ class CorridorModel(mesa.Model):
         vol = self.volumes
         ss = self.sh.state_share[:, None]
         keep = np.where(self.available, self.ban_cap, 0.0)
-        private = ban_split(self.sh.shares, keep, self.target)
-        state = ban_split(self.sh.state_alloc, keep, self.sh.state_alloc + 1e-12 * self.target)
-        split = (1.0 - ss) * private + ss * state
-        new = vol[:, None] * split
+        kept_p, moved_p = ban_split(self.sh.shares, keep, self.target)
+        kept_s, moved_s = ban_split(self.sh.state_alloc, keep, self.sh.state_alloc + 1e-12 * self.target)
+        new = vol[:, None] * ((1.0 - ss) * kept_p + ss * kept_s)
+        moved = vol[:, None] * ((1.0 - ss) * moved_p + ss * moved_s)
+        if moved.any():
+            new = new + self._rebook(moved, keep >= 1.0)
         unrouted = vol - new.sum(axis=1)
         prev = self.backlog
         # waiting cargo gives up after about queue_patience_quarters; a ban or closure diverts it at once
@@ -616,9 +640,13 @@ class CorridorModel(mesa.Model):
         served = offered * np.mean(ratios, axis=0)
         self.backlog = offered - served
         flows = np.zeros(self.net.n_edges)
+        box_flows = np.zeros(self.net.n_edges)  # containers alone (observed in TEU)
         for paths_list, ratio in zip(mix, ratios, strict=True):
             for g, paths in zip(self.groups, paths_list, strict=True):
-                flows += _group_flows(paths, g, offered * ratio).sum(axis=0) / len(mix)
+                f = _group_flows(paths, g, offered * ratio).sum(axis=0) / len(mix)
+                flows += f
+                if g["commodity"] == "containers":
+                    box_flows += f
         # experienced time: BPR below capacity plus the queue's wait (Little's law)
         with np.errstate(divide="ignore", invalid="ignore"):
             vc = np.where(np.isfinite(cap_s) & (cap_s > 0), flows / cap_s, 0.0)
@@ -662,10 +690,44 @@ class CorridorModel(mesa.Model):
         r["money"][t] = self.exp_money - self.subsidy + self.premium
         r["time"][t] = self.exp_time
         r["edge_flow"][t] = self._edge_flow
+        r["edge_container_flow"][t, slot] = box_flows
         r["edge_load"][t] = self._edge_load
         r["edge_capacity"][t] = self.capacity_e
         r["edge_time_h"][t] = time_e
         r["edge_wait_days"][t] = wait_e
+
+    def _rebook(self, moved: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+        """Where freight banned from its corridor is booked: (S, K) tonnes.
+
+        ``moved`` is what each shipper wants to move to each corridor with no ban on it.
+        Forwarders can book only slots that exist: on each hard link, the part of the moved
+        freight routed over it gets at most last quarter's spare capacity (capacity less last
+        quarter's load) plus the queue they accept (``rebook_queue_days`` of capacity), so
+        each part of a flow gets the share its tightest link allows. What
+        finds no slot goes to the shipper's allowed corridors with no such limit, in
+        proportion to what it wanted there (the sea), or is diverted if there is none.
+        """
+        slot = self.slot
+        cap_s, hard_s = self.capacity_e[slot], self.hard[slot]
+        with np.errstate(invalid="ignore"):  # the queue forwarders accept, on hard links
+            queue = np.where(hard_s, cap_s * self.params.rebook_queue_days / QUARTER_DAYS, 0.0)
+        spare = np.maximum(cap_s + queue - self._edge_load[slot], 0.0) if self.t > 0 else cap_s + queue
+        want = sum(
+            _group_flows(paths, g, moved).sum(axis=0)
+            for g, paths in zip(self.groups, self.paths, strict=True)
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor_s = np.where(hard_s & (want > spare), spare / want, np.inf)
+        got = np.ones_like(moved)
+        for g, paths in zip(self.groups, self.paths, strict=True):
+            r = paths.mins(factor_s)[:, g["od_of"]].T
+            got[g["shippers"]] = np.minimum(np.where(np.isfinite(r), r, 1.0), 1.0)
+        booked = moved * got
+        refused = (moved - booked).sum(axis=1, keepdims=True)
+        free = allowed & (got >= 1.0)
+        w = (moved + 1e-12 * self.target + 1e-24) * free
+        w_sum = w.sum(axis=1, keepdims=True)
+        return booked + np.divide(refused * w, w_sum, out=np.zeros_like(w), where=w_sum > 0)
 
     def _spread(self, offered: np.ndarray, cap_s: np.ndarray, hard_s: np.ndarray) -> tuple[list, np.ndarray]:
         """Spread each corridor's freight over parallel routes by successive averages.

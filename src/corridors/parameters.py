@@ -78,6 +78,13 @@ class Parameters:
     corridor_constants: dict[str, float] = field(default_factory=dict)
     """USD/t added to a corridor's perceived cost (unobserved attributes: service frequency,
     paperwork, habit); set from 2019 shares by calibration."""
+    bulk_corridor_constants: dict[str, float] = field(default_factory=dict)
+    """USD/t added, on top of ``corridor_constants``, to a corridor's perceived cost for bulk
+    (metals and ores, grain and cotton): a constant per market segment, as in mode-choice
+    models with segment-specific constants. Bulk and containers weigh a corridor's
+    unobserved attributes differently (wagonload contracts of the state railway against
+    forwarders' box services); set from 2019 by calibration (the Middle Corridor's from its
+    2019 tonnes through Kazakhstan)."""
     # --- sanctions and politics (calibrated: russia_premium_usd_per_t)
     russia_premium_usd_per_t: float = 60.0
     """Premium from 2022Q1 on EU- and West-linked freight through Russia (insurance, finance,
@@ -86,6 +93,12 @@ class Parameters:
     """Share of EU-linked freight that stopped using Russia altogether from 2022Q2 (rail
     operators and forwarders suspending bookings, compliance bans): a ban on that share.
     Calibrated."""
+    cpc_risk_usd_per_t: float = 40.0
+    """From 2022Q3 (the court-ordered CPC stoppage of July 2022, S-cpc) the Kazakh state prices
+    the risk of its crude pipeline through Russia at this premium per tonne when it weighs
+    Caspian tankers against the pipeline (A-cpc-risk). Any value above the tanker route's extra
+    cost (about USD 26-30/t) starts the diversion; its pace is the tanker charters'
+    (``crude_diversion_step_t_per_quarter``), so the value beyond that changes little."""
     political_weight_usd_per_t: float = 40.0
     """USD/t for a route wholly controlled by a power the shipper's government is not aligned
     with (alignment 0); scaled by tonne-km share and (1 - alignment)."""
@@ -95,6 +108,9 @@ class Parameters:
     costs; 1 loads each flow on one path (all-or-nothing). Forwarders split cargo between
     Aktau and Kuryk, Dostyk and Khorgos when one queues; the corridors themselves are not
     equilibrated within a quarter."""
+    spin_up_quarters: int = 4
+    """Quarters of 2019Q1 repeated before the run starts, recording nothing, so that shares,
+    memories and expected queues start settled rather than from free-flow quotes."""
     # --- capacity and queues
     bpr_alpha: float = 0.15
     bpr_beta: float = 4.0
@@ -105,11 +121,15 @@ class Parameters:
     queue_patience_quarters: float = 2.0
     """Backlog older than this is diverted (cancelled or sent by other modes): a shipper
     waits at most about half a year."""
+    rebook_queue_days: float = 14.0
+    """Freight banned from its corridor is booked onto another only while the queue there
+    stays under this many days of capacity: two weekly Caspian sailings missed. Beyond it
+    forwarders refuse the booking and the cargo goes by sea (A-rebook-queue)."""
     # --- operators and transit states
     fleet_response: bool = True
-    vessel_t_per_quarter: float = 50_000.0
-    """Capacity one Caspian container feeder adds per quarter (A-feeder-capacity: 3 ships,
-    0.6 Mt/yr in 2019)."""
+    vessel_t_per_quarter: float = 26_000.0
+    """Capacity one Caspian container feeder adds per quarter and direction: 200 TEU on a
+    weekly round trip (A-feeder-capacity: 3 ships, 600 TEU, 0.31 Mt/yr in 2019)."""
     fleet_trigger_utilisation: float = 0.9
     fleet_lag_quarters: int = 2
     max_vessels: int = 12

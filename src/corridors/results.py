@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["OBSERVABLES", "Results", "load_results"]
 
 TABLES = ("corridors", "countries", "edges", "policy", "decisions", "pipelines")
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,8 @@ OBSERVABLES: dict[str, Observable] = {
                    "across the Caspian from Aktau and Kuryk (the scope of middle_corridor_t)"),
         Observable("middle_transit_days", "days", "China-to-Europe transit time on the Middle Corridor: "
                    "volume-weighted experienced time of westbound transit (NaN in a year when none moves)"),
-        Observable("middle_teu", "TEU/yr", "containers on the Middle Corridor, tonnes / t_per_teu_loaded"),
+        Observable("middle_teu", "TEU/yr", "containers shipped across the Caspian from and to Aktau and Kuryk, "
+                   "both directions, tonnes / t_per_teu_loaded (the TITR count, the Turkmen route excluded)"),
     )
 }  # fmt: skip
 
@@ -125,6 +126,7 @@ class Results:
             **{c: np.repeat(v, E) for c, v in _frame(steps).items()},
             "edge": np.tile(np.arange(E), T),
             "flow_t": r["edge_flow"][:T].ravel(),
+            "container_flow_t": r["edge_container_flow"][:T].ravel(),
             "load_t": load.ravel(),
             "capacity_t": cap.ravel(),
             "utilisation": edge_util.ravel(),
@@ -149,6 +151,8 @@ class Results:
             "stochastic": model.stochastic,
             "t_per_teu": model.net.unit("t_per_teu_loaded"),
             "middle_caspian_edges": [int(e) for e in np.flatnonzero(model.caspian & np.isin(model.net.edges["tail"], ("aktau", "kuryk")))],
+            "kz_caspian_edges": [int(e) for e in np.flatnonzero(model.caspian & (
+                np.isin(model.net.edges["tail"], ("aktau", "kuryk")) | np.isin(model.net.edges["head"], ("aktau", "kuryk"))))],
             "shippers": pd.DataFrame([{"index": s.index, "origin": s.origin, "market": s.market,
                                        "commodity": s.commodity, "direction": s.direction, "country": s.country}
                                       for s in model.shippers]).to_dict(orient="list"),
@@ -209,8 +213,12 @@ class Results:
             s = (k["time_days"].fillna(0.0) * w).groupby(k["year"]).sum() / w.groupby(k["year"]).sum()
             s = s.where(np.isfinite(s))
         else:  # middle_teu
-            mid = c[(c["corridor"] == "middle") & (c["commodity"] == "containers")]
-            s = mid.groupby("year")["volume_t"].sum() / t_per_teu
+            if "container_flow_t" not in self.edges or "kz_caspian_edges" not in self.meta:
+                raise KeyError(
+                    "observable: middle_teu needs the edges table's container_flow_t (results format 2 or later)"
+                )
+            e = self.edges[self.edges["edge"].isin(self.meta["kz_caspian_edges"])]
+            s = e.groupby("year")["container_flow_t"].sum() / t_per_teu
         years = sorted(self.corridors["year"].unique())
         s = s.reindex(years, fill_value=np.nan if name == "middle_transit_days" else 0.0)
         s.name = name

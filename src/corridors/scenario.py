@@ -236,6 +236,7 @@ _PARAM_BOUNDS: dict[str, dict[str, float]] = {
 }
 _PARAM_TYPES: dict[str, Any] = {
     "corridor_constants": dict[Literal[CORRIDORS], float],
+    "bulk_corridor_constants": dict[Literal[CORRIDORS], float],
     "power_budgets_usd_m": dict[Literal[BUDGET_POWERS], Annotated[float, at.Ge(0)]],
     "alignment": dict[
         Literal[tuple(default_alignment())], dict[Literal[POWERS], Annotated[float, at.Ge(0), at.Le(1)]]
