@@ -1079,3 +1079,23 @@ def test_bad_arguments_raise_value_error_naming_them(call, name):
     pattern = name if "*" in name else rf"\b{re.escape(name)}\b"
     with pytest.raises(ValueError, match=pattern):
         call()
+
+
+def test_unchecked_path_calls_equal_the_checked_ones():
+    """``check=False`` (the model's inner loop) skips argument checks, never changes results."""
+    rng = np.random.default_rng(11)
+    g = random_graph(rng, 40, 200)
+    graph = routing.Graph(g.indptr, g.indices)
+    od = graph.od_pairs(rng.integers(0, 40, 12), rng.integers(0, 40, 12))
+    w = rng.uniform(1.0, 5.0, g.m)
+    masks = rng.random((3, g.m)) < 0.9
+    a = graph.paths(w, od, edge_mask=masks)
+    b = graph.paths(w, od, edge_mask=masks, check=False)
+    np.testing.assert_array_equal(a.pred, b.pred)
+    demand = rng.uniform(0.0, 10.0, (3, 12))
+    values = np.vstack([w, rng.uniform(0.0, 1.0, g.m)])
+    np.testing.assert_array_equal(a.load(demand), a.load(demand, check=False))
+    np.testing.assert_array_equal(a.sums(values), a.sums(values, check=False))
+    np.testing.assert_array_equal(a.mins(w), a.mins(w, check=False))
+    with pytest.raises(ValueError, match="demand"):
+        a.load(-demand)  # the checked call still refuses bad input

@@ -634,7 +634,7 @@ class CorridorModel(mesa.Model):
         for paths_list in mix:
             ratio = np.ones((S, K))
             for g, paths in zip(self.groups, paths_list, strict=True):
-                r = paths.mins(ratio_s)[:, g["od_of"]].T
+                r = paths.mins(ratio_s, check=False)[:, g["od_of"]].T
                 ratio[g["shippers"]] = np.minimum(np.where(np.isfinite(r), r, 1.0), 1.0)
             ratios.append(ratio)
         served = offered * np.mean(ratios, axis=0)
@@ -659,7 +659,9 @@ class CorridorModel(mesa.Model):
         for paths_list, ratio in zip(mix, ratios, strict=True):
             part = np.zeros((2, S, K))
             for g, paths in zip(self.groups, paths_list, strict=True):
-                part[:, g["shippers"]] = np.transpose(paths.sums(values)[:, :, g["od_of"]], (0, 2, 1))
+                part[:, g["shippers"]] = np.transpose(
+                    paths.sums(values, check=False)[:, :, g["od_of"]], (0, 2, 1)
+                )
             w = np.maximum(ratio, 1e-9)
             exp += np.where(np.isfinite(part), part, 0.0) * w
             weight += w
@@ -720,7 +722,7 @@ class CorridorModel(mesa.Model):
             factor_s = np.where(hard_s & (want > spare), spare / want, np.inf)
         got = np.ones_like(moved)
         for g, paths in zip(self.groups, self.paths, strict=True):
-            r = paths.mins(factor_s)[:, g["od_of"]].T
+            r = paths.mins(factor_s, check=False)[:, g["od_of"]].T
             got[g["shippers"]] = np.minimum(np.where(np.isfinite(r), r, 1.0), 1.0)
         booked = moved * got
         refused = (moved - booked).sum(axis=1, keepdims=True)
@@ -749,7 +751,7 @@ class CorridorModel(mesa.Model):
             for g, masks in zip(self.groups, self._route_masks, strict=True):
                 weights = self._money_s + g["vot"] / 24.0 * (self._time_s + 24.0 * wait)
                 if self.router is routing:
-                    paths = self.graph.paths(weights, g["od"], edge_mask=masks)
+                    paths = self.graph.paths(weights, g["od"], edge_mask=masks, check=False)
                 else:
                     K = masks.shape[0]
                     paths = self._assign(weights, g["origins"], g["markets"], np.zeros((K, len(g["markets"]))),
@@ -944,4 +946,4 @@ class _Project:
 def _group_flows(paths: routing.PathSet, group: dict, per_shipper: np.ndarray) -> np.ndarray:
     """Edge flows (K, n_slots) of one commodity group from per-shipper, per-corridor tonnes."""
     demand = per_shipper[group["shippers"]].T @ group["od_matrix"]  # (K, n_od): sum over each pair's shippers
-    return paths.load(demand)
+    return paths.load(demand, check=False)

@@ -753,28 +753,37 @@ class PathSet:
     def n_classes(self) -> int:
         return self.pred.shape[0]
 
-    def sums(self, values) -> np.ndarray:
+    def sums(self, values, *, check: bool = True) -> np.ndarray:
         """Sum of per-slot ``values`` ``(n_slots,)`` or ``(A, n_slots)`` along each path.
 
-        Returns ``(K, n_od)`` or ``(A, K, n_od)``; ``inf`` where unreachable.
+        Returns ``(K, n_od)`` or ``(A, K, n_od)``; ``inf`` where unreachable. ``check=False``
+        skips the argument checks, for callers that pass C-contiguous float64 arrays of the
+        right shape they built themselves (the model's inner loop).
         """
-        return self._fold(values, take_min=False)
+        return self._fold(values, take_min=False, check=check)
 
-    def mins(self, values) -> np.ndarray:
+    def mins(self, values, *, check: bool = True) -> np.ndarray:
         """Least per-slot value along each path (``inf`` for empty or missing paths)."""
-        return self._fold(values, take_min=True)
+        return self._fold(values, take_min=True, check=check)
 
-    def _fold(self, values, *, take_min: bool) -> np.ndarray:
+    def _fold(self, values, *, take_min: bool, check: bool = True) -> np.ndarray:
         arr = np.asarray(values)
-        folded = _fold_values(arr, self.tails.size)
+        if check:
+            folded = _fold_values(arr, self.tails.size)
+        else:
+            folded = np.require(arr[None, :] if arr.ndim == 1 else arr, np.float64, ["C", "W"])
         out = _fold_kernel(
             self.tails, self.pred, self.origins, self.od_origin, self.destinations, folded, take_min
         )
         return out[0] if arr.ndim == 1 else out
 
-    def load(self, demand) -> np.ndarray:
-        """Edge flows ``(K, n_slots)`` of ``demand`` ``(K, n_od)`` loaded on these paths."""
-        q = _float_array("demand", demand, (self.n_classes, self.destinations.size))
+    def load(self, demand, *, check: bool = True) -> np.ndarray:
+        """Edge flows ``(K, n_slots)`` of ``demand`` ``(K, n_od)`` loaded on these paths
+        (``check=False``: as in :meth:`sums`)."""
+        if check:
+            q = _float_array("demand", demand, (self.n_classes, self.destinations.size))
+        else:
+            q = np.require(demand, np.float64, ["C", "W"])
         return _load_kernel(
             self.tails, self.pred, self.origins, self.od_origin, self.destinations, q, self.tails.size
         )
@@ -852,14 +861,20 @@ class Graph:
         """OD pairs checked once for :meth:`paths`: (unique origins, row of each pair, destinations)."""
         return _od_arrays(origins, destinations, self.n_nodes)
 
-    def paths(self, weights, od_pairs, *, edge_mask) -> PathSet:
+    def paths(self, weights, od_pairs, *, edge_mask, check: bool = True) -> PathSet:
         """Least-cost paths only, for OD pairs from :meth:`od_pairs` (no skims, no loading).
 
         ``weights`` ``(n_slots,)`` is shared by the classes of the ``(K, n_slots)`` mask.
+        ``check=False`` skips the checks of ``weights`` and ``edge_mask`` (as in
+        :meth:`PathSet.sums`).
         """
         org, od_origin, dst = od_pairs
-        em = _bool_array("edge_mask", edge_mask, (np.shape(edge_mask)[0], self.n_slots))
-        w = _float_array("weights", weights, (self.n_slots,))
+        if check:
+            em = _bool_array("edge_mask", edge_mask, (np.shape(edge_mask)[0], self.n_slots))
+            w = _float_array("weights", weights, (self.n_slots,))
+        else:
+            em = np.require(edge_mask, np.bool_, ["C", "W"])
+            w = np.require(weights, np.float64, ["C", "W"])
         k = em.shape[0]
         w2 = np.ascontiguousarray(np.broadcast_to(w, (k, self.n_slots)))
         _, _, _, pred = _assign_kernel(
