@@ -630,20 +630,31 @@ class CorridorModel(mesa.Model):
         # hard capacity: every part of a flow is throttled by the tightest hard link on its path
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio_s = np.where(hard_s & (loads > cap_s), cap_s / loads, np.inf)
+        # a round that re-used the previous round's paths (no queue changed) is the same
+        # object in ``mix``: its folds and loads are computed once (same numbers, fewer calls)
+        ratio_of: dict[int, np.ndarray] = {}
         ratios = []
         for paths_list in mix:
-            ratio = np.ones((S, K))
-            for g, paths in zip(self.groups, paths_list, strict=True):
-                r = paths.mins(ratio_s, check=False)[:, g["od_of"]].T
-                ratio[g["shippers"]] = np.minimum(np.where(np.isfinite(r), r, 1.0), 1.0)
+            ratio = ratio_of.get(id(paths_list))
+            if ratio is None:
+                ratio = np.ones((S, K))
+                for g, paths in zip(self.groups, paths_list, strict=True):
+                    r = paths.mins(ratio_s, check=False)[:, g["od_of"]].T
+                    ratio[g["shippers"]] = np.minimum(np.where(np.isfinite(r), r, 1.0), 1.0)
+                ratio_of[id(paths_list)] = ratio
             ratios.append(ratio)
         served = offered * np.mean(ratios, axis=0)
         self.backlog = offered - served
         flows = np.zeros(self.net.n_edges)
         box_flows = np.zeros(self.net.n_edges)  # containers alone (observed in TEU)
+        flows_of: dict[int, list[np.ndarray]] = {}
         for paths_list, ratio in zip(mix, ratios, strict=True):
-            for g, paths in zip(self.groups, paths_list, strict=True):
-                f = _group_flows(paths, g, offered * ratio).sum(axis=0) / len(mix)
+            parts = flows_of.get(id(paths_list))
+            if parts is None:
+                parts = [_group_flows(paths, g, offered * ratio).sum(axis=0) / len(mix)
+                         for g, paths in zip(self.groups, paths_list, strict=True)]  # fmt: skip
+                flows_of[id(paths_list)] = parts
+            for g, f in zip(self.groups, parts, strict=True):
                 flows += f
                 if g["commodity"] == "containers":
                     box_flows += f
@@ -656,12 +667,16 @@ class CorridorModel(mesa.Model):
         values = np.vstack([time_s / 24.0 + wait_s, self._money_s])
         exp = np.zeros((2, S, K))
         weight = np.zeros((S, K))
+        part_of: dict[int, np.ndarray] = {}
         for paths_list, ratio in zip(mix, ratios, strict=True):
-            part = np.zeros((2, S, K))
-            for g, paths in zip(self.groups, paths_list, strict=True):
-                part[:, g["shippers"]] = np.transpose(
-                    paths.sums(values, check=False)[:, :, g["od_of"]], (0, 2, 1)
-                )
+            part = part_of.get(id(paths_list))
+            if part is None:
+                part = np.zeros((2, S, K))
+                for g, paths in zip(self.groups, paths_list, strict=True):
+                    part[:, g["shippers"]] = np.transpose(
+                        paths.sums(values, check=False)[:, :, g["od_of"]], (0, 2, 1)
+                    )
+                part_of[id(paths_list)] = part
             w = np.maximum(ratio, 1e-9)
             exp += np.where(np.isfinite(part), part, 0.0) * w
             weight += w
@@ -743,9 +758,16 @@ class CorridorModel(mesa.Model):
             _group_flows(paths, g, offered).sum(axis=0)
             for g, paths in zip(self.groups, self.paths, strict=True)
         )
+        last_wait, paths_list, round_loads = None, self.paths, loads
         for i in range(1, self.params.route_iterations):
             with np.errstate(divide="ignore", invalid="ignore"):
                 wait = np.where(hard_s & (loads > cap_s), (loads - cap_s) / cap_s * QUARTER_DAYS, 0.0)
+            if last_wait is not None and np.array_equal(wait, last_wait):
+                # the same queues as the round before: the same paths and loads again
+                loads = loads + (round_loads - loads) / (i + 1)
+                mix.append(paths_list)
+                continue
+            last_wait = wait
             paths_list = []
             round_loads = np.zeros_like(loads)
             for g, masks in zip(self.groups, self._route_masks, strict=True):
