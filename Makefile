@@ -4,13 +4,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: help install run demo warmup test test-all bench lint format clean
+.PHONY: help install run demo warmup test test-all bench notebooks lint format clean
 
 help:
 	@echo "make run       create .venv, install corridors, run the main job"
 	@echo "make test      warm the Numba cache, run the fast tests"
 	@echo "make test-all  all tests, including those marked slow"
 	@echo "make bench     speed benchmarks against peers (installs the bench extra)"
+	@echo "make notebooks install the notebooks extra and start JupyterLab on notebooks/"
 	@echo "make lint      ruff check and format check"
 
 $(STAMP): pyproject.toml
@@ -42,13 +43,21 @@ bench: install
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python benchmarks/bench_routing.py
 
+# The notebooks extra (JupyterLab, ipywidgets), then JupyterLab on notebooks/ with the .venv's kernel.
+# JUPYTER_ARGS passes options, e.g. JUPYTER_ARGS="--no-browser --port 8890" (as root: --allow-root).
+JUPYTER_ARGS ?=
+notebooks: install
+	$(BIN)/python -m pip install --quiet -e ".[dev,notebooks]"
+	@echo "Starting JupyterLab on notebooks/ (Ctrl-C to stop; later: $(BIN)/jupyter lab notebooks/)"
+	$(BIN)/jupyter lab notebooks/ $(JUPYTER_ARGS)
+
 lint: install
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks notebooks
+	$(BIN)/ruff format --check src tests benchmarks notebooks
 
 format: install
-	$(BIN)/ruff format src tests benchmarks
-	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks notebooks
+	$(BIN)/ruff check --fix src tests benchmarks notebooks
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

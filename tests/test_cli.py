@@ -1,4 +1,5 @@
-"""Tests of the ``corridors`` command: run, validate, scenarios, compare, plot, schema, help.
+"""Tests of the ``corridors`` command: run, validate, scenarios, compare, plot, schema, help,
+and the ensemble commands (run --replicates, sweep, sensitivity; see also test_ensemble.py).
 
 Run through typer's CliRunner (stdout and stderr apart), and as real subprocesses where a
 process matters (a kill part-way, ``python -m corridors``). Exit codes: 0 ok, 1 run failure,
@@ -48,6 +49,9 @@ COMMANDS = (
     "demo",
     "warmup",
     "calibrate",
+    "sweep",
+    "sensitivity",
+    "dashboard",
 )
 SHORT = "period.end_year=2021"
 
@@ -657,3 +661,117 @@ def test_top_level_help_and_version():
         assert command in result.stdout
     result = invoke("--version")
     assert result.exit_code == 0 and __version__ in result.stdout
+
+
+# ============================================================================ ensembles, sweeps, sensitivity
+
+LAG = Path(__file__).parent / "data" / "ensembles" / "lag_from_parameter.toml"
+
+
+@pytest.fixture(scope="module")
+def ensemble_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("ens") / "baseline-ens"
+    result = invoke("run", "baseline", "--replicates", "3", "--workers", "1", "--seed", "4", "--set", SHORT,
+                    "--out", out)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_run_with_replicates_writes_an_ensemble_directory(ensemble_dir):
+    names = {p.name for p in ensemble_dir.iterdir()}
+    assert {"manifest.json", "design.parquet", "scenario.toml", "runs", "ensemble.json", "corridors.parquet",
+            "observables.parquet", "outcomes.parquet", "failures.json"} == names  # fmt: skip
+    assert len(list((ensemble_dir / "runs").glob("run-*.parquet"))) == 3
+    manifest = strict_json((ensemble_dir / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["seed"] == 4 and manifest["runs"] == 3
+    assert not any(p.suffix == ".pkl" for p in ensemble_dir.rglob("*"))
+    # replicate 0 is `corridors run --seed 4`
+    corr = pd.read_parquet(ensemble_dir / "corridors.parquet")
+    single = runs_module.run("baseline", seed=4, overrides={"period.end_year": 2021}).annual_volumes()
+    first = corr[corr["run"] == 0][["year", "corridor", "volume_t"]].reset_index(drop=True)
+    assert_frame_equal(first, single, check_exact=True)
+
+
+def test_run_with_replicates_again_skips_every_finished_run(ensemble_dir):
+    result = invoke("run", "baseline", "--replicates", "3", "--workers", "1", "--seed", "4", "--set", SHORT,
+                    "--out", ensemble_dir)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert strict_json((ensemble_dir / "ensemble.json").read_text())["runs_this_session"] == 0
+    assert "P(Middle Corridor passes the Russian route by 2021)" in result.stdout
+
+
+def test_compare_ensembles_draws_fan_charts(ensemble_dir, run_dir, tmp_path):
+    out = tmp_path / "fan.png"
+    result = invoke("compare", ensemble_dir, run_dir, "--out", out, "--overtake", "chinese:sea")
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes()[:8] == PNG_MAGIC
+    one = invoke("compare", ensemble_dir, "--out", tmp_path / "one.png")  # one ensemble is enough
+    assert one.exit_code == 0, one.output
+    no_traceback(result)
+
+
+def test_sweep_with_failing_points_records_them_and_exits_1(tmp_path):
+    out = tmp_path / "sweep"
+    result = invoke("sweep", LAG, "--param", "queue_patience_quarters=1:3", "--samples", "5", "--design", "grid",
+                    "--workers", "1", "--out", out)  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert "2 of 5 runs failed" in result.stderr
+    assert "run 1: ScenarioError" in result.stderr and "not a whole number" in result.stderr
+    assert sorted(p.name for p in (out / "runs").iterdir()) == [
+        "run-000000.parquet", "run-000001.error.json", "run-000002.parquet", "run-000003.error.json",
+        "run-000004.parquet",
+    ]  # fmt: skip
+    assert len(pd.read_parquet(out / "outcomes.parquet")) == 3
+    no_traceback(result)
+
+
+def test_sensitivity_prints_the_ranking_and_writes_indices(tmp_path):
+    out = tmp_path / "morris"
+    result = invoke("sensitivity", "baseline", "--param", "cost_elasticity=2:6", "--param",
+                    "russia_premium_usd_per_t=0:150", "--method", "morris", "--samples", "2", "--set", SHORT,
+                    "--workers", "1", "--out", out)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "morris: middle_share" in result.stdout and "mu*" in result.stdout
+    indices = pd.read_parquet(out / "sensitivity.parquet")
+    assert {"outcome", "parameter", "mu_star", "sigma"} <= set(indices.columns)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["sweep", "baseline", "--param", "cost_elasticity"], "expected NAME=LOW:HIGH"),
+        (["sweep", "baseline"], "--param: give at least one"),
+        (["sweep", "baseline", "--param", "cost_elasticity=6:2"], "LOW must be below HIGH"),
+        (["sweep", "baseline", "--param", "cost_elastcity=2:6"], "did you mean 'cost_elasticity'"),
+        (["sweep", "baseline", "--param", "renewal_rate=0.5:1.5"], "parameters.renewal_rate: must be <= 1"),
+        (["sweep", "baseline", "--param", "cost_elasticity=2:6", "--design", "random"], "--design"),
+        (["sensitivity", "baseline", "--param", "cost_elasticity=2:6", "--method", "fast"], "--method"),
+        (["sensitivity", "baseline", "--param", "cost_elasticity=2:6", "--method", "sobol", "--samples", "6"],
+         "power of 2"),
+        (["run", "baseline", "--workers", "2"], "add --replicates"),
+        (["run", "baseline", "--replicates", "2", "--executor", "spark"], "executor: must be 'local' or 'dask'"),
+        (["run", "baseline", "--replicates", "2", "--executor", "local", "--scheduler", "tcp://127.0.0.1:8786"],
+         "needs executor 'dask'"),
+        (["run", "baseline", "--replicates", "2", "--scheduler", "localhost"], "tcp://127.0.0.1:8786"),
+    ],
+)  # fmt: skip
+def test_bad_ensemble_arguments_exit_2_with_one_line_and_write_nothing(args, expected, tmp_path):
+    result = invoke(*args, "--out", tmp_path / "out")
+    assert result.exit_code == 2, result.output
+    line = one_line(result.stderr)
+    assert expected in line, line
+    no_traceback(result)
+    assert os.listdir(tmp_path) == []
+
+
+def test_compare_rejects_a_bad_overtake(ensemble_dir, tmp_path):
+    result = invoke("compare", ensemble_dir, "--overtake", "middle:northern", "--out", tmp_path / "f.png")
+    assert result.exit_code == 2 and "--overtake" in one_line(result.stderr)
+    assert os.listdir(tmp_path) == []
+
+
+def test_an_existing_sweep_directory_of_another_design_exits_2(ensemble_dir):
+    result = invoke("run", "baseline", "--replicates", "5", "--workers", "1", "--seed", "4", "--set", SHORT,
+                    "--out", ensemble_dir)  # fmt: skip
+    assert result.exit_code == 2
+    assert "holds a different ensemble" in one_line(result.stderr)

@@ -123,6 +123,46 @@ BAD_FILES: dict[str, tuple[str, int | None, str, str]] = {
     "unknown_period_key.toml": ("", 8, "period.start_year", "unknown key 'start_year'"),
     "unknown_source.toml": ("", 6, "sources[1]", "unknown source 'S-nowhere'"),
     "unknown_state.toml": ("", 9, "agents.KX", "unknown state 'KX'; expected one of KZ, KG, TJ, TM, UZ"),
+    "uncertainty_extra.toml": ("", 7, "uncertainty.cost_elasticity.mean", "unknown key 'mean'"),
+    "uncertainty_lognormal_zero.toml": ("", 7, "uncertainty.cost_elasticity.low", "must be > 0, got 0"),
+    "uncertainty_low_above_high.toml": (
+        "",
+        7,
+        "uncertainty.cost_elasticity.high",
+        "must be > low (3), got 2",
+    ),
+    "uncertainty_missing_dist.toml": (
+        "",
+        7,
+        "uncertainty.cost_elasticity.dist",
+        "missing required key 'dist'",
+    ),
+    "uncertainty_mode.toml": (
+        "",
+        7,
+        "uncertainty.cost_elasticity.mode",
+        "must be within [low, high] = [1, 6]",
+    ),
+    "uncertainty_negative_sd.toml": ("", 9, "uncertainty.cost_elasticity.sd", "must be > 0, got -1"),
+    "uncertainty_not_table.toml": ("", 7, "uncertainty.cost_elasticity", "expected a table, got float 3.0"),
+    "uncertainty_out_of_bounds.toml": (
+        "",
+        7,
+        "uncertainty.renewal_rate.high",
+        "must be <= 1 (the bounds of parameters.renewal_rate), got 1.2",
+    ),
+    "uncertainty_unknown_dist.toml": (
+        "",
+        7,
+        "uncertainty.cost_elasticity.dist",
+        "unknown distribution 'beta'",
+    ),
+    "uncertainty_unknown_param.toml": (
+        "",
+        7,
+        "uncertainty.cost_elastcity",
+        "unknown numeric parameter 'cost_elastcity' (did you mean 'cost_elasticity'?)",
+    ),
     "unknown_top_key.toml": ("", 6, "colour", "unknown key 'colour'"),
     "wrong_type_end_year.toml": ("", 7, "period.end_year", "expected an integer, got string '2035'"),
 }
@@ -445,7 +485,7 @@ def test_events_after_end_year_are_ignored_and_listed():
 # ----------------------------------------------------------------------- writing
 
 
-@pytest.mark.parametrize("name", ["minimal", "full", "child", "replace", "grandchild"])
+@pytest.mark.parametrize("name", ["minimal", "full", "child", "replace", "grandchild", "uncertain"])
 def test_to_toml_round_trips(name, tmp_path):
     sc = load(name, overrides={"agents.TJ.port_fee_factor": 0.75})
     text = sc.to_toml()
@@ -516,3 +556,36 @@ def test_scenario_is_frozen():
     sc = load("minimal")
     with pytest.raises(ValueError, match="frozen"):
         sc.name = "other"
+
+
+# ----------------------------------------------------------------------- uncertainty
+
+
+def test_uncertainty_is_typed_and_overridable():
+    sc = load("uncertain")
+    assert {k: v.dist for k, v in sc.uncertainty.items()} == {
+        "cost_elasticity": "uniform",
+        "renewal_rate": "triangular",
+        "russia_premium_usd_per_t": "normal",
+        "max_vessels": "uniform",
+        "vessel_t_per_quarter": "lognormal",
+    }
+    wider = load("uncertain", overrides={"uncertainty.cost_elasticity.high": 8.0})
+    assert wider.uncertainty["cost_elasticity"].high == 8.0
+    with pytest.raises(ScenarioError, match=r"override uncertainty.renewal_rate.high.*must be <= 1"):
+        load("uncertain", overrides={"uncertainty.renewal_rate.high": 1.5})
+
+
+def test_child_replaces_a_parents_distribution_whole(tmp_path):
+    (tmp_path / "parent.toml").write_text((GOOD / "uncertain.toml").read_text())
+    (tmp_path / "child.toml").write_text(
+        'extends = "parent.toml"\nname = "child"\ntitle = "C"\ndescription = "D"\narticle = "A"\n'
+        '[uncertainty]\nrussia_premium_usd_per_t = { dist = "uniform", low = 10, high = 20 }\n'
+    )
+    sc = load_scenario(tmp_path / "child.toml")
+    assert sc.uncertainty["russia_premium_usd_per_t"].model_dump() == {
+        "dist": "uniform",
+        "low": 10.0,
+        "high": 20.0,
+    }
+    assert sc.uncertainty["cost_elasticity"].high == 6.0

@@ -9,15 +9,20 @@ The public API::
     res.observable("middle_corridor_t")    # modelled counterpart of an observed series
     res.save("results/baseline")           # Parquet tables and JSON, written atomically
     corridors.load_results("results/baseline")
+    ens = corridors.run_ensemble(sc, replicates=100, seed=7, workers=2)  # EnsembleResults
+    corridors.compare([res, ens])          # a matplotlib Figure (fan charts for ensembles)
+    corridors.run_one(cost_elasticity=3.5) # dict of scalar outcomes, for optimisers and EMA
 """
 
 from __future__ import annotations
 
+from corridors.ensemble import Sensitivity, run_ensemble, run_one, sensitivity, sweep
 from corridors.errors import CorridorsError, DataError, ScenarioError
 from corridors.events import Event, baseline_events
 from corridors.network import Network, load_network
 from corridors.parameters import Parameters
-from corridors.results import Results, load_results
+from corridors.plots import compare
+from corridors.results import EnsembleResults, Results, load_ensemble, load_results
 from corridors.runs import run
 from corridors.scenario import Scenario, load_scenario
 
@@ -26,16 +31,24 @@ __version__ = "0.1.0"
 __all__ = [
     "CorridorsError",
     "DataError",
+    "EnsembleResults",
     "Event",
     "Network",
     "Parameters",
     "Results",
     "Scenario",
     "ScenarioError",
+    "Sensitivity",
     "__version__",
     "baseline_events",
+    "compare",
+    "load_ensemble",
     "load_network",
     "load_results",
     "load_scenario",
     "run",
+    "run_ensemble",
+    "run_one",
+    "sensitivity",
+    "sweep",
 ]

@@ -27,6 +27,9 @@ err = Console(stderr=True)
 
 
 EXIT_FAILURE, EXIT_BAD_INPUT = 1, 2
+_WORKERS_HELP = "Worker processes (default: this machine's cores)."
+_EXECUTOR_HELP = "Where runs execute: local (processes, the default) or dask (an embedded LocalCluster)."
+_SCHEDULER_HELP = "An existing Dask scheduler, tcp://HOST:PORT (default: $DASK_SCHEDULER_ADDRESS)."
 
 # Main origin-market pairs of the `network` table: China-Europe transit, the five's exports.
 MAIN_PAIRS = (
@@ -103,10 +106,22 @@ def run_command(
     plots: Annotated[
         bool, typer.Option("--plots/--no-plots", help="Draw the PNG plots into the run directory.")
     ] = True,
+    replicates: Annotated[
+        int | None,
+        typer.Option(min=1, help="Run an ensemble of N replicates instead (seeded from --seed)."),
+    ] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help=_WORKERS_HELP)] = None,
+    executor: Annotated[str | None, typer.Option(help=_EXECUTOR_HELP)] = None,
+    scheduler: Annotated[str | None, typer.Option(help=_SCHEDULER_HELP)] = None,
 ) -> None:
     """Run a scenario and write its run directory (tables, summary, manifest, plots).
 
+    With --replicates N, run N replicates in parallel (replicate 0 is the single run of the
+    same seed) and write an ensemble directory; run the same command again to finish an
+    interrupted one.
+
     Example: [bold]corridors run baseline --seed 7 --out results/baseline-7[/bold]
+    Example: [bold]corridors run baseline --replicates 100 --workers 2 --out results/baseline-ens[/bold]
     """
     from datetime import datetime
 
@@ -114,7 +129,17 @@ def run_command(
 
     from corridors.runs import run, write_run
 
+    if replicates is None and (workers is not None or executor is not None or scheduler is not None):
+        raise _bad_input(
+            ValueError("--workers, --executor and --scheduler apply to ensembles: add --replicates N")
+        )
     sc = _load(scenario, sets)
+    if replicates is not None:
+        from corridors.ensemble import run_ensemble
+
+        _run_many("ensemble", run_ensemble, sc, out, force=force, replicates=replicates, seed=seed,
+                  workers=workers, executor=executor, scheduler=scheduler)  # fmt: skip
+        return
     target = out or Path("results") / f"{sc.name}-{datetime.now():%Y%m%d-%H%M%S}"
     if target.exists() and not force:
         raise _bad_input(FileExistsError(f"--out: {target} already exists (use --force to replace it)"))
@@ -205,31 +230,255 @@ def list_scenarios() -> None:
 
 @app.command()
 def compare(
-    run_dirs: Annotated[list[Path], typer.Argument(help="Two or more run directories.")],
+    run_dirs: Annotated[
+        list[Path], typer.Argument(help="Run directories, or ensemble directories (one or more).")
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the figure (PNG).")] = Path(
         "results/compare.png"
     ),
+    overtake: Annotated[
+        str,
+        typer.Option(help="With ensembles: the probability that corridor A passes B by each year, as A:B."),
+    ] = "middle:russian",
 ) -> None:
     """Draw runs side by side: volumes by corridor and their differences against the first.
 
-    Example: [bold]corridors compare results/baseline-7 results/c5_bloc-7 --out results/bloc.png[/bold]
-    """
-    from corridors.plots import compare_plot
-    from corridors.results import load_results
+    Given ensemble directories (corridors run --replicates, sweep, sensitivity), draw fan
+    charts instead (median, 50% and 90% bands per corridor) and the probability that one
+    corridor overtakes another by each year.
 
-    if len(run_dirs) < 2:
-        raise _bad_input(ValueError("compare: give at least two run directories"))
+    Example: [bold]corridors compare results/baseline-7 results/c5_bloc-7 --out results/bloc.png[/bold]
+    Example: [bold]corridors compare results/baseline-ens results/bloc-ens --out results/fan.png[/bold]
+    """
+    from corridors.network import CORRIDORS
+    from corridors.plots import compare
+    from corridors.results import load_ensemble, load_results
+
     if out.suffix.lower() != ".png":
         raise _bad_input(ValueError(f"--out: {out} must end in .png"))
+    pair = overtake.split(":")
+    if len(pair) != 2 or not all(c in CORRIDORS for c in pair) or pair[0] == pair[1]:
+        raise _bad_input(
+            ValueError(f"--overtake: expected A:B, two of {', '.join(CORRIDORS)}, got {overtake!r}")
+        )
     try:
-        results = [load_results(d) for d in run_dirs]
+        items = [load_ensemble(d) if (d / "ensemble.json").is_file() else load_results(d) for d in run_dirs]
     except (OSError, ValueError) as exc:
         raise _bad_input(exc) from None
-    labels = [r.meta.get("scenario") or d.name for r, d in zip(results, run_dirs, strict=True)]
+    ensembles = any(not hasattr(r, "countries") for r in items)
+    if len(items) < 2 and not ensembles:
+        raise _bad_input(ValueError("compare: give at least two run directories, or an ensemble directory"))
+    labels = [r.meta.get("scenario") or d.name for r, d in zip(items, run_dirs, strict=True)]
     if len(set(labels)) < len(labels):
         labels = [d.name for d in run_dirs]
-    _save_figure(compare_plot(results, labels), out)
+    _save_figure(compare(items, labels, overtake=(pair[0], pair[1])), out)
     err.print(f"figure written to {out.resolve()}")
+
+
+# ----------------------------------------------------------------------- ensembles, sweeps, sensitivity
+
+
+def _run_many(kind: str, fn, sc, out: Path | None, *, force: bool, **kwargs):
+    """Run an ensemble, sweep or sensitivity with a progress bar; exit 1 if any run failed."""
+    import os
+    from datetime import datetime
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from corridors.executors import ExecutorError
+
+    target = out or Path("results") / f"{sc.name}-{kind}-{datetime.now():%Y%m%d-%H%M%S}"
+    where = kwargs.get("scheduler") or (
+        os.environ.get("DASK_SCHEDULER_ADDRESS") if not kwargs.get("executor") else None
+    )
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(),
+               TextColumn("{task.fields[done]} done, {task.fields[failed]} failed, {task.fields[left]} left"),
+               TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())  # fmt: skip
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        with Progress(*columns, console=err, transient=True) as progress:
+            label = f"{kind} {sc.name}" + (f" on {where}" if where else "")
+            task = progress.add_task(label, total=None, done=0, failed=0, left="?")
+
+            def on_progress(done: int, failed: int, total: int) -> None:
+                left = total - done - failed
+                progress.update(
+                    task, completed=done + failed, total=total, done=done, failed=failed, left=left
+                )
+
+            result = fn(sc, out=target, force=force, on_progress=on_progress, **kwargs)
+    except ExecutorError as exc:
+        err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_FAILURE) from None
+    except (CorridorsError, ValueError, FileExistsError) as exc:
+        raise _bad_input(exc) from None
+    except Exception as exc:  # not a run (those are recorded): the coordination itself failed
+        err.print(f"[bold red]{kind} failed:[/bold red] {escape(type(exc).__name__ + ': ' + str(exc))} "
+                  f"(finished runs are kept in {target}; run the same command again to resume)",
+                  soft_wrap=True)  # fmt: skip
+        raise typer.Exit(EXIT_FAILURE) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    ens = getattr(result, "ensemble", result)
+    _print_ensemble(ens)
+    if hasattr(result, "indices"):
+        _print_indices(result)
+    stdout.print(f"results: {target.resolve()}")
+    if not ens.failures.empty:
+        n, total = len(ens.failures), int(ens.meta.get("runs", 0))
+        err.print(f"[bold red]{n} of {total} runs failed[/bold red] (errors in {target / 'runs'}/*.error.json; "
+                  "run the same command again to retry them):", soft_wrap=True)  # fmt: skip
+        for row in ens.failures.head(5).itertuples():
+            err.print(
+                f"  run {row.run}: {escape(row.error)}: {escape(row.message)}",
+                highlight=False,
+                soft_wrap=True,
+            )
+        if n > 5:
+            err.print(f"  ... and {n - 5} more")
+        raise typer.Exit(EXIT_FAILURE)
+    return result
+
+
+def _print_ensemble(ens) -> None:
+    if ens.corridors.empty:
+        return
+    last = int(ens.corridors["year"].max())
+    q = ens.quantiles()
+    q = q[q["year"] == last]
+    table = Table(
+        title=f"{ens.meta.get('scenario', 'ensemble')}: {ens.runs} runs, corridors in {last} (Mt/yr)"
+    )
+    for col in ("corridor", "median", "50% band", "90% band"):
+        table.add_column(col, justify="left" if col == "corridor" else "right")
+    for r in q.to_dict(orient="records"):
+        mt = {k: v / 1e6 for k, v in r.items() if k.startswith("q")}
+        if mt["q0.95"] <= 0:  # a corridor that carries nothing in any run
+            continue
+        table.add_row(r["corridor"], f"{mt['q0.5']:,.1f}", f"{mt['q0.25']:,.1f}-{mt['q0.75']:,.1f}",
+                      f"{mt['q0.05']:,.1f}-{mt['q0.95']:,.1f}")  # fmt: skip
+    stdout.print(table)
+    p = ens.exceedance("middle", "russian")
+    stdout.print(f"P(Middle Corridor passes the Russian route by {last}): {p['p_overtaken_by'].iloc[-1]:.0%}")
+
+
+def _print_indices(sens) -> None:
+    idx = sens.indices
+    key, label = ("mu_star", "mu*") if sens.method == "morris" else ("ST", "total index")
+    headline = [o for o in ("middle_share", "russian_share", "middle_volume_t") if o in set(idx["outcome"])]
+    for outcome in headline:
+        rows = idx[idx["outcome"] == outcome].sort_values(key, ascending=False)
+        table = Table(title=f"{sens.method}: {outcome}")
+        table.add_column("parameter")
+        cols = ("mu_star", "sigma") if sens.method == "morris" else ("ST", "S1")
+        for c in cols:
+            table.add_column(label if c == key else c, justify="right")
+        for r in rows.itertuples():
+            table.add_row(r.parameter, *(f"{getattr(r, c):.3g}" for c in cols))
+        stdout.print(table)
+
+
+def _ranges(params: list[str] | None) -> dict[str, tuple[float, float]]:
+    from corridors.designs import parse_range
+
+    if not params:
+        raise _bad_input(ValueError("--param: give at least one, e.g. --param cost_elasticity=2:6"))
+    out: dict[str, tuple[float, float]] = {}
+    for text in params:
+        try:
+            name, low, high = parse_range(text)
+        except ValueError as exc:
+            raise _bad_input(exc) from None
+        if name in out:
+            raise _bad_input(ValueError(f"--param {text!r}: {name} given twice"))
+        out[name] = (low, high)
+    return out
+
+
+_PARAM_HELP = "A parameter range NAME=LOW:HIGH, e.g. cost_elasticity=2:6 (repeatable)."
+
+
+@app.command()
+def sweep(
+    scenario: Annotated[str, typer.Argument(help="A scenario file, or the name of a shipped one.")],
+    params: Annotated[list[str] | None, typer.Option("--param", "-p", help=_PARAM_HELP)] = None,
+    samples: Annotated[
+        int, typer.Option(min=1, help="lhs: points in all; grid: values per parameter (ends included).")
+    ] = 10,
+    design: Annotated[str, typer.Option(help="grid or lhs (Latin hypercube).")] = "lhs",
+    replicates: Annotated[int, typer.Option(min=1, help="Replicates per point (common random numbers).")] = 1,
+    seed: Annotated[int | None, typer.Option(min=0, help="Root seed (default: the scenario's).")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="The sweep directory (run again to resume it).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a directory holding another sweep.")
+    ] = False,
+    sets: Annotated[list[str] | None, typer.Option("--set", help="Override a field (repeatable).")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help=_WORKERS_HELP)] = None,
+    executor: Annotated[str | None, typer.Option(help=_EXECUTOR_HELP)] = None,
+    scheduler: Annotated[str | None, typer.Option(help=_SCHEDULER_HELP)] = None,
+) -> None:
+    """Sweep parameters over ranges (grid or Latin hypercube) and write a sweep directory.
+
+    Each finished run is written at once; running the same command again skips them, so an
+    interrupted sweep resumes. Runs that fail are recorded with their error; the command
+    then exits 1.
+
+    Example: [bold]corridors sweep baseline --param cost_elasticity=2:6 --param russia_premium_usd_per_t=20:120 --samples 50 --out results/sweep[/bold]
+    """
+    from corridors.ensemble import sweep as run_sweep
+
+    if design not in ("grid", "lhs"):
+        raise _bad_input(ValueError(f"--design: must be grid or lhs, got {design!r}"))
+    ranges = _ranges(params)
+    sc = _load(scenario, sets)
+    _run_many("sweep", run_sweep, sc, out, force=force, params=ranges, samples=samples, design=design,
+              replicates=replicates, seed=seed, workers=workers, executor=executor, scheduler=scheduler)  # fmt: skip
+
+
+@app.command()
+def sensitivity(
+    scenario: Annotated[str, typer.Argument(help="A scenario file, or the name of a shipped one.")],
+    params: Annotated[list[str] | None, typer.Option("--param", "-p", help=_PARAM_HELP)] = None,
+    method: Annotated[
+        str, typer.Option(help="morris (screening) or sobol (variance-based indices).")
+    ] = "morris",
+    samples: Annotated[
+        int,
+        typer.Option(min=2, help="SALib's N: Morris trajectories, or Sobol' base samples (a power of 2)."),
+    ] = 8,
+    replicates: Annotated[int, typer.Option(min=1, help="Replicates averaged per point.")] = 1,
+    seed: Annotated[int | None, typer.Option(min=0, help="Root seed (default: the scenario's).")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="The directory to write (resumable).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a directory holding another analysis.")
+    ] = False,
+    sets: Annotated[list[str] | None, typer.Option("--set", help="Override a field (repeatable).")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help=_WORKERS_HELP)] = None,
+    executor: Annotated[str | None, typer.Option(help=_EXECUTOR_HELP)] = None,
+    scheduler: Annotated[str | None, typer.Option(help=_SCHEDULER_HELP)] = None,
+) -> None:
+    """Global sensitivity of the outcomes to parameter ranges (SALib: Morris or Sobol').
+
+    Writes the runs and sensitivity.parquet (one row per outcome and parameter) and prints
+    the ranking of the parameters for the headline outcomes.
+
+    Example: [bold]corridors sensitivity baseline --param cost_elasticity=2:6 --param renewal_rate=0.1:0.5 --method morris --samples 10[/bold]
+    """
+    from corridors.ensemble import sensitivity as run_sensitivity
+
+    if method not in ("morris", "sobol"):
+        raise _bad_input(ValueError(f"--method: must be morris or sobol, got {method!r}"))
+    if method == "sobol" and samples & (samples - 1):
+        raise _bad_input(ValueError(f"--samples: Sobol' sampling needs a power of 2, got {samples}"))
+    ranges = _ranges(params)
+    sc = _load(scenario, sets)
+    _run_many("sensitivity", run_sensitivity, sc, out, force=force, params=ranges, method=method,
+              samples=samples, replicates=replicates, seed=seed, workers=workers, executor=executor,
+              scheduler=scheduler)  # fmt: skip
 
 
 @app.command()
@@ -467,3 +716,53 @@ def calibrate(
     stdout.print(f"report:  {path.resolve()}  ({time.perf_counter() - t0:.0f} s)")
     if write_parameters is not None:
         stdout.print(f"parameters: {write_parameters.resolve()}")
+
+
+@app.command()
+def dashboard(
+    scenario: Annotated[
+        str, typer.Argument(help="A shipped scenario's name, or a scenario file.")
+    ] = "baseline",
+    end_year: Annotated[
+        int, typer.Option("--end-year", min=2020, max=2100, help="Last simulated year (shorter is faster).")
+    ] = 2030,
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback unless you say otherwise).")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8765,
+) -> None:
+    """Serve the tuning sliders of notebooks/02_tune_parameters.ipynb as a web app (Solara).
+
+    Needs the dashboard extra: pip install -e ".[dashboard]". Ctrl-C stops it.
+
+    Example: [bold]corridors dashboard c5_bloc --end-year 2030[/bold]
+    """
+    import importlib.util
+    import os
+    import subprocess
+    import sys
+
+    from corridors.scenario import find_scenario, load_scenario
+
+    try:
+        path = find_scenario(scenario)
+        load_scenario(path, overrides={"period.end_year": end_year})
+    except (CorridorsError, OSError) as exc:
+        raise _bad_input(exc) from None
+    if importlib.util.find_spec("solara") is None:
+        err.print('[bold red]the dashboard needs Solara:[/bold red] pip install -e ".[dashboard]"')
+        raise typer.Exit(EXIT_FAILURE)
+    # The names of corridors.dashboard.SCENARIO_ENV and END_YEAR_ENV (not imported: that imports Solara).
+    env = {
+        **os.environ,
+        "CORRIDORS_DASHBOARD_SCENARIO": str(path),
+        "CORRIDORS_DASHBOARD_END_YEAR": str(end_year),
+    }
+    cmd = [sys.executable, "-m", "solara", "run", "corridors.dashboard", "--host", host, "--port", str(port),
+           "--production", "--no-open"]  # fmt: skip
+    err.print(f"corridors dashboard: {path.stem} to {end_year} on http://{host}:{port} (Ctrl-C to stop)")
+    try:
+        code = subprocess.call(cmd, env=env)
+    except KeyboardInterrupt:
+        code = 0
+    raise typer.Exit(code)

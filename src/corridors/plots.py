@@ -26,9 +26,11 @@ __all__ = [
     "CORRIDOR_COLOURS",
     "FEEDER_COLOUR",
     "bottleneck_plot",
+    "compare",
     "compare_plot",
     "country_shares_plot",
     "dependence_plot",
+    "fan_chart",
     "flow_map",
     "network_map",
     "png_bytes",
@@ -713,6 +715,119 @@ def compare_plot(results: Sequence[Results], labels: Sequence[str]) -> Figure:
         top[0].legend(loc="upper left", fontsize=9, frameon=False)
     fig.suptitle("Freight by corridor, run by run", fontsize=12)
     return fig
+
+
+# ---------------------------------------------------------------------------- ensembles
+
+_STYLES = ("-", "--", ":", "-.")
+
+
+def _fan_data(item) -> tuple[pd.DataFrame, int]:
+    """Quantiles of annual volume by year and corridor (Mt/yr), and the number of runs."""
+    if hasattr(item, "quantiles"):  # an EnsembleResults
+        q = item.quantiles("volume_t")
+        runs = item.runs
+    else:  # one run: every quantile is its line
+        v = item.annual_volumes()
+        q = v[["year", "corridor"]].copy()
+        for name in ("q0.05", "q0.25", "q0.5", "q0.75", "q0.95"):
+            q[name] = v["volume_t"].to_numpy()
+        runs = 1
+    cols = [c for c in q.columns if c.startswith("q")]
+    q[cols] = q[cols] / 1e6
+    return q, runs
+
+
+def _overtaking(item, a: str, b: str) -> pd.DataFrame:
+    """year, p_overtaken_by: the share of runs in which ``a`` carried more than ``b`` by then."""
+    if hasattr(item, "exceedance"):
+        return item.exceedance(a, b)[["year", "p_overtaken_by"]]
+    w = item.annual_volumes().pivot(index="year", columns="corridor", values="volume_t")
+    ever = (w[a] > w[b]).cummax().astype(float)
+    return pd.DataFrame({"year": w.index.to_numpy(), "p_overtaken_by": ever.to_numpy()})
+
+
+def fan_chart(
+    items: Sequence, labels: Sequence[str], *, overtake: tuple[str, str] = ("middle", "russian")
+) -> Figure:
+    """Ensembles (or single runs) as fan charts: one panel per corridor, and overtaking odds.
+
+    Each corridor panel shows every item's median (line style by item) with its 50% and
+    90% bands (darker and lighter); the last panel the probability that corridor
+    ``overtake[0]`` has carried more than ``overtake[1]`` in some year up to each year.
+    """
+    items, labels = list(items), list(labels)
+    if not items:
+        raise ValueError("fan_chart: nothing to draw")
+    if len(labels) != len(items):
+        raise ValueError(f"fan_chart: {len(items)} items but {len(labels)} labels")
+    if len(items) > len(_STYLES):
+        raise ValueError(f"fan_chart: at most {len(_STYLES)} ensembles in one figure, got {len(items)}")
+    fans = [_fan_data(it) for it in items]
+    active = [c for c in CORRIDORS if any((q.loc[q["corridor"] == c, "q0.95"] > 0).any() for q, _ in fans)]
+    n_panels = len(active) + 1
+    ncols = min(3, n_panels)
+    nrows = math.ceil(n_panels / ncols)
+    fig = Figure(figsize=(4.4 * ncols, 3.4 * nrows + 0.6), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    years = sorted(set().union(*(set(q["year"]) for q, _ in fans)))
+    for ax, c in zip(axes, active, strict=False):
+        colour = CORRIDOR_COLOURS[c]
+        for (q, _), style in zip(fans, _STYLES, strict=False):
+            k = q[q["corridor"] == c].sort_values("year")
+            x = k["year"].to_numpy()
+            ax.fill_between(x, k["q0.05"], k["q0.95"], color=colour, alpha=0.15, lw=0)
+            ax.fill_between(x, k["q0.25"], k["q0.75"], color=colour, alpha=0.3, lw=0)
+            ax.plot(x, k["q0.5"], color=colour, lw=2.0, ls=style)
+        ax.set_title(_name(c), fontsize=11, color=colour)
+        ax.set_ylabel("freight (Mt/yr)")
+        ax.set_ylim(bottom=0)
+        _year_axis(ax, years, max_ticks=6)
+        _shade_observed(ax)
+    ax = axes[len(active)]
+    a, b = overtake
+    for item, style, label in zip(items, _STYLES, labels, strict=False):
+        p = _overtaking(item, a, b)
+        ax.step(p["year"], p["p_overtaken_by"], where="mid", color="#333333", lw=2.0, ls=style, label=label)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_ylabel("probability")
+    ax.set_title(f"P({_name(a)} has passed {_name(b)})", fontsize=11)
+    _year_axis(ax, years, max_ticks=6)
+    for extra in axes[len(active) + 1 :]:
+        extra.axis("off")
+    handles = [Line2D([], [], color="#333333", lw=2.0, ls=style, label=f"{label} ({runs} runs)")
+               for (_, runs), style, label in zip(fans, _STYLES, labels, strict=False)]  # fmt: skip
+    handles += [mpl.patches.Patch(color="#777777", alpha=0.45, label="50% of runs"),
+                mpl.patches.Patch(color="#777777", alpha=0.15, label="90% of runs")]  # fmt: skip
+    fig.legend(
+        handles=handles, loc="outside lower center", ncols=min(len(handles), 4), fontsize=9, frameon=False
+    )
+    fig.suptitle("Freight by corridor: median, 50% and 90% bands over the runs", fontsize=12)
+    return fig
+
+
+def compare(items: Sequence, labels: Sequence[str] | None = None, *,
+            overtake: tuple[str, str] = ("middle", "russian")) -> Figure:  # fmt: skip
+    """Compare runs or ensembles in one figure.
+
+    Parameters
+    ----------
+    items : sequence of Results or EnsembleResults
+        Single runs only: :func:`compare_plot` (two or more runs side by side). With any
+        ensemble: :func:`fan_chart` (median and bands per corridor, overtaking odds).
+    labels : sequence of str, optional
+        One per item (default: each one's scenario name, or its position).
+    overtake : (str, str)
+        The corridors of the overtaking panel of a fan chart.
+    """
+    items = list(items)
+    if labels is None:
+        labels = [str(getattr(it, "meta", {}).get("scenario") or f"#{i + 1}") for i, it in enumerate(items)]
+        if len(set(labels)) < len(labels):
+            labels = [f"{lab} #{i + 1}" for i, lab in enumerate(labels)]
+    if any(hasattr(it, "quantiles") for it in items):
+        return fan_chart(items, labels, overtake=overtake)
+    return compare_plot(items, labels)
 
 
 # ---------------------------------------------------------------------------- all of a run

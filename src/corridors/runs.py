@@ -21,6 +21,7 @@ from corridors.events import Event
 from corridors.network import default_data_dir
 from corridors.parameters import Parameters
 from corridors.results import Results
+from corridors.uncertainty import replicate_seed
 
 if TYPE_CHECKING:
     from corridors.scenario import Scenario
@@ -42,6 +43,7 @@ def run(
     scenario: Scenario | str | Path | None = None,
     *,
     seed: int | None = None,
+    replicate: int = 0,
     overrides: Mapping[str, Any] | None = None,
     params: Parameters | None = None,
     events: Sequence[Event] | None = None,
@@ -57,8 +59,13 @@ def run(
         A scenario (``corridors.load_scenario``), a scenario file, or the name of a shipped
         one; ``None`` runs the baseline.
     seed : int, optional
-        Seed of the model's random generator (default: the scenario's seed). The same
-        scenario and seed give identical tables.
+        Root seed (default: the scenario's). The model's generator is seeded from replicate
+        ``replicate`` of ``numpy.random.SeedSequence(seed).spawn``
+        (:func:`corridors.uncertainty.replicate_seed`), as in an ensemble, so replicate 0 of
+        an ensemble with seed S is this run with seed S. The same scenario and seed give
+        identical tables.
+    replicate : int
+        Which child of the root seed seeds the model (0: a single run).
     overrides : mapping, optional
         Dotted overrides such as ``{"parameters.cost_elasticity": 3.0}``.
     params, events : optional
@@ -77,10 +84,13 @@ def run(
     timeline = list(events) if events is not None else sc.events(p)
     last = end_year if end_year is not None else sc.period.end_year
     seed = sc.seed if seed is None else seed
-    model = CorridorModel(params=p, events=timeline, end_year=last, stochastic=stochastic, rng=seed,
+    rng = None if seed is None else replicate_seed(seed, replicate)
+    model = CorridorModel(params=p, events=timeline, end_year=last, stochastic=stochastic, rng=rng,
                           agents=sc.agent_settings(), inputs=_inputs(sc))  # fmt: skip
     model.run(on_step=on_step)
     meta = {"seed": seed, "scenario": sc.name, "report_from": sc.period.report_from}
+    if replicate:
+        meta["replicate"] = replicate
     res = Results.from_model(model, meta=meta)
     return res.trimmed(sc.period.report_from)
 

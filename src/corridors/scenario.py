@@ -79,6 +79,7 @@ from corridors.errors import ScenarioError
 from corridors.events import EVENT_TYPES, Event, baseline_events, quarter_index
 from corridors.network import COMMODITIES, CORRIDORS, MODES, default_data_dir
 from corridors.parameters import C5, POWERS, Parameters, default_alignment
+from corridors.uncertainty import DISTRIBUTIONS, NUMERIC_PARAMETERS, Distribution
 
 __all__ = [
     "Scenario",
@@ -429,6 +430,10 @@ class ScenarioFile(_Model):
     agents: Agents = Field(default_factory=Agents)
     sea_rates: list[SeaRate] = Field(default_factory=list, description="Quarterly sea rates.")
     events: list[EventSpec] = Field(default_factory=list, description="The timeline of events.")
+    uncertainty: dict[str, Distribution] = Field(
+        default_factory=dict,
+        description="Uncertain parameters: a bounded distribution per numeric parameter, drawn per replicate.",
+    )
 
 
 class _ParametersFile(BaseModel):
@@ -462,6 +467,7 @@ class Scenario(_Model):
     agents: Agents = Field(default_factory=Agents)
     sea_rates: list[SeaRate] = Field(default_factory=list)
     event_specs: list[EventSpec] = Field(default_factory=list, alias="events")
+    uncertainty: dict[str, Distribution] = Field(default_factory=dict)
     path: Path
     chain: list[Path]
     parameters_files: list[Path] = Field(default_factory=list)
@@ -542,6 +548,9 @@ class Scenario(_Model):
             out["sea_rates"] = [r.model_dump() for r in self.sea_rates]
         if self.event_specs:
             out["events"] = [e.model_dump(exclude_unset=True) for e in self.event_specs]
+        if self.uncertainty:
+            out["uncertainty"] = {k: {"dist": v.dist, **v.model_dump(exclude={"dist"})}
+                                  for k, v in self.uncertainty.items()}  # fmt: skip
         return out
 
     def to_toml(self) -> str:
@@ -841,6 +850,8 @@ def _load_chain(path: Path, stack: tuple[Path, ...]) -> tuple[dict[str, Any], _O
             for r, o in zip(pdata.pop("sea_rates"), porigins.sea_rates, strict=True)
         }
         merged = _merge(pdata, data)
+        if "uncertainty" in data:  # a distribution is replaced whole, never merged field by field
+            merged["uncertainty"] = {**pdata.get("uncertainty", {}), **data["uncertainty"]}
     all_events = ([] if replace_events else parent_events) + list(zip(events, own_events, strict=True))
     sea = {**parent_sea, **own_sea}
     merged["events"] = [e for e, _ in all_events]
@@ -970,6 +981,15 @@ def _allowed_keys(loc: tuple, data: Any) -> list[str] | None:
         return list(AgentSettings.model_fields)
     if head == "sea_rates" and n == 2:
         return list(SeaRate.model_fields)
+    if head == "uncertainty" and n == 1:
+        return list(NUMERIC_PARAMETERS)
+    if head == "uncertainty" and n == 2:
+        try:
+            dist = data["uncertainty"][loc[1]]["dist"]
+        except (KeyError, TypeError):
+            return None
+        model = DISTRIBUTIONS.get(dist) if isinstance(dist, str) else None
+        return list(model.model_fields) if model else None
     if head == "events" and n in (2, 3) and isinstance(loc[1], int):
         if n == 3:
             return list(ParameterRef.model_fields)
@@ -983,7 +1003,13 @@ def _allowed_keys(loc: tuple, data: Any) -> list[str] | None:
 
 
 def _unknown_key(parent: tuple, key: Any, allowed: list[str]) -> str:
-    what = "state" if parent == ("agents",) else "parameter" if parent == ("parameters",) else "key"
+    what = (
+        "state"
+        if parent == ("agents",)
+        else "parameter"
+        if parent in (("parameters",), ("uncertainty",))
+        else "key"
+    )
     close = difflib.get_close_matches(str(key), allowed, n=1)
     if len(allowed) <= 8 or (not close and len(allowed) <= 20):
         return f"unknown {what} {key!r}; expected one of {', '.join(allowed)}"
@@ -1014,6 +1040,8 @@ def _explain(err: Mapping[str, Any], data: Any) -> tuple[tuple, str]:
     loc = list(err["loc"])
     if len(loc) >= 3 and loc[0] == "events" and isinstance(loc[1], int) and loc[2] in EVENT_MODELS:
         del loc[2]
+    if len(loc) >= 3 and loc[0] == "uncertainty" and loc[2] in DISTRIBUTIONS:
+        del loc[2]
     loc = [p for p in loc if p not in ("number", "reference")]
     kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
     key_error = bool(loc) and loc[-1] == "[key]"
@@ -1025,6 +1053,11 @@ def _explain(err: Mapping[str, Any], data: Any) -> tuple[tuple, str]:
         return loc_t, _unknown_key(loc_t[:-1], loc_t[-1], allowed)
     if kind == "missing":
         return loc_t, f"missing required key {loc_t[-1]!r}" if loc_t else "missing required key"
+    if kind in ("union_tag_invalid", "union_tag_not_found") and loc_t[:1] == ("uncertainty",):
+        dists = ", ".join(DISTRIBUTIONS)
+        if kind == "union_tag_not_found":
+            return (*loc_t, "dist"), f"missing required key 'dist' (one of {dists})"
+        return (*loc_t, "dist"), f"unknown distribution {ctx.get('tag')!r}; expected one of {dists}"
     if kind == "union_tag_invalid":
         kinds = ", ".join(EVENT_MODELS)
         return (*loc_t, "kind"), f"unknown event kind {ctx.get('tag')!r}; expected one of {kinds}"
@@ -1151,6 +1184,32 @@ def _check_semantics(sc: Scenario, origins: _Origins) -> None:
         _fail(origins, ("parameters", "transit_fee_bounds"), f"lower bound above upper bound: {bounds}")
     for i, spec in enumerate(sc.event_specs):
         _check_event(spec, ("events", i), origins)
+    for name, dist in sc.uncertainty.items():
+        _check_uncertainty(name, dist, origins)
+
+
+def _check_uncertainty(name: str, dist: Any, origins: _Origins) -> None:
+    """A distribution of a numeric parameter, consistent, and within the parameter's bounds."""
+    loc = ("uncertainty", name)
+    if name not in NUMERIC_PARAMETERS:
+        close = difflib.get_close_matches(name, NUMERIC_PARAMETERS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        _fail(origins, loc, f"unknown numeric parameter {name!r}{hint}")
+    problem = dist.problem()
+    if problem is not None:
+        _fail(origins, (*loc, problem[0]), problem[1])
+    bounds = _PARAM_BOUNDS.get(name, {"ge": 0})
+    checks = {"ge": ("low", lambda v, b: v >= b), "gt": ("low", lambda v, b: v > b),
+              "le": ("high", lambda v, b: v <= b), "lt": ("high", lambda v, b: v < b)}  # fmt: skip
+    for kind, bound in bounds.items():
+        side, ok = checks[kind]
+        value = getattr(dist, side)
+        if not ok(value, bound):
+            reason = f"must be {_BOUND_WORDS_SHORT[kind]} {bound:g} (the bounds of parameters.{name}), got {value:g}"
+            _fail(origins, (*loc, side), reason)
+
+
+_BOUND_WORDS_SHORT = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
 
 
 def _check_event(spec: BaseModel, loc: tuple, origins: _Origins) -> None:

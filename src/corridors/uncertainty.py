@@ -1,0 +1,219 @@
+"""What can vary between runs: seeds of replicates, and distributions of uncertain parameters.
+
+Replicate ``i`` of a root seed ``S`` takes the child ``SeedSequence(S).spawn(n)[i]``
+(:func:`replicate_sequence`); the model's generator gets an integer drawn from that child
+(:func:`replicate_seed`), and the replicate's draws of uncertain parameters come from a
+stream spawned from the same child, so neither depends on which worker ran what.
+
+A scenario declares parameter uncertainty in its ``[uncertainty]`` table, one bounded
+distribution per numeric parameter::
+
+    [uncertainty]
+    cost_elasticity = { dist = "uniform", low = 2.0, high = 6.0 }
+    renewal_rate = { dist = "triangular", low = 0.15, mode = 0.25, high = 0.4 }
+    russia_premium_usd_per_t = { dist = "normal", mean = 60, sd = 20, low = 0, high = 150 }
+    vessel_t_per_quarter = { dist = "lognormal", median = 50000, sigma = 0.3, low = 20000, high = 120000 }
+
+Normal and log-normal distributions are truncated to ``[low, high]``. Every distribution
+maps a uniform number in [0, 1) to a value (:meth:`ppf`), so Latin-hypercube designs and
+random draws use the same transform.
+"""
+
+from __future__ import annotations
+
+import math
+import typing
+from collections.abc import Mapping
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from corridors.parameters import Parameters
+
+__all__ = [
+    "DISTRIBUTIONS",
+    "INTEGER_PARAMETERS",
+    "NUMERIC_PARAMETERS",
+    "Distribution",
+    "LogNormal",
+    "Normal",
+    "Triangular",
+    "Uniform",
+    "draw_parameters",
+    "parameter_name",
+    "parameter_values",
+    "replicate_seed",
+    "replicate_sequence",
+]
+
+_HINTS = typing.get_type_hints(Parameters)
+NUMERIC_PARAMETERS: tuple[str, ...] = tuple(
+    n for n in Parameters.names() if _HINTS[n] in (float, int, int | None)
+)
+INTEGER_PARAMETERS: frozenset[str] = frozenset(n for n in NUMERIC_PARAMETERS if _HINTS[n] is not float)
+
+_CONFIG = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
+
+
+class _Distribution(BaseModel):
+    model_config = _CONFIG
+
+    low: float = Field(description="Lowest value drawn.")
+    high: float = Field(description="Highest value drawn.")
+
+    def problem(self) -> tuple[str, str] | None:
+        """(field, reason) of an inconsistency between the fields, or None."""
+        if not self.low < self.high:
+            return "high", f"must be > low ({self.low:g}), got {self.high:g}"
+        return None
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        """Values at the quantiles ``u`` (uniform numbers in [0, 1))."""
+        raise NotImplementedError
+
+
+class Uniform(_Distribution):
+    """Uniform on ``[low, high]``."""
+
+    dist: Literal["uniform"] = Field(description="The distribution: uniform.")
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return self.low + (self.high - self.low) * np.asarray(u, dtype=float)
+
+
+class Triangular(_Distribution):
+    """Triangular on ``[low, high]`` with its peak at ``mode``."""
+
+    dist: Literal["triangular"] = Field(description="The distribution: triangular.")
+    mode: float = Field(description="The most likely value, in [low, high].")
+
+    def problem(self) -> tuple[str, str] | None:
+        found = super().problem()
+        if found is None and not self.low <= self.mode <= self.high:
+            return "mode", f"must be within [low, high] = [{self.low:g}, {self.high:g}], got {self.mode:g}"
+        return found
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        u = np.asarray(u, dtype=float)
+        a, c, b = self.low, self.mode, self.high
+        cut = (c - a) / (b - a)
+        left = a + np.sqrt(u * (b - a) * (c - a))
+        right = b - np.sqrt((1.0 - u) * (b - a) * (b - c))
+        return np.where(u < cut, left, right)
+
+
+class Normal(_Distribution):
+    """Normal with ``mean`` and ``sd``, truncated to ``[low, high]``."""
+
+    dist: Literal["normal"] = Field(description="The distribution: normal, truncated to [low, high].")
+    mean: float = Field(description="Mean before truncation, in [low, high].")
+    sd: float = Field(gt=0, description="Standard deviation before truncation.")
+
+    def problem(self) -> tuple[str, str] | None:
+        found = super().problem()
+        if found is None and not self.low <= self.mean <= self.high:
+            return "mean", f"must be within [low, high] = [{self.low:g}, {self.high:g}], got {self.mean:g}"
+        return found
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return _truncated_normal_ppf(u, self.mean, self.sd, self.low, self.high)
+
+
+class LogNormal(_Distribution):
+    """Log-normal with ``median`` and log-scale ``sigma``, truncated to ``[low, high]``."""
+
+    dist: Literal["lognormal"] = Field(description="The distribution: log-normal, truncated to [low, high].")
+    median: float = Field(gt=0, description="Median before truncation, in [low, high].")
+    sigma: float = Field(gt=0, description="Standard deviation of the logarithm.")
+    low: float = Field(gt=0, description="Lowest value drawn (> 0).")
+
+    def problem(self) -> tuple[str, str] | None:
+        found = super().problem()
+        if found is None and not self.low <= self.median <= self.high:
+            return (
+                "median",
+                f"must be within [low, high] = [{self.low:g}, {self.high:g}], got {self.median:g}",
+            )
+        return found
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        logs = _truncated_normal_ppf(
+            u, math.log(self.median), self.sigma, math.log(self.low), math.log(self.high)
+        )
+        return np.clip(np.exp(logs), self.low, self.high)
+
+
+def _truncated_normal_ppf(u: np.ndarray, mean: float, sd: float, low: float, high: float) -> np.ndarray:
+    from scipy.special import ndtr, ndtri
+
+    lo, hi = ndtr((low - mean) / sd), ndtr((high - mean) / sd)
+    x = mean + sd * ndtri(lo + np.asarray(u, dtype=float) * (hi - lo))
+    return np.clip(x, low, high)
+
+
+Distribution = Annotated[Uniform | Triangular | Normal | LogNormal, Field(discriminator="dist")]
+DISTRIBUTIONS: dict[str, type[_Distribution]] = {
+    "uniform": Uniform,
+    "triangular": Triangular,
+    "normal": Normal,
+    "lognormal": LogNormal,
+}
+
+
+# ----------------------------------------------------------------------- seeds
+
+
+def replicate_sequence(root: int, replicate: int) -> np.random.SeedSequence:
+    """The seed sequence of replicate ``replicate``: ``SeedSequence(root).spawn(n)[replicate]``.
+
+    Built directly from its spawn key, so replicate 999 costs no more than replicate 0.
+    """
+    if replicate < 0:
+        raise ValueError(f"replicate: must be >= 0, got {replicate}")
+    return np.random.SeedSequence(root, spawn_key=(replicate,))
+
+
+def replicate_seed(root: int, replicate: int = 0) -> int:
+    """The integer that seeds the model's generator (``model.rng``) in replicate ``replicate``."""
+    return int(replicate_sequence(root, replicate).generate_state(1, np.uint64)[0])
+
+
+def draw_parameters(
+    uncertainty: Mapping[str, _Distribution], root: int, replicate: int
+) -> dict[str, float | int]:
+    """One draw of every uncertain parameter for a replicate (names in sorted order).
+
+    The draws come from a stream spawned from the replicate's seed sequence, separate from
+    the model's own generator. Integer parameters are rounded.
+    """
+    if not uncertainty:
+        return {}
+    names = sorted(uncertainty)
+    stream = replicate_sequence(root, replicate).spawn(1)[0]
+    u = np.random.default_rng(stream).random(len(names))
+    return parameter_values({n: float(uncertainty[n].ppf(u[i])) for i, n in enumerate(names)})
+
+
+# ----------------------------------------------------------------------- parameter names and values
+
+
+def parameter_name(key: str) -> str:
+    """``"parameters.cost_elasticity"`` or ``"cost_elasticity"`` -> ``"cost_elasticity"``.
+
+    Raises ``ValueError`` naming the key unless it is a numeric field of Parameters.
+    """
+    name = key.strip().removeprefix("parameters.")
+    if name not in NUMERIC_PARAMETERS:
+        import difflib
+
+        close = difflib.get_close_matches(name, NUMERIC_PARAMETERS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        msg = f"{key!r} is not a numeric parameter{hint}"
+        raise ValueError(msg)
+    return name
+
+
+def parameter_values(values: Mapping[str, float]) -> dict[str, float | int]:
+    """Values ready for ``Parameters.replace``: integer parameters rounded, the rest floats."""
+    return {k: round(v) if k in INTEGER_PARAMETERS else float(v) for k, v in values.items()}

@@ -1,0 +1,96 @@
+"""Tests of ``corridors dashboard`` (:mod:`corridors.dashboard`): the Solara page rendered
+without a browser, its sliders moved from code; the command's checks; the server answering
+on loopback.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from typer.testing import CliRunner
+
+from corridors.cli import app
+
+solara = pytest.importorskip("solara")
+import ipyvuetify as v  # noqa: E402  (with solara, which brings it)
+import ipywidgets as widgets  # noqa: E402
+
+from corridors import dashboard  # noqa: E402
+
+PREMIUM = "Russia premium (USD/t)"
+
+
+@pytest.fixture
+def page(monkeypatch):
+    monkeypatch.setenv(dashboard.END_YEAR_ENV, "2026")
+    monkeypatch.setenv(dashboard.SCENARIO_ENV, "baseline")
+    _, rc = solara.render(dashboard.Page(), handle_error=False)
+    yield rc
+    rc.close()
+
+
+def _image(rc) -> bytes:
+    return rc.find(widgets.Image).widget.value
+
+
+def test_a_slider_reruns_the_model_and_reset_restores_the_scenario(page) -> None:
+    first = _image(page)
+    slider = page.find(v.Slider, label=PREMIUM)
+    slider.assert_single()
+    initial = slider.widget.v_model
+    slider.widget.v_model = 200.0
+    changed = _image(page)
+    assert changed != first
+    assert page.find(v.Html, tag="span").widget.children[0].startswith("run and redraw: ")
+    page.find(v.Btn).widget.fire_event("click", {})
+    assert page.find(v.Slider, label=PREMIUM).widget.v_model == initial
+    assert _image(page) == first
+
+
+def test_there_is_a_slider_for_every_lever(page) -> None:
+    from corridors.tuning import LEVERS
+
+    labels = {s.label for s in page.find(v.Slider).widgets}
+    assert labels == {lever.label for lever in LEVERS.values()}
+
+
+def test_dashboard_command_rejects_an_unknown_scenario() -> None:
+    result = CliRunner().invoke(app, ["dashboard", "no_such_scenario"])
+    assert result.exit_code == 2
+    assert "no_such_scenario" in result.output
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_dashboard_command_serves_on_loopback() -> None:
+    port = _free_port()
+    cmd = [sys.executable, "-m", "corridors", "dashboard", "--end-year", "2026", "--port", str(port)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as reply:
+                    assert reply.status == 200
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+                    pytest.fail(f"the dashboard did not answer on port {port}:\n{out}")
+                time.sleep(0.5)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)  # the group this test started: the command and its server
+        proc.wait(timeout=30)
+        if proc.stdout:
+            proc.stdout.close()
