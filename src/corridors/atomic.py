@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["publish_dir", "write_bytes_atomic"]
+__all__ = ["publish_dir", "write_bytes_atomic", "write_dir_atomic"]
 
 
 def _umask() -> int:
@@ -44,3 +45,21 @@ def publish_dir(tmp: Path, path: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(tmp, path)
+
+
+def write_dir_atomic(path: str | Path, fill: Callable[[Path], None], *, force: bool = False) -> Path:
+    """Make the directory ``path`` atomically: ``fill(tmp)`` writes its files into a temporary
+    sibling, which is then renamed into place (nothing is left if ``fill`` raises). An
+    existing ``path`` is an error unless ``force`` (then it is replaced whole)."""
+    path = Path(path)
+    if path.exists() and not force:
+        raise FileExistsError(f"{path}: already exists (use force=True or --force to replace it)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
+    try:
+        fill(tmp)
+        publish_dir(tmp, path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return path

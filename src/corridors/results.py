@@ -15,8 +15,6 @@ Tables (pandas, long format, one row per step and key):
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from corridors.atomic import publish_dir
+from corridors.atomic import write_dir_atomic
 from corridors.network import CORRIDORS
 
 if TYPE_CHECKING:
@@ -266,23 +264,16 @@ class Results:
         Holds the tables as Parquet, ``summary.json`` and ``meta.json`` (no pickles), plus
         ``extra_files`` (name -> bytes). An existing directory is an error unless ``force``.
         """
-        path = Path(path)
-        if path.exists() and not force:
-            raise FileExistsError(f"{path}: already exists (use force=True or --force to replace it)")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
-        try:
+
+        def fill(tmp: Path) -> None:
             for name in TABLES:
                 getattr(self, name).to_parquet(tmp / f"{name}.parquet", index=False)
             (tmp / "summary.json").write_text(_strict_json(self.summary))
             (tmp / "meta.json").write_text(_strict_json(self.meta))
             for name, data in (extra_files or {}).items():
                 (tmp / name).write_bytes(data)
-            publish_dir(tmp, path)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
-        return path
+
+        return write_dir_atomic(path, fill, force=force)
 
 
 def load_results(path: str | Path) -> Results:
@@ -443,19 +434,12 @@ class EnsembleResults:
 
     def save(self, path: str | Path, *, force: bool = False) -> Path:
         """Write the merged tables to a new directory atomically (no pickles)."""
-        path = Path(path)
-        if path.exists() and not force:
-            raise FileExistsError(f"{path}: already exists (use force=True or --force to replace it)")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
-        try:
+
+        def fill(tmp: Path) -> None:
             for name, data in self.files().items():
                 (tmp / name).write_bytes(data)
-            publish_dir(tmp, path)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
-        return path
+
+        return write_dir_atomic(path, fill, force=force)
 
 
 def load_ensemble(path: str | Path) -> EnsembleResults:
