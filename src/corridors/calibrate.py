@@ -45,8 +45,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -57,7 +55,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from corridors.atomic import publish_dir, write_bytes_atomic
+from corridors.atomic import write_bytes_atomic, write_dir_atomic
 from corridors.history import FIRST_OBSERVED_YEAR, LAST_OBSERVED_YEAR, load_history, observed
 from corridors.parameters import Parameters
 from corridors.plots import png_bytes
@@ -1146,11 +1144,9 @@ def write_report(
     ``observed_vs_modelled.png`` (a panel per series) and ``loss_profiles.png``. An existing
     ``out_dir`` is replaced as a whole only once the new one is complete.
     """
-    out = Path(out_dir)
     history = load_history() if history is None else history
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:
+
+    def fill(tmp: Path) -> None:
         (tmp / "report.md").write_text(report_markdown(fit, cv, history), encoding="utf-8")
         (tmp / "fit.json").write_text(json.dumps(_fit_json(fit, cv), indent=2, allow_nan=False))
         rows = [{"series": n, "year": int(y), "modelled": float(v),
@@ -1159,8 +1155,5 @@ def write_report(
         pd.DataFrame(rows).to_csv(tmp / "observed_vs_modelled.csv", index=False)
         (tmp / SERIES_PLOT).write_bytes(png_bytes(series_figure(fit, history, cv)))
         (tmp / PROFILE_PLOT).write_bytes(png_bytes(profile_figure(fit)))
-        publish_dir(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return out
+
+    return write_dir_atomic(out_dir, fill, force=True)

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import io
 import json
 import math
 import os
@@ -41,10 +40,10 @@ import numpy as np
 import pandas as pd
 
 from corridors import designs
-from corridors.atomic import publish_dir, write_bytes_atomic
+from corridors.atomic import write_bytes_atomic, write_dir_atomic
 from corridors.executors import Executor, make_executor
 from corridors.records import merge_runs, outcomes, run_table
-from corridors.results import EnsembleResults
+from corridors.results import EnsembleResults, parquet_bytes
 from corridors.uncertainty import NUMERIC_PARAMETERS, draw_parameters, parameter_values
 
 if TYPE_CHECKING:
@@ -380,7 +379,7 @@ def sensitivity(
                    on_progress=on_progress)  # fmt: skip
     indices = _indices(ens, ranges, points, method, seed)
     if out is not None and ens.failures.empty:
-        write_bytes_atomic(Path(out) / "sensitivity.parquet", _parquet_bytes(indices))
+        write_bytes_atomic(Path(out) / "sensitivity.parquet", parquet_bytes(indices))
     return Sensitivity(ens, indices, method)
 
 
@@ -454,7 +453,7 @@ def _execute(plan: _Plan, *, out, force, workers, executor, scheduler, on_progre
                         tables[task.run] = record["table"]
                     else:
                         write_bytes_atomic(
-                            _run_path(directory, task.run, ".parquet"), _parquet_bytes(record["table"])
+                            _run_path(directory, task.run, ".parquet"), parquet_bytes(record["table"])
                         )
                         _run_path(directory, task.run, ".error.json").unlink(missing_ok=True)
                 if on_progress is not None:
@@ -510,20 +509,14 @@ def _open_directory(path: Path, plan: _Plan, ex: Executor, *, force: bool) -> Pa
         for stale in (path / "runs").glob(".run-*"):  # temporary files of a killed coordinator
             stale.unlink(missing_ok=True)
         return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
-    try:
+
+    def fill(tmp: Path) -> None:
         (tmp / "runs").mkdir()
         (tmp / "scenario.toml").write_text(plan.sc.to_toml())
-        (tmp / "design.parquet").write_bytes(_parquet_bytes(plan.design))
+        (tmp / "design.parquet").write_bytes(parquet_bytes(plan.design))
         (tmp / "manifest.json").write_text(json.dumps(_manifest(plan, ex, fingerprint), indent=2))
-        publish_dir(tmp, path)
-    finally:
-        if tmp.exists():
-            import shutil
 
-            shutil.rmtree(tmp, ignore_errors=True)
-    return path
+    return write_dir_atomic(path, fill, force=True)  # an existing one here is replaced (--force)
 
 
 def _manifest(
@@ -584,12 +577,6 @@ def _finish_directory(directory: Path, ens: EnsembleResults, plan: _Plan) -> Non
 
 def _write_json(path: Path, value: Any) -> None:
     write_bytes_atomic(path, json.dumps(_jsonable(value), indent=2).encode())
-
-
-def _parquet_bytes(frame: pd.DataFrame) -> bytes:
-    buf = io.BytesIO()
-    frame.to_parquet(buf, index=False)
-    return buf.getvalue()
 
 
 def _jsonable(value: Any) -> Any:

@@ -14,6 +14,7 @@ Tables (pandas, long format, one row per step and key):
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -421,13 +422,7 @@ class EnsembleResults:
 
     def files(self) -> dict[str, bytes]:
         """The merged tables as files (Parquet, JSON), by name."""
-        import io
-
-        out = {}
-        for name in ENSEMBLE_TABLES:
-            buf = io.BytesIO()
-            getattr(self, name).to_parquet(buf, index=False)
-            out[f"{name}.parquet"] = buf.getvalue()
+        out = {f"{name}.parquet": parquet_bytes(getattr(self, name)) for name in ENSEMBLE_TABLES}
         out["failures.json"] = _strict_json(self.failures.to_dict(orient="records")).encode()
         out["ensemble.json"] = _strict_json({"format_version": FORMAT_VERSION, **self.meta}).encode()
         return out
@@ -452,3 +447,10 @@ def load_ensemble(path: str | Path) -> EnsembleResults:
                             columns=["run", "replicate", "error", "message"])  # fmt: skip
     meta = json.loads((path / "ensemble.json").read_text())
     return EnsembleResults(**tables, failures=failures, meta=meta)
+
+
+def parquet_bytes(frame: pd.DataFrame) -> bytes:
+    """A table as the bytes of a Parquet file (no index), for atomic writes."""
+    buf = io.BytesIO()
+    frame.to_parquet(buf, index=False)
+    return buf.getvalue()
