@@ -309,6 +309,53 @@ def test_shortest_paths_batch_equals_loop(data):
         assert same_bits(pred[b], p1)
 
 
+@PROPERTY
+@given(data=st.data())
+def test_shortest_path_trees_equal_one_call_per_job(data):
+    """Each job of ``shortest_path_trees`` equals ``shortest_paths`` with its row, bit for bit,
+    and its distances equal scipy's."""
+    g = data.draw(graphs())
+    n_rows = data.draw(st.integers(1, 3))
+    integer = data.draw(st.booleans())
+    w = np.array([data.draw(weight_vectors(g.m, integer=integer)) for _ in range(n_rows)]).reshape(
+        n_rows, g.m
+    )
+    em = np.array([data.draw(bool_vectors(g.m)) for _ in range(n_rows)], dtype=bool).reshape(n_rows, g.m)
+    tm = data.draw(st.none() | bool_vectors(g.n))
+    n_jobs = data.draw(st.integers(0, 6))
+    rows = np.array(
+        data.draw(st.lists(st.integers(0, n_rows - 1), min_size=n_jobs, max_size=n_jobs)), dtype=np.int64
+    )
+    sources = np.array(
+        data.draw(st.lists(st.integers(0, g.n - 1), min_size=n_jobs, max_size=n_jobs)), dtype=np.int64
+    )
+
+    dist, pred = routing.shortest_path_trees(
+        g.indptr, g.indices, w, rows, sources, edge_mask=em, through_mask=tm
+    )
+    graph = routing.Graph(g.indptr, g.indices, tm)
+    d2, p2 = graph.trees(w, em, rows, sources, check=False)
+
+    assert dist.shape == pred.shape == (n_jobs, g.n)
+    assert same_bits(dist, d2) and same_bits(pred, p2)
+    for j in range(n_jobs):
+        d1, p1 = routing.shortest_paths(
+            g.indptr, g.indices, w[rows[j]], sources[j : j + 1], edge_mask=em[rows[j]], through_mask=tm
+        )
+        assert same_bits(dist[j], d1[0])
+        assert same_bits(pred[j], p1[0])
+        ref = scipy_dist(g, w[rows[j]], sources[j : j + 1], em[rows[j]], tm)
+        np.testing.assert_allclose(dist[j], ref[0], rtol=1e-12)
+
+
+def test_shortest_path_trees_reject_bad_rows():
+    g = make_graph([0, 1], [1, 2], 3)
+    with pytest.raises(ValueError, match="rows"):
+        routing.shortest_path_trees(g.indptr, g.indices, np.ones((1, 2)), [1], [0])
+    with pytest.raises(ValueError, match="sources: length"):
+        routing.shortest_path_trees(g.indptr, g.indices, np.ones((1, 2)), [0], [0, 1])
+
+
 # ----------------------------------------------------------------------------- assign
 
 

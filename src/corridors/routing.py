@@ -35,6 +35,7 @@ __all__ = [
     "csr_from_edges",
     "path_slots",
     "relative_gap",
+    "shortest_path_trees",
     "shortest_paths",
     "shortest_paths_batch",
     "single_thread",
@@ -348,6 +349,34 @@ def _shortest_paths_batch_kernel(indptr, indices, weights, edge_mask, through_ma
         lo = c * n_jobs // n_chunks
         hi = (c + 1) * n_jobs // n_chunks
         _solve_rows(ip, ix, weights, edge_mask, through_mask, sources, dist, pred, lo, hi)
+    return dist, pred
+
+
+@njit(cache=True, parallel=True)
+def _trees_kernel(indptr, indices, weights, edge_mask, through_mask, job_row, job_source):
+    """Shortest-path trees of independent jobs: job ``j`` solves from ``job_source[j]`` with
+    ``weights[job_row[j]]`` and ``edge_mask[job_row[j]]``. Returns ``dist`` and ``pred``
+    ``(n_jobs, n_nodes)``. Each chunk of jobs re-masks the weights only when the row changes,
+    so jobs sorted by row cost one masking per row and chunk."""
+    n_jobs = job_row.shape[0]
+    n = indptr.shape[0] - 1
+    dist = np.empty((n_jobs, n), dtype=np.float64)
+    pred = np.empty((n_jobs, n), dtype=np.int64)
+    ip = indptr.view(np.uint64)
+    ix = indices.view(np.uint64)
+    n_chunks = _chunks(n_jobs)
+    for c in prange(n_chunks):
+        work = _workspace(n)
+        w = np.empty(weights.shape[1], dtype=np.float64)
+        w_row = -1
+        inv = 0.0
+        ring = _U0
+        for j in range(c * n_jobs // n_chunks, (c + 1) * n_jobs // n_chunks):
+            r = job_row[j]
+            if r != w_row:
+                inv, ring = _masked_weights(weights[r], edge_mask[r], w)
+                w_row = r
+            _dijkstra(ip, ix, w, through_mask, job_source[j], dist[j], pred[j], work, inv, ring)
     return dist, pred
 
 
@@ -717,6 +746,42 @@ def shortest_paths_batch(indptr, indices, weights_batch, sources, *, edge_mask=N
     return _shortest_paths_batch_kernel(indptr, indices, wb, em, tm, sources)
 
 
+def shortest_path_trees(indptr, indices, weights, rows, sources, *, edge_mask=None, through_mask=None):
+    """Dijkstra for a list of jobs, each with its own weight row and source.
+
+    Parameters
+    ----------
+    indptr, indices : int arrays
+        The CSR graph from :func:`csr_from_edges`.
+    weights : float array (R, n_slots)
+        Non-negative, finite costs, one row per kind of job.
+    rows, sources : int arrays (n_jobs,)
+        Job ``j`` solves from ``sources[j]`` with ``weights[rows[j]]``.
+    edge_mask : bool array (R, n_slots), optional
+        False: that slot may not be used by jobs of that row.
+    through_mask : bool array (n_nodes,), optional
+        False: a path may start or end at that node but not pass through it.
+
+    Returns
+    -------
+    dist : float64 array (n_jobs, n_nodes)
+    pred : int64 array (n_jobs, n_nodes)
+        As for :func:`shortest_paths`, one row per job; equal to calling
+        :func:`shortest_paths` once per job.
+    """
+    indptr, indices, n = _csr(indptr, indices)
+    w = np.asarray(weights)
+    if w.ndim != 2:
+        raise _fail("weights", f"expected shape (R, {indices.size}), got {w.shape}")
+    w = _float_array("weights", w, (w.shape[0], indices.size))
+    rows = _int_array("rows", rows, upper=w.shape[0])
+    sources = _int_array("sources", sources, upper=n)
+    if rows.shape != sources.shape:
+        raise _fail("sources", f"length {sources.size} differs from rows' {rows.size}")
+    em, tm = _masks(edge_mask, through_mask, indices.size, n, rows=w.shape[0])
+    return _trees_kernel(indptr, indices, w, em, tm, rows, sources)
+
+
 def bpr_time(t0, flow, capacity, alpha=0.15, beta=4.0) -> np.ndarray:
     """BPR travel time ``t0 * (1 + alpha * (flow / capacity) ** beta)``.
 
@@ -882,6 +947,22 @@ class Graph:
             np.zeros((k, dst.size)), np.empty((0, self.n_slots)),
         )  # fmt: skip
         return PathSet(org, od_origin, dst, pred, self.tails)
+
+    def trees(
+        self, weights, edge_mask, rows, sources, *, check: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`shortest_path_trees` on this graph: ``(dist, pred)`` of each job.
+
+        ``check=False`` skips the checks, for callers that pass C-contiguous float64
+        ``weights`` ``(R, n_slots)``, bool ``edge_mask`` of the same shape and int64 ``rows``
+        and ``sources`` they built themselves (the model's inner loop).
+        """
+        if check:
+            return shortest_path_trees(
+                self.indptr, self.indices, weights, rows, sources, edge_mask=edge_mask,
+                through_mask=self.through_mask,
+            )  # fmt: skip
+        return _trees_kernel(self.indptr, self.indices, weights, edge_mask, self.through_mask, rows, sources)
 
     def assign(
         self,
@@ -1178,6 +1259,7 @@ def warmup() -> None:
     w = np.ones(indices.size)
     shortest_paths(indptr, indices, w, [0, 1])
     shortest_paths_batch(indptr, indices, np.ones((2, indices.size)), [0])
+    shortest_path_trees(indptr, indices, np.ones((2, indices.size)), [0, 1], [0, 2])
     bpr_time(w, w, w, 0.15, 4.0)
     res = assign(
         indptr, indices, w, [0], [2], [1.0], edge_mask=np.ones((2, indices.size), dtype=bool), time=w
