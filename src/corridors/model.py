@@ -16,21 +16,19 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from functools import cache, partial
+from functools import cache
 from typing import Any
 
 import mesa
 import numpy as np
 
-from corridors import routing
+from corridors import market, routing
 from corridors.agents import (
-    QUARTER_DAYS,
     CaspianOperator,
     CountryAgent,
     PowerAgent,
     ShipperAgent,
     TransitStateAgent,
-    ban_split,
     choose_shares,
     observe_quotes,
     remember_costs,
@@ -211,6 +209,7 @@ class CorridorModel(mesa.Model):
         bloc_of = np.array([CONTROLLER_BLOC.get(c, "neutral") for c in self.controller])
         km = np.maximum(self.length_km, 1.0)
         self.bloc_km = np.array([np.where(bloc_of == b, km, 0.0) for b in POWERS])
+        self.bloc_km_s = np.ascontiguousarray(self.bloc_km[:, net.perm])
         self.t_per_feu = self.net.unit("t_per_feu_loaded")
         self.sea_gateway = self.gateway == CORRIDORS.index("sea")
         pipes = self.inputs.pipelines
@@ -335,12 +334,6 @@ class CorridorModel(mesa.Model):
         self.misalignment = 1.0 - align  # (S, P): the political cost's weights
         self.through = self.net.through_mask
         self.graph = routing.Graph(self.net.indptr, self.net.indices, self.through)
-        if self.router is routing:
-            self._assign = self.graph.assign
-        else:
-            self._assign = partial(
-                self.router.assign, self.net.indptr, self.net.indices, through_mask=self.through
-            )
         self._selection_cache: dict = {}
         self._hit_cache: dict = {}
         self.country_agents = {c: CountryAgent(self, country=c, budget_usd_m_per_year=COUNTRY_BUDGETS_USD_M[c])
@@ -371,6 +364,13 @@ class CorridorModel(mesa.Model):
                 "vot": vot,
                 "od": self.graph.od_pairs(self.net.node_ids(p[0] for p in pairs), self.net.node_ids(p[1] for p in pairs)),
             })  # fmt: skip
+        self.routes = market.Routes.build(self.groups, self.n_shippers, self.n_corridors)
+        self.tails = self.graph.tails
+        trees = market.graph_router(self.graph, None if self.router is routing else self.router)
+        n_nodes = self.graph.n_nodes
+        self._quote_trees = market.TreeCache(self.routes, n_nodes, trees)
+        self._round_trees = [market.TreeCache(self.routes, n_nodes, trees)
+                             for _ in range(max(self.params.route_iterations - 1, 0))]  # fmt: skip
         self.shipper_vol = np.zeros(self.n_shippers)
         self.is_transit = np.array([s.direction == "transit" for s in self.shippers])
         self.is_bulk = np.isin(commodity, BULK_COMMODITIES)
@@ -397,6 +397,8 @@ class CorridorModel(mesa.Model):
         self.backlog = np.zeros((S, K))
         self.wait_days = np.zeros(E)
         self.expected_wait = np.zeros(E)
+        self._edge_load = np.zeros(E)
+        self._edge_flow = np.zeros(E)
 
     def _spin_up(self) -> None:
         """Repeat 2019Q1's choices and loading ``spin_up_quarters`` times, recording nothing.
@@ -512,37 +514,19 @@ class CorridorModel(mesa.Model):
 
     def _quote(self, t: int) -> None:
         """Least-cost path of every corridor for every shipper, and its quoted cost and time."""
-        S, K = self.n_shippers, self.n_corridors
         slot = self.slot
         money_s = self.money_e[slot]
         time_s = self.time_e[slot]
         wait_s = self.expected_wait[slot]
-        attrs = np.vstack([money_s, wait_s, self.bloc_km[:, slot]])
         open_s = self.open_e[slot]
-        self.quote_money = np.full((S, K), np.inf)
-        self.quote_time = np.full((S, K), np.inf)
-        self.bloc_share = np.zeros((S, K, len(POWERS)))
-        self.paths = []
-        self._route_masks = []
         self._money_s, self._time_s = money_s, time_s
-        for g in self.groups:
-            masks = g["masks"] & open_s[None, :] & self.corridor_open[:, None]
-            self._route_masks.append(masks)
-            weights = money_s + g["vot"] / 24.0 * (time_s + 24.0 * wait_s)
-            res = self._assign(
-                weights, g["origins"], g["markets"], np.zeros((K, len(g["markets"]))),
-                edge_mask=masks, time=time_s, attributes=attrs,
-            )  # fmt: skip
-            self.paths.append(res.paths)
-            rows, od = g["shippers"], g["od_of"]
-            self.quote_money[rows] = res.attributes[0][:, od].T
-            self.quote_time[rows] = (res.time[:, od] / 24.0 + res.attributes[1][:, od]).T
-            bkm = res.attributes[2:][:, :, od]  # (P, K, n)
-            total = bkm.sum(axis=0)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                self.bloc_share[rows] = np.nan_to_num(
-                    np.transpose(bkm / total, (2, 1, 0)), nan=0.0, posinf=0.0
-                )
+        self._route_masks = (
+            self.routes.row_masks & open_s[None, :] & np.tile(self.corridor_open, len(self.groups))[:, None]
+        )
+        self.paths, self.quote_money, self.quote_time, self.bloc_share = market.quote(
+            self.routes, self._quote_trees, self.tails, money_s, time_s, wait_s, self.bloc_km_s,
+            self._route_masks, self.n_shippers,
+        )  # fmt: skip
         self.available = np.isfinite(self.quote_money) & self.corridor_open[None, :]
         self._policy_terms(t)
 
@@ -607,182 +591,59 @@ class CorridorModel(mesa.Model):
     def _load(self, t: int) -> None:
         """Offered freight on its paths; hard capacities, backlog, BPR; experienced costs."""
         p = self.params
-        S, K = self.n_shippers, self.n_corridors
-        vol = self.volumes
-        ss = self.sh.state_share[:, None]
-        keep = np.where(self.available, self.ban_cap, 0.0)
-        kept_p, moved_p = ban_split(self.sh.shares, keep, self.target)
-        kept_s, moved_s = ban_split(self.sh.state_alloc, keep, self.sh.state_alloc + 1e-12 * self.target)
-        new = vol[:, None] * ((1.0 - ss) * kept_p + ss * kept_s)
-        moved = vol[:, None] * ((1.0 - ss) * moved_p + ss * moved_s)
-        if moved.any():
-            new = new + self._rebook(moved, keep >= 1.0)
-        unrouted = vol - new.sum(axis=1)
-        prev = self.backlog
-        # waiting cargo gives up after about queue_patience_quarters; a ban or closure diverts it at once
-        give_up = min(1.0, 1.0 / p.queue_patience_quarters)
-        diverted_k = prev * np.where(self.available, give_up + (1.0 - give_up) * (1.0 - self.ban_cap), 1.0)
-        offered = new + prev - diverted_k
         slot = self.slot
         cap_s = self.capacity_e[slot]
         hard_s = self.hard[slot]
-        mix, loads = self._spread(offered, cap_s, hard_s)
-        # hard capacity: every part of a flow is throttled by the tightest hard link on its path
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio_s = np.where(hard_s & (loads > cap_s), cap_s / loads, np.inf)
-        # a round that re-used the previous round's paths (no queue changed) is the same
-        # object in ``mix``: its folds and loads are computed once (same numbers, fewer calls)
-        ratio_of: dict[int, np.ndarray] = {}
-        ratios = []
-        for paths_list in mix:
-            ratio = ratio_of.get(id(paths_list))
-            if ratio is None:
-                ratio = np.ones((S, K))
-                for g, paths in zip(self.groups, paths_list, strict=True):
-                    r = paths.mins(ratio_s, check=False)[:, g["od_of"]].T
-                    ratio[g["shippers"]] = np.minimum(np.where(np.isfinite(r), r, 1.0), 1.0)
-                ratio_of[id(paths_list)] = ratio
-            ratios.append(ratio)
-        served = offered * np.mean(ratios, axis=0)
-        self.backlog = offered - served
-        flows = np.zeros(self.net.n_edges)
-        box_flows = np.zeros(self.net.n_edges)  # containers alone (observed in TEU)
-        flows_of: dict[int, list[np.ndarray]] = {}
-        for paths_list, ratio in zip(mix, ratios, strict=True):
-            parts = flows_of.get(id(paths_list))
-            if parts is None:
-                parts = [_group_flows(paths, g, offered * ratio).sum(axis=0) / len(mix)
-                         for g, paths in zip(self.groups, paths_list, strict=True)]  # fmt: skip
-                flows_of[id(paths_list)] = parts
-            for g, f in zip(self.groups, parts, strict=True):
-                flows += f
-                if g["commodity"] == "containers":
-                    box_flows += f
-        # experienced time: BPR below capacity plus the queue's wait (Little's law)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            vc = np.where(np.isfinite(cap_s) & (cap_s > 0), flows / cap_s, 0.0)
-            wait_s = np.where(hard_s & (loads > cap_s), (loads - cap_s) / cap_s * QUARTER_DAYS, 0.0)
-        time_s = self.time_e[slot] * (1.0 + p.bpr_alpha * np.minimum(vc, 1.0) ** p.bpr_beta)
-        # experienced money and time: the parts of each flow, weighted by what each part got through
-        values = np.vstack([time_s / 24.0 + wait_s, self._money_s])
-        exp = np.zeros((2, S, K))
-        weight = np.zeros((S, K))
-        part_of: dict[int, np.ndarray] = {}
-        for paths_list, ratio in zip(mix, ratios, strict=True):
-            part = part_of.get(id(paths_list))
-            if part is None:
-                part = np.zeros((2, S, K))
-                for g, paths in zip(self.groups, paths_list, strict=True):
-                    part[:, g["shippers"]] = np.transpose(
-                        paths.sums(values, check=False)[:, :, g["od_of"]], (0, 2, 1)
-                    )
-                part_of[id(paths_list)] = part
-            w = np.maximum(ratio, 1e-9)
-            exp += np.where(np.isfinite(part), part, 0.0) * w
-            weight += w
-        exp /= weight
-        self.exp_money = np.where(self.available, exp[1], np.nan)
-        self.exp_time = np.where(self.available, exp[0], np.nan)
+        vol = self.volumes
+        new, offered, diverted, loads = market.offer(
+            self.routes, self.tails, self.paths, volumes=vol, state_share=self.sh.state_share,
+            shares=self.sh.shares, state_alloc=self.sh.state_alloc, target=self.target,
+            available=self.available, ban_cap=self.ban_cap, backlog=self.backlog, cap_s=cap_s, hard_s=hard_s,
+            prev_load_s=self._edge_load[slot], first=self.t == 0, queue_days=p.rebook_queue_days,
+            give_up=min(1.0, 1.0 / p.queue_patience_quarters),
+        )  # fmt: skip
+        mix, loads = market.spread(
+            self.routes, self._round_trees, self.tails, self.paths, offered, loads, money_s=self._money_s,
+            time_s=self._time_s, cap_s=cap_s, hard_s=hard_s, masks=self._route_masks,
+            iterations=p.route_iterations,
+        )  # fmt: skip
+        out = market.settle(
+            self.routes, self.tails, mix, offered, loads, cap_s=cap_s, hard_s=hard_s, money_s=self._money_s,
+            time_s=self._time_s, available=self.available, bpr_alpha=p.bpr_alpha, bpr_beta=p.bpr_beta,
+        )  # fmt: skip
+        served = out.served
+        self.backlog = out.backlog
+        self.exp_money = out.exp_money
+        self.exp_time = out.exp_time
         self.served = served
-        wait_e = np.empty_like(wait_s)
-        wait_e[slot] = wait_s
+        wait_e = np.empty_like(out.wait_s)
+        wait_e[slot] = out.wait_s
         self.wait_days = wait_e
         # forwarders route by the queues they expect, smoothed like the shippers' memories:
         # routing by last quarter's queue alone sends a whole flow back and forth between
         # parallel crossings every other quarter
         w = self.params.memory_weight
         self.expected_wait = (1.0 - w) * self.expected_wait + w * wait_e
-        self._edge_flow = np.empty_like(flows)
-        self._edge_flow[slot] = flows
+        self._edge_flow = np.empty_like(out.flows)
+        self._edge_flow[slot] = out.flows
         self._edge_load = np.empty_like(loads)
         self._edge_load[slot] = loads
-        time_e = np.empty_like(time_s)
-        time_e[slot] = time_s
+        time_e = np.empty_like(out.time_s)
+        time_e[slot] = out.time_s
         r = self.rec
         r["served"][t] = served
         r["offered"][t] = new
         r["backlog"][t] = self.backlog
-        r["diverted"][t] = diverted_k.sum(axis=1) + unrouted
+        r["diverted"][t] = diverted
         r["demand"][t] = vol
         r["money"][t] = self.exp_money - self.subsidy + self.premium
         r["time"][t] = self.exp_time
         r["edge_flow"][t] = self._edge_flow
-        r["edge_container_flow"][t, slot] = box_flows
+        r["edge_container_flow"][t, slot] = out.box_flows
         r["edge_load"][t] = self._edge_load
         r["edge_capacity"][t] = self.capacity_e
         r["edge_time_h"][t] = time_e
         r["edge_wait_days"][t] = wait_e
-
-    def _rebook(self, moved: np.ndarray, allowed: np.ndarray) -> np.ndarray:
-        """Where freight banned from its corridor is booked: (S, K) tonnes.
-
-        ``moved`` is what each shipper wants to move to each corridor with no ban on it.
-        Forwarders can book only slots that exist: on each hard link, the part of the moved
-        freight routed over it gets at most last quarter's spare capacity (capacity less last
-        quarter's load) plus the queue they accept (``rebook_queue_days`` of capacity), so
-        each part of a flow gets the share its tightest link allows. What
-        finds no slot goes to the shipper's allowed corridors with no such limit, in
-        proportion to what it wanted there (the sea), or is diverted if there is none.
-        """
-        slot = self.slot
-        cap_s, hard_s = self.capacity_e[slot], self.hard[slot]
-        with np.errstate(invalid="ignore"):  # the queue forwarders accept, on hard links
-            queue = np.where(hard_s, cap_s * self.params.rebook_queue_days / QUARTER_DAYS, 0.0)
-        spare = np.maximum(cap_s + queue - self._edge_load[slot], 0.0) if self.t > 0 else cap_s + queue
-        want = sum(
-            _group_flows(paths, g, moved).sum(axis=0)
-            for g, paths in zip(self.groups, self.paths, strict=True)
-        )
-        with np.errstate(divide="ignore", invalid="ignore"):
-            factor_s = np.where(hard_s & (want > spare), spare / want, np.inf)
-        got = np.ones_like(moved)
-        for g, paths in zip(self.groups, self.paths, strict=True):
-            r = paths.mins(factor_s, check=False)[:, g["od_of"]].T
-            got[g["shippers"]] = np.minimum(np.where(np.isfinite(r), r, 1.0), 1.0)
-        booked = moved * got
-        refused = (moved - booked).sum(axis=1, keepdims=True)
-        free = allowed & (got >= 1.0)
-        w = (moved + 1e-12 * self.target + 1e-24) * free
-        w_sum = w.sum(axis=1, keepdims=True)
-        return booked + np.divide(refused * w, w_sum, out=np.zeros_like(w), where=w_sum > 0)
-
-    def _spread(self, offered: np.ndarray, cap_s: np.ndarray, hard_s: np.ndarray) -> tuple[list, np.ndarray]:
-        """Spread each corridor's freight over parallel routes by successive averages.
-
-        Round 0 takes the quoted paths; each later round re-routes on this quarter's queues at
-        the averaged loads, and every round carries an equal part of each flow. Returns the
-        path sets of all rounds (per commodity group) and the averaged offered edge loads.
-        """
-        mix = [self.paths]
-        loads = sum(
-            _group_flows(paths, g, offered).sum(axis=0)
-            for g, paths in zip(self.groups, self.paths, strict=True)
-        )
-        last_wait, paths_list, round_loads = None, self.paths, loads
-        for i in range(1, self.params.route_iterations):
-            with np.errstate(divide="ignore", invalid="ignore"):
-                wait = np.where(hard_s & (loads > cap_s), (loads - cap_s) / cap_s * QUARTER_DAYS, 0.0)
-            if last_wait is not None and np.array_equal(wait, last_wait):
-                # the same queues as the round before: the same paths and loads again
-                loads = loads + (round_loads - loads) / (i + 1)
-                mix.append(paths_list)
-                continue
-            last_wait = wait
-            paths_list = []
-            round_loads = np.zeros_like(loads)
-            for g, masks in zip(self.groups, self._route_masks, strict=True):
-                weights = self._money_s + g["vot"] / 24.0 * (self._time_s + 24.0 * wait)
-                if self.router is routing:
-                    paths = self.graph.paths(weights, g["od"], edge_mask=masks, check=False)
-                else:
-                    K = masks.shape[0]
-                    paths = self._assign(weights, g["origins"], g["markets"], np.zeros((K, len(g["markets"]))),
-                                         edge_mask=masks).paths  # fmt: skip
-                paths_list.append(paths)
-                round_loads += _group_flows(paths, g, offered).sum(axis=0)
-            loads = loads + (round_loads - loads) / (i + 1)
-            mix.append(paths_list)
-        return mix, loads
 
     def _record_policy(self, t: int) -> None:
         values = [
@@ -963,9 +824,3 @@ class _Project:
     known_completion: str | None
     funders: tuple[str, ...]
     edge_ids: np.ndarray
-
-
-def _group_flows(paths: routing.PathSet, group: dict, per_shipper: np.ndarray) -> np.ndarray:
-    """Edge flows (K, n_slots) of one commodity group from per-shipper, per-corridor tonnes."""
-    demand = per_shipper[group["shippers"]].T @ group["od_matrix"]  # (K, n_od): sum over each pair's shippers
-    return paths.load(demand, check=False)

@@ -1,0 +1,721 @@
+"""One quarter's physics: routes, quotes, loading with hard capacities, experienced costs.
+
+Functions over plain arrays, with the hot loops in Numba kernels (``cache=True``; every
+array that reaches a kernel is float64, int64 or bool, built by this module). The model
+(:mod:`corridors.model`) calls them in the order of a step; agents never do.
+
+Edges are handled in CSR *slot* order (``Network.perm``). Freight is routed per commodity
+group (one routing class per group and corridor, a *row*) from each group's origins (a
+*job*: one shortest-path tree per row and origin) to its markets (an *OD pair*, one per
+origin-market pair; a shipper belongs to one pair). :class:`Routes` flattens the groups
+into these arrays once per model.
+
+A quarter:
+
+1. :func:`quote`: the least-cost path of every shipper on every corridor under the
+   expected queues, and the money, time and tonne-km by power along it (one kernel).
+2. :func:`offer`: contracted shares split by bans, banned freight re-booked where slots
+   exist, the backlog carried or given up, and the first round's loads (one kernel).
+3. :func:`spread`: later rounds route on this quarter's queues at the averaged loads
+   (successive averages over parallel routes; one kernel a round).
+4. :func:`settle`: hard capacities throttle every part of a flow at its tightest link;
+   served freight, backlog, edge flows, BPR times and queue waits, and each shipper's
+   experienced money and time (one kernel).
+
+Shortest-path trees are recomputed only for rows whose open links or weights changed
+since the same call of the last quarter (:class:`TreeCache`): events are sparse, so most
+quarters re-route only the corridors whose costs moved. The results are those of routing
+every row afresh: a tree depends on nothing but its row's masked weights and its source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from corridors import routing
+
+__all__ = ["QUARTER_DAYS", "Routes", "Settled", "TreeCache", "offer", "quote", "settle", "spread"]
+
+QUARTER_DAYS = 91.25
+
+_kernel = njit(cache=True, error_model="numpy")
+
+
+# --------------------------------------------------------------------------- layout
+
+
+@dataclass(frozen=True, eq=False)
+class Routes:
+    """The commodity groups flattened for the kernels (built once per model).
+
+    Attributes
+    ----------
+    n_corridors : int
+        K; row ``g * K + k`` routes group ``g`` on corridor ``k``.
+    row_masks : bool (R, n_slots)
+        The links each row may use by commodity and corridor (before closures).
+    row_vot : float (R,)
+        The group's value of time, USD per tonne-day (the routing weight's time price).
+    job_row, job_source : int (J,)
+        Job ``j`` grows the tree of row ``job_row[j]`` from node ``job_source[j]``.
+    od_job : int (n_od, K)
+        The job whose tree holds OD pair ``o``'s path on corridor ``k``.
+    od_source, od_dest : int (n_od,)
+        Origin and market node of each pair.
+    group_od : int (G + 1,)
+        Pairs of group ``g`` are ``group_od[g]:group_od[g + 1]``, in sorted (origin, market)
+        order.
+    od_ship_ptr, od_ship : int
+        Shippers of pair ``o`` (CSR): ``od_ship[od_ship_ptr[o]:od_ship_ptr[o + 1]]``.
+    ship_od : int (S,)
+        The pair of each shipper.
+    box_group : bool (G,)
+        The container group (its flows are also counted in TEU).
+    """
+
+    n_corridors: int
+    row_masks: np.ndarray
+    row_vot: np.ndarray
+    job_row: np.ndarray
+    job_source: np.ndarray
+    od_job: np.ndarray
+    od_source: np.ndarray
+    od_dest: np.ndarray
+    group_od: np.ndarray
+    od_ship_ptr: np.ndarray
+    od_ship: np.ndarray
+    ship_od: np.ndarray
+    box_group: np.ndarray
+
+    @classmethod
+    def build(cls, groups: list[dict[str, Any]], n_shippers: int, n_corridors: int) -> Routes:
+        """From the model's commodity groups (``shippers``, ``od_of``, ``origins``, ``markets``,
+        ``masks`` (K, n_slots), ``vot``, ``commodity``)."""
+        K = n_corridors
+        masks, vot, job_row, job_source, od_job, od_source, od_dest = [], [], [], [], [], [], []
+        group_od = [0]
+        ship_od = np.zeros(n_shippers, dtype=np.int64)
+        jobs = 0
+        for g, grp in enumerate(groups):
+            org, od_origin = np.unique(np.asarray(grp["origins"], dtype=np.int64), return_inverse=True)
+            n_org = org.size
+            for k in range(K):
+                masks.append(np.asarray(grp["masks"][k], dtype=bool))
+                vot.append(float(grp["vot"]))
+                job_row.extend([g * K + k] * n_org)
+                job_source.extend(org.tolist())
+            for j, u in enumerate(od_origin.ravel()):
+                od_job.append([jobs + k * n_org + int(u) for k in range(K)])
+                od_source.append(int(org[u]))
+                od_dest.append(int(grp["markets"][j]))
+            ship_od[np.asarray(grp["shippers"])] = group_od[-1] + np.asarray(grp["od_of"])
+            jobs += K * n_org
+            group_od.append(group_od[-1] + od_origin.size)
+        order = np.argsort(ship_od, kind="stable")
+        counts = np.bincount(ship_od, minlength=group_od[-1])
+        return cls(
+            n_corridors=K,
+            row_masks=np.ascontiguousarray(masks, dtype=bool),
+            row_vot=np.array(vot, dtype=np.float64),
+            job_row=np.array(job_row, dtype=np.int64),
+            job_source=np.array(job_source, dtype=np.int64),
+            od_job=np.array(od_job, dtype=np.int64).reshape(-1, K),
+            od_source=np.array(od_source, dtype=np.int64),
+            od_dest=np.array(od_dest, dtype=np.int64),
+            group_od=np.array(group_od, dtype=np.int64),
+            od_ship_ptr=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+            od_ship=order.astype(np.int64),
+            ship_od=ship_od,
+            box_group=np.array([grp["commodity"] == "containers" for grp in groups], dtype=bool),
+        )
+
+    @property
+    def n_rows(self) -> int:
+        return self.row_masks.shape[0]
+
+
+class TreeCache:
+    """The shortest-path trees of one routing call, kept from quarter to quarter.
+
+    :meth:`update` re-grows only the jobs of rows whose open links or masked weights
+    differ from the last call's; the others keep their trees, which are the same as a new
+    solve would give.
+    """
+
+    def __init__(self, routes: Routes, n_nodes: int, router: Any) -> None:
+        self.routes = routes
+        self.router = router
+        self.weights = np.full(routes.row_masks.shape, np.nan)
+        self.masks = np.zeros(routes.row_masks.shape, dtype=bool)
+        self.pred = np.full((routes.job_row.size, n_nodes), -1, dtype=np.int64)
+        self.fresh = True
+
+    def update(self, weights: np.ndarray, masks: np.ndarray) -> np.ndarray:
+        """Trees for ``weights`` and ``masks`` (R, n_slots); returns ``pred`` (J, n_nodes)."""
+        r = self.routes
+        changed = _changed_rows(weights, masks, self.weights, self.masks)
+        if self.fresh or changed.all():
+            jobs = None
+        elif changed.any():
+            jobs = np.flatnonzero(changed[r.job_row])
+        else:
+            return self.pred
+        self.fresh = False
+        rows, sources = (r.job_row, r.job_source) if jobs is None else (r.job_row[jobs], r.job_source[jobs])
+        pred = self.router(weights, masks, rows, sources)
+        if jobs is None:
+            self.pred = pred
+        else:  # in place: a quarter's trees are read only within that quarter
+            self.pred[jobs] = pred
+        self.weights = weights
+        self.masks = masks
+        return self.pred
+
+
+def graph_router(graph: routing.Graph, router: Any = None):
+    """``trees(weights, masks, rows, sources) -> pred``: ours on ``graph``, or ``router``'s
+    :func:`corridors.routing.shortest_path_trees` (a benchmark's scipy one)."""
+    if router is None or router is routing:
+        return lambda w, m, rows, src: graph.trees(w, m, rows, src, check=False)[1]
+    return lambda w, m, rows, src: router.shortest_path_trees(
+        graph.indptr, graph.indices, w, rows, src, edge_mask=m, through_mask=graph.through_mask
+    )[1]
+
+
+@_kernel
+def _changed_rows(weights, masks, old_weights, old_masks):
+    """Rows whose open slots or whose weights on open slots differ from the old ones."""
+    R, n = weights.shape
+    out = np.zeros(R, dtype=np.bool_)
+    for r in range(R):
+        for s in range(n):
+            m = masks[r, s]
+            if m != old_masks[r, s] or (m and weights[r, s] != old_weights[r, s]):
+                out[r] = True
+                break
+    return out
+
+
+# --------------------------------------------------------------------------- paths
+
+
+@_kernel
+def _path_sum(tails, pred, src, dest, values, a):
+    """Sum of ``values[a]`` along the tree ``pred`` from ``src`` to ``dest`` (inf: unreachable)."""
+    node = dest
+    if node != src and pred[node] < 0:
+        return np.inf
+    out = 0.0
+    while node != src:
+        slot = pred[node]
+        out += values[a, slot]
+        node = tails[slot]
+    return out
+
+
+@_kernel
+def _path_min(tails, pred, src, dest, values):
+    """Least of ``values`` along the path (inf: unreachable or empty)."""
+    node = dest
+    out = np.inf
+    if node != src and pred[node] < 0:
+        return out
+    while node != src:
+        slot = pred[node]
+        v = values[slot]
+        if v < out:
+            out = v
+        node = tails[slot]
+    return out
+
+
+@_kernel
+def _load_group(tails, pred, od_job, od_source, od_dest, lo, hi, od_demand, K, scratch):
+    """Flows of the pairs ``lo:hi`` (one group) per corridor into ``scratch`` (K, n_slots)."""
+    scratch[:] = 0.0
+    for k in range(K):
+        for o in range(lo, hi):
+            q = od_demand[o, k]
+            src = od_source[o]
+            node = od_dest[o]
+            p = pred[od_job[o, k]]
+            if q == 0.0 or (node != src and p[node] < 0):
+                continue
+            while node != src:
+                slot = p[node]
+                scratch[k, slot] += q
+                node = tails[slot]
+
+
+@_kernel
+def _group_parts(tails, pred, ra, per_shipper, scale, parts):
+    """Edge flows of ``per_shipper`` (S, K) tonnes on ``pred``, per group summed over
+    corridors and divided by ``scale``, into ``parts`` (G, n_slots)."""
+    od_job, od_source, od_dest, group_od, od_ship_ptr, od_ship, _box_group = ra
+    n_od, K = od_job.shape
+    n_slots = tails.shape[0]
+    od_demand = np.zeros((n_od, K))
+    for o in range(n_od):
+        for i in range(od_ship_ptr[o], od_ship_ptr[o + 1]):
+            s = od_ship[i]
+            for k in range(K):
+                od_demand[o, k] += per_shipper[s, k]
+    scratch = np.empty((K, n_slots))
+    for g in range(group_od.shape[0] - 1):
+        _load_group(
+            tails, pred, od_job, od_source, od_dest, group_od[g], group_od[g + 1], od_demand, K, scratch
+        )
+        for slot in range(n_slots):
+            acc = scratch[0, slot]
+            for k in range(1, K):
+                acc += scratch[k, slot]
+            parts[g, slot] = acc / scale
+
+
+@_kernel
+def _load_all(tails, pred, ra, per_shipper, out):
+    """Edge flows of ``per_shipper`` (S, K) tonnes on ``pred`` into ``out``: each group's
+    flows summed over corridors, then the groups in order."""
+    parts = np.empty((ra[3].shape[0] - 1, tails.shape[0]))
+    _group_parts(tails, pred, ra, per_shipper, 1.0, parts)
+    out[:] = 0.0
+    for g in range(parts.shape[0]):
+        for slot in range(tails.shape[0]):
+            out[slot] += parts[g, slot]
+
+
+@_kernel
+def _ratio_on_paths(tails, pred, od_job, od_source, od_dest, ship_od, factor, out):
+    """Per shipper and corridor, the least ``factor`` on its path, at most 1 (1: none)."""
+    S, K = out.shape
+    for s in range(S):
+        o = ship_od[s]
+        for k in range(K):
+            r = _path_min(tails, pred[od_job[o, k]], od_source[o], od_dest[o], factor)
+            out[s, k] = min(r, 1.0) if np.isfinite(r) else 1.0
+
+
+# --------------------------------------------------------------------------- quote
+
+
+@_kernel
+def _quote_kernel(tails, pred, od_job, od_source, od_dest, ship_od, values, n_powers, money, time, bloc):
+    """Money, time and tonne-km shares by power along every shipper's path on every corridor.
+
+    ``values`` rows: money, queue wait (days), travel time (h), then tonne-km of each power.
+    """
+    S, K = money.shape
+    for s in range(S):
+        o = ship_od[s]
+        src, dest = od_source[o], od_dest[o]
+        for k in range(K):
+            p = pred[od_job[o, k]]
+            money[s, k] = _path_sum(tails, p, src, dest, values, 0)
+            wait = _path_sum(tails, p, src, dest, values, 1)
+            time[s, k] = _path_sum(tails, p, src, dest, values, 2) / 24.0 + wait
+            total = 0.0
+            for b in range(n_powers):
+                km = _path_sum(tails, p, src, dest, values, 3 + b)
+                bloc[s, k, b] = km
+                total += km
+            for b in range(n_powers):
+                v = bloc[s, k, b] / total
+                bloc[s, k, b] = v if np.isfinite(v) else 0.0
+
+
+def route_weights(routes: Routes, money_s: np.ndarray, time_s: np.ndarray, wait_s: np.ndarray) -> np.ndarray:
+    """Routing weight of every row: money plus the group's value of time on time and queue."""
+    return np.ascontiguousarray(
+        money_s[None, :] + (routes.row_vot / 24.0)[:, None] * (time_s + 24.0 * wait_s)[None, :]
+    )
+
+
+def quote(
+    routes: Routes,
+    trees: TreeCache,
+    tails: np.ndarray,
+    money_s: np.ndarray,
+    time_s: np.ndarray,
+    wait_s: np.ndarray,
+    bloc_km_s: np.ndarray,
+    masks: np.ndarray,
+    n_shippers: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Least-cost path of every corridor for every shipper under the expected queues.
+
+    Returns the trees ``pred`` and, per shipper and corridor, the quoted money (USD/t),
+    time (days, queue included) and share of the route's tonne-km in each power's bloc
+    ``(S, K, P)``; ``inf`` money and time where the corridor cannot reach the market.
+    """
+    pred = trees.update(route_weights(routes, money_s, time_s, wait_s), masks)
+    K, P = routes.n_corridors, bloc_km_s.shape[0]
+    values = np.ascontiguousarray(np.vstack([money_s, wait_s, time_s, bloc_km_s]))
+    money = np.empty((n_shippers, K))
+    time = np.empty((n_shippers, K))
+    bloc = np.empty((n_shippers, K, P))
+    _quote_kernel(tails, pred, routes.od_job, routes.od_source, routes.od_dest, routes.ship_od, values, P,
+                  money, time, bloc)  # fmt: skip
+    return pred, money, time, bloc
+
+
+def _arrays(routes: Routes) -> tuple:
+    return (routes.od_job, routes.od_source, routes.od_dest, routes.group_od, routes.od_ship_ptr,
+            routes.od_ship, routes.box_group)  # fmt: skip
+
+
+# --------------------------------------------------------------------------- offer
+
+
+@_kernel
+def _ban_split(shares, keep, weights, kept, moved):
+    """Into ``kept`` and ``moved``: see :func:`corridors.agents.ban_split`."""
+    S, K = shares.shape
+    for s in range(S):
+        out = 0.0
+        w_sum = 0.0
+        for k in range(K):
+            kept[s, k] = shares[s, k] * keep[s, k]
+        for k in range(K):
+            out += shares[s, k] - kept[s, k]
+        for k in range(K):
+            w_sum += weights[s, k] * (1.0 if keep[s, k] >= 1.0 else 0.0)
+        for k in range(K):
+            w = weights[s, k] * (1.0 if keep[s, k] >= 1.0 else 0.0)
+            moved[s, k] = out * w / w_sum if w_sum > 0 else 0.0
+
+
+@_kernel
+def _offer_kernel(
+    tails, pred, ra, ship_od, vol, state_share, shares, state_alloc, target, available, ban_cap, backlog,
+    cap_s, hard_s, prev_load_s, first, queue_days, give_up,
+    new, offered, diverted, loads,
+):  # fmt: skip
+    """Freight offered this quarter: contracts split by bans, re-booking, the backlog.
+
+    Fills ``new`` (booked this quarter), ``offered`` (with the backlog that stays),
+    ``diverted`` (S,) (the backlog that gives up and the freight that found no corridor)
+    and ``loads``, the offered edge loads on the quoted paths. Returns whether any
+    freight was moved by a ban.
+    """
+    od_job, od_source, od_dest, _group_od, _od_ship_ptr, _od_ship, _box_group = ra
+    S, K = shares.shape
+    keep = np.empty((S, K))
+    for s in range(S):
+        for k in range(K):
+            keep[s, k] = ban_cap[s, k] if available[s, k] else 0.0
+    kept_p = np.empty((S, K))
+    moved_p = np.empty((S, K))
+    kept_s = np.empty((S, K))
+    moved_s = np.empty((S, K))
+    _ban_split(shares, keep, target, kept_p, moved_p)
+    _ban_split(state_alloc, keep, state_alloc + 1e-12 * target, kept_s, moved_s)
+    moved = np.empty((S, K))
+    any_moved = False
+    for s in range(S):
+        ss = state_share[s]
+        for k in range(K):
+            new[s, k] = vol[s] * ((1.0 - ss) * kept_p[s, k] + ss * kept_s[s, k])
+            moved[s, k] = vol[s] * ((1.0 - ss) * moved_p[s, k] + ss * moved_s[s, k])
+            if moved[s, k] != 0.0:
+                any_moved = True
+    if any_moved:  # re-booking: only where slots exist (see the model's docs, A-rebook-queue)
+        n_slots = tails.shape[0]
+        spare = np.empty(n_slots)
+        for i in range(n_slots):
+            queue = cap_s[i] * queue_days / 91.25 if hard_s[i] else 0.0
+            spare[i] = cap_s[i] + queue if first else max(cap_s[i] + queue - prev_load_s[i], 0.0)
+        want = np.empty(n_slots)
+        _load_all(tails, pred, ra, moved, want)
+        factor = np.empty(n_slots)
+        for i in range(n_slots):
+            factor[i] = spare[i] / want[i] if hard_s[i] and want[i] > spare[i] else np.inf
+        got = np.empty((S, K))
+        _ratio_on_paths(tails, pred, od_job, od_source, od_dest, ship_od, factor, got)
+        for s in range(S):
+            refused = 0.0
+            w_sum = 0.0
+            for k in range(K):
+                refused += moved[s, k] - moved[s, k] * got[s, k]
+            w = np.empty(K)
+            for k in range(K):
+                free = (keep[s, k] >= 1.0) and (got[s, k] >= 1.0)
+                w[k] = (moved[s, k] + 1e-12 * target[s, k] + 1e-24) * (1.0 if free else 0.0)
+                w_sum += w[k]
+            for k in range(K):
+                extra = refused * w[k] / w_sum if w_sum > 0 else 0.0
+                new[s, k] = new[s, k] + (moved[s, k] * got[s, k] + extra)
+    for s in range(S):
+        total = 0.0
+        for k in range(K):
+            total += new[s, k]
+        div = 0.0
+        for k in range(K):
+            b = backlog[s, k]
+            d = b * ((give_up + (1.0 - give_up) * (1.0 - ban_cap[s, k])) if available[s, k] else 1.0)
+            div += d
+            offered[s, k] = new[s, k] + b - d
+        diverted[s] = div + (vol[s] - total)
+    _load_all(tails, pred, ra, offered, loads)
+    return any_moved
+
+
+def offer(
+    routes: Routes,
+    tails: np.ndarray,
+    pred: np.ndarray,
+    *,
+    volumes: np.ndarray,
+    state_share: np.ndarray,
+    shares: np.ndarray,
+    state_alloc: np.ndarray,
+    target: np.ndarray,
+    available: np.ndarray,
+    ban_cap: np.ndarray,
+    backlog: np.ndarray,
+    cap_s: np.ndarray,
+    hard_s: np.ndarray,
+    prev_load_s: np.ndarray,
+    first: bool,
+    queue_days: float,
+    give_up: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Freight offered per shipper and corridor this quarter, on the quoted paths ``pred``.
+
+    The private contracts (``shares``) and the state's allocation (``state_alloc``) are
+    split by bans (:func:`corridors.agents.ban_split`: what a ban moves goes to the
+    shipper's corridors with no ban, in proportion to ``target``). Forwarders book moved
+    freight only where slots exist: on each hard link it gets at most last quarter's spare
+    capacity (``prev_load_s``; none known in the ``first`` quarter) plus a queue of
+    ``queue_days`` of capacity, each part of a flow the share its tightest link allows; what
+    finds no slot goes to the shipper's free corridors (the sea), or is diverted. Waiting
+    freight gives up at ``give_up`` a quarter; a ban or closure diverts it at once.
+
+    Returns ``new`` (booked this quarter), ``offered`` (new plus the backlog that stays),
+    ``diverted`` per shipper and ``loads``, the offered edge loads on ``pred``.
+    """
+    S, K = shares.shape
+    new = np.empty((S, K))
+    offered = np.empty((S, K))
+    diverted = np.empty(S)
+    loads = np.empty(tails.size)
+    _offer_kernel(
+        tails, pred, _arrays(routes), routes.ship_od, volumes, state_share, shares, state_alloc, target,
+        available, ban_cap, backlog, cap_s, hard_s, prev_load_s, first, float(queue_days), float(give_up),
+        new, offered, diverted, loads,
+    )  # fmt: skip
+    return new, offered, diverted, loads
+
+
+# --------------------------------------------------------------------------- spread
+
+
+@_kernel
+def _queue_days(loads, cap_s, hard_s):
+    """Days of queue on each hard link whose load exceeds its capacity (Little's law)."""
+    out = np.zeros(loads.shape[0])
+    for i in range(loads.shape[0]):
+        if hard_s[i] and loads[i] > cap_s[i]:
+            out[i] = (loads[i] - cap_s[i]) / cap_s[i] * 91.25
+    return out
+
+
+@_kernel
+def _round_kernel(tails, pred, ra, offered, loads, i):
+    """One round of successive averages: the loads of ``offered`` on ``pred``, and the loads
+    averaged into ``loads`` in place (round ``i``). Returns the round's own loads."""
+    round_loads = np.empty(tails.shape[0])
+    _load_all(tails, pred, ra, offered, round_loads)
+    for s in range(loads.shape[0]):
+        loads[s] = loads[s] + (round_loads[s] - loads[s]) / (i + 1)
+    return round_loads
+
+
+def spread(
+    routes: Routes,
+    rounds: list[TreeCache],
+    tails: np.ndarray,
+    pred: np.ndarray,
+    offered: np.ndarray,
+    loads: np.ndarray,
+    *,
+    money_s: np.ndarray,
+    time_s: np.ndarray,
+    cap_s: np.ndarray,
+    hard_s: np.ndarray,
+    masks: np.ndarray,
+    iterations: int,
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Spread each corridor's freight over parallel routes by successive averages.
+
+    Round 0 is the quoted paths ``pred`` with ``loads``; each later round re-routes on
+    this quarter's queues at the averaged loads, and every round carries an equal part of
+    each flow. A round whose queues equal the round before's reuses its paths and loads.
+    Returns the trees of every round (the same array where a round reused its paths) and
+    the averaged offered edge loads.
+    """
+    mix = [pred]
+    loads = loads.copy()
+    last_wait, round_pred, round_loads = None, pred, loads.copy()
+    for i in range(1, iterations):
+        wait = _queue_days(loads, cap_s, hard_s)
+        if last_wait is not None and np.array_equal(wait, last_wait):
+            loads = loads + (round_loads - loads) / (i + 1)
+            mix.append(round_pred)
+            continue
+        last_wait = wait
+        round_pred = rounds[i - 1].update(route_weights(routes, money_s, time_s, wait), masks)
+        round_loads = _round_kernel(tails, round_pred, _arrays(routes), offered, loads, i)
+        mix.append(round_pred)
+    return mix, loads
+
+
+# --------------------------------------------------------------------------- settle
+
+
+@dataclass(frozen=True, eq=False)
+class Settled:
+    """What the quarter's loading gave (arrays in slot order where per link)."""
+
+    served: np.ndarray  # (S, K)
+    backlog: np.ndarray  # (S, K)
+    flows: np.ndarray  # (n_slots,) served tonnes
+    box_flows: np.ndarray  # (n_slots,) served containers, tonnes
+    wait_s: np.ndarray  # (n_slots,) queue, days
+    time_s: np.ndarray  # (n_slots,) experienced travel time, hours
+    exp_money: np.ndarray  # (S, K) NaN where not available
+    exp_time: np.ndarray  # (S, K) days, NaN where not available
+
+
+@_kernel
+def _throttle_kernel(
+    tails, ra, ship_od, preds, mix, offered, loads, cap_s, hard_s, ratios, served, flows, box_flows
+):
+    """Hard capacity: every part of a flow is throttled by the tightest hard link on its path.
+
+    ``preds`` (D, J, n) holds the distinct trees, ``mix`` the tree of each round. Fills the
+    ratio each distinct tree lets through ``ratios`` (D, S, K), ``served`` (the mean over
+    rounds), and the served edge flows (all, and containers alone).
+    """
+    od_job, od_source, od_dest, group_od, _od_ship_ptr, _od_ship, box_group = ra
+    D = preds.shape[0]
+    S, K = offered.shape
+    n_slots = tails.shape[0]
+    n_mix = mix.shape[0]
+    factor = np.empty(n_slots)
+    for i in range(n_slots):
+        factor[i] = cap_s[i] / loads[i] if hard_s[i] and loads[i] > cap_s[i] else np.inf
+    for d in range(D):
+        _ratio_on_paths(tails, preds[d], od_job, od_source, od_dest, ship_od, factor, ratios[d])
+    mean = np.zeros((S, K))
+    for m in range(n_mix):
+        mean += ratios[mix[m]]
+    for s in range(S):
+        for k in range(K):
+            served[s, k] = offered[s, k] * (mean[s, k] / n_mix)
+    G = group_od.shape[0] - 1
+    parts = np.empty((D, G, n_slots))
+    for d in range(D):
+        _group_parts(tails, preds[d], ra, offered * ratios[d], n_mix, parts[d])
+    flows[:] = 0.0
+    box_flows[:] = 0.0
+    for m in range(n_mix):
+        for g in range(G):
+            for i in range(n_slots):
+                flows[i] += parts[mix[m], g, i]
+                if box_group[g]:
+                    box_flows[i] += parts[mix[m], g, i]
+
+
+@_kernel
+def _experience_kernel(tails, ra, ship_od, preds, mix, ratios, values, available, exp_money, exp_time):
+    """Experienced money and time per shipper and corridor: the parts of each flow, weighted
+    by what each part got through (``values`` rows: days, money per slot)."""
+    od_job, od_source, od_dest = ra[0], ra[1], ra[2]
+    S, K = exp_money.shape
+    D = preds.shape[0]
+    n_mix = mix.shape[0]
+    part = np.empty((D, 2, S, K))
+    for d in range(D):
+        for s in range(S):
+            o = ship_od[s]
+            for k in range(K):
+                p = preds[d, od_job[o, k]]
+                part[d, 0, s, k] = _path_sum(tails, p, od_source[o], od_dest[o], values, 0)
+                part[d, 1, s, k] = _path_sum(tails, p, od_source[o], od_dest[o], values, 1)
+    for s in range(S):
+        for k in range(K):
+            e0 = 0.0
+            e1 = 0.0
+            weight = 0.0
+            for m in range(n_mix):
+                d = mix[m]
+                w = max(ratios[d, s, k], 1e-9)
+                a = part[d, 0, s, k]
+                b = part[d, 1, s, k]
+                e0 += (a if np.isfinite(a) else 0.0) * w
+                e1 += (b if np.isfinite(b) else 0.0) * w
+                weight += w
+            exp_time[s, k] = e0 / weight if available[s, k] else np.nan
+            exp_money[s, k] = e1 / weight if available[s, k] else np.nan
+
+
+def settle(
+    routes: Routes,
+    tails: np.ndarray,
+    mix: list[np.ndarray],
+    offered: np.ndarray,
+    loads: np.ndarray,
+    *,
+    cap_s: np.ndarray,
+    hard_s: np.ndarray,
+    money_s: np.ndarray,
+    time_s: np.ndarray,
+    available: np.ndarray,
+    bpr_alpha: float,
+    bpr_beta: float,
+) -> Settled:
+    """Hard capacities, served freight and backlog, edge flows, and experienced costs.
+
+    Every part of a flow (one per round of :func:`spread`) is throttled by the tightest
+    hard link on its path at the averaged offered ``loads``; what does not get through
+    waits as backlog. Experienced time is BPR below capacity plus the queue's wait
+    (Little's law); each shipper experiences its parts' money and time weighted by what
+    each part got through.
+    """
+    distinct: list[np.ndarray] = []
+    index = []
+    for pred in mix:
+        for d, seen in enumerate(distinct):
+            if seen is pred:
+                index.append(d)
+                break
+        else:
+            index.append(len(distinct))
+            distinct.append(pred)
+    preds = np.stack(distinct) if len(distinct) > 1 else distinct[0][None]
+    order = np.array(index, dtype=np.int64)
+    S, K = offered.shape
+    n_slots = tails.size
+    ratios = np.empty((len(distinct), S, K))
+    served = np.empty((S, K))
+    flows = np.empty(n_slots)
+    box = np.empty(n_slots)
+    ra = _arrays(routes)
+    _throttle_kernel(tails, ra, routes.ship_od, preds, order, offered, loads, cap_s, hard_s, ratios, served,
+                     flows, box)  # fmt: skip
+    # experienced time: BPR below capacity plus the queue's wait (Little's law)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vc = np.where(np.isfinite(cap_s) & (cap_s > 0), flows / cap_s, 0.0)
+    wait_s = _queue_days(loads, cap_s, hard_s)
+    time_exp = time_s * (1.0 + bpr_alpha * np.minimum(vc, 1.0) ** bpr_beta)
+    values = np.vstack([time_exp / 24.0 + wait_s, money_s])
+    exp_money = np.empty((S, K))
+    exp_time = np.empty((S, K))
+    _experience_kernel(
+        tails, ra, routes.ship_od, preds, order, ratios, values, available, exp_money, exp_time
+    )
+    return Settled(served, offered - served, flows, box, wait_s, time_exp, exp_money, exp_time)
