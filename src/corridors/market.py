@@ -146,24 +146,38 @@ class TreeCache:
     solve would give.
     """
 
-    def __init__(self, routes: Routes, n_nodes: int, router: Any) -> None:
+    def __init__(self, routes: Routes, graph: routing.Graph, router: Any) -> None:
         self.routes = routes
         self.router = router
+        self.indptr, self.indices, self.through = graph.indptr, graph.indices, graph.through_mask
+        self.tails = graph.tails
+        n_nodes = graph.n_nodes
         self.weights = np.full(routes.row_masks.shape, np.nan)
         self.masks = np.zeros(routes.row_masks.shape, dtype=bool)
         self.pred = np.full((routes.job_row.size, n_nodes), -1, dtype=np.int64)
         self.fresh = True
 
     def update(self, weights: np.ndarray, masks: np.ndarray) -> np.ndarray:
-        """Trees for ``weights`` and ``masks`` (R, n_slots); returns ``pred`` (J, n_nodes)."""
+        """Trees for ``weights`` and ``masks`` (R, n_slots); returns ``pred`` (J, n_nodes).
+
+        A job is solved again only if its row's open links changed, or its old tree is no
+        longer the unique shortest-path tree under the new weights (a non-tree link is as
+        cheap as the tree's path, or cheaper). A unique shortest-path tree is what any
+        correct Dijkstra returns, so reused trees equal freshly grown ones.
+        """
         r = self.routes
-        changed = _changed_rows(weights, masks, self.weights, self.masks)
-        if self.fresh or changed.all():
+        if self.fresh:
             jobs = None
-        elif changed.any():
-            jobs = np.flatnonzero(changed[r.job_row])
         else:
-            return self.pred
+            stale = _stale_jobs(self.indptr, self.indices, self.tails, self.through, weights, masks, self.weights,
+                                self.masks, r.job_row, r.job_source, self.pred)  # fmt: skip
+            if stale.all():
+                jobs = None
+            elif stale.any():
+                jobs = np.flatnonzero(stale)
+            else:
+                self.weights, self.masks = weights, masks
+                return self.pred
         self.fresh = False
         rows, sources = (r.job_row, r.job_source) if jobs is None else (r.job_row[jobs], r.job_source[jobs])
         pred = self.router(weights, masks, rows, sources)
@@ -187,17 +201,80 @@ def graph_router(graph: routing.Graph, router: Any = None):
 
 
 @_kernel
-def _changed_rows(weights, masks, old_weights, old_masks):
-    """Rows whose open slots or whose weights on open slots differ from the old ones."""
-    R, n = weights.shape
-    out = np.zeros(R, dtype=np.bool_)
+def _stale_jobs(indptr, indices, tails, through, weights, masks, old_weights, old_masks, job_row, job_source, pred):
+    """Jobs whose old tree ``pred`` may differ from a fresh solve under the new weights.
+
+    A row whose open links changed is stale, and so is every job of it. Otherwise a job
+    keeps its tree if the tree is the unique shortest-path tree under the new weights:
+    every open link not in the tree, out of a node that paths may pass through (or the
+    source), ends strictly above the tree's distance of its head.
+    """
+    R, n_slots = weights.shape
+    n = indptr.shape[0] - 1
+    row_state = np.zeros(R, dtype=np.int64)  # 0 same weights, 1 weights changed, 2 links changed
     for r in range(R):
-        for s in range(n):
+        for s in range(n_slots):
             m = masks[r, s]
-            if m != old_masks[r, s] or (m and weights[r, s] != old_weights[r, s]):
-                out[r] = True
+            if m != old_masks[r, s]:
+                row_state[r] = 2
                 break
-    return out
+            if m and not weights[r, s] == old_weights[r, s]:
+                row_state[r] = 1
+            if m and not np.isfinite(weights[r, s]):
+                row_state[r] = 2
+                break
+    J = job_row.shape[0]
+    stale = np.zeros(J, dtype=np.bool_)
+    d = np.empty(n)
+    stack = np.empty(n, dtype=np.int64)
+    for j in range(J):
+        r = job_row[j]
+        if row_state[r] == 0:
+            continue
+        if row_state[r] == 2:
+            stale[j] = True
+            continue
+        p = pred[j]
+        src = job_source[j]
+        w = weights[r]
+        for v in range(n):
+            d[v] = np.nan
+        d[src] = 0.0
+        for v in range(n):  # the tree's distances, summed from the source as Dijkstra does
+            if not np.isnan(d[v]):
+                continue
+            if p[v] < 0:
+                d[v] = np.inf
+                continue
+            top = 0
+            u = v
+            while np.isnan(d[u]) and p[u] >= 0:
+                stack[top] = u
+                top += 1
+                u = tails[p[u]]
+            base = d[u] if not np.isnan(d[u]) else np.inf
+            while top > 0:
+                top -= 1
+                x = stack[top]
+                base = base + w[p[x]]
+                d[x] = base
+        ok = True
+        for u in range(n):
+            if not ok:
+                break
+            if d[u] == np.inf or (u != src and not through[u]):
+                continue
+            for slot in range(indptr[u], indptr[u + 1]):
+                if not masks[r, slot]:
+                    continue
+                v = indices[slot]
+                if p[v] == slot:
+                    continue
+                if not d[u] + w[slot] > d[v]:
+                    ok = False
+                    break
+        stale[j] = not ok
+    return stale
 
 
 # --------------------------------------------------------------------------- paths

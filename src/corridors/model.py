@@ -367,9 +367,8 @@ class CorridorModel(mesa.Model):
         self.routes = market.Routes.build(self.groups, self.n_shippers, self.n_corridors)
         self.tails = self.graph.tails
         trees = market.graph_router(self.graph, None if self.router is routing else self.router)
-        n_nodes = self.graph.n_nodes
-        self._quote_trees = market.TreeCache(self.routes, n_nodes, trees)
-        self._round_trees = [market.TreeCache(self.routes, n_nodes, trees)
+        self._quote_trees = market.TreeCache(self.routes, self.graph, trees)
+        self._round_trees = [market.TreeCache(self.routes, self.graph, trees)
                              for _ in range(max(self.params.route_iterations - 1, 0))]  # fmt: skip
         self.shipper_vol = np.zeros(self.n_shippers)
         self.is_transit = np.array([s.direction == "transit" for s in self.shippers])
