@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from corridors.atomic import write_dir_atomic
 from corridors.network import CORRIDORS
@@ -82,7 +83,12 @@ class Results:
 
     @classmethod
     def from_model(cls, model: CorridorModel, *, meta: dict[str, Any] | None = None) -> Results:
-        """Turn a finished model's recorded arrays into tables."""
+        """Turn a finished model's recorded arrays into tables.
+
+        The columns are built from the arrays directly (each text column from its few
+        distinct values) and the summary from the same arrays by :func:`_summary`, which
+        gives the numbers :meth:`indicators` computes from the tables.
+        """
         r = model.rec
         T = model.t
         K = len(CORRIDORS)
@@ -90,9 +96,10 @@ class Results:
         steps = np.arange(T)
         vol = served.sum(axis=1)  # (T, K)
         total = vol.sum(axis=1, keepdims=True)
+        tonne_days = np.nan_to_num(r["time"][:T]) * served
         with np.errstate(invalid="ignore", divide="ignore"):
             money = np.nansum(np.nan_to_num(r["money"][:T]) * served, axis=1) / vol
-            time = np.nansum(np.nan_to_num(r["time"][:T]) * served, axis=1) / vol
+            time = np.nansum(tonne_days, axis=1) / vol
             share = np.where(total > 0, vol / total, 0.0)
         util = np.zeros((T, K))
         pressure = np.zeros((T, K))
@@ -107,31 +114,32 @@ class Results:
             if sel.any():
                 util[:, k] = edge_util[:, sel].max(axis=1)
                 pressure[:, k] = edge_pressure[:, sel].max(axis=1)
-        corridors = pd.DataFrame({
-            **{c: np.repeat(v, K) for c, v in _frame(steps).items()},
-            "corridor": np.tile(CORRIDORS, T),
+        backlog_t = backlog.sum(axis=1)
+        corridors = _table(steps, K, {
+            "corridor": _tiled_text(CORRIDORS, T),
             "volume_t": vol.ravel(),
             "demand_t": offered.sum(axis=1).ravel(),
-            "backlog_t": backlog.sum(axis=1).ravel(),
+            "backlog_t": backlog_t.ravel(),
             "share": share.ravel(),
             "cost_usd_per_t": money.ravel(),
             "time_days": time.ravel(),
             "utilisation": util.ravel(),
             "load_ratio": pressure.ravel(),
         })  # fmt: skip
-        countries = _country_table(model, served, r["time"][:T])
+        keys, group = _country_keys(model.shippers)
+        agg, days = _group_sums(group, len(keys["country"]), served, tonne_days)
+        countries = _country_table(steps, keys, agg, days)
         E = model.net.n_edges
-        edges = pd.DataFrame({
-            **{c: np.repeat(v, E) for c, v in _frame(steps).items()},
+        edges = _table(steps, E, {
             "edge": np.tile(np.arange(E), T),
-            "flow_t": r["edge_flow"][:T].ravel(),
-            "container_flow_t": r["edge_container_flow"][:T].ravel(),
-            "load_t": load.ravel(),
-            "capacity_t": cap.ravel(),
+            "flow_t": flow.ravel().copy(),
+            "container_flow_t": r["edge_container_flow"][:T].ravel().copy(),
+            "load_t": load.ravel().copy(),
+            "capacity_t": cap.ravel().copy(),
             "utilisation": edge_util.ravel(),
             "load_ratio": edge_pressure.ravel(),
-            "time_h": r["edge_time_h"][:T].ravel(),
-            "wait_days": r["edge_wait_days"][:T].ravel(),
+            "time_h": r["edge_time_h"][:T].ravel().copy(),
+            "wait_days": r["edge_wait_days"][:T].ravel().copy(),
         })  # fmt: skip
         from corridors.model import POLICY_COLUMNS
 
@@ -139,26 +147,28 @@ class Results:
         decisions = pd.DataFrame(model.decisions, columns=["step", "agent", "decision", "detail"])
         pipes = model.inputs.pipelines
         P = len(pipes)
-        pipelines = pd.DataFrame({
-            **{c: np.repeat(v, P) for c, v in _frame(steps).items()},
-            "pipeline": np.tile(pipes["pipeline"].to_numpy(), T),
-            "volume_t": r["pipeline"][:T].ravel(),
+        pipelines = _table(steps, P, {
+            "pipeline": _tiled_text(pipes["pipeline"].to_numpy(), T),
+            "volume_t": r["pipeline"][:T].ravel().copy(),
         })  # fmt: skip
+        tail, head = model.net.edges["tail"], model.net.edges["head"]
         meta = {
             "format_version": FORMAT_VERSION,
             "end_year": model.end_year,
             "stochastic": model.stochastic,
             "t_per_teu": model.net.unit("t_per_teu_loaded"),
-            "middle_caspian_edges": [int(e) for e in np.flatnonzero(model.caspian & np.isin(model.net.edges["tail"], ("aktau", "kuryk")))],
+            "middle_caspian_edges": [int(e) for e in np.flatnonzero(model.caspian & np.isin(tail, ("aktau", "kuryk")))],
             "kz_caspian_edges": [int(e) for e in np.flatnonzero(model.caspian & (
-                np.isin(model.net.edges["tail"], ("aktau", "kuryk")) | np.isin(model.net.edges["head"], ("aktau", "kuryk"))))],
-            "shippers": pd.DataFrame([{"index": s.index, "origin": s.origin, "market": s.market,
-                                       "commodity": s.commodity, "direction": s.direction, "country": s.country}
-                                      for s in model.shippers]).to_dict(orient="list"),
+                np.isin(tail, ("aktau", "kuryk")) | np.isin(head, ("aktau", "kuryk"))))],
+            "shippers": {
+                "index": [int(s.index) for s in model.shippers],
+                **{c: [str(getattr(s, c)) for s in model.shippers]
+                   for c in ("origin", "market", "commodity", "direction", "country")},
+            },
             **(meta or {}),
         }  # fmt: skip
         res = cls(corridors, countries, edges, policy, decisions, pipelines, meta)
-        res.summary = _finite(res.indicators())
+        res.summary = _finite(_summary(vol, backlog_t, time, keys, agg))
         return res
 
     def trimmed(self, report_from: int) -> Results:
@@ -288,38 +298,192 @@ def load_results(path: str | Path) -> Results:
     return Results(**tables, meta=meta, summary=summary)
 
 
-def _country_table(model: CorridorModel, served: np.ndarray, time: np.ndarray) -> pd.DataFrame:
+KEY_COLUMNS = ("country", "commodity", "market", "direction")
+TEXT_DTYPE = pd.Series(["text"]).dtype  # of a column of Python strings: "str" with pandas 3
+
+
+def _country_keys(shippers: list) -> tuple[dict[str, list[str]], np.ndarray]:
+    """The keys of the country table and the key of each shipper.
+
+    Returns
+    -------
+    keys : dict
+        ``country``, ``commodity``, ``market`` (the foreign end: the origin of an import)
+        and ``direction`` of each distinct key, in order of first appearance.
+    group : numpy.ndarray
+        The number of each shipper's key.
+    """
+    number: dict[tuple[str, ...], int] = {}
+    group = np.array([number.setdefault((s.country, s.commodity, s.origin if s.direction == "import" else s.market,
+                                         s.direction), len(number)) for s in shippers], dtype=np.int64)  # fmt: skip
+    keys = {c: [k[i] for k in number] for i, c in enumerate(KEY_COLUMNS)}
+    return keys, group
+
+
+def _group_sums(group: np.ndarray, n_groups: int, *values: np.ndarray) -> list[np.ndarray]:
+    """Sums of ``(T, S, K)`` arrays over the shippers of each group: ``(T, G, K)`` arrays.
+
+    The first shipper of each group is taken, then the second of the groups that have
+    one is added, and so on: each group's shippers are added in their order, as
+    ``np.add.at`` adds them, so the sums are the same to the bit.
+    """
+    order = np.argsort(group, kind="stable")
+    first = np.searchsorted(group[order], np.arange(n_groups))
+    size = np.diff(np.append(first, len(group)))
+    out = []
+    for v in values:
+        total = v[:, order[first]]
+        for j in range(1, int(size.max(initial=1))):
+            more = size > j
+            total[:, more] += v[:, order[first[more] + j]]
+        out.append(total)
+    return out
+
+
+def _country_table(
+    steps: np.ndarray, keys: dict[str, list[str]], agg: np.ndarray, days: np.ndarray
+) -> pd.DataFrame:
     """Per-step volumes by country, commodity, foreign market, direction and corridor.
 
-    ``time_days`` is the volume-weighted experienced transit time (NaN where nothing moves).
+    ``agg`` holds the tonnes and ``days`` the tonne-days of each step, key and corridor
+    (``(T, G, K)``). ``time_days`` is the volume-weighted experienced transit time (NaN
+    where nothing moves).
     """
-    T, _, K = served.shape
-    info = pd.DataFrame({
-        "country": [s.country for s in model.shippers],
-        "commodity": [s.commodity for s in model.shippers],
-        "market": [s.origin if s.direction == "import" else s.market for s in model.shippers],
-        "direction": [s.direction for s in model.shippers],
-    })  # fmt: skip
-    keys = info.drop_duplicates().reset_index(drop=True)
-    group = info.merge(keys.reset_index(), on=list(info.columns), how="left")["index"].to_numpy()
-    G = len(keys)
-    agg = np.zeros((T, G, K))
-    np.add.at(agg, (slice(None), group, slice(None)), served)
-    days = np.zeros((T, G, K))
-    np.add.at(days, (slice(None), group, slice(None)), np.nan_to_num(time) * served)
+    T, G, K = agg.shape
     tot = agg.sum(axis=2, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(tot > 0, agg / tot, 0.0)
         days = np.where(agg > 0, days / agg, np.nan)
-    frame = _frame(np.arange(T))
-    out = pd.DataFrame({
-        **{c: np.repeat(v, G * K) for c, v in frame.items()},
-        **{c: np.tile(np.repeat(keys[c].to_numpy(), K), T) for c in keys.columns},
-        "corridor": np.tile(CORRIDORS, T * G),
+    return _table(steps, G * K, {
+        **{c: _tiled_text(np.repeat(np.asarray(keys[c], dtype=object), K), T) for c in KEY_COLUMNS},
+        "corridor": _tiled_text(CORRIDORS, T * G),
         "volume_t": agg.ravel(),
         "share": share.ravel(),
         "time_days": days.ravel(),
     })  # fmt: skip
+
+
+def _table(steps: np.ndarray, n: int, columns: dict[str, Any]) -> pd.DataFrame:
+    """A long table of ``n`` rows a step: step, year, quarter, then ``columns``.
+
+    The columns must be new arrays (they are not copied).
+    """
+    return pd.DataFrame({**{c: np.repeat(v, n) for c, v in _frame(steps).items()}, **columns}, copy=False)
+
+
+def _tiled_text(values: Any, reps: int) -> Any:
+    """``np.tile(values, reps)`` as a text column of the dtype pandas gives Python strings.
+
+    With pandas' Arrow-backed ``str`` dtype the column is assembled from the bytes of the
+    few distinct values (offsets and data buffers), which is much faster than converting
+    an object array of Python strings.
+    """
+    if getattr(TEXT_DTYPE, "storage", None) != "pyarrow":
+        return np.tile(np.asarray(values, dtype=object), reps)
+    encoded = [str(v).encode() for v in values]
+    start = np.cumsum([0, *(len(b) for b in encoded)])  # of each value in the bytes of one period
+    offsets = np.empty(len(encoded) * reps + 1, dtype=np.int64)
+    offsets[:-1] = (np.arange(reps)[:, None] * start[-1] + start[:-1]).ravel()
+    offsets[-1] = start[-1] * reps
+    data = b"".join(encoded) * reps
+    arrow = pa.LargeStringArray.from_buffers(len(offsets) - 1, pa.py_buffer(offsets), pa.py_buffer(data))
+    return pd.array(arrow, dtype=TEXT_DTYPE)
+
+
+def _kahan(values: np.ndarray, *, skipna: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Sums (and counts) along the first axis, added as pandas' groupby sum and mean add.
+
+    pandas compensates the sums of its groupby reductions (Kahan summation, NaN skipped).
+    Adding the same numbers in the same order the same way, :func:`_summary` gives the
+    numbers of :meth:`Results.indicators` to the bit. Leading zeros change nothing, so
+    sequences of unequal length can be stacked with zeros in front (``skipna=False``:
+    no NaN in ``values``, counts not kept).
+    """
+    total = np.zeros(values.shape[1:])
+    comp = np.zeros(values.shape[1:])
+    count = np.zeros(values.shape[1:], dtype=np.int64)
+    for v in values:
+        y = v - comp
+        t = total + y
+        c = (t - total) - y
+        if skipna:
+            ok = ~np.isnan(v)
+            count += ok
+            comp = np.where(ok & (c == c), c, np.where(ok, 0.0, comp))
+            total = np.where(ok, t, total)
+        else:
+            comp = np.where(c == c, c, 0.0)
+            total = t
+    return total, count
+
+
+def _summary(
+    vol: np.ndarray, backlog: np.ndarray, time: np.ndarray, keys: dict[str, list[str]], agg: np.ndarray
+) -> dict[str, Any]:
+    """:meth:`Results.indicators` computed from the arrays behind the tables.
+
+    Parameters
+    ----------
+    vol, backlog, time : numpy.ndarray
+        ``volume_t``, ``backlog_t`` and ``time_days`` of the corridors table, ``(T, K)``.
+    keys, agg : dict, numpy.ndarray
+        The keys of the country table and its ``volume_t``, ``(T, G, K)``.
+
+    Returns
+    -------
+    dict
+        The same numbers, in the same order, as :meth:`Results.indicators`.
+    """
+    T, K = vol.shape
+    Y = (T + 3) // 4
+    years = 2019 + np.arange(Y)
+    last = int(years[-1])
+    first_of_last = 4 * (Y - 1)
+    names = list(CORRIDORS)
+    alpha = sorted(range(K), key=names.__getitem__)  # pandas sorts the corridors by name
+    sorted_names = [names[k] for k in alpha]
+    # annual volumes: the last year's quarters padded with zeros in front to make four
+    quarters = np.concatenate([vol[:first_of_last], np.zeros((4 * Y - T, K)), vol[first_of_last:]])
+    by_year = _kahan(quarters.reshape(Y, 4, K).swapaxes(0, 1))[0][:, alpha]
+    row = by_year[-1]
+    out: dict[str, Any] = {
+        "first_year": int(years[0]),
+        "last_year": last,
+        "volume_t_last_year": {k: float(v) for k, v in zip(sorted_names, row, strict=True)},
+        "share_last_year": {k: float(v) for k, v in zip(sorted_names, row / row.sum(), strict=True)},
+    }
+    middle, russian = sorted_names.index("middle"), sorted_names.index("russian")
+    overtakes = years[by_year[:, middle] > by_year[:, russian]]
+    out["middle_overtakes_russian_year"] = int(overtakes[0]) if len(overtakes) else None
+    # the last year's rows of the country table, step by step and key by key
+    rows = agg[first_of_last:]
+    country = np.array(keys["country"], dtype=object)
+    own = sorted(set(keys["country"]) & {"KZ", "KG", "TJ", "TM", "UZ"})
+    if own:
+        seqs = [rows[:, country == c].reshape(-1, K) for c in own]
+        longest = max(len(s) for s in seqs)
+        stacked = np.stack([np.concatenate([np.zeros((longest - len(s), K)), s]) for s in seqs], axis=1)
+        g = _kahan(stacked)[0][:, alpha]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shares = g / g.sum(axis=1, keepdims=True)
+        out["russian_dependence_last_year"] = {
+            c: float(v) for c, v in zip(own, shares[:, russian], strict=True)
+        }
+        out["herfindahl_last_year"] = {c: float(v) for c, v in zip(own, (shares**2).sum(axis=1), strict=True)}
+    else:
+        out["russian_dependence_last_year"] = {}
+        out["herfindahl_last_year"] = {}
+    west = np.array([(c, m, d) == ("critical_minerals", "market_eu", "export") for c, m, d in
+                     zip(keys["commodity"], keys["market"], keys["direction"], strict=True)])  # fmt: skip
+    # pandas adds the rows of a sorted group with np.add.reduceat (with Kahan summation when unsorted)
+    out["critical_minerals_to_west_t_last_year"] = (
+        float(np.add.reduceat(rows[:, west].reshape(-1), [0])[0]) if west.any() else 0.0
+    )
+    total, count = _kahan(time[first_of_last:], skipna=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(count > 0, total / count, np.nan)
+    out["mean_time_days_last_year"] = {names[k]: float(mean[k]) for k in alpha}
+    out["max_backlog_t"] = float(backlog.max())
     return out
 
 
