@@ -1,4 +1,4 @@
-"""One quarter's physics: routes, quotes, loading with hard capacities, experienced costs.
+"""Routing and loading kernels of a quarter: routes, quotes, loading with hard capacities, experienced costs.
 
 Functions over plain arrays, with the hot loops in Numba kernels (``cache=True``; every
 array that reaches a kernel is float64, int64 or bool, built by this module). The model
@@ -146,9 +146,10 @@ class TreeCache:
     solve would give.
     """
 
-    def __init__(self, routes: Routes, graph: routing.Graph, router: Any) -> None:
+    def __init__(self, routes: Routes, graph: routing.Graph, router: Any = None) -> None:
         self.routes = routes
-        self.router = router
+        self.router = None if router is routing else router
+        self.graph = graph
         self.indptr, self.indices, self.through = graph.indptr, graph.indices, graph.through_mask
         self.tails = graph.tails
         n_nodes = graph.n_nodes
@@ -156,6 +157,14 @@ class TreeCache:
         self.masks = np.zeros(routes.row_masks.shape, dtype=bool)
         self.pred = np.full((routes.job_row.size, n_nodes), -1, dtype=np.int64)
         self.fresh = True
+
+    def _solve(self, weights, masks, rows, sources) -> np.ndarray:
+        if self.router is None:
+            return self.graph.trees(weights, masks, rows, sources, check=False)[1]
+        g = self.graph
+        return self.router.shortest_path_trees(
+            g.indptr, g.indices, weights, rows, sources, edge_mask=masks, through_mask=g.through_mask
+        )[1]
 
     def update(self, weights: np.ndarray, masks: np.ndarray) -> np.ndarray:
         """Trees for ``weights`` and ``masks`` (R, n_slots); returns ``pred`` (J, n_nodes).
@@ -166,38 +175,21 @@ class TreeCache:
         correct Dijkstra returns, so reused trees equal freshly grown ones.
         """
         r = self.routes
-        if self.fresh:
-            jobs = None
+        if self.router is None and not self.fresh:
+            _refresh_trees(self.indptr, self.indices, self.tails, self.through, weights, masks, self.weights,
+                           self.masks, r.job_row, r.job_source, self.pred)  # fmt: skip
+        elif self.fresh:
+            self.pred = self._solve(weights, masks, r.job_row, r.job_source)
         else:
             stale = _stale_jobs(self.indptr, self.indices, self.tails, self.through, weights, masks, self.weights,
                                 self.masks, r.job_row, r.job_source, self.pred)  # fmt: skip
-            if stale.all():
-                jobs = None
-            elif stale.any():
+            if stale.any():  # in place: a quarter's trees are read only within that quarter
                 jobs = np.flatnonzero(stale)
-            else:
-                self.weights, self.masks = weights, masks
-                return self.pred
+                self.pred[jobs] = self._solve(weights, masks, r.job_row[jobs], r.job_source[jobs])
         self.fresh = False
-        rows, sources = (r.job_row, r.job_source) if jobs is None else (r.job_row[jobs], r.job_source[jobs])
-        pred = self.router(weights, masks, rows, sources)
-        if jobs is None:
-            self.pred = pred
-        else:  # in place: a quarter's trees are read only within that quarter
-            self.pred[jobs] = pred
         self.weights = weights
         self.masks = masks
         return self.pred
-
-
-def graph_router(graph: routing.Graph, router: Any = None):
-    """``trees(weights, masks, rows, sources) -> pred``: ours on ``graph``, or ``router``'s
-    :func:`corridors.routing.shortest_path_trees` (a benchmark's scipy one)."""
-    if router is None or router is routing:
-        return lambda w, m, rows, src: graph.trees(w, m, rows, src, check=False)[1]
-    return lambda w, m, rows, src: router.shortest_path_trees(
-        graph.indptr, graph.indices, w, rows, src, edge_mask=m, through_mask=graph.through_mask
-    )[1]
 
 
 @_kernel
@@ -275,6 +267,35 @@ def _stale_jobs(indptr, indices, tails, through, weights, masks, old_weights, ol
                     break
         stale[j] = not ok
     return stale
+
+
+@_kernel
+def _refresh_trees(indptr, indices, tails, through, weights, masks, old_weights, old_masks, job_row, job_source,
+                   pred):  # fmt: skip
+    """:func:`_stale_jobs`, then Dijkstra (:mod:`corridors.routing`'s) for each stale job into
+    ``pred`` in place, on one thread. Returns the number of jobs solved."""
+    stale = _stale_jobs(indptr, indices, tails, through, weights, masks, old_weights, old_masks, job_row,
+                        job_source, pred)  # fmt: skip
+    n = indptr.shape[0] - 1
+    ip = indptr.view(np.uint64)
+    ix = indices.view(np.uint64)
+    work = routing._workspace(n)
+    w = np.empty(weights.shape[1])
+    dist = np.empty(n)
+    w_row = -1
+    inv = 0.0
+    ring = np.uint64(0)
+    solved = 0
+    for j in range(job_row.shape[0]):
+        if not stale[j]:
+            continue
+        r = job_row[j]
+        if r != w_row:
+            inv, ring = routing._masked_weights(weights[r], masks[r], w)
+            w_row = r
+        routing._dijkstra(ip, ix, w, through, job_source[j], dist, pred[j], work, inv, ring)
+        solved += 1
+    return solved
 
 
 # --------------------------------------------------------------------------- paths

@@ -22,7 +22,7 @@ from typing import Any
 import mesa
 import numpy as np
 
-from corridors import market, routing
+from corridors import loading, routing
 from corridors.agents import (
     CaspianOperator,
     CountryAgent,
@@ -364,11 +364,10 @@ class CorridorModel(mesa.Model):
                 "vot": vot,
                 "od": self.graph.od_pairs(self.net.node_ids(p[0] for p in pairs), self.net.node_ids(p[1] for p in pairs)),
             })  # fmt: skip
-        self.routes = market.Routes.build(self.groups, self.n_shippers, self.n_corridors)
+        self.routes = loading.Routes.build(self.groups, self.n_shippers, self.n_corridors)
         self.tails = self.graph.tails
-        trees = market.graph_router(self.graph, None if self.router is routing else self.router)
-        self._quote_trees = market.TreeCache(self.routes, self.graph, trees)
-        self._round_trees = [market.TreeCache(self.routes, self.graph, trees)
+        self._quote_trees = loading.TreeCache(self.routes, self.graph, self.router)
+        self._round_trees = [loading.TreeCache(self.routes, self.graph, self.router)
                              for _ in range(max(self.params.route_iterations - 1, 0))]  # fmt: skip
         self.shipper_vol = np.zeros(self.n_shippers)
         self.is_transit = np.array([s.direction == "transit" for s in self.shippers])
@@ -522,7 +521,7 @@ class CorridorModel(mesa.Model):
         self._route_masks = (
             self.routes.row_masks & open_s[None, :] & np.tile(self.corridor_open, len(self.groups))[:, None]
         )
-        self.paths, self.quote_money, self.quote_time, self.bloc_share = market.quote(
+        self.paths, self.quote_money, self.quote_time, self.bloc_share = loading.quote(
             self.routes, self._quote_trees, self.tails, money_s, time_s, wait_s, self.bloc_km_s,
             self._route_masks, self.n_shippers,
         )  # fmt: skip
@@ -594,19 +593,19 @@ class CorridorModel(mesa.Model):
         cap_s = self.capacity_e[slot]
         hard_s = self.hard[slot]
         vol = self.volumes
-        new, offered, diverted, loads = market.offer(
+        new, offered, diverted, loads = loading.offer(
             self.routes, self.tails, self.paths, volumes=vol, state_share=self.sh.state_share,
             shares=self.sh.shares, state_alloc=self.sh.state_alloc, target=self.target,
             available=self.available, ban_cap=self.ban_cap, backlog=self.backlog, cap_s=cap_s, hard_s=hard_s,
             prev_load_s=self._edge_load[slot], first=self.t == 0, queue_days=p.rebook_queue_days,
             give_up=min(1.0, 1.0 / p.queue_patience_quarters),
         )  # fmt: skip
-        mix, loads = market.spread(
+        mix, loads = loading.spread(
             self.routes, self._round_trees, self.tails, self.paths, offered, loads, money_s=self._money_s,
             time_s=self._time_s, cap_s=cap_s, hard_s=hard_s, masks=self._route_masks,
             iterations=p.route_iterations,
         )  # fmt: skip
-        out = market.settle(
+        out = loading.settle(
             self.routes, self.tails, mix, offered, loads, cap_s=cap_s, hard_s=hard_s, money_s=self._money_s,
             time_s=self._time_s, available=self.available, bpr_alpha=p.bpr_alpha, bpr_beta=p.bpr_beta,
         )  # fmt: skip
