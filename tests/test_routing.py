@@ -15,6 +15,7 @@ import subprocess
 import sys
 import types
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -727,16 +728,30 @@ def random_graph(rng, n: int, m: int) -> Graph:
     return make_graph(rng.integers(0, n, m), rng.integers(0, n, m), n)
 
 
+@contextmanager
+def forced_threads():
+    """Inside the block the public functions run their kernels on ``numba.get_num_threads()``
+    threads whatever the size of the problem (routing's choice by size is switched off)."""
+    original = routing._threads_for
+    routing._threads_for = lambda work, tasks=2: numba.get_num_threads()
+    try:
+        yield
+    finally:
+        routing._threads_for = original
+
+
 def with_threads(fn: Callable[[], tuple]) -> list[tuple]:
-    """Run ``fn`` with 1 and then 2 Numba threads; restore the thread count."""
+    """Run ``fn`` with its kernels on 1 and then on 2 Numba threads, whatever the problem's
+    size; restore the thread count."""
     if numba.config.NUMBA_NUM_THREADS < 2:
         pytest.skip("needs at least 2 Numba threads")
     old = numba.get_num_threads()
     out = []
     try:
-        for threads in (1, 2):
-            numba.set_num_threads(threads)
-            out.append(fn())
+        with forced_threads():
+            for threads in (1, 2):
+                numba.set_num_threads(threads)
+                out.append(fn())
     finally:
         numba.set_num_threads(old)
     return out
@@ -802,6 +817,187 @@ def test_threads_user_equilibrium(sioux, method):
 
     one, two = with_threads(run)
     assert_bit_identical(one, two)
+
+
+# ---------------------------------------------------------- thread count by problem size
+
+
+@pytest.fixture
+def two_threads():
+    """Numba on 2 threads for the test (skipped on fewer); the count is restored after."""
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs at least 2 Numba threads")
+    old = numba.get_num_threads()
+    numba.set_num_threads(2)
+    yield
+    numba.set_num_threads(old)
+
+
+@pytest.fixture
+def idle(monkeypatch):
+    """A machine of 2 cores that no other process uses, as routing's chooser sees it."""
+    monkeypatch.setattr(routing, "_CPUS", 2)
+    monkeypatch.setattr(routing, "_others_load", lambda: 0.0)
+
+
+def sources_for(g: Graph, work: float) -> np.ndarray:
+    """Sources enough for about ``work`` steps of Dijkstra on ``g`` (at least 2)."""
+    count = max(2, int(np.ceil(work / routing._dijkstra_work(1, g.n, g.m))))
+    return np.arange(count) % g.n
+
+
+def test_threads_for_small_problems_is_one(two_threads, idle):
+    limit = routing._PARALLEL_WORK
+    for work in (0, 1, limit // 10, limit - 1):
+        assert routing._threads_for(work, 1000) == 1
+    assert routing._threads_for(100 * limit, 1) == 1  # one task cannot use a second thread
+
+
+def test_threads_for_large_problems_is_all_threads(two_threads, idle):
+    limit = routing._PARALLEL_WORK
+    for work in (limit, 10 * limit, 10**12):
+        assert routing._threads_for(work, 2) == 2
+    numba.set_num_threads(1)
+    assert routing._threads_for(10 * limit, 100) == 1  # never more than the current count
+    numba.set_num_threads(2)
+    with routing.single_thread():
+        assert routing._threads_for(10 * limit, 100) == 1
+
+
+def test_threads_for_busy_machine_is_one(two_threads, monkeypatch):
+    """A core kept busy by another process: a second thread would wait for it."""
+    monkeypatch.setattr(routing, "_CPUS", 2)
+    big = 10 * routing._PARALLEL_WORK
+    for others, threads in ((0.0, 2), (0.4, 2), (0.6, 1), (1.0, 1), (2.0, 1)):
+        monkeypatch.setattr(routing, "_others_load", lambda others=others: others)
+        assert routing._threads_for(big, 100) == threads, others
+
+
+def test_others_load_is_a_cached_share_of_cores():
+    first = routing._others_load()
+    assert 0.0 <= first <= (os.cpu_count() or 1) + 0.5
+    # read at most every _LOAD_INTERVAL seconds: an immediate second call gives the same value
+    assert routing._others_load() == first or routing._LOAD_INTERVAL < 0.01
+    assert routing._cpu_reading() is None or len(routing._cpu_reading()) == 3
+
+
+def record_threads(monkeypatch, *names: str) -> list[tuple[str, int]]:
+    """Wrap routing's kernels ``names``: each call appends (name, Numba threads it ran on)."""
+    seen: list[tuple[str, int]] = []
+    for name in names:
+        kernel = getattr(routing, name)
+
+        def wrapper(*args, kernel=kernel, name=name):
+            seen.append((name, numba.get_num_threads()))
+            return kernel(*args)
+
+        monkeypatch.setattr(routing, name, wrapper)
+    return seen
+
+
+def every_entry_point(g: Graph, n_sources: int) -> None:
+    """Call each public entry point that runs a parallel kernel, with ``n_sources`` jobs."""
+    rng = np.random.default_rng(5)
+    w = rng.uniform(1.0, 5.0, g.m)
+    em = rng.random(g.m) < 0.9
+    sources = np.arange(n_sources) % g.n
+    routing.shortest_paths(g.indptr, g.indices, w, sources, edge_mask=em)
+    wb = np.vstack([w, w[::-1]])
+    routing.shortest_paths_batch(g.indptr, g.indices, wb, sources[: max(1, n_sources // 2)])
+    rows = np.arange(n_sources) % 2
+    masks = np.vstack([em, em])
+    routing.shortest_path_trees(g.indptr, g.indices, wb, rows, sources, edge_mask=masks)
+    graph = routing.Graph(g.indptr, g.indices)
+    graph.trees(wb, masks, rows, sources, check=False)
+    dest = (sources * 7 + 3) % g.n
+    a = graph.assign(wb, sources, dest, np.ones((2, n_sources)), edge_mask=masks, time=w)
+    graph.paths(w, graph.od_pairs(sources, dest), edge_mask=masks)
+    a.paths.sums(np.vstack([w, w]))
+    a.paths.mins(w)
+    a.paths.load(np.ones((2, n_sources)))
+
+
+PARALLEL_KERNELS = (
+    "_shortest_paths_kernel", "_shortest_paths_batch_kernel", "_trees_kernel", "_assign_kernel",
+    "_fold_kernel", "_load_kernel",
+)  # fmt: skip
+
+
+def test_small_calls_run_on_one_thread_and_restore_the_count(two_threads, idle, monkeypatch):
+    g = random_graph(np.random.default_rng(8), 30, 120)
+    seen = record_threads(monkeypatch, *PARALLEL_KERNELS)
+    every_entry_point(g, 6)
+    assert {name for name, _ in seen} == set(PARALLEL_KERNELS)
+    assert {threads for _, threads in seen} == {1}
+    assert numba.get_num_threads() == 2
+
+
+def test_large_calls_run_on_all_threads(two_threads, idle, monkeypatch):
+    monkeypatch.setattr(routing, "_PARALLEL_WORK", 1)  # every call with two tasks is large
+    g = random_graph(np.random.default_rng(8), 30, 120)
+    seen = record_threads(monkeypatch, *PARALLEL_KERNELS)
+    every_entry_point(g, 6)
+    assert {threads for _, threads in seen} == {2}
+    assert numba.get_num_threads() == 2
+
+
+def test_single_thread_keeps_every_call_on_one_thread(two_threads, idle, monkeypatch):
+    monkeypatch.setattr(routing, "_PARALLEL_WORK", 1)
+    g = random_graph(np.random.default_rng(8), 30, 120)
+    seen = record_threads(monkeypatch, *PARALLEL_KERNELS)
+    calls = []
+    with routing.single_thread(), pytest.MonkeyPatch.context() as mp:
+        mp.setattr(numba, "set_num_threads", calls.append)
+        every_entry_point(g, 6)
+    assert {threads for _, threads in seen} == {1}
+    assert calls == [], "set_num_threads called inside single_thread()"
+    assert numba.get_num_threads() == 2
+
+
+def test_thread_count_is_restored_when_a_kernel_raises(two_threads, idle, monkeypatch):
+    def boom(*args):
+        assert numba.get_num_threads() == 1
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(routing, "_shortest_paths_kernel", boom)
+    g = random_graph(np.random.default_rng(8), 30, 120)
+    with pytest.raises(RuntimeError, match="boom"):
+        routing.shortest_paths(g.indptr, g.indices, np.ones(g.m), [0, 1])
+    assert numba.get_num_threads() == 2
+
+
+def test_user_equilibrium_small_network_on_one_thread(two_threads, idle, monkeypatch, sioux):
+    seen = record_threads(monkeypatch, "_assign_kernel")
+    sioux.ue(method="frank-wolfe", gap=1e-2)
+    assert seen and {threads for _, threads in seen} == {1}
+    assert numba.get_num_threads() == 2
+
+
+@pytest.mark.parametrize("size", ["below", "above"])
+def test_results_do_not_depend_on_the_thread_count(size, big_graph, two_threads):
+    """Bit-identical on 1 and 2 threads, forced, and on routing's own choice, on problems
+    smaller and larger than ``_PARALLEL_WORK``."""
+    rng = np.random.default_rng(12)
+    g = random_graph(rng, 200, 800) if size == "below" else big_graph
+    target = routing._PARALLEL_WORK * (0.2 if size == "below" else 2.0)
+    sources = sources_for(g, target)
+    work = routing._dijkstra_work(sources.size, g.n, g.m)
+    assert (work < routing._PARALLEL_WORK) == (size == "below")
+    w = rng.uniform(1.0, 10.0, g.m)
+    em = rng.random(g.m) < 0.9
+    wb = np.vstack([w, rng.uniform(1.0, 10.0, g.m)])
+    dest = rng.integers(0, g.n, sources.size)
+
+    def run():
+        d, p = routing.shortest_paths(g.indptr, g.indices, w, sources, edge_mask=em)
+        a = routing.assign(g.indptr, g.indices, wb, sources, dest, np.ones((2, sources.size)), time=w)
+        rows = np.arange(sources.size) % 2
+        t = routing.shortest_path_trees(g.indptr, g.indices, wb, rows, sources)
+        return d, p, a.flow, a.cost, a.time, a.paths.sums(wb), a.paths.mins(w), *t
+
+    one, two = with_threads(run)
+    assert_bit_identical(one, two)
+    assert_bit_identical(one, run())  # routing's own choice
 
 
 # ---------------------------------------------------------------------- compilation

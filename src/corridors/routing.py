@@ -16,8 +16,11 @@ Run ``corridors warmup`` (or :func:`warmup`) once to fill the cache.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -637,6 +640,109 @@ def _masks(edge_mask, through_mask, n_slots: int, n: int, rows: int | None = Non
     return em, tm
 
 
+# -------------------------------------------------------------------- thread count
+
+# Work below which a call runs on one Numba thread, in inner-loop steps: a Dijkstra job
+# counts n_nodes + n_slots, a path walk one step per hop and value. A step takes about 5 ns
+# on one thread. Provisional: set from the threads section of benchmarks/bench_routing.py.
+_PARALLEL_WORK = 1_000_000
+
+_local = threading.local()  # .single: depth of single_thread() blocks in this Python thread
+
+_CPUS = os.cpu_count() or 1
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+_LOAD_INTERVAL = 0.25  # seconds between readings of /proc/stat
+
+
+def _cpu_reading() -> tuple[float, float, float] | None:
+    """(monotonic seconds, CPU seconds all processes used, CPU seconds this process used)."""
+    try:
+        with open("/proc/stat", "rb") as f:
+            ticks = f.readline().split()[1:9]  # user nice system idle iowait irq softirq steal
+        busy = sum(map(int, ticks)) - int(ticks[3]) - int(ticks[4])
+    except (OSError, ValueError, IndexError):
+        return None
+    own = os.times()
+    return time.monotonic(), busy / _TICK, own.user + own.system
+
+
+_last_reading = (_cpu_reading(), 0.0)  # (reading, cores others used up to it)
+
+
+def _others_load() -> float:
+    """Cores that other processes kept busy between the last two readings of /proc/stat,
+    taken at most every ``_LOAD_INTERVAL`` seconds; 0.0 where it cannot be read."""
+    before, others = _last_reading
+    if before is None:
+        return 0.0
+    if time.monotonic() - before[0] < _LOAD_INTERVAL:
+        return others
+    now = _cpu_reading()
+    if now is None:
+        return others
+    others = max(0.0, (now[1] - before[1] - (now[2] - before[2])) / (now[0] - before[0]))
+    globals()["_last_reading"] = (now, others)  # one assignment: safe across Python threads
+    return others
+
+
+def _threads_for(work: int, tasks: int = 2) -> int:
+    """Numba threads for a call of about ``work`` steps (see ``_PARALLEL_WORK``) that splits
+    into ``tasks`` independent parts.
+
+    1 for small work or a single part. Else the current count, ``numba.get_num_threads()``
+    (all threads unless lowered, as by :func:`single_thread`), but no more than the cores
+    other processes leave free (:func:`_others_load`, rounded): a thread that must wait for
+    a busy core stalls the whole call.
+    """
+    if work < _PARALLEL_WORK or tasks < 2:
+        return 1
+    threads = numba.get_num_threads()
+    if threads > 1:
+        threads = max(1, min(threads, int(_CPUS - _others_load() + 0.5)))
+    return threads
+
+
+def _run(kernel: Callable, work: int, tasks: int, *args):
+    """``kernel(*args)`` on ``_threads_for(work, tasks)`` Numba threads, then the previous
+    count again. Results do not depend on the count (see the module docstring)."""
+    if getattr(_local, "single", 0):  # inside single_thread(): one thread already
+        return kernel(*args)
+    before = numba.get_num_threads()
+    threads = _threads_for(work, tasks)
+    if threads == before:  # set_num_threads costs about 1 us: skip it when it changes nothing
+        return kernel(*args)
+    numba.set_num_threads(threads)
+    try:
+        return kernel(*args)
+    finally:
+        numba.set_num_threads(before)
+
+
+@contextmanager
+def _num_threads(threads: int) -> Iterator[None]:
+    """Run kernels on ``threads`` Numba threads inside the block (as :func:`_run`)."""
+    before = numba.get_num_threads()
+    if getattr(_local, "single", 0) or threads == before:
+        yield
+        return
+    numba.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
+def _dijkstra_work(n_jobs: int, n_nodes: int, n_slots: int) -> int:
+    return n_jobs * (n_nodes + n_slots)
+
+
+def _walk_work(n_classes: int, n_od: int, n_values: int, n_nodes: int) -> int:
+    """Steps of walking ``n_classes * n_od`` paths back to their origins for ``n_values``
+    values (a load walks one): hops times (1 + values), the hops per path taken as
+    ``sqrt(n_nodes)``, between a random graph's ``log(n_nodes)`` and a grid's ``n_nodes``."""
+    return n_classes * n_od * (1 + n_values) * int(np.sqrt(n_nodes) + 1)
+
+
 # ------------------------------------------------------------------------ public API
 
 
@@ -726,7 +832,8 @@ def shortest_paths(indptr, indices, weights, sources, *, edge_mask=None, through
     weights = _float_array("weights", weights, (indices.size,))
     sources = _int_array("sources", sources, upper=n)
     em, tm = _masks(edge_mask, through_mask, indices.size, n)
-    return _shortest_paths_kernel(indptr, indices, weights, em, tm, sources)
+    work = _dijkstra_work(sources.size, n, indices.size)
+    return _run(_shortest_paths_kernel, work, sources.size, indptr, indices, weights, em, tm, sources)
 
 
 def shortest_paths_batch(indptr, indices, weights_batch, sources, *, edge_mask=None, through_mask=None):
@@ -743,7 +850,9 @@ def shortest_paths_batch(indptr, indices, weights_batch, sources, *, edge_mask=N
     wb = _float_array("weights_batch", wb, (wb.shape[0], indices.size))
     sources = _int_array("sources", sources, upper=n)
     em, tm = _masks(edge_mask, through_mask, indices.size, n, rows=wb.shape[0])
-    return _shortest_paths_batch_kernel(indptr, indices, wb, em, tm, sources)
+    jobs = wb.shape[0] * sources.size
+    work = _dijkstra_work(jobs, n, indices.size)
+    return _run(_shortest_paths_batch_kernel, work, jobs, indptr, indices, wb, em, tm, sources)
 
 
 def shortest_path_trees(indptr, indices, weights, rows, sources, *, edge_mask=None, through_mask=None):
@@ -779,7 +888,8 @@ def shortest_path_trees(indptr, indices, weights, rows, sources, *, edge_mask=No
     if rows.shape != sources.shape:
         raise _fail("sources", f"length {sources.size} differs from rows' {rows.size}")
     em, tm = _masks(edge_mask, through_mask, indices.size, n, rows=w.shape[0])
-    return _trees_kernel(indptr, indices, w, em, tm, rows, sources)
+    work = _dijkstra_work(rows.size, n, indices.size)
+    return _run(_trees_kernel, work, rows.size, indptr, indices, w, em, tm, rows, sources)
 
 
 def bpr_time(t0, flow, capacity, alpha=0.15, beta=4.0) -> np.ndarray:
@@ -837,9 +947,12 @@ class PathSet:
             folded = _fold_values(arr, self.tails.size)
         else:
             folded = np.require(arr[None, :] if arr.ndim == 1 else arr, np.float64, ["C", "W"])
-        out = _fold_kernel(
-            self.tails, self.pred, self.origins, self.od_origin, self.destinations, folded, take_min
-        )
+        k, n_od = self.pred.shape[0], self.destinations.size
+        work = _walk_work(k, n_od, folded.shape[0], self.pred.shape[2])
+        out = _run(
+            _fold_kernel, work, k * n_od,
+            self.tails, self.pred, self.origins, self.od_origin, self.destinations, folded, take_min,
+        )  # fmt: skip
         return out[0] if arr.ndim == 1 else out
 
     def load(self, demand, *, check: bool = True) -> np.ndarray:
@@ -849,9 +962,12 @@ class PathSet:
             q = _float_array("demand", demand, (self.n_classes, self.destinations.size))
         else:
             q = np.require(demand, np.float64, ["C", "W"])
-        return _load_kernel(
-            self.tails, self.pred, self.origins, self.od_origin, self.destinations, q, self.tails.size
-        )
+        k = self.pred.shape[0]
+        work = _walk_work(k, self.destinations.size, 0, self.pred.shape[2])
+        return _run(
+            _load_kernel, work, k,
+            self.tails, self.pred, self.origins, self.od_origin, self.destinations, q, self.tails.size,
+        )  # fmt: skip
 
 
 def _fold_values(arr: np.ndarray, n_slots: int) -> np.ndarray:
@@ -922,6 +1038,12 @@ class Graph:
     def n_slots(self) -> int:
         return self.indices.size
 
+    def _assign_work(self, n_classes: int, n_origins: int, n_od: int, n_values: int) -> int:
+        """Steps of :func:`_assign_kernel`: the trees, then a load and a fold of the paths."""
+        n = self.n_nodes
+        trees = _dijkstra_work(n_classes * n_origins, n, self.n_slots)
+        return trees + _walk_work(n_classes, n_od, 1 + n_values, n)
+
     def od_pairs(self, origins, destinations) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """OD pairs checked once for :meth:`paths`: (unique origins, row of each pair, destinations)."""
         return _od_arrays(origins, destinations, self.n_nodes)
@@ -942,7 +1064,8 @@ class Graph:
             w = np.require(weights, np.float64, ["C", "W"])
         k = em.shape[0]
         w2 = np.ascontiguousarray(np.broadcast_to(w, (k, self.n_slots)))
-        _, _, _, pred = _assign_kernel(
+        _, _, _, pred = _run(
+            _assign_kernel, self._assign_work(k, org.size, dst.size, 0), k * org.size,
             self.indptr, self.indices, self.tails, w2, em, self.through_mask, org, od_origin, dst,
             np.zeros((k, dst.size)), np.empty((0, self.n_slots)),
         )  # fmt: skip
@@ -962,7 +1085,11 @@ class Graph:
                 self.indptr, self.indices, weights, rows, sources, edge_mask=edge_mask,
                 through_mask=self.through_mask,
             )  # fmt: skip
-        return _trees_kernel(self.indptr, self.indices, weights, edge_mask, self.through_mask, rows, sources)
+        work = _dijkstra_work(rows.shape[0], self.n_nodes, self.n_slots)
+        return _run(
+            _trees_kernel, work, rows.shape[0],
+            self.indptr, self.indices, weights, edge_mask, self.through_mask, rows, sources,
+        )  # fmt: skip
 
     def assign(
         self,
@@ -1007,9 +1134,10 @@ class Graph:
         if distance is not None:
             attrs[1] = _float_array("distance", distance, (n_slots,))
         attrs[2:] = _float_array("attributes", extra, (extra.shape[0], n_slots))
-        flow, skims, unassigned, pred = _assign_kernel(
-            self.indptr, self.indices, self.tails, w, em, self.through_mask, org, od_origin, dst, q, attrs
-        )
+        flow, skims, unassigned, pred = _run(
+            _assign_kernel, self._assign_work(k, org.size, n_od, attrs.shape[0]), k * org.size,
+            self.indptr, self.indices, self.tails, w, em, self.through_mask, org, od_origin, dst, q, attrs,
+        )  # fmt: skip
         paths = PathSet(org, od_origin, dst, pred, self.tails)
         return Assignment(flow, skims[0], skims[1], skims[2], skims[3:], unassigned, paths)
 
@@ -1158,10 +1286,10 @@ def user_equilibrium(
             raise _fail("demand", f"{unassigned[0]:g} of it has no path between its origin and destination")
         return flow[0], skims[0, 0]
 
-    # small networks: one thread (starting threads costs more than it saves, above all when
-    # the machine is busy); results do not depend on the thread count
-    small = n_e * org.size < 200_000
-    with single_thread() if small else nullcontext():
+    # each load on the thread count its size calls for (see _PARALLEL_WORK); results do not
+    # depend on the thread count
+    work = _dijkstra_work(org.size, n_nodes, n_e) + _walk_work(1, dst.size, 3, n_nodes)
+    with _num_threads(_threads_for(work, org.size)):
         times = np.empty(n_e)
         deriv = np.empty(n_e)
         if initial_flow is None:
@@ -1242,9 +1370,11 @@ def single_thread() -> Iterator[None]:
     """
     before = numba.get_num_threads()
     numba.set_num_threads(1)
+    _local.single = getattr(_local, "single", 0) + 1
     try:
         yield
     finally:
+        _local.single -= 1
         numba.set_num_threads(before)
 
 
