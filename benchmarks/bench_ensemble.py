@@ -1,17 +1,23 @@
-"""Speed of ensembles: local worker processes (1 and 2) and Dask, measured in the same run.
+"""Speed of ensembles: 1 and 2 local worker processes, the old version's 2, and Dask, in one run.
 
-1. ``corridors.run_ensemble`` of the baseline (2019-2035, ``--replicates`` replicates,
-   default 1000) on 1 local worker process and on 2: wall time (worker start-up and the
-   merge of the tables included), runs per second, and the speed-up from 1 to 2 workers.
-2. The same ensemble on a Dask ``LocalCluster`` of 2 single-threaded workers (started
+1. ``corridors.run_ensemble`` of the baseline (2019-2035, seed 7, ``--replicates``
+   replicates, default 1000) on 1 local worker process and on 2, this version: wall time
+   (worker start-up and the merge of the tables included), runs per second, and the
+   speed-up from 1 to 2 workers.
+2. The old version's (commit 5122682) ensemble on 2 local workers, in the same run: a
+   temporary ``git worktree`` imported by a worker process (``PYTHONPATH=<worktree>/src``),
+   whose ensemble's worker processes inherit that path. Its Numba cache is compiled first
+   (not timed). The ratio old / new is measured here, not stored.
+3. The same ensemble on a Dask ``LocalCluster`` of 2 single-threaded workers (started
    beforehand; its start-up time is printed apart): Dask's overhead per run against the
    2 local processes.
-3. One run in this process (the median of 3, warm), the floor of a serial ensemble.
+4. One run in this process (the median of 3, warm), the floor of a serial ensemble.
 
-The three ensembles must give identical tables (they are checked). Targets (issue 7): 1000
-replicates in under 2 minutes with 2 workers; a speed-up of at least 1.7x from 1 to 2
-workers. A missed target prints ``MISS``; the exit status is 0 all the same: this is a
-measurement. ``--replicates 40`` gives a rough reading in a minute.
+This version's ensembles must give identical tables (checked) and no failed runs. Targets
+(issue 13): with 2 workers at least 4x faster than the old version and 60 s or less for 1000
+replicates; a speed-up of at least 1.8x from 1 to 2 workers. A missed target prints ``MISS``;
+the exit status is 0 all the same: this is a measurement. ``--quick`` runs every part with
+20 replicates (a rough reading; the 60 s target is then extrapolated).
 """
 
 from __future__ import annotations
@@ -27,14 +33,29 @@ import numpy as np
 import pandas as pd
 
 import corridors
-from benchlib import columns, positive_int, version  # next to this script
+from benchlib import (  # next to this script
+    OLD_COMMIT,
+    Worker,
+    columns,
+    exit_on_sigterm,
+    load_average,
+    new_src,
+    old_worktree,
+    positive_int,
+    print_load,
+    revision,
+    status,
+    version,
+)
 from corridors import routing
 from corridors.executors import loopback_cluster
 
 SEED = 7
 END_YEAR = 2035
-TARGET_S = 120.0
-TARGET_SPEEDUP = 1.7
+TARGET_S = 60.0  # 1000 replicates, 2 workers, new
+TARGET_OLD_RATIO = 4.0  # old / new, 2 workers
+TARGET_SPEEDUP = 1.8  # 1 -> 2 workers, new
+FULL = 1000
 
 
 def timed_ensemble(replicates: int, **kw) -> tuple[float, corridors.EnsembleResults]:
@@ -52,22 +73,49 @@ def same_tables(a: corridors.EnsembleResults, b: corridors.EnsembleResults) -> b
     return True
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--replicates", type=positive_int, default=1000, help="replicates (default 1000)")
-    parser.add_argument("--no-dask", action="store_true", help="skip the Dask comparison")
-    args = parser.parse_args(argv)
-    n = args.replicates
+def old_ensemble(n: int) -> tuple[dict | None, str]:
+    """The old version's ensemble on 2 local workers: ``({"seconds", "failures"}, "")`` or
+    ``(None, why it was skipped)``."""
+    with old_worktree() as (tree, why):
+        if tree is None:
+            return None, why
+        print(f"old version: {tree.describe()}")
+        with Worker(tree.label, tree.src) as worker:
+            t0 = time.perf_counter()
+            print("  warming its Numba cache (the first time it compiles: about 20-60 s) ...", flush=True)
+            worker.call("warmup", seed=SEED, end_year=END_YEAR)
+            print(f"  warm after {time.perf_counter() - t0:.0f} s", flush=True)
+            out = worker.call("ensemble", replicates=n, workers=2, seed=SEED, end_year=END_YEAR)
+        return out, ""
 
-    print(f"corridors ensemble benchmark: {n} replicates of the baseline, 2019-{END_YEAR}, seed {SEED}")
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="20 replicates (a rough reading of every part; for CI)"
+    )
+    parser.add_argument("--replicates", type=positive_int, default=None, help="replicates (default 1000; 20 with --quick)")  # fmt: skip
+    parser.add_argument("--no-dask", action="store_true", help="skip the Dask comparison")
+    parser.add_argument("--no-old", action="store_true", help=f"skip the old version ({OLD_COMMIT})")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    n = args.replicates or (20 if args.quick else FULL)
+    exit_on_sigterm()
+    started = time.perf_counter()
+
+    print(
+        f"corridors ensemble benchmark{' (--quick: a rough reading)' if args.quick else ''}: "
+        f"{n} replicates of the baseline, 2019-{END_YEAR}, seed {SEED}"
+    )
+    print(f"new version: {revision(new_src())} ({new_src()})")
     print(
         f"python {platform.python_version()}, numpy {np.__version__}, pandas {pd.__version__}, "
         f"dask {version('dask')}, distributed {version('distributed')}; {os.cpu_count()} CPUs"
     )
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    print(f"load average (1 min) at start: {load:.2f}")
-    if load > 0.5:
-        print(f"warning: load average {load:.2f}: other processes are running; timings will be noisy")
+    loads = [print_load("at start")]
 
     routing.warmup()
     corridors.run(seed=SEED, end_year=2019)
@@ -78,16 +126,23 @@ def main(argv: list[str] | None = None) -> int:
         singles.append(time.perf_counter() - t0)
     single = statistics.median(singles)
     print(f"one run in this process: {single:.3f} s (median of 3): a serial floor of {n * single:.0f} s")
-    print()
+    print(flush=True)
 
     t1, ens1 = timed_ensemble(n, workers=1, executor="local")
-    print(f"  local, 1 worker:  {t1:7.1f} s")
+    print(f"  new, local, 1 worker:  {t1:7.1f} s", flush=True)
     t2, ens2 = timed_ensemble(n, workers=2, executor="local")
-    print(f"  local, 2 workers: {t2:7.1f} s")
+    print(f"  new, local, 2 workers: {t2:7.1f} s", flush=True)
+    loads.append(load_average()[0])
     rows = [
-        ("local processes, 1 worker", t1, ens1),
-        ("local processes, 2 workers", t2, ens2),
+        ("new: local processes, 1 worker", t1, ens1),
+        ("new: local processes, 2 workers", t2, ens2),
     ]
+    old, old_why = (None, "--no-old") if args.no_old else old_ensemble(n)
+    if old is not None:
+        print(f"  old, local, 2 workers: {old['seconds']:7.1f} s", flush=True)
+        loads.append(load_average()[0])
+    else:
+        print(f"old version: comparison with {OLD_COMMIT} SKIPPED: {old_why}")
     dask_start = None
     if not args.no_dask:
         t0 = time.perf_counter()
@@ -97,36 +152,58 @@ def main(argv: list[str] | None = None) -> int:
             td, ensd = timed_ensemble(n, scheduler=cluster.scheduler_address)
         finally:
             cluster.close()
-        print(f"  dask, 2 workers:  {td:7.1f} s (+ {dask_start:.1f} s to start the cluster)")
-        rows.append(("dask LocalCluster, 2 workers", td, ensd))
+        print(f"  new, dask, 2 workers:  {td:7.1f} s (+ {dask_start:.1f} s to start the cluster)")
+        rows.append(("new: dask LocalCluster, 2 workers", td, ensd))
+        loads.append(load_average()[0])
 
     print()
     table = [("executor", "wall s", "runs/s", "s/run", "speed-up", "failed runs", "same tables")]
     for label, t, ens in rows:
         table.append((label, f"{t:.1f}", f"{n / t:.2f}", f"{t / n:.3f}", f"{t1 / t:.2f}x", str(len(ens.failures)),
                       "yes" if same_tables(ens1, ens) else "NO"))  # fmt: skip
+    if old is not None:
+        s = old["seconds"]
+        table.append((f"old {OLD_COMMIT}: local processes, 2 workers", f"{s:.1f}", f"{n / s:.2f}", f"{s / n:.3f}",
+                      "-", str(old["failures"]), "-"))  # fmt: skip
     print("\n".join(columns(table, left={0})))
+    broken = False
     for label, _, ens in rows:
         if not ens.failures.empty:
             first = ens.failures.iloc[0]
             print(f"  {label}: {len(ens.failures)} runs failed, e.g. {first['error']}: {first['message']}")
+            broken = True
+        if not same_tables(ens1, ens):
+            print(f"  {label}: tables differ from the 1-worker ensemble's")
+            broken = True
     print()
 
     speedup = t1 / t2
-    full = t2 * 1000 / n
-    print(
-        f"target: 1000 replicates under {TARGET_S:.0f} s with 2 workers: {full:.0f} s"
-        + ("" if n == 1000 else f" (extrapolated from {n})")
-        + (" ok" if full < TARGET_S else " MISS")
-    )
-    print(f"target: speed-up >= {TARGET_SPEEDUP}x from 1 to 2 workers: {speedup:.2f}x"
-          + (" ok" if speedup >= TARGET_SPEEDUP else " MISS"))  # fmt: skip
+    full = t2 * FULL / n
+    extrapolated = "" if n == FULL else f" (extrapolated from {n})"
+    met = []
+    met.append(full <= TARGET_S)
+    print(f"target: {FULL} replicates in {TARGET_S:.0f} s or less with 2 workers: {full:.0f} s{extrapolated} {status(met[-1])}")  # fmt: skip
+    met.append(speedup >= TARGET_SPEEDUP)
+    print(f"target: speed-up >= {TARGET_SPEEDUP}x from 1 to 2 workers: {speedup:.2f}x {status(met[-1])}")
+    if old is not None:
+        old_ratio = old["seconds"] / t2
+        met.append(old_ratio >= TARGET_OLD_RATIO)
+        print(f"target: 2 workers at least {TARGET_OLD_RATIO:g}x faster than old {OLD_COMMIT}: {old_ratio:.2f}x {status(met[-1])}")  # fmt: skip
+    else:
+        print(f"target: 2 workers at least {TARGET_OLD_RATIO:g}x faster than old: SKIP ({old_why})")
     print(f"parallel efficiency with 2 workers: {speedup / 2:.0%}; the serial floor would be {n * single / 2:.0f} s "
           "on 2 perfectly used cores")  # fmt: skip
-    if not args.no_dask:
+    if dask_start is not None:
         overhead = (rows[2][1] - t2) / n
         print(f"Dask overhead per run against 2 local processes: {overhead * 1000:+.1f} ms "
               f"({overhead / (t2 / n):+.1%} of a run's wall share); cluster start-up {dask_start:.1f} s")  # fmt: skip
+    print(
+        f"load average during the run (1 min, sampled between parts): {', '.join(f'{x:.2f}' for x in loads)}"
+    )
+    print(f"{sum(met)} of {len(met)} measured targets met; finished in {time.perf_counter() - started:.0f} s")
+    if broken:
+        print("ERROR: failed runs or differing tables (see above)")
+        return 1
     return 0
 
 

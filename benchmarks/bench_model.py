@@ -149,7 +149,7 @@ def old_against_new(args, new: Side, old: Side) -> str:
                     f"old version: comparison with {OLD_COMMIT} SKIPPED: {why}; measuring the new version alone"
                 )
             else:
-                print(f"old version: {tree.commit[:10]} checked out into {tree.path} (removed at the end)")
+                print(f"old version: {tree.describe()}")
             pairs = [(Worker("new", new_src()), new)]
             try:
                 if tree is not None:

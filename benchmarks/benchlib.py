@@ -37,6 +37,7 @@ __all__ = [
     "BENCH_DIR",
     "COMMANDS",
     "OLD_COMMIT",
+    "OLD_TREE_ENV",
     "REPO",
     "OldTree",
     "Worker",
@@ -58,6 +59,7 @@ __all__ = [
 OLD_COMMIT = "5122682"  # the revision before issue 13's rewrite of the model core
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
+OLD_TREE_ENV = "CORRIDORS_BENCH_OLD_TREE"  # a shared worktree of OLD_COMMIT (run_benchmarks.py)
 LOAD_WARNING = 0.5  # 1-minute load average above which timings are flagged as noisy
 
 
@@ -171,6 +173,11 @@ class OldTree:
 
     path: Path
     commit: str  # the full hash
+    shared: bool = False  # made by a caller (OLD_TREE_ENV), not removed here
+
+    def describe(self) -> str:
+        where = "a shared worktree, removed by its creator" if self.shared else "removed at the end"
+        return f"{self.commit[:10]} checked out into {self.path} ({where})"
 
     @property
     def src(self) -> Path:
@@ -187,7 +194,20 @@ def old_worktree(commit: str = OLD_COMMIT) -> Iterator[tuple[OldTree | None, str
 
     The worktree (and its Numba cache in ``src/corridors/__pycache__``) is removed on exit,
     also when the block raises or the process gets SIGTERM (see :func:`exit_on_sigterm`).
+
+    If the environment variable :data:`OLD_TREE_ENV` names a worktree of ``commit`` (as
+    ``run_benchmarks.py`` sets it, to compile the old Numba cache once for all scripts),
+    that one is used and left in place: its creator removes it.
     """
+    shared = os.environ.get(OLD_TREE_ENV)
+    if shared:
+        path = Path(shared)
+        head = subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True, text=True)
+        full = _git("rev-parse", f"{commit}^{{commit}}").stdout.strip()
+        if not head.returncode and full and head.stdout.strip() == full:
+            yield OldTree(path, full, shared=True), ""
+            return
+        print(f"warning: {OLD_TREE_ENV}={shared} is not a worktree of {commit}; making one")
     why = old_revision_missing(commit)
     if why is not None:
         yield None, why
