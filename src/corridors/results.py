@@ -14,6 +14,7 @@ Tables (pandas, long format, one row per step and key):
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 from dataclasses import dataclass, field
@@ -332,7 +333,7 @@ def _group_sums(group: np.ndarray, n_groups: int, *values: np.ndarray) -> list[n
     size = np.diff(np.append(first, len(group)))
     out = []
     for v in values:
-        total = v[:, order[first]]
+        total = v.take(order[first], axis=1)
         for j in range(1, int(size.max(initial=1))):
             more = size > j
             total[:, more] += v[:, order[first[more] + j]]
@@ -351,11 +352,10 @@ def _country_table(
     """
     T, G, K = agg.shape
     tot = agg.sum(axis=2, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(tot > 0, agg / tot, 0.0)
-        days = np.where(agg > 0, days / agg, np.nan)
+    share = np.divide(agg, tot, out=np.zeros_like(agg), where=tot > 0)
+    days = np.divide(days, agg, out=np.full_like(agg, np.nan), where=agg > 0)
     return _table(steps, G * K, {
-        **{c: _tiled_text(np.repeat(np.asarray(keys[c], dtype=object), K), T) for c in KEY_COLUMNS},
+        **{c: _tiled_text(keys[c], T, inner=K) for c in KEY_COLUMNS},
         "corridor": _tiled_text(CORRIDORS, T * G),
         "volume_t": agg.ravel(),
         "share": share.ravel(),
@@ -371,49 +371,75 @@ def _table(steps: np.ndarray, n: int, columns: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame({**{c: np.repeat(v, n) for c, v in _frame(steps).items()}, **columns}, copy=False)
 
 
-def _tiled_text(values: Any, reps: int) -> Any:
-    """``np.tile(values, reps)`` as a text column of the dtype pandas gives Python strings.
+def _tiled_text(values: Any, reps: int, inner: int = 1) -> Any:
+    """``np.tile(np.repeat(values, inner), reps)`` as a text column.
+
+    Its dtype is the one pandas gives a column of Python strings. The column depends only
+    on the shape of a run (corridors, shippers, steps), which repeats from run to run, so
+    it is built once (:func:`_text_column`) and shared: Arrow arrays are immutable, and each
+    table gets its own (shallow) copy.
+    """
+    return _text_column(tuple(str(v) for v in values), reps, inner).copy()
+
+
+@functools.lru_cache(maxsize=32)
+def _text_column(values: tuple[str, ...], reps: int, inner: int) -> Any:
+    """See :func:`_tiled_text`.
 
     With pandas' Arrow-backed ``str`` dtype the column is assembled from the bytes of the
-    few distinct values (offsets and data buffers), which is much faster than converting
-    an object array of Python strings.
+    few distinct values (its offsets and data buffers), much faster than converting an
+    object array.
     """
     if getattr(TEXT_DTYPE, "storage", None) != "pyarrow":
-        return np.tile(np.asarray(values, dtype=object), reps)
-    encoded = [str(v).encode() for v in values]
-    start = np.cumsum([0, *(len(b) for b in encoded)])  # of each value in the bytes of one period
-    offsets = np.empty(len(encoded) * reps + 1, dtype=np.int64)
-    offsets[:-1] = (np.arange(reps)[:, None] * start[-1] + start[:-1]).ravel()
+        return pd.array(np.tile(np.repeat(np.array(values, dtype=object), inner), reps), dtype=TEXT_DTYPE)
+    encoded = [v.encode() for v in values]
+    size = np.repeat([len(b) for b in encoded], inner)
+    start = np.zeros(len(size) + 1, dtype=np.int64)  # of each value in the bytes of one period
+    np.cumsum(size, out=start[1:])
+    offsets = np.empty(len(size) * reps + 1, dtype=np.int64)
+    np.add((np.arange(reps) * start[-1])[:, None], start[:-1], out=offsets[:-1].reshape(reps, len(size)))
     offsets[-1] = start[-1] * reps
-    data = b"".join(encoded) * reps
+    data = b"".join(b * inner for b in encoded) * reps
     arrow = pa.LargeStringArray.from_buffers(len(offsets) - 1, pa.py_buffer(offsets), pa.py_buffer(data))
     return pd.array(arrow, dtype=TEXT_DTYPE)
 
 
 def _kahan(values: np.ndarray, *, skipna: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Sums (and counts) along the first axis, added as pandas' groupby sum and mean add.
+    """Sums and counts along the first axis, added as pandas' groupby sum and mean add.
 
-    pandas compensates the sums of its groupby reductions (Kahan summation, NaN skipped).
-    Adding the same numbers in the same order the same way, :func:`_summary` gives the
-    numbers of :meth:`Results.indicators` to the bit. Leading zeros change nothing, so
-    sequences of unequal length can be stacked with zeros in front (``skipna=False``:
-    no NaN in ``values``, counts not kept).
+    pandas compensates the sums of a groupby (Kahan summation, NaN skipped) unless the
+    groups are sorted. Adding the same numbers in the same order the same way,
+    :func:`_summary` gives the numbers of :meth:`Results.indicators` to the bit.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        The numbers to add, along the first axis. Unless ``skipna``, they must be finite;
+        leading zeros then change nothing, so sequences of unequal length can be stacked
+        with zeros in front.
+    skipna : bool
+        Skip NaN, and count the numbers added.
+
+    Returns
+    -------
+    total, count : numpy.ndarray
+        The sums and the numbers added (counted only with ``skipna``).
     """
-    total = np.zeros(values.shape[1:])
-    comp = np.zeros(values.shape[1:])
+    total, comp, y, t = (np.zeros(values.shape[1:]) for _ in range(4))
     count = np.zeros(values.shape[1:], dtype=np.int64)
     for v in values:
-        y = v - comp
-        t = total + y
-        c = (t - total) - y
+        np.subtract(v, comp, out=y)
+        np.add(total, y, out=t)
         if skipna:
             ok = ~np.isnan(v)
             count += ok
-            comp = np.where(ok & (c == c), c, np.where(ok, 0.0, comp))
+            c = (t - total) - y
+            comp = np.where(ok, np.where(np.isnan(c), 0.0, c), comp)  # NaN after an infinity
             total = np.where(ok, t, total)
         else:
-            comp = np.where(c == c, c, 0.0)
-            total = t
+            np.subtract(t, total, out=comp)
+            comp -= y
+            total, t = t, total
     return total, count
 
 
