@@ -30,6 +30,7 @@ from pandas.testing import assert_frame_equal
 
 import corridors
 from corridors.agents import (
+    BlocAgent,
     CaspianOperator,
     CountryAgent,
     PowerAgent,
@@ -72,7 +73,7 @@ def trace(model: CorridorModel) -> Trace:
     while model.running and model.t < model.n_steps:
         model.step()
         shares.append(model.sh.shares.copy())
-        alloc.append(model.sh.state_alloc.copy())
+        alloc.append(model.cargo.alloc.copy())
     assert model.t == model.n_steps
     return Trace(model, Results.from_model(model), np.array(shares), np.array(alloc))
 
@@ -278,7 +279,7 @@ def test_a_partial_ban_caps_the_flow_through_russia(traces):
     bad = np.flatnonzero(frac.max(axis=0) > 1.0 - PARTIAL + 1e-9)
     detail = [
         f"{m.shippers[rows[i]].origin}->{m.shippers[rows[i]].market} (state share "
-        f"{m.sh.state_share[rows[i]]:g}, corridors open {int(m.available[rows[i]].sum())}): {frac[:, i].max():.3f}"
+        f"{m.layout.state_share[rows[i]]:g}, corridors open {int(m.available[rows[i]].sum())}): {frac[:, i].max():.3f}"
         for i in bad
     ]
     assert not detail, f"through Russia under a {PARTIAL:g} ban: {'; '.join(detail)}"
@@ -314,7 +315,7 @@ def test_shipper_shares_and_state_allocations_are_distributions(traced):
 
 def test_state_cargo_is_allocated_where_the_state_controls_freight(baseline):
     m = baseline.model
-    has_state = m.sh.state_share > 0
+    has_state = m.layout.state_share > 0
     assert has_state.any()
     np.testing.assert_allclose(baseline.state_alloc[:, has_state].sum(axis=2), 1.0, atol=1e-12)
 
@@ -492,6 +493,7 @@ def test_agents_by_type(build_model, inputs):
         PowerAgent: 4,
         CaspianOperator: 1,
         TransitStateAgent: 3,
+        BlocAgent: 1,  # acts only while the five act as one bloc
     }
     assert len(m.agents) == sum(counts.values())
     assert sorted(a.country for a in m.agents_by_type[CountryAgent]) == sorted(C5)
@@ -615,30 +617,37 @@ def _stepped_model(build_model, steps: int) -> CorridorModel:
     return m
 
 
+def _restore(arrays, saved) -> None:
+    """Put saved values back into the arrays the agents hold (in place)."""
+    for f in dataclasses.fields(arrays):
+        getattr(arrays, f.name)[...] = getattr(saved, f.name)
+
+
 def test_shipper_choose_equals_the_batched_rule(build_model):
     """ShipperAgent.choose, agent by agent, gives the same state as choose_shares on all rows."""
     m = _stepped_model(build_model, 13)  # into 2022: sanctions, congestion
     m._prepare_quarter(m.t)
-    saved = copy.deepcopy(m.sh)
-    choose_shares(m, m.all_rows)
+    saved, cargo = copy.deepcopy(m.sh), m.cargo.alloc.copy()
+    choose_shares(m.sh, m.cargo, m.view, m.terms, m.params, m.all_rows)
     batched = copy.deepcopy(m.sh)
     assert np.abs(batched.shares - saved.shares).max() > 0  # the decision changes something
-    m.sh = copy.deepcopy(saved)
+    _restore(m.sh, saved)
     for agent in m.agents_by_type[ShipperAgent]:
-        agent.choose()
-    for name in ("shares", "memory_money", "memory_time", "memory_time_var", "state_alloc"):
-        np.testing.assert_array_equal(getattr(m.sh, name), getattr(batched, name), err_msg=name)
+        agent.choose(m.view, m.terms, m.cargo, m.params)
+    for f in dataclasses.fields(m.sh):
+        np.testing.assert_array_equal(getattr(m.sh, f.name), getattr(batched, f.name), err_msg=f.name)
+    np.testing.assert_array_equal(m.cargo.alloc, cargo)  # the governments' allocation is theirs
 
 
 def test_shipper_remember_equals_the_batched_rule(build_model):
     m = _stepped_model(build_model, 13)
     saved = copy.deepcopy(m.sh)
-    remember_costs(m, m.all_rows)
+    remember_costs(m.sh, m.view, m.params, m.all_rows)
     batched = copy.deepcopy(m.sh)
     assert np.nanmax(np.abs(batched.memory_time - saved.memory_time)) > 0
-    m.sh = copy.deepcopy(saved)
+    _restore(m.sh, saved)
     for agent in m.shippers:
-        agent.remember()
+        agent.remember(m.view, m.params)
     for name in ("memory_money", "memory_time", "memory_time_var"):
         np.testing.assert_array_equal(getattr(m.sh, name), getattr(batched, name), err_msg=name)
 
@@ -646,13 +655,27 @@ def test_shipper_remember_equals_the_batched_rule(build_model):
 def test_country_routing_equals_the_batched_rule(build_model):
     m = _stepped_model(build_model, 13)
     m._prepare_quarter(m.t)
-    saved = copy.deepcopy(m.sh)
+    saved = m.cargo.alloc.copy()
     m.countries_agents_route()
-    batched = m.sh.state_alloc.copy()
-    m.sh = copy.deepcopy(saved)
+    batched = m.cargo.alloc.copy()
+    assert np.abs(batched - saved).max() > 0
+    m.cargo.alloc[...] = saved
     for agent in m.agents_by_type[CountryAgent]:
-        agent.route_state_flows()
-    np.testing.assert_allclose(m.sh.state_alloc, batched, rtol=1e-12, atol=1e-15)
+        agent.route_state_flows(m.view, m.terms, m.sh, m.params)
+    np.testing.assert_allclose(m.cargo.alloc, batched, rtol=1e-12, atol=1e-15)
+
+
+def test_agents_decide_from_a_read_only_view(build_model):
+    """The view agents read cannot be written, and no agent sets an attribute of the model."""
+    m = _stepped_model(build_model, 13)
+    with pytest.raises(ValueError, match="read-only"):
+        m.view.quote_money[0, 0] = 0.0
+    with pytest.raises(ValueError, match="read-only"):
+        m.view.served[0, 0] = 0.0
+    before = dict(vars(m))
+    for agent in m.deciders:
+        agent.decide(m.view, m.params, m.project_vot)
+    assert {k for k, v in vars(m).items() if before.get(k) is not v} == set()
 
 
 def test_ablation_crude_diversion(run_model):

@@ -1,40 +1,64 @@
 """The model's agents and their decisions (Mesa 3).
 
-Each agent decides from the model's state of the quarter; none of them is a reporter.
+Agents decide from a :class:`~corridors.market.QuarterView`, a typed, read-only view of the
+quarter (quotes, policy terms, loads), and each writes only its own state:
 
 - :class:`ShipperAgent`: one per (origin, market, commodity, direction) flow; chooses
   corridor shares by discrete choice from its memory of experienced costs, renews a part
-  of its contracts each quarter, breaks contracts at once under a ban.
+  of its contracts each quarter, breaks contracts at once under a ban. The shippers'
+  state is held as rows of one :class:`ShipperArrays`, so that their rules run as one
+  batch (a Numba kernel); an agent's own method runs the same rule on its row.
 - :class:`CountryAgent`: one per C5 state; routes the state-controlled part of its flows
-  by strategic preference (cost, diversification away from any one power, alignment);
-  sets port fees and border efficiency; funds projects that cut its shippers' costs most.
+  by strategic preference (cost, diversification away from any one power, alignment) into
+  :class:`StateCargo`; sets port fees and border efficiency; funds projects that cut its
+  shippers' costs most; diverts pipeline crude to Caspian tankers.
 - :class:`PowerAgent`: Russia (1520 tariff response), China (rail subsidies), the US and
   the EU (sanctions, pledges, offtake deals).
 - :class:`CaspianOperator`: adds feeder vessels after a lag when utilisation stays high.
 - :class:`TransitStateAgent`: Azerbaijan, Georgia, Turkey set handling fees for revenue.
+- :class:`BlocAgent`: the five acting as one bloc pool their project budgets and fund the
+  best project for all of them.
 
-The model (``corridors.model``) holds the arrays the agents read and write: quotes and
-experiences per shipper and corridor, edge multipliers, and the recorded tables.
+Projects an agent funds are listed in its ``funded``; the model turns them into
+investments after every agent has decided.
 """
 
 from __future__ import annotations
 
 import itertools
 import weakref
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import mesa
 import numpy as np
+from numba import njit
 
+from corridors.market import QuarterView
 from corridors.network import CORRIDORS
-from corridors.parameters import C5, POWERS
+from corridors.parameters import C5, POWERS, Parameters
 
-if TYPE_CHECKING:
-    from corridors.model import CorridorModel
+__all__ = [
+    "BlocAgent",
+    "CaspianOperator",
+    "CountryAgent",
+    "PowerAgent",
+    "ShipperAgent",
+    "ShipperArrays",
+    "StateCargo",
+    "TransitStateAgent",
+    "apply_caps",
+    "ban_split",
+    "best_project",
+    "choose_shares",
+    "observe_quotes",
+    "relative_cost_logit",
+    "remember_costs",
+    "route_state_cargo",
+    "target_shares",
+]
 
-__all__ = ["CaspianOperator", "CountryAgent", "PowerAgent", "ShipperAgent", "TransitStateAgent"]
-
-QUARTER_DAYS = 91.25
+_kernel = njit(cache=True, error_model="numpy")
+_MIDDLE = CORRIDORS.index("middle")
 
 
 class _IdCounters(weakref.WeakKeyDictionary):
@@ -61,6 +85,357 @@ class CorridorAgent(mesa.Agent):
     _ids = _IdCounters()
 
 
+# --------------------------------------------------------------------------- shippers' state
+
+
+@dataclass(eq=False)
+class ShipperArrays:
+    """The shippers' state, one row per :class:`ShipperAgent` (its ``index``).
+
+    ``shares`` are the contracted shares of the private freight per corridor (rows sum to 1
+    or 0); ``target`` the shares the last choice aimed at; ``memory_*`` the remembered money
+    (USD/t), time (days) and its variance per corridor (NaN: never known); ``vot`` the value
+    of time of three segments (USD per tonne-day); ``renewal_rate`` the share of contracts
+    renewed a quarter.
+    """
+
+    shares: np.ndarray
+    target: np.ndarray
+    memory_money: np.ndarray
+    memory_time: np.ndarray
+    memory_time_var: np.ndarray
+    vot: np.ndarray
+    renewal_rate: np.ndarray
+
+    @classmethod
+    def create(cls, params: Parameters, value_usd_per_t: np.ndarray, is_bulk_or_crude: np.ndarray, K: int):
+        """Empty memories; three value-of-time segments at the 1/6, 1/2 and 5/6 quantiles of a
+        log-normal around ``value * carrying_cost_per_year / 365``; annual contracts for
+        containers and critical minerals, two-year contracts for bulk (A-contracts)."""
+        S = value_usd_per_t.size
+        base_vot = value_usd_per_t * params.carrying_cost_per_year / 365.0
+        return cls(
+            shares=np.zeros((S, K)),
+            target=np.zeros((S, K)),
+            memory_money=np.full((S, K), np.nan),
+            memory_time=np.full((S, K), np.nan),
+            memory_time_var=np.zeros((S, K)),
+            vot=base_vot[:, None] * np.exp(params.vot_spread * np.array([-0.967, 0.0, 0.967]))[None, :],
+            renewal_rate=params.renewal_rate * np.where(is_bulk_or_crude, 0.5, 1.0),
+        )
+
+
+@dataclass(eq=False)
+class StateCargo:
+    """The governments' allocation of each shipper's state-controlled freight per corridor
+    ``(S, K)``, written by the :class:`CountryAgent` rule (rows sum to 1, or 0 where a
+    state controls none of the flow)."""
+
+    alloc: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class ChoiceTerms:
+    """The parts of a shipper's generalised cost that are not its memory, per shipper and
+    corridor (USD/t): sanction ``premium``, ``subsidy``, ``political`` cost and the corridor
+    ``constant``; and the reliability penalty per corridor in days ``penalty_days`` (K,)."""
+
+    premium: np.ndarray
+    subsidy: np.ndarray
+    political: np.ndarray
+    constant: np.ndarray
+    penalty_days: np.ndarray
+
+    @classmethod
+    def of(cls, view: QuarterView, constant: np.ndarray, penalty_days: np.ndarray) -> ChoiceTerms:
+        return cls(view.premium, view.subsidy, view.political, constant, penalty_days)
+
+    @property
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        return self.premium, self.subsidy, self.political, self.constant
+
+
+# --------------------------------------------------------------------------- batched rules
+
+
+@_kernel
+def _cost(s, k, mm, terms, mt, mv, vot, penalty, reliability_weight):
+    """Generalised cost of one shipper, segment and corridor: remembered money plus terms,
+    remembered time plus a reliability margin and penalty, valued at the segment's value
+    of time; NaN memories give +inf, +inf gives the largest float (as ``nan_to_num``)."""
+    premium, subsidy, political, constant = terms
+    days = mt[s, k] + reliability_weight * np.sqrt(mv[s, k]) + penalty[k]
+    c = mm[s, k] + premium[s, k] - subsidy[s, k] + political[s, k] + constant[s, k] + vot * days
+    if np.isnan(c):
+        return np.inf
+    if c == np.inf:
+        return 1.7976931348623157e308
+    if c == -np.inf:
+        return -1.7976931348623157e308
+    return c
+
+
+@_kernel
+def _target_row(s, available, ban_cap, mm, mt, mv, vot, terms_money, penalty, rw, elasticity, out):
+    """The relative-cost logit averaged over the three value-of-time segments, into ``out``."""
+    K = out.shape[0]
+    for k in range(K):
+        out[k] = 0.0
+    g = np.empty(K)
+    for seg in range(vot.shape[1]):
+        gmin = np.inf
+        for k in range(K):
+            avail = available[s, k] and np.isfinite(mm[s, k]) and ban_cap[s, k] > 0
+            if avail:
+                c = _cost(s, k, mm, terms_money, mt, mv, vot[s, seg], penalty, rw)
+                g[k] = max(c, 1e-9)
+            else:
+                g[k] = np.inf
+            gmin = min(gmin, g[k])
+        total = 0.0
+        w = np.empty(K)
+        for k in range(K):
+            avail = available[s, k] and np.isfinite(mm[s, k]) and ban_cap[s, k] > 0
+            w[k] = np.exp(-elasticity * np.log(g[k] / gmin)) if avail and np.isfinite(gmin) else 0.0
+            total += w[k]
+        for k in range(K):
+            out[k] += w[k] / total if total > 0 else 0.0
+    for k in range(K):
+        out[k] = out[k] / vot.shape[1]
+
+
+@_kernel
+def _observe_row(s, quote_money, quote_time, used_any, mm, mt, weight, initial):
+    """Learn the published quotes of corridors not in use (of all of them at the start)."""
+    for k in range(mm.shape[1]):
+        qm = quote_money[s, k]
+        qt = quote_time[s, k]
+        known = np.isfinite(qm)
+        target = known if initial else known and not used_any[k]
+        m0 = mm[s, k]
+        t0 = mt[s, k]
+        if target and np.isnan(m0):
+            m1, t1 = qm, qt
+        elif target:
+            m1, t1 = m0 + weight * (qm - m0), t0 + weight * (qt - t0)
+        else:
+            m1, t1 = m0, t0
+        mm[s, k] = m1 if known else np.nan
+        mt[s, k] = t1
+
+
+@_kernel
+def _choose_kernel(
+    rows, quote_money, quote_time, available, ban_cap, terms_money, penalty, shares, alloc, target, mm, mt,
+    mv, vot, renewal, info_weight, rw, elasticity,
+):  # fmt: skip
+    """:func:`choose_shares` for ``rows``."""
+    K = shares.shape[1]
+    used = np.empty(K, dtype=np.bool_)
+    new = np.empty(K)
+    goal = np.empty(K)
+    cap = np.empty(K)
+    for s in rows:
+        for k in range(K):
+            used[k] = (shares[s, k] + alloc[s, k]) > 0
+        _observe_row(s, quote_money, quote_time, used, mm, mt, info_weight, False)
+        _target_row(s, available, ban_cap, mm, mt, mv, vot, terms_money, penalty, rw, elasticity, goal)
+        old_sum = 0.0
+        for k in range(K):
+            old_sum += shares[s, k]
+        rate = renewal[s]
+        for k in range(K):
+            new[k] = (1.0 - rate) * shares[s, k] + rate * goal[k] if old_sum > 0 else goal[k]
+            cap[k] = 1.0 if available[s, k] and ban_cap[s, k] > 0 else 0.0
+            target[s, k] = goal[k]
+        _apply_caps_row(new, cap, goal)
+        for k in range(K):
+            shares[s, k] = new[k]
+
+
+@_kernel
+def _apply_caps_row(shares, cap, target):
+    """:func:`apply_caps` on one row, in place."""
+    K = shares.shape[0]
+    excess_sum = 0.0
+    room_sum = 0.0
+    room = np.empty(K)
+    for k in range(K):
+        excess = max(shares[k] - cap[k], 0.0)
+        shares[k] = shares[k] - excess
+        excess_sum += excess
+    for k in range(K):
+        room[k] = target[k] if shares[k] < cap[k] else 0.0
+        room_sum += room[k]
+    total = 0.0
+    for k in range(K):
+        shares[k] = shares[k] + (excess_sum * room[k] / room_sum if room_sum > 0 else 0.0)
+        shares[k] = min(shares[k], cap[k])
+        total += shares[k]
+    for k in range(K):
+        shares[k] = shares[k] / total if total > 0 else 0.0
+
+
+@_kernel
+def _remember_kernel(rows, served, exp_money, exp_time, mm, mt, mv, w):
+    """:func:`remember_costs` for ``rows``."""
+    for s in rows:
+        for k in range(mm.shape[1]):
+            if not served[s, k] > 0:
+                continue
+            m0 = mm[s, k]
+            if np.isnan(m0):
+                mm[s, k] = exp_money[s, k]
+                mt[s, k] = exp_time[s, k]
+            else:
+                dev = exp_time[s, k] - mt[s, k]
+                mm[s, k] = m0 + w * (exp_money[s, k] - m0)
+                mt[s, k] = mt[s, k] + w * dev
+                mv[s, k] = (1 - w) * (mv[s, k] + w * dev**2)
+
+
+@_kernel
+def _route_state_kernel(
+    rows, owner, n_owners, align, vols, bs, available, ban_cap, mm, mt, mv, vot_mid, terms_money, penalty, rw,
+    elasticity, alloc,
+):  # fmt: skip
+    """:func:`route_state_cargo` for ``rows`` owned by ``owner`` (index into ``align``)."""
+    n = rows.shape[0]
+    K = alloc.shape[1]
+    P = bs.shape[2]
+    avail = np.zeros((n, K), dtype=np.bool_)
+    log_rel = np.zeros((n, K))
+    affinity = np.zeros((n, K))
+    cur = np.empty((n, K))
+    for i in range(n):
+        s = rows[i]
+        g = np.empty(K)
+        gmin = np.inf
+        for k in range(K):
+            avail[i, k] = available[s, k] and np.isfinite(mm[s, k]) and ban_cap[s, k] > 0
+            g[k] = _cost(s, k, mm, terms_money, mt, mv, vot_mid[s], penalty, rw)
+            if avail[i, k]:
+                gmin = min(gmin, g[k])
+        for k in range(K):
+            if avail[i, k]:
+                log_rel[i, k] = np.log(max(g[k], 1e-9) / gmin)
+            a = 0.0
+            for p in range(P):
+                a += bs[s, k, p] * (align[owner[i], p] - 0.5)
+            affinity[i, k] = a
+            cur[i, k] = alloc[s, k]
+    exposure = np.empty((n_owners, P))
+    w = np.empty(K)
+    for _ in range(3):
+        exposure[:] = 0.0
+        for i in range(n):
+            s = rows[i]
+            for p in range(P):
+                e = 0.0
+                for k in range(K):
+                    e += cur[i, k] * bs[s, k, p]
+                exposure[owner[i], p] += vols[i] * e
+        for c in range(n_owners):
+            tot = 0.0
+            for p in range(P):
+                tot += exposure[c, p]
+            tot = max(tot, 1e-12)
+            for p in range(P):
+                exposure[c, p] = exposure[c, p] / tot
+        for i in range(n):
+            s = rows[i]
+            top = -np.inf
+            util = np.empty(K)
+            for k in range(K):
+                if avail[i, k]:
+                    h = 0.0
+                    for p in range(P):
+                        h += bs[s, k, p] * exposure[owner[i], p]
+                    util[k] = -elasticity * log_rel[i, k] - 2.0 * (2.0 * h) + 2.0 * affinity[i, k]
+                    top = max(top, util[k])
+                else:
+                    util[k] = -np.inf
+            shift = top if np.isfinite(top) else 0.0
+            total = 0.0
+            for k in range(K):
+                w[k] = np.exp(util[k] - shift) if avail[i, k] else 0.0
+                total += w[k]
+            has = 0.0
+            for k in range(K):
+                has += cur[i, k]
+            for k in range(K):
+                target = w[k] / total if total > 0 else 0.0
+                cur[i, k] = 0.5 * cur[i, k] + 0.5 * target if has > 0 and total > 0 else target
+    for i in range(n):
+        for k in range(K):
+            alloc[rows[i], k] = cur[i, k]
+
+
+def choose_shares(sh: ShipperArrays, cargo: StateCargo, view: QuarterView, terms: ChoiceTerms,
+                  params: Parameters, rows: np.ndarray) -> None:  # fmt: skip
+    """The shippers' contract decision for ``rows`` (see :meth:`ShipperAgent.choose`).
+
+    Each learns the published quotes of corridors it does not use, computes target shares
+    by the relative-cost logit over its three value-of-time segments, renews
+    ``renewal_rate`` of its contracts at them; contracts on corridors no longer available,
+    or wholly banned, lapse at once (a partial ban splits the flow when it is loaded).
+    """
+    _choose_kernel(
+        rows, view.quote_money, view.quote_time, view.available, view.ban_cap, terms.arrays, terms.penalty_days,
+        sh.shares, cargo.alloc, sh.target, sh.memory_money, sh.memory_time, sh.memory_time_var, sh.vot,
+        sh.renewal_rate, params.market_info_weight, params.reliability_weight, params.cost_elasticity,
+    )  # fmt: skip
+
+
+def observe_quotes(sh: ShipperArrays, view: QuarterView, rows: np.ndarray) -> None:
+    """Learn every quote at the start (the memories of corridors never used are the quotes)."""
+    used = np.zeros(sh.shares.shape[1], dtype=bool)
+    for s in rows:
+        _observe_row(int(s), view.quote_money, view.quote_time, used, sh.memory_money, sh.memory_time, 1.0, True)
+
+
+def target_shares(sh: ShipperArrays, view: QuarterView, terms: ChoiceTerms, params: Parameters,
+                  rows: np.ndarray) -> np.ndarray:  # fmt: skip
+    """Mean over the value-of-time segments of the relative-cost logit ``(n, K)``."""
+    out = np.empty((rows.size, sh.shares.shape[1]))
+    for i, s in enumerate(rows):
+        _target_row(int(s), view.available, view.ban_cap, sh.memory_money, sh.memory_time, sh.memory_time_var,
+                    sh.vot, terms.arrays, terms.penalty_days, params.reliability_weight, params.cost_elasticity,
+                    out[i])  # fmt: skip
+    return out
+
+
+def remember_costs(sh: ShipperArrays, view: QuarterView, params: Parameters, rows: np.ndarray) -> None:
+    """Exponential smoothing of experienced money, time and time variance on used corridors."""
+    _remember_kernel(rows, view.served, view.exp_money, view.exp_time, sh.memory_money, sh.memory_time,
+                     sh.memory_time_var, params.memory_weight)  # fmt: skip
+
+
+def route_state_cargo(
+    cargo: StateCargo, sh: ShipperArrays, view: QuarterView, terms: ChoiceTerms, params: Parameters,
+    rows: np.ndarray, owner: np.ndarray, *, countries: tuple[str, ...] = C5,
+) -> None:  # fmt: skip
+    """The governments' routing of state-controlled cargo, for ``rows`` owned by ``countries[owner]``.
+
+    A few fixed-point rounds of a logit whose utility adds, to the relative cost, the
+    marginal change of the Herfindahl index of each state portfolio's tonne-km by power
+    and the state's alignment with the powers a route crosses: a state exporter spreads
+    its cargo across powers where a private shipper would take the cheapest route.
+    """
+    if rows.size == 0:
+        return
+    align = np.array([[params.alignment.get(c, {}).get(b, 0.5) for b in POWERS] for c in countries])
+    vols = view.volumes[rows] * view.layout.state_share[rows]
+    _route_state_kernel(
+        rows, owner, len(countries), align, vols, view.bloc_share, view.available, view.ban_cap, sh.memory_money,
+        sh.memory_time, sh.memory_time_var, np.ascontiguousarray(sh.vot[:, 1]), terms.arrays,
+        terms.penalty_days, params.reliability_weight, params.cost_elasticity, cargo.alloc,
+    )  # fmt: skip
+
+
+# --------------------------------------------------------------------------- array forms
+
+
 def relative_cost_logit(costs: np.ndarray, available: np.ndarray, elasticity: float) -> np.ndarray:
     """Relative-cost logit over the last axis: ``share ~ (G / G_min) ** -elasticity``.
 
@@ -76,139 +451,6 @@ def relative_cost_logit(costs: np.ndarray, available: np.ndarray, elasticity: fl
     return np.divide(w, total, out=np.zeros_like(w), where=total > 0)
 
 
-class ShipperAgent(CorridorAgent):
-    """Freight of one origin, market, commodity and direction, standing for many firms.
-
-    State (rows of the model's shipper arrays, so that decisions of all shippers can run
-    as one batch): contract shares per corridor, memory of money cost, transit time and
-    its variability per corridor, three value-of-time segments, contract renewal rate.
-    The state-controlled part of the flow (``state_share``) is routed by the shipper's
-    :class:`CountryAgent` into ``state_alloc``.
-    """
-
-    def __init__(
-        self,
-        model: CorridorModel,
-        *,
-        index: int,
-        origin: str,
-        market: str,
-        commodity: str,
-        direction: str,
-        country: str,
-        tonnes_2019: float,
-        growth_per_year: float,
-        value_usd_per_t: float,
-        state_share: float,
-    ) -> None:
-        super().__init__(model)
-        self.index = index
-        self.origin = origin
-        self.market = market
-        self.commodity = commodity
-        self.direction = direction
-        self.country = country
-        self.tonnes_2019 = tonnes_2019
-        self.growth_per_year = growth_per_year
-        self.value_usd_per_t = value_usd_per_t
-        self.state_share = state_share
-
-    # views of the agent's rows in the model's arrays
-    @property
-    def shares(self) -> np.ndarray:
-        """Contracted share of the private freight per corridor (sums to 1 or 0)."""
-        return self.model.sh.shares[self.index]
-
-    @property
-    def state_alloc(self) -> np.ndarray:
-        """The government's allocation of the state-controlled freight per corridor."""
-        return self.model.sh.state_alloc[self.index]
-
-    @property
-    def memory_money(self) -> np.ndarray:
-        return self.model.sh.memory_money[self.index]
-
-    @property
-    def memory_time(self) -> np.ndarray:
-        return self.model.sh.memory_time[self.index]
-
-    @property
-    def vot(self) -> np.ndarray:
-        """Value of time of the three segments, USD per tonne-day."""
-        return self.model.sh.vot[self.index]
-
-    def volume_t(self, step: int) -> float:
-        """Trend tonnes of this flow in quarter ``step`` (before offtake deals and crude diversion)."""
-        return float(self.model.trend_volumes(step)[self.index])
-
-    # decisions: each runs the batched rule on this agent's row alone
-    def choose(self) -> None:
-        """Renew a part of the contracts at the target shares; a ban breaks contracts at once."""
-        choose_shares(self.model, np.array([self.index]))
-
-    def remember(self) -> None:
-        """Update the memory of the corridors used this quarter with the experienced costs."""
-        remember_costs(self.model, np.array([self.index]))
-
-
-def perceived_costs(model: CorridorModel, rows: np.ndarray) -> np.ndarray:
-    """Generalised cost per shipper, value-of-time segment and corridor, USD/t ``(n, 3, K)``.
-
-    Remembered money cost plus sanction premiums, minus subsidies, plus the political cost
-    of the route and the corridor constant; remembered time plus a reliability margin,
-    valued at each segment's value of time.
-    """
-    sh, p = model.sh, model.params
-    money = (sh.memory_money[rows] + model.premium[rows] - model.subsidy[rows] + model.political[rows]
-             + model.corridor_constant[rows])  # fmt: skip
-    days = (
-        sh.memory_time[rows]
-        + p.reliability_weight * np.sqrt(sh.memory_time_var[rows])
-        + model.penalty_days[None, :]
-    )
-    return money[:, None, :] + sh.vot[rows][:, :, None] * days[:, None, :]
-
-
-def target_shares(model: CorridorModel, rows: np.ndarray) -> np.ndarray:
-    """Mean over the value-of-time segments of the relative-cost logit ``(n, K)``."""
-    avail = model.available[rows] & np.isfinite(model.sh.memory_money[rows]) & (model.ban_cap[rows] > 0)
-    costs = np.nan_to_num(perceived_costs(model, rows), nan=np.inf)
-    return relative_cost_logit(costs, avail[:, None, :], model.params.cost_elasticity).mean(axis=1)
-
-
-def observe_quotes(model: CorridorModel, rows: np.ndarray, *, initial: bool = False) -> None:
-    """Learn the published quotes of corridors not in use (of all of them at the start)."""
-    sh = model.sh
-    qm, qt = model.quote_money[rows], model.quote_time[rows]
-    known = np.isfinite(qm)
-    used = (sh.shares[rows] + sh.state_alloc[rows]) > 0
-    target = known if initial else known & ~used
-    w = 1.0 if initial else model.params.market_info_weight
-    mm, mt = sh.memory_money[rows], sh.memory_time[rows]
-    fresh = target & np.isnan(mm)
-    upd = target & ~fresh
-    mm = np.where(fresh, qm, np.where(upd, mm + w * (qm - mm), mm))
-    mt = np.where(fresh, qt, np.where(upd, mt + w * (qt - mt), mt))
-    sh.memory_money[rows] = np.where(known, mm, np.nan)
-    sh.memory_time[rows] = mt
-
-
-def choose_shares(model: CorridorModel, rows: np.ndarray) -> None:
-    """The shippers' contract decision for ``rows`` (see :meth:`ShipperAgent.choose`)."""
-    sh = model.sh
-    observe_quotes(model, rows)
-    target = target_shares(model, rows)
-    old = sh.shares[rows]
-    rate = sh.renewal_rate[rows][:, None]
-    has_old = old.sum(axis=1, keepdims=True) > 0
-    shares = np.where(has_old, (1.0 - rate) * old + rate * target, target)
-    # contracts on corridors no longer available, or wholly banned, lapse at once; a partial
-    # ban splits the flow when it is loaded (ban_split)
-    cap = np.where(model.available[rows] & (model.ban_cap[rows] > 0), 1.0, 0.0)
-    model.target[rows] = target
-    sh.shares[rows] = apply_caps(shares, cap, target)
-
-
 def ban_split(shares: np.ndarray, keep: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The split of a flow when part of it is banned from some corridors: (kept, moved).
 
@@ -216,7 +458,8 @@ def ban_split(shares: np.ndarray, keep: np.ndarray, weights: np.ndarray) -> tupl
     share). ``kept`` is what stays on each corridor; the banned part of each corridor's share
     is ``moved`` to the corridors with no ban on this flow, in proportion to ``weights``; if
     there is none it is lost (kept + moved then sums to less than 1: that freight is
-    diverted). Whether the moved freight finds slots there is the model's loading.
+    diverted). Whether the moved freight finds slots there is the market's loading
+    (:func:`corridors.loading.offer`, which runs this rule in its kernel).
     """
     kept = shares * keep
     moved = (shares - kept).sum(axis=1, keepdims=True)
@@ -231,98 +474,132 @@ def apply_caps(shares: np.ndarray, cap: np.ndarray, target: np.ndarray) -> np.nd
     The excess goes to corridors still below their cap in proportion to ``target``; rows are
     renormalised to sum to 1 (or 0 when nothing is open).
     """
-    excess = np.maximum(shares - cap, 0.0)
-    shares = shares - excess
-    room = np.where(shares < cap, target, 0.0)
-    room_sum = room.sum(axis=1, keepdims=True)
-    shares = shares + np.divide(excess.sum(axis=1, keepdims=True) * room, room_sum,
-                                out=np.zeros_like(room), where=room_sum > 0)  # fmt: skip
-    shares = np.minimum(shares, cap)
-    total = shares.sum(axis=1, keepdims=True)
-    return np.divide(shares, total, out=np.zeros_like(shares), where=total > 0)
+    out = np.array(shares, dtype=np.float64)
+    for i in range(out.shape[0]):
+        _apply_caps_row(out[i], np.asarray(cap[i], dtype=np.float64), np.asarray(target[i], dtype=np.float64))
+    return out
 
 
-def remember_costs(model: CorridorModel, rows: np.ndarray) -> None:
-    """Exponential smoothing of experienced money, time and time variance on used corridors."""
-    sh, w = model.sh, model.params.memory_weight
-    used = model.served[rows] > 0
-    em, et = model.exp_money[rows], model.exp_time[rows]
-    mm, mt, mv = sh.memory_money[rows], sh.memory_time[rows], sh.memory_time_var[rows]
-    fresh = used & np.isnan(mm)
-    upd = used & ~fresh
-    dev = np.where(upd, et - mt, 0.0)
-    sh.memory_money[rows] = np.where(fresh, em, np.where(upd, mm + w * (em - mm), mm))
-    sh.memory_time[rows] = np.where(fresh, et, np.where(upd, mt + w * dev, mt))
-    sh.memory_time_var[rows] = np.where(upd, (1 - w) * (mv + w * dev**2), mv)
+# --------------------------------------------------------------------------- agents
 
 
-def route_state_cargo(
-    model: CorridorModel, rows: np.ndarray, owner: np.ndarray, *, countries: tuple[str, ...] = C5
-) -> None:
-    """The governments' routing of state-controlled cargo, for ``rows`` owned by ``countries[owner]``.
+class ShipperAgent(CorridorAgent):
+    """Freight of one origin, market, commodity and direction, standing for many firms.
 
-    A few fixed-point rounds of a logit whose utility adds, to the relative cost, the
-    marginal change of the Herfindahl index of each state portfolio's tonne-km by power
-    and the state's alignment with the powers a route crosses: a state exporter spreads
-    its cargo across powers where a private shipper would take the cheapest route.
+    State: the agent's row ``index`` of the shippers' :class:`ShipperArrays` (contract
+    shares, memory of money cost, transit time and its variability per corridor, three
+    value-of-time segments, contract renewal rate), so that the decisions of all shippers
+    can run as one batch. The state-controlled part of the flow (``state_share``) is routed
+    by the shipper's :class:`CountryAgent`.
     """
-    if rows.size == 0:
-        return
-    m, p, sh = model, model.params, model.sh
-    align = np.array([[p.alignment.get(c, {}).get(b, 0.5) for b in POWERS] for c in countries])[
-        owner
-    ]  # (n, P)
-    vols = m.volumes[rows] * sh.state_share[rows]
-    bs = m.bloc_share[rows]  # (n, K, P)
-    avail = m.available[rows] & np.isfinite(sh.memory_money[rows]) & (m.ban_cap[rows] > 0)
-    g = np.nan_to_num(perceived_costs(m, rows)[:, 1, :], nan=np.inf)
-    gmin = np.where(avail, g, np.inf).min(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        log_rel = np.where(avail, np.log(np.maximum(g, 1e-9) / gmin), 0.0)
-    affinity = (bs * (align[:, None, :] - 0.5)).sum(axis=2)
-    onehot = owner[None, :] == np.arange(len(countries))[:, None]  # (C, n)
-    alloc = sh.state_alloc[rows]
-    for _ in range(3):
-        exposure = onehot @ (vols[:, None] * np.einsum("nk,nkp->np", alloc, bs))  # (C, P)
-        exposure = exposure / np.maximum(exposure.sum(axis=1, keepdims=True), 1e-12)
-        hhi_grad = 2.0 * (bs * exposure[owner][:, None, :]).sum(axis=2)
-        utility = np.where(avail, -p.cost_elasticity * log_rel - 2.0 * hhi_grad + 2.0 * affinity, -np.inf)
-        top = utility.max(axis=1, keepdims=True)
-        w = np.where(avail, np.exp(utility - np.where(np.isfinite(top), top, 0.0)), 0.0)
-        total = w.sum(axis=1, keepdims=True)
-        target = np.divide(w, total, out=np.zeros_like(w), where=total > 0)
-        has = alloc.sum(axis=1, keepdims=True) > 0
-        alloc = np.where(has & (total > 0), 0.5 * alloc + 0.5 * target, target)
-    sh.state_alloc[rows] = alloc
+
+    def __init__(
+        self, model: mesa.Model, *, index: int, arrays: ShipperArrays, origin: str, market: str,
+        commodity: str, direction: str, country: str, tonnes_2019: float, growth_per_year: float,
+        value_usd_per_t: float, state_share: float,
+    ) -> None:  # fmt: skip
+        super().__init__(model)
+        self.index = index
+        self.arrays = arrays
+        self.origin = origin
+        self.market = market
+        self.commodity = commodity
+        self.direction = direction
+        self.country = country
+        self.tonnes_2019 = tonnes_2019
+        self.growth_per_year = growth_per_year
+        self.value_usd_per_t = value_usd_per_t
+        self.state_share = state_share
+
+    @property
+    def shares(self) -> np.ndarray:
+        """Contracted share of the private freight per corridor (sums to 1 or 0)."""
+        return self.arrays.shares[self.index]
+
+    @property
+    def memory_money(self) -> np.ndarray:
+        return self.arrays.memory_money[self.index]
+
+    @property
+    def memory_time(self) -> np.ndarray:
+        return self.arrays.memory_time[self.index]
+
+    @property
+    def vot(self) -> np.ndarray:
+        """Value of time of the three segments, USD per tonne-day."""
+        return self.arrays.vot[self.index]
+
+    def volume_t(self, view: QuarterView) -> float:
+        """Trend tonnes of this flow in the view's quarter (before offtake deals and crude diversion)."""
+        return float(view.layout.trend_volumes(view.t)[self.index])
+
+    def choose(self, view: QuarterView, terms: ChoiceTerms, cargo: StateCargo, params: Parameters) -> None:
+        """Renew a part of the contracts at the target shares (:func:`choose_shares` on this row)."""
+        choose_shares(self.arrays, cargo, view, terms, params, np.array([self.index]))
+
+    def remember(self, view: QuarterView, params: Parameters) -> None:
+        """Update the memory of the corridors used this quarter (:func:`remember_costs` on this row)."""
+        remember_costs(self.arrays, view, params, np.array([self.index]))
+
+
+def best_project(view: QuarterView, funders: tuple[str, ...], savings_usd_m: float,
+                 project_vot: float) -> tuple[str, float] | None:  # fmt: skip
+    """The affordable project naming one of ``funders`` with the best benefit per dollar.
+
+    Benefit: the value of time saved on the project's links at today's loads (queue wait
+    removed by capacity, travel time cut), four quarters a year over ten years, at
+    ``project_vot`` USD per tonne-day; funded only if it exceeds the cost. Projects that
+    open new links (CKU, Trans-Afghan) have no load to measure yet: they enter through
+    scenario events (pledges), not this rule.
+    """
+    L = view.layout
+    best: tuple[float, str, float] | None = None
+    for row in L.projects:
+        if row.project in view.done_projects or row.earliest_year > view.year or row.effect == "open":
+            continue
+        if L.feeder[row.edge_ids].all():  # the feeder fleet is the Caspian operator's decision
+            continue
+        if not set(funders) & set(row.funders):
+            continue
+        cost = float(row.cost_usd_m)
+        if cost > savings_usd_m:
+            continue
+        e = row.edge_ids
+        wait_saved = view.load[e] * view.wait_days[e] * (1.0 - 1.0 / row.capacity_factor)
+        time_saved = view.flow[e] * view.time[e] / 24.0 * (1.0 - row.time_factor)
+        benefit = 4 * 10 * project_vot * (wait_saved.sum() + time_saved.sum()) / 1e6
+        if benefit > cost and (best is None or benefit / cost > best[0]):
+            best = (benefit / cost, row.project, cost)
+    return None if best is None else (best[1], best[2])
 
 
 class CountryAgent(CorridorAgent):
     """A C5 government: routes state-controlled cargo, sets fees and borders, funds projects."""
 
-    def __init__(self, model: CorridorModel, *, country: str, budget_usd_m_per_year: float) -> None:
+    def __init__(self, model: mesa.Model, *, country: str, budget_usd_m_per_year: float, state_rows: np.ndarray,
+                 cargo: StateCargo) -> None:  # fmt: skip
         super().__init__(model)
         self.country = country
         self.budget_usd_m_per_year = budget_usd_m_per_year
+        self.state_rows = state_rows
+        self.cargo = cargo
         self.savings_usd_m = 0.0
+        self.to_bloc_usd_m = 0.0  # handed to the bloc this quarter
         self.port_fee_factor = 1.0
         self.border_factor = 1.0
         self.funded: list[str] = []
         self.crude_diversion_t_per_quarter = 0.0
 
-    @property
-    def state_rows(self) -> np.ndarray:
-        """Rows of the shippers whose freight this state partly controls."""
-        return self.model.state_rows[self.country]
-
-    def route_state_flows(self) -> None:
+    def route_state_flows(self, view: QuarterView, terms: ChoiceTerms, sh: ShipperArrays, params: Parameters) -> None:
         """Allocate the state's cargo: cost, diversification (HHI of power exposure), alignment.
 
         See :func:`route_state_cargo`, which runs this rule for all five states at once.
         """
         rows = self.state_rows
-        route_state_cargo(self.model, rows, np.zeros(rows.size, dtype=np.int64), countries=(self.country,))
+        route_state_cargo(self.cargo, sh, view, terms, params, rows, np.zeros(rows.size, dtype=np.int64),
+                          countries=(self.country,))  # fmt: skip
 
-    def divert_crude(self) -> None:
+    def divert_crude(self, view: QuarterView, params: Parameters) -> None:
         """Move pipeline crude to Caspian tankers while that is the cheaper, safer way out.
 
         Each quarter the state compares the tanker route's quoted cost (with its premiums) for
@@ -330,59 +607,78 @@ class CountryAgent(CorridorAgent):
         EU-bound freight through Russia, and grows (or shrinks) the diverted tonnage by
         ``crude_diversion_step_t_per_quarter``, within the tankers' free capacity.
         """
-        m, p = self.model, self.model.params
-        row = m.crude_rows.get(self.country)
-        if row is None or not p.crude_diversion_response:
+        row = view.layout.crude_rows.get(self.country)
+        if row is None or not params.crude_diversion_response:
             return
-        middle = CORRIDORS.index("middle")
-        tanker = m.quote_money[row, middle] + m.premium[row, middle] - m.subsidy[row, middle]
+        tanker = view.quote_money[row, _MIDDLE] + view.premium[row, _MIDDLE] - view.subsidy[row, _MIDDLE]
         if not np.isfinite(tanker):
             self.crude_diversion_t_per_quarter = 0.0
             return
-        pipeline = m.pipeline_route_cost(self.country)
-        step = p.crude_diversion_step_t_per_quarter
+        pipeline = view.pipeline_route_cost(self.country)
+        step = params.crude_diversion_step_t_per_quarter
         change = step if tanker < pipeline else -step
-        headroom = m.tanker_headroom(self.country)
+        headroom = view.tanker_headroom(self.country)
         self.crude_diversion_t_per_quarter = float(
             np.clip(self.crude_diversion_t_per_quarter + change, 0.0, headroom)
         )
 
-    def decide(self) -> None:
+    def decide(self, view: QuarterView, params: Parameters, project_vot: float) -> None:
         """Once a year: port fees and border efficiency from congestion; save and fund projects.
 
         Busy ports (utilisation above 0.9) raise their fees and push border reform (dwell
         down 5% a year, to 60% at most); idle ports (below 0.5) cut fees to attract cargo.
-        In the bloc the five pool their budgets (:meth:`CorridorModel.fund_bloc`).
+        In the bloc the five pool their budgets (:class:`BlocAgent`).
         """
-        m = self.model
-        self.divert_crude()
-        if m.t % 4 != 3:
+        self.to_bloc_usd_m = 0.0
+        self.divert_crude(view, params)
+        if view.t % 4 != 3:
             return
-        util = m.country_port_utilisation(self.country)
+        util = view.port_utilisation(self.country)
         if util > 0.9:
             self.port_fee_factor = min(self.port_fee_factor * 1.1, 1.5)
             self.border_factor = max(self.border_factor * 0.95, 0.6)
         elif util < 0.5:
             self.port_fee_factor = max(self.port_fee_factor * 0.9, 0.5)
-        if not m.params.government_projects:
+        if not params.government_projects:
             return
-        income = self.budget_usd_m_per_year * m.params.project_budget_share
-        if m.in_bloc:  # the bloc pools this year's budget and whatever the state had saved
-            m.bloc_savings_usd_m += income + self.savings_usd_m
+        income = self.budget_usd_m_per_year * params.project_budget_share
+        if view.in_bloc:  # the bloc pools this year's budget and whatever the state had saved
+            self.to_bloc_usd_m = income + self.savings_usd_m
             self.savings_usd_m = 0.0
         else:
             self.savings_usd_m += income
-            self.fund_projects()
+            self.fund_projects(view, project_vot)
 
-    def fund_projects(self) -> None:
+    def fund_projects(self, view: QuarterView, project_vot: float) -> None:
         """Fund the affordable project that saves the shippers most per dollar, if worth it."""
-        m = self.model
-        best = m.best_project((self.country,), self.savings_usd_m)
+        best = best_project(view, (self.country,), self.savings_usd_m, project_vot)
         if best is not None:
             project, cost = best
             self.savings_usd_m -= cost
             self.funded.append(project)
-            m.fund_project(project, funder=self.country)
+
+
+class BlocAgent(CorridorAgent):
+    """The five acting as one bloc (from ``bloc_from_year``): each year they hand over their
+    budgets (``CountryAgent.to_bloc_usd_m``) and the bloc funds the best project naming any
+    of them."""
+
+    def __init__(self, model: mesa.Model, *, members: tuple[CountryAgent, ...]) -> None:
+        super().__init__(model)
+        self.members = members
+        self.savings_usd_m = 0.0
+        self.funded: list[str] = []
+
+    def decide(self, view: QuarterView, params: Parameters, project_vot: float) -> None:
+        if not (view.in_bloc and view.t % 4 == 3):
+            return
+        for member in self.members:
+            self.savings_usd_m += member.to_bloc_usd_m
+        best = best_project(view, C5, self.savings_usd_m, project_vot)
+        if best is not None:
+            project, cost = best
+            self.savings_usd_m -= cost
+            self.funded.append(project)
 
 
 class PowerAgent(CorridorAgent):
@@ -401,7 +697,7 @@ class PowerAgent(CorridorAgent):
       are dated events).
     """
 
-    def __init__(self, model: CorridorModel, *, power: str) -> None:
+    def __init__(self, model: mesa.Model, *, power: str) -> None:
         super().__init__(model)
         self.power = power
         self.tariff_factor = 1.0
@@ -409,24 +705,24 @@ class PowerAgent(CorridorAgent):
         self.secondary_premium_usd_per_t = 0.0
         self.reference: float | None = None
         self.savings_usd_m = 0.0
+        self.funded: list[str] = []
 
-    def _reference(self, value: float) -> float | None:
+    def _reference(self, value: float, t: int) -> float | None:
         """Smoothed 2019-2021 level of an indicator; ``None`` while still learning it."""
-        if self.model.t < 12:
+        if t < 12:
             self.reference = value if self.reference is None else 0.75 * self.reference + 0.25 * value
             return None
         return self.reference if self.reference is not None else value
 
-    def decide(self) -> None:
-        self.respond()
-        self.fund_projects()
+    def decide(self, view: QuarterView, params: Parameters, project_vot: float) -> None:
+        self.respond(view, params)
+        self.fund_projects(view, params, project_vot)
 
-    def respond(self) -> None:
+    def respond(self, view: QuarterView, p: Parameters) -> None:
         """The power's own lever, from the state of the corridors this quarter."""
-        m, p = self.model, self.model.params
         if self.power == "RU" and p.russia_tariff_response:
-            share = m.transit_share("russian")
-            ref = self._reference(share)
+            share = view.transit_share("russian")
+            ref = self._reference(share, view.t)
             if ref is None:
                 return
             if share < 0.8 * ref:
@@ -434,32 +730,29 @@ class PowerAgent(CorridorAgent):
             elif share > ref:
                 self.tariff_factor = min(self.tariff_factor + 0.05, 1.0)
         elif self.power == "CN" and p.china_subsidy_response:
-            share = m.rail_share_of_transit()
-            ref = self._reference(share)
+            share = view.rail_share_of_transit()
+            ref = self._reference(share, view.t)
             if ref is None:
                 return
             gap = max(ref - share, 0.0) / max(ref, 1e-9)
-            self.subsidy_usd_per_t = min(
-                p.china_max_subsidy_usd_per_t, p.china_max_subsidy_usd_per_t * 2.0 * gap
-            )
+            self.subsidy_usd_per_t = min(p.china_max_subsidy_usd_per_t, p.china_max_subsidy_usd_per_t * 2.0 * gap)
         elif self.power == "US" and p.us_secondary_sanctions:
-            share = m.c5_russian_share()
-            ref = self._reference(share)
+            share = view.c5_russian_share()
+            ref = self._reference(share, view.t)
             if ref is not None and share > (1.0 + p.us_secondary_trigger) * ref:
                 self.secondary_premium_usd_per_t = min(self.secondary_premium_usd_per_t + 10.0, 100.0)
 
-    def fund_projects(self) -> None:
+    def fund_projects(self, view: QuarterView, params: Parameters, project_vot: float) -> None:
         """Once a year, spend this power's budget on the best project that names it as funder."""
-        m = self.model
-        budget = m.params.power_budgets_usd_m.get(self.power, 0.0)
-        if budget <= 0 or m.t % 4 != 3:
+        budget = params.power_budgets_usd_m.get(self.power, 0.0)
+        if budget <= 0 or view.t % 4 != 3:
             return
         self.savings_usd_m += budget
-        best = m.best_project((self.power,), self.savings_usd_m)
+        best = best_project(view, (self.power,), self.savings_usd_m, project_vot)
         if best is not None:
             project, cost = best
             self.savings_usd_m -= cost
-            m.fund_project(project, funder=self.power)
+            self.funded.append(project)
 
 
 class CaspianOperator(CorridorAgent):
@@ -470,26 +763,25 @@ class CaspianOperator(CorridorAgent):
     S-caspian-feeders), up to ``max_vessels``; below 0.4 it redeploys one elsewhere.
     """
 
-    def __init__(self, model: CorridorModel, *, vessels: int) -> None:
+    def __init__(self, model: mesa.Model, *, vessels: int) -> None:
         super().__init__(model)
         self.vessels = vessels
         self.base_vessels = vessels
         self.on_order: list[int] = []  # quarters of delivery
         self.high_quarters = 0
 
-    def decide(self) -> None:
-        m = self.model
-        p = m.params
-        self.vessels += sum(1 for q in self.on_order if q <= m.t)
-        self.on_order = [q for q in self.on_order if q > m.t]
+    def decide(self, view: QuarterView, p: Parameters, project_vot: float = 0.0) -> None:
+        t = view.t
+        self.vessels += sum(1 for q in self.on_order if q <= t)
+        self.on_order = [q for q in self.on_order if q > t]
         if not p.fleet_response:
             return
-        util = m.caspian_utilisation()
+        util = view.caspian_utilisation()
         self.high_quarters = self.high_quarters + 1 if util >= p.fleet_trigger_utilisation else 0
         fleet = self.vessels + len(self.on_order)
         if self.high_quarters >= 2 and fleet < p.max_vessels:
             extra = min(2, p.max_vessels - fleet)  # charter and reposition in pairs
-            self.on_order += [m.t + p.fleet_lag_quarters] * extra
+            self.on_order += [t + p.fleet_lag_quarters] * extra
             self.high_quarters = 0
         elif util < 0.4 and self.vessels > self.base_vessels and not self.on_order:
             self.vessels -= 1  # redeploy a ship when the trade falls away
@@ -502,21 +794,20 @@ class CaspianOperator(CorridorAgent):
 class TransitStateAgent(CorridorAgent):
     """Azerbaijan, Georgia or Turkey: sets handling fees to raise transit revenue, within bounds."""
 
-    def __init__(self, model: CorridorModel, *, country: str) -> None:
+    def __init__(self, model: mesa.Model, *, country: str) -> None:
         super().__init__(model)
         self.country = country
         self.fee_factor = 1.0
         self.direction = 1.0
         self.last_revenue: float | None = None
 
-    def decide(self) -> None:
+    def decide(self, view: QuarterView, p: Parameters, project_vot: float = 0.0) -> None:
         """Yearly hill climb: keep moving the fee the way that raised revenue, else turn back."""
-        m = self.model
-        if not m.params.transit_fee_response or m.t % 4 != 3:
+        if not p.transit_fee_response or view.t % 4 != 3:
             return
-        revenue = m.transit_revenue(self.country)
+        revenue = view.transit_revenue(self.country)
         if self.last_revenue is not None and revenue < self.last_revenue:
             self.direction = -self.direction
         self.last_revenue = revenue
-        lo, hi = m.params.transit_fee_bounds
+        lo, hi = p.transit_fee_bounds
         self.fee_factor = float(np.clip(self.fee_factor * (1.0 + 0.05 * self.direction), lo, hi))

@@ -38,7 +38,7 @@ from numba import njit
 
 from corridors import routing
 
-__all__ = ["QUARTER_DAYS", "Routes", "Settled", "TreeCache", "offer", "quote", "settle", "spread"]
+__all__ = ["QUARTER_DAYS", "Routes", "Settled", "TreeCache", "offer", "quote", "rebook", "settle", "spread"]
 
 QUARTER_DAYS = 91.25
 
@@ -487,6 +487,64 @@ def _ban_split(shares, keep, weights, kept, moved):
 
 
 @_kernel
+def _rebook_kernel(tails, pred, ra, ship_od, moved, allowed, target, cap_s, hard_s, prev_load_s, first, queue_days,
+                   out):  # fmt: skip
+    """:func:`rebook` into ``out``."""
+    od_job, od_source, od_dest = ra[0], ra[1], ra[2]
+    S, K = moved.shape
+    n_slots = tails.shape[0]
+    spare = np.empty(n_slots)
+    for i in range(n_slots):
+        queue = cap_s[i] * queue_days / 91.25 if hard_s[i] else 0.0
+        spare[i] = cap_s[i] + queue if first else max(cap_s[i] + queue - prev_load_s[i], 0.0)
+    want = np.empty(n_slots)
+    _load_all(tails, pred, ra, moved, want)
+    factor = np.empty(n_slots)
+    for i in range(n_slots):
+        factor[i] = spare[i] / want[i] if hard_s[i] and want[i] > spare[i] else np.inf
+    got = np.empty((S, K))
+    _ratio_on_paths(tails, pred, od_job, od_source, od_dest, ship_od, factor, got)
+    w = np.empty(K)
+    for s in range(S):
+        refused = 0.0
+        w_sum = 0.0
+        for k in range(K):
+            refused += moved[s, k] - moved[s, k] * got[s, k]
+        for k in range(K):
+            free = allowed[s, k] and got[s, k] >= 1.0
+            w[k] = (moved[s, k] + 1e-12 * target[s, k] + 1e-24) * (1.0 if free else 0.0)
+            w_sum += w[k]
+        for k in range(K):
+            extra = refused * w[k] / w_sum if w_sum > 0 else 0.0
+            out[s, k] = moved[s, k] * got[s, k] + extra
+
+
+def rebook(
+    routes: Routes, tails: np.ndarray, pred: np.ndarray, moved: np.ndarray, allowed: np.ndarray, *,
+    target: np.ndarray, cap_s: np.ndarray, hard_s: np.ndarray, prev_load_s: np.ndarray, first: bool,
+    queue_days: float,
+) -> np.ndarray:  # fmt: skip
+    """Where freight banned from its corridor is booked: (S, K) tonnes.
+
+    ``moved`` is what each shipper wants to move to each corridor with no ban on it (on the
+    quoted paths ``pred``). Forwarders can book only slots that exist: on each hard link,
+    the part of the moved freight routed over it gets at most last quarter's spare capacity
+    (capacity less last quarter's load ``prev_load_s``; none known in the ``first``
+    quarter) plus the queue they accept (``queue_days`` of capacity), so each part of a
+    flow gets the share its tightest link allows. What finds no slot goes to the shipper's
+    ``allowed`` corridors with no such limit, in proportion to what it wanted there (the
+    sea), or is diverted if there is none (A-rebook-queue).
+    """
+    out = np.empty(moved.shape)
+    _rebook_kernel(
+        tails, pred, _arrays(routes), routes.ship_od, np.ascontiguousarray(moved, dtype=np.float64),
+        np.ascontiguousarray(allowed, dtype=bool), target, cap_s, hard_s, prev_load_s, bool(first),
+        float(queue_days), out,
+    )  # fmt: skip
+    return out
+
+
+@_kernel
 def _offer_kernel(
     tails, pred, ra, ship_od, vol, state_share, shares, state_alloc, target, available, ban_cap, backlog,
     cap_s, hard_s, prev_load_s, first, queue_days, give_up,
@@ -520,32 +578,17 @@ def _offer_kernel(
             moved[s, k] = vol[s] * ((1.0 - ss) * moved_p[s, k] + ss * moved_s[s, k])
             if moved[s, k] != 0.0:
                 any_moved = True
-    if any_moved:  # re-booking: only where slots exist (see the model's docs, A-rebook-queue)
-        n_slots = tails.shape[0]
-        spare = np.empty(n_slots)
-        for i in range(n_slots):
-            queue = cap_s[i] * queue_days / 91.25 if hard_s[i] else 0.0
-            spare[i] = cap_s[i] + queue if first else max(cap_s[i] + queue - prev_load_s[i], 0.0)
-        want = np.empty(n_slots)
-        _load_all(tails, pred, ra, moved, want)
-        factor = np.empty(n_slots)
-        for i in range(n_slots):
-            factor[i] = spare[i] / want[i] if hard_s[i] and want[i] > spare[i] else np.inf
-        got = np.empty((S, K))
-        _ratio_on_paths(tails, pred, od_job, od_source, od_dest, ship_od, factor, got)
+    if any_moved:  # re-booking: only where slots exist (see :func:`rebook`)
+        allowed = np.empty((S, K), dtype=np.bool_)
         for s in range(S):
-            refused = 0.0
-            w_sum = 0.0
             for k in range(K):
-                refused += moved[s, k] - moved[s, k] * got[s, k]
-            w = np.empty(K)
+                allowed[s, k] = keep[s, k] >= 1.0
+        booked = np.empty((S, K))
+        _rebook_kernel(tails, pred, ra, ship_od, moved, allowed, target, cap_s, hard_s, prev_load_s, first,
+                       queue_days, booked)  # fmt: skip
+        for s in range(S):
             for k in range(K):
-                free = (keep[s, k] >= 1.0) and (got[s, k] >= 1.0)
-                w[k] = (moved[s, k] + 1e-12 * target[s, k] + 1e-24) * (1.0 if free else 0.0)
-                w_sum += w[k]
-            for k in range(K):
-                extra = refused * w[k] / w_sum if w_sum > 0 else 0.0
-                new[s, k] = new[s, k] + (moved[s, k] * got[s, k] + extra)
+                new[s, k] = new[s, k] + booked[s, k]
     for s in range(S):
         total = 0.0
         for k in range(K):
@@ -676,16 +719,24 @@ def spread(
 
 @dataclass(frozen=True, eq=False)
 class Settled:
-    """What the quarter's loading gave (arrays in slot order where per link)."""
+    """What the quarter's loading gave; per link in edge order (``*_e``) unless said."""
 
-    served: np.ndarray  # (S, K)
-    backlog: np.ndarray  # (S, K)
-    flows: np.ndarray  # (n_slots,) served tonnes
-    box_flows: np.ndarray  # (n_slots,) served containers, tonnes
-    wait_s: np.ndarray  # (n_slots,) queue, days
-    time_s: np.ndarray  # (n_slots,) experienced travel time, hours
-    exp_money: np.ndarray  # (S, K) NaN where not available
-    exp_time: np.ndarray  # (S, K) days, NaN where not available
+    served: np.ndarray  # (S, K) tonnes
+    backlog: np.ndarray  # (S, K) tonnes left waiting
+    exp_money: np.ndarray  # (S, K) USD/t experienced, NaN where not available
+    exp_time: np.ndarray  # (S, K) days experienced, NaN where not available
+    flow_e: np.ndarray  # (E,) served tonnes
+    load_e: np.ndarray  # (E,) offered tonnes, averaged over the rounds
+    wait_e: np.ndarray  # (E,) queue, days
+    time_e: np.ndarray  # (E,) experienced travel time, hours
+    box_flows: np.ndarray  # (n_slots,) served containers, tonnes, in slot order
+
+    @classmethod
+    def empty(cls, S: int, K: int, E: int) -> Settled:
+        """Before the first quarter: nothing served, nothing experienced, no queues."""
+        nan = np.full((S, K), np.nan)
+        return cls(np.zeros((S, K)), np.zeros((S, K)), nan, nan.copy(), np.zeros(E), np.zeros(E), np.zeros(E),
+                   np.zeros(E), np.zeros(E))  # fmt: skip
 
 
 @_kernel
@@ -775,6 +826,7 @@ def settle(
     available: np.ndarray,
     bpr_alpha: float,
     bpr_beta: float,
+    slot: np.ndarray,
 ) -> Settled:
     """Hard capacities, served freight and backlog, edge flows, and experienced costs.
 
@@ -816,4 +868,11 @@ def settle(
     _experience_kernel(
         tails, ra, routes.ship_od, preds, order, ratios, values, available, exp_money, exp_time
     )
-    return Settled(served, offered - served, flows, box, wait_s, time_exp, exp_money, exp_time)
+    return Settled(served, offered - served, exp_money, exp_time, _to_edges(flows, slot), _to_edges(loads, slot),
+                   _to_edges(wait_s, slot), _to_edges(time_exp, slot), box)  # fmt: skip
+
+
+def _to_edges(values_s: np.ndarray, slot: np.ndarray) -> np.ndarray:
+    out = np.empty_like(values_s)
+    out[slot] = values_s
+    return out

@@ -1,0 +1,548 @@
+"""The market of a quarter: the links' prices, times and capacities, the policy terms on
+each shipper's corridors, the freight offered, and the view agents decide from.
+
+Functions over plain arrays. :class:`Layout` holds what never changes in a run (the
+network's links and the trade flows as arrays, in edge order and in CSR slot order); it
+is built once per network and inputs. Each quarter the model calls, in order:
+
+1. :func:`quarter_links`: money (tariffs and handling, with every lever on them), time
+   (travel, dwell at borders, the Red Sea detour) and capacity (season, events, fleet,
+   weather and disruptions) of every link;
+2. :mod:`corridors.loading`'s ``quote`` for the least-cost paths and their quotes;
+3. :func:`policy_terms`: sanction premiums and bans, subsidies, political costs;
+4. :func:`offered_volumes`: the tonnes each shipper offers (trend, crude diversion,
+   offtake deals).
+
+:class:`QuarterView` is the typed, read-only view of all this that agents decide from.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from corridors.events import EdgeState, OfftakeDeal, Sanction, Subsidy
+from corridors.inputs import Inputs
+from corridors.network import CORRIDORS, Network
+from corridors.parameters import C5, CONTROLLER_BLOC, POWERS, Parameters
+from corridors.timeline import Project, load_projects
+
+__all__ = [
+    "BULK_COMMODITIES",
+    "TRANSIT_STATES",
+    "Layout",
+    "Links",
+    "PolicyTerms",
+    "QuarterView",
+    "offered_volumes",
+    "pipeline_flows",
+    "policy_terms",
+    "quarter_links",
+]
+
+TRANSIT_STATES = ("AZ", "GE", "TR")
+BULK_COMMODITIES = ("metals_ores", "grain_cotton")  # wagonload freight: Parameters.bulk_corridor_constants
+_RUSSIAN = CORRIDORS.index("russian")
+_MIDDLE = CORRIDORS.index("middle")
+
+
+def _readonly(*arrays: np.ndarray) -> None:
+    for a in arrays:
+        a.setflags(write=False)
+
+
+# --------------------------------------------------------------------------- layout
+
+
+@dataclass(frozen=True, eq=False)
+class Layout:
+    """What never changes in a run: links and trade flows as arrays (read-only).
+
+    Edge arrays are in the network's edge order; ``*_s`` copies are in CSR slot order
+    (slot ``k`` holds edge ``slot[k]``). Shipper arrays have one row per trade flow of
+    ``inputs.trade`` (a :class:`~corridors.agents.ShipperAgent`).
+    """
+
+    n_edges: int
+    slot: np.ndarray
+    base_tariff: np.ndarray
+    base_handling: np.ndarray
+    travel_h: np.ndarray
+    dwell_h: np.ndarray
+    base_capacity: np.ndarray
+    hard: np.ndarray
+    season: np.ndarray
+    controller: np.ndarray
+    gateway: np.ndarray
+    border: np.ndarray
+    opens_year: np.ndarray
+    tail_country: np.ndarray
+    caspian: np.ndarray
+    feeder: np.ndarray
+    tanker: np.ndarray
+    ru_rail: np.ndarray
+    sea_gateway: np.ndarray
+    suez: np.ndarray
+    bloc_km_s: np.ndarray
+    t_per_feu: float
+    fee_links: dict[str, np.ndarray]
+    port_links: dict[str, np.ndarray]
+    border_links: dict[str, np.ndarray]
+    hard_port_links: dict[str, np.ndarray]
+    pipe_edges: np.ndarray
+    pipe_volume: np.ndarray
+    pipe_growth: np.ndarray
+    pipe_of: dict[str, int]
+    pipeline_routes: dict[str, tuple[int, np.ndarray]]
+    # the trade flows
+    shipper: dict[str, np.ndarray]
+    tonnes_2019: np.ndarray
+    growth_per_year: np.ndarray
+    value_usd_per_t: np.ndarray
+    state_share: np.ndarray
+    is_transit: np.ndarray
+    is_bulk: np.ndarray
+    is_c5: np.ndarray
+    state_rows: dict[str, np.ndarray]
+    crude_rows: dict[str, int]
+    projects: tuple[Project, ...]
+    _hits: dict = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def of(cls, net: Network, inputs: Inputs) -> Layout:
+        """The layout of ``net`` and ``inputs``, built once and kept while both live."""
+        by_inputs = _LAYOUTS.setdefault(net, weakref.WeakKeyDictionary())
+        layout = by_inputs.get(inputs)
+        if layout is None:
+            layout = by_inputs[inputs] = cls._build(net, inputs)
+        return layout
+
+    @classmethod
+    def _build(cls, net: Network, inputs: Inputs) -> Layout:
+        e = net.edges
+        base_capacity = net.capacity_t_per_quarter
+        hard = e["capacity_hard"].to_numpy(bool) & np.isfinite(base_capacity)
+        controller = e["controller"].to_numpy()
+        mode = e["mode"].to_numpy()
+        gateway = e["gateway"].to_numpy()
+        border = e["border"].to_numpy(bool)
+        via = e["via"].fillna("").to_numpy()
+        node_country = net.nodes.set_index("name")["country"]
+        node_kind = net.nodes.set_index("name")["kind"]
+        tail_country = e["tail"].map(node_country).to_numpy()
+        head_country = e["head"].map(node_country).to_numpy()
+        tail_kind = e["tail"].map(node_kind).to_numpy()
+        caspian = (gateway == _MIDDLE) & np.isin(mode, ("ferry", "sea"))
+        carries_containers = e["commodities"].map(lambda c: "containers" in c).to_numpy(bool)
+        is_crude_only = e["commodities"].map(lambda c: tuple(c) == ("crude",)).to_numpy(bool)
+        tanker_exit = (mode == "sea") & is_crude_only
+        bloc_of = np.array([CONTROLLER_BLOC.get(c, "neutral") for c in controller])
+        km = np.maximum(net.length_km, 1.0)
+        bloc_km = np.array([np.where(bloc_of == b, km, 0.0) for b in POWERS])
+        pipes = inputs.pipelines
+        pipe_edges = pipes["edge"].to_numpy(int)
+        pipeline_routes: dict[str, tuple[int, np.ndarray]] = {}
+        pipe_of: dict[str, int] = {}
+        for i, edge in enumerate(pipe_edges):  # each state's pipeline and the crude tankers leaving its port
+            country = tail_country[edge]
+            pipe_of.setdefault(country, i)
+            if country not in pipeline_routes:
+                exits = (e["tail"] == e["head"].iat[edge]).to_numpy() & tanker_exit
+                pipeline_routes[country] = (int(edge), exits)
+        touches = {c: (tail_country == c) | (head_country == c) for c in (*C5, *TRANSIT_STATES)}
+        ports = np.isin(tail_kind, ("seaport", "dry_port"))
+        trade = inputs.trade
+        country = _shipper_countries(net, trade)
+        attrs = {
+            "origin": trade["origin"].to_numpy(str),
+            "market": trade["market"].to_numpy(str),
+            "commodity": trade["commodity"].to_numpy(str),
+            "direction": trade["direction"].to_numpy(str),
+            "country": country,
+        }
+        state_share = trade["state_controlled_share"].to_numpy(float)
+        crude = (attrs["commodity"] == "crude") & (attrs["direction"] == "export") & (state_share >= 1.0)
+        out = cls(
+            n_edges=net.n_edges,
+            slot=net.perm,
+            base_tariff=e["tariff_usd_per_t"].to_numpy(float),
+            base_handling=e["handling_usd_per_t"].to_numpy(float),
+            travel_h=(e["free_flow_time_h"] - e["dwell_h"]).to_numpy(float),
+            dwell_h=e["dwell_h"].to_numpy(float),
+            base_capacity=base_capacity,
+            hard=hard,
+            season=e[["season_q1", "season_q2", "season_q3", "season_q4"]].to_numpy(float),
+            controller=controller,
+            gateway=gateway,
+            border=border,
+            opens_year=e["opens_year"].fillna(0).to_numpy(int),
+            tail_country=tail_country,
+            caspian=caspian,
+            feeder=caspian & (mode == "sea") & carries_containers,
+            tanker=caspian & is_crude_only,
+            ru_rail=(controller == "RU") & (mode == "rail"),
+            sea_gateway=gateway == CORRIDORS.index("sea"),
+            suez=via == "suez",
+            bloc_km_s=np.ascontiguousarray(bloc_km[:, net.perm]),
+            t_per_feu=net.unit("t_per_feu_loaded"),
+            fee_links={c: touches[c] for c in TRANSIT_STATES},
+            port_links={c: (tail_country == c) & ports for c in C5},
+            border_links={c: border & touches[c] for c in C5},
+            hard_port_links={c: hard & (tail_country == c) for c in C5},
+            pipe_edges=pipe_edges,
+            pipe_volume=pipes["volume_t_per_year"].to_numpy(float),
+            pipe_growth=pipes["growth_per_year"].to_numpy(float),
+            pipe_of=pipe_of,
+            pipeline_routes=pipeline_routes,
+            shipper=attrs,
+            tonnes_2019=trade["tonnes_2019"].to_numpy(float),
+            growth_per_year=trade["growth_per_year"].to_numpy(float),
+            value_usd_per_t=trade["value_usd_per_t"].to_numpy(float),
+            state_share=state_share,
+            is_transit=attrs["direction"] == "transit",
+            is_bulk=np.isin(attrs["commodity"], BULK_COMMODITIES),
+            is_c5=np.isin(country, C5),
+            state_rows={c: np.flatnonzero((country == c) & (state_share > 0)) for c in C5},
+            crude_rows={c: int(np.flatnonzero(crude & (country == c))[0])
+                        for c in C5 if (crude & (country == c)).any()},  # fmt: skip
+            projects=load_projects(inputs.projects),
+        )
+        arrays = [v for v in vars(out).values() if isinstance(v, np.ndarray)]
+        arrays += [v for d in (out.fee_links, out.port_links, out.border_links, out.hard_port_links,
+                               out.shipper, out.state_rows) for v in d.values()]  # fmt: skip
+        _readonly(*arrays)
+        return out
+
+    @property
+    def n_shippers(self) -> int:
+        return self.tonnes_2019.size
+
+    def trend_volumes(self, t: int) -> np.ndarray:
+        """Tonnes per shipper in quarter ``t`` from the 2019 flow and its trend growth alone."""
+        return self.tonnes_2019 * (1.0 + self.growth_per_year) ** (t / 4.0) / 4.0
+
+    def shippers_hit(self, ev: Sanction | Subsidy | OfftakeDeal) -> np.ndarray:
+        """Shippers an event's filters select (cached per event: the filters never change)."""
+        hit = self._hits.get(ev)
+        if hit is None:
+            a = self.shipper
+            hit = np.ones(self.n_shippers, dtype=bool)
+            if ev.commodities:
+                hit &= np.isin(a["commodity"], ev.commodities)
+            if ev.directions:
+                hit &= np.isin(a["direction"], ev.directions)
+            if isinstance(ev, Sanction):
+                if ev.markets:
+                    hit &= np.isin(a["market"], ev.markets) | np.isin(a["origin"], ev.markets)
+                if ev.shipper_countries:
+                    hit &= np.isin(a["country"], ev.shipper_countries)
+            hit.setflags(write=False)
+            self._hits[ev] = hit
+        return hit
+
+
+_LAYOUTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _shipper_countries(net: Network, trade) -> np.ndarray:
+    """The C5 state of each trade flow (its origin's or market's), else China (transit)."""
+    node_country = net.nodes.set_index("name")["country"]
+    out = []
+    for origin, market in zip(trade["origin"], trade["market"], strict=True):
+        ends = [node_country[origin], node_country[market]]
+        out.append(next((c for c in ends if c in C5), "CN"))
+    return np.array(out)
+
+
+# --------------------------------------------------------------------------- links
+
+
+@dataclass(frozen=True, eq=False)
+class Links:
+    """The links' money (USD/t), time (h) and capacity (t a quarter) this quarter, edge order."""
+
+    money: np.ndarray
+    time: np.ndarray
+    capacity: np.ndarray
+    open: np.ndarray
+    corridor_open: np.ndarray
+    sea_rate_usd_per_feu: float
+    cape_detour_days: float
+
+
+def quarter_links(
+    layout: Layout,
+    state: EdgeState,
+    t: int,
+    *,
+    sea_rate: tuple[float, float],
+    russia_tariff_factor: float,
+    transit_fee_factors: dict[str, float],
+    port_fee_factors: dict[str, float],
+    border_factors: dict[str, float],
+    feeder_factor: float,
+    weather: float | None = None,
+    disrupted: np.ndarray | None = None,
+) -> Links:
+    """Prices, times and capacities of every link in quarter ``t``.
+
+    Prices: events, Russia's 1520 tariff, the transit states' handling fees, the five's
+    port fees, the sea rate on the sea gateway. Times: events, border efficiency, the Red
+    Sea detour on Suez links. Capacity: season, events, the Caspian feeder fleet, and in a
+    stochastic run the Caspian's ``weather`` factor and halved capacity on ``disrupted``
+    border links.
+    """
+    L = layout
+    tariff = L.base_tariff * state.tariff_factor
+    tariff = np.where(L.ru_rail, tariff * russia_tariff_factor, tariff)
+    usd_per_feu, detour_days = sea_rate
+    tariff = np.where(L.sea_gateway, usd_per_feu / L.t_per_feu, tariff)
+    handling = L.base_handling * state.handling_factor
+    for c in TRANSIT_STATES:  # handling at their ports, yards and borders
+        handling[L.fee_links[c]] *= transit_fee_factors[c]
+    border_factor = np.ones(L.n_edges)
+    for c in C5:
+        handling[L.port_links[c]] *= port_fee_factors[c]
+        own = L.border_links[c]
+        border_factor[own] = np.minimum(border_factor[own], border_factors[c])
+    time = L.travel_h * state.time_factor + L.dwell_h * state.dwell_factor * border_factor
+    time = np.where(L.suez, time + 24.0 * detour_days, time)
+    cap = L.base_capacity * L.season[:, t % 4] * state.capacity_factor
+    cap = np.where(L.feeder, cap * feeder_factor, cap)
+    if weather is not None:
+        cap = np.where(L.caspian, cap * weather, cap)
+    if disrupted is not None:
+        cap = np.where(disrupted, cap * 0.5, cap)
+    # links that do not exist yet (opens_year: CKU, Trans-Afghan rail) open only when an
+    # investment that opens them is delivered, whatever the year
+    open_e = ~state.closed & ((L.opens_year == 0) | state.opened)
+    corridor_open = np.array([state.corridor_open[c] for c in CORRIDORS])
+    return Links(tariff + handling, time, cap, open_e, corridor_open, usd_per_feu, detour_days)
+
+
+def pipeline_flows(
+    layout: Layout, state: EdgeState, capacity: np.ndarray, t: int, diverted: dict[str, float]
+) -> np.ndarray:
+    """Tonnes each pipeline carries in quarter ``t``: its trend volume less the crude its
+    state ``diverted`` to Caspian tankers, within capacity; none when closed."""
+    L = layout
+    want = L.pipe_volume * (1.0 + L.pipe_growth) ** (t / 4.0) / 4.0
+    for c, i in L.pipe_of.items():
+        want[i] -= diverted.get(c, 0.0)
+    want = np.maximum(want, 0.0)
+    carried = np.minimum(want, np.nan_to_num(capacity[L.pipe_edges], nan=np.inf))
+    return np.where(state.closed[L.pipe_edges], 0.0, carried)
+
+
+# --------------------------------------------------------------------------- policy terms
+
+
+@dataclass(frozen=True, eq=False)
+class PolicyTerms:
+    """USD/t terms per shipper and corridor, and the share of each flow a ban leaves."""
+
+    premium: np.ndarray
+    subsidy: np.ndarray
+    ban_cap: np.ndarray
+
+
+def policy_terms(
+    layout: Layout,
+    sanctions: list[Sanction],
+    subsidies: list[Subsidy],
+    *,
+    quote_money: np.ndarray,
+    bloc_share: np.ndarray,
+    china_subsidy_usd_per_t: float,
+    us_secondary_premium_usd_per_t: float,
+) -> PolicyTerms:
+    """Sanction premiums and bans, subsidies per shipper and corridor.
+
+    A sanction acts on the shippers its filters select, on the corridors whose route
+    crosses the sanctioned state's bloc; a ban caps the flow at ``1 - share``, otherwise a
+    premium of ``premium_usd_per_t * share``. A subsidy pays up to its USD/t, within its
+    share of the quoted price. China's own subsidy supports China-Europe transit by rail
+    (within 30% of the price); the US secondary sanctions price the five's trade through
+    Russia.
+    """
+    S, K = quote_money.shape
+    premium = np.zeros((S, K))
+    ban_cap = np.ones((S, K))
+    subsidy = np.zeros((S, K))
+    for sn in sanctions:
+        hit = layout.shippers_hit(sn)
+        through = bloc_share[:, :, POWERS.index(CONTROLLER_BLOC.get(sn.transit, "neutral"))] > 0
+        affected = hit[:, None] & through
+        if sn.ban:
+            ban_cap = np.where(affected, ban_cap * (1.0 - sn.share), ban_cap)
+        else:
+            premium += np.where(affected, sn.premium_usd_per_t * sn.share, 0.0)
+    quote = np.where(np.isfinite(quote_money), quote_money, 0.0)
+    for sb in subsidies:
+        hit = layout.shippers_hit(sb)
+        k = CORRIDORS.index(sb.corridor)
+        subsidy[:, k] += np.where(hit, np.minimum(sb.usd_per_t, sb.share_of_price * quote[:, k]), 0.0)
+    if china_subsidy_usd_per_t > 0:  # China's own response: support for China-Europe transit by rail
+        for k in (_RUSSIAN, _MIDDLE):
+            subsidy[:, k] += np.where(
+                layout.is_transit, np.minimum(china_subsidy_usd_per_t, 0.3 * quote[:, k]), 0.0
+            )
+    if us_secondary_premium_usd_per_t > 0:  # US secondary sanctions on the five's trade through Russia
+        through = bloc_share[:, :, POWERS.index("russia")] > 0
+        premium += np.where(layout.is_c5[:, None] & through, us_secondary_premium_usd_per_t, 0.0)
+    return PolicyTerms(premium, subsidy, ban_cap)
+
+
+def political_costs(params: Parameters, misalignment: np.ndarray, bloc_share: np.ndarray) -> np.ndarray:
+    """USD/t of each shipper's route by its tonne-km in blocs its state is not aligned with."""
+    return params.political_weight_usd_per_t * (bloc_share * misalignment[:, None, :]).sum(axis=2)
+
+
+# --------------------------------------------------------------------------- volumes
+
+
+def offered_volumes(
+    layout: Layout, t: int, deals: list[OfftakeDeal], crude_diversion: dict[str, float]
+) -> np.ndarray:
+    """Tonnes offered per shipper in quarter ``t``: trend growth, diverted crude, offtake deals.
+
+    An offtake deal moves ``share`` of a country's exports of a commodity to the buyer's
+    market, taken proportionally from its other markets.
+    """
+    a = layout.shipper
+    vol = layout.trend_volumes(t)
+    for c, row in layout.crude_rows.items():  # crude the government took off the pipeline
+        vol[row] += crude_diversion.get(c, 0.0)
+    for deal in deals:
+        rows = (a["country"] == deal.country) & (a["commodity"] == deal.commodity) & (a["direction"] == "export")
+        buyer = rows & (a["market"] == deal.buyer)
+        others = rows & ~buyer
+        total = vol[rows].sum()
+        if total <= 0 or not buyer.any():
+            continue
+        moved = deal.share * total
+        current = vol[buyer].sum()
+        extra = max(moved - current, 0.0)
+        if extra <= 0 or vol[others].sum() <= 0:
+            continue
+        take = min(extra, vol[others].sum())
+        vol[others] *= 1.0 - take / vol[others].sum()
+        vol[buyer] += take * vol[buyer] / current if current > 0 else take / buyer.sum()
+    return vol
+
+
+# --------------------------------------------------------------------------- the view
+
+
+@dataclass(frozen=True, eq=False)
+class QuarterView:
+    """What agents see of a quarter: read-only arrays and a few facts (never the model).
+
+    Per shipper and corridor ``(S, K)``: ``quote_money`` (USD/t, inf where the corridor
+    cannot reach the market), ``quote_time`` (days), ``available``, ``ban_cap``,
+    ``premium``, ``subsidy``, ``political``; ``bloc_share`` ``(S, K, P)``; per shipper
+    ``volumes`` (t this quarter). Per link (edge order): ``money``, ``time`` (h) and
+    ``capacity`` of the quarter. After the quarter's loading (``loaded``), also ``served``,
+    ``exp_money``, ``exp_time`` ``(S, K)`` and per link ``flow`` (served t), ``load``
+    (offered t) and ``wait_days``; before it those are the last quarter's.
+    """
+
+    t: int
+    in_bloc: bool
+    layout: Layout
+    quote_money: np.ndarray
+    quote_time: np.ndarray
+    available: np.ndarray
+    ban_cap: np.ndarray
+    premium: np.ndarray
+    subsidy: np.ndarray
+    political: np.ndarray
+    bloc_share: np.ndarray
+    volumes: np.ndarray
+    money: np.ndarray
+    time: np.ndarray
+    capacity: np.ndarray
+    sanctions: tuple[Sanction, ...]
+    done_projects: frozenset[str]
+    served: np.ndarray
+    exp_money: np.ndarray
+    exp_time: np.ndarray
+    flow: np.ndarray
+    load: np.ndarray
+    wait_days: np.ndarray
+    loaded: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _readonly(*(v for v in vars(self).values() if isinstance(v, np.ndarray)))
+
+    @property
+    def year(self) -> int:
+        from corridors.events import BASE_YEAR
+
+        return BASE_YEAR + self.t // 4
+
+    # ---------------------------------------------------------------- indicators agents read
+
+    def transit_share(self, corridor: str) -> float:
+        """Share of ``corridor`` in China-Europe transit served this quarter."""
+        served = self.served[self.layout.is_transit]
+        total = served.sum()
+        return float(served[:, CORRIDORS.index(corridor)].sum() / total) if total > 0 else 0.0
+
+    def rail_share_of_transit(self) -> float:
+        return self.transit_share("russian") + self.transit_share("middle")
+
+    def c5_russian_share(self) -> float:
+        """Share of the five's own trade served through Russia this quarter."""
+        served = self.served[self.layout.is_c5]
+        total = served.sum()
+        return float(served[:, _RUSSIAN].sum() / total) if total > 0 else 0.0
+
+    def caspian_utilisation(self) -> float:
+        """Highest load over capacity on the Caspian container-feeder links this quarter."""
+        feeder = self.layout.feeder
+        cap = self.capacity[feeder]
+        load = self.load[feeder]
+        ok = cap > 0
+        return float((load[ok] / cap[ok]).max()) if ok.any() else 0.0
+
+    def port_utilisation(self, country: str) -> float:
+        """Highest load over capacity on the country's hard-capacity links this quarter."""
+        sel = self.layout.hard_port_links[country] & (self.capacity > 0)
+        if not sel.any():
+            return 0.0
+        return float((self.load[sel] / self.capacity[sel]).max())
+
+    def transit_revenue(self, country: str) -> float:
+        """USD the links ``country`` controls earned on this quarter's served freight."""
+        sel = self.layout.controller == country
+        return float((self.flow[sel] * self.money[sel]).sum())
+
+    def pipeline_route_cost(self, country: str) -> float:
+        """USD/t of the country's crude by its pipeline and on by tanker to the EU, plus the
+        premium sanctions put on EU-bound freight through Russia this quarter."""
+        route = self.layout.pipeline_routes.get(country)
+        if route is None:
+            return np.inf
+        edge, exits = route
+        cost = self.money[edge] + (self.money[exits].min() if exits.any() else 0.0)
+        premium = 0.0
+        for sn in self.sanctions:
+            if CONTROLLER_BLOC.get(sn.transit) == "russia" and sn.applies(
+                country=country, commodity="crude", direction="export", market="market_eu"
+            ):
+                premium += sn.premium_usd_per_t * sn.share
+        return float(cost + premium)
+
+    def tanker_headroom(self, country: str) -> float:
+        """Tonnes a quarter the Caspian crude tankers from ``country`` could still carry."""
+        L = self.layout
+        sel = L.tanker & (L.tail_country == country)
+        if not sel.any():
+            return 0.0
+        base = L.trend_volumes(self.t)[L.crude_rows[country]]
+        return float(max(np.nansum(self.capacity[sel]) - base, 0.0))
