@@ -156,6 +156,51 @@ def test_summary(res):
     json.dumps(s)  # plain JSON types
 
 
+def _agree(got, expected, path="summary"):
+    """Nested indicators agree: the same keys in the same order, numbers to 1e-12 relative."""
+    if isinstance(expected, dict):
+        assert isinstance(got, dict) and list(got) == list(expected), path
+        for k in expected:
+            _agree(got[k], expected[k], f"{path}.{k}")
+    elif isinstance(expected, float):
+        assert type(got) is float, path
+        assert got == pytest.approx(expected, rel=1e-12, abs=0.0), path
+    else:
+        assert type(got) is type(expected) and got == expected, path
+
+
+@pytest.mark.parametrize("kind", ["stochastic", "deterministic"])
+def test_summary_of_the_arrays_is_indicators_of_the_tables(res, kind):
+    """from_model computes the summary from the recorded arrays; indicators() from the tables
+    (as for a loaded or trimmed run). Both give the same numbers (to the bit with pandas 3.1)."""
+    r = res if kind == "stochastic" else corridors.run(stochastic=False, end_year=2021)
+    _agree(r.summary, _none_for_nan(r.indicators()))
+
+
+def _none_for_nan(value):
+    if isinstance(value, dict):
+        return {k: _none_for_nan(v) for k, v in value.items()}
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
+def test_text_columns_are_pandas_text_and_independent():
+    """Text columns have the dtype pandas gives Python strings; runs of the same shape share
+    their (immutable) text, but changing one table leaves the other alone."""
+    a, b = (corridors.run(seed=s, end_year=FIRST + 1) for s in (1, 2))
+    text = pd.Series(["x"]).dtype
+    for name in ("corridors", "countries", "pipelines"):
+        for col in ("corridor", "country", "commodity", "market", "direction", "pipeline"):
+            if col in getattr(a, name):
+                assert getattr(a, name)[col].dtype == text, (name, col)
+    assert list(a.corridors["corridor"][: len(CORRIDORS)]) == list(CORRIDORS)
+    before = b.countries["country"].copy()
+    a.countries.loc[0, "country"] = "XX"
+    a.corridors["corridor"] = a.corridors["corridor"].str.upper()
+    assert_frame_equal(b.countries[["country"]], before.to_frame(), check_exact=True)
+    assert list(b.corridors["corridor"][: len(CORRIDORS)]) == list(CORRIDORS)
+    assert corridors.run(seed=1, end_year=FIRST + 1).countries["country"].iloc[0] != "XX"
+
+
 def test_meta(res):
     assert res.meta["seed"] == 3
     assert res.meta["end_year"] == LAST

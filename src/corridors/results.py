@@ -97,10 +97,15 @@ class Results:
         steps = np.arange(T)
         vol = served.sum(axis=1)  # (T, K)
         total = vol.sum(axis=1, keepdims=True)
-        tonne_days = np.nan_to_num(r["time"][:T]) * served
+        # finite volumes: every tonne is finite, so none of the products below is NaN
+        add = np.sum if np.isfinite(vol).all() else np.nansum
+        usd = np.nan_to_num(r["money"][:T])
+        usd *= served
+        tonne_days = np.nan_to_num(r["time"][:T])
+        tonne_days *= served
         with np.errstate(invalid="ignore", divide="ignore"):
-            money = np.nansum(np.nan_to_num(r["money"][:T]) * served, axis=1) / vol
-            time = np.nansum(tonne_days, axis=1) / vol
+            money = add(usd, axis=1) / vol
+            time = add(tonne_days, axis=1) / vol
             share = np.where(total > 0, vol / total, 0.0)
         util = np.zeros((T, K))
         pressure = np.zeros((T, K))
@@ -152,15 +157,16 @@ class Results:
             "pipeline": _tiled_text(pipes["pipeline"].to_numpy(), T),
             "volume_t": r["pipeline"][:T].ravel().copy(),
         })  # fmt: skip
-        tail, head = model.net.edges["tail"], model.net.edges["head"]
+        ports = ("aktau", "kuryk")
+        from_port = np.isin(model.net.edges["tail"], ports)
+        to_port = np.isin(model.net.edges["head"], ports)
         meta = {
             "format_version": FORMAT_VERSION,
             "end_year": model.end_year,
             "stochastic": model.stochastic,
             "t_per_teu": model.net.unit("t_per_teu_loaded"),
-            "middle_caspian_edges": [int(e) for e in np.flatnonzero(model.caspian & np.isin(tail, ("aktau", "kuryk")))],
-            "kz_caspian_edges": [int(e) for e in np.flatnonzero(model.caspian & (
-                np.isin(tail, ("aktau", "kuryk")) | np.isin(head, ("aktau", "kuryk"))))],
+            "middle_caspian_edges": [int(e) for e in np.flatnonzero(model.caspian & from_port)],
+            "kz_caspian_edges": [int(e) for e in np.flatnonzero(model.caspian & (from_port | to_port))],
             "shippers": {
                 "index": [int(s.index) for s in model.shippers],
                 **{c: [str(getattr(s, c)) for s in model.shippers]
