@@ -43,6 +43,7 @@ from benchlib import (  # next to this script
     old_worktree,
     positive_int,
     print_load,
+    progress,
     revision,
     status,
     version,
@@ -73,18 +74,20 @@ def same_tables(a: corridors.EnsembleResults, b: corridors.EnsembleResults) -> b
     return True
 
 
-def old_ensemble(n: int) -> tuple[dict | None, str]:
+def old_ensemble(n: int, warm: bool) -> tuple[dict | None, str]:
     """The old version's ensemble on 2 local workers: ``({"seconds", "failures"}, "")`` or
-    ``(None, why it was skipped)``."""
+    ``(None, why it was skipped)``. ``warm``: an untimed ensemble of 2 replicates first."""
     with old_worktree() as (tree, why):
         if tree is None:
             return None, why
         print(f"old version: {tree.describe()}")
         with Worker(tree.label, tree.src) as worker:
             t0 = time.perf_counter()
-            print("  warming its Numba cache (the first time it compiles: about 20-60 s) ...", flush=True)
+            progress("old: warming its Numba cache (the first time it compiles: about 20-60 s) ...")
             worker.call("warmup", seed=SEED, end_year=END_YEAR)
-            print(f"  warm after {time.perf_counter() - t0:.0f} s", flush=True)
+            progress(f"old: warm after {time.perf_counter() - t0:.0f} s")
+            if warm:
+                worker.call("ensemble", replicates=2, workers=2, seed=SEED, end_year=END_YEAR)
             out = worker.call("ensemble", replicates=n, workers=2, seed=SEED, end_year=END_YEAR)
         return out, ""
 
@@ -128,18 +131,20 @@ def main(argv: list[str] | None = None) -> int:
     print(f"one run in this process: {single:.3f} s (median of 3): a serial floor of {n * single:.0f} s")
     print(flush=True)
 
+    if not args.quick:  # the worker processes' first start (file caches), not timed
+        timed_ensemble(2, workers=2, executor="local")
     t1, ens1 = timed_ensemble(n, workers=1, executor="local")
-    print(f"  new, local, 1 worker:  {t1:7.1f} s", flush=True)
+    progress(f"new, local, 1 worker:  {t1:7.1f} s")
     t2, ens2 = timed_ensemble(n, workers=2, executor="local")
-    print(f"  new, local, 2 workers: {t2:7.1f} s", flush=True)
+    progress(f"new, local, 2 workers: {t2:7.1f} s")
     loads.append(load_average()[0])
     rows = [
         ("new: local processes, 1 worker", t1, ens1),
         ("new: local processes, 2 workers", t2, ens2),
     ]
-    old, old_why = (None, "--no-old") if args.no_old else old_ensemble(n)
+    old, old_why = (None, "--no-old") if args.no_old else old_ensemble(n, warm=not args.quick)
     if old is not None:
-        print(f"  old, local, 2 workers: {old['seconds']:7.1f} s", flush=True)
+        progress(f"old, local, 2 workers: {old['seconds']:7.1f} s")
         loads.append(load_average()[0])
     else:
         print(f"old version: comparison with {OLD_COMMIT} SKIPPED: {old_why}")
@@ -152,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
             td, ensd = timed_ensemble(n, scheduler=cluster.scheduler_address)
         finally:
             cluster.close()
-        print(f"  new, dask, 2 workers:  {td:7.1f} s (+ {dask_start:.1f} s to start the cluster)")
+        progress(f"new, dask, 2 workers:  {td:7.1f} s (+ {dask_start:.1f} s to start the cluster)")
         rows.append(("new: dask LocalCluster, 2 workers", td, ensd))
         loads.append(load_average()[0])
 

@@ -64,6 +64,7 @@ from benchlib import (  # next to this script
     old_worktree,
     positive_int,
     print_load,
+    progress,
     revision,
     status,
     version,
@@ -160,7 +161,7 @@ def old_against_new(args, new: Side, old: Side) -> str:
                 t0 = time.perf_counter()
                 # while the old worktree compiles its Numba cache (about 20-60 s), check the
                 # scipy router here: nothing is timed until both warm-ups are done
-                print("warming the workers' Numba caches (the old worktree compiles its own) ...", flush=True)
+                progress("warming the workers' Numba caches (the old worktree compiles its own) ...")
                 random_check = scipy_router.check_random(cases=10 if args.quick else 40)
                 print(
                     f"scipy router vs routing.shortest_path_trees, random networks: {random_check.summary()}"
@@ -169,12 +170,11 @@ def old_against_new(args, new: Side, old: Side) -> str:
                     raise SystemExit("scipy router disagrees with routing.shortest_path_trees: see above")
                 for worker, side in pairs:
                     first = worker.receive()
-                    print(
-                        f"  {side.label}: warm after {time.perf_counter() - t0:.0f} s (first run {first:.2f} s)"
+                    progress(
+                        f"{side.label}: warm after {time.perf_counter() - t0:.0f} s (first run {first:.2f} s)"
                     )
-                print(
-                    f"timing corridors.run(seed={SEED}): {args.repeats} runs per version, alternating ...",
-                    flush=True,
+                progress(
+                    f"timing corridors.run(seed={SEED}): {args.repeats} runs per version, alternating ..."
                 )
                 alternate(pairs, args.repeats, lambda w, s, i: s.runs.extend(w.call("runs", n=1, seed=SEED, end_year=END_YEAR)))  # fmt: skip
                 alternate(pairs, args.split_repeats, lambda w, s, i: s.splits.append(w.call("split", seed=SEED, end_year=END_YEAR)))  # fmt: skip
@@ -183,9 +183,8 @@ def old_against_new(args, new: Side, old: Side) -> str:
                     worker.call("tables", seed=SEED, end_year=END_YEAR, path=str(path))
                     with open(path, "rb") as f:
                         side.tables = pickle.load(f)
-                print(
-                    f"timing Tuner to {TUNER_END_YEAR}: {args.tuner_repeats} slider moves per version ...",
-                    flush=True,
+                progress(
+                    f"timing Tuner to {TUNER_END_YEAR}: {args.tuner_repeats} slider moves per version ..."
                 )
                 moves = lever_settings(args.tuner_repeats)
                 for worker, side in pairs:
@@ -198,7 +197,7 @@ def old_against_new(args, new: Side, old: Side) -> str:
             finally:
                 for worker, _ in pairs:
                     worker.close()
-            print("memory of one warm run: a fresh worker per version ...", flush=True)
+            progress("memory of one warm run: a fresh worker per version ...")
             for label, src, side in [("new", new_src(), new)] + (
                 [(tree.label, tree.src, old)] if tree else []
             ):
@@ -306,7 +305,7 @@ class ScipyComparison:
 def against_scipy(args) -> ScipyComparison:
     """Part c, in this process: the model with the scipy router against the default."""
     out = ScipyComparison()
-    print("checking the scipy router on the model's first quarter ...", flush=True)
+    progress("checking the scipy router on the model's first quarter ...")
     try:
         check = scipy_router.check_model_first_quarter(rng=SEED, end_year=END_YEAR)
     except scipy_router.RouterRejectedError as exc:
@@ -321,10 +320,7 @@ def against_scipy(args) -> ScipyComparison:
     if check.problems:
         raise SystemExit("scipy router disagrees with routing.shortest_path_trees in the model: see above")
     split_run(router=scipy_router)  # scipy's first calls
-    print(
-        f"timing the model with the scipy router: {args.scipy_repeats} runs per side, alternating ...",
-        flush=True,
-    )
+    progress(f"timing the model with the scipy router: {args.scipy_repeats} runs per side, alternating ...")
     ours, peer = [], []
     model_o = model_p = None
     for i in range(args.scipy_repeats):
@@ -423,6 +419,8 @@ def part_of(func: tuple[str, int, str], kernels: set[tuple[str, str]]) -> str | 
         return "Numba runtime (dispatch, set_num_threads)"
     if path.endswith(("bench_model.py", "cProfile.py")):
         return OTHER
+    if "/corridors/" in path and path.endswith(".py"):  # a module without a part of its own
+        return "corridors/" + path.rsplit("/corridors/", 1)[1]
     return None
 
 
@@ -579,8 +577,9 @@ def where_time_goes() -> list[str]:
     parts = attribute(stats, kernels)
     total = sum(parts.values())
     kernel_parts = sorted((p for p in parts if p.startswith("Numba kernels")), key=lambda p: -parts[p])
+    module_parts = sorted(p for p in parts if p.startswith("corridors/"))
     rows = [("part", "ms (profiled)", "share")]
-    for p in (*kernel_parts, *FIXED_PARTS):
+    for p in (*kernel_parts, *FIXED_PARTS[:-1], *module_parts, OTHER):
         if parts.get(p, 0.0) > 0:
             rows.append((p, f"{parts[p] * 1e3:.1f}", f"{parts[p] / total:.1%}"))
     lines = [
@@ -660,7 +659,7 @@ def main(argv: list[str] | None = None) -> int:
     loads.append(load_average()[0])
     sc = against_scipy(args)
     loads.append(load_average()[0])
-    print("profiling one run ...", flush=True)
+    progress("profiling one run ...")
     profile_lines = where_time_goes()
     loads.append(load_average()[0])
     print()

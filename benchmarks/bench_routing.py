@@ -47,7 +47,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from benchlib import columns, positive_int, version  # next to this script
+from benchlib import columns, positive_int, print_load, version  # next to this script
 from corridors import routing, tntp
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
@@ -774,6 +774,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
 
     routing.warmup()  # compile or load every kernel from Numba's cache
+    # Every sample starts with gc.collect(), which scans all the objects the imports left
+    # (numba's, about 0.15 s a time here: 80 s of a quick run); frozen, they are skipped.
+    gc.collect()
+    gc.freeze()
     threads = numba.get_num_threads()
     print(f"corridors.routing benchmark: median of {repeats} samples; ratio = peer / ours (> 1: ours faster)")
     print(
@@ -781,12 +785,7 @@ def main(argv: list[str] | None = None) -> int:
         f"({threads} threads, {numba.threading_layer()}), scipy {version('scipy')}, "
         f"networkx {nx.__version__}, aequilibrae {version('aequilibrae')}; {os.cpu_count()} CPUs"
     )
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    if load > 0.5:
-        print(
-            f"warning: load average {load:.2f} on {os.cpu_count()} CPUs: other processes are running; "
-            "timings (above all ours on several threads) will be noisy"
-        )
+    print_load("at start")  # and a warning when other processes are running (ours on threads suffers most)
     missed: list[Row] = []
     checked = 0
     if args.section in ("all", "compare"):
@@ -820,7 +819,9 @@ def main(argv: list[str] | None = None) -> int:
         for line in bench_threads(repeats, min_sample, args.quick, not args.no_busy):
             print(line)
     elapsed = time.perf_counter() - started
-    print(f"\nfinished in {elapsed:.0f} s")
+    print()
+    print_load("at the end")
+    print(f"finished in {elapsed:.0f} s")
     return 0
 
 

@@ -50,6 +50,7 @@ __all__ = [
     "old_worktree",
     "positive_int",
     "print_load",
+    "progress",
     "revision",
     "serve",
     "status",
@@ -115,6 +116,14 @@ def print_load(when: str = "at start") -> float:
             "timings will be noisy and slower than on an idle machine"
         )
     return one
+
+
+_STARTED = time.perf_counter()
+
+
+def progress(message: str) -> None:
+    """Print ``message`` with the seconds since this module was imported, at once."""
+    print(f"[{time.perf_counter() - _STARTED:4.0f} s] {message}", flush=True)
 
 
 def exit_on_sigterm() -> None:
