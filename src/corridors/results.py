@@ -63,6 +63,11 @@ OBSERVABLES: dict[str, Observable] = {
 }  # fmt: skip
 
 
+def _nan_to_num(x: np.ndarray) -> np.ndarray:
+    """``np.nan_to_num(x)`` (NaN to 0, infinities to the largest numbers), quicker without infinities."""
+    return np.nan_to_num(x) if np.isinf(x).any() else np.where(np.isnan(x), 0.0, x)
+
+
 def _frame(step: np.ndarray) -> dict[str, np.ndarray]:
     return {"step": step, "year": 2019 + step // 4, "quarter": step % 4 + 1}
 
@@ -99,9 +104,9 @@ class Results:
         total = vol.sum(axis=1, keepdims=True)
         # finite volumes: every tonne is finite, so none of the products below is NaN
         add = np.sum if np.isfinite(vol).all() else np.nansum
-        usd = np.nan_to_num(r["money"][:T])
+        usd = _nan_to_num(r["money"][:T])
         usd *= served
-        tonne_days = np.nan_to_num(r["time"][:T])
+        tonne_days = _nan_to_num(r["time"][:T])
         tonne_days *= served
         with np.errstate(invalid="ignore", divide="ignore"):
             money = add(usd, axis=1) / vol
