@@ -16,6 +16,7 @@ The public API::
 
 from __future__ import annotations
 
+from corridors._version import __version__
 from corridors.ensemble import Sensitivity, run_ensemble, run_one, sensitivity, sweep
 from corridors.errors import CorridorsError, DataError, ScenarioError
 from corridors.events import Event, baseline_events
@@ -25,8 +26,6 @@ from corridors.plots import compare
 from corridors.results import EnsembleResults, Results, load_ensemble, load_results
 from corridors.runs import run
 from corridors.scenario import Scenario, load_scenario
-
-__version__ = "0.1.0"
 
 __all__ = [
     "CorridorsError",

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from corridors import __version__
+from corridors._version import __version__
 from corridors.atomic import write_bytes_atomic
 from corridors.errors import CorridorsError
 

@@ -522,7 +522,7 @@ def _open_directory(path: Path, plan: _Plan, ex: Executor, *, force: bool) -> Pa
 def _manifest(
     plan: _Plan, ex: Executor, fingerprint: str, status: str = "running", **more: Any
 ) -> dict[str, Any]:
-    from corridors import __version__
+    from corridors._version import __version__
     from corridors.runs import _git_revision
 
     return _jsonable({

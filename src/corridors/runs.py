@@ -122,7 +122,7 @@ def _git_revision() -> str | None:
 
 def manifest(res: Results, sc: Scenario) -> dict[str, Any]:
     """Where a run came from: versions, seed, platform, time, and hashes of every input."""
-    from corridors import __version__
+    from corridors._version import __version__
 
     data = default_data_dir()
     inputs = {f"data/{p.name}": _sha256(p) for p in sorted(data.iterdir()) if p.is_file()}
