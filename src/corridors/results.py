@@ -425,9 +425,7 @@ def _kahan(values: np.ndarray, *, skipna: bool = False) -> tuple[np.ndarray, np.
     Parameters
     ----------
     values : numpy.ndarray
-        The numbers to add, along the first axis. Unless ``skipna``, they must be finite;
-        leading zeros then change nothing, so sequences of unequal length can be stacked
-        with zeros in front.
+        The numbers to add, along the first axis (finite unless ``skipna``).
     skipna : bool
         Skip NaN, and count the numbers added.
 
@@ -454,6 +452,17 @@ def _kahan(values: np.ndarray, *, skipna: bool = False) -> tuple[np.ndarray, np.
     return total, count
 
 
+def _kahan_sum(values: list[float]) -> float:
+    """:func:`_kahan` of one sequence of finite numbers, in Python (quicker for a long one)."""
+    total = comp = 0.0
+    for v in values:
+        y = v - comp
+        t = total + y
+        comp = (t - total) - y
+        total = t
+    return total
+
+
 def _summary(
     vol: np.ndarray, backlog: np.ndarray, time: np.ndarray, keys: dict[str, list[str]], agg: np.ndarray
 ) -> dict[str, Any]:
@@ -469,7 +478,9 @@ def _summary(
     Returns
     -------
     dict
-        The same numbers, in the same order, as :meth:`Results.indicators`.
+        The same numbers, in the same order, as :meth:`Results.indicators` (to the bit
+        with pandas 3.1, which adds the rows of a group with Kahan summation, or with
+        ``np.add.reduceat`` when the groups are sorted; to rounding with other versions).
     """
     T, K = vol.shape
     Y = (T + 3) // 4
@@ -479,9 +490,9 @@ def _summary(
     names = list(CORRIDORS)
     alpha = sorted(range(K), key=names.__getitem__)  # pandas sorts the corridors by name
     sorted_names = [names[k] for k in alpha]
-    # annual volumes: the last year's quarters padded with zeros in front to make four
-    quarters = np.concatenate([vol[:first_of_last], np.zeros((4 * Y - T, K)), vol[first_of_last:]])
-    by_year = _kahan(quarters.reshape(Y, 4, K).swapaxes(0, 1))[0][:, alpha]
+    quarters = np.full((4 * Y, K), np.nan)  # (a short last year padded with NaN, skipped)
+    quarters[:T] = vol
+    by_year = _kahan(quarters.reshape(Y, 4, K).swapaxes(0, 1), skipna=True)[0][:, alpha]
     row = by_year[-1]
     out: dict[str, Any] = {
         "first_year": int(years[0]),
@@ -497,10 +508,9 @@ def _summary(
     country = np.array(keys["country"], dtype=object)
     own = sorted(set(keys["country"]) & {"KZ", "KG", "TJ", "TM", "UZ"})
     if own:
-        seqs = [rows[:, country == c].reshape(-1, K) for c in own]
-        longest = max(len(s) for s in seqs)
-        stacked = np.stack([np.concatenate([np.zeros((longest - len(s), K)), s]) for s in seqs], axis=1)
-        g = _kahan(stacked)[0][:, alpha]
+        # each country's rows in the order of the table (step by step, key by key)
+        g = np.array([[_kahan_sum(x) for x in rows[:, country == c].reshape(-1, K).T.tolist()] for c in own])
+        g = g[:, alpha]
         with np.errstate(invalid="ignore", divide="ignore"):
             shares = g / g.sum(axis=1, keepdims=True)
         out["russian_dependence_last_year"] = {
@@ -512,7 +522,7 @@ def _summary(
         out["herfindahl_last_year"] = {}
     west = np.array([(c, m, d) == ("critical_minerals", "market_eu", "export") for c, m, d in
                      zip(keys["commodity"], keys["market"], keys["direction"], strict=True)])  # fmt: skip
-    # pandas adds the rows of a sorted group with np.add.reduceat (with Kahan summation when unsorted)
+    # one group of rows sorted by year: pandas adds them with np.add.reduceat
     out["critical_minerals_to_west_t_last_year"] = (
         float(np.add.reduceat(rows[:, west].reshape(-1), [0])[0]) if west.any() else 0.0
     )
