@@ -391,7 +391,9 @@ def observe_quotes(sh: ShipperArrays, view: QuarterView, rows: np.ndarray) -> No
     """Learn every quote at the start (the memories of corridors never used are the quotes)."""
     used = np.zeros(sh.shares.shape[1], dtype=bool)
     for s in rows:
-        _observe_row(int(s), view.quote_money, view.quote_time, used, sh.memory_money, sh.memory_time, 1.0, True)
+        _observe_row(
+            int(s), view.quote_money, view.quote_time, used, sh.memory_money, sh.memory_time, 1.0, True
+        )
 
 
 def target_shares(sh: ShipperArrays, view: QuarterView, terms: ChoiceTerms, params: Parameters,
@@ -590,7 +592,9 @@ class CountryAgent(CorridorAgent):
         self.funded: list[str] = []
         self.crude_diversion_t_per_quarter = 0.0
 
-    def route_state_flows(self, view: QuarterView, terms: ChoiceTerms, sh: ShipperArrays, params: Parameters) -> None:
+    def route_state_flows(
+        self, view: QuarterView, terms: ChoiceTerms, sh: ShipperArrays, params: Parameters
+    ) -> None:
         """Allocate the state's cargo: cost, diversification (HHI of power exposure), alignment.
 
         See :func:`route_state_cargo`, which runs this rule for all five states at once.
@@ -735,7 +739,9 @@ class PowerAgent(CorridorAgent):
             if ref is None:
                 return
             gap = max(ref - share, 0.0) / max(ref, 1e-9)
-            self.subsidy_usd_per_t = min(p.china_max_subsidy_usd_per_t, p.china_max_subsidy_usd_per_t * 2.0 * gap)
+            self.subsidy_usd_per_t = min(
+                p.china_max_subsidy_usd_per_t, p.china_max_subsidy_usd_per_t * 2.0 * gap
+            )
         elif self.power == "US" and p.us_secondary_sanctions:
             share = view.c5_russian_share()
             ref = self._reference(share, view.t)

@@ -193,7 +193,9 @@ class TreeCache:
 
 
 @_kernel
-def _stale_jobs(indptr, indices, tails, through, weights, masks, old_weights, old_masks, job_row, job_source, pred):
+def _stale_jobs(
+    indptr, indices, tails, through, weights, masks, old_weights, old_masks, job_row, job_source, pred
+):
     """Jobs whose old tree ``pred`` may differ from a fresh solve under the new weights.
 
     A row whose open links changed is stale, and so is every job of it. Otherwise a job
@@ -210,7 +212,7 @@ def _stale_jobs(indptr, indices, tails, through, weights, masks, old_weights, ol
             if m != old_masks[r, s]:
                 row_state[r] = 2
                 break
-            if m and not weights[r, s] == old_weights[r, s]:
+            if m and weights[r, s] != old_weights[r, s]:
                 row_state[r] = 1
             if m and not np.isfinite(weights[r, s]):
                 row_state[r] = 2
@@ -557,7 +559,7 @@ def _offer_kernel(
     and ``loads``, the offered edge loads on the quoted paths. Returns whether any
     freight was moved by a ban.
     """
-    od_job, od_source, od_dest, _group_od, _od_ship_ptr, _od_ship, _box_group = ra
+    _od_job, _od_source, _od_dest, _group_od, _od_ship_ptr, _od_ship, _box_group = ra
     S, K = shares.shape
     keep = np.empty((S, K))
     for s in range(S):

@@ -206,8 +206,11 @@ class Layout:
             is_bulk=np.isin(attrs["commodity"], BULK_COMMODITIES),
             is_c5=np.isin(country, C5),
             state_rows={c: np.flatnonzero((country == c) & (state_share > 0)) for c in C5},
-            crude_rows={c: int(np.flatnonzero(crude & (country == c))[0])
-                        for c in C5 if (crude & (country == c)).any()},  # fmt: skip
+            crude_rows={
+                c: int(np.flatnonzero(crude & (country == c))[0])
+                for c in C5
+                if (crude & (country == c)).any()
+            },
             projects=load_projects(inputs.projects),
         )
         arrays = [v for v in vars(out).values() if isinstance(v, np.ndarray)]
@@ -417,7 +420,9 @@ def offered_volumes(
     for c, row in layout.crude_rows.items():  # crude the government took off the pipeline
         vol[row] += crude_diversion.get(c, 0.0)
     for deal in deals:
-        rows = (a["country"] == deal.country) & (a["commodity"] == deal.commodity) & (a["direction"] == "export")
+        rows = (
+            (a["country"] == deal.country) & (a["commodity"] == deal.commodity) & (a["direction"] == "export")
+        )
         buyer = rows & (a["market"] == deal.buyer)
         others = rows & ~buyer
         total = vol[rows].sum()

@@ -26,8 +26,8 @@ from functools import cache
 from typing import Any
 
 import mesa
-from mesa.agent import AgentSet
 import numpy as np
+from mesa.agent import AgentSet
 
 from corridors import loading, routing
 from corridors.agents import (
@@ -140,11 +140,15 @@ class CorridorModel(mesa.Model):
         self.n_corridors = K = len(CORRIDORS)
         self.t = 0
         base = list(baseline_events(p)) if events is None else list(events)
-        self.timeline = Timeline(self.net, base, projects=L.projects, params=p, rng=self.rng, stochastic=stochastic)
+        self.timeline = Timeline(
+            self.net, base, projects=L.projects, params=p, rng=self.rng, stochastic=stochastic
+        )
         self.decisions = self.timeline.decisions
         S = L.n_shippers
         self.all_rows = np.arange(S)
-        self.sh = ShipperArrays.create(p, L.value_usd_per_t, ~np.isin(L.shipper["commodity"], ("containers", "critical_minerals")), K)
+        self.sh = ShipperArrays.create(
+            p, L.value_usd_per_t, ~np.isin(L.shipper["commodity"], ("containers", "critical_minerals")), K
+        )
         self.cargo = StateCargo(np.zeros((S, K)))
         self._create_agents(agents or {})
         self._routes(router)
@@ -158,7 +162,9 @@ class CorridorModel(mesa.Model):
         with routing.single_thread():
             self._prepare_quarter(0)
             observe_quotes(self.sh, self.view, self.all_rows)
-            self.sh.target[:] = self.sh.shares[:] = target_shares(self.sh, self.view, self.terms, p, self.all_rows)
+            self.sh.target[:] = self.sh.shares[:] = target_shares(
+                self.sh, self.view, self.terms, p, self.all_rows
+            )
             self.countries_agents_route()
             self._spin_up()
 
@@ -178,7 +184,9 @@ class CorridorModel(mesa.Model):
         for country, values in settings.items():
             agent = self.country_agents[country]
             agent.border_factor = float(values.get("border_efficiency", agent.border_factor))
-            agent.budget_usd_m_per_year = float(values.get("budget_usd_m_per_year", agent.budget_usd_m_per_year))
+            agent.budget_usd_m_per_year = float(
+                values.get("budget_usd_m_per_year", agent.budget_usd_m_per_year)
+            )
             agent.port_fee_factor = float(values.get("port_fee_factor", agent.port_fee_factor))
         self.powers = {p: PowerAgent(self, power=p) for p in ("RU", "CN", "US", "EU")}
         base_cap = float(np.nansum(np.where(L.feeder, L.base_capacity, 0.0)))

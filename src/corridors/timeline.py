@@ -129,17 +129,16 @@ class Timeline:
 
     def add(self, ev: Event) -> None:
         """Append an event (a project funded during the run)."""
-        if isinstance(ev, Investment):
-            first = ev.first_step + ev.lag_quarters
-        else:
-            first = ev.first_step
+        first = ev.first_step + ev.lag_quarters if isinstance(ev, Investment) else ev.first_step
         self.events.append(ev)
         self._spans.append((first, ev.last_step))
         self._active_t = -1
 
     def fund(self, project: Project, *, step: int, funder: str) -> None:
         """A project funded in quarter ``step``: it starts next quarter, after its lag."""
-        self.add(project.investment(start=quarter_label(step + 1), funder=funder, lag=int(project.lag_quarters)))
+        self.add(
+            project.investment(start=quarter_label(step + 1), funder=funder, lag=int(project.lag_quarters))
+        )
         self.decisions.append({"step": step, "agent": funder, "decision": "fund", "detail": project.project})
 
     def active(self, kind: type, step: int) -> list:
@@ -171,7 +170,9 @@ class Timeline:
             self._edge_key, self._edge_state = key, state
         return self._edge_state
 
-    def _resolve_pledges(self, events: list[Event], rng: np.random.Generator, stochastic: bool) -> list[Event]:
+    def _resolve_pledges(
+        self, events: list[Event], rng: np.random.Generator, stochastic: bool
+    ) -> list[Event]:
         """Draw once whether each pledge is delivered and how late (geometric extra delay).
 
         Each pledge draws from its own generator, keyed by the run's seed and the pledge
