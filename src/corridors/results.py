@@ -388,21 +388,25 @@ def _tiled_text(values: Any, reps: int, inner: int = 1) -> Any:
     Its dtype is the one pandas gives a column of Python strings. The column depends only
     on the shape of a run (corridors, shippers, steps), which repeats from run to run, so
     it is built once (:func:`_text_column`) and shared: Arrow arrays are immutable, and each
-    table gets its own (shallow) copy.
+    table gets its own (shallow) copy. Without pandas' Arrow-backed ``str`` dtype, and for
+    no rows or values other than strings, it is the object array pandas converts itself.
     """
-    return _text_column(tuple(str(v) for v in values), reps, inner).copy()
+    values = tuple(values)
+    if (
+        getattr(TEXT_DTYPE, "storage", None) != "pyarrow"
+        or not (values and reps and inner)
+        or not all(isinstance(v, str) for v in values)
+    ):
+        return np.tile(np.repeat(np.array(values, dtype=object), inner), reps)
+    return _text_column(values, reps, inner).copy()
 
 
 @functools.lru_cache(maxsize=32)
 def _text_column(values: tuple[str, ...], reps: int, inner: int) -> Any:
-    """See :func:`_tiled_text`.
-
-    With pandas' Arrow-backed ``str`` dtype the column is assembled from the bytes of the
-    few distinct values (its offsets and data buffers), much faster than converting an
-    object array.
+    """See :func:`_tiled_text`: an Arrow-backed column assembled from the bytes of the few
+    distinct values (its offsets and data buffers), much faster than converting an object
+    array of Python strings.
     """
-    if getattr(TEXT_DTYPE, "storage", None) != "pyarrow":
-        return pd.array(np.tile(np.repeat(np.array(values, dtype=object), inner), reps), dtype=TEXT_DTYPE)
     encoded = [v.encode() for v in values]
     size = np.repeat([len(b) for b in encoded], inner)
     start = np.zeros(len(size) + 1, dtype=np.int64)  # of each value in the bytes of one period
