@@ -156,6 +156,8 @@ class TreeCache:
         self.weights = np.full(routes.row_masks.shape, np.nan)
         self.masks = np.zeros(routes.row_masks.shape, dtype=bool)
         self.pred = np.full((routes.job_row.size, n_nodes), -1, dtype=np.int64)
+        self.dist = np.full((routes.job_row.size, n_nodes), np.inf)
+        self.strict = np.zeros(routes.job_row.size, dtype=bool)
         self.fresh = True
 
     def _solve(self, weights, masks, rows, sources) -> np.ndarray:
@@ -175,9 +177,10 @@ class TreeCache:
         correct Dijkstra returns, so reused trees equal freshly grown ones.
         """
         r = self.routes
-        if self.router is None and not self.fresh:
+        if self.router is None:
             _refresh_trees(self.indptr, self.indices, self.tails, self.through, weights, masks, self.weights,
-                           self.masks, r.job_row, r.job_source, self.pred)  # fmt: skip
+                           self.masks, r.job_row, r.job_source, self.pred, self.dist, self.strict,
+                           self.fresh)  # fmt: skip
         elif self.fresh:
             self.pred = self._solve(weights, masks, r.job_row, r.job_source)
         else:
@@ -193,111 +196,164 @@ class TreeCache:
 
 
 @_kernel
+def _row_changes(weights, masks, old_weights, old_masks):
+    """Per row: 0 same open links and weights, 1 weights changed, 2 open links changed (or a
+    weight is not finite). Also the changed open slots of each row of state 1, as a CSR list."""
+    R, n_slots = weights.shape
+    state = np.zeros(R, dtype=np.int64)
+    ptr = np.zeros(R + 1, dtype=np.int64)
+    slots = np.empty(R * n_slots, dtype=np.int64)
+    n = 0
+    for r in range(R):
+        start = n
+        for s in range(n_slots):
+            m = masks[r, s]
+            if m != old_masks[r, s] or (m and not np.isfinite(weights[r, s])):
+                state[r] = 2
+                break
+            if m and weights[r, s] != old_weights[r, s]:
+                state[r] = 1
+                slots[n] = s
+                n += 1
+        if state[r] == 2:
+            n = start
+        ptr[r + 1] = n
+    return state, ptr, slots
+
+
+@_kernel
+def _tree_distances(tails, p, src, w, d, stack):
+    """Distances along the tree ``p`` under weights ``w``, summed from the source outwards
+    as Dijkstra sums them (inf where the tree does not reach)."""
+    n = d.shape[0]
+    for v in range(n):
+        d[v] = np.nan
+    d[src] = 0.0
+    for v in range(n):
+        if not np.isnan(d[v]):
+            continue
+        if p[v] < 0:
+            d[v] = np.inf
+            continue
+        top = 0
+        u = v
+        while np.isnan(d[u]) and p[u] >= 0:
+            stack[top] = u
+            top += 1
+            u = tails[p[u]]
+        base = d[u] if not np.isnan(d[u]) else np.inf
+        while top > 0:
+            top -= 1
+            x = stack[top]
+            base = base + w[p[x]]
+            d[x] = base
+
+
+@_kernel
+def _strictly_optimal(indptr, indices, through, mask, w, src, p, d):
+    """Whether the tree ``p`` with distances ``d`` is the unique shortest-path tree: every open
+    link not in it, out of a node paths may pass through (or the source) and reached by the
+    tree, ends strictly above the tree's distance of its head."""
+    n = d.shape[0]
+    for u in range(n):
+        if d[u] == np.inf or (u != src and not through[u]):
+            continue
+        for slot in range(indptr[u], indptr[u + 1]):
+            if mask[slot] and p[indices[slot]] != slot and not d[u] + w[slot] > d[indices[slot]]:
+                return False
+    return True
+
+
+@_kernel
 def _stale_jobs(
     indptr, indices, tails, through, weights, masks, old_weights, old_masks, job_row, job_source, pred
 ):
     """Jobs whose old tree ``pred`` may differ from a fresh solve under the new weights.
 
-    A row whose open links changed is stale, and so is every job of it. Otherwise a job
-    keeps its tree if the tree is the unique shortest-path tree under the new weights:
-    every open link not in the tree, out of a node that paths may pass through (or the
-    source), ends strictly above the tree's distance of its head.
+    A job whose row's open links changed is stale. A job whose row's weights changed keeps
+    its tree if the tree is the unique shortest-path tree under the new weights (see
+    :func:`_strictly_optimal`): a unique shortest-path tree is what any correct Dijkstra
+    returns.
     """
-    R, n_slots = weights.shape
+    state, _, _ = _row_changes(weights, masks, old_weights, old_masks)
     n = indptr.shape[0] - 1
-    row_state = np.zeros(R, dtype=np.int64)  # 0 same weights, 1 weights changed, 2 links changed
-    for r in range(R):
-        for s in range(n_slots):
-            m = masks[r, s]
-            if m != old_masks[r, s]:
-                row_state[r] = 2
-                break
-            if m and weights[r, s] != old_weights[r, s]:
-                row_state[r] = 1
-            if m and not np.isfinite(weights[r, s]):
-                row_state[r] = 2
-                break
     J = job_row.shape[0]
     stale = np.zeros(J, dtype=np.bool_)
     d = np.empty(n)
     stack = np.empty(n, dtype=np.int64)
     for j in range(J):
         r = job_row[j]
-        if row_state[r] == 0:
+        if state[r] == 0:
             continue
-        if row_state[r] == 2:
+        if state[r] == 2:
             stale[j] = True
             continue
-        p = pred[j]
-        src = job_source[j]
-        w = weights[r]
-        for v in range(n):
-            d[v] = np.nan
-        d[src] = 0.0
-        for v in range(n):  # the tree's distances, summed from the source as Dijkstra does
-            if not np.isnan(d[v]):
-                continue
-            if p[v] < 0:
-                d[v] = np.inf
-                continue
-            top = 0
-            u = v
-            while np.isnan(d[u]) and p[u] >= 0:
-                stack[top] = u
-                top += 1
-                u = tails[p[u]]
-            base = d[u] if not np.isnan(d[u]) else np.inf
-            while top > 0:
-                top -= 1
-                x = stack[top]
-                base = base + w[p[x]]
-                d[x] = base
-        ok = True
-        for u in range(n):
-            if not ok:
-                break
-            if d[u] == np.inf or (u != src and not through[u]):
-                continue
-            for slot in range(indptr[u], indptr[u + 1]):
-                if not masks[r, slot]:
-                    continue
-                v = indices[slot]
-                if p[v] == slot:
-                    continue
-                if not d[u] + w[slot] > d[v]:
-                    ok = False
-                    break
-        stale[j] = not ok
+        _tree_distances(tails, pred[j], job_source[j], weights[r], d, stack)
+        stale[j] = not _strictly_optimal(
+            indptr, indices, through, masks[r], weights[r], job_source[j], pred[j], d
+        )
     return stale
 
 
 @_kernel
-def _refresh_trees(indptr, indices, tails, through, weights, masks, old_weights, old_masks, job_row, job_source,
-                   pred):  # fmt: skip
-    """:func:`_stale_jobs`, then Dijkstra (:mod:`corridors.routing`'s) for each stale job into
-    ``pred`` in place, on one thread. Returns the number of jobs solved."""
-    stale = _stale_jobs(indptr, indices, tails, through, weights, masks, old_weights, old_masks, job_row,
-                        job_source, pred)  # fmt: skip
+def _refresh_trees(
+    indptr, indices, tails, through, weights, masks, old_weights, old_masks, job_row, job_source, pred, dist,
+    strict, fresh,
+):  # fmt: skip
+    """Keep or re-grow every job's tree in place (``pred``), on one thread.
+
+    ``dist`` holds each tree's distances and ``strict`` whether the tree was the unique
+    shortest-path tree at the old weights. A strict tree whose row changed only in weights
+    off the tree, on links whose new weight still leaves it strictly best, is kept without
+    further work; one whose tree links changed is checked whole (:func:`_strictly_optimal`)
+    and re-grown only if that fails (Dijkstra, :mod:`corridors.routing`'s); a changed set of
+    open links re-grows the row. Every kept tree is the tree a fresh Dijkstra would return.
+    Returns the number of trees grown.
+    """
+    state, ptr, changed = _row_changes(weights, masks, old_weights, old_masks)
     n = indptr.shape[0] - 1
     ip = indptr.view(np.uint64)
     ix = indices.view(np.uint64)
     work = routing._workspace(n)
     w = np.empty(weights.shape[1])
-    dist = np.empty(n)
+    stack = np.empty(n, dtype=np.int64)
     w_row = -1
     inv = 0.0
     ring = np.uint64(0)
-    solved = 0
+    grown = 0
     for j in range(job_row.shape[0]):
-        if not stale[j]:
-            continue
         r = job_row[j]
+        src = job_source[j]
+        p = pred[j]
+        d = dist[j]
+        if not fresh and state[r] == 0:
+            continue
+        if not fresh and state[r] == 1:
+            whole = not strict[j]
+            if not whole:  # only links off the tree changed: their own inequalities decide
+                for i in range(ptr[r], ptr[r + 1]):
+                    slot = changed[i]
+                    u = tails[slot]
+                    if d[u] == np.inf or (u != src and not through[u]):
+                        continue
+                    v = indices[slot]
+                    if p[v] == slot or not d[u] + weights[r, slot] > d[v]:
+                        whole = True
+                        break
+                if not whole:
+                    continue
+            _tree_distances(tails, p, src, weights[r], d, stack)
+            if _strictly_optimal(indptr, indices, through, masks[r], weights[r], src, p, d):
+                strict[j] = True
+                continue
         if r != w_row:
             inv, ring = routing._masked_weights(weights[r], masks[r], w)
             w_row = r
-        routing._dijkstra(ip, ix, w, through, job_source[j], dist, pred[j], work, inv, ring)
-        solved += 1
-    return solved
+        routing._dijkstra(ip, ix, w, through, src, d, p, work, inv, ring)
+        _tree_distances(tails, p, src, weights[r], d, stack)  # as the checks will sum them
+        strict[j] = _strictly_optimal(indptr, indices, through, masks[r], weights[r], src, p, d)
+        grown += 1
+    return grown
 
 
 # --------------------------------------------------------------------------- paths

@@ -1,0 +1,134 @@
+"""Tests of :mod:`corridors.loading`: the kept shortest-path trees equal fresh ones, the
+flattened commodity groups, and the re-booking rule.
+
+The tree cache keeps a tree from one quarter to the next while it stays the unique
+shortest-path tree under the new weights; these tests require the kept trees to equal, bit
+for bit, the trees a fresh Dijkstra grows, on random graphs with ties (hypothesis) and in
+every routing call of model runs with congestion, bans and closures.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from corridors import loading, routing
+from corridors.events import RouteClosure, Sanction, baseline_events
+from corridors.parameters import Parameters
+
+
+def fresh_trees(cache: loading.TreeCache, weights, masks) -> np.ndarray:
+    r = cache.routes
+    return cache.graph.trees(weights, masks, r.job_row, r.job_source)[1]
+
+
+def small_routes(n_rows: int, sources: list[list[int]], n_slots: int) -> loading.Routes:
+    """A Routes with only the arrays a TreeCache reads (rows and their jobs)."""
+    job_row = np.array([r for r, src in enumerate(sources) for _ in src], dtype=np.int64)
+    job_source = np.array([s for src in sources for s in src], dtype=np.int64)
+    empty = np.zeros(0, dtype=np.int64)
+    return loading.Routes(
+        n_corridors=1, row_masks=np.ones((n_rows, n_slots), dtype=bool), row_vot=np.ones(n_rows),
+        job_row=job_row, job_source=job_source, od_job=np.zeros((0, 1), dtype=np.int64), od_source=empty,
+        od_dest=empty, group_od=np.zeros(1, dtype=np.int64), od_ship_ptr=np.zeros(1, dtype=np.int64),
+        od_ship=empty, ship_od=empty, box_group=np.zeros(0, dtype=bool),
+    )  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_kept_trees_equal_fresh_trees_on_random_graphs(data):
+    n = data.draw(st.integers(2, 9))
+    m = data.draw(st.integers(1, 4 * n))
+    tail = np.array(data.draw(st.lists(st.integers(0, n - 1), min_size=m, max_size=m)), dtype=np.int64)
+    head = np.array(data.draw(st.lists(st.integers(0, n - 1), min_size=m, max_size=m)), dtype=np.int64)
+    indptr, indices, _ = routing.csr_from_edges(tail, head, n)
+    through = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+    graph = routing.Graph(indptr, indices, through)
+    n_rows = data.draw(st.integers(1, 3))
+    sources = [data.draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=3)) for _ in range(n_rows)]
+    cache = loading.TreeCache(small_routes(n_rows, sources, m), graph)
+    weight = st.integers(1, 6).map(float)  # small integers: ties are common
+    w = np.array([data.draw(st.lists(weight, min_size=m, max_size=m)) for _ in range(n_rows)])
+    masks = np.array([data.draw(st.lists(st.booleans(), min_size=m, max_size=m)) for _ in range(n_rows)])
+    for _ in range(data.draw(st.integers(1, 6))):
+        got = cache.update(w, masks).copy()
+        np.testing.assert_array_equal(got, fresh_trees(cache, w, masks))
+        w = w.copy()
+        for _ in range(data.draw(st.integers(0, 3))):  # a few weights change, sometimes a mask
+            r, s = data.draw(st.integers(0, n_rows - 1)), data.draw(st.integers(0, m - 1))
+            w[r, s] = data.draw(weight)
+        if data.draw(st.booleans()):
+            masks = masks.copy()
+            masks[data.draw(st.integers(0, n_rows - 1)), data.draw(st.integers(0, m - 1))] ^= True
+
+
+@pytest.mark.parametrize("case", ["baseline", "ban_closure"])
+def test_kept_trees_equal_fresh_trees_in_model_runs(build_model, case, monkeypatch):
+    """Every routing call of a run (quotes and each round of spreading) keeps or grows trees
+    that equal fresh ones."""
+    events = None
+    if case == "ban_closure":
+        events = [
+            *baseline_events(Parameters()),
+            Sanction(
+                start="2021Q1",
+                imposed_by="US",
+                transit="RU",
+                commodities=("metals_ores",),
+                ban=True,
+                share=1.0,
+            ),
+            RouteClosure(start="2021Q3", end="2022Q2", corridor="middle"),
+        ]
+    calls = {"n": 0, "kept": 0}
+    original = loading.TreeCache.update
+
+    def checked(self, weights, masks):
+        fresh = self.fresh
+        before = self.pred.copy()
+        out = original(self, weights, masks)
+        np.testing.assert_array_equal(out, fresh_trees(self, weights, masks))
+        calls["n"] += 1
+        calls["kept"] += int(not fresh and (out == before).all())
+        return out
+
+    monkeypatch.setattr(loading.TreeCache, "update", checked)
+    m = build_model(end_year=2023, stochastic=True, seed=5, events=events)
+    m.run()
+    assert calls["n"] > m.n_steps  # quotes every quarter, rounds where queues changed
+    assert calls["kept"] > 0  # the cache does keep trees
+
+
+def test_routes_flatten_the_commodity_groups(build_model):
+    m = build_model(end_year=2019)
+    r = m.routes
+    K = r.n_corridors
+    assert r.row_masks.shape == (r.n_rows, m.net.n_edges) and r.n_rows % K == 0
+    # every shipper's pair runs from its origin to its market, on a job of its group's rows
+    a = m.shipper_attrs
+    np.testing.assert_array_equal(r.od_source[r.ship_od], m.net.node_ids(a["origin"]))
+    np.testing.assert_array_equal(r.od_dest[r.ship_od], m.net.node_ids(a["market"]))
+    for k in range(K):
+        jobs = r.od_job[r.ship_od, k]
+        np.testing.assert_array_equal(r.job_source[jobs], r.od_source[r.ship_od])
+        assert (r.job_row[jobs] % K == k).all()
+    # the pairs' shippers (CSR) are every shipper once
+    assert sorted(r.od_ship.tolist()) == list(range(m.n_shippers))
+
+
+def test_rebook_conserves_and_respects_slots(build_model):
+    m = build_model(end_year=2020)
+    for _ in range(4):
+        m.step()
+    moved = np.zeros((m.n_shippers, r_k := m.n_corridors))
+    transit = np.flatnonzero(m.is_transit)
+    moved[transit, 1] = 1e5
+    allowed = m.available.copy()
+    out = m._rebook(moved, allowed)
+    assert out.shape == (m.n_shippers, r_k)
+    assert (out >= 0).all()
+    has = allowed.any(axis=1) & (moved.sum(axis=1) > 0)
+    np.testing.assert_allclose(out[has].sum(axis=1), moved[has].sum(axis=1), rtol=1e-9)
