@@ -35,6 +35,8 @@ __all__ = ["OBSERVABLES", "EnsembleResults", "Results", "load_ensemble", "load_r
 
 TABLES = ("corridors", "countries", "edges", "policy", "decisions", "pipelines")
 FORMAT_VERSION = 2
+KEY_COLUMNS = ("country", "commodity", "market", "direction")  # of the countries table, before the corridor
+TEXT_DTYPE = pd.Series(["text"]).dtype  # of a column of Python strings: "str" with pandas 3
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,8 @@ class Results:
 
         The columns are built from the arrays directly (each text column from its few
         distinct values) and the summary from the same arrays by :func:`_summary`, which
-        gives the numbers :meth:`indicators` computes from the tables.
+        gives the numbers :meth:`indicators` computes from the tables (and which it
+        computes when some volume is not finite).
         """
         r = model.rec
         T = model.t
@@ -103,7 +106,8 @@ class Results:
         vol = served.sum(axis=1)  # (T, K)
         total = vol.sum(axis=1, keepdims=True)
         # finite volumes: every tonne is finite, so none of the products below is NaN
-        add = np.sum if np.isfinite(vol).all() else np.nansum
+        finite_volumes = bool(np.isfinite(vol).all())
+        add = np.sum if finite_volumes else np.nansum
         usd = _nan_to_num(r["money"][:T])
         usd *= served
         tonne_days = _nan_to_num(r["time"][:T])
@@ -180,7 +184,9 @@ class Results:
             **(meta or {}),
         }  # fmt: skip
         res = cls(corridors, countries, edges, policy, decisions, pipelines, meta)
-        res.summary = _finite(_summary(vol, backlog_t, time, keys, agg))
+        res.summary = _finite(
+            _summary(vol, backlog_t, time, keys, agg) if finite_volumes else res.indicators()
+        )
         return res
 
     def trimmed(self, report_from: int) -> Results:
@@ -308,10 +314,6 @@ def load_results(path: str | Path) -> Results:
     meta = json.loads((path / "meta.json").read_text())
     summary = json.loads((path / "summary.json").read_text())
     return Results(**tables, meta=meta, summary=summary)
-
-
-KEY_COLUMNS = ("country", "commodity", "market", "direction")
-TEXT_DTYPE = pd.Series(["text"]).dtype  # of a column of Python strings: "str" with pandas 3
 
 
 def _country_keys(shippers: list) -> tuple[dict[str, list[str]], np.ndarray]:
