@@ -266,7 +266,7 @@ class Worker:
         )
         self._pending: list[str] = []
         try:
-            self.info = self.call("hello")
+            self.info = self.call("hello", expect=str(self.src))
             if not Path(self.info["file"]).resolve().is_relative_to(self.src):
                 raise WorkerError(
                     f"{label} worker imported corridors from {self.info['file']}, not from {self.src}"
@@ -324,12 +324,15 @@ def _timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def _hello() -> dict:
+def _hello(expect: str) -> dict:
+    """Versions, and a check that ``corridors`` was imported from inside ``expect``."""
     import numba
     import numpy
 
     import corridors
 
+    if not Path(corridors.__file__).resolve().is_relative_to(Path(expect).resolve()):
+        raise RuntimeError(f"corridors was imported from {corridors.__file__}, not from inside {expect}")
     return {
         "file": corridors.__file__,
         "version": corridors.__version__,
@@ -428,10 +431,13 @@ def _proc_status_bytes(field: str) -> int | None:
 def _memory(seed: int, end_year: int) -> dict:
     """Memory of one warm run, in a fresh worker (call it first).
 
-    After ``routing.warmup()`` and one untraced warm-up run: the RSS high-water mark of the
-    next run (Linux: ``/proc/self/clear_refs`` resets it, ``VmHWM`` reads it) and the RSS
+    After ``routing.warmup()`` and one untraced warm-up run: the process's RSS high-water
+    mark so far (``VmHWM``: imports, Numba's cache, the warm-up run), then the RSS
+    high-water mark of one more run (``/proc/self/clear_refs`` resets it first) and the RSS
     before it; then ``tracemalloc``: one traced warm-up run, ``reset_peak()``, the measured
-    run's peak and the traced memory before it; ``ru_maxrss`` of the whole process last.
+    run's peak and the traced memory before it. ``ru_maxrss`` is reported too, but Linux
+    carries a parent's high-water mark into a child across fork and exec, so it often shows
+    the benchmarking process's size instead of the worker's.
     """
     import resource
     import tracemalloc
@@ -443,7 +449,10 @@ def _memory(seed: int, end_year: int) -> dict:
     run = lambda: corridors.run(seed=seed, end_year=end_year)  # noqa: E731
     run()
     gc.collect()
-    out: dict[str, Any] = {"rss_before": _proc_status_bytes("VmRSS"), "rss_peak": None}
+    out: dict[str, Any] = {
+        "hwm_process": _proc_status_bytes("VmHWM"),
+        "rss_before": _proc_status_bytes("VmRSS"),
+    }
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")
@@ -451,8 +460,7 @@ def _memory(seed: int, end_year: int) -> dict:
     except OSError:
         reset = False
     run()
-    if reset:
-        out["rss_peak"] = _proc_status_bytes("VmHWM")
+    out["rss_peak"] = _proc_status_bytes("VmHWM") if reset else None
     tracemalloc.start()
     run()
     gc.collect()

@@ -80,7 +80,9 @@ def test_worker_imports_corridors_from_the_given_src(bench):
         assert Path(worker.info["file"]).resolve().is_relative_to(src)
         with pytest.raises(benchlib.WorkerError, match="no_such_command"):
             worker.call("no_such_command")
-        assert worker.call("hello")["version"]
+        assert worker.call("hello", expect=str(src))["version"]
+        with pytest.raises(benchlib.WorkerError, match="not from inside"):
+            worker.call("hello", expect=str(benchlib.BENCH_DIR))
 
 
 def test_lever_settings_are_inside_the_levers_ranges(bench):
