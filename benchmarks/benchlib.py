@@ -283,8 +283,9 @@ class Worker:
 
     def receive(self) -> Any:
         assert self.proc.stdout is not None
-        cmd = self._pending.pop(0)
+        cmd = self._pending[0]
         line = self.proc.stdout.readline()
+        self._pending.pop(0)  # only now: interrupted before, the worker is still busy
         if not line:
             raise WorkerError(f"{self.label} worker died during {cmd!r} (exit status {self.proc.wait()})")
         reply = json.loads(line)
@@ -297,8 +298,11 @@ class Worker:
         return self.receive()
 
     def close(self) -> None:
+        """Ask an idle worker to quit; stop a busy one (an error or SIGTERM mid-command)."""
         if self.proc.poll() is None:
             try:
+                if self._pending:
+                    raise OSError("busy")
                 self.proc.stdin.write(json.dumps({"cmd": "quit"}) + "\n")
                 self.proc.stdin.close()
                 self.proc.wait(timeout=30)
