@@ -250,16 +250,31 @@ def _tree_distances(tails, p, src, w, d, stack):
 
 
 @_kernel
-def _strictly_optimal(indptr, indices, through, mask, w, src, p, d):
+def _beats(tails, p, u, v, slot, nd, dv):
+    """Whether a fresh Dijkstra keeps ``v``'s tree link against the candidate ``slot`` from
+    ``u`` at ``nd``: the candidate is dearer, or a parallel link of the same tail that comes
+    later in the adjacency list at the same cost (relaxations take only a strictly lower cost)."""
+    return nd > dv or (nd == dv and p[v] >= 0 and tails[p[v]] == u and slot > p[v])
+
+
+@_kernel
+def _strictly_optimal(indptr, indices, tails, through, mask, w, src, p, d):
     """Whether the tree ``p`` with distances ``d`` is the unique shortest-path tree: every open
     link not in it, out of a node paths may pass through (or the source) and reached by the
-    tree, ends strictly above the tree's distance of its head."""
+    tree, into a node other than the source, ends strictly above the tree's distance of its
+    head."""
     n = d.shape[0]
     for u in range(n):
         if d[u] == np.inf or (u != src and not through[u]):
             continue
         for slot in range(indptr[u], indptr[u + 1]):
-            if mask[slot] and p[indices[slot]] != slot and not d[u] + w[slot] > d[indices[slot]]:
+            v = indices[slot]  # a link into the source never improves it: weights are >= 0
+            if (
+                mask[slot]
+                and v != src
+                and p[v] != slot
+                and not _beats(tails, p, u, v, slot, d[u] + w[slot], d[v])
+            ):
                 return False
     return True
 
@@ -290,7 +305,7 @@ def _stale_jobs(
             continue
         _tree_distances(tails, pred[j], job_source[j], weights[r], d, stack)
         stale[j] = not _strictly_optimal(
-            indptr, indices, through, masks[r], weights[r], job_source[j], pred[j], d
+            indptr, indices, tails, through, masks[r], weights[r], job_source[j], pred[j], d
         )
     return stale
 
@@ -337,13 +352,15 @@ def _refresh_trees(
                     if d[u] == np.inf or (u != src and not through[u]):
                         continue
                     v = indices[slot]
-                    if p[v] == slot or not d[u] + weights[r, slot] > d[v]:
+                    if v == src:
+                        continue
+                    if p[v] == slot or not _beats(tails, p, u, v, slot, d[u] + weights[r, slot], d[v]):
                         whole = True
                         break
                 if not whole:
                     continue
             _tree_distances(tails, p, src, weights[r], d, stack)
-            if _strictly_optimal(indptr, indices, through, masks[r], weights[r], src, p, d):
+            if _strictly_optimal(indptr, indices, tails, through, masks[r], weights[r], src, p, d):
                 strict[j] = True
                 continue
         if r != w_row:
@@ -351,7 +368,7 @@ def _refresh_trees(
             w_row = r
         routing._dijkstra(ip, ix, w, through, src, d, p, work, inv, ring)
         _tree_distances(tails, p, src, weights[r], d, stack)  # as the checks will sum them
-        strict[j] = _strictly_optimal(indptr, indices, through, masks[r], weights[r], src, p, d)
+        strict[j] = _strictly_optimal(indptr, indices, tails, through, masks[r], weights[r], src, p, d)
         grown += 1
     return grown
 
