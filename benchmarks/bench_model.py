@@ -704,6 +704,10 @@ def main(argv: list[str] | None = None) -> int:
                   ms(new.update_s()), ratio(old.update_s(), new.update_s()), "-", "-"))  # fmt: skip
     print("\n".join(columns(table, left={0})))
     print(f"   (the tuner timed {new.tuner_timed or 'n/a'}; old: {old.tuner_timed or 'n/a'})")
+    print(
+        f"   (ru_maxrss of the memory workers: old {mb(old.mem('ru_maxrss'))}, new {mb(new.mem('ru_maxrss'))}; "
+        "Linux carries this process's high-water mark into them across fork and exec, hence VmHWM above)"
+    )
     if skipped:
         print(f"   old version SKIPPED: {skipped}")
     print()
