@@ -30,6 +30,7 @@ every row afresh: a tree depends on nothing but its row's masked weights and its
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,9 +93,9 @@ class Routes:
     box_group: np.ndarray
 
     @classmethod
-    def build(cls, groups: list[dict[str, Any]], n_shippers: int, n_corridors: int) -> Routes:
-        """From the model's commodity groups (``shippers``, ``od_of``, ``origins``, ``markets``,
-        ``masks`` (K, n_slots), ``vot``, ``commodity``)."""
+    def build(cls, groups, n_shippers: int, n_corridors: int) -> Routes:
+        """From commodity groups (``shippers``, ``od_of``, ``origins``, ``markets``, ``masks``
+        (K, n_slots), ``commodity``; and ``vot``, else 0 until :meth:`with_vot`)."""
         K = n_corridors
         masks, vot, job_row, job_source, od_job, od_source, od_dest = [], [], [], [], [], [], []
         group_od = [0]
@@ -105,7 +106,7 @@ class Routes:
             n_org = org.size
             for k in range(K):
                 masks.append(np.asarray(grp["masks"][k], dtype=bool))
-                vot.append(float(grp["vot"]))
+                vot.append(float(grp.get("vot", 0.0)))
                 job_row.extend([g * K + k] * n_org)
                 job_source.extend(org.tolist())
             for j, u in enumerate(od_origin.ravel()):
@@ -136,6 +137,12 @@ class Routes:
     @property
     def n_rows(self) -> int:
         return self.row_masks.shape[0]
+
+    def with_vot(self, group_vot: np.ndarray) -> Routes:
+        """The same routes with each group's value of time (USD per tonne-day)."""
+        return dataclasses.replace(
+            self, row_vot=np.repeat(np.asarray(group_vot, dtype=np.float64), self.n_corridors)
+        )
 
 
 class TreeCache:
@@ -500,11 +507,21 @@ def _quote_kernel(tails, pred, od_job, od_source, od_dest, ship_od, values, n_po
                 bloc[s, k, b] = v if np.isfinite(v) else 0.0
 
 
+@_kernel
+def _route_weights(money_s, time_s, wait_s, row_vot):
+    R = row_vot.shape[0]
+    n = money_s.shape[0]
+    out = np.empty((R, n))
+    for r in range(R):
+        v = row_vot[r] / 24.0
+        for s in range(n):
+            out[r, s] = money_s[s] + v * (time_s[s] + 24.0 * wait_s[s])
+    return out
+
+
 def route_weights(routes: Routes, money_s: np.ndarray, time_s: np.ndarray, wait_s: np.ndarray) -> np.ndarray:
     """Routing weight of every row: money plus the group's value of time on time and queue."""
-    return np.ascontiguousarray(
-        money_s[None, :] + (routes.row_vot / 24.0)[:, None] * (time_s + 24.0 * wait_s)[None, :]
-    )
+    return _route_weights(money_s, time_s, wait_s, routes.row_vot)
 
 
 def quote(
@@ -825,7 +842,7 @@ def _throttle_kernel(
     rounds), and the served edge flows (all, and containers alone).
     """
     od_job, od_source, od_dest, group_od, _od_ship_ptr, _od_ship, box_group = ra
-    D = preds.shape[0]
+    D = len(preds)
     S, K = offered.shape
     n_slots = tails.shape[0]
     n_mix = mix.shape[0]
@@ -860,14 +877,14 @@ def _experience_kernel(tails, ra, ship_od, preds, mix, ratios, values, available
     by what each part got through (``values`` rows: days, money per slot)."""
     od_job, od_source, od_dest = ra[0], ra[1], ra[2]
     S, K = exp_money.shape
-    D = preds.shape[0]
+    D = len(preds)
     n_mix = mix.shape[0]
     part = np.empty((D, 2, S, K))
     for d in range(D):
         for s in range(S):
             o = ship_od[s]
             for k in range(K):
-                p = preds[d, od_job[o, k]]
+                p = preds[d][od_job[o, k]]
                 part[d, 0, s, k] = _path_sum(tails, p, od_source[o], od_dest[o], values, 0)
                 part[d, 1, s, k] = _path_sum(tails, p, od_source[o], od_dest[o], values, 1)
     for s in range(S):
@@ -921,7 +938,7 @@ def settle(
         else:
             index.append(len(distinct))
             distinct.append(pred)
-    preds = np.stack(distinct) if len(distinct) > 1 else distinct[0][None]
+    preds = tuple(distinct)
     order = np.array(index, dtype=np.int64)
     S, K = offered.shape
     n_slots = tails.size

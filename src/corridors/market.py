@@ -26,7 +26,8 @@ import numpy as np
 
 from corridors.events import EdgeState, OfftakeDeal, Sanction, Subsidy
 from corridors.inputs import Inputs
-from corridors.network import CORRIDORS, Network
+from corridors.loading import Routes
+from corridors.network import COMMODITIES, CORRIDORS, Network
 from corridors.parameters import C5, CONTROLLER_BLOC, POWERS, Parameters
 from corridors.timeline import Project, load_projects
 
@@ -109,6 +110,11 @@ class Layout:
     state_rows: dict[str, np.ndarray]
     crude_rows: dict[str, int]
     projects: tuple[Project, ...]
+    fee_index: dict[str, np.ndarray]
+    port_index: dict[str, np.ndarray]
+    border_index: dict[str, np.ndarray]
+    groups: tuple[dict[str, Any], ...]
+    routes: Routes
     _hits: dict = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -212,10 +218,16 @@ class Layout:
                 if (crude & (country == c)).any()
             },
             projects=load_projects(inputs.projects),
+            fee_index={c: np.flatnonzero(touches[c]) for c in TRANSIT_STATES},
+            port_index={c: np.flatnonzero((tail_country == c) & ports) for c in C5},
+            border_index={c: np.flatnonzero(border & touches[c]) for c in C5},
+            groups=(groups := _commodity_groups(net, attrs)),
+            routes=Routes.build(groups, len(trade), len(CORRIDORS)),
         )
         arrays = [v for v in vars(out).values() if isinstance(v, np.ndarray)]
-        arrays += [v for d in (out.fee_links, out.port_links, out.border_links, out.hard_port_links,
-                               out.shipper, out.state_rows) for v in d.values()]  # fmt: skip
+        arrays += [v for d in (out.fee_links, out.port_links, out.border_links, out.hard_port_links, out.shipper,
+                               out.state_rows, out.fee_index, out.port_index, out.border_index)
+                   for v in d.values()]  # fmt: skip
         _readonly(*arrays)
         return out
 
@@ -248,6 +260,25 @@ class Layout:
 
 
 _LAYOUTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _commodity_groups(net: Network, a: dict[str, np.ndarray]) -> tuple[dict[str, Any], ...]:
+    """Commodity groups for routing: each commodity's shippers and their origin-market pairs
+    (sorted), with the links each corridor may use for the commodity (slot order)."""
+    groups = []
+    for m in COMMODITIES:
+        idx = np.flatnonzero(a["commodity"] == m)
+        if idx.size == 0:
+            continue
+        pairs = sorted({(a["origin"][i], a["market"][i]) for i in idx})
+        od = {pair: j for j, pair in enumerate(pairs)}
+        groups.append({
+            "commodity": m, "shippers": idx,
+            "od_of": np.array([od[(a["origin"][i], a["market"][i])] for i in idx]),
+            "origins": net.node_ids(o for o, _ in pairs), "markets": net.node_ids(d for _, d in pairs),
+            "masks": net.edge_masks(CORRIDORS, commodity=m),
+        })  # fmt: skip
+    return tuple(groups)
 
 
 def _shipper_countries(net: Network, trade) -> np.ndarray:
@@ -305,12 +336,15 @@ def quarter_links(
     tariff = np.where(L.sea_gateway, usd_per_feu / L.t_per_feu, tariff)
     handling = L.base_handling * state.handling_factor
     for c in TRANSIT_STATES:  # handling at their ports, yards and borders
-        handling[L.fee_links[c]] *= transit_fee_factors[c]
+        if transit_fee_factors[c] != 1.0:
+            handling[L.fee_index[c]] *= transit_fee_factors[c]
     border_factor = np.ones(L.n_edges)
     for c in C5:
-        handling[L.port_links[c]] *= port_fee_factors[c]
-        own = L.border_links[c]
-        border_factor[own] = np.minimum(border_factor[own], border_factors[c])
+        if port_fee_factors[c] != 1.0:
+            handling[L.port_index[c]] *= port_fee_factors[c]
+        if border_factors[c] != 1.0:
+            own = L.border_index[c]
+            border_factor[own] = np.minimum(border_factor[own], border_factors[c])
     time = L.travel_h * state.time_factor + L.dwell_h * state.dwell_factor * border_factor
     time = np.where(L.suez, time + 24.0 * detour_days, time)
     cap = L.base_capacity * L.season[:, t % 4] * state.capacity_factor
@@ -336,7 +370,8 @@ def pipeline_flows(
     for c, i in L.pipe_of.items():
         want[i] -= diverted.get(c, 0.0)
     want = np.maximum(want, 0.0)
-    carried = np.minimum(want, np.nan_to_num(capacity[L.pipe_edges], nan=np.inf))
+    cap = capacity[L.pipe_edges]
+    carried = np.minimum(want, np.where(np.isnan(cap), np.inf, cap))
     return np.where(state.closed[L.pipe_edges], 0.0, carried)
 
 
@@ -549,5 +584,6 @@ class QuarterView:
         sel = L.tanker & (L.tail_country == country)
         if not sel.any():
             return 0.0
-        base = L.trend_volumes(self.t)[L.crude_rows[country]]
+        row = L.crude_rows[country]
+        base = L.tonnes_2019[row] * (1.0 + L.growth_per_year[row]) ** (self.t / 4.0) / 4.0
         return float(max(np.nansum(self.capacity[sel]) - base, 0.0))

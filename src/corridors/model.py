@@ -58,7 +58,7 @@ from corridors.market import (
     political_costs,
     quarter_links,
 )
-from corridors.network import COMMODITIES, CORRIDORS, Network, load_network
+from corridors.network import CORRIDORS, Network, load_network
 from corridors.parameters import C5, POWERS, Parameters
 from corridors.timeline import Timeline
 
@@ -202,27 +202,17 @@ class CorridorModel(mesa.Model):
         self.state_cargo_owner = np.concatenate([np.full(L.state_rows[c].size, j) for j, c in enumerate(C5)])
 
     def _routes(self, router: Any) -> None:
-        """Commodity groups for routing: each commodity's shippers and their origin-market pairs."""
-        a, net = self.layout.shipper, self.net
-        groups = []
-        for m in COMMODITIES:
-            idx = np.flatnonzero(a["commodity"] == m)
-            if idx.size == 0:
-                continue
-            pairs = sorted({(a["origin"][i], a["market"][i]) for i in idx})
-            od = {pair: j for j, pair in enumerate(pairs)}
-            groups.append({
-                "commodity": m, "shippers": idx,
-                "od_of": np.array([od[(a["origin"][i], a["market"][i])] for i in idx]),
-                "origins": net.node_ids(o for o, _ in pairs), "markets": net.node_ids(d for _, d in pairs),
-                "masks": net.edge_masks(CORRIDORS, commodity=m), "vot": float(np.median(self.sh.vot[idx, 1])),
-            })  # fmt: skip
-        self.project_vot = float(np.median([g["vot"] for g in groups]))
+        """Routing rows of the commodity groups, each at its shippers' median value of time."""
+        L, net = self.layout, self.net
+        vot = np.array([np.median(self.sh.vot[g["shippers"], 1]) for g in L.groups])
+        self.project_vot = float(np.median(vot))
         self.graph = routing.Graph(net.indptr, net.indices, net.through_mask)
-        self.routes = loading.Routes.build(groups, self.layout.n_shippers, self.n_corridors)
+        self.routes = L.routes.with_vot(vot)
         self._quote_trees = loading.TreeCache(self.routes, self.graph, router)
-        self._round_trees = [loading.TreeCache(self.routes, self.graph, router)
-                             for _ in range(max(self.params.route_iterations - 1, 0))]  # fmt: skip
+        self._round_trees = [
+            loading.TreeCache(self.routes, self.graph, router)
+            for _ in range(max(self.params.route_iterations - 1, 0))
+        ]
 
     def _allocate_tables(self) -> None:
         T, S, K, E = self.n_steps, self.layout.n_shippers, self.n_corridors, self.net.n_edges
