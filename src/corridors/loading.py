@@ -145,31 +145,59 @@ class Routes:
         )
 
 
+@dataclass(frozen=True, eq=False)
+class TreeBuffers:
+    """The state of ``n`` tree caches, stacked so that one kernel can update them all: the
+    weights and open links of their last call ``(n, R, n_slots)``, each job's tree ``pred``
+    and its distances ``dist`` ``(n, J, n_nodes)``, whether it was the unique shortest-path
+    tree ``strict`` ``(n, J)``, and whether a cache has never been called ``fresh`` ``(n,)``."""
+
+    weights: np.ndarray
+    masks: np.ndarray
+    pred: np.ndarray
+    dist: np.ndarray
+    strict: np.ndarray
+    fresh: np.ndarray
+
+    @classmethod
+    def allocate(cls, n: int, routes: Routes, n_nodes: int) -> TreeBuffers:
+        R, n_slots = routes.row_masks.shape
+        J = routes.job_row.size
+        return cls(np.full((n, R, n_slots), np.nan), np.zeros((n, R, n_slots), dtype=bool),
+                   np.full((n, J, n_nodes), -1, dtype=np.int64), np.full((n, J, n_nodes), np.inf),
+                   np.zeros((n, J), dtype=bool), np.ones(n, dtype=bool))  # fmt: skip
+
+    def arrays(self) -> tuple:
+        return self.weights, self.masks, self.pred, self.dist, self.strict, self.fresh
+
+
 class TreeCache:
     """The shortest-path trees of one routing call, kept from quarter to quarter.
 
-    :meth:`update` re-grows only the jobs of rows whose open links or masked weights
-    differ from the last call's; the others keep their trees, which are the same as a new
-    solve would give.
+    :meth:`update` re-grows only the jobs whose trees may differ from a fresh solve (see
+    :func:`_refresh_trees`); the others keep their trees, which are the same as a new solve
+    would give. The cache's state is entry ``index`` of ``buffers`` (its own by default).
     """
 
-    def __init__(self, routes: Routes, graph: routing.Graph, router: Any = None) -> None:
+    def __init__(
+        self, routes: Routes, graph: routing.Graph, router: Any = None, *, buffers: TreeBuffers | None = None,
+        index: int = 0,
+    ) -> None:  # fmt: skip
         self.routes = routes
         self.router = None if router is routing else router
         self.graph = graph
-        self.indptr, self.indices, self.through = graph.indptr, graph.indices, graph.through_mask
-        self.tails = graph.tails
-        n_nodes = graph.n_nodes
-        self.weights = np.full(routes.row_masks.shape, np.nan)
-        self.masks = np.zeros(routes.row_masks.shape, dtype=bool)
-        self.pred = np.full((routes.job_row.size, n_nodes), -1, dtype=np.int64)
-        self.dist = np.full((routes.job_row.size, n_nodes), np.inf)
-        self.strict = np.zeros(routes.job_row.size, dtype=bool)
-        self.fresh = True
+        self.buffers = buffers or TreeBuffers.allocate(1, routes, graph.n_nodes)
+        self.index = index
+
+    @property
+    def pred(self) -> np.ndarray:
+        return self.buffers.pred[self.index]
+
+    @property
+    def fresh(self) -> bool:
+        return bool(self.buffers.fresh[self.index])
 
     def _solve(self, weights, masks, rows, sources) -> np.ndarray:
-        if self.router is None:
-            return self.graph.trees(weights, masks, rows, sources, check=False)[1]
         g = self.graph
         return self.router.shortest_path_trees(
             g.indptr, g.indices, weights, rows, sources, edge_mask=masks, through_mask=g.through_mask
@@ -183,23 +211,23 @@ class TreeCache:
         cheap as the tree's path, or cheaper). A unique shortest-path tree is what any
         correct Dijkstra returns, so reused trees equal freshly grown ones.
         """
-        r = self.routes
+        r, g, b, i = self.routes, self.graph, self.buffers, self.index
         if self.router is None:
-            _refresh_trees(self.indptr, self.indices, self.tails, self.through, weights, masks, self.weights,
-                           self.masks, r.job_row, r.job_source, self.pred, self.dist, self.strict,
-                           self.fresh)  # fmt: skip
-        elif self.fresh:
-            self.pred = self._solve(weights, masks, r.job_row, r.job_source)
+            _refresh_trees(g.indptr, g.indices, g.tails, g.through_mask, weights, masks, r.job_row, r.job_source,
+                           b.weights[i], b.masks[i], b.pred[i], b.dist[i], b.strict[i], b.fresh[i : i + 1])  # fmt: skip
+            return b.pred[i]
+        if b.fresh[i]:
+            b.pred[i] = self._solve(weights, masks, r.job_row, r.job_source)
         else:
-            stale = _stale_jobs(self.indptr, self.indices, self.tails, self.through, weights, masks, self.weights,
-                                self.masks, r.job_row, r.job_source, self.pred)  # fmt: skip
+            stale = _stale_jobs(g.indptr, g.indices, g.tails, g.through_mask, weights, masks, b.weights[i],
+                                b.masks[i], r.job_row, r.job_source, b.pred[i])  # fmt: skip
             if stale.any():  # in place: a quarter's trees are read only within that quarter
                 jobs = np.flatnonzero(stale)
-                self.pred[jobs] = self._solve(weights, masks, r.job_row[jobs], r.job_source[jobs])
-        self.fresh = False
-        self.weights = weights
-        self.masks = masks
-        return self.pred
+                b.pred[i][jobs] = self._solve(weights, masks, r.job_row[jobs], r.job_source[jobs])
+        b.fresh[i] = False
+        b.weights[i] = weights
+        b.masks[i] = masks
+        return b.pred[i]
 
 
 @_kernel
@@ -319,8 +347,8 @@ def _stale_jobs(
 
 @_kernel
 def _refresh_trees(
-    indptr, indices, tails, through, weights, masks, old_weights, old_masks, job_row, job_source, pred, dist,
-    strict, fresh,
+    indptr, indices, tails, through, weights, masks, job_row, job_source, old_weights, old_masks, pred, dist,
+    strict, fresh_flag,
 ):  # fmt: skip
     """Keep or re-grow every job's tree in place (``pred``), on one thread.
 
@@ -330,8 +358,10 @@ def _refresh_trees(
     further work; one whose tree links changed is checked whole (:func:`_strictly_optimal`)
     and re-grown only if that fails (Dijkstra, :mod:`corridors.routing`'s); a changed set of
     open links re-grows the row. Every kept tree is the tree a fresh Dijkstra would return.
-    Returns the number of trees grown.
+    The new weights and links are stored as the old ones; ``fresh_flag[0]`` (never called:
+    grow every tree) is cleared. Returns the number of trees grown.
     """
+    fresh = fresh_flag[0]
     state, ptr, changed = _row_changes(weights, masks, old_weights, old_masks)
     n = indptr.shape[0] - 1
     ip = indptr.view(np.uint64)
@@ -377,6 +407,9 @@ def _refresh_trees(
         _tree_distances(tails, p, src, weights[r], d, stack)  # as the checks will sum them
         strict[j] = _strictly_optimal(indptr, indices, tails, through, masks[r], weights[r], src, p, d)
         grown += 1
+    old_weights[:] = weights
+    old_masks[:] = masks
+    fresh_flag[0] = False
     return grown
 
 
@@ -395,6 +428,24 @@ def _path_sum(tails, pred, src, dest, values, a):
         out += values[a, slot]
         node = tails[slot]
     return out
+
+
+@_kernel
+def _path_sums(tails, pred, src, dest, values, out):
+    """Sums of every row of ``values`` along one path, in one walk (inf: unreachable)."""
+    A = values.shape[0]
+    node = dest
+    if node != src and pred[node] < 0:
+        for a in range(A):
+            out[a] = np.inf
+        return
+    for a in range(A):
+        out[a] = 0.0
+    while node != src:
+        slot = pred[node]
+        for a in range(A):
+            out[a] += values[a, slot]
+        node = tails[slot]
 
 
 @_kernel
@@ -489,21 +540,19 @@ def _quote_kernel(tails, pred, od_job, od_source, od_dest, ship_od, values, n_po
     ``values`` rows: money, queue wait (days), travel time (h), then tonne-km of each power.
     """
     S, K = money.shape
+    sums = np.empty(values.shape[0])
     for s in range(S):
         o = ship_od[s]
         src, dest = od_source[o], od_dest[o]
         for k in range(K):
-            p = pred[od_job[o, k]]
-            money[s, k] = _path_sum(tails, p, src, dest, values, 0)
-            wait = _path_sum(tails, p, src, dest, values, 1)
-            time[s, k] = _path_sum(tails, p, src, dest, values, 2) / 24.0 + wait
+            _path_sums(tails, pred[od_job[o, k]], src, dest, values, sums)
+            money[s, k] = sums[0]
+            time[s, k] = sums[2] / 24.0 + sums[1]
             total = 0.0
             for b in range(n_powers):
-                km = _path_sum(tails, p, src, dest, values, 3 + b)
-                bloc[s, k, b] = km
-                total += km
+                total += sums[3 + b]
             for b in range(n_powers):
-                v = bloc[s, k, b] / total
+                v = sums[3 + b] / total
                 bloc[s, k, b] = v if np.isfinite(v) else 0.0
 
 
@@ -781,28 +830,28 @@ def spread(
     hard_s: np.ndarray,
     masks: np.ndarray,
     iterations: int,
-) -> tuple[list[np.ndarray], np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray]:
     """Spread each corridor's freight over parallel routes by successive averages.
 
-    Round 0 is the quoted paths ``pred`` with ``loads``; each later round re-routes on
-    this quarter's queues at the averaged loads, and every round carries an equal part of
-    each flow. A round whose queues equal the round before's reuses its paths and loads.
-    Returns the trees of every round (the same array where a round reused its paths) and
-    the averaged offered edge loads.
+    Round 0 is the quoted paths ``pred`` with ``loads``; each later round ``i`` re-routes
+    on this quarter's queues at the averaged loads (trees of ``rounds[i - 1]``), and every
+    round carries an equal part of each flow. A round whose queues equal the round
+    before's reuses its paths and loads. Returns the tree set of each round (0: the
+    quote's, ``i``: ``rounds[i - 1]``'s) and the averaged offered edge loads.
     """
-    mix = [pred]
+    mix = np.zeros(max(iterations, 1), dtype=np.int64)
     loads = loads.copy()
-    last_wait, round_pred, round_loads = None, pred, loads.copy()
+    last_wait, round_loads = None, loads.copy()
     for i in range(1, iterations):
         wait = _queue_days(loads, cap_s, hard_s)
         if last_wait is not None and np.array_equal(wait, last_wait):
             loads = loads + (round_loads - loads) / (i + 1)
-            mix.append(round_pred)
+            mix[i] = mix[i - 1]
             continue
         last_wait = wait
         round_pred = rounds[i - 1].update(route_weights(routes, money_s, time_s, wait), masks)
         round_loads = _round_kernel(tails, round_pred, _arrays(routes), offered, loads, i)
-        mix.append(round_pred)
+        mix[i] = i
     return mix, loads
 
 
@@ -830,73 +879,113 @@ class Settled:
         return cls(np.zeros((S, K)), np.zeros((S, K)), nan, nan.copy(), np.zeros(E), np.zeros(E), np.zeros(E),
                    np.zeros(E), np.zeros(E))  # fmt: skip
 
+    @classmethod
+    def allocate(cls, S: int, K: int, E: int) -> Settled:
+        return cls(*(np.empty((S, K)) for _ in range(4)), *(np.empty(E) for _ in range(5)))
+
+    def arrays(self) -> tuple:
+        return (self.served, self.backlog, self.exp_money, self.exp_time, self.flow_e, self.load_e, self.wait_e,
+                self.time_e, self.box_flows)  # fmt: skip
+
 
 @_kernel
-def _throttle_kernel(
-    tails, ra, ship_od, preds, mix, offered, loads, cap_s, hard_s, ratios, served, flows, box_flows
-):
-    """Hard capacity: every part of a flow is throttled by the tightest hard link on its path.
+def _tree(d, quote_pred, round_pred):
+    """Tree set ``d``: 0 the quote's, ``i`` round ``i``'s."""
+    return quote_pred if d == 0 else round_pred[d - 1]
 
-    ``preds`` (D, J, n) holds the distinct trees, ``mix`` the tree of each round. Fills the
-    ratio each distinct tree lets through ``ratios`` (D, S, K), ``served`` (the mean over
-    rounds), and the served edge flows (all, and containers alone).
-    """
-    od_job, od_source, od_dest, group_od, _od_ship_ptr, _od_ship, box_group = ra
-    D = len(preds)
+
+@_kernel
+def _distinct(mix):
+    """The distinct tree sets of the rounds in order of appearance, and each round's index
+    among them."""
+    ids = np.empty(mix.shape[0], dtype=np.int64)
+    of = np.empty(mix.shape[0], dtype=np.int64)
+    D = 0
+    for m in range(mix.shape[0]):
+        found = -1
+        for d in range(D):
+            if ids[d] == mix[m]:
+                found = d
+        if found < 0:
+            ids[D] = mix[m]
+            found = D
+            D += 1
+        of[m] = found
+    return ids[:D], of
+
+
+@_kernel
+def _settle_kernel(
+    tails, ra, ship_od, quote_pred, round_pred, mix, offered, loads, cap_s, hard_s, money_s, time_s, available,
+    alpha, beta, slot, out,
+):  # fmt: skip
+    """:func:`settle` into ``out`` (the arrays of a :class:`Settled`)."""
+    served, backlog, exp_money, exp_time, flow_e, load_e, wait_e, time_e, box_flows = out
+    od_job, od_source, od_dest, group_od = ra[0], ra[1], ra[2], ra[3]
+    box_group = ra[6]
+    ids, of = _distinct(mix)
+    D = ids.shape[0]
     S, K = offered.shape
     n_slots = tails.shape[0]
     n_mix = mix.shape[0]
+    # hard capacity: every part of a flow is throttled by the tightest hard link on its path
     factor = np.empty(n_slots)
     for i in range(n_slots):
         factor[i] = cap_s[i] / loads[i] if hard_s[i] and loads[i] > cap_s[i] else np.inf
+    ratios = np.empty((D, S, K))
     for d in range(D):
-        _ratio_on_paths(tails, preds[d], od_job, od_source, od_dest, ship_od, factor, ratios[d])
+        pred = _tree(ids[d], quote_pred, round_pred)
+        _ratio_on_paths(tails, pred, od_job, od_source, od_dest, ship_od, factor, ratios[d])
     mean = np.zeros((S, K))
     for m in range(n_mix):
-        mean += ratios[mix[m]]
+        mean += ratios[of[m]]
     for s in range(S):
         for k in range(K):
             served[s, k] = offered[s, k] * (mean[s, k] / n_mix)
+            backlog[s, k] = offered[s, k] - served[s, k]
     G = group_od.shape[0] - 1
     parts = np.empty((D, G, n_slots))
     for d in range(D):
-        _group_parts(tails, preds[d], ra, offered * ratios[d], n_mix, parts[d])
-    flows[:] = 0.0
+        _group_parts(tails, _tree(ids[d], quote_pred, round_pred), ra, offered * ratios[d], n_mix, parts[d])
+    flows = np.zeros(n_slots)
     box_flows[:] = 0.0
     for m in range(n_mix):
         for g in range(G):
             for i in range(n_slots):
-                flows[i] += parts[mix[m], g, i]
+                flows[i] += parts[of[m], g, i]
                 if box_group[g]:
-                    box_flows[i] += parts[mix[m], g, i]
-
-
-@_kernel
-def _experience_kernel(tails, ra, ship_od, preds, mix, ratios, values, available, exp_money, exp_time):
-    """Experienced money and time per shipper and corridor: the parts of each flow, weighted
-    by what each part got through (``values`` rows: days, money per slot)."""
-    od_job, od_source, od_dest = ra[0], ra[1], ra[2]
-    S, K = exp_money.shape
-    D = len(preds)
-    n_mix = mix.shape[0]
-    part = np.empty((D, 2, S, K))
+                    box_flows[i] += parts[of[m], g, i]
+    # experienced time: BPR below capacity plus the queue's wait (Little's law)
+    values = np.empty((2, n_slots))
+    for i in range(n_slots):
+        vc = flows[i] / cap_s[i] if np.isfinite(cap_s[i]) and cap_s[i] > 0 else 0.0
+        t = time_s[i] * (1.0 + alpha * min(vc, 1.0) ** beta)
+        w = (loads[i] - cap_s[i]) / cap_s[i] * 91.25 if hard_s[i] and loads[i] > cap_s[i] else 0.0
+        values[0, i] = t / 24.0 + w
+        values[1, i] = money_s[i]
+        e = slot[i]
+        flow_e[e] = flows[i]
+        load_e[e] = loads[i]
+        wait_e[e] = w
+        time_e[e] = t
+    # experienced money and time: the parts of each flow, weighted by what each part got through
+    part = np.empty((D, S, K, 2))
     for d in range(D):
+        pred = _tree(ids[d], quote_pred, round_pred)
         for s in range(S):
             o = ship_od[s]
             for k in range(K):
-                p = preds[d][od_job[o, k]]
-                part[d, 0, s, k] = _path_sum(tails, p, od_source[o], od_dest[o], values, 0)
-                part[d, 1, s, k] = _path_sum(tails, p, od_source[o], od_dest[o], values, 1)
+                _path_sums(tails, pred[od_job[o, k]], od_source[o], od_dest[o], values, part[d, s, k])
     for s in range(S):
         for k in range(K):
             e0 = 0.0
             e1 = 0.0
             weight = 0.0
             for m in range(n_mix):
-                d = mix[m]
+                d = of[m]
                 w = max(ratios[d, s, k], 1e-9)
-                a = part[d, 0, s, k]
-                b = part[d, 1, s, k]
+                a = part[d, s, k, 0]
+                b = part[d, s, k, 1]
                 e0 += (a if np.isfinite(a) else 0.0) * w
                 e1 += (b if np.isfinite(b) else 0.0) * w
                 weight += w
@@ -907,7 +996,9 @@ def _experience_kernel(tails, ra, ship_od, preds, mix, ratios, values, available
 def settle(
     routes: Routes,
     tails: np.ndarray,
-    mix: list[np.ndarray],
+    quote_pred: np.ndarray,
+    round_pred: np.ndarray,
+    mix: np.ndarray,
     offered: np.ndarray,
     loads: np.ndarray,
     *,
@@ -922,49 +1013,137 @@ def settle(
 ) -> Settled:
     """Hard capacities, served freight and backlog, edge flows, and experienced costs.
 
-    Every part of a flow (one per round of :func:`spread`) is throttled by the tightest
-    hard link on its path at the averaged offered ``loads``; what does not get through
-    waits as backlog. Experienced time is BPR below capacity plus the queue's wait
-    (Little's law); each shipper experiences its parts' money and time weighted by what
-    each part got through.
+    Every part of a flow (one per round of :func:`spread`, on the tree sets ``mix`` names:
+    0 ``quote_pred``, ``i`` ``round_pred[i - 1]``) is throttled by the tightest hard link on
+    its path at the averaged offered ``loads``; what does not get through waits as backlog.
+    Experienced time is BPR below capacity plus the queue's wait (Little's law); each
+    shipper experiences its parts' money and time weighted by what each part got through.
     """
-    distinct: list[np.ndarray] = []
-    index = []
-    for pred in mix:
-        for d, seen in enumerate(distinct):
-            if seen is pred:
-                index.append(d)
-                break
-        else:
-            index.append(len(distinct))
-            distinct.append(pred)
-    preds = tuple(distinct)
-    order = np.array(index, dtype=np.int64)
     S, K = offered.shape
-    n_slots = tails.size
-    ratios = np.empty((len(distinct), S, K))
-    served = np.empty((S, K))
-    flows = np.empty(n_slots)
-    box = np.empty(n_slots)
-    ra = _arrays(routes)
-    _throttle_kernel(tails, ra, routes.ship_od, preds, order, offered, loads, cap_s, hard_s, ratios, served,
-                     flows, box)  # fmt: skip
-    # experienced time: BPR below capacity plus the queue's wait (Little's law)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        vc = np.where(np.isfinite(cap_s) & (cap_s > 0), flows / cap_s, 0.0)
-    wait_s = _queue_days(loads, cap_s, hard_s)
-    time_exp = time_s * (1.0 + bpr_alpha * np.minimum(vc, 1.0) ** bpr_beta)
-    values = np.vstack([time_exp / 24.0 + wait_s, money_s])
-    exp_money = np.empty((S, K))
-    exp_time = np.empty((S, K))
-    _experience_kernel(
-        tails, ra, routes.ship_od, preds, order, ratios, values, available, exp_money, exp_time
-    )
-    return Settled(served, offered - served, exp_money, exp_time, _to_edges(flows, slot), _to_edges(loads, slot),
-                   _to_edges(wait_s, slot), _to_edges(time_exp, slot), box)  # fmt: skip
-
-
-def _to_edges(values_s: np.ndarray, slot: np.ndarray) -> np.ndarray:
-    out = np.empty_like(values_s)
-    out[slot] = values_s
+    out = Settled.allocate(S, K, slot.size)
+    _settle_kernel(tails, _arrays(routes), routes.ship_od, quote_pred, round_pred, mix, offered, loads, cap_s,
+                   hard_s, money_s, time_s, available, float(bpr_alpha), float(bpr_beta), slot,
+                   out.arrays())  # fmt: skip
     return out
+
+
+# --------------------------------------------------------------------------- a quarter in one call
+
+
+@_kernel
+def _quote_fused(graph, jobs, row_vot, money_s, time_s, wait_s, bloc_km_s, masks, buf, od, money, time, bloc):
+    """:func:`quote` on our Dijkstra: weights, kept or re-grown trees and quotes in one call."""
+    indptr, indices, tails, through = graph
+    job_row, job_source = jobs
+    old_w, old_m, pred, dist, strict, fresh = buf
+    weights = _route_weights(money_s, time_s, wait_s, row_vot)
+    _refresh_trees(indptr, indices, tails, through, weights, masks, job_row, job_source, old_w[0], old_m[0], pred[0],
+                   dist[0], strict[0], fresh[0:1])  # fmt: skip
+    P = bloc_km_s.shape[0]
+    n = money_s.shape[0]
+    values = np.empty((3 + P, n))
+    values[0] = money_s
+    values[1] = wait_s
+    values[2] = time_s
+    values[3:] = bloc_km_s
+    od_job, od_source, od_dest, ship_od = od
+    _quote_kernel(tails, pred[0], od_job, od_source, od_dest, ship_od, values, P, money, time, bloc)
+
+
+def quote_quarter(
+    routes: Routes, trees: TreeCache, money_s: np.ndarray, time_s: np.ndarray, wait_s: np.ndarray,
+    bloc_km_s: np.ndarray, masks: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """:func:`quote`, in one kernel call when ``trees`` uses our Dijkstra (the same numbers)."""
+    g = trees.graph
+    if trees.router is not None:
+        return quote(routes, trees, g.tails, money_s, time_s, wait_s, bloc_km_s, masks, routes.ship_od.size)
+    S, K, P = routes.ship_od.size, routes.n_corridors, bloc_km_s.shape[0]
+    money, time, bloc = np.empty((S, K)), np.empty((S, K)), np.empty((S, K, P))
+    b = trees.buffers
+    i = trees.index
+    buf = (b.weights[i : i + 1], b.masks[i : i + 1], b.pred[i : i + 1], b.dist[i : i + 1], b.strict[i : i + 1],
+           b.fresh[i : i + 1])  # fmt: skip
+    _quote_fused((g.indptr, g.indices, g.tails, g.through_mask), (routes.job_row, routes.job_source),
+                 routes.row_vot, money_s, time_s, wait_s, bloc_km_s, masks, buf,
+                 (routes.od_job, routes.od_source, routes.od_dest, routes.ship_od), money, time, bloc)  # fmt: skip
+    return b.pred[i], money, time, bloc
+
+
+@_kernel
+def _load_fused(
+    graph, jobs, ra, ship_od, row_vot, quote_pred, rbuf, masks, vol, state_share, shares, state_alloc, target,
+    available, ban_cap, backlog, cap_s, hard_s, money_s, time_s, prev_load_s, first, queue_days, give_up,
+    iterations, alpha, beta, slot, new, offered, diverted, out,
+):  # fmt: skip
+    """:func:`offer`, :func:`spread` (re-growing trees where needed) and :func:`settle` in one call."""
+    indptr, indices, tails, through = graph
+    job_row, job_source = jobs
+    old_w, old_m, rpred, rdist, rstrict, rfresh = rbuf
+    n_slots = tails.shape[0]
+    loads = np.empty(n_slots)
+    _offer_kernel(tails, quote_pred, ra, ship_od, vol, state_share, shares, state_alloc, target, available,
+                  ban_cap, backlog, cap_s, hard_s, prev_load_s, first, queue_days, give_up, new, offered, diverted,
+                  loads)  # fmt: skip
+    mix = np.zeros(max(iterations, 1), dtype=np.int64)
+    last_wait = np.empty(n_slots)
+    have_last = False
+    round_loads = loads.copy()
+    for i in range(1, iterations):
+        wait = _queue_days(loads, cap_s, hard_s)
+        if have_last and np.all(wait == last_wait):
+            loads = loads + (round_loads - loads) / (i + 1)
+            mix[i] = mix[i - 1]
+            continue
+        last_wait = wait
+        have_last = True
+        weights = _route_weights(money_s, time_s, wait, row_vot)
+        _refresh_trees(indptr, indices, tails, through, weights, masks, job_row, job_source, old_w[i - 1],
+                       old_m[i - 1], rpred[i - 1], rdist[i - 1], rstrict[i - 1], rfresh[i - 1 : i])  # fmt: skip
+        round_loads = np.empty(n_slots)
+        _load_all(tails, rpred[i - 1], ra, offered, round_loads)
+        for s in range(n_slots):
+            loads[s] = loads[s] + (round_loads[s] - loads[s]) / (i + 1)
+        mix[i] = i
+    _settle_kernel(tails, ra, ship_od, quote_pred, rpred, mix, offered, loads, cap_s, hard_s, money_s, time_s,
+                   available, alpha, beta, slot, out)  # fmt: skip
+
+
+def load_quarter(
+    routes: Routes, quote_trees: TreeCache, rounds: list[TreeCache], *, volumes: np.ndarray, state_share: np.ndarray,
+    shares: np.ndarray, state_alloc: np.ndarray, target: np.ndarray, available: np.ndarray, ban_cap: np.ndarray,
+    backlog: np.ndarray, cap_s: np.ndarray, hard_s: np.ndarray, money_s: np.ndarray, time_s: np.ndarray,
+    masks: np.ndarray, prev_load_s: np.ndarray, first: bool, queue_days: float, give_up: float, iterations: int,
+    bpr_alpha: float, bpr_beta: float, slot: np.ndarray, round_buffers: TreeBuffers,
+) -> tuple[np.ndarray, np.ndarray, Settled]:  # fmt: skip
+    """The quarter's loading: :func:`offer`, :func:`spread`, :func:`settle`.
+
+    With our Dijkstra all of it is one kernel call; with another router (a benchmark's)
+    the same kernels run one by one from here, with the router's trees. Returns the freight
+    booked this quarter ``new``, the diverted tonnes per shipper, and the :class:`Settled`.
+    """
+    g = quote_trees.graph
+    tails, pred = g.tails, quote_trees.pred
+    common = {"cap_s": cap_s, "hard_s": hard_s}
+    if quote_trees.router is not None:
+        new, offered, diverted, loads = offer(
+            routes, tails, pred, volumes=volumes, state_share=state_share, shares=shares, state_alloc=state_alloc,
+            target=target, available=available, ban_cap=ban_cap, backlog=backlog, prev_load_s=prev_load_s,
+            first=first, queue_days=queue_days, give_up=give_up, **common,
+        )  # fmt: skip
+        mix, loads = spread(routes, rounds, tails, pred, offered, loads, money_s=money_s, time_s=time_s, masks=masks,
+                            iterations=iterations, **common)  # fmt: skip
+        out = settle(routes, tails, pred, round_buffers.pred, mix, offered, loads, money_s=money_s, time_s=time_s,
+                     available=available, bpr_alpha=bpr_alpha, bpr_beta=bpr_beta, slot=slot, **common)  # fmt: skip
+        return new, diverted, out
+    S, K = shares.shape
+    new, offered, diverted = np.empty((S, K)), np.empty((S, K)), np.empty(S)
+    out = Settled.allocate(S, K, slot.size)
+    _load_fused(
+        (g.indptr, g.indices, tails, g.through_mask), (routes.job_row, routes.job_source), _arrays(routes),
+        routes.ship_od, routes.row_vot, pred, round_buffers.arrays(), masks, volumes, state_share, shares,
+        state_alloc, target, available, ban_cap, backlog, cap_s, hard_s, money_s, time_s, prev_load_s, bool(first),
+        float(queue_days), float(give_up), int(iterations), float(bpr_alpha), float(bpr_beta), slot, new, offered,
+        diverted, out.arrays(),
+    )  # fmt: skip
+    return new, diverted, out

@@ -209,10 +209,10 @@ class CorridorModel(mesa.Model):
         self.graph = routing.Graph(net.indptr, net.indices, net.through_mask)
         self.routes = L.routes.with_vot(vot)
         self._quote_trees = loading.TreeCache(self.routes, self.graph, router)
-        self._round_trees = [
-            loading.TreeCache(self.routes, self.graph, router)
-            for _ in range(max(self.params.route_iterations - 1, 0))
-        ]
+        n_rounds = max(self.params.route_iterations - 1, 0)
+        self._rounds = loading.TreeBuffers.allocate(n_rounds, self.routes, self.graph.n_nodes)
+        self._round_trees = [loading.TreeCache(self.routes, self.graph, router, buffers=self._rounds, index=i)
+                             for i in range(n_rounds)]  # fmt: skip
 
     def _allocate_tables(self) -> None:
         T, S, K, E = self.n_steps, self.layout.n_shippers, self.n_corridors, self.net.n_edges
@@ -309,9 +309,9 @@ class CorridorModel(mesa.Model):
         self.links = links
         slot = L.slot
         self._masks = self.routes.row_masks & links.open[slot][None, :] & np.tile(links.corridor_open, len(self.routes.group_od) - 1)[:, None]  # fmt: skip
-        self.paths, quote_money, quote_time, bloc_share = loading.quote(
-            self.routes, self._quote_trees, self.graph.tails, links.money[slot], links.time[slot],
-            self.expected_wait[slot], L.bloc_km_s, self._masks, L.n_shippers,
+        self.paths, quote_money, quote_time, bloc_share = loading.quote_quarter(
+            self.routes, self._quote_trees, links.money[slot], links.time[slot], self.expected_wait[slot],
+            L.bloc_km_s, self._masks,
         )  # fmt: skip
         available = np.isfinite(quote_money) & links.corridor_open[None, :]
         sanctions = tl.active(Sanction, t)
@@ -335,19 +335,16 @@ class CorridorModel(mesa.Model):
         slot = L.slot
         cap_s, hard_s = v.capacity[slot], L.hard[slot]
         money_s, time_s = v.money[slot], v.time[slot]
-        new, offered, diverted, loads = loading.offer(
-            self.routes, self.graph.tails, self.paths, volumes=v.volumes, state_share=L.state_share,
+        new, diverted, o = loading.load_quarter(
+            self.routes, self._quote_trees, self._round_trees, volumes=v.volumes, state_share=L.state_share,
             shares=self.sh.shares, state_alloc=self.cargo.alloc, target=self.sh.target, available=v.available,
-            ban_cap=v.ban_cap, backlog=self.backlog, cap_s=cap_s, hard_s=hard_s, prev_load_s=self.outcome.load_e[slot],
-            first=self.t == 0, queue_days=p.rebook_queue_days, give_up=min(1.0, 1.0 / p.queue_patience_quarters),
+            ban_cap=v.ban_cap, backlog=self.backlog, cap_s=cap_s, hard_s=hard_s, money_s=money_s, time_s=time_s,
+            masks=self._masks, prev_load_s=self.outcome.load_e[slot], first=self.t == 0,
+            queue_days=p.rebook_queue_days, give_up=min(1.0, 1.0 / p.queue_patience_quarters),
+            iterations=p.route_iterations, bpr_alpha=p.bpr_alpha, bpr_beta=p.bpr_beta, slot=slot,
+            round_buffers=self._rounds,
         )  # fmt: skip
-        mix, loads = loading.spread(self.routes, self._round_trees, self.graph.tails, self.paths, offered, loads,
-                                    money_s=money_s, time_s=time_s, cap_s=cap_s, hard_s=hard_s, masks=self._masks,
-                                    iterations=p.route_iterations)  # fmt: skip
-        o = self.outcome = loading.settle(
-            self.routes, self.graph.tails, mix, offered, loads, cap_s=cap_s, hard_s=hard_s, money_s=money_s,
-            time_s=time_s, available=v.available, bpr_alpha=p.bpr_alpha, bpr_beta=p.bpr_beta, slot=slot,
-        )  # fmt: skip
+        self.outcome = o
         self.backlog = o.backlog
         # forwarders route by the queues they expect, smoothed like the shippers' memories:
         # routing by last quarter's queue alone sends a whole flow back and forth between
