@@ -23,12 +23,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numba import njit
 
 from corridors.events import EdgeState, OfftakeDeal, Sanction, Subsidy
 from corridors.inputs import Inputs
 from corridors.loading import Routes
 from corridors.network import COMMODITIES, CORRIDORS, Network
-from corridors.parameters import C5, CONTROLLER_BLOC, POWERS, Parameters
+from corridors.parameters import C5, CONTROLLER_BLOC, POWERS
 from corridors.timeline import Project, load_projects
 
 __all__ = [
@@ -48,6 +49,7 @@ TRANSIT_STATES = ("AZ", "GE", "TR")
 BULK_COMMODITIES = ("metals_ores", "grain_cotton")  # wagonload freight: Parameters.bulk_corridor_constants
 _RUSSIAN = CORRIDORS.index("russian")
 _MIDDLE = CORRIDORS.index("middle")
+_RAIL = np.array([_RUSSIAN, _MIDDLE], dtype=np.int64)  # the corridors China supports
 
 
 def _readonly(*arrays: np.ndarray) -> None:
@@ -111,6 +113,10 @@ class Layout:
     crude_rows: dict[str, int]
     projects: tuple[Project, ...]
     fee_index: dict[str, np.ndarray]
+    feeder_index: np.ndarray
+    tanker_index: dict[str, np.ndarray]
+    controlled_index: dict[str, np.ndarray]
+    hard_port_index: dict[str, np.ndarray]
     port_index: dict[str, np.ndarray]
     border_index: dict[str, np.ndarray]
     groups: tuple[dict[str, Any], ...]
@@ -219,6 +225,10 @@ class Layout:
             },
             projects=load_projects(inputs.projects),
             fee_index={c: np.flatnonzero(touches[c]) for c in TRANSIT_STATES},
+            feeder_index=np.flatnonzero(caspian & (mode == "sea") & carries_containers),
+            tanker_index={c: np.flatnonzero(caspian & is_crude_only & (tail_country == c)) for c in C5},
+            controlled_index={c: np.flatnonzero(controller == c) for c in (*C5, *TRANSIT_STATES)},
+            hard_port_index={c: np.flatnonzero(hard & (tail_country == c)) for c in C5},
             port_index={c: np.flatnonzero((tail_country == c) & ports) for c in C5},
             border_index={c: np.flatnonzero(border & touches[c]) for c in C5},
             groups=(groups := _commodity_groups(net, attrs)),
@@ -226,7 +236,8 @@ class Layout:
         )
         arrays = [v for v in vars(out).values() if isinstance(v, np.ndarray)]
         arrays += [v for d in (out.fee_links, out.port_links, out.border_links, out.hard_port_links, out.shipper,
-                               out.state_rows, out.fee_index, out.port_index, out.border_index)
+                               out.state_rows, out.fee_index, out.port_index, out.border_index, out.tanker_index,
+                               out.controlled_index, out.hard_port_index)
                    for v in d.values()]  # fmt: skip
         _readonly(*arrays)
         return out
@@ -238,6 +249,29 @@ class Layout:
     def trend_volumes(self, t: int) -> np.ndarray:
         """Tonnes per shipper in quarter ``t`` from the 2019 flow and its trend growth alone."""
         return self.tonnes_2019 * (1.0 + self.growth_per_year) ** (t / 4.0) / 4.0
+
+    def event_arrays(self, sanctions: list[Sanction], subsidies: list[Subsidy]) -> tuple:
+        """The active sanctions and subsidies as arrays for the policy kernel (kept per set)."""
+        key = (*map(id, sanctions), None, *map(id, subsidies))
+        out = self._hits.get(key)
+        if out is None:
+            S = self.n_shippers
+            out = (
+                np.array([self.shippers_hit(sn) for sn in sanctions], dtype=bool).reshape(-1, S),
+                np.array(
+                    [POWERS.index(CONTROLLER_BLOC.get(sn.transit, "neutral")) for sn in sanctions],
+                    dtype=np.int64,
+                ),
+                np.array([sn.ban for sn in sanctions], dtype=bool),
+                np.array([sn.share for sn in sanctions], dtype=np.float64),
+                np.array([sn.premium_usd_per_t for sn in sanctions], dtype=np.float64),
+                np.array([self.shippers_hit(sb) for sb in subsidies], dtype=bool).reshape(-1, S),
+                np.array([CORRIDORS.index(sb.corridor) for sb in subsidies], dtype=np.int64),
+                np.array([sb.usd_per_t for sb in subsidies], dtype=np.float64),
+                np.array([sb.share_of_price for sb in subsidies], dtype=np.float64),
+            )
+            self._hits[key] = out
+        return out
 
     def shippers_hit(self, ev: Sanction | Subsidy | OfftakeDeal) -> np.ndarray:
         """Shippers an event's filters select (cached per event: the filters never change)."""
@@ -380,11 +414,56 @@ def pipeline_flows(
 
 @dataclass(frozen=True, eq=False)
 class PolicyTerms:
-    """USD/t terms per shipper and corridor, and the share of each flow a ban leaves."""
+    """USD/t terms per shipper and corridor (premium, subsidy, political cost), and the
+    share of each flow a ban leaves."""
 
     premium: np.ndarray
     subsidy: np.ndarray
     ban_cap: np.ndarray
+    political: np.ndarray
+
+
+@njit(cache=True, error_model="numpy")
+def _policy_kernel(
+    sn_hit, sn_bloc, sn_ban, sn_share, sn_premium, sb_hit, sb_k, sb_usd, sb_share, quote_money, bloc_share,
+    is_transit, is_c5, china, us, russia, rail, misalignment, weight, premium, subsidy, ban_cap, political,
+):  # fmt: skip
+    """:func:`policy_terms` into ``premium``, ``subsidy``, ``ban_cap`` and ``political``."""
+    S, K = quote_money.shape
+    P = bloc_share.shape[2]
+    premium[:] = 0.0
+    subsidy[:] = 0.0
+    ban_cap[:] = 1.0
+    for i in range(sn_hit.shape[0]):
+        b = sn_bloc[i]
+        for s in range(S):
+            for k in range(K):
+                affected = sn_hit[i, s] and bloc_share[s, k, b] > 0
+                if sn_ban[i]:
+                    if affected:
+                        ban_cap[s, k] = ban_cap[s, k] * (1.0 - sn_share[i])
+                else:
+                    premium[s, k] += sn_premium[i] * sn_share[i] if affected else 0.0
+    for i in range(sb_hit.shape[0]):
+        k = sb_k[i]
+        for s in range(S):
+            q = quote_money[s, k] if np.isfinite(quote_money[s, k]) else 0.0
+            subsidy[s, k] += min(sb_usd[i], sb_share[i] * q) if sb_hit[i, s] else 0.0
+    if china > 0:  # China's own response: support for China-Europe transit by rail
+        for k in rail:
+            for s in range(S):
+                q = quote_money[s, k] if np.isfinite(quote_money[s, k]) else 0.0
+                subsidy[s, k] += min(china, 0.3 * q) if is_transit[s] else 0.0
+    if us > 0:  # US secondary sanctions on the five's trade through Russia
+        for s in range(S):
+            for k in range(K):
+                premium[s, k] += us if is_c5[s] and bloc_share[s, k, russia] > 0 else 0.0
+    for s in range(S):
+        for k in range(K):
+            acc = 0.0
+            for b in range(P):
+                acc += bloc_share[s, k, b] * misalignment[s, b]
+            political[s, k] = weight * acc
 
 
 def policy_terms(
@@ -396,47 +475,26 @@ def policy_terms(
     bloc_share: np.ndarray,
     china_subsidy_usd_per_t: float,
     us_secondary_premium_usd_per_t: float,
+    misalignment: np.ndarray,
+    political_weight: float,
 ) -> PolicyTerms:
-    """Sanction premiums and bans, subsidies per shipper and corridor.
+    """Sanction premiums and bans, subsidies and political costs per shipper and corridor.
 
     A sanction acts on the shippers its filters select, on the corridors whose route
     crosses the sanctioned state's bloc; a ban caps the flow at ``1 - share``, otherwise a
     premium of ``premium_usd_per_t * share``. A subsidy pays up to its USD/t, within its
     share of the quoted price. China's own subsidy supports China-Europe transit by rail
     (within 30% of the price); the US secondary sanctions price the five's trade through
-    Russia.
+    Russia. The political cost is ``political_weight`` USD/t per unit of the route's
+    tonne-km share in blocs the shipper's state is not aligned with (``misalignment``).
     """
     S, K = quote_money.shape
-    premium = np.zeros((S, K))
-    ban_cap = np.ones((S, K))
-    subsidy = np.zeros((S, K))
-    for sn in sanctions:
-        hit = layout.shippers_hit(sn)
-        through = bloc_share[:, :, POWERS.index(CONTROLLER_BLOC.get(sn.transit, "neutral"))] > 0
-        affected = hit[:, None] & through
-        if sn.ban:
-            ban_cap = np.where(affected, ban_cap * (1.0 - sn.share), ban_cap)
-        else:
-            premium += np.where(affected, sn.premium_usd_per_t * sn.share, 0.0)
-    quote = np.where(np.isfinite(quote_money), quote_money, 0.0)
-    for sb in subsidies:
-        hit = layout.shippers_hit(sb)
-        k = CORRIDORS.index(sb.corridor)
-        subsidy[:, k] += np.where(hit, np.minimum(sb.usd_per_t, sb.share_of_price * quote[:, k]), 0.0)
-    if china_subsidy_usd_per_t > 0:  # China's own response: support for China-Europe transit by rail
-        for k in (_RUSSIAN, _MIDDLE):
-            subsidy[:, k] += np.where(
-                layout.is_transit, np.minimum(china_subsidy_usd_per_t, 0.3 * quote[:, k]), 0.0
-            )
-    if us_secondary_premium_usd_per_t > 0:  # US secondary sanctions on the five's trade through Russia
-        through = bloc_share[:, :, POWERS.index("russia")] > 0
-        premium += np.where(layout.is_c5[:, None] & through, us_secondary_premium_usd_per_t, 0.0)
-    return PolicyTerms(premium, subsidy, ban_cap)
-
-
-def political_costs(params: Parameters, misalignment: np.ndarray, bloc_share: np.ndarray) -> np.ndarray:
-    """USD/t of each shipper's route by its tonne-km in blocs its state is not aligned with."""
-    return params.political_weight_usd_per_t * (bloc_share * misalignment[:, None, :]).sum(axis=2)
+    ev = layout.event_arrays(sanctions, subsidies)
+    out = PolicyTerms(np.empty((S, K)), np.empty((S, K)), np.empty((S, K)), np.empty((S, K)))
+    _policy_kernel(*ev, quote_money, bloc_share, layout.is_transit, layout.is_c5, float(china_subsidy_usd_per_t),
+                   float(us_secondary_premium_usd_per_t), POWERS.index("russia"), _RAIL, misalignment,
+                   float(political_weight), out.premium, out.subsidy, out.ban_cap, out.political)  # fmt: skip
+    return out
 
 
 # --------------------------------------------------------------------------- volumes
@@ -506,7 +564,7 @@ class QuarterView:
     time: np.ndarray
     capacity: np.ndarray
     sanctions: tuple[Sanction, ...]
-    done_projects: frozenset[str]
+    done_projects: set[str]
     served: np.ndarray
     exp_money: np.ndarray
     exp_time: np.ndarray
@@ -527,24 +585,31 @@ class QuarterView:
 
     # ---------------------------------------------------------------- indicators agents read
 
+    def _served_sums(self, rows: str) -> tuple[float, np.ndarray]:
+        """Total and per-corridor tonnes served of the transit (``"transit"``) or the five's own
+        (``"c5"``) flows this quarter, computed once per view."""
+        key = f"served_{rows}"
+        if key not in self.extra:
+            served = self.served[self.layout.is_transit if rows == "transit" else self.layout.is_c5]
+            self.extra[key] = (served.sum(), [served[:, k].sum() for k in range(served.shape[1])])
+        return self.extra[key]
+
     def transit_share(self, corridor: str) -> float:
         """Share of ``corridor`` in China-Europe transit served this quarter."""
-        served = self.served[self.layout.is_transit]
-        total = served.sum()
-        return float(served[:, CORRIDORS.index(corridor)].sum() / total) if total > 0 else 0.0
+        total, by = self._served_sums("transit")
+        return float(by[CORRIDORS.index(corridor)] / total) if total > 0 else 0.0
 
     def rail_share_of_transit(self) -> float:
         return self.transit_share("russian") + self.transit_share("middle")
 
     def c5_russian_share(self) -> float:
         """Share of the five's own trade served through Russia this quarter."""
-        served = self.served[self.layout.is_c5]
-        total = served.sum()
-        return float(served[:, _RUSSIAN].sum() / total) if total > 0 else 0.0
+        total, by = self._served_sums("c5")
+        return float(by[_RUSSIAN] / total) if total > 0 else 0.0
 
     def caspian_utilisation(self) -> float:
         """Highest load over capacity on the Caspian container-feeder links this quarter."""
-        feeder = self.layout.feeder
+        feeder = self.layout.feeder_index
         cap = self.capacity[feeder]
         load = self.load[feeder]
         ok = cap > 0
@@ -552,15 +617,17 @@ class QuarterView:
 
     def port_utilisation(self, country: str) -> float:
         """Highest load over capacity on the country's hard-capacity links this quarter."""
-        sel = self.layout.hard_port_links[country] & (self.capacity > 0)
-        if not sel.any():
+        idx = self.layout.hard_port_index[country]
+        cap = self.capacity[idx]
+        ok = cap > 0
+        if not ok.any():
             return 0.0
-        return float((self.load[sel] / self.capacity[sel]).max())
+        return float((self.load[idx][ok] / cap[ok]).max())
 
     def transit_revenue(self, country: str) -> float:
         """USD the links ``country`` controls earned on this quarter's served freight."""
-        sel = self.layout.controller == country
-        return float((self.flow[sel] * self.money[sel]).sum())
+        idx = self.layout.controlled_index[country]
+        return float((self.flow[idx] * self.money[idx]).sum())
 
     def pipeline_route_cost(self, country: str) -> float:
         """USD/t of the country's crude by its pipeline and on by tanker to the EU, plus the
@@ -581,9 +648,17 @@ class QuarterView:
     def tanker_headroom(self, country: str) -> float:
         """Tonnes a quarter the Caspian crude tankers from ``country`` could still carry."""
         L = self.layout
-        sel = L.tanker & (L.tail_country == country)
-        if not sel.any():
+        idx = L.tanker_index[country]
+        if not idx.size:
             return 0.0
         row = L.crude_rows[country]
         base = L.tonnes_2019[row] * (1.0 + L.growth_per_year[row]) ** (self.t / 4.0) / 4.0
-        return float(max(np.nansum(self.capacity[sel]) - base, 0.0))
+        return float(max(np.nansum(self.capacity[idx]) - base, 0.0))
+
+    def loaded_with(self, **arrays: np.ndarray) -> QuarterView:
+        """This view after the quarter's loading: the same quotes with the loading's arrays."""
+        out = object.__new__(QuarterView)
+        out.__dict__.update(self.__dict__)
+        out.__dict__.update(arrays, loaded=True, extra={})
+        _readonly(*arrays.values())
+        return out

@@ -20,7 +20,6 @@ DataFrames. Corridors do not reach an equilibrium within a step.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any
@@ -55,7 +54,6 @@ from corridors.market import (
     offered_volumes,
     pipeline_flows,
     policy_terms,
-    political_costs,
     quarter_links,
 )
 from corridors.network import CORRIDORS, Network, load_network
@@ -317,14 +315,15 @@ class CorridorModel(mesa.Model):
         sanctions = tl.active(Sanction, t)
         terms = policy_terms(L, sanctions, tl.active(Subsidy, t), quote_money=quote_money, bloc_share=bloc_share,
                              china_subsidy_usd_per_t=cn.subsidy_usd_per_t,
-                             us_secondary_premium_usd_per_t=us.secondary_premium_usd_per_t)  # fmt: skip
+                             us_secondary_premium_usd_per_t=us.secondary_premium_usd_per_t,
+                             misalignment=self.misalignment, political_weight=p.political_weight_usd_per_t)  # fmt: skip
         o = self.outcome
         self.view = QuarterView(
             t=t, in_bloc=p.bloc_from_year is not None and BASE_YEAR + t // 4 >= p.bloc_from_year, layout=L,
             quote_money=quote_money, quote_time=quote_time, available=available, ban_cap=terms.ban_cap,
-            premium=terms.premium, subsidy=terms.subsidy, political=political_costs(p, self.misalignment, bloc_share),
+            premium=terms.premium, subsidy=terms.subsidy, political=terms.political,
             bloc_share=bloc_share, volumes=volumes, money=links.money, time=links.time, capacity=links.capacity,
-            sanctions=tuple(sanctions), done_projects=frozenset(tl.done_projects(t)), served=o.served,
+            sanctions=tuple(sanctions), done_projects=tl.done_projects(t), served=o.served,
             exp_money=o.exp_money, exp_time=o.exp_time, flow=o.flow_e, load=o.load_e, wait_days=o.wait_e,
         )  # fmt: skip
         self.terms = ChoiceTerms.of(self.view, self.corridor_constant, self.penalty_days)
@@ -351,8 +350,8 @@ class CorridorModel(mesa.Model):
         # parallel crossings every other quarter
         w = p.memory_weight
         self.expected_wait = (1.0 - w) * self.expected_wait + w * o.wait_e
-        self.view = dataclasses.replace(v, served=o.served, exp_money=o.exp_money, exp_time=o.exp_time,
-                                        flow=o.flow_e, load=o.load_e, wait_days=o.wait_e, loaded=True)  # fmt: skip
+        self.view = v.loaded_with(served=o.served, exp_money=o.exp_money, exp_time=o.exp_time, flow=o.flow_e,
+                                  load=o.load_e, wait_days=o.wait_e)  # fmt: skip
         r = self.rec
         r["served"][t] = o.served
         r["offered"][t] = new

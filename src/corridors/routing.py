@@ -16,6 +16,7 @@ Run ``corridors warmup`` (or :func:`warmup`) once to fill the cache.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -740,7 +741,7 @@ def _walk_work(n_classes: int, n_od: int, n_values: int, n_nodes: int) -> int:
     """Steps of walking ``n_classes * n_od`` paths back to their origins for ``n_values``
     values (a load walks one): hops times (1 + values), the hops per path taken as
     ``sqrt(n_nodes)``, between a random graph's ``log(n_nodes)`` and a grid's ``n_nodes``."""
-    return n_classes * n_od * (1 + n_values) * int(np.sqrt(n_nodes) + 1)
+    return n_classes * n_od * (1 + n_values) * (math.isqrt(n_nodes) + 1)
 
 
 # ------------------------------------------------------------------------ public API

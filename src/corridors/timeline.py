@@ -124,6 +124,9 @@ class Timeline:
         self._selection: dict = {}
         self._edge_key: tuple | None = None
         self._edge_state: EdgeState | None = None
+        self._edge_valid = (0, -1)  # steps [lo, hi) over which the links' state holds
+        self._done: set[str] = set()
+        self._done_valid = (0, -1)
         self._active_t = -1
         self._active: dict[type, list] = {}
 
@@ -133,6 +136,7 @@ class Timeline:
         self.events.append(ev)
         self._spans.append((first, ev.last_step))
         self._active_t = -1
+        self._edge_valid = self._done_valid = (0, -1)
 
     def fund(self, project: Project, *, step: int, funder: str) -> None:
         """A project funded in quarter ``step``: it starts next quarter, after its lag."""
@@ -152,13 +156,27 @@ class Timeline:
         return self._active.get(kind, [])
 
     def done_projects(self, step: int) -> set[str]:
-        """Projects whose investment has started by quarter ``step`` (lags aside)."""
-        return {ev.project for ev in self.events if isinstance(ev, Investment) and ev.project
-                and ev.first_step <= step}  # fmt: skip
+        """Projects whose investment has started by quarter ``step`` (lags aside); never modify it."""
+        lo, hi = self._done_valid
+        if not lo <= step < hi:
+            firsts = [
+                (ev.first_step, ev.project) for ev in self.events if isinstance(ev, Investment) and ev.project
+            ]
+            self._done = {project for first, project in firsts if first <= step}
+            later = [first for first, _ in firsts if first > step]
+            earlier = [first for first, _ in firsts if first <= step]
+            self._done_valid = (max(earlier, default=-(10**9)), min(later, default=10**9))
+        return self._done
 
     def edge_state(self, step: int) -> EdgeState:
         """The links' state in quarter ``step`` (the same object while the events acting on
         links stay the same; never modify it)."""
+        lo, hi = self._edge_valid
+        if lo <= step < hi:
+            return self._edge_state
+        spans = [
+            span for ev, span in zip(self.events, self._spans, strict=True) if isinstance(ev, _EDGE_KINDS)
+        ]
         key = tuple(
             i
             for i, (ev, (first, last)) in enumerate(zip(self.events, self._spans, strict=True))
@@ -168,6 +186,10 @@ class Timeline:
             state = EdgeState.base(self.net)
             apply_edge_events(self.net, state, [self.events[i] for i in key], step, cache=self._selection)
             self._edge_key, self._edge_state = key, state
+        # the state holds until an event starts or ends
+        starts = [first for first, _ in spans] + [last + 1 for _, last in spans if last != np.inf]
+        self._edge_valid = (max((x for x in starts if x <= step), default=-(10**9)),
+                            min((x for x in starts if x > step), default=10**9))  # fmt: skip
         return self._edge_state
 
     def _resolve_pledges(
