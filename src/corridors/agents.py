@@ -556,20 +556,20 @@ def best_project(view: QuarterView, funders: tuple[str, ...], savings_usd_m: flo
     """
     L = view.layout
     best: tuple[float, str, float] | None = None
-    for row in L.projects:
+    waits = times = None
+    for i, row in enumerate(L.projects):
         if row.project in view.done_projects or row.earliest_year > view.year or row.effect == "open":
             continue
-        if L.feeder[row.edge_ids].all():  # the feeder fleet is the Caspian operator's decision
+        if row.feeder_only:  # the feeder fleet is the Caspian operator's decision
             continue
         if not set(funders) & set(row.funders):
             continue
         cost = float(row.cost_usd_m)
         if cost > savings_usd_m:
             continue
-        e = row.edge_ids
-        wait_saved = view.load[e] * view.wait_days[e] * (1.0 - 1.0 / row.capacity_factor)
-        time_saved = view.flow[e] * view.time[e] / 24.0 * (1.0 - row.time_factor)
-        benefit = 4 * 10 * project_vot * (wait_saved.sum() + time_saved.sum()) / 1e6
+        if waits is None:
+            waits, times = view.project_savings()
+        benefit = 4 * 10 * project_vot * (waits[i] + times[i]) / 1e6
         if benefit > cost and (best is None or benefit / cost > best[0]):
             best = (benefit / cost, row.project, cost)
     return None if best is None else (best[1], best[2])
@@ -623,7 +623,7 @@ class CountryAgent(CorridorAgent):
         change = step if tanker < pipeline else -step
         headroom = view.tanker_headroom(self.country)
         self.crude_diversion_t_per_quarter = float(
-            np.clip(self.crude_diversion_t_per_quarter + change, 0.0, headroom)
+            min(max(self.crude_diversion_t_per_quarter + change, 0.0), headroom)
         )
 
     def decide(self, view: QuarterView, params: Parameters, project_vot: float) -> None:
@@ -816,4 +816,4 @@ class TransitStateAgent(CorridorAgent):
             self.direction = -self.direction
         self.last_revenue = revenue
         lo, hi = p.transit_fee_bounds
-        self.fee_factor = float(np.clip(self.fee_factor * (1.0 + 0.05 * self.direction), lo, hi))
+        self.fee_factor = float(min(max(self.fee_factor * (1.0 + 0.05 * self.direction), lo), hi))

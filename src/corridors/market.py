@@ -18,6 +18,7 @@ is built once per network and inputs. Each quarter the model calls, in order:
 
 from __future__ import annotations
 
+import dataclasses
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +51,52 @@ BULK_COMMODITIES = ("metals_ores", "grain_cotton")  # wagonload freight: Paramet
 _RUSSIAN = CORRIDORS.index("russian")
 _MIDDLE = CORRIDORS.index("middle")
 _RAIL = np.array([_RUSSIAN, _MIDDLE], dtype=np.int64)  # the corridors China supports
+
+
+@njit(cache=True)
+def pairwise_sum(a, lo, n):
+    """``numpy.sum`` of ``a[lo:lo + n]`` (contiguous float64), bit for bit: numpy's pairwise
+    summation (8 accumulators in blocks of up to 128, halves above), so that kernels give
+    the sums the array code they replaced gave."""
+    if n < 8:
+        res = 0.0
+        for i in range(lo, lo + n):
+            res += a[i]
+        return res
+    if n <= 128:
+        r = np.empty(8)
+        for j in range(8):
+            r[j] = a[lo + j]
+        m = n - n % 8
+        for i in range(8, m, 8):
+            for j in range(8):
+                r[j] += a[lo + i + j]
+        res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        for i in range(m, n):
+            res += a[lo + i]
+        return res
+    n2 = n // 2
+    n2 -= n2 % 8
+    return pairwise_sum(a, lo, n2) + pairwise_sum(a, lo + n2, n - n2)
+
+
+@njit(cache=True)
+def _project_sums(ptr, edges, capacity_factor, time_factor, load, wait, flow, time):
+    """Per project: tonne-days of queue its capacity would remove and of travel its time cut
+    would save, at this quarter's loads (see :func:`corridors.agents.best_project`)."""
+    n = ptr.shape[0] - 1
+    waits = np.empty(n)
+    times = np.empty(n)
+    tmp = np.empty(edges.shape[0])
+    tmp2 = np.empty(edges.shape[0])
+    for p in range(n):
+        for i in range(ptr[p], ptr[p + 1]):
+            e = edges[i]
+            tmp[i] = load[e] * wait[e] * (1.0 - 1.0 / capacity_factor[p])
+            tmp2[i] = flow[e] * time[e] / 24.0 * (1.0 - time_factor[p])
+        waits[p] = pairwise_sum(tmp, ptr[p], ptr[p + 1] - ptr[p])
+        times[p] = pairwise_sum(tmp2, ptr[p], ptr[p + 1] - ptr[p])
+    return waits, times
 
 
 def _readonly(*arrays: np.ndarray) -> None:
@@ -121,6 +168,8 @@ class Layout:
     border_index: dict[str, np.ndarray]
     groups: tuple[dict[str, Any], ...]
     routes: Routes
+    link_arrays: tuple
+    project_arrays: tuple
     _hits: dict = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -193,7 +242,7 @@ class Layout:
             opens_year=e["opens_year"].fillna(0).to_numpy(int),
             tail_country=tail_country,
             caspian=caspian,
-            feeder=caspian & (mode == "sea") & carries_containers,
+            feeder=(feeder := caspian & (mode == "sea") & carries_containers),
             tanker=caspian & is_crude_only,
             ru_rail=(controller == "RU") & (mode == "rail"),
             sea_gateway=gateway == CORRIDORS.index("sea"),
@@ -223,7 +272,10 @@ class Layout:
                 for c in C5
                 if (crude & (country == c)).any()
             },
-            projects=load_projects(inputs.projects),
+            projects=tuple(
+                dataclasses.replace(row, feeder_only=bool(feeder[row.edge_ids].all()))
+                for row in load_projects(inputs.projects)
+            ),
             fee_index={c: np.flatnonzero(touches[c]) for c in TRANSIT_STATES},
             feeder_index=np.flatnonzero(caspian & (mode == "sea") & carries_containers),
             tanker_index={c: np.flatnonzero(caspian & is_crude_only & (tail_country == c)) for c in C5},
@@ -233,7 +285,21 @@ class Layout:
             border_index={c: np.flatnonzero(border & touches[c]) for c in C5},
             groups=(groups := _commodity_groups(net, attrs)),
             routes=Routes.build(groups, len(trade), len(CORRIDORS)),
+            link_arrays=(),
+            project_arrays=(),
         )
+        projects = out.projects
+        ptr, edges = _csr([p.edge_ids for p in projects])
+        object.__setattr__(out, "project_arrays", (
+            ptr, edges, np.array([p.capacity_factor for p in projects], dtype=np.float64),
+            np.array([p.time_factor for p in projects], dtype=np.float64)))  # fmt: skip
+        fee_ptr, fee_idx = _csr([out.fee_index[c] for c in TRANSIT_STATES])
+        port_ptr, port_idx = _csr([out.port_index[c] for c in C5])
+        border_ptr, border_idx = _csr([out.border_index[c] for c in C5])
+        object.__setattr__(out, "link_arrays", (
+            out.base_tariff, out.base_handling, out.travel_h, out.dwell_h, out.base_capacity,
+            np.ascontiguousarray(out.season), out.ru_rail, out.sea_gateway, out.suez, out.feeder, out.caspian,
+            fee_ptr, fee_idx, port_ptr, port_idx, border_ptr, border_idx))  # fmt: skip
         arrays = [v for v in vars(out).values() if isinstance(v, np.ndarray)]
         arrays += [v for d in (out.fee_links, out.port_links, out.border_links, out.hard_port_links, out.shipper,
                                out.state_rows, out.fee_index, out.port_index, out.border_index, out.tanker_index,
@@ -294,6 +360,11 @@ class Layout:
 
 
 _LAYOUTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _csr(lists: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    ptr = np.concatenate([[0], np.cumsum([len(x) for x in lists])]).astype(np.int64)
+    return ptr, np.concatenate([np.asarray(x, dtype=np.int64) for x in lists])
 
 
 def _commodity_groups(net: Network, a: dict[str, np.ndarray]) -> tuple[dict[str, Any], ...]:
@@ -364,34 +435,67 @@ def quarter_links(
     border links.
     """
     L = layout
-    tariff = L.base_tariff * state.tariff_factor
-    tariff = np.where(L.ru_rail, tariff * russia_tariff_factor, tariff)
     usd_per_feu, detour_days = sea_rate
-    tariff = np.where(L.sea_gateway, usd_per_feu / L.t_per_feu, tariff)
-    handling = L.base_handling * state.handling_factor
-    for c in TRANSIT_STATES:  # handling at their ports, yards and borders
-        if transit_fee_factors[c] != 1.0:
-            handling[L.fee_index[c]] *= transit_fee_factors[c]
-    border_factor = np.ones(L.n_edges)
-    for c in C5:
-        if port_fee_factors[c] != 1.0:
-            handling[L.port_index[c]] *= port_fee_factors[c]
-        if border_factors[c] != 1.0:
-            own = L.border_index[c]
-            border_factor[own] = np.minimum(border_factor[own], border_factors[c])
-    time = L.travel_h * state.time_factor + L.dwell_h * state.dwell_factor * border_factor
-    time = np.where(L.suez, time + 24.0 * detour_days, time)
-    cap = L.base_capacity * L.season[:, t % 4] * state.capacity_factor
-    cap = np.where(L.feeder, cap * feeder_factor, cap)
-    if weather is not None:
-        cap = np.where(L.caspian, cap * weather, cap)
-    if disrupted is not None:
-        cap = np.where(disrupted, cap * 0.5, cap)
+    fees = np.array([transit_fee_factors[c] for c in TRANSIT_STATES])
+    ports = np.array([port_fee_factors[c] for c in C5])
+    borders = np.array([border_factors[c] for c in C5])
+    n = L.n_edges
+    money, time, cap = np.empty(n), np.empty(n), np.empty(n)
+    _links_kernel(
+        L.link_arrays, state.tariff_factor, state.handling_factor, state.time_factor, state.dwell_factor,
+        state.capacity_factor, t % 4, float(russia_tariff_factor), usd_per_feu / L.t_per_feu, float(detour_days),
+        fees, ports, borders, float(feeder_factor), np.nan if weather is None else float(weather),
+        np.zeros(0, dtype=bool) if disrupted is None else disrupted, money, time, cap,
+    )  # fmt: skip
     # links that do not exist yet (opens_year: CKU, Trans-Afghan rail) open only when an
     # investment that opens them is delivered, whatever the year
     open_e = ~state.closed & ((L.opens_year == 0) | state.opened)
     corridor_open = np.array([state.corridor_open[c] for c in CORRIDORS])
-    return Links(tariff + handling, time, cap, open_e, corridor_open, usd_per_feu, detour_days)
+    return Links(money, time, cap, open_e, corridor_open, usd_per_feu, detour_days)
+
+
+@njit(cache=True, error_model="numpy")
+def _links_kernel(
+    arrays, tariff_factor, handling_factor, time_factor, dwell_factor, capacity_factor, q, russia, sea_usd_per_t,
+    detour_days, fees, ports, borders, feeder_factor, weather, disrupted, money, time, cap,
+):  # fmt: skip
+    """:func:`quarter_links` into ``money``, ``time`` and ``cap`` (the same operations in the same order)."""
+    (base_tariff, base_handling, travel_h, dwell_h, base_capacity, season, ru_rail, sea_gateway, suez, feeder,
+     caspian, fee_ptr, fee_idx, port_ptr, port_idx, border_ptr, border_idx) = arrays  # fmt: skip
+    n = base_tariff.shape[0]
+    handling = np.empty(n)
+    border_factor = np.ones(n)
+    for e in range(n):
+        handling[e] = base_handling[e] * handling_factor[e]
+    for c in range(fees.shape[0]):  # handling at the transit states' ports, yards and borders
+        if fees[c] != 1.0:
+            for i in range(fee_ptr[c], fee_ptr[c + 1]):
+                handling[fee_idx[i]] *= fees[c]
+    for c in range(ports.shape[0]):
+        if ports[c] != 1.0:
+            for i in range(port_ptr[c], port_ptr[c + 1]):
+                handling[port_idx[i]] *= ports[c]
+        if borders[c] != 1.0:
+            for i in range(border_ptr[c], border_ptr[c + 1]):
+                e = border_idx[i]
+                border_factor[e] = min(border_factor[e], borders[c])
+    for e in range(n):
+        tariff = base_tariff[e] * tariff_factor[e]
+        if ru_rail[e]:
+            tariff = tariff * russia
+        if sea_gateway[e]:
+            tariff = sea_usd_per_t
+        money[e] = tariff + handling[e]
+        t = travel_h[e] * time_factor[e] + dwell_h[e] * dwell_factor[e] * border_factor[e]
+        time[e] = t + 24.0 * detour_days if suez[e] else t
+        c = base_capacity[e] * season[e, q] * capacity_factor[e]
+        if feeder[e]:
+            c = c * feeder_factor
+        if caspian[e] and not np.isnan(weather):
+            c = c * weather
+        if disrupted.shape[0] and disrupted[e]:
+            c = c * 0.5
+        cap[e] = c
 
 
 def pipeline_flows(
@@ -653,11 +757,20 @@ class QuarterView:
             return 0.0
         row = L.crude_rows[country]
         base = L.tonnes_2019[row] * (1.0 + L.growth_per_year[row]) ** (self.t / 4.0) / 4.0
-        return float(max(np.nansum(self.capacity[idx]) - base, 0.0))
+        cap = self.capacity[idx]
+        return float(max(np.add.reduce(np.where(np.isnan(cap), 0.0, cap)) - base, 0.0))
+
+    def project_savings(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per project of the catalogue: tonne-days of queue and of travel it would save a
+        quarter at this quarter's loads (computed once per view)."""
+        if "projects" not in self.extra:
+            self.extra["projects"] = _project_sums(*self.layout.project_arrays, self.load, self.wait_days,
+                                                   self.flow, self.time)  # fmt: skip
+        return self.extra["projects"]
 
     def loaded_with(self, **arrays: np.ndarray) -> QuarterView:
         """This view after the quarter's loading: the same quotes with the loading's arrays."""
-        out = object.__new__(QuarterView)
+        out = object.__new__(type(self))
         out.__dict__.update(self.__dict__)
         out.__dict__.update(arrays, loaded=True, extra={})
         _readonly(*arrays.values())

@@ -224,6 +224,7 @@ class CorridorModel(mesa.Model):
         self.backlog = np.zeros((S, K))
         self.outcome = loading.Settled.empty(S, K, E)
         self.expected_wait = np.zeros(E)
+        self._masks_of = None
 
     def _spin_up(self) -> None:
         """Repeat 2019Q1's choices and loading ``spin_up_quarters`` times, recording nothing.
@@ -306,7 +307,10 @@ class CorridorModel(mesa.Model):
             self.rec["pipeline"][t] = pipeline_flows(L, state, links.capacity, t, diverted)
         self.links = links
         slot = L.slot
-        self._masks = self.routes.row_masks & links.open[slot][None, :] & np.tile(links.corridor_open, len(self.routes.group_od) - 1)[:, None]  # fmt: skip
+        if state is not self._masks_of:  # the links open to each routing row change only with events
+            corridor_open = np.tile(links.corridor_open, len(self.routes.group_od) - 1)
+            self._masks = self.routes.row_masks & links.open[slot][None, :] & corridor_open[:, None]
+            self._masks_of = state
         self.paths, quote_money, quote_time, bloc_share = loading.quote_quarter(
             self.routes, self._quote_trees, links.money[slot], links.time[slot], self.expected_wait[slot],
             L.bloc_km_s, self._masks,

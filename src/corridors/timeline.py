@@ -60,6 +60,7 @@ class Project:
     known_completion: str | None
     funders: tuple[str, ...]
     edge_ids: np.ndarray
+    feeder_only: bool = False  # only Caspian feeder links: the operator's decision, not a project's
 
     def investment(self, *, start: str, funder: str, lag: int) -> Investment:
         """This project as an investment starting in quarter ``start``."""
