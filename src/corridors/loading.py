@@ -465,46 +465,89 @@ def _path_min(tails, pred, src, dest, values):
 
 
 @_kernel
-def _load_group(tails, pred, od_job, od_source, od_dest, lo, hi, od_demand, K, scratch):
-    """Flows of the pairs ``lo:hi`` (one group) per corridor into ``scratch`` (K, n_slots)."""
-    scratch[:] = 0.0
-    for k in range(K):
-        for o in range(lo, hi):
-            q = od_demand[o, k]
-            src = od_source[o]
-            node = od_dest[o]
+def _path_slots(tails, pred, od_job, od_source, od_dest):
+    """Every pair's path on every corridor as slot lists, walked once: path ``o * K + k`` is
+    ``slots[ptr[i]:ptr[i + 1]]``, from the market back to the origin (the order in which sums
+    along it are taken); ``reach[i]`` False where the corridor cannot reach the market."""
+    n_od, K = od_job.shape
+    ptr = np.zeros(n_od * K + 1, dtype=np.int64)
+    slots = np.empty(n_od * K * 16, dtype=np.int64)  # grown when paths are longer
+    reach = np.ones(n_od * K, dtype=np.bool_)
+    c = 0
+    for o in range(n_od):
+        src = od_source[o]
+        for k in range(K):
+            i = o * K + k
             p = pred[od_job[o, k]]
-            if q == 0.0 or (node != src and p[node] < 0):
-                continue
-            while node != src:
-                slot = p[node]
-                scratch[k, slot] += q
-                node = tails[slot]
+            node = od_dest[o]
+            if node != src and p[node] < 0:
+                reach[i] = False
+            else:
+                while node != src:
+                    slot = p[node]
+                    if c == slots.shape[0]:
+                        grown = np.empty(2 * c, dtype=np.int64)
+                        grown[:c] = slots
+                        slots = grown
+                    slots[c] = slot
+                    c += 1
+                    node = tails[slot]
+            ptr[i + 1] = c
+    return ptr, slots, reach
 
 
 @_kernel
-def _group_parts(tails, pred, ra, per_shipper, scale, parts):
-    """Edge flows of ``per_shipper`` (S, K) tonnes on ``pred``, per group summed over
-    corridors and divided by ``scale``, into ``parts`` (G, n_slots)."""
-    od_job, od_source, od_dest, group_od, od_ship_ptr, od_ship, _box_group = ra
+def _parts_on_paths(paths, ra, per_shipper, scale, parts):
+    """Edge flows of ``per_shipper`` (S, K) tonnes on cached ``paths`` (:func:`_path_slots`),
+    per group summed over corridors and divided by ``scale``, into ``parts`` (G, n_slots).
+
+    The same sums as walking the trees: each corridor's flows added pair by pair, then the
+    corridors in order; only the links a group's paths touch are summed."""
+    ptr, slots, reach = paths
+    od_job, group_od, od_ship_ptr, od_ship = ra[0], ra[3], ra[4], ra[5]
     n_od, K = od_job.shape
-    n_slots = tails.shape[0]
+    n_slots = parts.shape[1]
     od_demand = np.zeros((n_od, K))
     for o in range(n_od):
         for i in range(od_ship_ptr[o], od_ship_ptr[o + 1]):
             s = od_ship[i]
             for k in range(K):
                 od_demand[o, k] += per_shipper[s, k]
-    scratch = np.empty((K, n_slots))
+    scratch = np.zeros((K, n_slots))
+    mark = np.zeros(n_slots, dtype=np.bool_)
+    touched = np.empty(n_slots, dtype=np.int64)
+    parts[:] = 0.0
     for g in range(group_od.shape[0] - 1):
-        _load_group(
-            tails, pred, od_job, od_source, od_dest, group_od[g], group_od[g + 1], od_demand, K, scratch
-        )
-        for slot in range(n_slots):
+        nt = 0
+        for k in range(K):
+            for o in range(group_od[g], group_od[g + 1]):
+                q = od_demand[o, k]
+                i = o * K + k
+                if q == 0.0 or not reach[i]:
+                    continue
+                for j in range(ptr[i], ptr[i + 1]):
+                    slot = slots[j]
+                    scratch[k, slot] += q
+                    if not mark[slot]:
+                        mark[slot] = True
+                        touched[nt] = slot
+                        nt += 1
+        for t in range(nt):
+            slot = touched[t]
             acc = scratch[0, slot]
             for k in range(1, K):
                 acc += scratch[k, slot]
             parts[g, slot] = acc / scale
+            for k in range(K):
+                scratch[k, slot] = 0.0
+            mark[slot] = False
+
+
+@_kernel
+def _group_parts(tails, pred, ra, per_shipper, scale, parts):
+    """Edge flows of ``per_shipper`` (S, K) tonnes on ``pred``, per group summed over
+    corridors and divided by ``scale``, into ``parts`` (G, n_slots)."""
+    _parts_on_paths(_path_slots(tails, pred, ra[0], ra[1], ra[2]), ra, per_shipper, scale, parts)
 
 
 @_kernel
@@ -933,9 +976,20 @@ def _settle_kernel(
     for i in range(n_slots):
         factor[i] = cap_s[i] / loads[i] if hard_s[i] and loads[i] > cap_s[i] else np.inf
     ratios = np.empty((D, S, K))
+    cached = []
     for d in range(D):
-        pred = _tree(ids[d], quote_pred, round_pred)
-        _ratio_on_paths(tails, pred, od_job, od_source, od_dest, ship_od, factor, ratios[d])
+        paths = _path_slots(tails, _tree(ids[d], quote_pred, round_pred), od_job, od_source, od_dest)
+        cached.append(paths)
+        ptr, slots, reach = paths
+        for s in range(S):
+            o = ship_od[s]
+            for k in range(K):
+                i = o * K + k
+                r = np.inf
+                if reach[i]:
+                    for j in range(ptr[i], ptr[i + 1]):
+                        r = min(r, factor[slots[j]])
+                ratios[d, s, k] = min(r, 1.0) if np.isfinite(r) else 1.0
     mean = np.zeros((S, K))
     for m in range(n_mix):
         mean += ratios[of[m]]
@@ -946,7 +1000,7 @@ def _settle_kernel(
     G = group_od.shape[0] - 1
     parts = np.empty((D, G, n_slots))
     for d in range(D):
-        _group_parts(tails, _tree(ids[d], quote_pred, round_pred), ra, offered * ratios[d], n_mix, parts[d])
+        _parts_on_paths(cached[d], ra, offered * ratios[d], n_mix, parts[d])
     flows = np.zeros(n_slots)
     box_flows[:] = 0.0
     for m in range(n_mix):
@@ -956,10 +1010,18 @@ def _settle_kernel(
                 if box_group[g]:
                     box_flows[i] += parts[of[m], g, i]
     # experienced time: BPR below capacity plus the queue's wait (Little's law)
+    int_beta = int(beta) if beta == int(beta) and 0 <= beta <= 64 else -1
     values = np.empty((2, n_slots))
     for i in range(n_slots):
         vc = flows[i] / cap_s[i] if np.isfinite(cap_s[i]) and cap_s[i] > 0 else 0.0
-        t = time_s[i] * (1.0 + alpha * min(vc, 1.0) ** beta)
+        x = min(vc, 1.0)
+        if int_beta >= 0:  # an integer exponent by repeated multiplication, as routing's BPR kernel
+            pw = 1.0
+            for _ in range(int_beta):
+                pw *= x
+        else:
+            pw = x**beta
+        t = time_s[i] * (1.0 + alpha * pw)
         w = (loads[i] - cap_s[i]) / cap_s[i] * 91.25 if hard_s[i] and loads[i] > cap_s[i] else 0.0
         values[0, i] = t / 24.0 + w
         values[1, i] = money_s[i]
@@ -971,11 +1033,22 @@ def _settle_kernel(
     # experienced money and time: the parts of each flow, weighted by what each part got through
     part = np.empty((D, S, K, 2))
     for d in range(D):
-        pred = _tree(ids[d], quote_pred, round_pred)
+        ptr, slots, reach = cached[d]
         for s in range(S):
             o = ship_od[s]
             for k in range(K):
-                _path_sums(tails, pred[od_job[o, k]], od_source[o], od_dest[o], values, part[d, s, k])
+                i = o * K + k
+                if not reach[i]:
+                    part[d, s, k, 0] = np.inf
+                    part[d, s, k, 1] = np.inf
+                    continue
+                a = 0.0
+                b = 0.0
+                for j in range(ptr[i], ptr[i + 1]):
+                    a += values[0, slots[j]]
+                    b += values[1, slots[j]]
+                part[d, s, k, 0] = a
+                part[d, s, k, 1] = b
     for s in range(S):
         for k in range(K):
             e0 = 0.0

@@ -99,6 +99,63 @@ def _project_sums(ptr, edges, capacity_factor, time_factor, load, wait, flow, ti
     return waits, times
 
 
+_CONTROLLERS = (*C5, "AZ", "GE", "TR")  # C5 and TRANSIT_STATES: whose links earn transit revenue
+_IND_CASPIAN = 2 + 2 * len(CORRIDORS)
+_IND_PORT = _IND_CASPIAN + 1
+_IND_REVENUE = _IND_PORT + len(C5)
+_IND_TANKER = _IND_REVENUE + len(_CONTROLLERS)
+
+
+@njit(cache=True)
+def _max_ratio(load, cap, idx):
+    """Highest ``load / cap`` over the links ``idx`` with positive capacity (0 if none)."""
+    out = -np.inf
+    for e in idx:
+        if cap[e] > 0:
+            out = max(out, load[e] / cap[e])
+    return out if out > -np.inf else 0.0
+
+
+@njit(cache=True)
+def _indicators(arrays, served, load, flow, money, capacity):
+    """The quarter's indicators, with numpy's sums bit for bit: transit tonnes served in all
+    and per corridor, the same for the five's own trade, the Caspian feeders' and each
+    state's ports' highest utilisation, each controller's transit revenue, and each state's
+    Caspian tanker capacity."""
+    transit_rows, c5_rows, feeder, ports_ptr, ports, own_ptr, own, tank_ptr, tank = arrays
+    K = served.shape[1]
+    out = np.zeros(_IND_TANKER + (tank_ptr.shape[0] - 1))
+    for g, rows in enumerate((transit_rows, c5_rows)):
+        n = rows.shape[0]
+        flat = np.empty(n * K)
+        col = np.empty(n)
+        for i in range(n):
+            for k in range(K):
+                flat[i * K + k] = served[rows[i], k]
+        out[g * (1 + K)] = pairwise_sum(flat, 0, n * K)
+        for k in range(K):
+            for i in range(n):
+                col[i] = served[rows[i], k]
+            out[g * (1 + K) + 1 + k] = pairwise_sum(col, 0, n)
+    out[_IND_CASPIAN] = _max_ratio(load, capacity, feeder)
+    for c in range(ports_ptr.shape[0] - 1):
+        out[_IND_PORT + c] = _max_ratio(load, capacity, ports[ports_ptr[c] : ports_ptr[c + 1]])
+    for c in range(own_ptr.shape[0] - 1):
+        idx = own[own_ptr[c] : own_ptr[c + 1]]
+        prod = np.empty(idx.shape[0])
+        for i in range(idx.shape[0]):
+            prod[i] = flow[idx[i]] * money[idx[i]]
+        out[_IND_REVENUE + c] = pairwise_sum(prod, 0, idx.shape[0])
+    for c in range(tank_ptr.shape[0] - 1):
+        idx = tank[tank_ptr[c] : tank_ptr[c + 1]]
+        vals = np.empty(idx.shape[0])
+        for i in range(idx.shape[0]):
+            v = capacity[idx[i]]
+            vals[i] = 0.0 if np.isnan(v) else v
+        out[_IND_TANKER + c] = pairwise_sum(vals, 0, idx.shape[0])
+    return out
+
+
 def _readonly(*arrays: np.ndarray) -> None:
     for a in arrays:
         a.setflags(write=False)
@@ -170,6 +227,7 @@ class Layout:
     routes: Routes
     link_arrays: tuple
     project_arrays: tuple
+    indicator_arrays: tuple
     _hits: dict = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -287,7 +345,12 @@ class Layout:
             routes=Routes.build(groups, len(trade), len(CORRIDORS)),
             link_arrays=(),
             project_arrays=(),
+            indicator_arrays=(),
         )
+        object.__setattr__(out, "indicator_arrays", (
+            np.flatnonzero(out.is_transit), np.flatnonzero(out.is_c5), out.feeder_index,
+            *_csr([out.hard_port_index[c] for c in C5]), *_csr([out.controlled_index[c] for c in _CONTROLLERS]),
+            *_csr([out.tanker_index[c] for c in C5])))  # fmt: skip
         projects = out.projects
         ptr, edges = _csr([p.edge_ids for p in projects])
         object.__setattr__(out, "project_arrays", (
@@ -689,49 +752,41 @@ class QuarterView:
 
     # ---------------------------------------------------------------- indicators agents read
 
-    def _served_sums(self, rows: str) -> tuple[float, np.ndarray]:
-        """Total and per-corridor tonnes served of the transit (``"transit"``) or the five's own
-        (``"c5"``) flows this quarter, computed once per view."""
-        key = f"served_{rows}"
-        if key not in self.extra:
-            served = self.served[self.layout.is_transit if rows == "transit" else self.layout.is_c5]
-            self.extra[key] = (served.sum(), [served[:, k].sum() for k in range(served.shape[1])])
-        return self.extra[key]
+    def _indicators(self) -> np.ndarray:
+        """The indicators agents read, computed in one kernel once per view (see :func:`_indicators`)."""
+        ind = self.extra.get("indicators")
+        if ind is None:
+            ind = self.extra["indicators"] = _indicators(self.layout.indicator_arrays, self.served, self.load,
+                                                         self.flow, self.money, self.capacity)  # fmt: skip
+        return ind
 
     def transit_share(self, corridor: str) -> float:
         """Share of ``corridor`` in China-Europe transit served this quarter."""
-        total, by = self._served_sums("transit")
-        return float(by[CORRIDORS.index(corridor)] / total) if total > 0 else 0.0
+        ind = self._indicators()
+        total = ind[0]
+        return float(ind[1 + CORRIDORS.index(corridor)] / total) if total > 0 else 0.0
 
     def rail_share_of_transit(self) -> float:
         return self.transit_share("russian") + self.transit_share("middle")
 
     def c5_russian_share(self) -> float:
         """Share of the five's own trade served through Russia this quarter."""
-        total, by = self._served_sums("c5")
-        return float(by[_RUSSIAN] / total) if total > 0 else 0.0
+        ind = self._indicators()
+        K = len(CORRIDORS)
+        total = ind[1 + K]
+        return float(ind[2 + K + _RUSSIAN] / total) if total > 0 else 0.0
 
     def caspian_utilisation(self) -> float:
         """Highest load over capacity on the Caspian container-feeder links this quarter."""
-        feeder = self.layout.feeder_index
-        cap = self.capacity[feeder]
-        load = self.load[feeder]
-        ok = cap > 0
-        return float((load[ok] / cap[ok]).max()) if ok.any() else 0.0
+        return float(self._indicators()[_IND_CASPIAN])
 
     def port_utilisation(self, country: str) -> float:
         """Highest load over capacity on the country's hard-capacity links this quarter."""
-        idx = self.layout.hard_port_index[country]
-        cap = self.capacity[idx]
-        ok = cap > 0
-        if not ok.any():
-            return 0.0
-        return float((self.load[idx][ok] / cap[ok]).max())
+        return float(self._indicators()[_IND_PORT + C5.index(country)])
 
     def transit_revenue(self, country: str) -> float:
         """USD the links ``country`` controls earned on this quarter's served freight."""
-        idx = self.layout.controlled_index[country]
-        return float((self.flow[idx] * self.money[idx]).sum())
+        return float(self._indicators()[_IND_REVENUE + _CONTROLLERS.index(country)])
 
     def pipeline_route_cost(self, country: str) -> float:
         """USD/t of the country's crude by its pipeline and on by tanker to the EU, plus the
@@ -741,24 +796,26 @@ class QuarterView:
             return np.inf
         edge, exits = route
         cost = self.money[edge] + (self.money[exits].min() if exits.any() else 0.0)
-        premium = 0.0
-        for sn in self.sanctions:
-            if CONTROLLER_BLOC.get(sn.transit) == "russia" and sn.applies(
-                country=country, commodity="crude", direction="export", market="market_eu"
-            ):
-                premium += sn.premium_usd_per_t * sn.share
+        key = ("crude premium", country, *map(id, self.sanctions))
+        premium = self.layout._hits.get(key)
+        if premium is None:
+            premium = 0.0
+            for sn in self.sanctions:
+                if CONTROLLER_BLOC.get(sn.transit) == "russia" and sn.applies(
+                    country=country, commodity="crude", direction="export", market="market_eu"
+                ):
+                    premium += sn.premium_usd_per_t * sn.share
+            self.layout._hits[key] = premium
         return float(cost + premium)
 
     def tanker_headroom(self, country: str) -> float:
         """Tonnes a quarter the Caspian crude tankers from ``country`` could still carry."""
         L = self.layout
-        idx = L.tanker_index[country]
-        if not idx.size:
+        if not L.tanker_index[country].size:
             return 0.0
         row = L.crude_rows[country]
         base = L.tonnes_2019[row] * (1.0 + L.growth_per_year[row]) ** (self.t / 4.0) / 4.0
-        cap = self.capacity[idx]
-        return float(max(np.add.reduce(np.where(np.isnan(cap), 0.0, cap)) - base, 0.0))
+        return float(max(self._indicators()[_IND_TANKER + C5.index(country)] - base, 0.0))
 
     def project_savings(self) -> tuple[np.ndarray, np.ndarray]:
         """Per project of the catalogue: tonne-days of queue and of travel it would save a

@@ -21,6 +21,7 @@ DataFrames. Corridors do not reach an equilibrium within a step.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from functools import cache
 from typing import Any
 
@@ -137,6 +138,7 @@ class CorridorModel(mesa.Model):
         self.n_steps = (end_year - BASE_YEAR + 1) * 4
         self.n_corridors = K = len(CORRIDORS)
         self.t = 0
+        self._one_thread = False
         base = list(baseline_events(p)) if events is None else list(events)
         self.timeline = Timeline(
             self.net, base, projects=L.projects, params=p, rng=self.rng, stochastic=stochastic
@@ -250,7 +252,7 @@ class CorridorModel(mesa.Model):
             self.running = False
             return
         t, p = self.t, self.params
-        with routing.single_thread():
+        with nullcontext() if self._one_thread else routing.single_thread():
             self._prepare_quarter(t)
             # every shipper's contract decision (ShipperAgent.choose), as one batch
             choose_shares(self.sh, self.cargo, self.view, self.terms, p, self.all_rows)
@@ -273,10 +275,14 @@ class CorridorModel(mesa.Model):
     def run(self, *, on_step: Callable[[int, int], None] | None = None) -> None:
         """Step to the end of the horizon; ``on_step(done, total)`` after each quarter."""
         with routing.single_thread():
-            while self.running and self.t < self.n_steps:
-                self.step()
-                if on_step is not None:
-                    on_step(self.t, self.n_steps)
+            self._one_thread = True  # the kernels already run on one thread: no switch a step
+            try:
+                while self.running and self.t < self.n_steps:
+                    self.step()
+                    if on_step is not None:
+                        on_step(self.t, self.n_steps)
+            finally:
+                self._one_thread = False
 
     def countries_agents_route(self) -> None:
         """Every government's routing of its state cargo (CountryAgent.route_state_flows), as one batch."""
@@ -293,7 +299,7 @@ class CorridorModel(mesa.Model):
         volumes = offered_volumes(L, t, tl.active(OfftakeDeal, t), diverted)
         weather = disrupted = None
         if self.stochastic:
-            weather = float(np.clip(1.0 + p.weather_sd * self.rng.standard_normal(), 0.3, 1.2))
+            weather = min(max(1.0 + p.weather_sd * float(self.rng.standard_normal()), 0.3), 1.2)
             disrupted = L.border & L.hard & (self.rng.random(L.n_edges) < p.border_disruption_probability)
         ru, cn, us = self.powers["RU"], self.powers["CN"], self.powers["US"]
         links = quarter_links(
