@@ -529,9 +529,15 @@ def warmup() -> None:
 
     Example: [bold]corridors warmup[/bold]
     """
-    from corridors.routing import warmup as compile_kernels
+    import types
 
-    compile_kernels()
+    from corridors import routing
+    from corridors.model import CorridorModel
+
+    routing.warmup()
+    CorridorModel(end_year=2019, rng=0).run()  # the model's own kernels, fused
+    outside = types.SimpleNamespace(shortest_path_trees=routing.shortest_path_trees)
+    CorridorModel(end_year=2019, rng=0, router=outside).run()  # and one by one, as for other routers
     err.print("Numba kernels compiled and cached")
 
 

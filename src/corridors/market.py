@@ -54,30 +54,82 @@ _RAIL = np.array([_RUSSIAN, _MIDDLE], dtype=np.int64)  # the corridors China sup
 
 
 @njit(cache=True)
-def pairwise_sum(a, lo, n):
-    """``numpy.sum`` of ``a[lo:lo + n]`` (contiguous float64), bit for bit: numpy's pairwise
-    summation (8 accumulators in blocks of up to 128, halves above), so that kernels give
-    the sums the array code they replaced gave."""
+def _block(a, lo, n):
+    """numpy's pairwise sum of up to 128 numbers: 8 accumulators, then the rest in order."""
     if n < 8:
         res = 0.0
         for i in range(lo, lo + n):
             res += a[i]
         return res
+    r0 = a[lo]
+    r1 = a[lo + 1]
+    r2 = a[lo + 2]
+    r3 = a[lo + 3]
+    r4 = a[lo + 4]
+    r5 = a[lo + 5]
+    r6 = a[lo + 6]
+    r7 = a[lo + 7]
+    m = n - n % 8
+    for i in range(lo + 8, lo + m, 8):
+        r0 += a[i]
+        r1 += a[i + 1]
+        r2 += a[i + 2]
+        r3 += a[i + 3]
+        r4 += a[i + 4]
+        r5 += a[i + 5]
+        r6 += a[i + 6]
+        r7 += a[i + 7]
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    for i in range(lo + m, lo + n):
+        res += a[i]
+    return res
+
+
+@njit(cache=True)
+def pairwise_sum(a, lo, n):
+    """``numpy.sum`` of ``a[lo:lo + n]`` (contiguous float64), bit for bit: numpy's pairwise
+    summation (8 accumulators in blocks of up to 128, halves rounded down to a multiple of
+    8 above), so that kernels give the sums the array code they replaced gave."""
     if n <= 128:
-        r = np.empty(8)
-        for j in range(8):
-            r[j] = a[lo + j]
-        m = n - n % 8
-        for i in range(8, m, 8):
-            for j in range(8):
-                r[j] += a[lo + i + j]
-        res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-        for i in range(m, n):
-            res += a[lo + i]
-        return res
-    n2 = n // 2
-    n2 -= n2 % 8
-    return pairwise_sum(a, lo, n2) + pairwise_sum(a, lo + n2, n - n2)
+        return _block(a, lo, n)
+    # numpy's recursion (halves rounded down to a multiple of 8) with an explicit stack
+    f_lo = np.empty(64, dtype=np.int64)
+    f_n = np.empty(64, dtype=np.int64)
+    f_left = np.empty(64)
+    f_state = np.zeros(64, dtype=np.int64)  # 0: left not done, 1: right not done
+    top = 0
+    f_lo[0] = lo
+    f_n[0] = n
+    f_state[0] = 0
+    r = 0.0
+    have = False  # r holds a child's result to deliver
+    while True:
+        if have:
+            if top < 0:
+                return r
+            if f_state[top] == 0:
+                f_left[top] = r
+                f_state[top] = 1
+                have = False
+                n2 = f_n[top] // 2
+                n2 -= n2 % 8
+                nl, nn = f_lo[top] + n2, f_n[top] - n2
+            else:
+                r = f_left[top] + r
+                top -= 1
+                continue
+        else:
+            n2 = f_n[top] // 2
+            n2 -= n2 % 8
+            nl, nn = f_lo[top], n2
+        if nn <= 128:
+            r = _block(a, nl, nn)
+            have = True
+        else:
+            top += 1
+            f_lo[top] = nl
+            f_n[top] = nn
+            f_state[top] = 0
 
 
 @njit(cache=True)
