@@ -1213,14 +1213,20 @@ def quote_quarter(
 
 @_kernel
 def _load_fused(
-    graph, jobs, ra, ship_od, row_vot, quote_pred, rbuf, masks, vol, state_share, shares, state_alloc, target,
+    graph, jobs, ra, ship_od, row_vot, qbuf, rbuf, masks, vol, state_share, shares, state_alloc, target,
     available, ban_cap, backlog, cap_s, hard_s, money_s, time_s, prev_load_s, first, queue_days, give_up,
     iterations, alpha, beta, slot, new, offered, diverted, out,
 ):  # fmt: skip
-    """:func:`offer`, :func:`spread` (re-growing trees where needed) and :func:`settle` in one call."""
+    """:func:`offer`, :func:`spread` (re-growing trees where needed) and :func:`settle` in one call.
+
+    Each round starts from the trees of the round before (the quote's for the first), whose
+    weights differ only where this quarter's queues moved, and keeps or re-grows them
+    (:func:`_refresh_trees`): the result is the trees a fresh Dijkstra would grow.
+    """
     indptr, indices, tails, through = graph
     job_row, job_source = jobs
     old_w, old_m, rpred, rdist, rstrict, rfresh = rbuf
+    quote_pred = qbuf[2][0]
     n_slots = tails.shape[0]
     loads = np.empty(n_slots)
     _offer_kernel(tails, quote_pred, ra, ship_od, vol, state_share, shares, state_alloc, target, available,
@@ -1229,6 +1235,7 @@ def _load_fused(
     mix = np.zeros(max(iterations, 1), dtype=np.int64)
     last_wait = np.empty(n_slots)
     have_last = False
+    last_round = 0  # the tree set the next round starts from: 0 the quote's, i round i's
     round_loads = loads.copy()
     for i in range(1, iterations):
         wait = _queue_days(loads, cap_s, hard_s)
@@ -1239,8 +1246,17 @@ def _load_fused(
         last_wait = wait
         have_last = True
         weights = _route_weights(money_s, time_s, wait, row_vot)
+        base = qbuf if last_round == 0 else (old_w, old_m, rpred, rdist, rstrict, rfresh)
+        b = 0 if last_round == 0 else last_round - 1
+        old_w[i - 1] = base[0][b]
+        old_m[i - 1] = base[1][b]
+        rpred[i - 1] = base[2][b]
+        rdist[i - 1] = base[3][b]
+        rstrict[i - 1] = base[4][b]
+        rfresh[i - 1] = base[5][b]
         _refresh_trees(indptr, indices, tails, through, weights, masks, job_row, job_source, old_w[i - 1],
                        old_m[i - 1], rpred[i - 1], rdist[i - 1], rstrict[i - 1], rfresh[i - 1 : i])  # fmt: skip
+        last_round = i
         round_loads = np.empty(n_slots)
         _load_all(tails, rpred[i - 1], ra, offered, round_loads)
         for s in range(n_slots):
@@ -1282,7 +1298,7 @@ def load_quarter(
     out = Settled.allocate(S, K, slot.size)
     _load_fused(
         (g.indptr, g.indices, tails, g.through_mask), (routes.job_row, routes.job_source), _arrays(routes),
-        routes.ship_od, routes.row_vot, pred, round_buffers.arrays(), masks, volumes, state_share, shares,
+        routes.ship_od, routes.row_vot, quote_trees.buffers.arrays(), round_buffers.arrays(), masks, volumes, state_share, shares,
         state_alloc, target, available, ban_cap, backlog, cap_s, hard_s, money_s, time_s, prev_load_s, bool(first),
         float(queue_days), float(give_up), int(iterations), float(bpr_alpha), float(bpr_beta), slot, new, offered,
         diverted, out.arrays(),
