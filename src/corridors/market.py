@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from corridors import routing
 from corridors.events import EdgeState, OfftakeDeal, Sanction, Subsidy
 from corridors.inputs import Inputs
 from corridors.loading import Routes
@@ -277,6 +278,7 @@ class Layout:
     border_index: dict[str, np.ndarray]
     groups: tuple[dict[str, Any], ...]
     routes: Routes
+    graph: routing.Graph
     link_arrays: tuple
     project_arrays: tuple
     indicator_arrays: tuple
@@ -395,6 +397,7 @@ class Layout:
             border_index={c: np.flatnonzero(border & touches[c]) for c in C5},
             groups=(groups := _commodity_groups(net, attrs)),
             routes=Routes.build(groups, len(trade), len(CORRIDORS)),
+            graph=routing.Graph(net.indptr, net.indices, net.through_mask),
             link_arrays=(),
             project_arrays=(),
             indicator_arrays=(),

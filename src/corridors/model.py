@@ -203,10 +203,10 @@ class CorridorModel(mesa.Model):
 
     def _routes(self, router: Any) -> None:
         """Routing rows of the commodity groups, each at its shippers' median value of time."""
-        L, net = self.layout, self.net
+        L = self.layout
         vot = np.array([np.median(self.sh.vot[g["shippers"], 1]) for g in L.groups])
         self.project_vot = float(np.median(vot))
-        self.graph = routing.Graph(net.indptr, net.indices, net.through_mask)
+        self.graph = L.graph
         self.routes = L.routes.with_vot(vot)
         self._quote_trees = loading.TreeCache(self.routes, self.graph, router)
         n_rounds = max(self.params.route_iterations - 1, 0)

@@ -11,6 +11,7 @@ recomputed only when the set of events acting on links changes).
 
 from __future__ import annotations
 
+import weakref
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -40,6 +41,8 @@ from corridors.parameters import C5, Parameters
 __all__ = ["Project", "Timeline", "load_projects"]
 
 _EDGE_KINDS = (Investment, Shock, TariffChange, BorderAgreement, RouteOpening, RouteClosure)
+# the links each event selects, per network (events are frozen: equal events select equal links)
+_SELECTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True, eq=False)
@@ -122,7 +125,7 @@ class Timeline:
         if params.bloc_from_year is not None:  # the bloc harmonises its borders
             self.add(BorderAgreement(start=str(params.bloc_from_year), countries=C5,
                                      dwell_factor=params.bloc_border_factor, note="the C5 bloc"))  # fmt: skip
-        self._selection: dict = {}
+        self._selection: dict = _SELECTIONS.setdefault(net, {})  # event -> links, shared by runs on net
         self._edge_key: tuple | None = None
         self._edge_state: EdgeState | None = None
         self._edge_valid = (0, -1)  # steps [lo, hi) over which the links' state holds
