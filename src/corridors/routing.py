@@ -16,7 +16,6 @@ Run ``corridors warmup`` (or :func:`warmup`) once to fill the cache.
 
 from __future__ import annotations
 
-import math
 import os
 import threading
 import time
@@ -644,8 +643,26 @@ def _masks(edge_mask, through_mask, n_slots: int, n: int, rows: int | None = Non
 # -------------------------------------------------------------------- thread count
 
 # Work below which a call runs on one Numba thread, in inner-loop steps: a Dijkstra job
-# counts n_nodes + n_slots, a path walk one step per hop and value. A step takes about 5 ns
-# on one thread. Provisional: set from the threads section of benchmarks/bench_routing.py.
+# counts n_nodes + n_slots, a path walk one step per hop and value; a step takes 5-8 ns on
+# one thread. Measured by the threads section of benchmarks/bench_routing.py (2-core VM,
+# numba 0.68 on its omp layer): time on 2 threads / time on 1, median of 5, for the 50
+# calls of its table (shortest_paths on 20-2000 nodes with 1-500 sources, the other entry
+# points at 200 and 2000 nodes), idle (other processes used <= 0.13 cores) and with the
+# other core kept busy by a spinning process:
+#
+#   work (steps)   calls   idle 2T/1T (median)   busy 2T/1T (median)   idle: 2T saves
+#   < 10k          16      0.74-1.37 (0.92)      1.5-290 (62)          <= 24 us
+#   10k-100k       16      0.54-1.33 (0.86)      1.4-123 (26)          <= 175 us
+#   100k-1M        12      0.41-0.67 (0.55)      1.03-7.5 (1.37)       0.3-1.2 ms
+#   1M-5M           6      0.46-0.56 (0.54)      1.04-4.5 (1.13)       2.8-17.6 ms
+#
+# A second thread that must wait for a busy core stalls the call by a time slice of the
+# other process, 7-8 ms here, whatever the call's size. Below 1M steps (5-8 ms on one
+# thread) that is up to 7.5x the call, against an idle gain of at most 1.2 ms: one thread.
+# From 1M on, two threads halve the time when idle and cost 1.04-1.23x for Dijkstra when
+# busy (4.5x for an assign: its trees, load and fold are three parallel regions, each of
+# which may stall). A core that other processes keep busy is also seen directly, from
+# /proc/stat (see _threads_for): then one thread at any size.
 _PARALLEL_WORK = 1_000_000
 
 _local = threading.local()  # .single: depth of single_thread() blocks in this Python thread
@@ -740,8 +757,9 @@ def _dijkstra_work(n_jobs: int, n_nodes: int, n_slots: int) -> int:
 def _walk_work(n_classes: int, n_od: int, n_values: int, n_nodes: int) -> int:
     """Steps of walking ``n_classes * n_od`` paths back to their origins for ``n_values``
     values (a load walks one): hops times (1 + values), the hops per path taken as
-    ``sqrt(n_nodes)``, between a random graph's ``log(n_nodes)`` and a grid's ``n_nodes``."""
-    return n_classes * n_od * (1 + n_values) * (math.isqrt(n_nodes) + 1)
+    ``log2(n_nodes) + 1`` (paths average 5.5 hops on the model's 80 nodes, estimate 7, and
+    7 hops on the benchmark's random networks of 2000 nodes, estimate 11)."""
+    return n_classes * n_od * (1 + n_values) * n_nodes.bit_length()
 
 
 # ------------------------------------------------------------------------ public API
