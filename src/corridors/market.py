@@ -434,10 +434,12 @@ class Layout:
         """Tonnes per shipper in quarter ``t`` from the 2019 flow and its trend growth alone."""
         return self.tonnes_2019 * (1.0 + self.growth_per_year) ** (t / 4.0) / 4.0
 
-    def event_arrays(self, sanctions: list[Sanction], subsidies: list[Subsidy]) -> tuple:
-        """The active sanctions and subsidies as arrays for the policy kernel (kept per set)."""
-        key = (*map(id, sanctions), None, *map(id, subsidies))
-        out = self._hits.get(key)
+    def event_arrays(self, sanctions: list[Sanction], subsidies: list[Subsidy], cache: dict) -> tuple:
+        """The active sanctions and subsidies as arrays for the policy kernel, kept in ``cache``
+        per set of events (a run's own cache: its events live as long as it does, so their
+        ids name them)."""
+        key = ("policy", *map(id, sanctions), None, *map(id, subsidies))
+        out = cache.get(key)
         if out is None:
             S = self.n_shippers
             out = (
@@ -454,7 +456,7 @@ class Layout:
                 np.array([sb.usd_per_t for sb in subsidies], dtype=np.float64),
                 np.array([sb.share_of_price for sb in subsidies], dtype=np.float64),
             )
-            self._hits[key] = out
+            cache[key] = out
         return out
 
     def shippers_hit(self, ev: Sanction | Subsidy | OfftakeDeal) -> np.ndarray:
@@ -699,6 +701,7 @@ def policy_terms(
     us_secondary_premium_usd_per_t: float,
     misalignment: np.ndarray,
     political_weight: float,
+    cache: dict,
 ) -> PolicyTerms:
     """Sanction premiums and bans, subsidies and political costs per shipper and corridor.
 
@@ -711,7 +714,7 @@ def policy_terms(
     tonne-km share in blocs the shipper's state is not aligned with (``misalignment``).
     """
     S, K = quote_money.shape
-    ev = layout.event_arrays(sanctions, subsidies)
+    ev = layout.event_arrays(sanctions, subsidies, cache)
     out = PolicyTerms(np.empty((S, K)), np.empty((S, K)), np.empty((S, K)), np.empty((S, K)))
     _policy_kernel(*ev, quote_money, bloc_share, layout.is_transit, layout.is_c5, float(china_subsidy_usd_per_t),
                    float(us_secondary_premium_usd_per_t), POWERS.index("russia"), _RAIL, misalignment,
@@ -793,6 +796,7 @@ class QuarterView:
     flow: np.ndarray
     load: np.ndarray
     wait_days: np.ndarray
+    cache: dict = field(default_factory=dict)  # the run's own cache of what its events imply
     loaded: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -852,7 +856,7 @@ class QuarterView:
         edge, exits = route
         cost = self.money[edge] + (self.money[exits].min() if exits.any() else 0.0)
         key = ("crude premium", country, *map(id, self.sanctions))
-        premium = self.layout._hits.get(key)
+        premium = self.cache.get(key)
         if premium is None:
             premium = 0.0
             for sn in self.sanctions:
@@ -860,7 +864,7 @@ class QuarterView:
                     country=country, commodity="crude", direction="export", market="market_eu"
                 ):
                     premium += sn.premium_usd_per_t * sn.share
-            self.layout._hits[key] = premium
+            self.cache[key] = premium
         return float(cost + premium)
 
     def tanker_headroom(self, country: str) -> float:

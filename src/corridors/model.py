@@ -326,7 +326,8 @@ class CorridorModel(mesa.Model):
         terms = policy_terms(L, sanctions, tl.active(Subsidy, t), quote_money=quote_money, bloc_share=bloc_share,
                              china_subsidy_usd_per_t=cn.subsidy_usd_per_t,
                              us_secondary_premium_usd_per_t=us.secondary_premium_usd_per_t,
-                             misalignment=self.misalignment, political_weight=p.political_weight_usd_per_t)  # fmt: skip
+                             misalignment=self.misalignment, political_weight=p.political_weight_usd_per_t,
+                             cache=tl.cache)  # fmt: skip
         o = self.outcome
         self.view = QuarterView(
             t=t, in_bloc=p.bloc_from_year is not None and BASE_YEAR + t // 4 >= p.bloc_from_year, layout=L,
@@ -334,7 +335,7 @@ class CorridorModel(mesa.Model):
             premium=terms.premium, subsidy=terms.subsidy, political=terms.political,
             bloc_share=bloc_share, volumes=volumes, money=links.money, time=links.time, capacity=links.capacity,
             sanctions=tuple(sanctions), done_projects=tl.done_projects(t), served=o.served,
-            exp_money=o.exp_money, exp_time=o.exp_time, flow=o.flow_e, load=o.load_e, wait_days=o.wait_e,
+            exp_money=o.exp_money, exp_time=o.exp_time, flow=o.flow_e, load=o.load_e, wait_days=o.wait_e, cache=tl.cache,
         )  # fmt: skip
         self.terms = ChoiceTerms.of(self.view, self.corridor_constant, self.penalty_days)
 

@@ -133,6 +133,7 @@ class Timeline:
         self._done_valid = (0, -1)
         self._active_t = -1
         self._active: dict[type, list] = {}
+        self.cache: dict = {}  # what the run's events imply, keyed by their ids (they live as long as it)
 
     def add(self, ev: Event) -> None:
         """Append an event (a project funded during the run)."""
