@@ -150,7 +150,8 @@ class TreeBuffers:
     """The state of ``n`` tree caches, stacked so that one kernel can update them all: the
     weights and open links of their last call ``(n, R, n_slots)``, each job's tree ``pred``
     and its distances ``dist`` ``(n, J, n_nodes)``, whether it was the unique shortest-path
-    tree ``strict`` ``(n, J)``, and whether a cache has never been called ``fresh`` ``(n,)``."""
+    tree ``strict`` ``(n, J)``, whether a cache has never been called ``fresh`` ``(n,)``, and
+    each tree's nodes from its source outwards ``order`` (the first ``reached`` of them)."""
 
     weights: np.ndarray
     masks: np.ndarray
@@ -158,6 +159,8 @@ class TreeBuffers:
     dist: np.ndarray
     strict: np.ndarray
     fresh: np.ndarray
+    order: np.ndarray
+    reached: np.ndarray
 
     @classmethod
     def allocate(cls, n: int, routes: Routes, n_nodes: int) -> TreeBuffers:
@@ -165,10 +168,12 @@ class TreeBuffers:
         J = routes.job_row.size
         return cls(np.full((n, R, n_slots), np.nan), np.zeros((n, R, n_slots), dtype=bool),
                    np.full((n, J, n_nodes), -1, dtype=np.int64), np.full((n, J, n_nodes), np.inf),
-                   np.zeros((n, J), dtype=bool), np.ones(n, dtype=bool))  # fmt: skip
+                   np.zeros((n, J), dtype=bool), np.ones(n, dtype=bool), np.zeros((n, J, n_nodes), dtype=np.int64),
+                   np.zeros((n, J), dtype=np.int64))  # fmt: skip
 
     def arrays(self) -> tuple:
-        return self.weights, self.masks, self.pred, self.dist, self.strict, self.fresh
+        return (self.weights, self.masks, self.pred, self.dist, self.strict, self.fresh, self.order,
+                self.reached)  # fmt: skip
 
 
 class TreeCache:
@@ -214,7 +219,8 @@ class TreeCache:
         r, g, b, i = self.routes, self.graph, self.buffers, self.index
         if self.router is None:
             _refresh_trees(g.indptr, g.indices, g.tails, g.through_mask, weights, masks, r.job_row, r.job_source,
-                           b.weights[i], b.masks[i], b.pred[i], b.dist[i], b.strict[i], b.fresh[i : i + 1])  # fmt: skip
+                           b.weights[i], b.masks[i], b.pred[i], b.dist[i], b.strict[i], b.fresh[i : i + 1],
+                           b.order[i], b.reached[i])  # fmt: skip
             return b.pred[i]
         if b.fresh[i]:
             b.pred[i] = self._solve(weights, masks, r.job_row, r.job_source)
@@ -282,6 +288,48 @@ def _tree_distances(tails, p, src, w, d, stack):
             x = stack[top]
             base = base + w[p[x]]
             d[x] = base
+
+
+@_kernel
+def _tree_order(tails, p, src, order):
+    """The tree's nodes in an order where each comes after its parent, from ``src``; returns
+    how many it reaches."""
+    n = p.shape[0]
+    n_children = np.zeros(n + 1, dtype=np.int64)
+    for v in range(n):
+        if v != src and p[v] >= 0:
+            n_children[tails[p[v]] + 1] += 1
+    for v in range(n):
+        n_children[v + 1] += n_children[v]
+    fill = n_children[:-1].copy()
+    children = np.empty(n, dtype=np.int64)
+    for v in range(n):
+        if v != src and p[v] >= 0:
+            u = tails[p[v]]
+            children[fill[u]] = v
+            fill[u] += 1
+    order[0] = src
+    head = 0
+    tail = 1
+    while head < tail:
+        u = order[head]
+        head += 1
+        for i in range(n_children[u], n_children[u + 1]):
+            order[tail] = children[i]
+            tail += 1
+    return tail
+
+
+@_kernel
+def _ordered_distances(tails, p, w, order, reached, d):
+    """:func:`_tree_distances` along a stored order (the same sums: parent's distance plus the
+    link's weight)."""
+    for v in range(d.shape[0]):
+        d[v] = np.inf
+    d[order[0]] = 0.0
+    for i in range(1, reached):
+        v = order[i]
+        d[v] = d[tails[p[v]]] + w[p[v]]
 
 
 @_kernel
@@ -405,7 +453,7 @@ def _stale_jobs(
 @_kernel
 def _refresh_trees(
     indptr, indices, tails, through, weights, masks, job_row, job_source, old_weights, old_masks, pred, dist,
-    strict, fresh_flag,
+    strict, fresh_flag, order, reached,
 ):  # fmt: skip
     """Keep or re-grow every job's tree in place (``pred``), on one thread.
 
@@ -459,7 +507,7 @@ def _refresh_trees(
                 if not whole and not on_tree:
                     continue
             if not whole:  # tree links changed: re-check the links at nodes whose distance moved
-                _tree_distances(tails, p, src, weights[r], d2, stack)
+                _ordered_distances(tails, p, weights[r], order[j], reached[j], d2)
                 if _still_strict(indptr, indices, tails, through, in_ptr, in_slots, masks[r], weights[r], src, p,
                                  d, d2, changed[ptr[r] : ptr[r + 1]]):  # fmt: skip
                     d[:] = d2
@@ -472,7 +520,8 @@ def _refresh_trees(
             inv, ring = routing._masked_weights(weights[r], masks[r], w)
             w_row = r
         routing._dijkstra(ip, ix, w, through, src, d, p, work, inv, ring)
-        _tree_distances(tails, p, src, weights[r], d, stack)  # as the checks will sum them
+        reached[j] = _tree_order(tails, p, src, order[j])
+        _ordered_distances(tails, p, weights[r], order[j], reached[j], d)  # as the checks will sum them
         strict[j] = _strictly_optimal(indptr, indices, tails, through, masks[r], weights[r], src, p, d)
         grown += 1
     old_weights[:] = weights
@@ -1030,25 +1079,35 @@ def _settle_kernel(
     tails, ra, ship_od, quote_pred, round_pred, mix, offered, loads, cap_s, hard_s, money_s, time_s, available,
     alpha, beta, slot, out,
 ):  # fmt: skip
-    """:func:`settle` into ``out`` (the arrays of a :class:`Settled`)."""
-    served, backlog, exp_money, exp_time, flow_e, load_e, wait_e, time_e, box_flows = out
-    od_job, od_source, od_dest, group_od = ra[0], ra[1], ra[2], ra[3]
-    box_group = ra[6]
+    """:func:`settle` into ``out`` (the arrays of a :class:`Settled`), from the rounds' trees."""
     ids, of = _distinct(mix)
-    D = ids.shape[0]
+    cached = [_path_slots(tails, _tree(ids[0], quote_pred, round_pred), ra[0], ra[1], ra[2])]
+    for d in range(1, ids.shape[0]):
+        cached.append(_path_slots(tails, _tree(ids[d], quote_pred, round_pred), ra[0], ra[1], ra[2]))
+    _settle_on_paths(ra, ship_od, cached, of, offered, loads, cap_s, hard_s, money_s, time_s, available, alpha,
+                     beta, slot, out)  # fmt: skip
+
+
+@_kernel
+def _settle_on_paths(
+    ra, ship_od, cached, of, offered, loads, cap_s, hard_s, money_s, time_s, available, alpha, beta, slot, out,
+):  # fmt: skip
+    """:func:`settle` into ``out`` from the paths of each distinct tree set (``cached``) and
+    the index among them of each round's (``of``)."""
+    served, backlog, exp_money, exp_time, flow_e, load_e, wait_e, time_e, box_flows = out
+    group_od = ra[3]
+    box_group = ra[6]
+    D = len(cached)
     S, K = offered.shape
-    n_slots = tails.shape[0]
-    n_mix = mix.shape[0]
+    n_slots = slot.shape[0]
+    n_mix = of.shape[0]
     # hard capacity: every part of a flow is throttled by the tightest hard link on its path
     factor = np.empty(n_slots)
     for i in range(n_slots):
         factor[i] = cap_s[i] / loads[i] if hard_s[i] and loads[i] > cap_s[i] else np.inf
     ratios = np.empty((D, S, K))
-    cached = []
     for d in range(D):
-        paths = _path_slots(tails, _tree(ids[d], quote_pred, round_pred), od_job, od_source, od_dest)
-        cached.append(paths)
-        ptr, slots, reach = paths
+        ptr, slots, reach = cached[d]
         for s in range(S):
             o = ship_od[s]
             for k in range(K):
@@ -1176,10 +1235,10 @@ def _quote_fused(graph, jobs, row_vot, money_s, time_s, wait_s, bloc_km_s, masks
     """:func:`quote` on our Dijkstra: weights, kept or re-grown trees and quotes in one call."""
     indptr, indices, tails, through = graph
     job_row, job_source = jobs
-    old_w, old_m, pred, dist, strict, fresh = buf
+    old_w, old_m, pred, dist, strict, fresh, order, reached = buf
     weights = _route_weights(money_s, time_s, wait_s, row_vot)
     _refresh_trees(indptr, indices, tails, through, weights, masks, job_row, job_source, old_w[0], old_m[0], pred[0],
-                   dist[0], strict[0], fresh[0:1])  # fmt: skip
+                   dist[0], strict[0], fresh[0:1], order[0], reached[0])  # fmt: skip
     P = bloc_km_s.shape[0]
     n = money_s.shape[0]
     values = np.empty((3 + P, n))
@@ -1203,8 +1262,7 @@ def quote_quarter(
     money, time, bloc = np.empty((S, K)), np.empty((S, K)), np.empty((S, K, P))
     b = trees.buffers
     i = trees.index
-    buf = (b.weights[i : i + 1], b.masks[i : i + 1], b.pred[i : i + 1], b.dist[i : i + 1], b.strict[i : i + 1],
-           b.fresh[i : i + 1])  # fmt: skip
+    buf = tuple(x[i : i + 1] for x in b.arrays())
     _quote_fused((g.indptr, g.indices, g.tails, g.through_mask), (routes.job_row, routes.job_source),
                  routes.row_vot, money_s, time_s, wait_s, bloc_km_s, masks, buf,
                  (routes.od_job, routes.od_source, routes.od_dest, routes.ship_od), money, time, bloc)  # fmt: skip
@@ -1219,51 +1277,50 @@ def _load_fused(
 ):  # fmt: skip
     """:func:`offer`, :func:`spread` (re-growing trees where needed) and :func:`settle` in one call.
 
-    Each round starts from the trees of the round before (the quote's for the first), whose
-    weights differ only where this quarter's queues moved, and keeps or re-grows them
-    (:func:`_refresh_trees`): the result is the trees a fresh Dijkstra would grow.
+    The rounds share one tree buffer (``rbuf[0]``): each starts from the trees of the round
+    before, whose weights differ only where the queues moved, and keeps or re-grows them
+    (:func:`_refresh_trees`): the result is the trees a fresh Dijkstra would grow. Each
+    round's paths are kept for :func:`settle`.
     """
     indptr, indices, tails, through = graph
     job_row, job_source = jobs
-    old_w, old_m, rpred, rdist, rstrict, rfresh = rbuf
+    old_w, old_m, rpred, rdist, rstrict, rfresh, rorder, rreached = rbuf
     quote_pred = qbuf[2][0]
     n_slots = tails.shape[0]
     loads = np.empty(n_slots)
     _offer_kernel(tails, quote_pred, ra, ship_od, vol, state_share, shares, state_alloc, target, available,
                   ban_cap, backlog, cap_s, hard_s, prev_load_s, first, queue_days, give_up, new, offered, diverted,
                   loads)  # fmt: skip
-    mix = np.zeros(max(iterations, 1), dtype=np.int64)
+    cached = [_path_slots(tails, quote_pred, ra[0], ra[1], ra[2])]
+    of = np.zeros(max(iterations, 1), dtype=np.int64)
     last_wait = np.empty(n_slots)
     have_last = False
-    last_round = 0  # the tree set the next round starts from: 0 the quote's, i round i's
     round_loads = loads.copy()
+    G = ra[3].shape[0] - 1
+    parts = np.empty((G, n_slots))
     for i in range(1, iterations):
         wait = _queue_days(loads, cap_s, hard_s)
         if have_last and np.all(wait == last_wait):
             loads = loads + (round_loads - loads) / (i + 1)
-            mix[i] = mix[i - 1]
+            of[i] = of[i - 1]
             continue
         last_wait = wait
         have_last = True
         weights = _route_weights(money_s, time_s, wait, row_vot)
-        base = qbuf if last_round == 0 else (old_w, old_m, rpred, rdist, rstrict, rfresh)
-        b = 0 if last_round == 0 else last_round - 1
-        old_w[i - 1] = base[0][b]
-        old_m[i - 1] = base[1][b]
-        rpred[i - 1] = base[2][b]
-        rdist[i - 1] = base[3][b]
-        rstrict[i - 1] = base[4][b]
-        rfresh[i - 1] = base[5][b]
-        _refresh_trees(indptr, indices, tails, through, weights, masks, job_row, job_source, old_w[i - 1],
-                       old_m[i - 1], rpred[i - 1], rdist[i - 1], rstrict[i - 1], rfresh[i - 1 : i])  # fmt: skip
-        last_round = i
-        round_loads = np.empty(n_slots)
-        _load_all(tails, rpred[i - 1], ra, offered, round_loads)
+        _refresh_trees(indptr, indices, tails, through, weights, masks, job_row, job_source, old_w[0], old_m[0],
+                       rpred[0], rdist[0], rstrict[0], rfresh[0:1], rorder[0], rreached[0])  # fmt: skip
+        paths = _path_slots(tails, rpred[0], ra[0], ra[1], ra[2])
+        cached.append(paths)
+        _parts_on_paths(paths, ra, offered, 1.0, parts)
+        round_loads = np.zeros(n_slots)
+        for g in range(G):
+            for s in range(n_slots):
+                round_loads[s] += parts[g, s]
         for s in range(n_slots):
             loads[s] = loads[s] + (round_loads[s] - loads[s]) / (i + 1)
-        mix[i] = i
-    _settle_kernel(tails, ra, ship_od, quote_pred, rpred, mix, offered, loads, cap_s, hard_s, money_s, time_s,
-                   available, alpha, beta, slot, out)  # fmt: skip
+        of[i] = len(cached) - 1
+    _settle_on_paths(ra, ship_od, cached, of, offered, loads, cap_s, hard_s, money_s, time_s, available, alpha, beta,
+                     slot, out)  # fmt: skip
 
 
 def load_quarter(
