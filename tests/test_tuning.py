@@ -137,3 +137,14 @@ def test_every_lever_default_lies_in_its_range(tuner: Tuner) -> None:
     for name, lever in tuner.levers.items():  # the scenario's (fitted) values, ranges widened to hold them
         assert lever.low <= tuner.defaults[name] == lever.default <= lever.high, name
     assert tuner.defaults["cost_elasticity"] == tuner.scenario.parameters().cost_elasticity
+
+
+def test_update_without_drawing_runs_and_leaves_the_figure() -> None:
+    own = Tuner("baseline", end_year=2022)
+    line = next(ln for ln in own.figure.axes[0].get_lines() if ln.get_label() == "russian")
+    before = np.asarray(line.get_ydata(), dtype=float).copy()
+    out = own.update(draw=False, russia_premium_usd_per_t=200.0)
+    assert own.changes() == {"russia_premium_usd_per_t": 200.0}
+    assert out.results is own.results
+    np.testing.assert_array_equal(np.asarray(line.get_ydata(), dtype=float), before)
+    assert not np.allclose(_volumes(out.results)["russian"].to_numpy(), before)

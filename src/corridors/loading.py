@@ -181,7 +181,8 @@ class TreeCache:
 
     :meth:`update` re-grows only the jobs whose trees may differ from a fresh solve (see
     :func:`_refresh_trees`); the others keep their trees, which are the same as a new solve
-    would give. The cache's state is entry ``index`` of ``buffers`` (its own by default).
+    would give. Another ``router`` (a benchmark's peer) solves every tree of every call. The
+    cache's state is entry ``index`` of ``buffers`` (its own by default).
     """
 
     def __init__(
@@ -222,14 +223,9 @@ class TreeCache:
                            b.weights[i], b.masks[i], b.pred[i], b.dist[i], b.strict[i], b.fresh[i : i + 1],
                            b.order[i], b.reached[i])  # fmt: skip
             return b.pred[i]
-        if b.fresh[i]:
-            b.pred[i] = self._solve(weights, masks, r.job_row, r.job_source)
-        else:
-            stale = _stale_jobs(g.indptr, g.indices, g.tails, g.through_mask, weights, masks, b.weights[i],
-                                b.masks[i], r.job_row, r.job_source, b.pred[i])  # fmt: skip
-            if stale.any():  # in place: a quarter's trees are read only within that quarter
-                jobs = np.flatnonzero(stale)
-                b.pred[i][jobs] = self._solve(weights, masks, r.job_row[jobs], r.job_source[jobs])
+        # another router (a peer, for comparison) solves every tree of every call: keeping
+        # trees by their certificates is part of our own route-cost core
+        b.pred[i] = self._solve(weights, masks, r.job_row, r.job_source)
         b.fresh[i] = False
         b.weights[i] = weights
         b.masks[i] = masks
@@ -417,37 +413,6 @@ def _still_strict(indptr, indices, tails, through, in_ptr, in_slots, mask, w, sr
         if not _beats(tails, p, u, v, slot, d[u] + w[slot], d[v]):
             return False
     return True
-
-
-@_kernel
-def _stale_jobs(
-    indptr, indices, tails, through, weights, masks, old_weights, old_masks, job_row, job_source, pred
-):
-    """Jobs whose old tree ``pred`` may differ from a fresh solve under the new weights.
-
-    A job whose row's open links changed is stale. A job whose row's weights changed keeps
-    its tree if the tree is the unique shortest-path tree under the new weights (see
-    :func:`_strictly_optimal`): a unique shortest-path tree is what any correct Dijkstra
-    returns.
-    """
-    state, _, _ = _row_changes(weights, masks, old_weights, old_masks)
-    n = indptr.shape[0] - 1
-    J = job_row.shape[0]
-    stale = np.zeros(J, dtype=np.bool_)
-    d = np.empty(n)
-    stack = np.empty(n, dtype=np.int64)
-    for j in range(J):
-        r = job_row[j]
-        if state[r] == 0:
-            continue
-        if state[r] == 2:
-            stale[j] = True
-            continue
-        _tree_distances(tails, pred[j], job_source[j], weights[r], d, stack)
-        stale[j] = not _strictly_optimal(
-            indptr, indices, tails, through, masks[r], weights[r], job_source[j], pred[j], d
-        )
-    return stale
 
 
 @_kernel

@@ -221,17 +221,19 @@ class Tuner:
         sc, params, events = self.inputs(**values)
         return run(sc, seed=self.seed, params=params, events=events, end_year=self.end_year, stochastic=False)
 
-    def update(self, **values: float) -> Update:
+    def update(self, *, draw: bool = True, **values: float) -> Update:
         """Change levers, re-run, redraw; the callback of the notebook's sliders.
 
         Returns the run, the figure (the same :class:`Figure` each time, its lines replaced)
-        and the seconds taken by the run and the redraw together.
+        and the seconds taken by the run and the redraw together. ``draw=False`` leaves the
+        figure as it was (a calibration or a script that only wants the numbers).
         """
         start = time.perf_counter()
         resolved = self.resolve(**values)
         res = self.run(**resolved)
         self.values, self.results = resolved, res
-        self._redraw(res)
+        if draw:
+            self._redraw(res)
         return Update(res, self.figure, time.perf_counter() - start)
 
     # ---------------------------------------------------------------- drawing
