@@ -359,50 +359,21 @@ def _strictly_optimal(indptr, indices, tails, through, mask, w, src, p, d):
 
 
 @_kernel
-def _incoming(indices, n):
-    """The links into each node (CSR by head): ``in_slots[in_ptr[v]:in_ptr[v + 1]]``."""
-    in_ptr = np.zeros(n + 1, dtype=np.int64)
-    for slot in range(indices.shape[0]):
-        in_ptr[indices[slot] + 1] += 1
-    for v in range(n):
-        in_ptr[v + 1] += in_ptr[v]
-    fill = in_ptr[:-1].copy()
-    in_slots = np.empty(indices.shape[0], dtype=np.int64)
-    for slot in range(indices.shape[0]):
-        v = indices[slot]
-        in_slots[fill[v]] = slot
-        fill[v] += 1
-    return in_ptr, in_slots
-
-
-@_kernel
-def _still_strict(indptr, indices, tails, through, in_ptr, in_slots, mask, w, src, p, d_old, d, changed):
+def _still_strict(indptr, indices, tails, through, mask, w, src, p, d_old, d, changed):
     """Whether a tree that was the unique shortest-path tree stays so after some weights
     changed: only links whose tail's or head's tree distance moved (``d_old`` to ``d``), or
     whose own weight changed (``changed``), can break a strict inequality, so only they are
     checked (see :func:`_strictly_optimal`)."""
     n = d.shape[0]
-    for x in range(n):
-        if d[x] == d_old[x]:
+    for u in range(n):
+        if d[u] == np.inf or (u != src and not through[u]):
             continue
-        if d[x] != np.inf and (x == src or through[x]):  # links out of x
-            for slot in range(indptr[x], indptr[x + 1]):
-                v = indices[slot]
-                if (
-                    mask[slot]
-                    and v != src
-                    and p[v] != slot
-                    and not _beats(tails, p, x, v, slot, d[x] + w[slot], d[v])
-                ):
-                    return False
-        if x == src:
-            continue
-        for i in range(in_ptr[x], in_ptr[x + 1]):  # links into x
-            slot = in_slots[i]
-            u = tails[slot]
-            if not mask[slot] or d[u] == np.inf or (u != src and not through[u]) or p[x] == slot:
+        moved = d[u] != d_old[u]
+        for slot in range(indptr[u], indptr[u + 1]):
+            v = indices[slot]
+            if not (moved or d[v] != d_old[v]) or not mask[slot] or v == src or p[v] == slot:
                 continue
-            if not _beats(tails, p, u, x, slot, d[u] + w[slot], d[x]):
+            if not _beats(tails, p, u, v, slot, d[u] + w[slot], d[v]):
                 return False
     for i in range(changed.shape[0]):
         slot = changed[i]
@@ -440,7 +411,6 @@ def _refresh_trees(
     w = np.empty(weights.shape[1])
     stack = np.empty(n, dtype=np.int64)
     d2 = np.empty(n)
-    in_ptr, in_slots = _incoming(indices, n)
     w_row = -1
     inv = 0.0
     ring = np.uint64(0)
@@ -473,8 +443,8 @@ def _refresh_trees(
                     continue
             if not whole:  # tree links changed: re-check the links at nodes whose distance moved
                 _ordered_distances(tails, p, weights[r], order[j], reached[j], d2)
-                if _still_strict(indptr, indices, tails, through, in_ptr, in_slots, masks[r], weights[r], src, p,
-                                 d, d2, changed[ptr[r] : ptr[r + 1]]):  # fmt: skip
+                if _still_strict(indptr, indices, tails, through, masks[r], weights[r], src, p, d, d2,
+                                 changed[ptr[r] : ptr[r + 1]]):  # fmt: skip
                     d[:] = d2
                     continue
             _tree_distances(tails, p, src, weights[r], d, stack)
