@@ -1242,6 +1242,15 @@ def _load_fused(
         last_wait = wait
         have_last = True
         weights = _route_weights(money_s, time_s, wait, row_vot)
+        if len(cached) == 1:  # the first round starts from the quote's trees: they differ only in queues
+            old_w[0] = qbuf[0][0]
+            old_m[0] = qbuf[1][0]
+            rpred[0] = qbuf[2][0]
+            rdist[0] = qbuf[3][0]
+            rstrict[0] = qbuf[4][0]
+            rfresh[0] = qbuf[5][0]
+            rorder[0] = qbuf[6][0]
+            rreached[0] = qbuf[7][0]
         _refresh_trees(indptr, indices, tails, through, weights, masks, job_row, job_source, old_w[0], old_m[0],
                        rpred[0], rdist[0], rstrict[0], rfresh[0:1], rorder[0], rreached[0])  # fmt: skip
         paths = _path_slots(tails, rpred[0], ra[0], ra[1], ra[2])
