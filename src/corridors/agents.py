@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import itertools
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import mesa
 import numpy as np
@@ -107,6 +107,13 @@ class ShipperArrays:
     vot: np.ndarray
     renewal_rate: np.ndarray
 
+    @property
+    def vot_mid(self) -> np.ndarray:
+        """The middle segment's value of time (the governments value their cargo's time at it)."""
+        if getattr(self, "_vot_mid", None) is None:  # vot is set once, when the shippers are created
+            self._vot_mid = np.ascontiguousarray(self.vot[:, 1])
+        return self._vot_mid
+
     @classmethod
     def create(cls, params: Parameters, value_usd_per_t: np.ndarray, is_bulk_or_crude: np.ndarray, K: int):
         """Empty memories; three value-of-time segments at the 1/6, 1/2 and 5/6 quantiles of a
@@ -132,6 +139,7 @@ class StateCargo:
     state controls none of the flow)."""
 
     alloc: np.ndarray
+    alignment: dict = field(default_factory=dict, repr=False)  # the states' alignment rows, per set of states
 
 
 @dataclass(frozen=True, eq=False)
@@ -426,11 +434,15 @@ def route_state_cargo(
     """
     if rows.size == 0:
         return
-    align = np.array([[params.alignment.get(c, {}).get(b, 0.5) for b in POWERS] for c in countries])
+    align = cargo.alignment.get(countries)
+    if align is None:
+        align = cargo.alignment[countries] = np.array(
+            [[params.alignment.get(c, {}).get(b, 0.5) for b in POWERS] for c in countries]
+        )
     vols = view.volumes[rows] * view.layout.state_share[rows]
     _route_state_kernel(
         rows, owner, len(countries), align, vols, view.bloc_share, view.available, view.ban_cap, sh.memory_money,
-        sh.memory_time, sh.memory_time_var, np.ascontiguousarray(sh.vot[:, 1]), terms.arrays,
+        sh.memory_time, sh.memory_time_var, sh.vot_mid, terms.arrays,
         terms.penalty_days, params.reliability_weight, params.cost_elasticity, cargo.alloc,
     )  # fmt: skip
 

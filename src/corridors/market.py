@@ -323,7 +323,7 @@ class Layout:
             country = tail_country[edge]
             pipe_of.setdefault(country, i)
             if country not in pipeline_routes:
-                exits = (e["tail"] == e["head"].iat[edge]).to_numpy() & tanker_exit
+                exits = np.flatnonzero((e["tail"] == e["head"].iat[edge]).to_numpy() & tanker_exit)
                 pipeline_routes[country] = (int(edge), exits)
         touches = {c: (tail_country == c) | (head_country == c) for c in (*C5, *TRANSIT_STATES)}
         ports = np.isin(tail_kind, ("seaport", "dry_port"))
@@ -480,6 +480,7 @@ class Layout:
 
 
 _LAYOUTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_OPEN: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # EdgeState -> (open links, open corridors)
 
 
 def _csr(lists: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -569,8 +570,11 @@ def quarter_links(
     )  # fmt: skip
     # links that do not exist yet (opens_year: CKU, Trans-Afghan rail) open only when an
     # investment that opens them is delivered, whatever the year
-    open_e = ~state.closed & ((L.opens_year == 0) | state.opened)
-    corridor_open = np.array([state.corridor_open[c] for c in CORRIDORS])
+    opened = _OPEN.get(state)
+    if opened is None:  # the same for as long as the links' state holds
+        opened = _OPEN[state] = (~state.closed & ((L.opens_year == 0) | state.opened),
+                                 np.array([state.corridor_open[c] for c in CORRIDORS]))  # fmt: skip
+    open_e, corridor_open = opened
     return Links(money, time, cap, open_e, corridor_open, usd_per_feu, detour_days)
 
 
@@ -854,7 +858,7 @@ class QuarterView:
         if route is None:
             return np.inf
         edge, exits = route
-        cost = self.money[edge] + (self.money[exits].min() if exits.any() else 0.0)
+        cost = self.money[edge] + (min(self.money[exits]) if exits.size else 0.0)
         key = ("crude premium", country, *map(id, self.sanctions))
         premium = self.cache.get(key)
         if premium is None:
