@@ -8,6 +8,7 @@ an :class:`~corridors.results.EnsembleResults`.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -17,7 +18,7 @@ import pandas as pd
 
 from corridors.network import CORRIDORS
 from corridors.parameters import C5
-from corridors.results import OBSERVABLES, EnsembleResults, Results
+from corridors.results import OBSERVABLES, EnsembleResults, Results, _kahan, _tiled_text
 
 __all__ = ["CORRIDOR_VARIABLES", "merge_runs", "outcomes", "run_table"]
 
@@ -32,6 +33,11 @@ def outcomes(res: Results) -> dict[str, float]:
     ``critical_minerals_to_west_t``; ``max_backlog_t``; and each observable of
     :data:`corridors.results.OBSERVABLES` in the last year.
     """
+    return _outcomes(res)
+
+
+def _outcomes(res: Results, observed: Mapping[str, np.ndarray] | None = None) -> dict[str, float]:
+    """:func:`outcomes`, given the observables by year if they are known (``Results._observable_values``)."""
     s = res.summary
     out: dict[str, float] = {}
     for c in CORRIDORS:
@@ -44,9 +50,11 @@ def outcomes(res: Results) -> dict[str, float]:
         out[f"herfindahl_{state}"] = _num(s["herfindahl_last_year"].get(state))
     out["critical_minerals_to_west_t"] = _num(s.get("critical_minerals_to_west_t_last_year"))
     out["max_backlog_t"] = _num(s.get("max_backlog_t"))
+    if observed is None:
+        observed = res._observable_values(OBSERVABLES)[1]
     for name in OBSERVABLES:
-        series = res.observable(name)
-        out[name] = _num(series.iloc[-1]) if len(series) else math.nan
+        values = observed[name]
+        out[name] = float(values[-1]) if len(values) else math.nan
     return out
 
 
@@ -59,7 +67,120 @@ def run_table(res: Results) -> pd.DataFrame:
 
     Annual corridor tables (``corridor`` set), observables by year (``corridor`` empty) and
     the scalar :func:`outcomes` (``year`` 0).
+
+    The annual corridor variables are those of :func:`_run_table_pandas` (sums of volumes,
+    volume-weighted costs and times, mean utilisation and backlog), computed by
+    :func:`_annual` from the arrays of a corridors table as runs write it; the observables
+    come once from ``Results._observable_values``, for the table and for the outcomes.
+    The table is the same, to the bit, as the one :func:`_run_table_pandas` builds with
+    pandas, which builds it when :func:`_annual` cannot.
     """
+    annual = _annual(res.corridors)
+    if annual is None:
+        return _run_table_pandas(res)
+    years, values = annual
+    _, observed = res._observable_values(OBSERVABLES)
+    scalar = _outcomes(res, observed)
+    corridor, variable = _text_columns(len(years), tuple(scalar))
+    per_year = len(CORRIDORS) * len(CORRIDOR_VARIABLES)
+    year = np.concatenate([np.repeat(years, per_year), np.repeat(years, len(OBSERVABLES)),
+                           np.zeros(len(scalar), dtype=np.int64)])  # fmt: skip
+    value = np.concatenate([values.ravel(), np.column_stack([observed[n] for n in OBSERVABLES]).ravel(),
+                            np.array(list(scalar.values()), dtype=np.float64)])  # fmt: skip
+    return pd.DataFrame(
+        {"year": year.astype(np.int64, copy=False), "corridor": corridor.copy(),
+         "variable": variable.copy(), "value": value.astype(np.float64, copy=False)},
+        copy=False,
+    )  # fmt: skip
+
+
+def _annual(c: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
+    """The annual corridor variables of :func:`_run_table_pandas`: the years and the
+    ``(year, corridor, variable)`` values, the same numbers.
+
+    The corridors table must hold the corridors in the order of ``CORRIDORS`` at every step,
+    and its steps in order of year, with several steps in some year (else ``None``). Then
+    the rows of a year and corridor are those of the year's steps, which pandas' groupby
+    (keyed by year and corridor, unsorted: so not in sorted groups) adds in their order
+    with Kahan summation, NaN skipped, as :func:`~corridors.results._kahan` adds them: the
+    steps of each year padded with NaN to the longest year, added step by step. The
+    years' totals (of the annual frame, sorted by year) pandas adds with
+    ``np.add.reduceat``, unless one is NaN (then ``None``).
+    """
+    K = len(CORRIDORS)
+    if not len(c) or len(c) % K or K < 2:
+        return None
+    T = len(c) // K
+    year = c["year"].to_numpy()
+    if year.dtype != np.int64 or not _is_tiled(c["corridor"], CORRIDORS, T):
+        return None
+    by_step = year.reshape(T, K)
+    step_year = by_step[:, 0]
+    if (by_step != step_year[:, None]).any() or (step_year[1:] < step_year[:-1]).any():
+        return None
+    years, first, steps = np.unique(step_year, return_index=True, return_counts=True)
+    if steps.max() < 2:
+        return None  # every group's rows in one run: pandas adds them with np.add.reduceat
+    volume = c["volume_t"].to_numpy()
+    cost = c["cost_usd_per_t"].to_numpy()
+    time = c["time_days"].to_numpy()
+    with np.errstate(invalid="ignore"):  # an infinity times 0
+        columns = (
+            volume,
+            np.where(np.isnan(cost), 0.0, cost) * volume,  # fillna(0.0) * volume_t
+            np.where(np.isnan(time), 0.0, time) * volume,
+            c["utilisation"].to_numpy(),
+            c["backlog_t"].to_numpy(),
+        )
+    Y, Q, V = len(years), int(steps.max()), len(columns)
+    padded = np.full((Q, Y, K, V), np.nan)
+    padded[np.arange(T) - np.repeat(first, steps), np.repeat(np.arange(Y), steps)] = np.stack(
+        [np.asarray(v, dtype=np.float64).reshape(T, K) for v in columns], axis=-1
+    )
+    with np.errstate(invalid="ignore"):
+        total, count = _kahan(padded.reshape(Q, -1), skipna=True)
+    total, count = total.reshape(Y, K, V), count.reshape(Y, K, V)
+    vol = total[..., 0]
+    if np.isnan(vol).any():
+        return None
+    year_total = np.add.reduceat(vol.ravel(), np.arange(0, Y * K, K))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = vol / year_total[:, None]
+        moved = np.where(vol > 0, vol, np.nan)
+        mean = np.where(count[..., 3:] > 0, total[..., 3:] / count[..., 3:], np.nan)
+        values = np.stack([vol, share, total[..., 1] / moved, total[..., 2] / moved, mean[..., 0], mean[..., 1]],
+                          axis=-1)  # fmt: skip
+    return years, values
+
+
+def _is_tiled(column: pd.Series, values: tuple[str, ...], reps: int) -> bool:
+    """Whether a text column holds ``values`` ``reps`` times over (``np.tile``)."""
+    dtype = column.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        expected = _tiled_text(values, reps)
+        if isinstance(expected, pd.api.extensions.ExtensionArray):
+            chunks, tiled = column.array.__arrow_array__(), expected.__arrow_array__()
+            if chunks.type == tiled.type:
+                return chunks.equals(tiled)
+    return bool(np.array_equal(column.to_numpy(dtype=object), np.tile(np.array(values, dtype=object), reps)))
+
+
+@functools.lru_cache(maxsize=16)
+def _text_columns(n_years: int, scalars: tuple[str, ...]) -> tuple[Any, Any]:
+    """The corridor and variable columns of :func:`run_table` (``n_years`` years, then the
+    outcomes ``scalars``), converted as :func:`_run_table_pandas` converts them, built once."""
+    corridors = np.array(CORRIDORS, dtype=object)
+    corridor = np.concatenate([np.tile(np.repeat(corridors, len(CORRIDOR_VARIABLES)), n_years),
+                               np.full(len(OBSERVABLES) * n_years + len(scalars), "", dtype=object)])  # fmt: skip
+    variable = np.concatenate([np.tile(np.array(CORRIDOR_VARIABLES, dtype=object), n_years * len(CORRIDORS)),
+                               np.tile(np.array(list(OBSERVABLES), dtype=object), n_years),
+                               np.array(scalars, dtype=object)])  # fmt: skip
+    return (pd.Series(corridor, dtype=object).astype(str).array,
+            pd.Series(variable, dtype=object).astype(str).array)  # fmt: skip
+
+
+def _run_table_pandas(res: Results) -> pd.DataFrame:
+    """:func:`run_table` computed with pandas (groupby, stack, concat), for any tables."""
     c = res.corridors
     g = c.assign(
         cost_w=c["cost_usd_per_t"].fillna(0.0) * c["volume_t"],

@@ -24,11 +24,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from corridors.atomic import write_dir_atomic
 from corridors.network import CORRIDORS
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from corridors.model import CorridorModel
 
 __all__ = ["OBSERVABLES", "EnsembleResults", "Results", "load_ensemble", "load_results"]
@@ -218,39 +221,69 @@ class Results:
         """The modelled counterpart of an observed series, by year (see :data:`OBSERVABLES`)."""
         if name not in OBSERVABLES:
             raise KeyError(f"observable: {name!r} is not one of {', '.join(OBSERVABLES)}")
-        c, t_per_teu = self.countries, self.meta["t_per_teu"]
-        transit = c[c["direction"] == "transit"]
-        if name == "middle_corridor_t":
-            e = self.edges[self.edges["edge"].isin(self.meta["middle_caspian_edges"])]
-            s = e.groupby("year")["flow_t"].sum()
-        elif name == "northern_transit_teu":
-            s = transit[transit["corridor"] == "russian"].groupby("year")["volume_t"].sum() / t_per_teu
-        elif name == "middle_kz_share":
-            mid = c[(c["corridor"] == "middle") & (c["country"] == "KZ") & (c["direction"] == "export")]
-            kz = mid.groupby("year")["volume_t"].sum()
-            across = self.observable("middle_corridor_t")
-            s = (
-                (kz.reindex(across.index, fill_value=0.0) / across.where(across > 0))
-                .clip(upper=1.0)
-                .fillna(0.0)
-            )
-        elif name == "middle_transit_days":
-            k = transit[(transit["corridor"] == "middle") & (transit["market"] == "market_eu")]
-            w = k["volume_t"]
-            s = (k["time_days"].fillna(0.0) * w).groupby(k["year"]).sum() / w.groupby(k["year"]).sum()
-            s = s.where(np.isfinite(s))
-        else:  # middle_teu
-            if "container_flow_t" not in self.edges or "kz_caspian_edges" not in self.meta:
-                raise KeyError(
-                    "observable: middle_teu needs the edges table's container_flow_t (results format 2 or later)"
-                )
-            e = self.edges[self.edges["edge"].isin(self.meta["kz_caspian_edges"])]
-            s = e.groupby("year")["container_flow_t"].sum() / t_per_teu
-        years = sorted(self.corridors["year"].unique())
-        s = s.reindex(years, fill_value=np.nan if name == "middle_transit_days" else 0.0)
-        s.name = name
-        s.index.name = "year"
-        return s
+        years, values = self._observable_values((name,))
+        return pd.Series(values[name], index=pd.Index(years, name="year"), name=name)
+
+    def _observable_values(self, names: Iterable[str]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """The observables ``names`` as arrays: the years (those of the corridors table) and
+        each observable's values in those years.
+
+        Each observable is the pandas computation it describes (filter the countries or
+        edges table, add the rows of each year, divide), done with NumPy masks and
+        :func:`_year_sums`, which adds the rows of each year as pandas' groupby does: the
+        numbers are the same to the bit. The masks and columns shared by several
+        observables are computed once.
+        """
+        t_per_teu = self.meta["t_per_teu"]
+        countries, edges = _Columns(self.countries), _Columns(self.edges)
+        years = np.unique(self.corridors["year"].to_numpy())
+        out: dict[str, np.ndarray] = {}
+
+        def by_year(table: _Columns, mask: np.ndarray, column: str) -> tuple[np.ndarray, np.ndarray]:
+            return _year_sums(table.array("year")[mask], table.array(column)[mask])
+
+        def across_caspian() -> np.ndarray:
+            if "middle_corridor_t" not in out:
+                on = np.isin(edges.array("edge"), self.meta["middle_caspian_edges"])
+                out["middle_corridor_t"] = _on_years(*by_year(edges, on, "flow_t"), years, 0.0)
+            return out["middle_corridor_t"]
+
+        for name in names:
+            if name in out:
+                continue
+            if name == "middle_corridor_t":
+                across_caspian()
+            elif name == "northern_transit_teu":
+                on = countries.equal(direction="transit", corridor="russian")
+                y, tonnes = by_year(countries, on, "volume_t")
+                out[name] = _on_years(y, tonnes / t_per_teu, years, 0.0)
+            elif name == "middle_kz_share":
+                on = countries.equal(corridor="middle", country="KZ", direction="export")
+                kz = _on_years(*by_year(countries, on, "volume_t"), years, 0.0)
+                across = across_caspian()
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    s = kz / np.where(across > 0, across, np.nan)
+                s = np.where(s > 1.0, 1.0, s)  # Series.clip(upper=1.0): NaN stays NaN
+                out[name] = np.where(np.isnan(s), 0.0, s)
+            elif name == "middle_transit_days":
+                on = countries.equal(direction="transit", corridor="middle", market="market_eu")
+                year, w = countries.array("year")[on], countries.array("volume_t")[on]
+                days = countries.array("time_days")[on]
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    y, tonne_days = _year_sums(year, np.where(np.isnan(days), 0.0, days) * w)
+                    s = tonne_days / _year_sums(year, w)[1]
+                out[name] = _on_years(y, np.where(np.isfinite(s), s, np.nan), years, np.nan)
+            elif name == "middle_teu":
+                if "container_flow_t" not in self.edges or "kz_caspian_edges" not in self.meta:
+                    raise KeyError(
+                        "observable: middle_teu needs the edges table's container_flow_t (results format 2 or later)"
+                    )
+                on = np.isin(edges.array("edge"), self.meta["kz_caspian_edges"])
+                y, tonnes = by_year(edges, on, "container_flow_t")
+                out[name] = _on_years(y, tonnes / t_per_teu, years, 0.0)
+            else:
+                raise KeyError(f"observable: {name!r} is not one of {', '.join(OBSERVABLES)}")
+        return years, {name: out[name] for name in names}
 
     def indicators(self) -> dict[str, Any]:
         """Headline indicators (pipelines excluded from every share)."""
@@ -314,6 +347,89 @@ def load_results(path: str | Path) -> Results:
     meta = json.loads((path / "meta.json").read_text())
     summary = json.loads((path / "summary.json").read_text())
     return Results(**tables, meta=meta, summary=summary)
+
+
+class _Columns:
+    """The columns of a table as arrays, each read once, and masks of its text columns' values."""
+
+    def __init__(self, table: pd.DataFrame) -> None:
+        self.table = table
+        self._arrays: dict[str, np.ndarray] = {}
+        self._equal: dict[tuple[str, str], Any] = {}
+
+    def array(self, name: str) -> np.ndarray:
+        """``table[name].to_numpy()``."""
+        if name not in self._arrays:
+            self._arrays[name] = self.table[name].to_numpy()
+        return self._arrays[name]
+
+    def equal(self, **values: str) -> np.ndarray:
+        """The rows where each named text column holds its value: ``(table[a] == x) & (table[b] == y) & ...``.
+
+        Arrow-backed columns are compared by Arrow, and their masks combined there (a null,
+        a missing value, compares as pandas' NaN: not equal).
+        """
+        arrow, mask = None, None
+        for column, value in values.items():
+            key = (column, value)
+            if key not in self._equal:
+                self._equal[key] = _text_equal(self.table[column], value)
+            eq = self._equal[key]
+            if isinstance(eq, np.ndarray):
+                mask = eq if mask is None else mask & eq
+            else:
+                arrow = eq if arrow is None else pc.and_(arrow, eq)
+        if arrow is not None:
+            eq = _bool_array(pc.fill_null(arrow, False))
+            mask = eq if mask is None else mask & eq
+        return mask if mask is not None else np.ones(len(self.table), dtype=bool)
+
+
+def _text_equal(column: pd.Series, value: str) -> Any:
+    """``column == value``: an Arrow boolean array (null where the value is missing) for an
+    Arrow-backed text column, else a NumPy mask."""
+    dtype = column.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        chunks = column.array.__arrow_array__()
+        return pc.equal(chunks, pa.scalar(value, chunks.type))
+    return (column == value).to_numpy(dtype=bool)
+
+
+def _bool_array(mask: pa.ChunkedArray) -> np.ndarray:
+    """An Arrow boolean array without nulls as a NumPy one, its bits unpacked (quicker than ``to_numpy``)."""
+    parts = [np.zeros(0, dtype=bool)]
+    for chunk in mask.chunks:
+        if len(chunk):
+            bits = np.frombuffer(chunk.buffers()[1], dtype=np.uint8)
+            flags = np.unpackbits(bits, count=chunk.offset + len(chunk), bitorder="little")
+            parts.append(flags[chunk.offset :].view(bool))
+    return parts[-1] if len(parts) == 2 else np.concatenate(parts)
+
+
+def _year_sums(year: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.Series(values).groupby(year).sum()`` as arrays (its years, its sums), the same numbers.
+
+    pandas adds the rows of each year with ``np.add.reduceat`` when the years are sorted
+    and no value is NaN, as here; otherwise (Kahan summation, NaN skipped) pandas adds them.
+    """
+    if not len(year):
+        return year, values
+    if values.dtype.kind == "f" and not np.isnan(values).any() and (year[1:] >= year[:-1]).all():
+        starts = np.flatnonzero(year[1:] != year[:-1]) + 1
+        starts = np.concatenate([np.zeros(1, dtype=starts.dtype), starts])
+        return year[starts], np.add.reduceat(values, starts)
+    s = pd.Series(values).groupby(year).sum()
+    return s.index.to_numpy(), s.to_numpy()
+
+
+def _on_years(year: np.ndarray, values: np.ndarray, years: np.ndarray, fill: float) -> np.ndarray:
+    """``pd.Series(values, index=year).reindex(years, fill_value=fill)`` for sorted distinct ``year``."""
+    out = np.full(len(years), fill)
+    if len(year) and len(years):
+        pos = np.searchsorted(year, years).clip(max=len(year) - 1)
+        hit = year[pos] == years
+        out[hit] = values[pos[hit]]
+    return out
 
 
 def _country_keys(shippers: list) -> tuple[dict[str, list[str]], np.ndarray]:
