@@ -726,20 +726,57 @@ def _ban_split(shares, keep, weights, kept, moved):
 def _rebook_kernel(tails, pred, ra, ship_od, moved, allowed, target, cap_s, hard_s, prev_load_s, first, queue_days,
                    out):  # fmt: skip
     """:func:`rebook` into ``out``."""
-    od_job, od_source, od_dest = ra[0], ra[1], ra[2]
+    paths = _path_slots(tails, pred, ra[0], ra[1], ra[2])
+    _rebook_on_paths(
+        paths, ra, ship_od, moved, allowed, target, cap_s, hard_s, prev_load_s, first, queue_days, out
+    )
+
+
+@_kernel
+def _load_on_paths(paths, ra, per_shipper, out):
+    """:func:`_load_all` on cached paths."""
+    parts = np.empty((ra[3].shape[0] - 1, out.shape[0]))
+    _parts_on_paths(paths, ra, per_shipper, 1.0, parts)
+    out[:] = 0.0
+    for g in range(parts.shape[0]):
+        for slot in range(out.shape[0]):
+            out[slot] += parts[g, slot]
+
+
+@_kernel
+def _ratio_on_cached(paths, ship_od, factor, out):
+    """:func:`_ratio_on_paths` on cached paths."""
+    ptr, slots, reach = paths
+    S, K = out.shape
+    for s in range(S):
+        o = ship_od[s]
+        for k in range(K):
+            i = o * K + k
+            r = np.inf
+            if reach[i]:
+                for j in range(ptr[i], ptr[i + 1]):
+                    r = min(r, factor[slots[j]])
+            out[s, k] = min(r, 1.0) if np.isfinite(r) else 1.0
+
+
+@_kernel
+def _rebook_on_paths(
+    paths, ra, ship_od, moved, allowed, target, cap_s, hard_s, prev_load_s, first, queue_days, out
+):
+    """:func:`rebook` into ``out`` on the quoted paths, walked once (``paths``)."""
     S, K = moved.shape
-    n_slots = tails.shape[0]
+    n_slots = cap_s.shape[0]
     spare = np.empty(n_slots)
     for i in range(n_slots):
         queue = cap_s[i] * queue_days / 91.25 if hard_s[i] else 0.0
         spare[i] = cap_s[i] + queue if first else max(cap_s[i] + queue - prev_load_s[i], 0.0)
     want = np.empty(n_slots)
-    _load_all(tails, pred, ra, moved, want)
+    _load_on_paths(paths, ra, moved, want)
     factor = np.empty(n_slots)
     for i in range(n_slots):
         factor[i] = spare[i] / want[i] if hard_s[i] and want[i] > spare[i] else np.inf
     got = np.empty((S, K))
-    _ratio_on_paths(tails, pred, od_job, od_source, od_dest, ship_od, factor, got)
+    _ratio_on_cached(paths, ship_od, factor, got)
     w = np.empty(K)
     for s in range(S):
         refused = 0.0
@@ -786,6 +823,19 @@ def _offer_kernel(
     cap_s, hard_s, prev_load_s, first, queue_days, give_up,
     new, offered, diverted, loads,
 ):  # fmt: skip
+    """:func:`offer` into its arrays; returns whether any freight was moved by a ban."""
+    paths = _path_slots(tails, pred, ra[0], ra[1], ra[2])
+    return _offer_on_paths(paths, ra, ship_od, vol, state_share, shares, state_alloc, target, available, ban_cap,
+                           backlog, cap_s, hard_s, prev_load_s, first, queue_days, give_up, new, offered, diverted,
+                           loads)  # fmt: skip
+
+
+@_kernel
+def _offer_on_paths(
+    paths, ra, ship_od, vol, state_share, shares, state_alloc, target, available, ban_cap, backlog,
+    cap_s, hard_s, prev_load_s, first, queue_days, give_up,
+    new, offered, diverted, loads,
+):  # fmt: skip
     """Freight offered this quarter: contracts split by bans, re-booking, the backlog.
 
     Fills ``new`` (booked this quarter), ``offered`` (with the backlog that stays),
@@ -793,7 +843,6 @@ def _offer_kernel(
     and ``loads``, the offered edge loads on the quoted paths. Returns whether any
     freight was moved by a ban.
     """
-    _od_job, _od_source, _od_dest, _group_od, _od_ship_ptr, _od_ship, _box_group = ra
     S, K = shares.shape
     keep = np.empty((S, K))
     for s in range(S):
@@ -820,8 +869,8 @@ def _offer_kernel(
             for k in range(K):
                 allowed[s, k] = keep[s, k] >= 1.0
         booked = np.empty((S, K))
-        _rebook_kernel(tails, pred, ra, ship_od, moved, allowed, target, cap_s, hard_s, prev_load_s, first,
-                       queue_days, booked)  # fmt: skip
+        _rebook_on_paths(paths, ra, ship_od, moved, allowed, target, cap_s, hard_s, prev_load_s, first, queue_days,
+                         booked)  # fmt: skip
         for s in range(S):
             for k in range(K):
                 new[s, k] = new[s, k] + booked[s, k]
@@ -836,7 +885,7 @@ def _offer_kernel(
             div += d
             offered[s, k] = new[s, k] + b - d
         diverted[s] = div + (vol[s] - total)
-    _load_all(tails, pred, ra, offered, loads)
+    _load_on_paths(paths, ra, offered, loads)
     return any_moved
 
 
@@ -1223,10 +1272,10 @@ def _load_fused(
     quote_pred = qbuf[2][0]
     n_slots = tails.shape[0]
     loads = np.empty(n_slots)
-    _offer_kernel(tails, quote_pred, ra, ship_od, vol, state_share, shares, state_alloc, target, available,
-                  ban_cap, backlog, cap_s, hard_s, prev_load_s, first, queue_days, give_up, new, offered, diverted,
-                  loads)  # fmt: skip
     cached = [_path_slots(tails, quote_pred, ra[0], ra[1], ra[2])]
+    _offer_on_paths(cached[0], ra, ship_od, vol, state_share, shares, state_alloc, target, available, ban_cap,
+                    backlog, cap_s, hard_s, prev_load_s, first, queue_days, give_up, new, offered, diverted,
+                    loads)  # fmt: skip
     of = np.zeros(max(iterations, 1), dtype=np.int64)
     last_wait = np.empty(n_slots)
     have_last = False
