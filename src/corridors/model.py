@@ -210,9 +210,12 @@ class CorridorModel(mesa.Model):
         self.routes = L.routes.with_vot(vot)
         self._quote_trees = loading.TreeCache(self.routes, self.graph, router)
         n_rounds = max(self.params.route_iterations - 1, 0)
-        self._rounds = loading.TreeBuffers.allocate(n_rounds, self.routes, self.graph.n_nodes)
+        # our Dijkstra's rounds share one buffer (refreshed round after round); another router's
+        # rounds each keep their own trees
+        n_buffers = min(n_rounds, 1) if router is None or router is routing else n_rounds
+        self._rounds = loading.TreeBuffers.allocate(n_buffers, self.routes, self.graph.n_nodes)
         self._round_trees = [loading.TreeCache(self.routes, self.graph, router, buffers=self._rounds, index=i)
-                             for i in range(n_rounds)]  # fmt: skip
+                             for i in range(n_buffers)]  # fmt: skip
 
     def _allocate_tables(self) -> None:
         T, S, K, E = self.n_steps, self.layout.n_shippers, self.n_corridors, self.net.n_edges
