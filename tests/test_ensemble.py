@@ -24,10 +24,11 @@ from matplotlib.figure import Figure
 from pandas.testing import assert_frame_equal
 
 import corridors
-from corridors import designs
+from corridors import designs, records
 from corridors.ensemble import outcomes, run_table
 from corridors.executors import DaskExecutor, LocalExecutor, loopback_cluster, make_executor
-from corridors.results import EnsembleResults, load_ensemble
+from corridors.records import CORRIDOR_VARIABLES
+from corridors.results import OBSERVABLES, TABLES, EnsembleResults, load_ensemble
 from corridors.scenario import load_scenario
 from corridors.uncertainty import draw_parameters, replicate_seed, replicate_sequence
 
@@ -251,6 +252,81 @@ def test_run_table_is_annual_and_small():
     ref = res.annual_volumes().set_index(["year", "corridor"])["volume_t"]
     assert vol.to_dict() == ref.to_dict()
     assert len(t) < 200
+
+
+def _pandas_run_table(res: corridors.Results) -> pd.DataFrame:
+    """run_table computed with pandas: groupby, stack and concat of the annual tables,
+    the observables and the outcomes."""
+    c = res.corridors
+    g = c.assign(
+        cost_w=c["cost_usd_per_t"].fillna(0.0) * c["volume_t"],
+        time_w=c["time_days"].fillna(0.0) * c["volume_t"],
+    ).groupby(["year", "corridor"], sort=False)
+    annual = res.annual_volumes().set_index(["year", "corridor"])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        annual["share"] = annual["volume_t"] / annual.groupby(level="year")["volume_t"].transform("sum")
+        annual["cost_usd_per_t"] = g["cost_w"].sum() / annual["volume_t"].where(annual["volume_t"] > 0)
+        annual["time_days"] = g["time_w"].sum() / annual["volume_t"].where(annual["volume_t"] > 0)
+    annual["utilisation"] = g["utilisation"].mean()
+    annual["backlog_t"] = g["backlog_t"].mean()
+    long = annual[list(CORRIDOR_VARIABLES)].stack(future_stack=True).rename("value").reset_index()
+    long.columns = ["year", "corridor", "variable", "value"]
+    obs = pd.concat([res.observable(n) for n in OBSERVABLES], axis=1)
+    obs = obs.stack(future_stack=True).rename("value").reset_index()
+    obs.columns = ["year", "variable", "value"]
+    obs.insert(1, "corridor", "")
+    scalar = outcomes(res)
+    for name in OBSERVABLES:
+        assert scalar[name] == res.observable(name).iloc[-1] or math.isnan(scalar[name]), name
+    scalars = pd.DataFrame(
+        {"year": 0, "corridor": "", "variable": list(scalar), "value": list(scalar.values())}
+    )
+    out = pd.concat([long, obs, scalars], ignore_index=True)
+    return out.astype({"year": "int64", "corridor": str, "variable": str, "value": "float64"})
+
+
+def _changed(res: corridors.Results, how: str) -> corridors.Results:
+    """The run with the rows or numbers of its tables changed."""
+    tables = {name: getattr(res, name).copy() for name in TABLES}
+    rng = np.random.default_rng(2)
+    c = tables["corridors"]
+    if how == "trimmed":
+        return res.trimmed(2020)
+    if how == "partial last year":  # the last two quarters dropped
+        last = c["step"].max()
+        for name in ("corridors", "countries", "edges"):
+            tables[name] = tables[name][tables[name]["step"] <= last - 2].reset_index(drop=True)
+    elif how == "nan":  # NaN and infinite numbers: skipped, or spread, as pandas does
+        for column, value in (("volume_t", np.nan), ("utilisation", np.nan), ("backlog_t", np.inf)):
+            c.loc[rng.random(len(c)) < 0.1, column] = value
+        c.loc[c["year"] == 2020, "volume_t"] = 0.0
+    elif how == "negative zeros":
+        for column in ("volume_t", "backlog_t", "utilisation"):
+            c.loc[rng.random(len(c)) < 0.3, column] = -0.0
+    elif how == "one step a year":  # pandas adds sorted groups with np.add.reduceat
+        for name in ("corridors", "countries", "edges"):
+            tables[name] = tables[name][tables[name]["quarter"] == 1].reset_index(drop=True)
+    elif how == "shuffled":  # not the rows of a run, in the order of a run
+        tables["corridors"] = c.sample(frac=1.0, random_state=1).reset_index(drop=True)
+    out = corridors.Results(**tables, meta=dict(res.meta))
+    out.summary = out.indicators()
+    return out
+
+
+@pytest.mark.parametrize(
+    "how", ["as run", "trimmed", "partial last year", "nan", "negative zeros", "one step a year", "shuffled"]
+)
+def test_run_table_is_its_pandas_computation(how):
+    res = corridors.run("baseline", seed=1, end_year=END)
+    if how != "as run":
+        res = _changed(res, how)
+    # the tables of a run take the NumPy path; others pandas'
+    assert (records._annual(res.corridors) is None) == (how in ("one step a year", "shuffled"))
+    t, expected = run_table(res), _pandas_run_table(res)
+    assert_frame_equal(t, expected, check_exact=True)
+    got, want = t["value"].to_numpy(), expected["value"].to_numpy()
+    assert np.array_equal(np.signbit(got), np.signbit(want))  # -0.0 where pandas gives -0.0
+    assert list(t.columns) == ["year", "corridor", "variable", "value"] and isinstance(t.index, pd.RangeIndex)
 
 
 def test_compare_draws_fans_for_ensembles_and_lines_for_runs(ensemble_1):

@@ -139,6 +139,78 @@ def test_unknown_observable_raises_key_error_naming_it(res):
         res.observable("no_such_series")
 
 
+def _pandas_observable(res: Results, name: str) -> pd.Series:
+    """The definition of an observable, computed with pandas filtering and groupby."""
+    c, t_per_teu = res.countries, res.meta["t_per_teu"]
+    transit = c[c["direction"] == "transit"]
+    if name == "middle_corridor_t":
+        e = res.edges[res.edges["edge"].isin(res.meta["middle_caspian_edges"])]
+        s = e.groupby("year")["flow_t"].sum()
+    elif name == "northern_transit_teu":
+        s = transit[transit["corridor"] == "russian"].groupby("year")["volume_t"].sum() / t_per_teu
+    elif name == "middle_kz_share":
+        mid = c[(c["corridor"] == "middle") & (c["country"] == "KZ") & (c["direction"] == "export")]
+        kz = mid.groupby("year")["volume_t"].sum()
+        across = _pandas_observable(res, "middle_corridor_t")
+        s = (kz.reindex(across.index, fill_value=0.0) / across.where(across > 0)).clip(upper=1.0).fillna(0.0)
+    elif name == "middle_transit_days":
+        k = transit[(transit["corridor"] == "middle") & (transit["market"] == "market_eu")]
+        w = k["volume_t"]
+        s = (k["time_days"].fillna(0.0) * w).groupby(k["year"]).sum() / w.groupby(k["year"]).sum()
+        s = s.where(np.isfinite(s))
+    else:
+        e = res.edges[res.edges["edge"].isin(res.meta["kz_caspian_edges"])]
+        s = e.groupby("year")["container_flow_t"].sum() / t_per_teu
+    years = sorted(res.corridors["year"].unique())
+    s = s.reindex(years, fill_value=np.nan if name == "middle_transit_days" else 0.0)
+    s.name = name
+    s.index.name = "year"
+    return s
+
+
+def _altered(res: Results, how: str) -> Results:
+    """A copy of a run's results with some numbers or the order of the rows changed."""
+    rng = np.random.default_rng(0)
+    tables = {name: getattr(res, name).copy() for name in TABLES}
+    countries, edges = tables["countries"], tables["edges"]
+    if how == "nan":  # NaN volumes and flows: pandas adds each year's rows with Kahan summation
+        countries.loc[rng.random(len(countries)) < 0.05, "volume_t"] = np.nan
+        edges.loc[rng.random(len(edges)) < 0.05, "flow_t"] = np.nan
+    elif how == "shuffled":  # years out of order
+        tables["countries"] = countries.sample(frac=1.0, random_state=1).reset_index(drop=True)
+        tables["edges"] = edges.sample(frac=1.0, random_state=1).reset_index(drop=True)
+    elif how == "object text":  # text columns of Python strings, some missing
+        for column in ("country", "market", "direction", "corridor"):
+            countries[column] = countries[column].astype(object)
+        countries.loc[countries.index % 7 == 0, "direction"] = None
+    elif how == "gaps":  # a year without rows, no edges across the Caspian, negative zeros
+        tables["countries"] = countries[countries["year"] != FIRST + 1].reset_index(drop=True)
+        edges["flow_t"] = np.where(rng.random(len(edges)) < 0.5, -0.0, edges["flow_t"])
+    out = Results(**tables, meta=dict(res.meta))
+    if how == "gaps":
+        out.meta["middle_caspian_edges"] = []
+    return out
+
+
+@pytest.mark.parametrize("how", ["as run", "trimmed", "loaded", "nan", "shuffled", "object text", "gaps"])
+def test_observables_are_their_pandas_definition(res, tmp_path, how):
+    if how == "trimmed":
+        res = res.trimmed(FIRST + 3)
+    elif how == "loaded":
+        res = load_results(res.save(tmp_path / "run"))
+    elif how != "as run":
+        res = _altered(res, how)
+    for name in OBSERVABLES:
+        got, expected = res.observable(name), _pandas_observable(res, name)
+        pd.testing.assert_series_equal(got, expected, check_exact=True, check_index_type=True)
+        assert np.array_equal(got.to_numpy(), expected.to_numpy(), equal_nan=True)  # -0.0 == 0.0: check signs
+        assert np.array_equal(np.signbit(got.to_numpy()), np.signbit(expected.to_numpy())), name
+    years, values = res._observable_values(OBSERVABLES)
+    for name in OBSERVABLES:
+        np.testing.assert_array_equal(values[name], res.observable(name).to_numpy())
+    assert list(years) == sorted(res.corridors["year"].unique())
+
+
 def test_summary(res):
     s = res.summary
     assert set(s) >= SUMMARY_KEYS
