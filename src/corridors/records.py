@@ -18,7 +18,7 @@ import pandas as pd
 
 from corridors.network import CORRIDORS
 from corridors.parameters import C5
-from corridors.results import OBSERVABLES, EnsembleResults, Results, _kahan, _tiled_text
+from corridors.results import OBSERVABLES, EnsembleResults, Results, _kahan, _pandas_reduceat, _tiled_text
 
 __all__ = ["CORRIDOR_VARIABLES", "merge_runs", "outcomes", "run_table"]
 
@@ -104,8 +104,9 @@ def _annual(c: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
     (keyed by year and corridor, unsorted: so not in sorted groups) adds in their order
     with Kahan summation, NaN skipped, as :func:`~corridors.results._kahan` adds them: the
     steps of each year padded with NaN to the longest year, added step by step. The
-    years' totals (of the annual frame, sorted by year) pandas adds with
-    ``np.add.reduceat``, unless one is NaN (then ``None``).
+    years' totals (of the annual frame, sorted by year) pandas 3.1 adds with
+    ``np.add.reduceat``, unless one is NaN (then ``None``; and with earlier versions of
+    pandas, which add them otherwise).
     """
     K = len(CORRIDORS)
     if not len(c) or len(c) % K or K < 2:
@@ -119,8 +120,8 @@ def _annual(c: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
     if (by_step != step_year[:, None]).any() or (step_year[1:] < step_year[:-1]).any():
         return None
     years, first, steps = np.unique(step_year, return_index=True, return_counts=True)
-    if steps.max() < 2:
-        return None  # every group's rows in one run: pandas adds them with np.add.reduceat
+    if steps.max() < 2 or not _pandas_reduceat():
+        return None  # each group's rows in one run: pandas adds them with np.add.reduceat
     volume = c["volume_t"].to_numpy()
     cost = c["cost_usd_per_t"].to_numpy()
     time = c["time_days"].to_numpy()

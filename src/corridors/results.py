@@ -409,17 +409,36 @@ def _bool_array(mask: pa.ChunkedArray) -> np.ndarray:
 def _year_sums(year: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``pd.Series(values).groupby(year).sum()`` as arrays (its years, its sums), the same numbers.
 
-    pandas adds the rows of each year with ``np.add.reduceat`` when the years are sorted
-    and no value is NaN, as here; otherwise (Kahan summation, NaN skipped) pandas adds them.
+    pandas (3.1) adds the rows of each year with ``np.add.reduceat`` when the years are
+    sorted and no value is NaN, as here; otherwise (Kahan summation, NaN skipped) pandas
+    adds them.
     """
     if not len(year):
         return year, values
-    if values.dtype.kind == "f" and not np.isnan(values).any() and (year[1:] >= year[:-1]).all():
+    if (
+        values.dtype.kind == "f"
+        and _pandas_reduceat()
+        and not np.isnan(values).any()
+        and (year[1:] >= year[:-1]).all()
+    ):
         starts = np.flatnonzero(year[1:] != year[:-1]) + 1
         starts = np.concatenate([np.zeros(1, dtype=starts.dtype), starts])
         return year[starts], np.add.reduceat(values, starts)
     s = pd.Series(values).groupby(year).sum()
     return s.index.to_numpy(), s.to_numpy()
+
+
+@functools.cache
+def _pandas_reduceat() -> bool:
+    """Whether pandas' groupby adds sorted groups without NaN with ``np.add.reduceat``
+    (pandas 3.1) rather than with Kahan summation (earlier versions), asked once of
+    numbers the two add differently."""
+    values = np.random.default_rng(0).standard_normal(64) * 10.0 ** np.tile(np.arange(-8, 8), 4)
+    sums = np.add.reduceat(values, np.arange(0, 64, 16))
+    with np.errstate(invalid="ignore"):
+        kahan = _kahan(values.reshape(4, 16).T, skipna=True)[0]
+    by_pandas = pd.Series(values).groupby(np.repeat(np.arange(4), 16)).sum().to_numpy()
+    return bool(np.array_equal(by_pandas, sums) and not np.array_equal(sums, kahan))
 
 
 def _on_years(year: np.ndarray, values: np.ndarray, years: np.ndarray, fill: float) -> np.ndarray:
