@@ -211,6 +211,23 @@ def test_observables_are_their_pandas_definition(res, tmp_path, how):
     assert list(years) == sorted(res.corridors["year"].unique())
 
 
+def test_observables_follow_tables_edited_in_place(res):
+    """The masks of a text column kept for its Arrow array are not those of an edited column."""
+    copy = Results(**{name: getattr(res, name).copy() for name in TABLES}, meta=dict(res.meta))
+    before = {name: copy.observable(name) for name in OBSERVABLES}
+    for name in OBSERVABLES:
+        pd.testing.assert_series_equal(before[name], res.observable(name), check_exact=True)
+    c = copy.countries
+    c.loc[(c["direction"] == "transit") & (c["year"] == FIRST + 2), "direction"] = "export"
+    c.loc[(c["corridor"] == "middle") & (c["year"] == FIRST + 3), "corridor"] = "russian"
+    for name in OBSERVABLES:
+        pd.testing.assert_series_equal(
+            copy.observable(name), _pandas_observable(copy, name), check_exact=True
+        )
+    assert not copy.observable("northern_transit_teu").equals(before["northern_transit_teu"])
+    assert not copy.observable("middle_transit_days").equals(before["middle_transit_days"])
+
+
 def test_summary(res):
     s = res.summary
     assert set(s) >= SUMMARY_KEYS

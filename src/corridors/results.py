@@ -17,6 +17,8 @@ from __future__ import annotations
 import functools
 import io
 import json
+import threading
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -355,7 +357,7 @@ class _Columns:
     def __init__(self, table: pd.DataFrame) -> None:
         self.table = table
         self._arrays: dict[str, np.ndarray] = {}
-        self._equal: dict[tuple[str, str], Any] = {}
+        self._equal: dict[tuple[str, str], np.ndarray] = {}
 
     def array(self, name: str) -> np.ndarray:
         """``table[name].to_numpy()``."""
@@ -364,35 +366,47 @@ class _Columns:
         return self._arrays[name]
 
     def equal(self, **values: str) -> np.ndarray:
-        """The rows where each named text column holds its value: ``(table[a] == x) & (table[b] == y) & ...``.
-
-        Arrow-backed columns are compared by Arrow, and their masks combined there (a null,
-        a missing value, compares as pandas' NaN: not equal).
-        """
-        arrow, mask = None, None
+        """The rows where each named text column holds its value: ``(table[a] == x) & (table[b] == y) & ...``
+        (read-only)."""
+        mask = None
         for column, value in values.items():
             key = (column, value)
             if key not in self._equal:
                 self._equal[key] = _text_equal(self.table[column], value)
-            eq = self._equal[key]
-            if isinstance(eq, np.ndarray):
-                mask = eq if mask is None else mask & eq
-            else:
-                arrow = eq if arrow is None else pc.and_(arrow, eq)
-        if arrow is not None:
-            eq = _bool_array(pc.fill_null(arrow, False))
-            mask = eq if mask is None else mask & eq
+            mask = self._equal[key] if mask is None else mask & self._equal[key]
         return mask if mask is not None else np.ones(len(self.table), dtype=bool)
 
 
-def _text_equal(column: pd.Series, value: str) -> Any:
-    """``column == value``: an Arrow boolean array (null where the value is missing) for an
-    Arrow-backed text column, else a NumPy mask."""
+_MASKS: dict[tuple[int, str], tuple[weakref.ref, np.ndarray]] = {}
+_MASKS_SIZE = 64
+_MASKS_LOCK = threading.Lock()
+
+
+def _text_equal(column: pd.Series, value: str) -> np.ndarray:
+    """``(column == value).to_numpy()``, read-only.
+
+    An Arrow-backed column is compared by Arrow (a null, a missing value, is not equal,
+    as pandas' NaN), and the mask kept for its Arrow array while that lives: Arrow arrays
+    are immutable, and the runs of one shape share their text columns (see
+    :func:`_tiled_text`), so the runs of an ensemble compare each once.
+    """
     dtype = column.dtype
-    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
-        chunks = column.array.__arrow_array__()
-        return pc.equal(chunks, pa.scalar(value, chunks.type))
-    return (column == value).to_numpy(dtype=bool)
+    if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
+        mask = (column == value).to_numpy(dtype=bool, na_value=False)
+        mask.flags.writeable = False
+        return mask
+    chunks = column.array.__arrow_array__()
+    key = (id(chunks), value)
+    kept = _MASKS.get(key)
+    if kept is not None and kept[0]() is chunks:
+        return kept[1]
+    mask = _bool_array(pc.fill_null(pc.equal(chunks, pa.scalar(value, chunks.type)), False))
+    mask.flags.writeable = False
+    with _MASKS_LOCK:
+        while len(_MASKS) >= _MASKS_SIZE:
+            del _MASKS[next(iter(_MASKS))]
+        _MASKS[key] = (weakref.ref(chunks), mask)
+    return mask
 
 
 def _bool_array(mask: pa.ChunkedArray) -> np.ndarray:
