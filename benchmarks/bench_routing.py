@@ -21,8 +21,9 @@ behind ``routing._PARALLEL_WORK`` come from this table.
 
 Run ``python benchmarks/bench_routing.py`` (``make bench``); ``--quick`` for a shorter run,
 ``--section compare`` or ``--section threads`` for one part, ``--no-busy`` to skip the busy
-half of ``threads``. The exit status is 0 even when a target is missed: this is a
-measurement, not a test.
+half of ``threads``, ``--wait-idle SECONDS`` to wait for a quiet machine before each row of
+``threads``, ``--busy`` to run the comparisons with one core kept busy. The exit status is 0
+even when a target is missed: this is a measurement, not a test.
 """
 
 from __future__ import annotations
@@ -698,17 +699,41 @@ def wait_for_quiet(child: subprocess.Popen | None, deadline: float) -> None:
             return
 
 
+# the threads table, printed a row at a time: (header, width, left-aligned)
+THREAD_COLUMNS = (
+    ("case", 20, True), ("nodes", 5, False), ("jobs", 5, True), ("work", 9, False),
+    ("1T us", 9, False), ("2T us", 9, False), ("2T/1T", 6, False), ("auto us (T)", 13, False),
+    ("others", 6, False),
+)  # fmt: skip
+
+
+def _line(cells: list[str]) -> str:
+    return "  ".join(
+        c.ljust(w) if left else c.rjust(w) for c, (_, w, left) in zip(cells, THREAD_COLUMNS, strict=True)
+    ).rstrip()
+
+
+def thread_row_cells(c: ThreadCase, row: ThreadRow) -> list[str]:
+    t1, t2, auto, chosen, others = row
+    return [
+        c.case, str(c.n), c.jobs, f"{c.work:,}", _us(t1), _us(t2), f"{t2 / t1:.2f}",
+        f"{_us(auto)} ({chosen})", _load(others),
+    ]  # fmt: skip
+
+
 def measure_threads(
     cases: list[ThreadCase], repeats: int, min_sample: float, child: subprocess.Popen | None, wait_idle: float
-) -> tuple[list[ThreadRow], float | None]:
-    """:func:`measure_row` of each case, and the cores other processes used over all of them.
+) -> float | None:
+    """Print :func:`measure_row` of each case as a table row as soon as it is measured;
+    return the cores other processes used over all of them.
 
     With ``wait_idle`` seconds, each row waits up to that long for other processes to leave
     the cores alone and is measured again while they used more than ``IDLE_CORES``; the
     attempt with the least such use is kept.
     """
     meter = CpuMeter(child)
-    out = []
+    print(_line([name for name, _, _ in THREAD_COLUMNS]))
+    print(_line(["-" * w for _, w, _ in THREAD_COLUMNS]))
     for c in cases:
         deadline = time.monotonic() + wait_idle
         best = None
@@ -720,55 +745,35 @@ def measure_threads(
                 best = row
             if row[4] is None or row[4] <= IDLE_CORES or time.monotonic() >= deadline:
                 break
-        out.append(best)
-    return out, meter.others()
+        print(_line(thread_row_cells(c, best)), flush=True)
+    return meter.others()
 
 
 def _us(seconds: float) -> str:
     return f"{seconds * 1e6:.1f}"
 
 
-def threads_table(cases: list[ThreadCase], phases: list[tuple[str, list[ThreadRow]]]) -> list[str]:
-    head = ["case", "nodes", "jobs", "work"]
-    for name, _ in phases:
-        head += [f"{name} 1T us", f"{name} 2T us", f"{name} 2T/1T", f"{name} auto us (T)", "others"]
-    rows = [tuple(head)]
-    for i, c in enumerate(cases):
-        cells = [c.case, str(c.n), c.jobs, f"{c.work:,}"]
-        for _, results in phases:
-            t1, t2, auto, chosen, others = results[i]
-            cells += [_us(t1), _us(t2), f"{t2 / t1:.2f}", f"{_us(auto)} ({chosen})", _load(others)]
-        rows.append(tuple(cells))
-    return columns(rows, left={0, 2})
-
-
-def bench_threads(repeats: int, min_sample: float, quick: bool, busy: bool, wait_idle: float) -> list[str]:
-    """The threads section's lines: the table, the cores others used, the threshold."""
+def bench_threads(repeats: int, min_sample: float, quick: bool, busy: bool, wait_idle: float) -> None:
+    """Print the threads section: a table per phase (idle, busy), then what its columns mean."""
     if numba.config.NUMBA_NUM_THREADS < 2 or numba.get_num_threads() < 2:
-        return ["threads section skipped: fewer than 2 Numba threads (NUMBA_NUM_THREADS)"]
+        print("threads section skipped: fewer than 2 Numba threads (NUMBA_NUM_THREADS)")
+        return
     cases = thread_cases(np.random.default_rng(SEED + 1), quick)
-    phases = []
-    notes = []
-    idle, others = measure_threads(cases, repeats, min_sample, None, wait_idle)
-    phases.append(("idle", idle))
-    notes.append(f"idle: other processes kept {_cores(others)} busy on average")
+    print("\nidle: the machine as it is")
+    others = measure_threads(cases, repeats, min_sample, None, wait_idle)
+    print(f"other processes kept {_cores(others)} busy on average")
     if busy:
+        print("\nbusy: a child process spins on one core")
         with busy_core() as child:
-            loaded, others = measure_threads(cases, repeats, min_sample, child, wait_idle)
-        phases.append(("busy", loaded))
-        notes.append(
-            f"busy: one child process spinning on a core; other processes kept {_cores(others)} "
-            "busy besides it"
-        )
-    lines = threads_table(cases, phases)
-    lines.append("")
-    lines += notes
-    lines.append("others: cores that other processes kept busy on average while a row was measured")
-    lines.append(
+            others = measure_threads(cases, repeats, min_sample, child, wait_idle)
+        print(f"other processes kept {_cores(others)} busy on average besides it")
+    print()
+    print("1T, 2T: on 1 and 2 Numba threads; auto: on the count routing chose (T)")
+    print("others: cores that other processes kept busy on average while a row was measured")
+    print(
         f"work: routing's estimate in inner-loop steps; routing._PARALLEL_WORK = "
-        f"{routing._PARALLEL_WORK:,}: auto runs on 1 thread below it (T: the count it chose)"
+        f"{routing._PARALLEL_WORK:,}: auto runs on 1 thread below it"
     )
-    return lines
 
 
 def _load(value: float | None) -> str:
@@ -864,8 +869,7 @@ def main(argv: list[str] | None = None) -> int:
             "threads: the public functions on 1 and 2 Numba threads (1T, 2T) and on the count routing "
             "chooses (auto), microseconds per call"
         )
-        for line in bench_threads(repeats, min_sample, args.quick, not args.no_busy, args.wait_idle):
-            print(line)
+        bench_threads(repeats, min_sample, args.quick, not args.no_busy, args.wait_idle)
     elapsed = time.perf_counter() - started
     print()
     print_load("at the end")
