@@ -645,24 +645,25 @@ def _masks(edge_mask, through_mask, n_slots: int, n: int, rows: int | None = Non
 # Work below which a call runs on one Numba thread, in inner-loop steps: a Dijkstra job
 # counts n_nodes + n_slots, a path walk one step per hop and value; a step takes 5-8 ns on
 # one thread. Measured by the threads section of benchmarks/bench_routing.py (2-core VM,
-# numba 0.68 on its omp layer): time on 2 threads / time on 1, median of 5, for the 50
-# calls of its table (shortest_paths on 20-2000 nodes with 1-500 sources, the other entry
-# points at 200 and 2000 nodes), idle (other processes used <= 0.13 cores) and with the
-# other core kept busy by a spinning process:
+# numba 0.68 on its omp layer, --wait-idle): time on 2 threads / time on 1, median of 5,
+# for the 50 calls of its table (shortest_paths on 20-2000 nodes with 1-500 sources, the
+# other entry points at 200 and 2000 nodes), idle (other processes used <= 0.07 cores)
+# and with the other core kept busy by a spinning process:
 #
 #   work (steps)   calls   idle 2T/1T (median)   busy 2T/1T (median)   idle: 2T saves
-#   < 10k          16      0.74-1.37 (0.92)      1.5-290 (62)          <= 24 us
-#   10k-100k       16      0.54-1.33 (0.86)      1.4-123 (26)          <= 175 us
-#   100k-1M        12      0.41-0.67 (0.55)      1.03-7.5 (1.37)       0.3-1.2 ms
-#   1M-5M           6      0.46-0.56 (0.54)      1.04-4.5 (1.13)       2.8-17.6 ms
+#   < 10k          16      0.68-1.28 (0.96)      1.1-184 (117)         <= 24 us
+#   10k-100k       16      0.39-1.08 (0.70)      1.3-217 (43)          <= 0.2 ms
+#   100k-1M        12      0.36-0.73 (0.54)      1.6-31 (2.9)          0.1-1.3 ms
+#   1M-5M           6      0.51-0.64 (0.53)      0.94-4.0 (1.19)       2.9-12.4 ms
 #
 # A second thread that must wait for a busy core stalls the call by a time slice of the
-# other process, 7-8 ms here, whatever the call's size. Below 1M steps (5-8 ms on one
-# thread) that is up to 7.5x the call, against an idle gain of at most 1.2 ms: one thread.
-# From 1M on, two threads halve the time when idle and cost 1.04-1.23x for Dijkstra when
-# busy (4.5x for an assign: its trees, load and fold are three parallel regions, each of
-# which may stall). A core that other processes keep busy is also seen directly, from
-# /proc/stat (see _threads_for): then one thread at any size.
+# other process, about 7 ms here, whatever the call's size. Below 1M steps (5-8 ms on one
+# thread) that makes it 2-13x slower even for Dijkstra, against an idle gain of at most
+# 1.3 ms: one thread. From 1M on, two threads halve the time when idle and cost 0.94-1.22x
+# for Dijkstra when busy (4.0x for an assign: its trees, load and fold are three parallel
+# regions, each of which may stall). An earlier run gave the same picture. A core that
+# other processes keep busy is also seen directly, from /proc/stat (see _threads_for):
+# then one thread at any size.
 _PARALLEL_WORK = 1_000_000
 
 _local = threading.local()  # .single: depth of single_thread() blocks in this Python thread
