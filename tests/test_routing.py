@@ -973,6 +973,31 @@ def test_user_equilibrium_small_network_on_one_thread(two_threads, idle, monkeyp
     assert numba.get_num_threads() == 2
 
 
+def test_user_equilibrium_large_network_chooses_per_load(two_threads, monkeypatch, sioux):
+    """Above the threshold each load chooses again: a core taken midway means one thread."""
+    monkeypatch.setattr(routing, "_PARALLEL_WORK", 1)
+    monkeypatch.setattr(routing, "_CPUS", 2)
+    others = [0.0]
+    monkeypatch.setattr(routing, "_others_load", lambda: others[0])
+    seen = []
+    kernel = routing._assign_kernel
+
+    def wrapper(*args):
+        seen.append(numba.get_num_threads())
+        if len(seen) == 3:
+            others[0] = 1.0  # another process takes the other core
+        return kernel(*args)
+
+    monkeypatch.setattr(routing, "_assign_kernel", wrapper)
+    res = sioux.ue(method="frank-wolfe", gap=1e-3)
+    assert len(seen) > 5
+    assert seen[:3] == [2, 2, 2] and set(seen[3:]) == {1}
+    assert numba.get_num_threads() == 2
+    monkeypatch.undo()
+    again = sioux.ue(method="frank-wolfe", gap=1e-3)  # all on one thread: the same bits
+    assert same_bits(res.flow, again.flow)
+
+
 @pytest.mark.parametrize("size", ["below", "above"])
 def test_results_do_not_depend_on_the_thread_count(size, big_graph, two_threads):
     """Bit-identical on 1 and 2 threads, forced, and on routing's own choice, on problems

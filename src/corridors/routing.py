@@ -20,7 +20,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -1298,18 +1298,20 @@ def user_equilibrium(
     tails = slot_tails(indptr)
     nan_attrs = np.full((2, n_e), np.nan)
 
+    work = _dijkstra_work(org.size, n_nodes, n_e) + _walk_work(1, dst.size, 3, n_nodes)
+
     def load(times):
-        flow, skims, unassigned, _ = _assign_kernel(
-            indptr, indices, tails, times[None, :], em, tm, org, od_origin, dst, qk, nan_attrs
-        )
+        flow, skims, unassigned, _ = _run(
+            _assign_kernel, work, org.size,
+            indptr, indices, tails, times[None, :], em, tm, org, od_origin, dst, qk, nan_attrs,
+        )  # fmt: skip
         if unassigned[0] > 0:
             raise _fail("demand", f"{unassigned[0]:g} of it has no path between its origin and destination")
         return flow[0], skims[0, 0]
 
-    # each load on the thread count its size calls for (see _PARALLEL_WORK); results do not
-    # depend on the thread count
-    work = _dijkstra_work(org.size, n_nodes, n_e) + _walk_work(1, dst.size, 3, n_nodes)
-    with _num_threads(_threads_for(work, org.size)):
+    # each load on the thread count _threads_for chooses (results do not depend on it); a
+    # small problem stays on one thread for the whole run rather than switching per load
+    with _num_threads(1) if work < _PARALLEL_WORK else nullcontext():
         times = np.empty(n_e)
         deriv = np.empty(n_e)
         if initial_flow is None:
