@@ -434,6 +434,8 @@ def route_state_cargo(
     """
     if rows.size == 0:
         return
+    rows = np.array(rows, dtype=np.int64)  # writable: one kernel signature whoever owns the rows
+    owner = np.array(owner, dtype=np.int64)
     align = cargo.alignment.get(countries)
     if align is None:
         align = cargo.alignment[countries] = np.array(

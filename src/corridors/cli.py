@@ -531,13 +531,22 @@ def warmup() -> None:
     """
     import types
 
+    import numpy as np
+
     from corridors import routing
     from corridors.model import CorridorModel
 
     routing.warmup()
-    CorridorModel(end_year=2019, rng=0).run()  # the model's own kernels, fused
+    model = CorridorModel(end_year=2019, rng=0)
+    model.run()  # the model's own kernels, fused
     outside = types.SimpleNamespace(shortest_path_trees=routing.shortest_path_trees)
     CorridorModel(end_year=2019, rng=0, router=outside).run()  # and one by one, as for other routers
+    # the per-agent forms of the batched rules and re-booking on its own (tests, notebooks)
+    model._rebook(np.zeros_like(model.sh.shares), model.view.available.copy())
+    for agent in model.country_agents.values():
+        agent.route_state_flows(model.view, model.terms, model.sh, model.params)
+    model.shippers[0].choose(model.view, model.terms, model.cargo, model.params)
+    model.shippers[0].remember(model.view, model.params)
     err.print("Numba kernels compiled and cached")
 
 
