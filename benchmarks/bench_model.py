@@ -506,10 +506,22 @@ class KernelTimers:
     def __init__(self) -> None:
         self.kernel_s: dict[str, float] = defaultdict(float)
         self.kernel_calls = 0
-        self.route_s = self.route_kernel_s = 0.0
-        self.route_calls = 0
-        self._depth = 0
+        self.route_kernel_s = 0.0
+        self.route = RouteTimer(
+            [
+                (routing if owner is None else getattr(routing, owner, None), name)
+                for owner, name in self.ROUTE
+            ]
+        )
         self._saved: list[tuple[object, str, object]] = []
+
+    @property
+    def route_s(self) -> float:
+        return self.route.seconds
+
+    @property
+    def route_calls(self) -> int:
+        return self.route.calls
 
     def _patch(self, owner, name: str, new) -> None:
         self._saved.append((owner, name, getattr(owner, name)))
@@ -524,10 +536,7 @@ class KernelTimers:
             for name, value in list(vars(module).items()):
                 if isinstance(value, numba.core.dispatcher.Dispatcher) and value in wrapped:
                     self._patch(module, name, wrapped[value])
-        for owner_name, name in self.ROUTE:
-            owner = routing if owner_name is None else getattr(routing, owner_name, None)
-            if owner is not None and hasattr(owner, name):
-                self._patch(owner, name, self._route(getattr(owner, name)))
+        self.route.__enter__()
         return self
 
     def _kernel(self, fn, where: str):
@@ -539,26 +548,13 @@ class KernelTimers:
                 elapsed = time.perf_counter() - start
                 self.kernel_s[where] += elapsed
                 self.kernel_calls += 1
-                if self._depth:
+                if self.route._depth:
                     self.route_kernel_s += elapsed
 
         return timed
 
-    def _route(self, fn):
-        def timed(*args, **kwargs):
-            self._depth += 1
-            start = time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                self._depth -= 1
-                if not self._depth:
-                    self.route_s += time.perf_counter() - start
-                    self.route_calls += 1
-
-        return timed
-
     def __exit__(self, *exc) -> None:
+        self.route.__exit__(*exc)
         for owner, name, fn in reversed(self._saved):
             setattr(owner, name, fn)
 

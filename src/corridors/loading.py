@@ -469,20 +469,6 @@ def _refresh_trees(
 
 
 @_kernel
-def _path_sum(tails, pred, src, dest, values, a):
-    """Sum of ``values[a]`` along the tree ``pred`` from ``src`` to ``dest`` (inf: unreachable)."""
-    node = dest
-    if node != src and pred[node] < 0:
-        return np.inf
-    out = 0.0
-    while node != src:
-        slot = pred[node]
-        out += values[a, slot]
-        node = tails[slot]
-    return out
-
-
-@_kernel
 def _path_sums(tails, pred, src, dest, values, out):
     """Sums of every row of ``values`` along one path, in one walk (inf: unreachable)."""
     A = values.shape[0]
@@ -498,22 +484,6 @@ def _path_sums(tails, pred, src, dest, values, out):
         for a in range(A):
             out[a] += values[a, slot]
         node = tails[slot]
-
-
-@_kernel
-def _path_min(tails, pred, src, dest, values):
-    """Least of ``values`` along the path (inf: unreachable or empty)."""
-    node = dest
-    out = np.inf
-    if node != src and pred[node] < 0:
-        return out
-    while node != src:
-        slot = pred[node]
-        v = values[slot]
-        if v < out:
-            out = v
-        node = tails[slot]
-    return out
 
 
 @_kernel
@@ -596,33 +566,10 @@ def _parts_on_paths(paths, ra, per_shipper, scale, parts):
 
 
 @_kernel
-def _group_parts(tails, pred, ra, per_shipper, scale, parts):
-    """Edge flows of ``per_shipper`` (S, K) tonnes on ``pred``, per group summed over
-    corridors and divided by ``scale``, into ``parts`` (G, n_slots)."""
-    _parts_on_paths(_path_slots(tails, pred, ra[0], ra[1], ra[2]), ra, per_shipper, scale, parts)
-
-
-@_kernel
 def _load_all(tails, pred, ra, per_shipper, out):
     """Edge flows of ``per_shipper`` (S, K) tonnes on ``pred`` into ``out``: each group's
     flows summed over corridors, then the groups in order."""
-    parts = np.empty((ra[3].shape[0] - 1, tails.shape[0]))
-    _group_parts(tails, pred, ra, per_shipper, 1.0, parts)
-    out[:] = 0.0
-    for g in range(parts.shape[0]):
-        for slot in range(tails.shape[0]):
-            out[slot] += parts[g, slot]
-
-
-@_kernel
-def _ratio_on_paths(tails, pred, od_job, od_source, od_dest, ship_od, factor, out):
-    """Per shipper and corridor, the least ``factor`` on its path, at most 1 (1: none)."""
-    S, K = out.shape
-    for s in range(S):
-        o = ship_od[s]
-        for k in range(K):
-            r = _path_min(tails, pred[od_job[o, k]], od_source[o], od_dest[o], factor)
-            out[s, k] = min(r, 1.0) if np.isfinite(r) else 1.0
+    _load_on_paths(_path_slots(tails, pred, ra[0], ra[1], ra[2]), ra, per_shipper, out)
 
 
 # --------------------------------------------------------------------------- quote
@@ -734,7 +681,8 @@ def _rebook_kernel(tails, pred, ra, ship_od, moved, allowed, target, cap_s, hard
 
 @_kernel
 def _load_on_paths(paths, ra, per_shipper, out):
-    """:func:`_load_all` on cached paths."""
+    """Edge flows of ``per_shipper`` (S, K) tonnes on cached ``paths`` (:func:`_path_slots`)
+    into ``out``: each group's flows summed over corridors, then the groups in order."""
     parts = np.empty((ra[3].shape[0] - 1, out.shape[0]))
     _parts_on_paths(paths, ra, per_shipper, 1.0, parts)
     out[:] = 0.0
@@ -745,7 +693,7 @@ def _load_on_paths(paths, ra, per_shipper, out):
 
 @_kernel
 def _ratio_on_cached(paths, ship_od, factor, out):
-    """:func:`_ratio_on_paths` on cached paths."""
+    """Per shipper and corridor, the least ``factor`` on its cached path, at most 1 (1: none)."""
     ptr, slots, reach = paths
     S, K = out.shape
     for s in range(S):
@@ -1091,16 +1039,7 @@ def _settle_on_paths(
         factor[i] = cap_s[i] / loads[i] if hard_s[i] and loads[i] > cap_s[i] else np.inf
     ratios = np.empty((D, S, K))
     for d in range(D):
-        ptr, slots, reach = cached[d]
-        for s in range(S):
-            o = ship_od[s]
-            for k in range(K):
-                i = o * K + k
-                r = np.inf
-                if reach[i]:
-                    for j in range(ptr[i], ptr[i + 1]):
-                        r = min(r, factor[slots[j]])
-                ratios[d, s, k] = min(r, 1.0) if np.isfinite(r) else 1.0
+        _ratio_on_cached(cached[d], ship_od, factor, ratios[d])
     mean = np.zeros((S, K))
     for m in range(n_mix):
         mean += ratios[of[m]]
@@ -1280,8 +1219,6 @@ def _load_fused(
     last_wait = np.empty(n_slots)
     have_last = False
     round_loads = loads.copy()
-    G = ra[3].shape[0] - 1
-    parts = np.empty((G, n_slots))
     for i in range(1, iterations):
         wait = _queue_days(loads, cap_s, hard_s)
         if have_last and np.all(wait == last_wait):
@@ -1304,11 +1241,8 @@ def _load_fused(
                        rpred[0], rdist[0], rstrict[0], rfresh[0:1], rorder[0], rreached[0])  # fmt: skip
         paths = _path_slots(tails, rpred[0], ra[0], ra[1], ra[2])
         cached.append(paths)
-        _parts_on_paths(paths, ra, offered, 1.0, parts)
-        round_loads = np.zeros(n_slots)
-        for g in range(G):
-            for s in range(n_slots):
-                round_loads[s] += parts[g, s]
+        round_loads = np.empty(n_slots)
+        _load_on_paths(paths, ra, offered, round_loads)
         for s in range(n_slots):
             loads[s] = loads[s] + (round_loads[s] - loads[s]) / (i + 1)
         of[i] = len(cached) - 1

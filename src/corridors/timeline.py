@@ -24,12 +24,9 @@ from corridors.events import (
     EdgeState,
     Event,
     Investment,
-    OfftakeDeal,
     RouteClosure,
     RouteOpening,
-    Sanction,
     Shock,
-    Subsidy,
     TariffChange,
     apply_edge_events,
     quarter_index,
@@ -225,7 +222,3 @@ class Timeline:
             else:
                 out.append(ev)
         return out
-
-
-# the kinds agents read through Timeline.active
-AGENT_KINDS = (Sanction, Subsidy, OfftakeDeal)
