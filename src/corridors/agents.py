@@ -571,12 +571,13 @@ def best_project(view: QuarterView, funders: tuple[str, ...], savings_usd_m: flo
     L = view.layout
     best: tuple[float, str, float] | None = None
     waits = times = None
+    year, done, funders = view.year, view.done_projects, set(funders)
     for i, row in enumerate(L.projects):
-        if row.project in view.done_projects or row.earliest_year > view.year or row.effect == "open":
+        if row.project in done or row.earliest_year > year or row.effect == "open":
             continue
         if row.feeder_only:  # the feeder fleet is the Caspian operator's decision
             continue
-        if not set(funders) & set(row.funders):
+        if funders.isdisjoint(row.funders):
             continue
         cost = float(row.cost_usd_m)
         if cost > savings_usd_m:

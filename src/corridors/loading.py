@@ -151,7 +151,9 @@ class TreeBuffers:
     weights and open links of their last call ``(n, R, n_slots)``, each job's tree ``pred``
     and its distances ``dist`` ``(n, J, n_nodes)``, whether it was the unique shortest-path
     tree ``strict`` ``(n, J)``, whether a cache has never been called ``fresh`` ``(n,)``, and
-    each tree's nodes from its source outwards ``order`` (the first ``reached`` of them)."""
+    each tree's nodes in depth-first preorder ``order`` (the first ``reached`` of them), each
+    node's place ``pos`` in it and the size of its subtree ``size``: a subtree is a run of
+    ``order``."""
 
     weights: np.ndarray
     masks: np.ndarray
@@ -161,6 +163,8 @@ class TreeBuffers:
     fresh: np.ndarray
     order: np.ndarray
     reached: np.ndarray
+    pos: np.ndarray
+    size: np.ndarray
 
     @classmethod
     def allocate(cls, n: int, routes: Routes, n_nodes: int) -> TreeBuffers:
@@ -168,12 +172,13 @@ class TreeBuffers:
         J = routes.job_row.size
         return cls(np.full((n, R, n_slots), np.nan), np.zeros((n, R, n_slots), dtype=bool),
                    np.full((n, J, n_nodes), -1, dtype=np.int64), np.full((n, J, n_nodes), np.inf),
-                   np.zeros((n, J), dtype=bool), np.ones(n, dtype=bool), np.zeros((n, J, n_nodes), dtype=np.int64),
-                   np.zeros((n, J), dtype=np.int64))  # fmt: skip
+                   np.zeros((n, J), dtype=bool), np.ones(n, dtype=bool), np.zeros((n, J, n_nodes), dtype=np.int32),
+                   np.zeros((n, J), dtype=np.int64), np.zeros((n, J, n_nodes), dtype=np.int32),
+                   np.zeros((n, J, n_nodes), dtype=np.int32))  # fmt: skip
 
     def arrays(self) -> tuple:
         return (self.weights, self.masks, self.pred, self.dist, self.strict, self.fresh, self.order,
-                self.reached)  # fmt: skip
+                self.reached, self.pos, self.size)  # fmt: skip
 
 
 class TreeCache:
@@ -192,6 +197,9 @@ class TreeCache:
         self.routes = routes
         self.router = None if router is routing else router
         self.graph = graph
+        in_ptr, in_slots = _incoming(graph.indices, graph.n_nodes)
+        # the graph as the kernels take it: CSR, each slot's tail, through nodes, incoming CSR
+        self.arrays = (graph.indptr, graph.indices, graph.tails, graph.through_mask, in_ptr, in_slots)
         self.buffers = buffers or TreeBuffers.allocate(1, routes, graph.n_nodes)
         self.index = index
 
@@ -217,11 +225,11 @@ class TreeCache:
         cheap as the tree's path, or cheaper). A unique shortest-path tree is what any
         correct Dijkstra returns, so reused trees equal freshly grown ones.
         """
-        r, g, b, i = self.routes, self.graph, self.buffers, self.index
+        r, b, i = self.routes, self.buffers, self.index
         if self.router is None:
-            _refresh_trees(g.indptr, g.indices, g.tails, g.through_mask, weights, masks, r.job_row, r.job_source,
-                           b.weights[i], b.masks[i], b.pred[i], b.dist[i], b.strict[i], b.fresh[i : i + 1],
-                           b.order[i], b.reached[i])  # fmt: skip
+            _refresh_trees(self.arrays, weights, masks, r.job_row, r.job_source, b.weights[i], b.masks[i], b.pred[i],
+                           b.dist[i], b.strict[i], b.fresh[i : i + 1], b.order[i], b.reached[i], b.pos[i],
+                           b.size[i])  # fmt: skip
             return b.pred[i]
         # another router (a peer, for comparison) solves every tree of every call: keeping
         # trees by their certificates is part of our own route-cost core
@@ -286,10 +294,19 @@ def _tree_distances(tails, p, src, w, d, stack):
             d[x] = base
 
 
+def _incoming(indices: np.ndarray, n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """The slots into each node as CSR: node ``v``'s are ``in_slots[in_ptr[v]:in_ptr[v + 1]]``."""
+    in_slots = np.argsort(indices, kind="stable").astype(np.int64)
+    in_ptr = np.zeros(n_nodes + 1, dtype=np.int64)
+    np.cumsum(np.bincount(indices, minlength=n_nodes), out=in_ptr[1:])
+    return in_ptr, in_slots
+
+
 @_kernel
-def _tree_order(tails, p, src, order):
-    """The tree's nodes in an order where each comes after its parent, from ``src``; returns
-    how many it reaches."""
+def _tree_order(tails, p, src, order, pos, size):
+    """The tree's nodes in depth-first preorder from ``src`` (each after its parent, each
+    subtree a run: node ``v``'s is ``order[pos[v]:pos[v] + size[v]]``); returns how many
+    nodes the tree reaches."""
     n = p.shape[0]
     n_children = np.zeros(n + 1, dtype=np.int64)
     for v in range(n):
@@ -304,16 +321,24 @@ def _tree_order(tails, p, src, order):
             u = tails[p[v]]
             children[fill[u]] = v
             fill[u] += 1
-    order[0] = src
-    head = 0
-    tail = 1
-    while head < tail:
-        u = order[head]
-        head += 1
-        for i in range(n_children[u], n_children[u + 1]):
-            order[tail] = children[i]
-            tail += 1
-    return tail
+    stack = np.empty(n, dtype=np.int64)
+    stack[0] = src
+    top = 1
+    k = 0
+    while top > 0:
+        top -= 1
+        u = stack[top]
+        pos[u] = k
+        order[k] = u
+        size[u] = 1
+        k += 1
+        for i in range(n_children[u + 1] - 1, n_children[u] - 1, -1):
+            stack[top] = children[i]
+            top += 1
+    for i in range(k - 1, 0, -1):
+        v = order[i]
+        size[tails[p[v]]] += size[v]
+    return k
 
 
 @_kernel
@@ -337,6 +362,22 @@ def _beats(tails, p, u, v, slot, nd, dv):
 
 
 @_kernel
+def _out_links_strict(indptr, indices, tails, mask, w, src, p, d, u):
+    """Whether every open link out of ``u`` that is not a tree link, into a node other than
+    the source, ends strictly above the tree's distance of its head (see :func:`_beats`)."""
+    for slot in range(indptr[u], indptr[u + 1]):
+        v = indices[slot]  # a link into the source never improves it: weights are >= 0
+        if (
+            mask[slot]
+            and v != src
+            and p[v] != slot
+            and not _beats(tails, p, u, v, slot, d[u] + w[slot], d[v])
+        ):
+            return False
+    return True
+
+
+@_kernel
 def _strictly_optimal(indptr, indices, tails, through, mask, w, src, p, d):
     """Whether the tree ``p`` with distances ``d`` is the unique shortest-path tree: every open
     link not in it, out of a node paths may pass through (or the source) and reached by the
@@ -346,35 +387,50 @@ def _strictly_optimal(indptr, indices, tails, through, mask, w, src, p, d):
     for u in range(n):
         if d[u] == np.inf or (u != src and not through[u]):
             continue
-        for slot in range(indptr[u], indptr[u + 1]):
-            v = indices[slot]  # a link into the source never improves it: weights are >= 0
-            if (
-                mask[slot]
-                and v != src
-                and p[v] != slot
-                and not _beats(tails, p, u, v, slot, d[u] + w[slot], d[v])
-            ):
-                return False
+        if not _out_links_strict(indptr, indices, tails, mask, w, src, p, d, u):
+            return False
     return True
 
 
 @_kernel
-def _still_strict(indptr, indices, tails, through, mask, w, src, p, d_old, d, changed):
+def _subtrees_strict(graph, mask, w, src, p, d, order, pos, size, heads, n_heads, changed):
     """Whether a tree that was the unique shortest-path tree stays so after some weights
-    changed: only links whose tail's or head's tree distance moved (``d_old`` to ``d``), or
-    whose own weight changed (``changed``), can break a strict inequality, so only they are
-    checked (see :func:`_strictly_optimal`)."""
-    n = d.shape[0]
-    for u in range(n):
-        if d[u] == np.inf or (u != src and not through[u]):
-            continue
-        moved = d[u] != d_old[u]
-        for slot in range(indptr[u], indptr[u + 1]):
-            v = indices[slot]
-            if not (moved or d[v] != d_old[v]) or not mask[slot] or v == src or p[v] == slot:
-                continue
-            if not _beats(tails, p, u, v, slot, d[u] + w[slot], d[v]):
+    changed, among them the tree links into ``heads[:n_heads]``: only the distances in those
+    nodes' subtrees move. They are summed again in place (the same sums as
+    :func:`_ordered_distances`), and only the links into and out of the subtrees' nodes, and
+    the changed links, are checked."""
+    indptr, indices, tails, through, in_ptr, in_slots = graph
+    for a in range(1, n_heads):  # by place in the preorder: a nested subtree then follows its root's
+        x = heads[a]
+        b = a - 1
+        while b >= 0 and pos[heads[b]] > pos[x]:
+            heads[b + 1] = heads[b]
+            b -= 1
+        heads[b + 1] = x
+    n_top = 0
+    end = -1
+    for h in range(n_heads):  # keep the outermost subtrees: their runs of the preorder are disjoint
+        if pos[heads[h]] >= end:
+            heads[n_top] = heads[h]
+            n_top += 1
+            end = pos[heads[h]] + size[heads[h]]
+    for h in range(n_top):
+        for i in range(pos[heads[h]], pos[heads[h]] + size[heads[h]]):
+            x = order[i]
+            e = p[x]
+            d[x] = d[tails[e]] + w[e]
+    for h in range(n_top):
+        for i in range(pos[heads[h]], pos[heads[h]] + size[heads[h]]):
+            x = order[i]
+            if through[x] and not _out_links_strict(indptr, indices, tails, mask, w, src, p, d, x):
                 return False
+            for k in range(in_ptr[x], in_ptr[x + 1]):
+                slot = in_slots[k]
+                u = tails[slot]
+                if d[u] == np.inf or (u != src and not through[u]) or not mask[slot] or p[x] == slot:
+                    continue
+                if not _beats(tails, p, u, x, slot, d[u] + w[slot], d[x]):
+                    return False
     for i in range(changed.shape[0]):
         slot = changed[i]
         u = tails[slot]
@@ -388,20 +444,26 @@ def _still_strict(indptr, indices, tails, through, mask, w, src, p, d_old, d, ch
 
 @_kernel
 def _refresh_trees(
-    indptr, indices, tails, through, weights, masks, job_row, job_source, old_weights, old_masks, pred, dist,
-    strict, fresh_flag, order, reached,
+    graph, weights, masks, job_row, job_source, old_weights, old_masks, pred, dist, strict, fresh_flag, order,
+    reached, pos, size,
 ):  # fmt: skip
     """Keep or re-grow every job's tree in place (``pred``), on one thread.
 
-    ``dist`` holds each tree's distances and ``strict`` whether the tree was the unique
-    shortest-path tree at the old weights. A strict tree whose row changed only in weights
-    off the tree, on links whose new weight still leaves it strictly best, is kept without
-    further work; one whose tree links changed is checked whole (:func:`_strictly_optimal`)
-    and re-grown only if that fails (Dijkstra, :mod:`corridors.routing`'s); a changed set of
-    open links re-grows the row. Every kept tree is the tree a fresh Dijkstra would return.
-    The new weights and links are stored as the old ones; ``fresh_flag[0]`` (never called:
-    grow every tree) is cleared. Returns the number of trees grown.
+    ``graph`` is :attr:`TreeCache.arrays`. ``dist`` holds each tree's distances and
+    ``strict`` whether the tree was the unique shortest-path tree at the old weights. A
+    strict tree whose row changed only in weights off the tree, on links whose new weight
+    still leaves it strictly best, is kept without further work; one whose tree links
+    changed has the distances of those links' subtrees summed again and the links at their
+    nodes checked (:func:`_subtrees_strict`), and is re-grown if a link beats it (Dijkstra,
+    :mod:`corridors.routing`'s); a tree that was not strict, or that a changed link beats
+    at its old distances, is checked whole (:func:`_strictly_optimal`) and re-grown if that
+    fails; a changed set of open links re-grows the row. Every kept
+    tree is the tree a fresh Dijkstra would return. The new weights and links are stored as
+    the old ones; ``fresh_flag[0]`` (never called: grow every tree) is cleared. Returns the
+    number of trees that changed (every tree on the first call): 0 means every path is as
+    before.
     """
+    indptr, indices, tails, through = graph[0], graph[1], graph[2], graph[3]
     fresh = fresh_flag[0]
     state, ptr, changed = _row_changes(weights, masks, old_weights, old_masks)
     n = indptr.shape[0] - 1
@@ -410,11 +472,12 @@ def _refresh_trees(
     work = routing._workspace(n)
     w = np.empty(weights.shape[1])
     stack = np.empty(n, dtype=np.int64)
-    d2 = np.empty(n)
+    heads = np.empty(weights.shape[1], dtype=np.int64)
+    p_old = np.empty(n, dtype=np.int64)
     w_row = -1
     inv = 0.0
     ring = np.uint64(0)
-    grown = 0
+    moved = 0
     for j in range(job_row.shape[0]):
         r = job_row[j]
         src = job_source[j]
@@ -424,7 +487,7 @@ def _refresh_trees(
             continue
         if not fresh and state[r] == 1:
             whole = not strict[j]
-            on_tree = False
+            n_heads = 0
             if not whole:  # only links off the tree changed: their own inequalities decide
                 for i in range(ptr[r], ptr[r + 1]):
                     slot = changed[i]
@@ -435,34 +498,42 @@ def _refresh_trees(
                     if v == src:
                         continue
                     if p[v] == slot:
-                        on_tree = True
+                        heads[n_heads] = v
+                        n_heads += 1
                     elif not _beats(tails, p, u, v, slot, d[u] + weights[r, slot], d[v]):
                         whole = True
                         break
-                if not whole and not on_tree:
+                if not whole and n_heads == 0:
                     continue
-            if not whole:  # tree links changed: re-check the links at nodes whose distance moved
-                _ordered_distances(tails, p, weights[r], order[j], reached[j], d2)
-                if _still_strict(indptr, indices, tails, through, masks[r], weights[r], src, p, d, d2,
-                                 changed[ptr[r] : ptr[r + 1]]):  # fmt: skip
-                    d[:] = d2
+            if not whole:  # tree links changed: the subtrees below them moved
+                if _subtrees_strict(graph, masks[r], weights[r], src, p, d, order[j], pos[j], size[j], heads,
+                                    n_heads, changed[ptr[r] : ptr[r + 1]]):  # fmt: skip
                     continue
-            _tree_distances(tails, p, src, weights[r], d, stack)
-            if _strictly_optimal(indptr, indices, tails, through, masks[r], weights[r], src, p, d):
-                strict[j] = True
-                continue
+                # a link beats the tree at its exact new distances: so would it in the whole check
+            else:
+                _tree_distances(tails, p, src, weights[r], d, stack)
+                if _strictly_optimal(indptr, indices, tails, through, masks[r], weights[r], src, p, d):
+                    strict[j] = True
+                    continue
         if r != w_row:
             inv, ring = routing._masked_weights(weights[r], masks[r], w)
             w_row = r
+        p_old[:] = p
         routing._dijkstra(ip, ix, w, through, src, d, p, work, inv, ring)
-        reached[j] = _tree_order(tails, p, src, order[j])
+        if fresh:
+            moved += 1
+        else:
+            for v in range(n):
+                if p[v] != p_old[v]:
+                    moved += 1
+                    break
+        reached[j] = _tree_order(tails, p, src, order[j], pos[j], size[j])
         _ordered_distances(tails, p, weights[r], order[j], reached[j], d)  # as the checks will sum them
         strict[j] = _strictly_optimal(indptr, indices, tails, through, masks[r], weights[r], src, p, d)
-        grown += 1
     old_weights[:] = weights
     old_masks[:] = masks
     fresh_flag[0] = False
-    return grown
+    return moved
 
 
 # --------------------------------------------------------------------------- paths
@@ -1156,12 +1227,12 @@ def settle(
 @_kernel
 def _quote_fused(graph, jobs, row_vot, money_s, time_s, wait_s, bloc_km_s, masks, buf, od, money, time, bloc):
     """:func:`quote` on our Dijkstra: weights, kept or re-grown trees and quotes in one call."""
-    indptr, indices, tails, through = graph
+    tails = graph[2]
     job_row, job_source = jobs
-    old_w, old_m, pred, dist, strict, fresh, order, reached = buf
+    old_w, old_m, pred, dist, strict, fresh, order, reached, pos, size = buf
     weights = _route_weights(money_s, time_s, wait_s, row_vot)
-    _refresh_trees(indptr, indices, tails, through, weights, masks, job_row, job_source, old_w[0], old_m[0], pred[0],
-                   dist[0], strict[0], fresh[0:1], order[0], reached[0])  # fmt: skip
+    _refresh_trees(graph, weights, masks, job_row, job_source, old_w[0], old_m[0], pred[0], dist[0], strict[0],
+                   fresh[0:1], order[0], reached[0], pos[0], size[0])  # fmt: skip
     P = bloc_km_s.shape[0]
     n = money_s.shape[0]
     values = np.empty((3 + P, n))
@@ -1186,7 +1257,7 @@ def quote_quarter(
     b = trees.buffers
     i = trees.index
     buf = tuple(x[i : i + 1] for x in b.arrays())
-    _quote_fused((g.indptr, g.indices, g.tails, g.through_mask), (routes.job_row, routes.job_source),
+    _quote_fused(trees.arrays, (routes.job_row, routes.job_source),
                  routes.row_vot, money_s, time_s, wait_s, bloc_km_s, masks, buf,
                  (routes.od_job, routes.od_source, routes.od_dest, routes.ship_od), money, time, bloc)  # fmt: skip
     return b.pred[i], money, time, bloc
@@ -1203,11 +1274,12 @@ def _load_fused(
     The rounds share one tree buffer (``rbuf[0]``): each starts from the trees of the round
     before, whose weights differ only where the queues moved, and keeps or re-grows them
     (:func:`_refresh_trees`): the result is the trees a fresh Dijkstra would grow. Each
-    round's paths are kept for :func:`settle`.
+    round's paths are kept for :func:`settle`; a round whose trees are those of the round
+    before reuses its paths and loads.
     """
-    indptr, indices, tails, through = graph
+    tails = graph[2]
     job_row, job_source = jobs
-    old_w, old_m, rpred, rdist, rstrict, rfresh, rorder, rreached = rbuf
+    old_w, old_m, rpred, rdist, rstrict, rfresh, rorder, rreached, rpos, rsize = rbuf
     quote_pred = qbuf[2][0]
     n_slots = tails.shape[0]
     loads = np.empty(n_slots)
@@ -1219,6 +1291,7 @@ def _load_fused(
     last_wait = np.empty(n_slots)
     have_last = False
     round_loads = loads.copy()
+    started = False
     for i in range(1, iterations):
         wait = _queue_days(loads, cap_s, hard_s)
         if have_last and np.all(wait == last_wait):
@@ -1228,7 +1301,8 @@ def _load_fused(
         last_wait = wait
         have_last = True
         weights = _route_weights(money_s, time_s, wait, row_vot)
-        if len(cached) == 1:  # the first round starts from the quote's trees: they differ only in queues
+        if not started:  # the first round starts from the quote's trees: they differ only in queues
+            started = True
             old_w[0] = qbuf[0][0]
             old_m[0] = qbuf[1][0]
             rpred[0] = qbuf[2][0]
@@ -1237,8 +1311,15 @@ def _load_fused(
             rfresh[0] = qbuf[5][0]
             rorder[0] = qbuf[6][0]
             rreached[0] = qbuf[7][0]
-        _refresh_trees(indptr, indices, tails, through, weights, masks, job_row, job_source, old_w[0], old_m[0],
-                       rpred[0], rdist[0], rstrict[0], rfresh[0:1], rorder[0], rreached[0])  # fmt: skip
+            rpos[0] = qbuf[8][0]
+            rsize[0] = qbuf[9][0]
+        moved = _refresh_trees(graph, weights, masks, job_row, job_source, old_w[0], old_m[0], rpred[0], rdist[0],
+                               rstrict[0], rfresh[0:1], rorder[0], rreached[0], rpos[0], rsize[0])  # fmt: skip
+        if moved == 0:  # the paths of the round before: its loads again
+            for s in range(n_slots):
+                loads[s] = loads[s] + (round_loads[s] - loads[s]) / (i + 1)
+            of[i] = of[i - 1]
+            continue
         paths = _path_slots(tails, rpred[0], ra[0], ra[1], ra[2])
         cached.append(paths)
         round_loads = np.empty(n_slots)
@@ -1281,7 +1362,7 @@ def load_quarter(
     new, offered, diverted = np.empty((S, K)), np.empty((S, K)), np.empty(S)
     out = Settled.allocate(S, K, slot.size)
     _load_fused(
-        (g.indptr, g.indices, tails, g.through_mask), (routes.job_row, routes.job_source), _arrays(routes),
+        quote_trees.arrays, (routes.job_row, routes.job_source), _arrays(routes),
         routes.ship_od, routes.row_vot, quote_trees.buffers.arrays(), round_buffers.arrays(), masks, volumes, state_share, shares,
         state_alloc, target, available, ban_cap, backlog, cap_s, hard_s, money_s, time_s, prev_load_s, bool(first),
         float(queue_days), float(give_up), int(iterations), float(bpr_alpha), float(bpr_beta), slot, new, offered,

@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit
 
 from corridors import routing
-from corridors.events import EdgeState, OfftakeDeal, Sanction, Subsidy
+from corridors.events import BASE_YEAR, EdgeState, OfftakeDeal, Sanction, Subsidy
 from corridors.inputs import Inputs
 from corridors.loading import Routes
 from corridors.network import COMMODITIES, CORRIDORS, Network
@@ -628,13 +628,16 @@ def pipeline_flows(
     """Tonnes each pipeline carries in quarter ``t``: its trend volume less the crude its
     state ``diverted`` to Caspian tankers, within capacity; none when closed."""
     L = layout
-    want = L.pipe_volume * (1.0 + L.pipe_growth) ** (t / 4.0) / 4.0
-    for c, i in L.pipe_of.items():
-        want[i] -= diverted.get(c, 0.0)
-    want = np.maximum(want, 0.0)
-    cap = capacity[L.pipe_edges]
-    carried = np.minimum(want, np.where(np.isnan(cap), np.inf, cap))
-    return np.where(state.closed[L.pipe_edges], 0.0, carried)
+    out = np.empty(L.pipe_edges.size)
+    less = {i: diverted.get(c, 0.0) for c, i in L.pipe_of.items()}
+    for i, e in enumerate(L.pipe_edges.tolist()):  # a few pipelines: plain floats, numpy's operations
+        want = max(
+            float(L.pipe_volume[i]) * (1.0 + float(L.pipe_growth[i])) ** (t / 4.0) / 4.0 - less.get(i, 0.0),
+            0.0,
+        )
+        cap = float(capacity[e])
+        out[i] = 0.0 if state.closed[e] else min(want, np.inf if np.isnan(cap) else cap)
+    return out
 
 
 # --------------------------------------------------------------------------- policy terms
@@ -809,8 +812,6 @@ class QuarterView:
 
     @property
     def year(self) -> int:
-        from corridors.events import BASE_YEAR
-
         return BASE_YEAR + self.t // 4
 
     # ---------------------------------------------------------------- indicators agents read
