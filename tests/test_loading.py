@@ -57,15 +57,25 @@ def test_kept_trees_equal_fresh_trees_on_random_graphs(data):
     router = outside if data.draw(st.booleans()) else None
     cache = loading.TreeCache(small_routes(n_rows, sources, m), graph, router)
     weight = st.integers(1, 6).map(float)  # small integers: ties are common
+    # either weights of their own per row, or the model's: made of money, time and wait per
+    # slot (then only the slots whose inputs changed are compared)
+    from_inputs = data.draw(st.booleans())
+    vot = np.array(data.draw(st.lists(st.sampled_from([0.5, 1.0, 2.0]), min_size=n_rows, max_size=n_rows)))
+    inputs = np.array([data.draw(st.lists(weight, min_size=m, max_size=m)) for _ in range(3)])
     w = np.array([data.draw(st.lists(weight, min_size=m, max_size=m)) for _ in range(n_rows)])
     masks = np.array([data.draw(st.lists(st.booleans(), min_size=m, max_size=m)) for _ in range(n_rows)])
     for _ in range(data.draw(st.integers(1, 6))):
-        got = cache.update(w, masks).copy()
+        if from_inputs:
+            w = loading._route_weights(inputs[0], inputs[1], inputs[2], vot)
+        got = cache.update(w, masks, inputs.copy() if from_inputs else None).copy()
         np.testing.assert_array_equal(got, fresh_trees(cache, w, masks))
-        w = w.copy()
+        w, inputs = w.copy(), inputs.copy()
         for _ in range(data.draw(st.integers(0, 3))):  # a few weights change, sometimes a mask
             r, s = data.draw(st.integers(0, n_rows - 1)), data.draw(st.integers(0, m - 1))
-            w[r, s] = data.draw(weight)
+            if from_inputs:
+                inputs[data.draw(st.integers(0, 2)), s] = data.draw(weight)
+            else:
+                w[r, s] = data.draw(weight)
         if data.draw(st.booleans()):
             masks = masks.copy()
             masks[data.draw(st.integers(0, n_rows - 1)), data.draw(st.integers(0, m - 1))] ^= True

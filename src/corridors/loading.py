@@ -153,7 +153,8 @@ class TreeBuffers:
     tree ``strict`` ``(n, J)``, whether a cache has never been called ``fresh`` ``(n,)``, and
     each tree's nodes in depth-first preorder ``order`` (the first ``reached`` of them), each
     node's place ``pos`` in it and the size of its subtree ``size``: a subtree is a run of
-    ``order``."""
+    ``order``. ``inputs`` ``(n, 3, n_slots)`` are the money, travel time and queue wait per
+    slot the last call's weights were made of."""
 
     weights: np.ndarray
     masks: np.ndarray
@@ -165,6 +166,7 @@ class TreeBuffers:
     reached: np.ndarray
     pos: np.ndarray
     size: np.ndarray
+    inputs: np.ndarray
 
     @classmethod
     def allocate(cls, n: int, routes: Routes, n_nodes: int) -> TreeBuffers:
@@ -174,11 +176,11 @@ class TreeBuffers:
                    np.full((n, J, n_nodes), -1, dtype=np.int64), np.full((n, J, n_nodes), np.inf),
                    np.zeros((n, J), dtype=bool), np.ones(n, dtype=bool), np.zeros((n, J, n_nodes), dtype=np.int32),
                    np.zeros((n, J), dtype=np.int64), np.zeros((n, J, n_nodes), dtype=np.int32),
-                   np.zeros((n, J, n_nodes), dtype=np.int32))  # fmt: skip
+                   np.zeros((n, J, n_nodes), dtype=np.int32), np.full((n, 3, n_slots), np.nan))  # fmt: skip
 
     def arrays(self) -> tuple:
         return (self.weights, self.masks, self.pred, self.dist, self.strict, self.fresh, self.order,
-                self.reached, self.pos, self.size)  # fmt: skip
+                self.reached, self.pos, self.size, self.inputs)  # fmt: skip
 
 
 class TreeCache:
@@ -217,19 +219,25 @@ class TreeCache:
             g.indptr, g.indices, weights, rows, sources, edge_mask=masks, through_mask=g.through_mask
         )[1]
 
-    def update(self, weights: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    def update(self, weights: np.ndarray, masks: np.ndarray, inputs: np.ndarray | None = None) -> np.ndarray:
         """Trees for ``weights`` and ``masks`` (R, n_slots); returns ``pred`` (J, n_nodes).
 
         A job is solved again only if its row's open links changed, or its old tree is no
         longer the unique shortest-path tree under the new weights (a non-tree link is as
         cheap as the tree's path, or cheaper). A unique shortest-path tree is what any
-        correct Dijkstra returns, so reused trees equal freshly grown ones.
+        correct Dijkstra returns, so reused trees equal freshly grown ones. ``inputs``
+        (3, n_slots), if given, are the money, time and wait the weights were made of
+        (:func:`route_weights`): then only the slots where they changed are compared.
         """
         r, b, i = self.routes, self.buffers, self.index
         if self.router is None:
-            _refresh_trees(self.arrays, weights, masks, r.job_row, r.job_source, b.weights[i], b.masks[i], b.pred[i],
-                           b.dist[i], b.strict[i], b.fresh[i : i + 1], b.order[i], b.reached[i], b.pos[i],
-                           b.size[i])  # fmt: skip
+            same = inputs is not None and bool(np.array_equal(masks, b.masks[i]))
+            if inputs is None:  # unknown: compare every slot
+                inputs = np.full(b.inputs[i].shape, np.nan)
+            _refresh_trees(self.arrays, weights, masks, np.asarray(inputs, dtype=np.float64), same, r.job_row,
+                           r.job_source, b.weights[i], b.masks[i], b.pred[i], b.dist[i], b.strict[i],
+                           b.fresh[i : i + 1], b.order[i], b.reached[i], b.pos[i], b.size[i],
+                           b.inputs[i])  # fmt: skip
             return b.pred[i]
         # another router (a peer, for comparison) solves every tree of every call: keeping
         # trees by their certificates is part of our own route-cost core
@@ -241,10 +249,52 @@ class TreeCache:
 
 
 @_kernel
-def _row_changes(weights, masks, old_weights, old_masks):
+def _row_changes(weights, masks, old_weights, old_masks, inputs, old_inputs, masks_same):
     """Per row: 0 same open links and weights, 1 weights changed, 2 open links changed (or a
-    weight is not finite). Also the changed open slots of each row of state 1, as a CSR list."""
+    weight is not finite). Also the changed open slots of each row of state 1, as a CSR list.
+
+    With ``masks_same`` (the caller knows the open links did not change) only the slots
+    whose ``inputs`` (money, time, wait: what every row's weight is made of) changed can
+    have changed weights, and only they are compared; the new weights and inputs are then
+    stored over the old ones there, and everywhere otherwise.
+    """
     R, n_slots = weights.shape
+    if masks_same:
+        cand = np.empty(n_slots, dtype=np.int64)
+        n_cand = 0
+        for s in range(n_slots):
+            if (
+                inputs[0, s] != old_inputs[0, s]
+                or inputs[1, s] != old_inputs[1, s]
+                or inputs[2, s] != old_inputs[2, s]
+            ):
+                cand[n_cand] = s
+                n_cand += 1
+        state = np.zeros(R, dtype=np.int64)
+        ptr = np.zeros(R + 1, dtype=np.int64)
+        slots = np.empty(R * n_cand, dtype=np.int64)
+        n = 0
+        for r in range(R):
+            start = n
+            for i in range(n_cand):
+                s = cand[i]
+                if masks[r, s] and not np.isfinite(weights[r, s]):
+                    state[r] = 2
+                    break
+                if masks[r, s] and weights[r, s] != old_weights[r, s]:
+                    state[r] = 1
+                    slots[n] = s
+                    n += 1
+            if state[r] == 2:
+                n = start
+            ptr[r + 1] = n
+        for i in range(n_cand):
+            s = cand[i]
+            for r in range(R):
+                old_weights[r, s] = weights[r, s]
+            for a in range(3):
+                old_inputs[a, s] = inputs[a, s]
+        return state, ptr, slots
     state = np.zeros(R, dtype=np.int64)
     ptr = np.zeros(R + 1, dtype=np.int64)
     slots = np.empty(R * n_slots, dtype=np.int64)
@@ -263,6 +313,9 @@ def _row_changes(weights, masks, old_weights, old_masks):
         if state[r] == 2:
             n = start
         ptr[r + 1] = n
+    old_weights[:] = weights
+    old_masks[:] = masks
+    old_inputs[:] = inputs
     return state, ptr, slots
 
 
@@ -444,12 +497,14 @@ def _subtrees_strict(graph, mask, w, src, p, d, order, pos, size, heads, n_heads
 
 @_kernel
 def _refresh_trees(
-    graph, weights, masks, job_row, job_source, old_weights, old_masks, pred, dist, strict, fresh_flag, order,
-    reached, pos, size,
+    graph, weights, masks, inputs, masks_same, job_row, job_source, old_weights, old_masks, pred, dist, strict,
+    fresh_flag, order, reached, pos, size, old_inputs,
 ):  # fmt: skip
     """Keep or re-grow every job's tree in place (``pred``), on one thread.
 
-    ``graph`` is :attr:`TreeCache.arrays`. ``dist`` holds each tree's distances and
+    ``graph`` is :attr:`TreeCache.arrays`; ``inputs`` (3, n_slots) the money, time and wait
+    the ``weights`` are made of, and ``masks_same`` whether the caller knows the open links
+    are those of the last call (:func:`_row_changes`). ``dist`` holds each tree's distances and
     ``strict`` whether the tree was the unique shortest-path tree at the old weights. A
     strict tree whose row changed only in weights off the tree, on links whose new weight
     still leaves it strictly best, is kept without further work; one whose tree links
@@ -457,15 +512,16 @@ def _refresh_trees(
     nodes checked (:func:`_subtrees_strict`), and is re-grown if a link beats it (Dijkstra,
     :mod:`corridors.routing`'s); a tree that was not strict, or that a changed link beats
     at its old distances, is checked whole (:func:`_strictly_optimal`) and re-grown if that
-    fails; a changed set of open links re-grows the row. Every kept
-    tree is the tree a fresh Dijkstra would return. The new weights and links are stored as
+    fails; a changed set of open links re-grows the row. Every kept tree is the tree a fresh
+    Dijkstra would return. The new weights and links are stored as
     the old ones; ``fresh_flag[0]`` (never called: grow every tree) is cleared. Returns the
     number of trees that changed (every tree on the first call): 0 means every path is as
     before.
     """
     indptr, indices, tails, through = graph[0], graph[1], graph[2], graph[3]
     fresh = fresh_flag[0]
-    state, ptr, changed = _row_changes(weights, masks, old_weights, old_masks)
+    state, ptr, changed = _row_changes(weights, masks, old_weights, old_masks, inputs, old_inputs,
+                                       masks_same and not fresh)  # fmt: skip
     n = indptr.shape[0] - 1
     ip = indptr.view(np.uint64)
     ix = indices.view(np.uint64)
@@ -530,8 +586,6 @@ def _refresh_trees(
         reached[j] = _tree_order(tails, p, src, order[j], pos[j], size[j])
         _ordered_distances(tails, p, weights[r], order[j], reached[j], d)  # as the checks will sum them
         strict[j] = _strictly_optimal(indptr, indices, tails, through, masks[r], weights[r], src, p, d)
-    old_weights[:] = weights
-    old_masks[:] = masks
     fresh_flag[0] = False
     return moved
 
@@ -1225,14 +1279,20 @@ def settle(
 
 
 @_kernel
-def _quote_fused(graph, jobs, row_vot, money_s, time_s, wait_s, bloc_km_s, masks, buf, od, money, time, bloc):
+def _quote_fused(
+    graph, jobs, row_vot, money_s, time_s, wait_s, bloc_km_s, masks, masks_same, buf, od, money, time, bloc
+):  # fmt: skip
     """:func:`quote` on our Dijkstra: weights, kept or re-grown trees and quotes in one call."""
     tails = graph[2]
     job_row, job_source = jobs
-    old_w, old_m, pred, dist, strict, fresh, order, reached, pos, size = buf
+    old_w, old_m, pred, dist, strict, fresh, order, reached, pos, size, old_in = buf
     weights = _route_weights(money_s, time_s, wait_s, row_vot)
-    _refresh_trees(graph, weights, masks, job_row, job_source, old_w[0], old_m[0], pred[0], dist[0], strict[0],
-                   fresh[0:1], order[0], reached[0], pos[0], size[0])  # fmt: skip
+    inputs = np.empty((3, money_s.shape[0]))
+    inputs[0] = money_s
+    inputs[1] = time_s
+    inputs[2] = wait_s
+    _refresh_trees(graph, weights, masks, inputs, masks_same, job_row, job_source, old_w[0], old_m[0], pred[0],
+                   dist[0], strict[0], fresh[0:1], order[0], reached[0], pos[0], size[0], old_in[0])  # fmt: skip
     P = bloc_km_s.shape[0]
     n = money_s.shape[0]
     values = np.empty((3 + P, n))
@@ -1257,15 +1317,16 @@ def quote_quarter(
     b = trees.buffers
     i = trees.index
     buf = tuple(x[i : i + 1] for x in b.arrays())
+    same = bool(np.array_equal(masks, b.masks[i]))
     _quote_fused(trees.arrays, (routes.job_row, routes.job_source),
-                 routes.row_vot, money_s, time_s, wait_s, bloc_km_s, masks, buf,
+                 routes.row_vot, money_s, time_s, wait_s, bloc_km_s, masks, same, buf,
                  (routes.od_job, routes.od_source, routes.od_dest, routes.ship_od), money, time, bloc)  # fmt: skip
     return b.pred[i], money, time, bloc
 
 
 @_kernel
 def _load_fused(
-    graph, jobs, ra, ship_od, row_vot, qbuf, rbuf, masks, vol, state_share, shares, state_alloc, target,
+    graph, jobs, ra, ship_od, row_vot, qbuf, rbuf, masks, masks_same, vol, state_share, shares, state_alloc, target,
     available, ban_cap, backlog, cap_s, hard_s, money_s, time_s, prev_load_s, first, queue_days, give_up,
     iterations, alpha, beta, slot, new, offered, diverted, out,
 ):  # fmt: skip
@@ -1279,7 +1340,7 @@ def _load_fused(
     """
     tails = graph[2]
     job_row, job_source = jobs
-    old_w, old_m, rpred, rdist, rstrict, rfresh, rorder, rreached, rpos, rsize = rbuf
+    old_w, old_m, rpred, rdist, rstrict, rfresh, rorder, rreached, rpos, rsize, rin = rbuf
     quote_pred = qbuf[2][0]
     n_slots = tails.shape[0]
     loads = np.empty(n_slots)
@@ -1292,6 +1353,9 @@ def _load_fused(
     have_last = False
     round_loads = loads.copy()
     started = False
+    inputs = np.empty((3, n_slots))
+    inputs[0] = money_s
+    inputs[1] = time_s
     for i in range(1, iterations):
         wait = _queue_days(loads, cap_s, hard_s)
         if have_last and np.all(wait == last_wait):
@@ -1313,8 +1377,11 @@ def _load_fused(
             rreached[0] = qbuf[7][0]
             rpos[0] = qbuf[8][0]
             rsize[0] = qbuf[9][0]
-        moved = _refresh_trees(graph, weights, masks, job_row, job_source, old_w[0], old_m[0], rpred[0], rdist[0],
-                               rstrict[0], rfresh[0:1], rorder[0], rreached[0], rpos[0], rsize[0])  # fmt: skip
+            rin[0] = qbuf[10][0]
+        inputs[2] = wait
+        moved = _refresh_trees(graph, weights, masks, inputs, masks_same, job_row, job_source, old_w[0], old_m[0],
+                               rpred[0], rdist[0], rstrict[0], rfresh[0:1], rorder[0], rreached[0], rpos[0], rsize[0],
+                               rin[0])  # fmt: skip
         if moved == 0:  # the paths of the round before: its loads again
             for s in range(n_slots):
                 loads[s] = loads[s] + (round_loads[s] - loads[s]) / (i + 1)
@@ -1361,9 +1428,11 @@ def load_quarter(
     S, K = shares.shape
     new, offered, diverted = np.empty((S, K)), np.empty((S, K)), np.empty(S)
     out = Settled.allocate(S, K, slot.size)
+    qb = quote_trees.buffers
     _load_fused(
         quote_trees.arrays, (routes.job_row, routes.job_source), _arrays(routes),
-        routes.ship_od, routes.row_vot, quote_trees.buffers.arrays(), round_buffers.arrays(), masks, volumes, state_share, shares,
+        routes.ship_od, routes.row_vot, qb.arrays(), round_buffers.arrays(), masks,
+        bool(np.array_equal(masks, qb.masks[quote_trees.index])), volumes, state_share, shares,
         state_alloc, target, available, ban_cap, backlog, cap_s, hard_s, money_s, time_s, prev_load_s, bool(first),
         float(queue_days), float(give_up), int(iterations), float(bpr_alpha), float(bpr_beta), slot, new, offered,
         diverted, out.arrays(),
