@@ -408,10 +408,9 @@ def part_of(func: tuple[str, int, str], kernels: set[tuple[str, str]]) -> str | 
         return "model (corridors/model.py)"
     if path.endswith("corridors/events.py"):
         return "events (corridors/events.py)"
-    if path.endswith(
-        ("corridors/network.py", "corridors/inputs.py", "corridors/tables.py", "corridors/parameters.py",
-         "corridors/scenario.py")
-    ):  # fmt: skip
+    if "/corridors/scenario/" in path or path.endswith(
+        ("corridors/network.py", "corridors/inputs.py", "corridors/tables.py", "corridors/parameters.py")
+    ):  # the scenario package's modules too
         return "data loading (network, inputs, tables)"
     if path.endswith("corridors/results.py") or "/pandas/" in path or "/pyarrow/" in path:
         return "results + pandas/pyarrow"

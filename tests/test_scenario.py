@@ -1,5 +1,8 @@
 """Scenario files: loading, merging, overrides, typed events, TOML round trip, and errors.
 
+Also the package's parts: bounds and descriptions read from the fields of Parameters, the
+TOML helper (lines of keys, the writer), and its modules importing one way.
+
 Fixtures in tests/data/scenarios: good/ (valid files), bad/ (one fault each: every one
 must give a one-line ScenarioError naming the file, the line where it can be known, the
 field and the reason), parents/ and parameters/ (files the others point at).
@@ -7,12 +10,14 @@ field and the reason), parents/ and parameters/ (files the others point at).
 
 from __future__ import annotations
 
+import ast
 import json
 import tomllib
 from pathlib import Path
 
 import pytest
 
+import corridors.scenario
 from corridors.errors import ScenarioError
 from corridors.events import (
     EVENT_TYPES,
@@ -24,7 +29,7 @@ from corridors.events import (
     baseline_events,
     quarter_index,
 )
-from corridors.parameters import Parameters
+from corridors.parameters import BOUND_KINDS, Parameters
 from corridors.scenario import (
     Scenario,
     find_scenario,
@@ -33,6 +38,8 @@ from corridors.scenario import (
     scenario_dir,
     scenario_schema,
 )
+from corridors.scenario._toml import toml_dumps, toml_entries
+from corridors.uncertainty import NUMERIC_PARAMETERS
 
 DATA = Path(__file__).parent / "data" / "scenarios"
 GOOD, BAD = DATA / "good", DATA / "bad"
@@ -589,3 +596,172 @@ def test_child_replaces_a_parents_distribution_whole(tmp_path):
         "high": 20.0,
     }
     assert sc.uncertainty["cost_elasticity"].high == 6.0
+
+
+# ----------------------------------------------------------------------- bounds and descriptions on the fields
+
+_SCHEMA_BOUND = {"gt": "exclusiveMinimum", "ge": "minimum", "lt": "exclusiveMaximum", "le": "maximum"}
+
+
+def _numbers_in(node: dict) -> list[dict]:
+    """The number schemas inside a property's schema: itself, or its tables' values and arrays' items."""
+    if node.get("type") in ("number", "integer"):
+        return [node]
+    inner = [node.get("additionalProperties"), node.get("items"), *node.get("anyOf", [])]
+    return [leaf for sub in inner if isinstance(sub, dict) for leaf in _numbers_in(sub)]
+
+
+@pytest.mark.parametrize("name", Parameters.names())
+def test_schema_bounds_are_the_fields_metadata(name):
+    """The scenario schema bounds each parameter (each number in a table or pair) as its field does."""
+    prop = scenario_schema()["$defs"]["Parameters"]["properties"][name]
+    field = Parameters.__dataclass_fields__[name]
+    assert set(field.metadata) <= {"doc", *BOUND_KINDS}, f"unknown metadata keys of {name}"
+    bounds = Parameters.bounds(name)
+    expected = {_SCHEMA_BOUND[k]: v for k, v in bounds.items()}
+    numbers = _numbers_in(prop)
+    assert numbers or not bounds, f"{name} has bounds but the schema has no number"
+    for number in numbers:
+        assert {k: number[k] for k in _SCHEMA_BOUND.values() if k in number} == expected
+
+
+def test_every_numeric_parameter_is_bounded():
+    """A numeric parameter without bounds accepts anything: each declares at least one."""
+    assert [n for n in NUMERIC_PARAMETERS if not Parameters.bounds(n)] == []
+
+
+def test_every_parameter_has_a_description():
+    props = scenario_schema()["$defs"]["Parameters"]["properties"]
+    assert set(props) == set(Parameters.names())
+    for name in Parameters.names():
+        assert len(Parameters.description(name)) > 20, name
+        assert props[name]["description"] == Parameters.description(name)
+        assert "\n" not in props[name]["description"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "reason"),
+    [
+        ("renewal_rate", 1.01, "must be <= 1, got 1.01"),
+        ("queue_patience_quarters", 0.0, "must be > 0, got 0.0"),
+        ("bloc_from_year", 2018, "must be >= 2019, got 2018"),
+        ("alignment.KZ.russia", -0.1, "must be >= 0, got -0.1"),
+        ("power_budgets_usd_m.EU", -1.0, "must be >= 0, got -1.0"),
+        ("transit_fee_bounds", [0.0, 1.0], "must be > 0, got 0.0"),
+        ("reliability_penalty_days.northern", 1.0, "unknown key 'northern'"),
+    ],
+)
+def test_loading_enforces_the_fields_bounds(name, value, reason):
+    exc = error_of(GOOD / "minimal.toml", overrides={f"parameters.{name}": value})
+    assert reason in exc.reason, str(exc)
+
+
+def test_uncertainty_is_checked_against_the_fields_bounds():
+    for name in ("queue_patience_quarters", "bloc_border_factor"):
+        low, high = Parameters.bounds(name).get("gt", 0.0), Parameters.bounds(name).get("le", 10.0)
+        with pytest.raises(ScenarioError, match=rf"the bounds of parameters\.{name}"):
+            load(
+                "minimal",
+                overrides={f"uncertainty.{name}": {"dist": "uniform", "low": low - 1, "high": high}},
+            )
+
+
+# ----------------------------------------------------------------------- the TOML helper
+
+TRICKY = '''name = "x"  # a comment with [brackets] and = signs
+"quoted.key" = 1
+a.b = 2
+text = """
+[not_a_table]
+c = 3
+"""
+lit = \'\'\'
+d = 4\'\'\'
+list = [
+  1, { e = 5 },
+  "]",
+]
+
+[period]
+end_year = 2030
+
+[[events]]
+kind = "shock"
+
+[[events]]
+kind = "sanction"
+nested = { f = 6 }
+
+[ 'agents' . "KZ" ]
+border_efficiency = 0.9
+'''
+
+
+def test_toml_entries_give_each_keys_line():
+    tomllib.loads(TRICKY)  # valid TOML
+    entries = toml_entries(TRICKY)
+    lines = dict(entries)
+    assert lines == {
+        ("name",): 1,
+        ("quoted.key",): 2,
+        ("a", "b"): 3,
+        ("text",): 4,
+        ("lit",): 8,
+        ("list",): 10,
+        ("period",): 15,
+        ("period", "end_year"): 16,
+        ("events", 0): 18,
+        ("events", 0, "kind"): 19,
+        ("events", 1): 21,
+        ("events", 1, "kind"): 22,
+        ("events", 1, "nested"): 23,
+        ("agents", "KZ"): 25,
+        ("agents", "KZ", "border_efficiency"): 26,
+    }
+    assert len(entries) == len(lines)
+
+
+def test_toml_dumps_round_trips():
+    data = {
+        "name": "x",
+        "odd key": 'tab\there, quote " and backslash \\ and \u0001',
+        "multi": 'line one\nline two """ end',
+        "numbers": [1, 2.5, -0.0, 1e-300, True],
+        "empty": {},
+        "table": {"a": 1, "inner": {"b": [1, 2]}, "rows": [{"c": {"parameter": "p"}}]},
+        "items": [{"kind": "shock", "ref": {"parameter": "q"}}, {"kind": "sanction"}],
+    }
+    text = toml_dumps(data)
+    assert tomllib.loads(text) == data
+    assert '"""\nline one' in text  # a multi-line string stays readable
+    assert "ref = { parameter = " in text  # tables inside arrays of tables are inline
+    with pytest.raises(ValueError, match="finite"):
+        toml_dumps({"x": float("nan")})
+    with pytest.raises(TypeError):
+        toml_dumps({"x": object()})
+
+
+def test_package_modules_import_one_way():
+    """Inside corridors.scenario each module imports only those listed before it."""
+    order = ["_toml", "schema", "locate", "checks", "resolve"]
+    package = Path(corridors.scenario.__file__).parent
+    assert sorted(p.stem for p in package.glob("*.py")) == sorted([*order, "__init__"])
+    for i, name in enumerate(order):
+        tree = ast.parse((package / f"{name}.py").read_text(encoding="utf-8"))
+        imported = {
+            node.module.split(".")[2]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("corridors.scenario.")
+        }
+        assert imported <= set(order[:i]), f"{name} imports {imported - set(order[:i])}"
+
+
+def test_calibrate_writes_parameters_with_the_one_toml_writer(tmp_path):
+    from corridors.calibrate import parameters_toml
+
+    text = parameters_toml({"cost_elasticity": 3, "corridor_constants.middle": 1.5}, loss_value=2.0)
+    assert text.startswith("# Fitted parameters") and "\n[parameters]\ncost_elasticity = 3.0\n" in text
+    data = tomllib.loads(text)
+    assert data["parameters"] == {"cost_elasticity": 3.0, "corridor_constants": {"middle": 1.5}}
+    assert data["fit"]["loss"] == 2.0
+    assert text.split("\n\n", 1)[1] == toml_dumps(data)

@@ -1,0 +1,297 @@
+"""Meaning checks of a validated scenario, and the typed events built from it.
+
+The schema checks each field alone; these check what needs more: fields against one another
+(``report_from <= end_year``, an event's end after its start), names against the packaged
+network, inputs and SOURCES.md, and distributions against their parameter's bounds (from the
+field's metadata in :class:`corridors.parameters.Parameters`).
+"""
+
+import difflib
+import functools
+import re
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from corridors.errors import ScenarioError
+from corridors.events import EVENT_TYPES, Event, quarter_index
+from corridors.network import default_data_dir
+from corridors.parameters import Parameters
+from corridors.scenario.locate import Origins, Source, dotted, fail, locate_in, where_of
+from corridors.scenario.schema import SELECTOR_FIELDS, SHIPPER_COUNTRIES, ParameterRef
+from corridors.uncertainty import NUMERIC_PARAMETERS
+
+__all__ = [
+    "Vocabulary",
+    "build_event",
+    "check_semantics",
+    "check_unique_quarters",
+    "known_sources",
+    "vocabulary",
+    "year_of",
+]
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """What the packaged network and inputs know: nodes, links, projects, controllers."""
+
+    nodes: frozenset[str]
+    markets: frozenset[str]
+    links: frozenset[str]
+    countries: frozenset[str]
+    controllers: frozenset[str]
+    n_edges: int
+    projects: dict[str, dict[str, Any]]
+
+
+@functools.cache
+def vocabulary() -> Vocabulary:
+    """What the packaged network and inputs know (read once)."""
+    from corridors.inputs import load_inputs
+    from corridors.network import load_network
+
+    net = load_network()
+    inputs = load_inputs(net)
+    nodes, edges = net.nodes, net.edges
+    projects = {
+        row["project"]: {
+            "edges": list(row["edges"]),
+            "capacity_factor": float(row["capacity_factor"]),
+            "time_factor": float(row["time_factor"]),
+            "opens": row["effect"] == "open",
+            "amount_usd_m": float(row["cost_usd_m"]),
+            "lag_quarters": int(row["lag_quarters"]),
+        }
+        for row in inputs.projects.to_dict(orient="records")
+    }
+    return Vocabulary(
+        nodes=frozenset(nodes["name"]),
+        markets=frozenset(nodes.loc[nodes["kind"] == "market", "name"]),
+        links=frozenset(edges["tail"] + ">" + edges["head"]),
+        countries=frozenset(nodes["country"]) - {"XX"},
+        controllers=frozenset(edges["controller"]),
+        n_edges=net.n_edges,
+        projects=projects,
+    )
+
+
+@functools.cache
+def known_sources() -> frozenset[str]:
+    """The source keys a scenario may cite: the headings of the packaged SOURCES.md."""
+    from corridors.tables import source_keys
+
+    return frozenset(source_keys(default_data_dir() / "SOURCES.md"))
+
+
+def check_semantics(sc: BaseModel, origins: Origins) -> None:
+    """What the schema cannot check of a validated :class:`~corridors.scenario.Scenario`.
+
+    Parameters
+    ----------
+    sc : Scenario
+        The scenario, validated field by field.
+    origins : Origins
+        Where its parts came from, for the error's file and line.
+
+    Raises
+    ------
+    ScenarioError
+        The first problem: ``report_from`` after ``end_year``, an unknown source key, bounds
+        in the wrong order, an event naming what the network does not know (or selecting no
+        links), a distribution outside its parameter's bounds.
+    """
+    if sc.period.report_from > sc.period.end_year:
+        fail(
+            origins,
+            ("period", "report_from"),
+            f"must be <= period.end_year ({sc.period.end_year}), got {sc.period.report_from}",
+        )
+    known = known_sources()
+    for j, key in enumerate(sc.sources):
+        if key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            fail(origins, ("sources", j), f"unknown source {key!r}: not a heading of SOURCES.md{hint}")
+    bounds = sc.parameter_values.transit_fee_bounds
+    if bounds is not None and bounds[0] > bounds[1]:
+        fail(origins, ("parameters", "transit_fee_bounds"), f"lower bound above upper bound: {bounds}")
+    for i, spec in enumerate(sc.event_specs):
+        _check_event(spec, ("events", i), origins)
+    for name, dist in sc.uncertainty.items():
+        _check_uncertainty(name, dist, origins)
+
+
+def _check_uncertainty(name: str, dist: Any, origins: Origins) -> None:
+    """A distribution of a numeric parameter, consistent, and within the parameter's bounds."""
+    loc = ("uncertainty", name)
+    if name not in NUMERIC_PARAMETERS:
+        close = difflib.get_close_matches(name, NUMERIC_PARAMETERS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        fail(origins, loc, f"unknown numeric parameter {name!r}{hint}")
+    problem = dist.problem()
+    if problem is not None:
+        fail(origins, (*loc, problem[0]), problem[1])
+    bounds = Parameters.bounds(name)
+    checks = {"ge": ("low", lambda v, b: v >= b), "gt": ("low", lambda v, b: v > b),
+              "le": ("high", lambda v, b: v <= b), "lt": ("high", lambda v, b: v < b)}  # fmt: skip
+    for kind, bound in bounds.items():
+        side, ok = checks[kind]
+        value = getattr(dist, side)
+        if not ok(value, bound):
+            reason = f"must be {_BOUND_WORDS_SHORT[kind]} {bound:g} (the bounds of parameters.{name}), got {value:g}"
+            fail(origins, (*loc, side), reason)
+
+
+_BOUND_WORDS_SHORT = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+
+
+def _check_event(spec: BaseModel, loc: tuple, origins: Origins) -> None:
+    kind = spec.kind
+    start = quarter_index(spec.start)
+    if spec.end is not None and quarter_index(spec.end, end=True) < start:
+        fail(origins, (*loc, "end"), f"end {spec.end} is before start {spec.start}")
+    for name in type(spec).model_fields:
+        value = getattr(spec, name)
+        if isinstance(value, ParameterRef) and value.parameter not in NUMERIC_PARAMETERS:
+            close = difflib.get_close_matches(value.parameter, NUMERIC_PARAMETERS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            fail(origins, (*loc, name, "parameter"), f"unknown numeric parameter {value.parameter!r}{hint}")
+    checks: list[tuple[str, Callable[[], frozenset[str] | tuple[str, ...]], str]] = [
+        ("links", lambda: vocabulary().links, "link"),
+        ("nodes", lambda: vocabulary().nodes, "node"),
+        ("controllers", lambda: vocabulary().controllers, "controller"),
+        ("markets", lambda: vocabulary().markets, "market node"),
+        ("shipper_countries", lambda: SHIPPER_COUNTRIES, "shipper country"),
+        ("countries", lambda: vocabulary().countries, "country"),
+    ]
+    for name, allowed_of, label in checks:
+        values = getattr(spec, name, None)
+        if not values:
+            continue
+        allowed = allowed_of()
+        for j, v in enumerate(values):
+            if v not in allowed:
+                hint = "; links are 'tail>head' with node names" if name == "links" else ""
+                fail(origins, (*loc, name, j), _not_known(label, v, allowed) + hint)
+    single = [
+        ("transit", lambda: vocabulary().controllers, "controller"),
+        ("buyer", lambda: vocabulary().markets, "market node"),
+        ("country", lambda: SHIPPER_COUNTRIES, "shipper country"),
+        ("project", lambda: tuple(vocabulary().projects), "project of projects.csv"),
+    ]
+    for name, allowed_of, label in single:
+        value = getattr(spec, name, None)
+        if value and value not in allowed_of():
+            fail(origins, (*loc, name), _not_known(label, value, allowed_of()))
+    edges = getattr(spec, "edges", None) or []
+    for j, e in enumerate(edges):
+        n = vocabulary().n_edges
+        if e >= n:
+            fail(origins, (*loc, "edges", j), f"edge id {e} out of range 0..{n - 1}")
+    if "links" in type(spec).model_fields:  # an EdgeSelector event must select something
+        has_selector = any(getattr(spec, f) for f in SELECTOR_FIELDS)
+        if kind in ("route_opening", "route_closure"):
+            has_selector = has_selector or bool(spec.corridor)
+        if kind == "investment":
+            has_selector = has_selector or bool(spec.project)
+        if not has_selector:
+            need = ", ".join(SELECTOR_FIELDS) + (", corridor" if kind.startswith("route_") else "")
+            need += ", project" if kind == "investment" else ""
+            fail(origins, loc, f"{kind} selects no links: give one of {need}")
+
+
+def _not_known(label: str, value: Any, allowed: Any) -> str:
+    allowed = sorted(allowed)
+    close = difflib.get_close_matches(str(value), allowed, n=1)
+    if len(allowed) <= 20 and not close:
+        return f"unknown {label} {value!r}; expected one of {', '.join(allowed)}"
+    return f"unknown {label} {value!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+
+
+def build_event(spec: BaseModel, i: int, params: Parameters, origins: Origins) -> Event:
+    """The typed event of a spec: references resolved, lists as tuples, projects filled in.
+
+    Parameters
+    ----------
+    spec : BaseModel
+        The event as the file gives it (a model of ``EVENT_MODELS``).
+    i : int
+        Its index in the scenario's events, for errors.
+    params : Parameters
+        What ``{ parameter = "name" }`` references resolve to.
+    origins : Origins
+        Where the event came from, for errors.
+
+    Returns
+    -------
+    Event
+        The dataclass of :mod:`corridors.events`.
+
+    Raises
+    ------
+    ScenarioError
+        A reference to an unset parameter or of the wrong kind, or a value the event's
+        dataclass refuses.
+    """
+    loc = ("events", i)
+    cls = EVENT_TYPES[spec.kind]
+    hints = typing.get_type_hints(cls)
+    kwargs: dict[str, Any] = {}
+    for name in type(spec).model_fields:
+        if name == "kind":
+            continue
+        value = getattr(spec, name)
+        if isinstance(value, ParameterRef):
+            if value.parameter not in NUMERIC_PARAMETERS:
+                fail(origins, (*loc, name, "parameter"), f"unknown numeric parameter {value.parameter!r}")
+            ref, value = value.parameter, getattr(params, value.parameter)
+            if value is None:
+                fail(origins, (*loc, name, "parameter"), f"parameter {ref!r} is not set")
+            if hints[name] is int:
+                if float(value) != int(value):
+                    fail(origins, (*loc, name), f"parameter gives {value}, not a whole number")
+                value = int(value)
+        kwargs[name] = tuple(value) if isinstance(value, list) else value
+    if spec.kind == "investment" and spec.project:
+        row = vocabulary().projects.get(spec.project)
+        if row is not None:
+            selects = any(f in spec.model_fields_set for f in SELECTOR_FIELDS)
+            for name, value in row.items():
+                if name == "edges" and selects:
+                    continue
+                if name not in spec.model_fields_set:
+                    kwargs[name] = tuple(value) if isinstance(value, list) else value
+    try:
+        return cls(**kwargs)
+    except (ValueError, TypeError) as exc:
+        msg = str(exc)
+        body = msg.split(":", 1)[1] if msg.startswith(f"{spec.kind}:") else msg
+        names = [n for n in type(spec).model_fields if n != "kind"]
+        hits = [(m.start(), n) for n in names if (m := re.search(rf"\b{re.escape(n)}\b", body))]
+        where = (*loc, min(hits)[1]) if hits else loc
+        fail(origins, where, body.strip())
+
+
+def year_of(when: Any) -> int:
+    """The year of a quarter label or a year."""
+    return 2019 + quarter_index(when) // 4
+
+
+def check_unique_quarters(src: Source) -> None:
+    """Each quarter at most once in a file's ``sea_rates``."""
+    seen: dict[int, int] = {}
+    for i, r in enumerate(src.data.get("sea_rates", [])):
+        step = quarter_index(r["quarter"])
+        if step in seen:
+            loc = ("sea_rates", i, "quarter")
+            line = locate_in([src], loc)
+            raise ScenarioError(
+                src.path,
+                where_of(line, dotted(loc)),
+                f"quarter {r['quarter']} already given in sea_rates[{seen[step]}]",
+            )
+        seen[step] = i

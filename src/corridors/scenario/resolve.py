@@ -1,0 +1,409 @@
+"""A resolved :class:`Scenario`: its files read and merged, overrides applied, all validated.
+
+``extends`` merges the parent, then the child (tables key by key, scalars and lists
+replaced, ``events`` concatenated parent-first unless ``replace_events = true``,
+``sea_rates`` merged by quarter); ``parameters_file`` applies before the file's own
+``[parameters]``; dotted overrides (:func:`parse_override`) apply last.
+"""
+
+import copy
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, PrivateAttr, ValidationError
+
+from corridors.errors import ScenarioError
+from corridors.events import Event, baseline_events, quarter_index
+from corridors.parameters import C5, Parameters
+from corridors.scenario._toml import toml_dumps, toml_value
+from corridors.scenario.checks import build_event, check_semantics, check_unique_quarters, year_of
+from corridors.scenario.locate import (
+    Origins,
+    allowed_keys,
+    dotted,
+    locate_in,
+    one_line,
+    raise_first,
+    read_source,
+    unknown_key,
+    validate_source,
+    where_of,
+)
+from corridors.scenario.schema import (
+    NAME_PATTERN,
+    Agents,
+    EventSpec,
+    ParametersFile,
+    ParametersTable,
+    Period,
+    ScenarioFile,
+    SeaRate,
+    StrictModel,
+)
+from corridors.uncertainty import Distribution
+
+__all__ = ["FILE_ONLY_KEYS", "Scenario", "find_scenario", "load_scenario", "parse_override", "scenario_dir"]
+
+# Keys resolved while the files are read: they cannot be overridden afterwards.
+FILE_ONLY_KEYS = ("extends", "parameters_file", "replace_events")
+
+
+class Scenario(StrictModel):
+    """A resolved scenario: its files merged, overrides applied, everything validated.
+
+    Attributes mirror the file format (``parameters`` and ``events`` as
+    ``parameter_values`` and ``event_specs``, since :meth:`parameters` and :meth:`events`
+    give their typed forms), plus ``path`` (resolved), ``chain`` (the scenario files
+    merged, root first), ``parameters_files`` (the parameters files applied, in order),
+    ``overrides`` (as given to :func:`load_scenario`) and ``ignored_events`` (events
+    starting after ``period.end_year``, as written). :meth:`to_dict` and :meth:`to_toml`
+    hold the resolved content only, not these records.
+    """
+
+    name: str = Field(pattern=NAME_PATTERN)
+    title: str = Field(min_length=1)
+    description: str = Field(min_length=1)
+    article: str = Field(min_length=1)
+    sources: list[str] = Field(default_factory=list)
+    seed: int | None = Field(None, ge=0)
+    history: bool = True
+    period: Period = Field(default_factory=Period)
+    parameter_values: ParametersTable = Field(default_factory=ParametersTable, alias="parameters")
+    agents: Agents = Field(default_factory=Agents)
+    sea_rates: list[SeaRate] = Field(default_factory=list)
+    event_specs: list[EventSpec] = Field(default_factory=list, alias="events")
+    uncertainty: dict[str, Distribution] = Field(default_factory=dict)
+    path: Path
+    chain: list[Path]
+    parameters_files: list[Path] = Field(default_factory=list)
+    overrides: dict[str, Any] = Field(default_factory=dict)
+    ignored_events: list[dict[str, Any]] = Field(default_factory=list)
+    _origins: Any = PrivateAttr(None)
+
+    @property
+    def end_year(self) -> int:
+        return self.period.end_year
+
+    @property
+    def parameters_file(self) -> Path | None:
+        """The last parameters file applied (that of the most derived file naming one), if any."""
+        return self.parameters_files[-1] if self.parameters_files else None
+
+    def parameters(self) -> Parameters:
+        """Defaults, then ``parameters_file``, ``[parameters]`` and overrides.
+
+        Table-valued parameters (``alignment``, ``corridor_constants``,
+        ``power_budgets_usd_m``) are merged key by key onto their defaults.
+        """
+        base = Parameters()
+        changes = {}
+        for name, value in self.parameter_values.model_dump(exclude_none=True).items():
+            default = getattr(base, name)
+            if isinstance(default, dict):
+                value = _merge(default, value)
+            elif isinstance(default, tuple):
+                value = tuple(value)
+            changes[name] = value
+        return base.replace(**changes)
+
+    def events(self, params: Parameters | None = None) -> list[Event]:
+        """The timeline: ``baseline_events(params)`` if ``history``, then the file's events.
+
+        Parameter references resolve against ``params`` (default :meth:`parameters`).
+        """
+        p = self.parameters() if params is None else params
+        out: list[Event] = list(baseline_events(p)) if self.history else []
+        origins = self._origins or Origins.bare(self.path)
+        out.extend(build_event(spec, i, p, origins) for i, spec in enumerate(self.event_specs))
+        return out
+
+    def sea_rate_overrides(self) -> dict[int, tuple[float, float]]:
+        """Step (0 = 2019Q1) -> (USD per FEU, Cape detour days)."""
+        return {quarter_index(r.quarter): (r.usd_per_feu, r.cape_detour_days) for r in self.sea_rates}
+
+    def agent_settings(self) -> dict[str, dict[str, float]]:
+        """State -> the settings given for it (only those set)."""
+        out = {}
+        for c in C5:
+            settings = getattr(self.agents, c)
+            values = {} if settings is None else settings.model_dump(exclude_none=True)
+            if values:
+                out[c] = values
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved scenario in the file format: every parameter pinned, events as written."""
+        out: dict[str, Any] = {
+            "name": self.name,
+            "title": self.title,
+            "description": self.description,
+            "article": self.article,
+            "sources": list(self.sources),
+        }
+        if self.seed is not None:
+            out["seed"] = self.seed
+        out["history"] = self.history
+        out["period"] = self.period.model_dump()
+        params = {k: list(v) if isinstance(v, tuple) else v for k, v in self.parameters().to_dict().items()}
+        out["parameters"] = {k: v for k, v in params.items() if v is not None}
+        agents = self.agent_settings()
+        if agents:
+            out["agents"] = agents
+        if self.sea_rates:
+            out["sea_rates"] = [r.model_dump() for r in self.sea_rates]
+        if self.event_specs:
+            out["events"] = [e.model_dump(exclude_unset=True) for e in self.event_specs]
+        if self.uncertainty:
+            out["uncertainty"] = {k: {"dist": v.dist, **v.model_dump(exclude={"dist"})}
+                                  for k, v in self.uncertainty.items()}  # fmt: skip
+        return out
+
+    def to_toml(self) -> str:
+        """The resolved scenario as TOML (for the run directory); loads back to the same dict."""
+        head = [f"# Resolved scenario {self.name!r}, merged from (root first):"]
+        head += [f"#   {one_line(str(p))}" for p in self.chain]
+        if self.ignored_events:
+            head.append("# Ignored: events starting after period.end_year:")
+            head += [f"#   {one_line(toml_value(ev))}" for ev in self.ignored_events]
+        return "\n".join(head) + "\n\n" + toml_dumps(self.to_dict())
+
+
+# ----------------------------------------------------------------------- public helpers
+
+
+def scenario_dir() -> Path:
+    """The shipped scenarios: ``<repo>/scenarios`` in a source checkout, else ``corridors/scenarios``."""
+    package = Path(__file__).resolve().parents[1]  # corridors/, above this subpackage
+    checkout = package.parent.parent / "scenarios"
+    return checkout if checkout.is_dir() else package / "scenarios"
+
+
+def find_scenario(name_or_path: str | Path) -> Path:
+    """An existing path as given, or the shipped scenario ``<scenario_dir()>/<name>.toml``."""
+    path = Path(name_or_path)
+    if path.exists():
+        return path
+    if len(path.parts) == 1:
+        shipped = scenario_dir() / (path.name if path.suffix == ".toml" else f"{path.name}.toml")
+        if shipped.is_file():
+            return shipped
+    names = sorted(p.stem for p in scenario_dir().glob("*.toml"))
+    known = f"; shipped scenarios: {', '.join(names)}" if names else ""
+    raise ScenarioError(path, None, f"no such file, and no shipped scenario of that name{known}")
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``"agents.KZ.border_efficiency=0.8"`` -> ``("agents.KZ.border_efficiency", 0.8)``.
+
+    The value is read as a TOML literal (number, boolean, string, array, inline table);
+    anything else is taken as a bare string (``events[0].start=2026Q1``).
+    """
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ScenarioError(
+            None, f"override {text!r}", "expected KEY=VALUE, e.g. agents.KZ.border_efficiency=0.8"
+        )
+    raw = raw.strip()
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key, value
+
+
+def load_scenario(path: str | Path, *, overrides: Mapping[str, Any] | None = None) -> Scenario:
+    """Read, merge, override and validate a scenario file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The scenario file.
+    overrides : mapping, optional
+        Dotted keys -> values, applied last (``{"agents.KZ.border_efficiency": 0.8,
+        "events[0].share": 0.5}``); a value ``None`` removes the key. See
+        :func:`parse_override` for ``K=V`` strings.
+
+    Raises
+    ------
+    ScenarioError
+        One line: the file, the line where it can be known, the field and the reason.
+    """
+    leaf = Path(path)
+    merged, origins = _load_chain(leaf, ())
+    merged = copy.deepcopy(merged)  # overrides must not touch the sources' parsed data
+    for key, value in (overrides or {}).items():
+        parts = _override_parts(leaf, key)
+        _check_override(leaf, key, parts, merged)
+        _apply_override(leaf, key, merged, parts, value)
+        origins.overrides.append((parts, key))
+    chain = [s.path.resolve() for s in reversed(origins.sources) if s.role == "scenario"]
+    pfiles = [s.path.resolve() for s in reversed(origins.sources) if s.role == "parameters"]
+    data = {**merged, "path": leaf.resolve(), "chain": chain, "parameters_files": pfiles}
+    try:
+        sc = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise_first(exc, merged, origins.locate)
+    check_semantics(sc, origins)
+    kept, ignored, kept_origins = [], [], []
+    for i, spec in enumerate(sc.event_specs):
+        if year_of(spec.start) > sc.period.end_year:
+            ignored.append(spec.model_dump(exclude_unset=True))
+        else:
+            kept.append(spec)
+            kept_origins.append(origins.events[i])
+    origins.events = kept_origins
+    given = {key: _plain(value) for key, value in (overrides or {}).items()}
+    sc = sc.model_copy(update={"event_specs": kept, "ignored_events": ignored, "overrides": given})
+    sc._origins = origins
+    sc.events()  # every event constructs: dataclass checks, parameter references
+    return sc
+
+
+def _load_chain(path: Path, stack: tuple[Path, ...]) -> tuple[dict[str, Any], Origins]:
+    """The merged data of ``path`` and its parents, with where each part came from."""
+    src = read_source(path)
+    validate_source(src, ScenarioFile)
+    data = dict(src.data)
+    check_unique_quarters(src)
+    origins = Origins(leaf=path, sources=[src])
+
+    params: dict[str, Any] = {}
+    if "parameters_file" in data:
+        pfile = Path(os.path.normpath(path.parent / data.pop("parameters_file")))
+        if not pfile.is_file():
+            line = locate_in([src], ("parameters_file",))
+            state = "is a directory" if pfile.is_dir() else "not found"
+            raise ScenarioError(path, where_of(line, "parameters_file"), f"parameters file {pfile} {state}")
+        psrc = read_source(pfile, role="parameters")
+        validate_source(psrc, ParametersFile)
+        origins.sources.append(psrc)
+        params = psrc.data["parameters"]
+    data["parameters"] = _merge(params, data.get("parameters", {}))
+
+    replace_events = data.pop("replace_events", False)
+    events = data.pop("events", [])
+    sea_rates = data.pop("sea_rates", [])
+    parent_name = data.pop("extends", None)
+    own_events = [(src, i) for i in range(len(events))]
+    own_sea = {quarter_index(r["quarter"]): (r, (src, i)) for i, r in enumerate(sea_rates)}
+    if parent_name is None:
+        merged, parent_events, parent_sea = data, [], {}
+    else:
+        parent = Path(os.path.normpath(path.parent / parent_name))
+        line = locate_in([src], ("extends",))
+        chain = (*stack, path.resolve())
+        target = parent.resolve()
+        if target in chain:
+            loop = " -> ".join([p.name for p in chain[chain.index(target) :]] + [target.name])
+            raise ScenarioError(path, where_of(line, "extends"), f"cyclic extends: {loop}")
+        if not parent.is_file():
+            state = "is a directory" if parent.is_dir() else "not found"
+            raise ScenarioError(path, where_of(line, "extends"), f"parent scenario {parent} {state}")
+        pdata, porigins = _load_chain(parent, chain)
+        origins.sources.extend(porigins.sources)
+        parent_events = list(zip(pdata.pop("events"), porigins.events, strict=True))
+        parent_sea = {
+            quarter_index(r["quarter"]): (r, o)
+            for r, o in zip(pdata.pop("sea_rates"), porigins.sea_rates, strict=True)
+        }
+        merged = _merge(pdata, data)
+        if "uncertainty" in data:  # a distribution is replaced whole, never merged field by field
+            merged["uncertainty"] = {**pdata.get("uncertainty", {}), **data["uncertainty"]}
+    all_events = ([] if replace_events else parent_events) + list(zip(events, own_events, strict=True))
+    sea = {**parent_sea, **own_sea}
+    merged["events"] = [e for e, _ in all_events]
+    merged["sea_rates"] = [sea[k][0] for k in sorted(sea)]
+    origins.events = [o for _, o in all_events]
+    origins.sea_rates = [sea[k][1] for k in sorted(sea)]
+    return merged, origins
+
+
+def _merge(parent: Mapping[str, Any], child: Mapping[str, Any]) -> dict[str, Any]:
+    """Tables merged key by key (recursively); anything else in ``child`` replaces."""
+    out = dict(parent)
+    for key, value in child.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+# ----------------------------------------------------------------------- overrides
+
+_KEY_PART = re.compile(r"([A-Za-z0-9_-]+)((?:\[\d+\])*)")
+
+
+def _override_parts(leaf: Path, key: str) -> tuple:
+    parts: list[Any] = []
+    for piece in key.strip().split("."):
+        m = _KEY_PART.fullmatch(piece.strip())
+        if not m:
+            raise ScenarioError(
+                leaf, f"override {key}", "not a dotted key such as agents.KZ.border_efficiency"
+            )
+        parts.append(m.group(1))
+        parts.extend(int(i) for i in re.findall(r"\[(\d+)\]", m.group(2)))
+    return tuple(parts)
+
+
+def _check_override(leaf: Path, key: str, parts: tuple, merged: dict[str, Any]) -> None:
+    if parts[0] in FILE_ONLY_KEYS:
+        raise ScenarioError(
+            leaf, f"override {key}", f"{parts[0]} cannot be overridden: it is resolved as the file is read"
+        )
+    node: Any = merged
+    for k, part in enumerate(parts):
+        here = parts[:k]
+        if isinstance(part, int):
+            if not isinstance(node, list):
+                raise ScenarioError(leaf, f"override {key}", f"{dotted(here)} is not an array")
+            if part >= len(node):
+                raise ScenarioError(
+                    leaf, f"override {key}", f"{dotted(here)} has {len(node)} entries, no [{part}]"
+                )
+            node = node[part]
+            continue
+        allowed = allowed_keys(here, merged)
+        if allowed is not None and part not in allowed:
+            raise ScenarioError(leaf, f"override {key}", unknown_key(here, part, allowed))
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif node is not None:
+            raise ScenarioError(leaf, f"override {key}", f"{dotted(here)} is not a table")
+
+
+def _apply_override(leaf: Path, key: str, merged: dict[str, Any], parts: tuple, value: Any) -> None:
+    node: Any = merged
+    for part in parts[:-1]:
+        if isinstance(part, int):
+            node = node[part]
+        else:
+            if node.get(part) is None:
+                node[part] = {}
+            node = node[part]
+            if not isinstance(node, dict | list):
+                raise ScenarioError(leaf, f"override {key}", f"{part} is not a table")
+    last, value = parts[-1], _plain(value)
+    if value is None:
+        if isinstance(node, dict):
+            node.pop(last, None)
+        return
+    if isinstance(node, dict) and isinstance(value, dict) and isinstance(node.get(last), dict):
+        node[last] = _merge(node[last], value)
+    else:
+        node[last] = value
+
+
+def _plain(value: Any) -> Any:
+    """Tuples as lists, so that overrides look like TOML."""
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
