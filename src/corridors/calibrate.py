@@ -60,6 +60,7 @@ from corridors.history import FIRST_OBSERVED_YEAR, LAST_OBSERVED_YEAR, load_hist
 from corridors.parameters import Parameters
 from corridors.plots import png_bytes
 from corridors.results import OBSERVABLES
+from corridors.scenario._toml import toml_dumps
 
 __all__ = [
     "FREE_PARAMETERS",
@@ -848,12 +849,6 @@ def identifiability_check(
 # ----------------------------------------------------------------------- writing
 
 
-def _toml_number(v: float) -> str:
-    if not math.isfinite(v):
-        raise ValueError(f"cannot write {v} to TOML")
-    return repr(float(v))
-
-
 def parameters_toml(fit: FitResult | Mapping[str, float], *, loss_value: float | None = None) -> str:
     """The text of a parameters file (see :func:`write_parameters`)."""
     if isinstance(fit, FitResult):
@@ -862,35 +857,28 @@ def parameters_toml(fit: FitResult | Mapping[str, float], *, loss_value: float |
         date, years, extra = fit.date, fit.years, fit
     else:
         values, date, years, extra = dict(fit), datetime.now(UTC).isoformat(timespec="seconds"), None, None
-    plain = {k: v for k, v in values.items() if "." not in k}
-    dotted: dict[str, dict[str, float]] = {}
+    parameters: dict[str, Any] = {}
     for k, v in values.items():
-        if "." in k:
-            head, _, key = k.partition(".")
-            dotted.setdefault(head, {})[key] = v
-    lines = [
+        head, dot, key = k.partition(".")
+        if dot:
+            parameters.setdefault(head, {})[key] = float(v)
+        else:
+            parameters[k] = float(v)
+    record: dict[str, Any] = {"date": date}
+    if loss_value is not None:
+        record["loss"] = float(loss_value)
+    if years is not None:
+        record["years"] = [int(years[0]), int(years[1])]
+    if extra is not None:
+        record.update(method=extra.method, jacobian_rank=int(extra.rank))
+        if math.isfinite(extra.condition_number):
+            record["condition_number"] = float(extra.condition_number)
+        record.update(targets_met=sum(t.ok for t in extra.targets), targets=len(extra.targets))
+    head = [
         "# Fitted parameters of the baseline (corridors.calibrate): read by a scenario's",
         "# `parameters_file`. Only the [parameters] table is read; [fit] records the fit.",
-        "",
-        "[parameters]",
     ]
-    lines += [f"{k} = {_toml_number(v)}" for k, v in plain.items()]
-    for head, table in dotted.items():
-        lines += ["", f"[parameters.{head}]"]
-        lines += [f"{k} = {_toml_number(v)}" for k, v in table.items()]
-    lines += ["", "[fit]", f'date = "{date}"']
-    if loss_value is not None:
-        lines.append(f"loss = {_toml_number(loss_value)}")
-    if years is not None:
-        lines.append(f"years = [{years[0]}, {years[1]}]")
-    if extra is not None:
-        lines.append(f'method = "{extra.method}"')
-        lines.append(f"jacobian_rank = {extra.rank}")
-        if math.isfinite(extra.condition_number):
-            lines.append(f"condition_number = {_toml_number(extra.condition_number)}")
-        lines.append(f"targets_met = {sum(t.ok for t in extra.targets)}")
-        lines.append(f"targets = {len(extra.targets)}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(head) + "\n\n" + toml_dumps({"parameters": parameters, "fit": record})
 
 
 def write_parameters(
