@@ -119,6 +119,20 @@ class Origins:
 
 
 def locate_in(sources: list[Source], loc: tuple) -> int | None:
+    """The line of a field in the first of ``sources`` that has it, else of its nearest table.
+
+    Parameters
+    ----------
+    sources : list of Source
+        The files to look in, in order.
+    loc : tuple
+        The field's key path (``("events", 0, "start")``), indices local to the file.
+
+    Returns
+    -------
+    int or None
+        The line (from 1), or None if no file has the field or a table holding it.
+    """
     for exact in (True, False):
         for src in sources:
             hit = src.line_of(loc, exact=exact)
@@ -134,6 +148,26 @@ def where_of(line: int | None, name: str) -> str:
 
 
 def read_source(path: Path, role: str = "scenario") -> Source:
+    """Read a scenario or parameters file: UTF-8 TOML, not empty.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    role : {"scenario", "parameters"}
+        What the file is, for the messages.
+
+    Returns
+    -------
+    Source
+        Its text and data.
+
+    Raises
+    ------
+    ScenarioError
+        Missing, a directory, unreadable, not UTF-8, not TOML (with its line and column),
+        or empty.
+    """
     if not path.exists():
         raise ScenarioError(path, None, "file not found")
     if path.is_dir():
@@ -161,6 +195,20 @@ def read_source(path: Path, role: str = "scenario") -> Source:
 
 
 def validate_source(src: Source, model: type[BaseModel]) -> None:
+    """Validate one file's data alone, before it is merged (errors name that file's lines).
+
+    Parameters
+    ----------
+    src : Source
+        The file read.
+    model : type of BaseModel
+        ``ScenarioFile`` or ``ParametersFile``.
+
+    Raises
+    ------
+    ScenarioError
+        The error of the earliest line (:func:`raise_first`).
+    """
     try:
         model.model_validate(src.data)
     except ValidationError as exc:
@@ -187,7 +235,21 @@ _FIXED_KEYS: dict[tuple[str, int], Any] = {
 
 
 def allowed_keys(loc: tuple, data: Any) -> list[str] | None:
-    """The keys a table at ``loc`` may hold, or None if free (or unknown)."""
+    """The keys a table may hold.
+
+    Parameters
+    ----------
+    loc : tuple
+        The table's key path (``()`` for the top, ``("events", 3)`` for an event).
+    data : object
+        The scenario's data, for tables whose keys depend on it (an event's kind, a
+        distribution's ``dist``).
+
+    Returns
+    -------
+    list of str or None
+        The keys, or None if the table is free (or its kind unknown).
+    """
     n = len(loc)
     if n == 0:
         return list(ScenarioFile.model_fields)
@@ -215,6 +277,23 @@ def allowed_keys(loc: tuple, data: Any) -> list[str] | None:
 
 
 def unknown_key(parent: tuple, key: Any, allowed: list[str]) -> str:
+    """The reason for an unknown key: the keys allowed if few, else the closest one.
+
+    Parameters
+    ----------
+    parent : tuple
+        The key path of the table holding it.
+    key : object
+        The unknown key.
+    allowed : list of str
+        The keys the table may hold.
+
+    Returns
+    -------
+    str
+        ``"unknown state 'KX'; expected one of KZ, KG, TJ, TM, UZ"`` or
+        ``"unknown parameter 'x' (did you mean 'y'?)"``.
+    """
     what = (
         "state"
         if parent == ("agents",)
@@ -308,7 +387,23 @@ def _explain(err: Mapping[str, Any], data: Any) -> tuple[tuple, str]:
 def raise_first(
     exc: ValidationError, data: Any, locate: Callable[[tuple], tuple[Path, int | None, str]]
 ) -> NoReturn:
-    """The error of the earliest line (unknown keys before the missing keys they explain)."""
+    """Raise the pydantic error of the earliest line as one-line :class:`ScenarioError`.
+
+    Parameters
+    ----------
+    exc : ValidationError
+        What pydantic found.
+    data : object
+        The data validated (to list the keys a table may hold).
+    locate : callable
+        Key path -> (file, line or None, where), e.g. :meth:`Origins.locate`.
+
+    Raises
+    ------
+    ScenarioError
+        Always: the error of the earliest line, unknown keys before the missing keys they
+        explain, with a readable reason (``must be <= 1, got 1.2``).
+    """
     best = None
     for order, err in enumerate(exc.errors(include_url=False)):
         loc, reason = _explain(err, data)
@@ -321,11 +416,28 @@ def raise_first(
 
 
 def fail(origins: Origins, loc: tuple, reason: str) -> NoReturn:
+    """Raise a :class:`ScenarioError` at a field of the merged scenario.
+
+    Parameters
+    ----------
+    origins : Origins
+        Where the merged scenario's parts came from.
+    loc : tuple
+        The field's key path in the merged scenario.
+    reason : str
+        What is wrong (made one line).
+
+    Raises
+    ------
+    ScenarioError
+        Always, naming the file and line the field came from.
+    """
     path, _, where = origins.locate(loc)
     raise ScenarioError(path, where or None, one_line(reason))
 
 
 def dotted(loc: tuple) -> str:
+    """A key path as messages write it: ``("events", 0, "start")`` -> ``"events[0].start"``."""
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
@@ -333,4 +445,5 @@ def dotted(loc: tuple) -> str:
 
 
 def one_line(text: str) -> str:
+    """Text with its whitespace, newlines too, collapsed to single spaces."""
     return " ".join(str(text).split())

@@ -176,14 +176,37 @@ class Scenario(StrictModel):
 
 
 def scenario_dir() -> Path:
-    """The shipped scenarios: ``<repo>/scenarios`` in a source checkout, else ``corridors/scenarios``."""
+    """The folder of the shipped scenarios.
+
+    Returns
+    -------
+    Path
+        ``<repo>/scenarios`` in a source checkout, else ``corridors/scenarios`` of the
+        installed package.
+    """
     package = Path(__file__).resolve().parents[1]  # corridors/, above this subpackage
     checkout = package.parent.parent / "scenarios"
     return checkout if checkout.is_dir() else package / "scenarios"
 
 
 def find_scenario(name_or_path: str | Path) -> Path:
-    """An existing path as given, or the shipped scenario ``<scenario_dir()>/<name>.toml``."""
+    """The file of a scenario named by path or by the name of a shipped one.
+
+    Parameters
+    ----------
+    name_or_path : str or Path
+        An existing path, or a bare name (``"baseline"`` or ``"baseline.toml"``).
+
+    Returns
+    -------
+    Path
+        The path as given if it exists, else ``<scenario_dir()>/<name>.toml``.
+
+    Raises
+    ------
+    ScenarioError
+        Neither exists; the message lists the shipped scenarios.
+    """
     path = Path(name_or_path)
     if path.exists():
         return path
@@ -197,10 +220,24 @@ def find_scenario(name_or_path: str | Path) -> Path:
 
 
 def parse_override(text: str) -> tuple[str, Any]:
-    """``"agents.KZ.border_efficiency=0.8"`` -> ``("agents.KZ.border_efficiency", 0.8)``.
+    """One ``KEY=VALUE`` override, as the CLI's ``--set`` gives it.
 
-    The value is read as a TOML literal (number, boolean, string, array, inline table);
-    anything else is taken as a bare string (``events[0].start=2026Q1``).
+    Parameters
+    ----------
+    text : str
+        ``"agents.KZ.border_efficiency=0.8"``; the value is read as a TOML literal (number,
+        boolean, string, array, inline table), anything else as a bare string
+        (``events[0].start=2026Q1``).
+
+    Returns
+    -------
+    tuple of (str, object)
+        ``("agents.KZ.border_efficiency", 0.8)``, for :func:`load_scenario`'s ``overrides``.
+
+    Raises
+    ------
+    ScenarioError
+        No ``=``, or nothing before it.
     """
     key, sep, raw = text.partition("=")
     key = key.strip()

@@ -367,7 +367,15 @@ class ParametersFile(BaseModel):
 
 
 def scenario_schema() -> dict[str, Any]:
-    """A JSON Schema (draft 2020-12) of scenario files, with descriptions, for editors."""
+    """The JSON Schema of scenario files, for editors (``corridors schema`` prints it).
+
+    Returns
+    -------
+    dict
+        Draft 2020-12, with a description of every field; optional fields are simply
+        absent (TOML has no null). Parameters' bounds and descriptions are those of the
+        fields of :class:`corridors.parameters.Parameters`.
+    """
     schema = ScenarioFile.model_json_schema(schema_generator=_TomlSchema)
     schema = _drop_nulls(schema)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
