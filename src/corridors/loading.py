@@ -356,25 +356,27 @@ def _incoming(indices: np.ndarray, n_nodes: int) -> tuple[np.ndarray, np.ndarray
 
 
 @_kernel
-def _tree_order(tails, p, src, order, pos, size):
+def _tree_order(tails, p, src, order, pos, size, scratch):
     """The tree's nodes in depth-first preorder from ``src`` (each after its parent, each
     subtree a run: node ``v``'s is ``order[pos[v]:pos[v] + size[v]]``); returns how many
-    nodes the tree reaches."""
+    nodes the tree reaches. ``scratch`` (3, n + 1) int64 is working space."""
     n = p.shape[0]
-    n_children = np.zeros(n + 1, dtype=np.int64)
+    n_children = scratch[0]
+    children = scratch[1]
+    fill = scratch[2]
+    stack = size  # the sizes are counted after the walk: their array is the walk's stack
+    n_children[:] = 0
     for v in range(n):
         if v != src and p[v] >= 0:
             n_children[tails[p[v]] + 1] += 1
     for v in range(n):
         n_children[v + 1] += n_children[v]
-    fill = n_children[:-1].copy()
-    children = np.empty(n, dtype=np.int64)
+    fill[:n] = n_children[:n]
     for v in range(n):
         if v != src and p[v] >= 0:
             u = tails[p[v]]
             children[fill[u]] = v
             fill[u] += 1
-    stack = np.empty(n, dtype=np.int64)
     stack[0] = src
     top = 1
     k = 0
@@ -383,11 +385,12 @@ def _tree_order(tails, p, src, order, pos, size):
         u = stack[top]
         pos[u] = k
         order[k] = u
-        size[u] = 1
         k += 1
         for i in range(n_children[u + 1] - 1, n_children[u] - 1, -1):
             stack[top] = children[i]
             top += 1
+    for i in range(k):
+        size[order[i]] = 1
     for i in range(k - 1, 0, -1):
         v = order[i]
         size[tails[p[v]]] += size[v]
@@ -446,12 +449,13 @@ def _strictly_optimal(indptr, indices, tails, through, mask, w, src, p, d):
 
 
 @_kernel
-def _subtrees_strict(graph, mask, w, src, p, d, order, pos, size, heads, n_heads, changed):
+def _subtrees_strict(graph, mask, w, src, p, d, order, pos, size, heads, n_heads):
     """Whether a tree that was the unique shortest-path tree stays so after some weights
     changed, among them the tree links into ``heads[:n_heads]``: only the distances in those
     nodes' subtrees move. They are summed again in place (the same sums as
-    :func:`_ordered_distances`), and only the links into and out of the subtrees' nodes, and
-    the changed links, are checked."""
+    :func:`_ordered_distances`), and only the links into and out of the subtrees' nodes are
+    checked: a changed link off the tree with neither end in them was checked at distances
+    that did not move (:func:`_refresh_trees` does that first)."""
     indptr, indices, tails, through, in_ptr, in_slots = graph
     for a in range(1, n_heads):  # by place in the preorder: a nested subtree then follows its root's
         x = heads[a]
@@ -484,14 +488,6 @@ def _subtrees_strict(graph, mask, w, src, p, d, order, pos, size, heads, n_heads
                     continue
                 if not _beats(tails, p, u, x, slot, d[u] + w[slot], d[x]):
                     return False
-    for i in range(changed.shape[0]):
-        slot = changed[i]
-        u = tails[slot]
-        v = indices[slot]
-        if d[u] == np.inf or (u != src and not through[u]) or v == src or p[v] == slot:
-            continue
-        if not _beats(tails, p, u, v, slot, d[u] + w[slot], d[v]):
-            return False
     return True
 
 
@@ -530,6 +526,7 @@ def _refresh_trees(
     stack = np.empty(n, dtype=np.int64)
     heads = np.empty(weights.shape[1], dtype=np.int64)
     p_old = np.empty(n, dtype=np.int64)
+    scratch = np.empty((3, n + 1), dtype=np.int64)
     w_row = -1
     inv = 0.0
     ring = np.uint64(0)
@@ -562,8 +559,9 @@ def _refresh_trees(
                 if not whole and n_heads == 0:
                     continue
             if not whole:  # tree links changed: the subtrees below them moved
-                if _subtrees_strict(graph, masks[r], weights[r], src, p, d, order[j], pos[j], size[j], heads,
-                                    n_heads, changed[ptr[r] : ptr[r + 1]]):  # fmt: skip
+                if _subtrees_strict(
+                    graph, masks[r], weights[r], src, p, d, order[j], pos[j], size[j], heads, n_heads
+                ):
                     continue
                 # a link beats the tree at its exact new distances: so would it in the whole check
             else:
@@ -583,7 +581,7 @@ def _refresh_trees(
                 if p[v] != p_old[v]:
                     moved += 1
                     break
-        reached[j] = _tree_order(tails, p, src, order[j], pos[j], size[j])
+        reached[j] = _tree_order(tails, p, src, order[j], pos[j], size[j], scratch)
         _ordered_distances(tails, p, weights[r], order[j], reached[j], d)  # as the checks will sum them
         strict[j] = _strictly_optimal(indptr, indices, tails, through, masks[r], weights[r], src, p, d)
     fresh_flag[0] = False
