@@ -16,23 +16,23 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from corridors import loading, routing
+from corridors import quotes, routes, routing, trees
 from corridors.events import RouteClosure, Sanction, baseline_events
 from corridors.model import CorridorModel
 from corridors.parameters import Parameters
 
 
-def fresh_trees(cache: loading.TreeCache, weights, masks) -> np.ndarray:
+def fresh_trees(cache: trees.TreeCache, weights, masks) -> np.ndarray:
     r = cache.routes
     return cache.graph.trees(weights, masks, r.job_row, r.job_source)[1]
 
 
-def small_routes(n_rows: int, sources: list[list[int]], n_slots: int) -> loading.Routes:
+def small_routes(n_rows: int, sources: list[list[int]], n_slots: int) -> routes.Routes:
     """A Routes with only the arrays a TreeCache reads (rows and their jobs)."""
     job_row = np.array([r for r, src in enumerate(sources) for _ in src], dtype=np.int64)
     job_source = np.array([s for src in sources for s in src], dtype=np.int64)
     empty = np.zeros(0, dtype=np.int64)
-    return loading.Routes(
+    return routes.Routes(
         n_corridors=1, row_masks=np.ones((n_rows, n_slots), dtype=bool), row_vot=np.ones(n_rows),
         job_row=job_row, job_source=job_source, od_job=np.zeros((0, 1), dtype=np.int64), od_source=empty,
         od_dest=empty, group_od=np.zeros(1, dtype=np.int64), od_ship_ptr=np.zeros(1, dtype=np.int64),
@@ -55,7 +55,7 @@ def test_kept_trees_equal_fresh_trees_on_random_graphs(data):
     # ours (one fused kernel) or an outside router through the same protocol (checks, then solves)
     outside = types.SimpleNamespace(shortest_path_trees=routing.shortest_path_trees)
     router = outside if data.draw(st.booleans()) else None
-    cache = loading.TreeCache(small_routes(n_rows, sources, m), graph, router)
+    cache = trees.TreeCache(small_routes(n_rows, sources, m), graph, router)
     weight = st.integers(1, 6).map(float)  # small integers: ties are common
     # either weights of their own per row, or the model's: made of money, time and wait per
     # slot (then only the slots whose inputs changed are compared)
@@ -66,7 +66,7 @@ def test_kept_trees_equal_fresh_trees_on_random_graphs(data):
     masks = np.array([data.draw(st.lists(st.booleans(), min_size=m, max_size=m)) for _ in range(n_rows)])
     for _ in range(data.draw(st.integers(1, 6))):
         if from_inputs:
-            w = loading._route_weights(inputs[0], inputs[1], inputs[2], vot)
+            w = quotes._route_weights(inputs[0], inputs[1], inputs[2], vot)
         got = cache.update(w, masks, inputs.copy() if from_inputs else None).copy()
         np.testing.assert_array_equal(got, fresh_trees(cache, w, masks))
         w, inputs = w.copy(), inputs.copy()

@@ -8,7 +8,7 @@ is built once per network and inputs. Each quarter the model calls, in order:
 1. :func:`quarter_links`: money (tariffs and handling, with every lever on them), time
    (travel, dwell at borders, the Red Sea detour) and capacity (season, events, fleet,
    weather and disruptions) of every link;
-2. :mod:`corridors.loading`'s ``quote`` for the least-cost paths and their quotes;
+2. :mod:`corridors.quotes` for the least-cost paths and their quotes;
 3. :func:`policy_terms`: sanction premiums and bans, subsidies, political costs;
 4. :func:`offered_volumes`: the tonnes each shipper offers (trend, crude diversion,
    offtake deals).
@@ -29,9 +29,9 @@ from numba import njit
 from corridors import routing
 from corridors.events import BASE_YEAR, EdgeState, OfftakeDeal, Sanction, Subsidy
 from corridors.inputs import Inputs
-from corridors.loading import Routes
 from corridors.network import COMMODITIES, CORRIDORS, Network
 from corridors.parameters import C5, CONTROLLER_BLOC, POWERS
+from corridors.routes import Routes
 from corridors.timeline import Project, load_projects
 
 __all__ = [

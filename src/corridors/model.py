@@ -4,7 +4,7 @@ A step (one quarter), in this order:
 
 1. the market of the quarter (:mod:`corridors.market`): the events' state of the links,
    the offered volumes, prices, times and capacities, every shipper's least-cost path and
-   quote on every corridor (:func:`corridors.loading.quote`), and the policy terms;
+   quote on every corridor (:func:`corridors.quotes.quote_quarter`), and the policy terms;
 2. the shippers choose contract shares and the governments route their state cargo, from
    a read-only :class:`~corridors.market.QuarterView`;
 3. the freight is loaded (:mod:`corridors.loading`: offer, spread over parallel routes,
@@ -46,6 +46,7 @@ from corridors.agents import (
     route_state_cargo,
     target_shares,
 )
+from corridors.bans import rebook
 from corridors.events import BASE_YEAR, Event, OfftakeDeal, Sanction, Subsidy, baseline_events
 from corridors.inputs import Inputs, load_inputs
 from corridors.market import (
@@ -59,7 +60,9 @@ from corridors.market import (
 )
 from corridors.network import CORRIDORS, Network, load_network
 from corridors.parameters import C5, POWERS, Parameters
+from corridors.quotes import quote_quarter
 from corridors.timeline import Timeline
+from corridors.trees import TreeBuffers, TreeCache
 
 __all__ = ["POLICY_COLUMNS", "CorridorModel"]
 
@@ -208,13 +211,13 @@ class CorridorModel(mesa.Model):
         self.project_vot = float(np.median(vot))
         self.graph = L.graph
         self.routes = L.routes.with_vot(vot)
-        self._quote_trees = loading.TreeCache(self.routes, self.graph, router)
+        self._quote_trees = TreeCache(self.routes, self.graph, router)
         n_rounds = max(self.params.route_iterations - 1, 0)
         # our Dijkstra's rounds share one buffer (refreshed round after round); another router's
         # rounds each keep their own trees
         n_buffers = min(n_rounds, 1) if router is None or router is routing else n_rounds
-        self._rounds = loading.TreeBuffers.allocate(n_buffers, self.routes, self.graph.n_nodes)
-        self._round_trees = [loading.TreeCache(self.routes, self.graph, router, buffers=self._rounds, index=i)
+        self._rounds = TreeBuffers.allocate(n_buffers, self.routes, self.graph.n_nodes)
+        self._round_trees = [TreeCache(self.routes, self.graph, router, buffers=self._rounds, index=i)
                              for i in range(n_buffers)]  # fmt: skip
 
     def _allocate_tables(self) -> None:
@@ -320,7 +323,7 @@ class CorridorModel(mesa.Model):
             corridor_open = np.tile(links.corridor_open, len(self.routes.group_od) - 1)
             self._masks = self.routes.row_masks & links.open[slot][None, :] & corridor_open[:, None]
             self._masks_of = state
-        self.paths, quote_money, quote_time, bloc_share = loading.quote_quarter(
+        self.paths, quote_money, quote_time, bloc_share = quote_quarter(
             self.routes, self._quote_trees, links.money[slot], links.time[slot], self.expected_wait[slot],
             L.bloc_km_s, self._masks,
         )  # fmt: skip
@@ -393,9 +396,9 @@ class CorridorModel(mesa.Model):
         self.rec["policy"][t] = values
 
     def _rebook(self, moved: np.ndarray, allowed: np.ndarray) -> np.ndarray:
-        """:func:`corridors.loading.rebook` of ``moved`` freight on this quarter's quoted paths."""
+        """:func:`corridors.bans.rebook` of ``moved`` freight on this quarter's quoted paths."""
         slot = self.layout.slot
-        return loading.rebook(self.routes, self.graph.tails, self.paths, moved, allowed, target=self.sh.target,
+        return rebook(self.routes, self.graph.tails, self.paths, moved, allowed, target=self.sh.target,
                               cap_s=self.view.capacity[slot], hard_s=self.layout.hard[slot],
                               prev_load_s=self.outcome.load_e[slot], first=self.t == 0,
                               queue_days=self.params.rebook_queue_days)  # fmt: skip

@@ -1,0 +1,469 @@
+"""Shortest-path trees kept from call to call, and the certificates that keep them.
+
+Trees are recomputed only for rows whose open links or weights changed since the same call
+of the last quarter (:class:`TreeCache`), and then only where the old tree is no longer the
+unique shortest-path tree: events are sparse, so most quarters re-route only the corridors
+whose costs moved. The results are those of routing every row afresh: a tree depends on
+nothing but its row's masked weights and its source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from corridors import routing
+from corridors.routes import Routes
+
+__all__ = ["TreeBuffers", "TreeCache"]
+
+_kernel = njit(cache=True, error_model="numpy")
+
+
+@dataclass(frozen=True, eq=False)
+class TreeBuffers:
+    """The state of ``n`` tree caches, stacked so that one kernel can update them all: the
+    weights and open links of their last call ``(n, R, n_slots)``, each job's tree ``pred``
+    and its distances ``dist`` ``(n, J, n_nodes)``, whether it was the unique shortest-path
+    tree ``strict`` ``(n, J)``, whether a cache has never been called ``fresh`` ``(n,)``, and
+    each tree's nodes in depth-first preorder ``order`` (the first ``reached`` of them), each
+    node's place ``pos`` in it and the size of its subtree ``size``: a subtree is a run of
+    ``order``. ``inputs`` ``(n, 3, n_slots)`` are the money, travel time and queue wait per
+    slot the last call's weights were made of."""
+
+    weights: np.ndarray
+    masks: np.ndarray
+    pred: np.ndarray
+    dist: np.ndarray
+    strict: np.ndarray
+    fresh: np.ndarray
+    order: np.ndarray
+    reached: np.ndarray
+    pos: np.ndarray
+    size: np.ndarray
+    inputs: np.ndarray
+
+    @classmethod
+    def allocate(cls, n: int, routes: Routes, n_nodes: int) -> TreeBuffers:
+        R, n_slots = routes.row_masks.shape
+        J = routes.job_row.size
+        return cls(np.full((n, R, n_slots), np.nan), np.zeros((n, R, n_slots), dtype=bool),
+                   np.full((n, J, n_nodes), -1, dtype=np.int64), np.full((n, J, n_nodes), np.inf),
+                   np.zeros((n, J), dtype=bool), np.ones(n, dtype=bool), np.zeros((n, J, n_nodes), dtype=np.int32),
+                   np.zeros((n, J), dtype=np.int64), np.zeros((n, J, n_nodes), dtype=np.int32),
+                   np.zeros((n, J, n_nodes), dtype=np.int32), np.full((n, 3, n_slots), np.nan))  # fmt: skip
+
+    def arrays(self) -> tuple:
+        return (self.weights, self.masks, self.pred, self.dist, self.strict, self.fresh, self.order,
+                self.reached, self.pos, self.size, self.inputs)  # fmt: skip
+
+
+class TreeCache:
+    """The shortest-path trees of one routing call, kept from quarter to quarter.
+
+    :meth:`update` re-grows only the jobs whose trees may differ from a fresh solve (see
+    :func:`_refresh_trees`); the others keep their trees, which are the same as a new solve
+    would give. Another ``router`` (a benchmark's peer) solves every tree of every call. The
+    cache's state is entry ``index`` of ``buffers`` (its own by default).
+    """
+
+    def __init__(
+        self, routes: Routes, graph: routing.Graph, router: Any = None, *, buffers: TreeBuffers | None = None,
+        index: int = 0,
+    ) -> None:  # fmt: skip
+        self.routes = routes
+        self.router = None if router is routing else router
+        self.graph = graph
+        in_ptr, in_slots = _incoming(graph.indices, graph.n_nodes)
+        # the graph as the kernels take it: CSR, each slot's tail, through nodes, incoming CSR
+        self.arrays = (graph.indptr, graph.indices, graph.tails, graph.through_mask, in_ptr, in_slots)
+        self.buffers = buffers or TreeBuffers.allocate(1, routes, graph.n_nodes)
+        self.index = index
+
+    @property
+    def pred(self) -> np.ndarray:
+        return self.buffers.pred[self.index]
+
+    @property
+    def fresh(self) -> bool:
+        return bool(self.buffers.fresh[self.index])
+
+    def _solve(self, weights, masks, rows, sources) -> np.ndarray:
+        g = self.graph
+        return self.router.shortest_path_trees(
+            g.indptr, g.indices, weights, rows, sources, edge_mask=masks, through_mask=g.through_mask
+        )[1]
+
+    def update(self, weights: np.ndarray, masks: np.ndarray, inputs: np.ndarray | None = None) -> np.ndarray:
+        """Trees for ``weights`` and ``masks`` (R, n_slots); returns ``pred`` (J, n_nodes).
+
+        A job is solved again only if its row's open links changed, or its old tree is no
+        longer the unique shortest-path tree under the new weights (a non-tree link is as
+        cheap as the tree's path, or cheaper). A unique shortest-path tree is what any
+        correct Dijkstra returns, so reused trees equal freshly grown ones. ``inputs``
+        (3, n_slots), if given, are the money, time and wait the weights were made of
+        (:func:`route_weights`): then only the slots where they changed are compared.
+        """
+        r, b, i = self.routes, self.buffers, self.index
+        if self.router is None:
+            same = inputs is not None and bool(np.array_equal(masks, b.masks[i]))
+            if inputs is None:  # unknown: compare every slot
+                inputs = np.full(b.inputs[i].shape, np.nan)
+            _refresh_trees(self.arrays, weights, masks, np.asarray(inputs, dtype=np.float64), same, r.job_row,
+                           r.job_source, b.weights[i], b.masks[i], b.pred[i], b.dist[i], b.strict[i],
+                           b.fresh[i : i + 1], b.order[i], b.reached[i], b.pos[i], b.size[i],
+                           b.inputs[i])  # fmt: skip
+            return b.pred[i]
+        # another router (a peer, for comparison) solves every tree of every call: keeping
+        # trees by their certificates is part of our own route-cost core
+        b.pred[i] = self._solve(weights, masks, r.job_row, r.job_source)
+        b.fresh[i] = False
+        b.weights[i] = weights
+        b.masks[i] = masks
+        return b.pred[i]
+
+
+@_kernel
+def _row_changes(weights, masks, old_weights, old_masks, inputs, old_inputs, masks_same):
+    """Per row: 0 same open links and weights, 1 weights changed, 2 open links changed (or a
+    weight is not finite). Also the changed open slots of each row of state 1, as a CSR list.
+
+    With ``masks_same`` (the caller knows the open links did not change) only the slots
+    whose ``inputs`` (money, time, wait: what every row's weight is made of) changed can
+    have changed weights, and only they are compared; the new weights and inputs are then
+    stored over the old ones there, and everywhere otherwise.
+    """
+    R, n_slots = weights.shape
+    if masks_same:
+        cand = np.empty(n_slots, dtype=np.int64)
+        n_cand = 0
+        for s in range(n_slots):
+            if (
+                inputs[0, s] != old_inputs[0, s]
+                or inputs[1, s] != old_inputs[1, s]
+                or inputs[2, s] != old_inputs[2, s]
+            ):
+                cand[n_cand] = s
+                n_cand += 1
+        state = np.zeros(R, dtype=np.int64)
+        ptr = np.zeros(R + 1, dtype=np.int64)
+        slots = np.empty(R * n_cand, dtype=np.int64)
+        n = 0
+        for r in range(R):
+            start = n
+            for i in range(n_cand):
+                s = cand[i]
+                if masks[r, s] and not np.isfinite(weights[r, s]):
+                    state[r] = 2
+                    break
+                if masks[r, s] and weights[r, s] != old_weights[r, s]:
+                    state[r] = 1
+                    slots[n] = s
+                    n += 1
+            if state[r] == 2:
+                n = start
+            ptr[r + 1] = n
+        for i in range(n_cand):
+            s = cand[i]
+            for r in range(R):
+                old_weights[r, s] = weights[r, s]
+            for a in range(3):
+                old_inputs[a, s] = inputs[a, s]
+        return state, ptr, slots
+    state = np.zeros(R, dtype=np.int64)
+    ptr = np.zeros(R + 1, dtype=np.int64)
+    slots = np.empty(R * n_slots, dtype=np.int64)
+    n = 0
+    for r in range(R):
+        start = n
+        for s in range(n_slots):
+            m = masks[r, s]
+            if m != old_masks[r, s] or (m and not np.isfinite(weights[r, s])):
+                state[r] = 2
+                break
+            if m and weights[r, s] != old_weights[r, s]:
+                state[r] = 1
+                slots[n] = s
+                n += 1
+        if state[r] == 2:
+            n = start
+        ptr[r + 1] = n
+    old_weights[:] = weights
+    old_masks[:] = masks
+    old_inputs[:] = inputs
+    return state, ptr, slots
+
+
+@_kernel
+def _tree_distances(tails, p, src, w, d, stack):
+    """Distances along the tree ``p`` under weights ``w``, summed from the source outwards
+    as Dijkstra sums them (inf where the tree does not reach)."""
+    n = d.shape[0]
+    for v in range(n):
+        d[v] = np.nan
+    d[src] = 0.0
+    for v in range(n):
+        if not np.isnan(d[v]):
+            continue
+        if p[v] < 0:
+            d[v] = np.inf
+            continue
+        top = 0
+        u = v
+        while np.isnan(d[u]) and p[u] >= 0:
+            stack[top] = u
+            top += 1
+            u = tails[p[u]]
+        base = d[u] if not np.isnan(d[u]) else np.inf
+        while top > 0:
+            top -= 1
+            x = stack[top]
+            base = base + w[p[x]]
+            d[x] = base
+
+
+def _incoming(indices: np.ndarray, n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """The slots into each node as CSR: node ``v``'s are ``in_slots[in_ptr[v]:in_ptr[v + 1]]``."""
+    in_slots = np.argsort(indices, kind="stable").astype(np.int64)
+    in_ptr = np.zeros(n_nodes + 1, dtype=np.int64)
+    np.cumsum(np.bincount(indices, minlength=n_nodes), out=in_ptr[1:])
+    return in_ptr, in_slots
+
+
+@_kernel
+def _tree_order(tails, p, src, order, pos, size, scratch):
+    """The tree's nodes in depth-first preorder from ``src`` (each after its parent, each
+    subtree a run: node ``v``'s is ``order[pos[v]:pos[v] + size[v]]``); returns how many
+    nodes the tree reaches. ``scratch`` (3, n + 1) int64 is working space."""
+    n = p.shape[0]
+    n_children = scratch[0]
+    children = scratch[1]
+    fill = scratch[2]
+    stack = size  # the sizes are counted after the walk: their array is the walk's stack
+    n_children[:] = 0
+    for v in range(n):
+        if v != src and p[v] >= 0:
+            n_children[tails[p[v]] + 1] += 1
+    for v in range(n):
+        n_children[v + 1] += n_children[v]
+    fill[:n] = n_children[:n]
+    for v in range(n):
+        if v != src and p[v] >= 0:
+            u = tails[p[v]]
+            children[fill[u]] = v
+            fill[u] += 1
+    stack[0] = src
+    top = 1
+    k = 0
+    while top > 0:
+        top -= 1
+        u = stack[top]
+        pos[u] = k
+        order[k] = u
+        k += 1
+        for i in range(n_children[u + 1] - 1, n_children[u] - 1, -1):
+            stack[top] = children[i]
+            top += 1
+    for i in range(k):
+        size[order[i]] = 1
+    for i in range(k - 1, 0, -1):
+        v = order[i]
+        size[tails[p[v]]] += size[v]
+    return k
+
+
+@_kernel
+def _ordered_distances(tails, p, w, order, reached, d):
+    """:func:`_tree_distances` along a stored order (the same sums: parent's distance plus the
+    link's weight)."""
+    for v in range(d.shape[0]):
+        d[v] = np.inf
+    d[order[0]] = 0.0
+    for i in range(1, reached):
+        v = order[i]
+        d[v] = d[tails[p[v]]] + w[p[v]]
+
+
+@_kernel
+def _beats(tails, p, u, v, slot, nd, dv):
+    """Whether a fresh Dijkstra keeps ``v``'s tree link against the candidate ``slot`` from
+    ``u`` at ``nd``: the candidate is dearer, or a parallel link of the same tail that comes
+    later in the adjacency list at the same cost (relaxations take only a strictly lower cost)."""
+    return nd > dv or (nd == dv and p[v] >= 0 and tails[p[v]] == u and slot > p[v])
+
+
+@_kernel
+def _out_links_strict(indptr, indices, tails, mask, w, src, p, d, u):
+    """Whether every open link out of ``u`` that is not a tree link, into a node other than
+    the source, ends strictly above the tree's distance of its head (see :func:`_beats`)."""
+    for slot in range(indptr[u], indptr[u + 1]):
+        v = indices[slot]  # a link into the source never improves it: weights are >= 0
+        if (
+            mask[slot]
+            and v != src
+            and p[v] != slot
+            and not _beats(tails, p, u, v, slot, d[u] + w[slot], d[v])
+        ):
+            return False
+    return True
+
+
+@_kernel
+def _strictly_optimal(indptr, indices, tails, through, mask, w, src, p, d):
+    """Whether the tree ``p`` with distances ``d`` is the unique shortest-path tree: every open
+    link not in it, out of a node paths may pass through (or the source) and reached by the
+    tree, into a node other than the source, ends strictly above the tree's distance of its
+    head."""
+    n = d.shape[0]
+    for u in range(n):
+        if d[u] == np.inf or (u != src and not through[u]):
+            continue
+        if not _out_links_strict(indptr, indices, tails, mask, w, src, p, d, u):
+            return False
+    return True
+
+
+@_kernel
+def _subtrees_strict(graph, mask, w, src, p, d, order, pos, size, heads, n_heads):
+    """Whether a tree that was the unique shortest-path tree stays so after some weights
+    changed, among them the tree links into ``heads[:n_heads]``: only the distances in those
+    nodes' subtrees move. They are summed again in place (the same sums as
+    :func:`_ordered_distances`), and only the links into and out of the subtrees' nodes are
+    checked: a changed link off the tree with neither end in them was checked at distances
+    that did not move (:func:`_refresh_trees` does that first)."""
+    indptr, indices, tails, through, in_ptr, in_slots = graph
+    for a in range(1, n_heads):  # by place in the preorder: a nested subtree then follows its root's
+        x = heads[a]
+        b = a - 1
+        while b >= 0 and pos[heads[b]] > pos[x]:
+            heads[b + 1] = heads[b]
+            b -= 1
+        heads[b + 1] = x
+    n_top = 0
+    end = -1
+    for h in range(n_heads):  # keep the outermost subtrees: their runs of the preorder are disjoint
+        if pos[heads[h]] >= end:
+            heads[n_top] = heads[h]
+            n_top += 1
+            end = pos[heads[h]] + size[heads[h]]
+    for h in range(n_top):
+        for i in range(pos[heads[h]], pos[heads[h]] + size[heads[h]]):
+            x = order[i]
+            e = p[x]
+            d[x] = d[tails[e]] + w[e]
+    for h in range(n_top):
+        for i in range(pos[heads[h]], pos[heads[h]] + size[heads[h]]):
+            x = order[i]
+            if through[x] and not _out_links_strict(indptr, indices, tails, mask, w, src, p, d, x):
+                return False
+            for k in range(in_ptr[x], in_ptr[x + 1]):
+                slot = in_slots[k]
+                u = tails[slot]
+                if d[u] == np.inf or (u != src and not through[u]) or not mask[slot] or p[x] == slot:
+                    continue
+                if not _beats(tails, p, u, x, slot, d[u] + w[slot], d[x]):
+                    return False
+    return True
+
+
+@_kernel
+def _refresh_trees(
+    graph, weights, masks, inputs, masks_same, job_row, job_source, old_weights, old_masks, pred, dist, strict,
+    fresh_flag, order, reached, pos, size, old_inputs,
+):  # fmt: skip
+    """Keep or re-grow every job's tree in place (``pred``), on one thread.
+
+    ``graph`` is :attr:`TreeCache.arrays`; ``inputs`` (3, n_slots) the money, time and wait
+    the ``weights`` are made of, and ``masks_same`` whether the caller knows the open links
+    are those of the last call (:func:`_row_changes`). ``dist`` holds each tree's distances and
+    ``strict`` whether the tree was the unique shortest-path tree at the old weights. A
+    strict tree whose row changed only in weights off the tree, on links whose new weight
+    still leaves it strictly best, is kept without further work; one whose tree links
+    changed has the distances of those links' subtrees summed again and the links at their
+    nodes checked (:func:`_subtrees_strict`), and is re-grown if a link beats it (Dijkstra,
+    :mod:`corridors.routing`'s); a tree that was not strict, or that a changed link beats
+    at its old distances, is checked whole (:func:`_strictly_optimal`) and re-grown if that
+    fails; a changed set of open links re-grows the row. Every kept tree is the tree a fresh
+    Dijkstra would return. The new weights and links are stored as
+    the old ones; ``fresh_flag[0]`` (never called: grow every tree) is cleared. Returns the
+    number of trees that changed (every tree on the first call): 0 means every path is as
+    before.
+    """
+    indptr, indices, tails, through = graph[0], graph[1], graph[2], graph[3]
+    fresh = fresh_flag[0]
+    state, ptr, changed = _row_changes(weights, masks, old_weights, old_masks, inputs, old_inputs,
+                                       masks_same and not fresh)  # fmt: skip
+    n = indptr.shape[0] - 1
+    ip = indptr.view(np.uint64)
+    ix = indices.view(np.uint64)
+    work = routing._workspace(n)
+    w = np.empty(weights.shape[1])
+    stack = np.empty(n, dtype=np.int64)
+    heads = np.empty(weights.shape[1], dtype=np.int64)
+    p_old = np.empty(n, dtype=np.int64)
+    scratch = np.empty((3, n + 1), dtype=np.int64)
+    w_row = -1
+    inv = 0.0
+    ring = np.uint64(0)
+    moved = 0
+    for j in range(job_row.shape[0]):
+        r = job_row[j]
+        src = job_source[j]
+        p = pred[j]
+        d = dist[j]
+        if not fresh and state[r] == 0:
+            continue
+        if not fresh and state[r] == 1:
+            whole = not strict[j]
+            n_heads = 0
+            if not whole:  # only links off the tree changed: their own inequalities decide
+                for i in range(ptr[r], ptr[r + 1]):
+                    slot = changed[i]
+                    u = tails[slot]
+                    if d[u] == np.inf or (u != src and not through[u]):
+                        continue
+                    v = indices[slot]
+                    if v == src:
+                        continue
+                    if p[v] == slot:
+                        heads[n_heads] = v
+                        n_heads += 1
+                    elif not _beats(tails, p, u, v, slot, d[u] + weights[r, slot], d[v]):
+                        whole = True
+                        break
+                if not whole and n_heads == 0:
+                    continue
+            if not whole:  # tree links changed: the subtrees below them moved
+                if _subtrees_strict(
+                    graph, masks[r], weights[r], src, p, d, order[j], pos[j], size[j], heads, n_heads
+                ):
+                    continue
+                # a link beats the tree at its exact new distances: so would it in the whole check
+            else:
+                _tree_distances(tails, p, src, weights[r], d, stack)
+                if _strictly_optimal(indptr, indices, tails, through, masks[r], weights[r], src, p, d):
+                    strict[j] = True
+                    continue
+        if r != w_row:
+            inv, ring = routing._masked_weights(weights[r], masks[r], w)
+            w_row = r
+        p_old[:] = p
+        routing._dijkstra(ip, ix, w, through, src, d, p, work, inv, ring)
+        if fresh:
+            moved += 1
+        else:
+            for v in range(n):
+                if p[v] != p_old[v]:
+                    moved += 1
+                    break
+        reached[j] = _tree_order(tails, p, src, order[j], pos[j], size[j], scratch)
+        _ordered_distances(tails, p, weights[r], order[j], reached[j], d)  # as the checks will sum them
+        strict[j] = _strictly_optimal(indptr, indices, tails, through, masks[r], weights[r], src, p, d)
+    fresh_flag[0] = False
+    return moved
+
+
+# --------------------------------------------------------------------------- paths
