@@ -137,51 +137,26 @@ def _row_changes(weights, masks, old_weights, old_masks, inputs, old_inputs, mas
     stored over the old ones there, and everywhere otherwise.
     """
     R, n_slots = weights.shape
-    if masks_same:
-        cand = np.empty(n_slots, dtype=np.int64)
-        n_cand = 0
-        for s in range(n_slots):
-            if (
-                inputs[0, s] != old_inputs[0, s]
-                or inputs[1, s] != old_inputs[1, s]
-                or inputs[2, s] != old_inputs[2, s]
-            ):
-                cand[n_cand] = s
-                n_cand += 1
-        state = np.zeros(R, dtype=np.int64)
-        ptr = np.zeros(R + 1, dtype=np.int64)
-        slots = np.empty(R * n_cand, dtype=np.int64)
-        n = 0
-        for r in range(R):
-            start = n
-            for i in range(n_cand):
-                s = cand[i]
-                if masks[r, s] and not np.isfinite(weights[r, s]):
-                    state[r] = 2
-                    break
-                if masks[r, s] and weights[r, s] != old_weights[r, s]:
-                    state[r] = 1
-                    slots[n] = s
-                    n += 1
-            if state[r] == 2:
-                n = start
-            ptr[r + 1] = n
-        for i in range(n_cand):
-            s = cand[i]
-            for r in range(R):
-                old_weights[r, s] = weights[r, s]
-            for a in range(3):
-                old_inputs[a, s] = inputs[a, s]
-        return state, ptr, slots
+    cand = np.empty(n_slots, dtype=np.int64)
+    n_cand = 0
+    for s in range(n_slots):
+        if not masks_same or (
+            inputs[0, s] != old_inputs[0, s]
+            or inputs[1, s] != old_inputs[1, s]
+            or inputs[2, s] != old_inputs[2, s]
+        ):
+            cand[n_cand] = s
+            n_cand += 1
     state = np.zeros(R, dtype=np.int64)
     ptr = np.zeros(R + 1, dtype=np.int64)
-    slots = np.empty(R * n_slots, dtype=np.int64)
+    slots = np.empty(R * n_cand, dtype=np.int64)
     n = 0
     for r in range(R):
         start = n
-        for s in range(n_slots):
+        for i in range(n_cand):
+            s = cand[i]
             m = masks[r, s]
-            if m != old_masks[r, s] or (m and not np.isfinite(weights[r, s])):
+            if (not masks_same and m != old_masks[r, s]) or (m and not np.isfinite(weights[r, s])):
                 state[r] = 2
                 break
             if m and weights[r, s] != old_weights[r, s]:
@@ -191,9 +166,13 @@ def _row_changes(weights, masks, old_weights, old_masks, inputs, old_inputs, mas
         if state[r] == 2:
             n = start
         ptr[r + 1] = n
-    old_weights[:] = weights
-    old_masks[:] = masks
-    old_inputs[:] = inputs
+    for i in range(n_cand):
+        s = cand[i]
+        for r in range(R):
+            old_weights[r, s] = weights[r, s]
+            old_masks[r, s] = masks[r, s]
+        for a in range(3):
+            old_inputs[a, s] = inputs[a, s]
     return state, ptr, slots
 
 
