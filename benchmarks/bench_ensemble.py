@@ -49,7 +49,7 @@ from benchlib import (  # next to this script
     version,
 )
 from corridors import routing
-from corridors.executors import loopback_cluster
+from corridors.executors import Execution, loopback_cluster
 
 SEED = 7
 END_YEAR = 2035
@@ -59,9 +59,11 @@ TARGET_SPEEDUP = 1.8  # 1 -> 2 workers, new
 FULL = 1000
 
 
-def timed_ensemble(replicates: int, **kw) -> tuple[float, corridors.EnsembleResults]:
+def timed_ensemble(replicates: int, execution: Execution) -> tuple[float, corridors.EnsembleResults]:
     t0 = time.perf_counter()
-    ens = corridors.run_ensemble("baseline", replicates=replicates, seed=SEED, end_year=END_YEAR, **kw)
+    ens = corridors.run_ensemble(
+        "baseline", replicates=replicates, seed=SEED, end_year=END_YEAR, execution=execution
+    )
     return time.perf_counter() - t0, ens
 
 
@@ -132,10 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     print(flush=True)
 
     if not args.quick:  # the worker processes' first start (file caches), not timed
-        timed_ensemble(2, workers=2, executor="local")
-    t1, ens1 = timed_ensemble(n, workers=1, executor="local")
+        timed_ensemble(2, Execution(workers=2, executor="local"))
+    t1, ens1 = timed_ensemble(n, Execution(workers=1, executor="local"))
     progress(f"new, local, 1 worker:  {t1:7.1f} s")
-    t2, ens2 = timed_ensemble(n, workers=2, executor="local")
+    t2, ens2 = timed_ensemble(n, Execution(workers=2, executor="local"))
     progress(f"new, local, 2 workers: {t2:7.1f} s")
     loads.append(load_average()[0])
     rows = [
@@ -154,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         cluster = loopback_cluster(2)
         dask_start = time.perf_counter() - t0
         try:
-            td, ensd = timed_ensemble(n, scheduler=cluster.scheduler_address)
+            td, ensd = timed_ensemble(n, Execution(scheduler=cluster.scheduler_address))
         finally:
             cluster.close()
         progress(f"new, dask, 2 workers:  {td:7.1f} s (+ {dask_start:.1f} s to start the cluster)")

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 import pandas as pd
@@ -24,6 +25,8 @@ import typer
 from pandas.testing import assert_frame_equal
 from typer.testing import CliRunner
 
+import corridors.calibrate as calibrate_module
+import corridors.cli as cli_module
 import corridors.results as results_module
 import corridors.runs as runs_module
 from corridors import __version__
@@ -484,8 +487,9 @@ def test_run_killed_part_way_leaves_nothing(tmp_path):
     assert _temporaries(tmp_path, "run") == []
 
 
-def _signal_while_writing(tmp_path: Path, sig: int) -> tuple[subprocess.Popen, Path]:
-    """Start a short run and send ``sig`` once its temporary directory holds a file."""
+def _signal_while_writing(tmp_path: Path, sig: int) -> tuple[subprocess.Popen, Path, str]:
+    """Start a short run and send ``sig`` once its temporary directory holds a file; the
+    process, the run directory and what the run wrote on stderr."""
     out = tmp_path / "run"
     proc = _start_run(out, 2021, "--no-plots")
     try:
@@ -502,12 +506,12 @@ def _signal_while_writing(tmp_path: Path, sig: int) -> tuple[subprocess.Popen, P
         else:
             proc.communicate(timeout=30)
             pytest.skip("the run finished before its temporary directory was seen")
-        proc.communicate(timeout=60)
+        _, stderr = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    return proc, out
+    return proc, out, stderr.decode()
 
 
 def _skip_if_finished_first(out: Path) -> None:
@@ -523,23 +527,110 @@ def _skip_if_finished_first(out: Path) -> None:
         pytest.skip("the signal arrived after the run directory was renamed into place")
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_run_interrupted_while_writing_leaves_nothing(tmp_path, sig):
-    """Ctrl-C, or the SIGTERM of ``kill``, ``timeout``, a scheduler or CI cancelling a job."""
-    proc, out = _signal_while_writing(tmp_path, sig)
+@pytest.mark.parametrize(
+    ("sig", "how"), [(signal.SIGINT, "Ctrl-C"), (signal.SIGTERM, "SIGTERM")], ids=["SIGINT", "SIGTERM"]
+)
+def test_run_interrupted_while_writing_leaves_nothing(tmp_path, sig, how):
+    """Ctrl-C, or the SIGTERM of ``kill``, ``timeout``, a scheduler or CI cancelling a job: the
+    same cleanup, one line saying so, and the shell's exit code for the signal (130, 143)."""
+    proc, out, stderr = _signal_while_writing(tmp_path, sig)
     _skip_if_finished_first(out)
-    assert proc.returncode != 0
+    assert proc.returncode == 128 + sig
+    assert one_line(stderr) == f"run interrupted by {how}"
     assert not out.exists(), "the run directory appeared although the run was interrupted"
     assert _temporaries(tmp_path, "run") == [], f"left behind after {sig.name}: {os.listdir(tmp_path)}"
 
 
 def test_run_killed_while_writing_leaves_no_run_directory(tmp_path):
     """SIGKILL cannot be caught: the hidden temporary directory may stay, the run directory not."""
-    proc, out = _signal_while_writing(tmp_path, signal.SIGKILL)
+    proc, out, _ = _signal_while_writing(tmp_path, signal.SIGKILL)
     _skip_if_finished_first(out)
     assert proc.returncode == -signal.SIGKILL
     assert not out.exists()
     assert all(e.startswith(".run-") for e in os.listdir(tmp_path)), os.listdir(tmp_path)
+
+
+def _stop_midway(how: str):
+    """A stand-in for the work of a command, stopped as a user or a scheduler would stop it."""
+
+    def stop(*args, **kwargs):
+        if how == "SIGTERM":
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the handler raises at the next instruction
+            raise AssertionError("SIGTERM did not stop the command")
+        raise KeyboardInterrupt
+
+    return stop
+
+
+@pytest.mark.parametrize(("how", "code"), [("Ctrl-C", 130), ("SIGTERM", 143)])
+def test_a_stopped_run_exits_with_the_signal_and_one_line(tmp_path, monkeypatch, how, code):
+    before = signal.getsignal(signal.SIGTERM)
+    monkeypatch.setattr(runs_module, "run", _stop_midway(how))
+    result = invoke("run", "baseline", "--set", SHORT, "--out", tmp_path / "out")
+    assert result.exit_code == code, result.output
+    assert one_line(result.stderr) == f"run interrupted by {how}"
+    assert result.stdout == ""
+    no_traceback(result)
+    assert os.listdir(tmp_path) == []
+    assert signal.getsignal(signal.SIGTERM) is before, "the SIGTERM handler is put back"
+
+
+@pytest.mark.parametrize(
+    ("how", "code", "line"),
+    [
+        ("Ctrl-C", 130, "calibration interrupted by Ctrl-C"),
+        ("SIGTERM", 143, "calibration interrupted by SIGTERM"),
+        ("failure", 1, "calibration failed: RuntimeError: no convergence"),
+    ],
+)
+def test_calibrate_is_guarded_as_run_is(tmp_path, monkeypatch, how, code, line):
+    def fail(*args, **kwargs):
+        raise RuntimeError("no convergence")
+
+    monkeypatch.setattr(calibrate_module, "fit", fail if how == "failure" else _stop_midway(how))
+    result = invoke("calibrate", "--quick", "--out", tmp_path / "report")
+    assert result.exit_code == code, result.output
+    assert one_line(result.stderr) == line
+    no_traceback(result)
+    assert os.listdir(tmp_path) == []
+
+
+class _Server:
+    """A stand-in for the dashboard's Solara process, stopped while the command waits on it."""
+
+    def __init__(self, how: str) -> None:
+        self.how, self.terminated = how, False
+
+    def __call__(self, cmd, env):
+        assert cmd[1:4] == ["-m", "solara", "run"] and "CORRIDORS_DASHBOARD_SCENARIO" in env
+        return self
+
+    def wait(self, timeout=None):
+        if self.terminated:
+            return -signal.SIGTERM
+        _stop_midway(self.how)()
+
+    def poll(self):
+        return -signal.SIGTERM if self.terminated else None
+
+    def terminate(self):
+        self.terminated = True
+
+
+@pytest.mark.parametrize("how", ["Ctrl-C", "SIGTERM"])
+def test_the_dashboard_stops_its_server_and_exits_0(monkeypatch, how):
+    """Ctrl-C or SIGTERM is how a server is stopped: the command stops Solara's and exits 0."""
+    pytest.importorskip("solara")
+    server = _Server(how)
+    monkeypatch.setattr(
+        cli_module, "subprocess", types.SimpleNamespace(Popen=server, TimeoutExpired=TimeoutError)
+    )
+    result = invoke("dashboard", "--end-year", "2026")
+    assert result.exit_code == 0, result.output
+    assert server.terminated
+    assert one_line(result.stderr).startswith("corridors dashboard: baseline to 2026 on http://127.0.0.1:")
+    no_traceback(result)
 
 
 def test_run_as_a_real_subprocess(tmp_path):
@@ -723,6 +814,41 @@ def test_sweep_with_failing_points_records_them_and_exits_1(tmp_path):
     ]  # fmt: skip
     assert len(pd.read_parquet(out / "outcomes.parquet")) == 3
     no_traceback(result)
+
+
+def test_a_sweep_stopped_by_sigterm_keeps_its_finished_runs_and_says_how_to_resume(tmp_path):
+    """SIGTERM part-way: exit 143 with one line, the finished runs kept, no temporary file."""
+    out, samples = tmp_path / "sweep", 40
+    cmd = [sys.executable, "-m", "corridors", "sweep", "baseline", "--param", "cost_elasticity=2:6", "--samples",
+           str(samples), "--seed", "3", "--workers", "1", "--out", str(out)]  # fmt: skip
+    proc = subprocess.Popen(
+        cmd, cwd=tmp_path, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and time.monotonic() < deadline:
+            if list((out / "runs").glob("run-*.parquet")):
+                break
+            time.sleep(0.02)
+        stopped = proc.poll() is None
+        if stopped:
+            proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert stopped, f"the sweep ended by itself (exit {proc.returncode}):\n{stderr.decode()[-2000:]}"
+    finished = list((out / "runs").glob("run-*.parquet"))
+    assert 1 <= len(finished) < samples, "the sweep must be stopped part-way"
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert one_line(stderr.decode()) == (
+        f"sweep interrupted by SIGTERM (finished runs are kept in {out}; run the same command again to resume)"
+    )
+    assert not list((out / "runs").glob(".*")), "no temporary run file is left"
+    assert os.listdir(tmp_path) == ["sweep"], "no temporary directory beside it"
+    assert strict_json((out / "manifest.json").read_text())["status"] == "running"
+    assert not (out / "corridors.parquet").exists()
 
 
 def test_sensitivity_prints_the_ranking_and_writes_indices(tmp_path):

@@ -26,7 +26,7 @@ from pandas.testing import assert_frame_equal
 import corridors
 from corridors import designs, records
 from corridors.ensemble import outcomes, run_table
-from corridors.executors import DaskExecutor, LocalExecutor, loopback_cluster, make_executor
+from corridors.executors import Execution, loopback_cluster
 from corridors.records import CORRIDOR_VARIABLES
 from corridors.results import OBSERVABLES, TABLES, EnsembleResults, load_ensemble
 from corridors.scenario import load_scenario
@@ -50,12 +50,15 @@ def dask_cluster():
 
 @pytest.fixture(scope="module")
 def ensemble_1() -> EnsembleResults:
+    """On one worker, through the ``workers=`` shorthand (notebooks use it)."""
     return corridors.run_ensemble("baseline", replicates=REPLICATES, seed=SEED, end_year=END, workers=1)
 
 
 @pytest.fixture(scope="module")
 def ensemble_2() -> EnsembleResults:
-    return corridors.run_ensemble("baseline", replicates=REPLICATES, seed=SEED, end_year=END, workers=2)
+    return corridors.run_ensemble(
+        "baseline", replicates=REPLICATES, seed=SEED, end_year=END, execution=Execution(workers=2)
+    )
 
 
 def assert_same_tables(a: EnsembleResults, b: EnsembleResults) -> None:
@@ -105,23 +108,16 @@ def test_one_and_two_workers_give_identical_tables(ensemble_1, ensemble_2):
 
 
 def test_an_existing_dask_cluster_gives_the_same_tables(ensemble_2, dask_cluster):
-    ens = corridors.run_ensemble(
-        "baseline", replicates=REPLICATES, seed=SEED, end_year=END, scheduler=dask_cluster.scheduler_address
-    )
+    where = Execution(scheduler=dask_cluster.scheduler_address)
+    ens = corridors.run_ensemble("baseline", replicates=REPLICATES, seed=SEED, end_year=END, execution=where)
     assert ens.meta["executor"] == "dask-scheduler" and ens.meta["workers"] == 2
+    assert ens.meta["scheduler"] == dask_cluster.scheduler_address
     assert_same_tables(ensemble_2, ens)
-
-
-def test_dask_scheduler_from_the_environment(dask_cluster, monkeypatch):
-    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", dask_cluster.scheduler_address)
-    ex = make_executor(None)
-    assert isinstance(ex, DaskExecutor) and ex.scheduler == dask_cluster.scheduler_address
-    assert isinstance(make_executor("local"), LocalExecutor)  # an explicit choice wins
 
 
 def test_an_embedded_local_cluster_gives_the_same_runs(ensemble_2):
     ens = corridors.run_ensemble(
-        "baseline", replicates=2, seed=SEED, end_year=END, executor="dask", workers=2
+        "baseline", replicates=2, seed=SEED, end_year=END, execution=Execution(executor="dask", workers=2)
     )
     assert ens.meta["executor"] == "dask"
     first_two = ensemble_2.corridors[ensemble_2.corridors["run"] < 2].reset_index(drop=True)
@@ -145,20 +141,6 @@ def test_preparing_a_worker_whose_numba_threads_already_run_keeps_numba_working(
     env = {**os.environ, "NUMBA_NUM_THREADS": "2"}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "reason"),
-    [
-        ({"executor": "spark"}, "executor: must be 'local' or 'dask'"),
-        ({"executor": "local", "scheduler": "tcp://127.0.0.1:8786"}, "needs executor 'dask'"),
-        ({"scheduler": "127.0.0.1:8786"}, "expected an address such as tcp://"),
-        ({"workers": 0}, "workers: must be an integer >= 1"),
-    ],
-)
-def test_bad_executor_arguments_name_the_argument(kwargs, reason):
-    with pytest.raises(ValueError, match=reason):
-        make_executor(kwargs.pop("executor", None), **kwargs)
 
 
 def test_bad_ensemble_arguments_raise_before_anything_is_written(tmp_path):
@@ -385,7 +367,7 @@ def test_parse_range_rejects_bad_text(text, reason):
 def test_a_failing_point_is_recorded_and_the_others_run(tmp_path):
     out = tmp_path / "sweep"
     ens = corridors.sweep(LAG, params={"queue_patience_quarters": (1, 3)}, samples=5, design="grid",
-                          workers=2, out=out)  # fmt: skip
+                          execution=Execution(workers=2), out=out)  # fmt: skip
     # 1.5 and 2.5 quarters are no lag: those runs fail, 1, 2 and 3 run
     assert list(ens.failures["run"]) == [1, 3]
     assert set(ens.failures["error"]) == {"ScenarioError"}
@@ -455,7 +437,8 @@ def test_a_sweep_killed_part_way_resumes_and_runs_everything_once(tmp_path):
     assert not resumed.corridors.duplicated(["run", "year", "corridor"]).any()
     # identical to a sweep that was never interrupted
     whole = corridors.sweep("baseline", params={"cost_elasticity": (2, 6), "renewal_rate": (0.1, 0.5)},
-                            samples=12, design="lhs", seed=3, overrides={"period.end_year": END}, workers=2)  # fmt: skip
+                            samples=12, design="lhs", seed=3, overrides={"period.end_year": END},
+                            execution=Execution(workers=2))  # fmt: skip
     assert_same_tables(whole, resumed)
 
 
@@ -510,7 +493,7 @@ def test_morris_on_the_model_end_to_end(tmp_path):
         method="morris",
         samples=2,
         end_year=2023,
-        workers=2,
+        execution=Execution(workers=2),
         out=tmp_path / "morris",
     )
     assert len(sens.ensemble.design) == 2 * 3 and sens.ensemble.failures.empty

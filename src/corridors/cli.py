@@ -1,19 +1,59 @@
-"""The ``corridors`` command. The only module that prints."""
+"""The ``corridors`` command. The only module that prints.
+
+Every long command runs its work inside :func:`_guarded`: a progress bar on stderr,
+SIGTERM stopping it like Ctrl-C (through the cleanup code, so temporary files are removed
+and nothing half-written stays), and one line on stderr for whatever stopped it. Exit
+codes: 0 ok, 1 the run failed, 2 bad input, 128 + the signal's number when interrupted
+(130 for Ctrl-C, 143 for SIGTERM).
+
+The imports are at the top: ``import corridors.cli`` imports the package (its
+``__init__``), which loads almost all of them already. Only ``corridors.model`` (with Mesa,
+for ``warmup``) stays in its command; Solara runs in a process of its own.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import os
 import signal
+import subprocess
+import sys
+import time
+import types
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
+from corridors import calibrate as cal
+from corridors import ensemble, plots, routing, runs
 from corridors._version import __version__
 from corridors.atomic import write_bytes_atomic
+from corridors.demo import route_cost_demo
+from corridors.designs import parse_range
 from corridors.errors import CorridorsError
+from corridors.executors import Execution, ExecutorError
+from corridors.history import load_history
+from corridors.network import CORRIDORS, load_network
+from corridors.results import load_ensemble, load_results
+from corridors.scenario import find_scenario, load_scenario, parse_override, scenario_dir, scenario_schema
 
 app = typer.Typer(
     name="corridors",
@@ -27,9 +67,18 @@ err = Console(stderr=True)
 
 
 EXIT_FAILURE, EXIT_BAD_INPUT = 1, 2
-_WORKERS_HELP = "Worker processes (default: this machine's cores)."
-_EXECUTOR_HELP = "Where runs execute: local (processes, the default) or dask (an embedded LocalCluster)."
-_SCHEDULER_HELP = "An existing Dask scheduler, tcp://HOST:PORT (default: $DASK_SCHEDULER_ADDRESS)."
+# Where the runs of an ensemble, sweep or sensitivity execute (corridors.executors.Execution).
+Workers = Annotated[int | None, typer.Option(min=1, help="Worker processes (default: this machine's cores).")]
+ExecutorName = Annotated[
+    str | None,
+    typer.Option(
+        help="Where runs execute: local (processes, the default) or dask (an embedded LocalCluster)."
+    ),
+]
+Scheduler = Annotated[
+    str | None,
+    typer.Option(help="An existing Dask scheduler, tcp://HOST:PORT (default: $DASK_SCHEDULER_ADDRESS)."),
+]
 
 # Main origin-market pairs of the `network` table: China-Europe transit, the five's exports.
 MAIN_PAIRS = (
@@ -44,9 +93,85 @@ MAIN_PAIRS = (
 )
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised as Ctrl-C's KeyboardInterrupt: the same code unwinds and cleans up."""
+
+
 def _terminate(signum, frame) -> None:
-    """SIGTERM (kill, timeout, a scheduler) exits like Ctrl-C: through the cleanup code."""
-    raise SystemExit(128 + signum)
+    """SIGTERM (kill, timeout, a scheduler, CI cancelling a job) stops the command like Ctrl-C.
+
+    A second SIGTERM while the first unwinds is ignored, so the cleanup finishes.
+    """
+    signal.signal(signal.SIGTERM, lambda *_: None)
+    raise _Terminated
+
+
+@contextmanager
+def _guarded(
+    what: str,
+    *counts: str | ProgressColumn,
+    eta: bool = False,
+    note: str = "",
+    bad_input: tuple[type[Exception], ...] = (CorridorsError,),
+    stop_ok: bool = False,
+) -> Iterator[Progress]:
+    """Run a long command's work: a progress bar, SIGTERM as Ctrl-C, one line for what stopped it.
+
+    Parameters
+    ----------
+    what : str
+        The work, as the messages name it ("run", "sweep", "calibration").
+    *counts : str or ProgressColumn
+        The progress bar's columns between the bar and the elapsed time (text columns for
+        strings); none: no progress bar.
+    eta : bool
+        Also show the estimated time left.
+    note : str
+        Said after a failure or an interruption (e.g. where the finished runs are kept).
+    bad_input : tuple of exception types
+        Errors that are the user's input: one line and exit code 2.
+    stop_ok : bool
+        Ctrl-C and SIGTERM are the normal way to stop (a server): exit 0, quietly.
+
+    Returns
+    -------
+    contextmanager of Progress
+        The progress bar, on stderr, cleared when the block ends. Leaving the block, an
+        error of the executor or any other exception prints one line and exits 1; input in
+        ``bad_input`` exits 2; Ctrl-C or SIGTERM exits 128 + the signal's number.
+    """
+    columns = (
+        (TextColumn("[bold]{task.description}"), BarColumn(),
+         *(TextColumn(c) if isinstance(c, str) else c for c in counts), TimeElapsedColumn(),
+         *((TextColumn("eta"), TimeRemainingColumn()) if eta else ()))
+        if counts
+        else ()
+    )  # fmt: skip
+    suffix = f" ({note})" if note else ""
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        with Progress(*columns, console=err, transient=True, disable=not counts) as progress:
+            yield progress
+    except (typer.Exit, typer.Abort):
+        raise
+    except KeyboardInterrupt as exc:
+        if stop_ok:
+            raise typer.Exit(0) from None
+        signum = signal.SIGTERM if isinstance(exc, _Terminated) else signal.SIGINT
+        how = "SIGTERM" if signum == signal.SIGTERM else "Ctrl-C"
+        err.print(f"[bold red]{what} interrupted[/bold red] by {how}{escape(suffix)}", soft_wrap=True)
+        raise typer.Exit(128 + signum) from None
+    except ExecutorError as exc:  # the executor could not start: not the input's fault
+        err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_FAILURE) from None
+    except bad_input as exc:
+        raise _bad_input(exc) from None
+    except Exception as exc:  # a failure of the work itself: say what and exit 1
+        reason = f"{type(exc).__name__}: {exc}{suffix}"
+        err.print(f"[bold red]{what} failed:[/bold red] {escape(reason)}", soft_wrap=True)
+        raise typer.Exit(EXIT_FAILURE) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _bad_input(exc: Exception) -> typer.Exit:
@@ -57,9 +182,7 @@ def _bad_input(exc: Exception) -> typer.Exit:
 
 def _save_figure(fig, path: Path) -> None:
     """Write a figure atomically: a temporary file in the same folder, then a rename."""
-    from corridors.plots import png_bytes
-
-    write_bytes_atomic(path, png_bytes(fig, dpi=150))
+    write_bytes_atomic(path, plots.png_bytes(fig, dpi=150))
 
 
 def _version(value: bool) -> None:
@@ -79,8 +202,6 @@ def main(
 
 def _load(scenario: str, sets: list[str] | None = None):
     """A scenario by name or path with ``--set`` overrides; bad input exits with code 2."""
-    from corridors.scenario import find_scenario, load_scenario, parse_override
-
     try:
         overrides = dict(parse_override(item) for item in sets or [])
         return load_scenario(find_scenario(scenario), overrides=overrides)
@@ -110,9 +231,9 @@ def run_command(
         int | None,
         typer.Option(min=1, help="Run an ensemble of N replicates instead (seeded from --seed)."),
     ] = None,
-    workers: Annotated[int | None, typer.Option(min=1, help=_WORKERS_HELP)] = None,
-    executor: Annotated[str | None, typer.Option(help=_EXECUTOR_HELP)] = None,
-    scheduler: Annotated[str | None, typer.Option(help=_SCHEDULER_HELP)] = None,
+    workers: Workers = None,
+    executor: ExecutorName = None,
+    scheduler: Scheduler = None,
 ) -> None:
     """Run a scenario and write its run directory (tables, summary, manifest, plots).
 
@@ -123,46 +244,26 @@ def run_command(
     Example: [bold]corridors run baseline --seed 7 --out results/baseline-7[/bold]
     Example: [bold]corridors run baseline --replicates 100 --workers 2 --out results/baseline-ens[/bold]
     """
-    from datetime import datetime
-
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from corridors.runs import run, write_run
-
     if replicates is None and (workers is not None or executor is not None or scheduler is not None):
         raise _bad_input(
             ValueError("--workers, --executor and --scheduler apply to ensembles: add --replicates N")
         )
+    execution = _execution(workers, executor, scheduler)
     sc = _load(scenario, sets)
     if replicates is not None:
-        from corridors.ensemble import run_ensemble
-
-        _run_many("ensemble", run_ensemble, sc, out, force=force, replicates=replicates, seed=seed,
-                  workers=workers, executor=executor, scheduler=scheduler)  # fmt: skip
+        _run_many("ensemble", ensemble.run_ensemble, sc, out, force=force, execution=execution,
+                  replicates=replicates, seed=seed)  # fmt: skip
         return
     target = out or Path("results") / f"{sc.name}-{datetime.now():%Y%m%d-%H%M%S}"
     if target.exists() and not force:
         raise _bad_input(FileExistsError(f"--out: {target} already exists (use --force to replace it)"))
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("quarters"),
-               TimeElapsedColumn())  # fmt: skip
-    previous = signal.signal(signal.SIGTERM, _terminate)  # unwind, so temporary files are removed
-    try:
-        with Progress(*columns, console=err, transient=True) as progress:
-            task = progress.add_task(f"running {sc.name}", total=None)
-            res = run(
-                sc, seed=seed, on_step=lambda done, total: progress.update(task, completed=done, total=total)
-            )
-            progress.update(task, description=f"writing {target}")
-            path = write_run(res, sc, target, force=force, plots=plots)
-    except CorridorsError as exc:
-        raise _bad_input(exc) from None
-    except Exception as exc:  # a failure of the run itself: say what and exit 1
-        err.print(
-            f"[bold red]run failed:[/bold red] {escape(type(exc).__name__ + ': ' + str(exc))}", soft_wrap=True
+    with _guarded("run", MofNCompleteColumn(), "quarters") as progress:
+        task = progress.add_task(f"running {sc.name}", total=None)
+        res = runs.run(
+            sc, seed=seed, on_step=lambda done, total: progress.update(task, completed=done, total=total)
         )
-        raise typer.Exit(EXIT_FAILURE) from None
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+        progress.update(task, description=f"writing {target}")
+        path = runs.write_run(res, sc, target, force=force, plots=plots)
     _print_summary(res)
     stdout.print(f"results: {path.resolve()}")
     if plots:
@@ -195,8 +296,6 @@ def validate(
 
     Example: [bold]corridors validate scenarios/*.toml[/bold]
     """
-    from corridors.scenario import find_scenario, load_scenario
-
     bad = 0
     for item in scenarios:
         try:
@@ -217,8 +316,6 @@ def list_scenarios() -> None:
 
     Example: [bold]corridors scenarios[/bold]
     """
-    from corridors.scenario import load_scenario, scenario_dir
-
     for path in sorted(scenario_dir().glob("*.toml")):
         try:
             sc = load_scenario(path)
@@ -250,10 +347,6 @@ def compare(
     Example: [bold]corridors compare results/baseline-7 results/c5_bloc-7 --out results/bloc.png[/bold]
     Example: [bold]corridors compare results/baseline-ens results/bloc-ens --out results/fan.png[/bold]
     """
-    from corridors.network import CORRIDORS
-    from corridors.plots import compare
-    from corridors.results import load_ensemble, load_results
-
     if out.suffix.lower() != ".png":
         raise _bad_input(ValueError(f"--out: {out} must end in .png"))
     pair = overtake.split(":")
@@ -271,54 +364,38 @@ def compare(
     labels = [r.meta.get("scenario") or d.name for r, d in zip(items, run_dirs, strict=True)]
     if len(set(labels)) < len(labels):
         labels = [d.name for d in run_dirs]
-    _save_figure(compare(items, labels, overtake=(pair[0], pair[1])), out)
+    _save_figure(plots.compare(items, labels, overtake=(pair[0], pair[1])), out)
     err.print(f"figure written to {out.resolve()}")
 
 
 # ----------------------------------------------------------------------- ensembles, sweeps, sensitivity
 
 
-def _run_many(kind: str, fn, sc, out: Path | None, *, force: bool, **kwargs):
-    """Run an ensemble, sweep or sensitivity with a progress bar; exit 1 if any run failed."""
-    import os
-    from datetime import datetime
-
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-    from corridors.executors import ExecutorError
-
-    target = out or Path("results") / f"{sc.name}-{kind}-{datetime.now():%Y%m%d-%H%M%S}"
-    where = kwargs.get("scheduler") or (
-        os.environ.get("DASK_SCHEDULER_ADDRESS") if not kwargs.get("executor") else None
-    )
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(),
-               TextColumn("{task.fields[done]} done, {task.fields[failed]} failed, {task.fields[left]} left"),
-               TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())  # fmt: skip
-    previous = signal.signal(signal.SIGTERM, _terminate)
+def _execution(workers: int | None, executor: str | None, scheduler: str | None) -> Execution:
+    """The ``--workers``, ``--executor`` and ``--scheduler`` options; bad ones exit 2 naming the option."""
     try:
-        with Progress(*columns, console=err, transient=True) as progress:
-            label = f"{kind} {sc.name}" + (f" on {where}" if where else "")
-            task = progress.add_task(label, total=None, done=0, failed=0, left="?")
+        return Execution(workers=workers, executor=executor, scheduler=scheduler)
+    except ValueError as exc:  # "executor: must be ...": the option is --executor
+        raise _bad_input(ValueError(f"--{exc}")) from None
 
-            def on_progress(done: int, failed: int, total: int) -> None:
-                left = total - done - failed
-                progress.update(
-                    task, completed=done + failed, total=total, done=done, failed=failed, left=left
-                )
 
-            result = fn(sc, out=target, force=force, on_progress=on_progress, **kwargs)
-    except ExecutorError as exc:
-        err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_FAILURE) from None
-    except (CorridorsError, ValueError, FileExistsError) as exc:
-        raise _bad_input(exc) from None
-    except Exception as exc:  # not a run (those are recorded): the coordination itself failed
-        err.print(f"[bold red]{kind} failed:[/bold red] {escape(type(exc).__name__ + ': ' + str(exc))} "
-                  f"(finished runs are kept in {target}; run the same command again to resume)",
-                  soft_wrap=True)  # fmt: skip
-        raise typer.Exit(EXIT_FAILURE) from None
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+def _run_many(kind: str, fn: Callable[..., Any], sc, out: Path | None, *, force: bool, execution: Execution,
+              **kwargs: Any) -> Any:  # fmt: skip
+    """Run an ensemble, sweep or sensitivity with a progress bar; exit 1 if any run failed."""
+    target = out or Path("results") / f"{sc.name}-{kind}-{datetime.now():%Y%m%d-%H%M%S}"
+    counts = "{task.fields[done]} done, {task.fields[failed]} failed, {task.fields[left]} left"
+    resume = f"finished runs are kept in {target}; run the same command again to resume"
+    with _guarded(kind, counts, eta=True, note=resume,
+                  bad_input=(CorridorsError, ValueError, FileExistsError)) as progress:  # fmt: skip
+        where = execution.scheduler_address()
+        label = f"{kind} {sc.name}" + (f" on {where}" if where else "")
+        task = progress.add_task(label, total=None, done=0, failed=0, left="?")
+
+        def on_progress(done: int, failed: int, total: int) -> None:
+            left = total - done - failed
+            progress.update(task, completed=done + failed, total=total, done=done, failed=failed, left=left)
+
+        result = fn(sc, out=target, force=force, execution=execution, on_progress=on_progress, **kwargs)
     ens = getattr(result, "ensemble", result)
     _print_ensemble(ens)
     if hasattr(result, "indices"):
@@ -379,8 +456,6 @@ def _print_indices(sens) -> None:
 
 
 def _ranges(params: list[str] | None) -> dict[str, tuple[float, float]]:
-    from corridors.designs import parse_range
-
     if not params:
         raise _bad_input(ValueError("--param: give at least one, e.g. --param cost_elasticity=2:6"))
     out: dict[str, tuple[float, float]] = {}
@@ -415,9 +490,9 @@ def sweep(
         bool, typer.Option("--force", help="Replace a directory holding another sweep.")
     ] = False,
     sets: Annotated[list[str] | None, typer.Option("--set", help="Override a field (repeatable).")] = None,
-    workers: Annotated[int | None, typer.Option(min=1, help=_WORKERS_HELP)] = None,
-    executor: Annotated[str | None, typer.Option(help=_EXECUTOR_HELP)] = None,
-    scheduler: Annotated[str | None, typer.Option(help=_SCHEDULER_HELP)] = None,
+    workers: Workers = None,
+    executor: ExecutorName = None,
+    scheduler: Scheduler = None,
 ) -> None:
     """Sweep parameters over ranges (grid or Latin hypercube) and write a sweep directory.
 
@@ -427,14 +502,13 @@ def sweep(
 
     Example: [bold]corridors sweep baseline --param cost_elasticity=2:6 --param russia_premium_usd_per_t=20:120 --samples 50 --out results/sweep[/bold]
     """
-    from corridors.ensemble import sweep as run_sweep
-
     if design not in ("grid", "lhs"):
         raise _bad_input(ValueError(f"--design: must be grid or lhs, got {design!r}"))
     ranges = _ranges(params)
     sc = _load(scenario, sets)
-    _run_many("sweep", run_sweep, sc, out, force=force, params=ranges, samples=samples, design=design,
-              replicates=replicates, seed=seed, workers=workers, executor=executor, scheduler=scheduler)  # fmt: skip
+    execution = _execution(workers, executor, scheduler)
+    _run_many("sweep", ensemble.sweep, sc, out, force=force, execution=execution, params=ranges, samples=samples,
+              design=design, replicates=replicates, seed=seed)  # fmt: skip
 
 
 @app.command()
@@ -457,9 +531,9 @@ def sensitivity(
         bool, typer.Option("--force", help="Replace a directory holding another analysis.")
     ] = False,
     sets: Annotated[list[str] | None, typer.Option("--set", help="Override a field (repeatable).")] = None,
-    workers: Annotated[int | None, typer.Option(min=1, help=_WORKERS_HELP)] = None,
-    executor: Annotated[str | None, typer.Option(help=_EXECUTOR_HELP)] = None,
-    scheduler: Annotated[str | None, typer.Option(help=_SCHEDULER_HELP)] = None,
+    workers: Workers = None,
+    executor: ExecutorName = None,
+    scheduler: Scheduler = None,
 ) -> None:
     """Global sensitivity of the outcomes to parameter ranges (SALib: Morris or Sobol').
 
@@ -468,17 +542,15 @@ def sensitivity(
 
     Example: [bold]corridors sensitivity baseline --param cost_elasticity=2:6 --param renewal_rate=0.1:0.5 --method morris --samples 10[/bold]
     """
-    from corridors.ensemble import sensitivity as run_sensitivity
-
     if method not in ("morris", "sobol"):
         raise _bad_input(ValueError(f"--method: must be morris or sobol, got {method!r}"))
     if method == "sobol" and samples & (samples - 1):
         raise _bad_input(ValueError(f"--samples: Sobol' sampling needs a power of 2, got {samples}"))
     ranges = _ranges(params)
     sc = _load(scenario, sets)
-    _run_many("sensitivity", run_sensitivity, sc, out, force=force, params=ranges, method=method,
-              samples=samples, replicates=replicates, seed=seed, workers=workers, executor=executor,
-              scheduler=scheduler)  # fmt: skip
+    execution = _execution(workers, executor, scheduler)
+    _run_many("sensitivity", ensemble.sensitivity, sc, out, force=force, execution=execution, params=ranges,
+              method=method, samples=samples, replicates=replicates, seed=seed)  # fmt: skip
 
 
 @app.command()
@@ -489,14 +561,11 @@ def plot(
 
     Example: [bold]corridors plot results/baseline-7[/bold]
     """
-    from corridors.results import load_results
-    from corridors.runs import render_plots
-
     try:
         res = load_results(run_dir)
     except (OSError, ValueError) as exc:
         raise _bad_input(exc) from None
-    for name, data in render_plots(res).items():
+    for name, data in runs.render_plots(res).items():
         write_bytes_atomic(run_dir / name, data)
     err.print(f"plots written to {run_dir.resolve()}")
 
@@ -511,10 +580,6 @@ def schema(
 
     Example: [bold]corridors schema --out scenario.schema.json[/bold]
     """
-    import json
-
-    from corridors.scenario import scenario_schema
-
     text = json.dumps(scenario_schema(), indent=2)
     if out is None:
         typer.echo(text)
@@ -529,12 +594,7 @@ def warmup() -> None:
 
     Example: [bold]corridors warmup[/bold]
     """
-    import types
-
-    import numpy as np
-
-    from corridors import routing
-    from corridors.model import CorridorModel
+    from corridors.model import CorridorModel  # lazy: Mesa and the model core, 0.64 s, only for warmup
 
     routing.warmup()
     model = CorridorModel(end_year=2019, rng=0)
@@ -563,8 +623,6 @@ def demo(
 
     Example: [bold]corridors demo --middle 6000[/bold]
     """
-    from corridors.demo import route_cost_demo
-
     rows = route_cost_demo((russian, middle, sea))
     table = Table(title="Khorgos -> EU: route costs by corridor (illustrative network)")
     for col in ("corridor", "km", "free-flow days", "loaded days", "USD/t", "bottleneck v/c"):
@@ -605,9 +663,6 @@ def network(
     """
     if out.suffix.lower() != ".png":
         raise _bad_input(ValueError(f"--out: {out} must end in .png"))
-    from corridors.network import CORRIDORS, load_network
-    from corridors.plots import network_map
-
     try:
         net = load_network(data)
         skims = net.skim(
@@ -638,7 +693,7 @@ def network(
             )
             table.add_row(origin if k == 0 else "", market.removeprefix("market_") if k == 0 else "", label, *cells,
                           end_section=k == len(CORRIDORS) - 1)  # fmt: skip
-    _save_figure(network_map(net), out)
+    _save_figure(plots.network_map(net), out)
     stdout.print(table)
     err.print(f"map written to {out.resolve()}")
 
@@ -670,54 +725,30 @@ def calibrate(
 
     Example: [bold]corridors calibrate --out results/calibration --write-parameters scenarios/fitted.toml[/bold]
     """
-    import time
-
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     if write_parameters is not None and write_parameters.suffix.lower() != ".toml":
         raise _bad_input(ValueError(f"--write-parameters: {write_parameters} must end in .toml"))
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "report.md").is_file())):
         raise _bad_input(FileExistsError(f"--out: {out} exists and is not a calibration report directory"))
     try:
-        from corridors import calibrate as cal
-        from corridors.history import load_history
-
         history = load_history()
-    except ImportError as exc:  # scipy is needed for the fit
-        err.print(f"[bold red]calibrate needs scipy:[/bold red] {escape(str(exc))} (pip install scipy)")
-        raise typer.Exit(EXIT_FAILURE) from None
     except CorridorsError as exc:
         raise _bad_input(exc) from None
     options = {"starts": 1, "max_nfev": 2, "profile_points": 3} if quick else {"starts": starts}
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed} model runs"),
-               TimeElapsedColumn())  # fmt: skip
     t0 = time.perf_counter()
-    previous = signal.signal(signal.SIGTERM, _terminate)  # unwind, so temporary files are removed
-    try:
-        with Progress(*columns, console=err, transient=True) as progress:
-            task = progress.add_task("fit", total=None)
+    with _guarded("calibration", "{task.completed} model runs") as progress:
+        task = progress.add_task("fit", total=None)
 
-            def on_run(stage: str) -> None:
-                progress.update(task, advance=1, description=stage)
+        def on_run(stage: str) -> None:
+            progress.update(task, advance=1, description=stage)
 
-            result = cal.fit(history, on_run=on_run, **options)
-            progress.update(task, description="cross-validation: fit 2019-2022")
-            cv = cal.cross_validate(history, on_run=lambda stage: on_run(f"cross-validation, {stage}"),
-                                    **{**options, "profile_points": 0})  # fmt: skip
-            progress.update(task, description=f"writing {out}")
-            path = cal.write_report(result, cv, out, history=history)
-            if write_parameters is not None:
-                cal.write_parameters(result, write_parameters)
-    except CorridorsError as exc:
-        raise _bad_input(exc) from None
-    except Exception as exc:
-        err.print(
-            f"[bold red]calibration failed:[/bold red] {escape(type(exc).__name__ + ': ' + str(exc))}",
-            soft_wrap=True,
-        )
-        raise typer.Exit(EXIT_FAILURE) from None
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+        result = cal.fit(history, on_run=on_run, **options)
+        progress.update(task, description="cross-validation: fit 2019-2022")
+        cv = cal.cross_validate(history, on_run=lambda stage: on_run(f"cross-validation, {stage}"),
+                                **{**options, "profile_points": 0})  # fmt: skip
+        progress.update(task, description=f"writing {out}")
+        path = cal.write_report(result, cv, out, history=history)
+        if write_parameters is not None:
+            cal.write_parameters(result, write_parameters)
     table = Table(title=f"Calibration 2019-2023: loss {result.loss:.3f}")
     for col in ("parameter", "value", "bounds"):
         table.add_column(col, justify="left" if col == "parameter" else "right")
@@ -752,13 +783,6 @@ def dashboard(
 
     Example: [bold]corridors dashboard c5_bloc --end-year 2030[/bold]
     """
-    import importlib.util
-    import os
-    import subprocess
-    import sys
-
-    from corridors.scenario import find_scenario, load_scenario
-
     try:
         path = find_scenario(scenario)
         load_scenario(path, overrides={"period.end_year": end_year})
@@ -776,8 +800,22 @@ def dashboard(
     cmd = [sys.executable, "-m", "solara", "run", "corridors.dashboard", "--host", host, "--port", str(port),
            "--production", "--no-open"]  # fmt: skip
     err.print(f"corridors dashboard: {path.stem} to {end_year} on http://{host}:{port} (Ctrl-C to stop)")
-    try:
-        code = subprocess.call(cmd, env=env)
-    except KeyboardInterrupt:
-        code = 0
+    with _guarded("dashboard", stop_ok=True):  # Ctrl-C or SIGTERM: stop the server, exit 0
+        server = subprocess.Popen(cmd, env=env)
+        try:
+            code = server.wait()
+        finally:
+            _stop(server)
     raise typer.Exit(code)
+
+
+def _stop(process: subprocess.Popen, grace: float = 10.0) -> None:
+    """Stop a child process that is still running: SIGTERM, then SIGKILL after ``grace`` seconds."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -41,7 +41,7 @@ import pandas as pd
 
 from corridors import designs
 from corridors.atomic import write_bytes_atomic, write_dir_atomic
-from corridors.executors import Executor, make_executor
+from corridors.executors import Execution, Executor
 from corridors.records import merge_runs, outcomes, run_table
 from corridors.results import EnsembleResults, parquet_bytes
 from corridors.uncertainty import NUMERIC_PARAMETERS, draw_parameters, parameter_values
@@ -230,9 +230,8 @@ def run_ensemble(
     seed: int | None = None,
     overrides: Mapping[str, Any] | None = None,
     end_year: int | None = None,
+    execution: Execution | None = None,
     workers: int | None = None,
-    executor: Literal["local", "dask"] | None = None,
-    scheduler: str | None = None,
     out: str | Path | None = None,
     force: bool = False,
     on_progress: ProgressFn | None = None,
@@ -252,13 +251,12 @@ def run_ensemble(
         Dotted scenario overrides, as for :func:`corridors.load_scenario`.
     end_year : int, optional
         Replace the scenario's last year.
+    execution : Execution, optional
+        Where the runs execute (:class:`corridors.executors.Execution`: worker processes,
+        an embedded Dask cluster or an existing one). Default: ``Execution()``, local
+        processes on every core, or the Dask scheduler in ``DASK_SCHEDULER_ADDRESS``.
     workers : int, optional
-        Worker processes (default: the machine's cores).
-    executor : {"local", "dask"}, optional
-        Local processes (default) or a Dask cluster: embedded ``LocalCluster`` of ``workers``
-        single-threaded processes, or the one at ``scheduler``.
-    scheduler : str, optional
-        Address of an existing Dask scheduler (default: ``DASK_SCHEDULER_ADDRESS`` if set).
+        Shorthand for ``execution=Execution(workers=workers)``; not with ``execution``.
     out : path, optional
         Write the ensemble directory here (resumable, see the module docstring).
     force : bool
@@ -272,11 +270,11 @@ def run_ensemble(
         Tables with ``run`` and ``replicate`` columns, sorted by run; runs that raised are
         in ``failures`` (they never stop the others).
     """
+    execution = _execution(execution, workers)
     replicates = _check_count("replicates", replicates)
     sc, seed = _resolve(scenario, overrides, seed, end_year)
     plan = _Plan("ensemble", sc, seed, _design(pd.DataFrame(), replicates, sc, seed), end_year)
-    return _execute(plan, out=out, force=force, workers=workers, executor=executor, scheduler=scheduler,
-                    on_progress=on_progress)  # fmt: skip
+    return _execute(plan, execution, out=out, force=force, on_progress=on_progress)
 
 
 def sweep(
@@ -289,21 +287,36 @@ def sweep(
     seed: int | None = None,
     overrides: Mapping[str, Any] | None = None,
     end_year: int | None = None,
+    execution: Execution | None = None,
     workers: int | None = None,
-    executor: Literal["local", "dask"] | None = None,
-    scheduler: str | None = None,
     out: str | Path | None = None,
     force: bool = False,
     on_progress: ProgressFn | None = None,
 ) -> EnsembleResults:
     """Sweep numeric parameters over ranges: a grid or a Latin hypercube, times replicates.
 
-    ``params`` maps parameter names to ``(low, high)``. ``design="grid"`` takes ``samples``
-    evenly spaced values of each parameter (``samples ** k`` points); ``"lhs"`` takes
-    ``samples`` points in all. Each point runs ``replicates`` replicates with common random
-    numbers (replicate ``r`` has the same seed at every point). Other arguments as for
-    :func:`run_ensemble`; ``outcomes`` holds each run's parameter values and scalar outcomes.
+    Parameters
+    ----------
+    params : mapping
+        Parameter names to ``(low, high)``.
+    samples : int
+        ``design="grid"``: evenly spaced values of each parameter, ends included
+        (``samples ** k`` points); ``"lhs"``: points in all.
+    design : {"grid", "lhs"}
+        A full grid, or a Latin hypercube drawn from ``seed``.
+    replicates : int
+        Runs per point, with common random numbers (replicate ``r`` has the same seed at
+        every point).
+    scenario, seed, overrides, end_year, execution, workers, out, force, on_progress
+        As for :func:`run_ensemble`.
+
+    Returns
+    -------
+    EnsembleResults
+        As for :func:`run_ensemble`; ``outcomes`` holds each run's parameter values and
+        scalar outcomes.
     """
+    execution = _execution(execution, workers)
     ranges = designs.check_ranges(params)
     samples, replicates = _check_count("samples", samples), _check_count("replicates", replicates)
     if design not in designs.DESIGNS:
@@ -318,8 +331,7 @@ def sweep(
     )
     extra = {"design": design, "samples": samples, "ranges": {k: list(v) for k, v in ranges.items()}}
     plan = _Plan("sweep", sc, seed, _design(points, replicates, sc, seed), end_year, extra=extra)
-    return _execute(plan, out=out, force=force, workers=workers, executor=executor, scheduler=scheduler,
-                    on_progress=on_progress)  # fmt: skip
+    return _execute(plan, execution, out=out, force=force, on_progress=on_progress)
 
 
 @dataclass(eq=False)
@@ -350,21 +362,36 @@ def sensitivity(
     seed: int | None = None,
     overrides: Mapping[str, Any] | None = None,
     end_year: int | None = None,
+    execution: Execution | None = None,
     workers: int | None = None,
-    executor: Literal["local", "dask"] | None = None,
-    scheduler: str | None = None,
     out: str | Path | None = None,
     force: bool = False,
     on_progress: ProgressFn | None = None,
 ) -> Sensitivity:
     """Global sensitivity of every scalar outcome to the parameters in ``params`` (SALib).
 
-    ``method="morris"``: ``samples`` trajectories, ``samples * (k + 1)`` runs, elementary
-    effects (``mu_star`` ranks). ``"sobol"``: Saltelli's scheme with ``samples`` a power of
-    2, ``samples * (k + 2)`` runs, first-order and total indices. With ``replicates > 1``
-    each point's outcomes are averaged over replicates with common random numbers. Other
-    arguments as for :func:`sweep`; with ``out``, ``sensitivity.parquet`` holds the indices.
+    Parameters
+    ----------
+    params : mapping
+        Parameter names to ``(low, high)``.
+    method : {"morris", "sobol"}
+        ``"morris"``: ``samples`` trajectories, ``samples * (k + 1)`` runs, elementary
+        effects (``mu_star`` ranks). ``"sobol"``: Saltelli's scheme, ``samples * (k + 2)``
+        runs, first-order and total indices.
+    samples : int
+        Morris trajectories, or Sobol' base samples (a power of 2); at least 2.
+    replicates : int
+        Runs per point, whose outcomes are averaged (common random numbers).
+    scenario, seed, overrides, end_year, execution, workers, out, force, on_progress
+        As for :func:`run_ensemble`; with ``out``, ``sensitivity.parquet`` holds the
+        indices too.
+
+    Returns
+    -------
+    Sensitivity
+        The runs (``ensemble``) and one row of indices per outcome and parameter.
     """
+    execution = _execution(execution, workers)
     ranges = designs.check_ranges(params)
     samples, replicates = _check_count("samples", samples, 2), _check_count("replicates", replicates)
     if method not in designs.METHODS:
@@ -375,8 +402,7 @@ def sensitivity(
     points = designs.sensitivity_design(ranges, method, samples, seed)
     extra = {"method": method, "samples": samples, "ranges": {k: list(v) for k, v in ranges.items()}}
     plan = _Plan("sensitivity", sc, seed, _design(points, replicates, sc, seed), end_year, extra=extra)
-    ens = _execute(plan, out=out, force=force, workers=workers, executor=executor, scheduler=scheduler,
-                   on_progress=on_progress)  # fmt: skip
+    ens = _execute(plan, execution, out=out, force=force, on_progress=on_progress)
     indices = _indices(ens, ranges, points, method, seed)
     if out is not None and ens.failures.empty:
         write_bytes_atomic(Path(out) / "sensitivity.parquet", parquet_bytes(indices))
@@ -423,8 +449,23 @@ def run_one(
 # ----------------------------------------------------------------------- executing a plan
 
 
-def _execute(plan: _Plan, *, out, force, workers, executor, scheduler, on_progress) -> EnsembleResults:
-    ex = make_executor(executor, workers=workers, scheduler=scheduler)
+def _execution(execution: Execution | None, workers: int | None) -> Execution:
+    """The ``execution=`` argument, with the ``workers=`` shorthand folded in, checked."""
+    if execution is None:
+        return Execution(workers=workers)
+    if not isinstance(execution, Execution):
+        msg = f"execution: must be a corridors.executors.Execution, got {execution!r}"
+        raise ValueError(msg)
+    if workers is not None:
+        msg = f"workers: give it in execution=Execution(workers={workers!r}, ...), not beside it"
+        raise ValueError(msg)
+    return execution
+
+
+def _execute(
+    plan: _Plan, execution: Execution, *, out, force, on_progress: ProgressFn | None
+) -> EnsembleResults:
+    ex = execution.make_executor()
     tasks = plan.tasks()
     total = len(tasks)
     directory = None if out is None else _open_directory(Path(out), plan, ex, force=force)

@@ -12,23 +12,28 @@ order: every run carries its own seed.
 - :class:`DaskExecutor`: a ``dask.distributed`` client, either connected to an existing
   scheduler (``tcp://host:8786``) or owning an embedded ``LocalCluster`` of single-threaded
   worker processes listening on loopback only, without a dashboard.
+
+:class:`Execution` is what a user asks for (``workers``, ``executor``, ``scheduler``),
+checked once when it is made; :meth:`Execution.make_executor` gives the executor.
 """
 
 from __future__ import annotations
 
+import operator
 import os
 import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 __all__ = [
     "DaskExecutor",
+    "Execution",
     "Executor",
     "ExecutorError",
     "LocalExecutor",
     "loopback_cluster",
-    "make_executor",
     "prepare_worker",
 ]
 
@@ -281,47 +286,113 @@ def loopback_cluster(workers: int):
         )
 
 
-def make_executor(
-    executor: Literal["local", "dask"] | None = None,
-    *,
-    workers: int | None = None,
-    scheduler: str | None = None,
-) -> Executor:
-    """The executor a user asked for.
+@dataclass(frozen=True)
+class Execution:
+    """Where the runs of an ensemble, a sweep or a sensitivity analysis execute.
+
+    The same options for :func:`corridors.run_ensemble`, :func:`corridors.sweep` and
+    :func:`corridors.sensitivity` (``execution=``), checked once, here: a bad value raises at
+    once, before any run starts or anything is written. Where the runs execute changes no
+    result: every run carries its own seed.
 
     Parameters
     ----------
+    workers : int, optional
+        Worker processes (default: the machine's cores); ignored for an existing cluster,
+        whose workers are counted instead.
     executor : {"local", "dask"}, optional
         ``"local"``: worker processes on this machine; ``"dask"``: an embedded Dask
-        ``LocalCluster``, or the cluster at ``scheduler``. Default: ``"local"`` unless a
-        scheduler is given here or in ``DASK_SCHEDULER_ADDRESS``.
-    workers : int, optional
-        Worker processes (default: the machine's cores); ignored for an existing cluster.
+        ``LocalCluster`` of ``workers`` single-threaded processes, or the cluster at
+        ``scheduler``. Default: ``"local"`` unless a scheduler is given here or in
+        ``DASK_SCHEDULER_ADDRESS``.
     scheduler : str, optional
-        Address of an existing Dask scheduler, ``tcp://host:port``.
+        Address of an existing Dask scheduler, ``tcp://host:port`` (default:
+        ``DASK_SCHEDULER_ADDRESS`` when ``executor`` is not given).
 
     Raises
     ------
     ValueError
         An unknown executor, a scheduler with ``executor="local"``, a malformed address or
-        fewer than one worker, with a message naming the argument.
+        fewer than one worker, with a message naming the option and the reason.
+
+    Examples
+    --------
+    >>> Execution(workers=2)
+    Execution(workers=2, executor=None, scheduler=None)
+    >>> Execution(executor="dask", scheduler="tcp://127.0.0.1:8786").scheduler_address()
+    'tcp://127.0.0.1:8786'
     """
-    if executor not in (None, "local", "dask"):
-        msg = f"executor: must be 'local' or 'dask', got {executor!r}"
-        raise ValueError(msg)
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        msg = f"workers: must be an integer >= 1, got {workers!r}"
-        raise ValueError(msg)
-    if scheduler is None and executor is None:
-        scheduler = os.environ.get(SCHEDULER_ENV) or None
-    if scheduler is not None:
-        if executor == "local":
-            msg = "scheduler: a Dask scheduler address needs executor 'dask', not 'local'"
+
+    workers: int | None = None
+    executor: Literal["local", "dask"] | None = None
+    scheduler: str | None = None
+
+    def __post_init__(self) -> None:
+        workers, executor, scheduler = self.workers, self.executor, self.scheduler
+        if executor not in (None, "local", "dask"):
+            msg = f"executor: must be 'local' or 'dask', got {executor!r}"
             raise ValueError(msg)
-        if not _ADDRESS.match(scheduler.strip()):
-            msg = f"scheduler: expected an address such as tcp://127.0.0.1:8786, got {scheduler!r}"
-            raise ValueError(msg)
-        return DaskExecutor(scheduler=scheduler.strip(), workers=workers)
-    if executor == "dask":
-        return DaskExecutor(workers=workers)
-    return LocalExecutor(workers)
+        if workers is not None:
+            count = _whole(workers)
+            if count is None or count < 1:
+                msg = f"workers: must be an integer >= 1, got {workers!r}"
+                raise ValueError(msg)
+            object.__setattr__(self, "workers", count)
+        if scheduler is not None:
+            if executor == "local":
+                msg = "scheduler: a Dask scheduler address needs executor 'dask', not 'local'"
+                raise ValueError(msg)
+            object.__setattr__(self, "scheduler", _check_address(scheduler))
+
+    def scheduler_address(self) -> str | None:
+        """The existing Dask scheduler the runs go to, if any.
+
+        Returns
+        -------
+        str or None
+            ``scheduler``, else ``DASK_SCHEDULER_ADDRESS`` when ``executor`` is not given
+            (read now, so a variable set after this object was made counts), else None.
+
+        Raises
+        ------
+        ValueError
+            ``DASK_SCHEDULER_ADDRESS`` holds a malformed address.
+        """
+        if self.scheduler is not None or self.executor is not None:
+            return self.scheduler
+        found = os.environ.get(SCHEDULER_ENV) or None
+        return None if found is None else _check_address(found, f" (from {SCHEDULER_ENV})")
+
+    def make_executor(self) -> Executor:
+        """The executor these options ask for (not started: use it as a context manager).
+
+        Returns
+        -------
+        Executor
+            A :class:`DaskExecutor` for ``executor="dask"`` or a scheduler address (given or
+            from ``DASK_SCHEDULER_ADDRESS``), else a :class:`LocalExecutor`.
+        """
+        scheduler = self.scheduler_address()
+        if scheduler is not None:
+            return DaskExecutor(scheduler=scheduler, workers=self.workers)
+        if self.executor == "dask":
+            return DaskExecutor(workers=self.workers)
+        return LocalExecutor(self.workers)
+
+
+def _whole(value: object) -> int | None:
+    """``value`` as an int if it is an integer (NumPy's too), not a bool; else None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None
+
+
+def _check_address(value: object, source: str = "") -> str:
+    """A Dask scheduler address, stripped; ValueError naming ``scheduler`` otherwise."""
+    if not isinstance(value, str) or not _ADDRESS.match(value.strip()):
+        msg = f"scheduler: expected an address such as tcp://127.0.0.1:8786, got {value!r}{source}"
+        raise ValueError(msg)
+    return value.strip()
