@@ -332,7 +332,7 @@ def against_scipy(args) -> ScipyComparison:
             else:
                 model_o = model
     out.ours, out.peer = median(ours), median(peer)
-    out.tables = compare_tables(Results.from_model(model_o, meta={}), Results.from_model(model_p, meta={}))
+    out.tables = compare_tables(Results.from_record(model_o.record()), Results.from_record(model_p.record()))
     route_o, route_p = [], []
     for _ in range(args.scipy_repeats):
         with RouteTimer(OURS_TREES) as t:
@@ -677,7 +677,7 @@ def main(argv: list[str] | None = None) -> int:
         f"a. corridors.run(seed={SEED}) 2019-{END_YEAR}, median of {args.repeats}", ms(t_old), ms(t_new),
         ratio(t_old, t_new), f">= {TARGET_SPEEDUP:g}x", judged("run old/new", None if speedup is None else speedup >= TARGET_SPEEDUP),
     ))  # fmt: skip
-    for i, label in enumerate(("CorridorModel construction", "model.run() (stepping)", "Results.from_model")):
+    for i, label in enumerate(("CorridorModel construction", "model.run() (stepping)", "Results.from_record")):
         table.append((f"   {label}, median of {args.split_repeats}", ms(old.split_s(i)), ms(new.split_s(i)),
                       ratio(old.split_s(i), new.split_s(i)), "-", "-"))  # fmt: skip
     table.append(("   range of the runs", f"{ms(min(old.runs))}-{ms(max(old.runs))}" if old.runs else "n/a",

@@ -75,7 +75,7 @@ def trace(model: CorridorModel) -> Trace:
         shares.append(model.sh.shares.copy())
         alloc.append(model.cargo.alloc.copy())
     assert model.t == model.n_steps
-    return Trace(model, Results.from_model(model), np.array(shares), np.array(alloc))
+    return Trace(model, Results.from_record(model.record()), np.array(shares), np.array(alloc))
 
 
 def ban_closure_events() -> list:
@@ -171,7 +171,7 @@ def baseline(traces) -> Trace:
 @pytest.fixture(scope="module")
 def full_baseline(run_model) -> Results:
     """The deterministic baseline, 2019-2035 (the reference of the ablations)."""
-    return Results.from_model(run_model(end_year=2035))
+    return Results.from_record(run_model(end_year=2035).record())
 
 
 # ============================================================================ invariants
@@ -336,16 +336,16 @@ def test_same_seed_gives_identical_tables():
 
 
 def test_different_seeds_give_different_stochastic_runs(run_model):
-    a = Results.from_model(run_model(end_year=2026, stochastic=True, seed=1))
-    b = Results.from_model(run_model(end_year=2026, stochastic=True, seed=2))
+    a = Results.from_record(run_model(end_year=2026, stochastic=True, seed=1).record())
+    b = Results.from_record(run_model(end_year=2026, stochastic=True, seed=2).record())
     assert not a.corridors.equals(b.corridors)
     assert not a.edges["capacity_t"].equals(b.edges["capacity_t"])
 
 
 def test_deterministic_run_ignores_the_seed(run_model):
-    a = Results.from_model(run_model(end_year=2026, stochastic=False, seed=1))
-    b = Results.from_model(run_model(end_year=2026, stochastic=False, seed=2))
-    c = Results.from_model(run_model(end_year=2026, stochastic=False, seed=None))
+    a = Results.from_record(run_model(end_year=2026, stochastic=False, seed=1).record())
+    b = Results.from_record(run_model(end_year=2026, stochastic=False, seed=2).record())
+    c = Results.from_record(run_model(end_year=2026, stochastic=False, seed=None).record())
     _assert_same_results(a, b)
     _assert_same_results(a, c)
 
@@ -359,8 +359,8 @@ def test_deterministic_run_draws_no_random_numbers(build_model):
 
 def test_run_does_not_depend_on_its_horizon(run_model):
     """The first years of a longer run are the shorter run: nothing looks ahead."""
-    short = Results.from_model(run_model(end_year=2025, stochastic=True, seed=4))
-    long = Results.from_model(run_model(end_year=2027, stochastic=True, seed=4))
+    short = Results.from_record(run_model(end_year=2025, stochastic=True, seed=4).record())
+    long = Results.from_record(run_model(end_year=2027, stochastic=True, seed=4).record())
     for name in ("corridors", "countries", "policy"):
         a, b = getattr(short, name), getattr(long, name)
         assert_frame_equal(a, b[b["step"] <= a["step"].max()].reset_index(drop=True), check_exact=True)
@@ -371,7 +371,7 @@ def test_run_does_not_depend_on_its_horizon(run_model):
 
 def test_russian_transit_premium_lowers_the_russian_share(baseline, run_model):
     sanction = Sanction(start=SCENARIO_START, imposed_by="US", transit="RU", premium_usd_per_t=150.0)
-    res = Results.from_model(run_model(end_year=END, events=[*baseline_events(P), sanction]))
+    res = Results.from_record(run_model(end_year=END, events=[*baseline_events(P), sanction]).record())
     base = baseline.results
     # identical before the sanction starts
     assert_frame_equal(annual(res).loc[:2024], annual(base).loc[:2024], check_exact=True)
@@ -387,7 +387,7 @@ def test_aktau_capacity_cut_raises_middle_time_then_lowers_its_share(baseline, r
     longer Middle Corridor time that quarter; shippers book less freight on it the next."""
     shock = Shock(start=SCENARIO_START, end=SCENARIO_START, nodes=("aktau", "kuryk"), capacity_factor=0.1)
     m = run_model(end_year=END, events=[*baseline_events(P), shock])
-    res, base = Results.from_model(m), baseline.results
+    res, base = Results.from_record(m.record()), baseline.results
     assert middle_row(res, T0)["time_days"] > middle_row(base, T0)["time_days"]
     assert middle_row(res, T0)["backlog_t"] > middle_row(base, T0)["backlog_t"]
     assert booked_share(m, "middle", T0 + 1) < booked_share(baseline.model, "middle", T0 + 1)
@@ -430,7 +430,7 @@ def test_higher_sea_rates_raise_rail_shares_of_transit(baseline, run_model, inpu
     sea = inputs.sea_rates.copy()
     sea.loc[sea["year"] >= 2024, "usd_per_feu"] *= 2.0
     dear = dataclasses.replace(inputs, sea_rates=sea)
-    res = Results.from_model(run_model(end_year=END, inputs_=dear))
+    res = Results.from_record(run_model(end_year=END, inputs_=dear).record())
     base = baseline.results
     assert rail_share_of_transit(res, range(2024, 2028)) > rail_share_of_transit(base, range(2024, 2028))
     assert rail_share_of_transit(res, range(2024, 2025)) > rail_share_of_transit(base, range(2024, 2025))
@@ -448,7 +448,9 @@ def _volume(res: Results, corridor: str | None, years: range) -> float:
 def test_ablation_russia_tariff_response(full_baseline, run_model):
     """Without Russia's 1520 tariff response the Russian corridor carries less freight in
     2024-2035: the tariff cuts Russia makes when its transit share falls attract freight."""
-    res = Results.from_model(run_model(end_year=2035, params=P.replace(russia_tariff_response=False)))
+    res = Results.from_record(
+        run_model(end_year=2035, params=P.replace(russia_tariff_response=False)).record()
+    )
     years = range(2024, 2036)
     assert _volume(res, "russian", years) < _volume(full_baseline, "russian", years)
     assert (res.policy["russia_tariff_factor"] == 1.0).all()
@@ -466,7 +468,7 @@ def test_ablation_caspian_fleet_response(full_baseline, run_model):
         return model.rec["edge_flow"][20:32, model.feeder].sum()  # 2024Q1-2026Q4
 
     assert feeder_tonnes(m) < feeder_tonnes(base)
-    assert (Results.from_model(m).policy["caspian_vessels"] == m.operator.base_vessels).all()
+    assert (Results.from_record(m.record()).policy["caspian_vessels"] == m.operator.base_vessels).all()
     assert full_baseline.policy["caspian_vessels"].max() > m.operator.base_vessels
 
 
@@ -475,7 +477,7 @@ def test_ablation_government_projects(full_baseline, run_model):
     2024-2035 and all corridors together carry less over 2019-2035: the projects the states
     fund expand capacity and cut times where queues form."""
     m = run_model(end_year=2035, params=P.replace(government_projects=False))
-    res = Results.from_model(m)
+    res = Results.from_record(m.record())
     assert not (res.decisions["decision"] == "fund").any()
     assert _volume(res, "middle", range(2024, 2036)) < _volume(full_baseline, "middle", range(2024, 2036))
     assert _volume(res, None, range(2019, 2036)) < _volume(full_baseline, None, range(2019, 2036))
@@ -536,7 +538,7 @@ def test_no_deprecated_mesa_api(network, inputs):
         warnings.simplefilter("error", PendingDeprecationWarning)
         m = CorridorModel(end_year=2020, stochastic=True, rng=3, network=network, inputs=inputs)
         m.run()
-        Results.from_model(m)
+        Results.from_record(m.record())
         assert len(m.agents_by_type[ShipperAgent].select(lambda a: a.direction == "transit")) > 0
 
 
@@ -681,8 +683,10 @@ def test_agents_decide_from_a_read_only_view(build_model):
 def test_ablation_crude_diversion(run_model):
     """Without Kazakhstan's crude diversion the CPC carries all its crude and fewer tonnes
     cross the Caspian from Aktau and Kuryk in 2023-2024 (the tankers stay at their 2019 load)."""
-    off = Results.from_model(run_model(end_year=2024, params=P.replace(crude_diversion_response=False)))
-    on = Results.from_model(run_model(end_year=2024))
+    off = Results.from_record(
+        run_model(end_year=2024, params=P.replace(crude_diversion_response=False)).record()
+    )
+    on = Results.from_record(run_model(end_year=2024).record())
     years = [2023, 2024]
     assert (
         off.observable("middle_corridor_t").loc[years] < on.observable("middle_corridor_t").loc[years]
@@ -712,7 +716,7 @@ def test_containers_cross_the_caspian_on_feeders_only(network):
 
 def test_middle_teu_counts_the_containers_on_the_kazakh_caspian_crossings(run_model):
     m = run_model(end_year=2020)
-    res = Results.from_model(m)
+    res = Results.from_record(m.record())
     box = res.observable("middle_teu")
     cross = m.rec["edge_container_flow"][:, res.meta["kz_caspian_edges"]].reshape(2, 4, -1).sum(axis=(1, 2))
     np.testing.assert_allclose(box.loc[[2019, 2020]].to_numpy(), cross / m.net.unit("t_per_teu_loaded"))

@@ -260,7 +260,7 @@ def _agree(got, expected, path="summary"):
 
 @pytest.mark.parametrize("kind", ["stochastic", "deterministic"])
 def test_summary_of_the_arrays_is_indicators_of_the_tables(res, kind):
-    """from_model computes the summary from the recorded arrays; indicators() from the tables
+    """from_record computes the summary from the recorded arrays; indicators() from the tables
     (as for a loaded or trimmed run). Both give the same numbers (to the bit with pandas 3.1)."""
     r = res if kind == "stochastic" else corridors.run(stochastic=False, end_year=2021)
     _agree(r.summary, _none_for_nan(r.indicators()))

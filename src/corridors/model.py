@@ -61,6 +61,7 @@ from corridors.market import (
 from corridors.network import CORRIDORS, Network, load_network
 from corridors.parameters import C5, POWERS, Parameters
 from corridors.quotes import quote_quarter
+from corridors.run_record import SHIPPER_KEYS, STEP_ARRAYS, RunRecord
 from corridors.timeline import Timeline
 from corridors.trees import TreeBuffers, TreeCache
 
@@ -278,8 +279,19 @@ class CorridorModel(mesa.Model):
         if self.t >= self.n_steps:
             self.running = False
 
-    def run(self, *, on_step: Callable[[int, int], None] | None = None) -> None:
-        """Step to the end of the horizon; ``on_step(done, total)`` after each quarter."""
+    def run(self, *, on_step: Callable[[int, int], None] | None = None) -> RunRecord:
+        """Step to the end of the horizon and return the record of the run.
+
+        Parameters
+        ----------
+        on_step : callable, optional
+            Called as ``on_step(done, total)`` after each quarter.
+
+        Returns
+        -------
+        RunRecord
+            What the run recorded (:meth:`record`), for :meth:`corridors.Results.from_record`.
+        """
         with routing.single_thread():
             self._one_thread = True  # the kernels already run on one thread: no switch a step
             try:
@@ -289,6 +301,27 @@ class CorridorModel(mesa.Model):
                         on_step(self.t, self.n_steps)
             finally:
                 self._one_thread = False
+        return self.record()
+
+    def record(self) -> RunRecord:
+        """The recorded arrays of the steps run so far, and what they are indexed by."""
+        T, L, net = self.t, self.layout, self.net
+        # the Middle Corridor's westbound Caspian crossings start at a Kazakh seaport (the
+        # Ministry's series counts them); the Kazakh crossings start or end at one
+        ports = net.nodes.loc[(net.nodes["country"] == "KZ") & (net.nodes["kind"] == "seaport"), "name"]
+        from_port, to_port = (
+            net.edges["tail"].isin(ports).to_numpy(),
+            net.edges["head"].isin(ports).to_numpy(),
+        )
+        return RunRecord(
+            arrays={name: self.rec[name][:T] for name in STEP_ARRAYS}, n_steps=T, end_year=self.end_year,
+            stochastic=self.stochastic, shippers={c: [str(v) for v in L.shipper[c]] for c in SHIPPER_KEYS},
+            policy_columns=POLICY_COLUMNS, pipelines=tuple(str(p) for p in self.inputs.pipelines["pipeline"]),
+            decisions=[tuple(d.values()) for d in self.decisions], gateway=L.gateway, hard=L.hard,
+            middle_caspian_edges=tuple(int(e) for e in np.flatnonzero(L.caspian & from_port)),
+            kz_caspian_edges=tuple(int(e) for e in np.flatnonzero(L.caspian & (from_port | to_port))),
+            t_per_teu=float(net.unit("t_per_teu_loaded")),
+        )  # fmt: skip
 
     def countries_agents_route(self) -> None:
         """Every government's routing of its state cargo (CountryAgent.route_state_flows), as one batch."""

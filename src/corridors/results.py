@@ -32,9 +32,9 @@ from corridors.atomic import write_dir_atomic
 from corridors.network import CORRIDORS
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
 
-    from corridors.model import CorridorModel
+    from corridors.run_record import RunRecord
 
 __all__ = ["OBSERVABLES", "EnsembleResults", "Results", "load_ensemble", "load_results"]
 
@@ -95,16 +95,27 @@ class Results:
     # ---------------------------------------------------------------- building
 
     @classmethod
-    def from_model(cls, model: CorridorModel, *, meta: dict[str, Any] | None = None) -> Results:
-        """Turn a finished model's recorded arrays into tables.
+    def from_record(cls, record: RunRecord, *, meta: dict[str, Any] | None = None) -> Results:
+        """Turn a run's record (what :meth:`corridors.model.CorridorModel.run` returns) into tables.
 
         The columns are built from the arrays directly (each text column from its few
         distinct values) and the summary from the same arrays by :func:`_summary`, which
         gives the numbers :meth:`indicators` computes from the tables (and which it
         computes when some volume is not finite).
+
+        Parameters
+        ----------
+        record : RunRecord
+            The recorded arrays and what they are indexed by.
+        meta : dict, optional
+            Added to the results' metadata (seed, scenario, ...).
+
+        Returns
+        -------
+        Results
         """
-        r = model.rec
-        T = model.t
+        r = record.arrays
+        T = record.n_steps
         K = len(CORRIDORS)
         served, backlog, offered = r["served"][:T], r["backlog"][:T], r["offered"][:T]
         steps = np.arange(T)
@@ -124,13 +135,13 @@ class Results:
         util = np.zeros((T, K))
         pressure = np.zeros((T, K))
         load, cap, flow = r["edge_load"][:T], r["edge_capacity"][:T], r["edge_flow"][:T]
-        gateway = model.gateway
+        gateway = record.gateway
         with np.errstate(invalid="ignore", divide="ignore"):
             finite = (cap > 0) & np.isfinite(cap)
             edge_util = np.where(finite, flow / cap, 0.0)
             edge_pressure = np.where(finite, load / cap, 0.0)
         for k in range(K):
-            sel = (gateway == k) & model.hard
+            sel = (gateway == k) & record.hard
             if sel.any():
                 util[:, k] = edge_util[:, sel].max(axis=1)
                 pressure[:, k] = edge_pressure[:, sel].max(axis=1)
@@ -146,10 +157,10 @@ class Results:
             "utilisation": util.ravel(),
             "load_ratio": pressure.ravel(),
         })  # fmt: skip
-        keys, group = _country_keys(model.shippers)
+        keys, group = _country_keys(record.shippers)
         agg, days = _group_sums(group, len(keys["country"]), served, tonne_days)
         countries = _country_table(steps, keys, agg, days)
-        E = model.net.n_edges
+        E = record.n_edges
         edges = _table(steps, E, {
             "edge": np.tile(np.arange(E), T),
             "flow_t": flow.ravel().copy(),
@@ -161,33 +172,27 @@ class Results:
             "time_h": r["edge_time_h"][:T].ravel().copy(),
             "wait_days": r["edge_wait_days"][:T].ravel().copy(),
         })  # fmt: skip
-        from corridors.model import POLICY_COLUMNS
-
-        policy = pd.DataFrame({**_frame(steps), **dict(zip(POLICY_COLUMNS, r["policy"][:T].T, strict=True))})
-        decisions = pd.DataFrame(model.decisions, columns=["step", "agent", "decision", "detail"])
-        pipes = model.inputs.pipelines
-        P = len(pipes)
+        policy = pd.DataFrame(
+            {**_frame(steps), **dict(zip(record.policy_columns, r["policy"][:T].T, strict=True))}
+        )
+        decisions = pd.DataFrame(record.decisions, columns=["step", "agent", "decision", "detail"])
+        P = len(record.pipelines)
         pipelines = _table(steps, P, {
-            "pipeline": _tiled_text(pipes["pipeline"].to_numpy(), T),
+            "pipeline": _tiled_text(np.array(record.pipelines, dtype=object), T),
             "volume_t": r["pipeline"][:T].ravel().copy(),
         })  # fmt: skip
-        ports = ("aktau", "kuryk")
-        from_port = np.isin(model.net.edges["tail"], ports)
-        to_port = np.isin(model.net.edges["head"], ports)
+        shippers = record.shippers
+        n_shippers = len(next(iter(shippers.values()), []))
         meta = {
             "format_version": FORMAT_VERSION,
-            "end_year": model.end_year,
-            "stochastic": model.stochastic,
-            "t_per_teu": model.net.unit("t_per_teu_loaded"),
-            "middle_caspian_edges": [int(e) for e in np.flatnonzero(model.caspian & from_port)],
-            "kz_caspian_edges": [int(e) for e in np.flatnonzero(model.caspian & (from_port | to_port))],
-            "shippers": {
-                "index": [int(s.index) for s in model.shippers],
-                **{c: [str(getattr(s, c)) for s in model.shippers]
-                   for c in ("origin", "market", "commodity", "direction", "country")},
-            },
+            "end_year": record.end_year,
+            "stochastic": record.stochastic,
+            "t_per_teu": record.t_per_teu,
+            "middle_caspian_edges": list(record.middle_caspian_edges),
+            "kz_caspian_edges": list(record.kz_caspian_edges),
+            "shippers": {"index": list(range(n_shippers)), **{c: list(v) for c, v in shippers.items()}},
             **(meta or {}),
-        }  # fmt: skip
+        }
         res = cls(corridors, countries, edges, policy, decisions, pipelines, meta)
         res.summary = _finite(
             _summary(vol, backlog_t, time, keys, agg) if finite_volumes else res.indicators()
@@ -465,7 +470,7 @@ def _on_years(year: np.ndarray, values: np.ndarray, years: np.ndarray, fill: flo
     return out
 
 
-def _country_keys(shippers: list) -> tuple[dict[str, list[str]], np.ndarray]:
+def _country_keys(shippers: Mapping[str, list[str]]) -> tuple[dict[str, list[str]], np.ndarray]:
     """The keys of the country table and the key of each shipper.
 
     Returns
@@ -477,8 +482,11 @@ def _country_keys(shippers: list) -> tuple[dict[str, list[str]], np.ndarray]:
         The number of each shipper's key.
     """
     number: dict[tuple[str, ...], int] = {}
-    group = np.array([number.setdefault((s.country, s.commodity, s.origin if s.direction == "import" else s.market,
-                                         s.direction), len(number)) for s in shippers], dtype=np.int64)  # fmt: skip
+    rows = zip(shippers["country"], shippers["commodity"], shippers["origin"], shippers["market"],
+               shippers["direction"], strict=True)  # fmt: skip
+    group = np.array([number.setdefault((country, commodity, origin if direction == "import" else market, direction),
+                                        len(number)) for country, commodity, origin, market, direction in rows],
+                     dtype=np.int64)  # fmt: skip
     keys = {c: [k[i] for k in number] for i, c in enumerate(KEY_COLUMNS)}
     return keys, group
 

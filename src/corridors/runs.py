@@ -87,11 +87,11 @@ def run(
     rng = None if seed is None else replicate_seed(seed, replicate)
     model = CorridorModel(params=p, events=timeline, end_year=last, stochastic=stochastic, rng=rng,
                           agents=sc.agent_settings(), inputs=_inputs(sc))  # fmt: skip
-    model.run(on_step=on_step)
+    record = model.run(on_step=on_step)
     meta = {"seed": seed, "scenario": sc.name, "report_from": sc.period.report_from}
     if replicate:
         meta["replicate"] = replicate
-    res = Results.from_model(model, meta=meta)
+    res = Results.from_record(record, meta=meta)
     return res.trimmed(sc.period.report_from)
 
 
