@@ -40,7 +40,7 @@ from corridors.agents import (
     remember_costs,
 )
 from corridors.events import RouteClosure, Sanction, Shock, baseline_events, quarter_index
-from corridors.model import CorridorModel
+from corridors.model import DECISION_ORDER, CorridorModel
 from corridors.network import CORRIDORS
 from corridors.parameters import C5, POWERS, Parameters
 from corridors.results import TABLES, Results
@@ -675,8 +675,8 @@ def test_agents_decide_from_a_read_only_view(build_model):
     with pytest.raises(ValueError, match="read-only"):
         m.view.served[0, 0] = 0.0
     before = dict(vars(m))
-    for agent in m.deciders:
-        agent.decide(m.view, m.params, m.project_vot)
+    for kind in DECISION_ORDER:
+        m.agents_by_type[kind].do("decide", m.view, m.params, m.project_vot)
     assert {k for k, v in vars(m).items() if before.get(k) is not v} == set()
 
 

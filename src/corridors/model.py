@@ -27,7 +27,6 @@ from typing import Any
 
 import mesa
 import numpy as np
-from mesa.agent import AgentSet
 
 from corridors import loading, routing
 from corridors.agents import (
@@ -65,7 +64,12 @@ from corridors.run_record import SHIPPER_KEYS, STEP_ARRAYS, RunRecord
 from corridors.timeline import Timeline
 from corridors.trees import TreeBuffers, TreeCache
 
-__all__ = ["POLICY_COLUMNS", "CorridorModel"]
+__all__ = ["DECISION_ORDER", "POLICY_COLUMNS", "CorridorModel"]
+
+DECISION_ORDER = (PowerAgent, CaspianOperator, TransitStateAgent, CountryAgent, BlocAgent)
+"""The kinds of agent that decide after the loading, in their order: the powers' levers and
+budgets, the Caspian fleet, the transit states' fees, the five governments (which hand
+their budgets to the bloc), then the bloc."""
 
 # Yearly infrastructure budget each state can put into corridor projects, USD m (A-budgets).
 COUNTRY_BUDGETS_USD_M = {"KZ": 400.0, "UZ": 250.0, "TM": 120.0, "KG": 40.0, "TJ": 30.0}
@@ -199,9 +203,6 @@ class CorridorModel(mesa.Model):
         self.operator = CaspianOperator(self, vessels=vessels)
         self.transit_states = {c: TransitStateAgent(self, country=c) for c in TRANSIT_STATES}
         self.bloc = BlocAgent(self, members=tuple(self.country_agents.values()))
-        # the order in which they decide; Mesa's AgentSet keeps it
-        self.deciders = AgentSet([*self.powers.values(), self.operator, *self.transit_states.values(),
-                                       *self.country_agents.values(), self.bloc], random=self.random)  # fmt: skip
         self.state_cargo_rows = np.concatenate([L.state_rows[c] for c in C5])
         self.state_cargo_owner = np.concatenate([np.full(L.state_rows[c].size, j) for j, c in enumerate(C5)])
 
@@ -268,7 +269,8 @@ class CorridorModel(mesa.Model):
             remember_costs(self.sh, self.view, p, self.all_rows)
             funders = [*self.powers.values(), *self.country_agents.values(), self.bloc]
             before = [len(a.funded) for a in funders]
-            self.deciders.do("decide", self.view, p, self.project_vot)
+            for kind in DECISION_ORDER:  # Mesa's agent sets, in the order a quarter needs
+                self.agents_by_type[kind].do("decide", self.view, p, self.project_vot)
             for agent, n in zip(funders, before, strict=True):
                 label = getattr(agent, "power", None) or getattr(agent, "country", None) or "C5"
                 for project in agent.funded[n:]:
