@@ -1,6 +1,6 @@
 """The model's agents and their decisions (Mesa 3).
 
-Agents decide from a :class:`~corridors.market.QuarterView`, a typed, read-only view of the
+Agents decide from a :class:`~corridors.view.QuarterView`, a typed, read-only view of the
 quarter (quotes, policy terms, loads), and each writes only its own state:
 
 - :class:`ShipperAgent`: one per (origin, market, commodity, direction) flow; chooses
@@ -33,9 +33,9 @@ import mesa
 import numpy as np
 from numba import njit
 
-from corridors.market import QuarterView
 from corridors.network import CORRIDORS
 from corridors.parameters import C5, POWERS, Parameters
+from corridors.view import QuarterView
 
 __all__ = [
     "BlocAgent",

@@ -6,7 +6,7 @@ A step (one quarter), in this order:
    the offered volumes, prices, times and capacities, every shipper's least-cost path and
    quote on every corridor (:func:`corridors.quotes.quote_quarter`), and the policy terms;
 2. the shippers choose contract shares and the governments route their state cargo, from
-   a read-only :class:`~corridors.market.QuarterView`;
+   a read-only :class:`~corridors.view.QuarterView`;
 3. the freight is loaded (:mod:`corridors.loading`: offer, spread over parallel routes,
    settle on hard capacities), giving served freight, backlog and experienced costs;
 4. the shippers remember what they experienced; powers, the Caspian operator, transit
@@ -48,21 +48,15 @@ from corridors.agents import (
 from corridors.bans import rebook
 from corridors.events import BASE_YEAR, Event, OfftakeDeal, Sanction, Subsidy, baseline_events
 from corridors.inputs import Inputs, load_inputs
-from corridors.market import (
-    TRANSIT_STATES,
-    Layout,
-    QuarterView,
-    offered_volumes,
-    pipeline_flows,
-    policy_terms,
-    quarter_links,
-)
+from corridors.layout import TRANSIT_STATES, Layout
+from corridors.market import offered_volumes, pipeline_flows, policy_terms, quarter_links
 from corridors.network import CORRIDORS, Network, load_network
 from corridors.parameters import C5, POWERS, Parameters
 from corridors.quotes import quote_quarter
 from corridors.run_record import SHIPPER_KEYS, STEP_ARRAYS, RunRecord
 from corridors.timeline import Timeline
 from corridors.trees import TreeBuffers, TreeCache
+from corridors.view import QuarterView
 
 __all__ = ["DECISION_ORDER", "POLICY_COLUMNS", "CorridorModel"]
 

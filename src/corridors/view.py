@@ -1,0 +1,307 @@
+"""The view agents decide from: the quarter's market, read-only, and the indicators they read.
+
+:class:`QuarterView` is a frozen dataclass of read-only arrays (quotes, policy terms,
+volumes, link prices, times, capacities; after the loading, the served freight, experienced
+costs, loads and queues). Its indicators are computed in one kernel once per view, with
+numpy's pairwise sums reproduced bit for bit (:func:`pairwise_sum`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from corridors.events import BASE_YEAR, Sanction
+from corridors.layout import REVENUE_CONTROLLERS, Layout, read_only
+from corridors.network import CORRIDORS
+from corridors.parameters import C5, CONTROLLER_BLOC
+
+__all__ = ["QuarterView", "pairwise_sum"]
+
+_RUSSIAN = CORRIDORS.index("russian")
+_IND_CASPIAN = 2 + 2 * len(CORRIDORS)
+_IND_PORT = _IND_CASPIAN + 1
+_IND_REVENUE = _IND_PORT + len(C5)
+_IND_TANKER = _IND_REVENUE + len(REVENUE_CONTROLLERS)
+
+
+@njit(cache=True)
+def _block(a, lo, n):
+    """numpy's pairwise sum of up to 128 numbers: 8 accumulators, then the rest in order."""
+    if n < 8:
+        res = 0.0
+        for i in range(lo, lo + n):
+            res += a[i]
+        return res
+    r0 = a[lo]
+    r1 = a[lo + 1]
+    r2 = a[lo + 2]
+    r3 = a[lo + 3]
+    r4 = a[lo + 4]
+    r5 = a[lo + 5]
+    r6 = a[lo + 6]
+    r7 = a[lo + 7]
+    m = n - n % 8
+    for i in range(lo + 8, lo + m, 8):
+        r0 += a[i]
+        r1 += a[i + 1]
+        r2 += a[i + 2]
+        r3 += a[i + 3]
+        r4 += a[i + 4]
+        r5 += a[i + 5]
+        r6 += a[i + 6]
+        r7 += a[i + 7]
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    for i in range(lo + m, lo + n):
+        res += a[i]
+    return res
+
+
+@njit(cache=True)
+def pairwise_sum(a, lo, n):
+    """``numpy.sum`` of ``a[lo:lo + n]`` (contiguous float64), bit for bit: numpy's pairwise
+    summation (8 accumulators in blocks of up to 128, halves rounded down to a multiple of
+    8 above), so that kernels give the sums the array code they replaced gave."""
+    if n <= 128:
+        return _block(a, lo, n)
+    # numpy's recursion (halves rounded down to a multiple of 8) with an explicit stack
+    f_lo = np.empty(64, dtype=np.int64)
+    f_n = np.empty(64, dtype=np.int64)
+    f_left = np.empty(64)
+    f_state = np.zeros(64, dtype=np.int64)  # 0: left not done, 1: right not done
+    top = 0
+    f_lo[0] = lo
+    f_n[0] = n
+    f_state[0] = 0
+    r = 0.0
+    have = False  # r holds a child's result to deliver
+    while True:
+        if have:
+            if top < 0:
+                return r
+            if f_state[top] == 0:
+                f_left[top] = r
+                f_state[top] = 1
+                have = False
+                n2 = f_n[top] // 2
+                n2 -= n2 % 8
+                nl, nn = f_lo[top] + n2, f_n[top] - n2
+            else:
+                r = f_left[top] + r
+                top -= 1
+                continue
+        else:
+            n2 = f_n[top] // 2
+            n2 -= n2 % 8
+            nl, nn = f_lo[top], n2
+        if nn <= 128:
+            r = _block(a, nl, nn)
+            have = True
+        else:
+            top += 1
+            f_lo[top] = nl
+            f_n[top] = nn
+            f_state[top] = 0
+
+
+@njit(cache=True)
+def _project_sums(ptr, edges, capacity_factor, time_factor, load, wait, flow, time):
+    """Per project: tonne-days of queue its capacity would remove and of travel its time cut
+    would save, at this quarter's loads (see :func:`corridors.agents.best_project`)."""
+    n = ptr.shape[0] - 1
+    waits = np.empty(n)
+    times = np.empty(n)
+    tmp = np.empty(edges.shape[0])
+    tmp2 = np.empty(edges.shape[0])
+    for p in range(n):
+        for i in range(ptr[p], ptr[p + 1]):
+            e = edges[i]
+            tmp[i] = load[e] * wait[e] * (1.0 - 1.0 / capacity_factor[p])
+            tmp2[i] = flow[e] * time[e] / 24.0 * (1.0 - time_factor[p])
+        waits[p] = pairwise_sum(tmp, ptr[p], ptr[p + 1] - ptr[p])
+        times[p] = pairwise_sum(tmp2, ptr[p], ptr[p + 1] - ptr[p])
+    return waits, times
+
+
+@njit(cache=True)
+def _max_ratio(load, cap, idx):
+    """Highest ``load / cap`` over the links ``idx`` with positive capacity (0 if none)."""
+    out = -np.inf
+    for e in idx:
+        if cap[e] > 0:
+            out = max(out, load[e] / cap[e])
+    return out if out > -np.inf else 0.0
+
+
+@njit(cache=True)
+def _indicators(arrays, served, load, flow, money, capacity):
+    """The quarter's indicators, with numpy's sums bit for bit: transit tonnes served in all
+    and per corridor, the same for the five's own trade, the Caspian feeders' and each
+    state's ports' highest utilisation, each controller's transit revenue, and each state's
+    Caspian tanker capacity."""
+    transit_rows, c5_rows, feeder, ports_ptr, ports, own_ptr, own, tank_ptr, tank = arrays
+    K = served.shape[1]
+    out = np.zeros(_IND_TANKER + (tank_ptr.shape[0] - 1))
+    for g, rows in enumerate((transit_rows, c5_rows)):
+        n = rows.shape[0]
+        flat = np.empty(n * K)
+        col = np.empty(n)
+        for i in range(n):
+            for k in range(K):
+                flat[i * K + k] = served[rows[i], k]
+        out[g * (1 + K)] = pairwise_sum(flat, 0, n * K)
+        for k in range(K):
+            for i in range(n):
+                col[i] = served[rows[i], k]
+            out[g * (1 + K) + 1 + k] = pairwise_sum(col, 0, n)
+    out[_IND_CASPIAN] = _max_ratio(load, capacity, feeder)
+    for c in range(ports_ptr.shape[0] - 1):
+        out[_IND_PORT + c] = _max_ratio(load, capacity, ports[ports_ptr[c] : ports_ptr[c + 1]])
+    for c in range(own_ptr.shape[0] - 1):
+        idx = own[own_ptr[c] : own_ptr[c + 1]]
+        prod = np.empty(idx.shape[0])
+        for i in range(idx.shape[0]):
+            prod[i] = flow[idx[i]] * money[idx[i]]
+        out[_IND_REVENUE + c] = pairwise_sum(prod, 0, idx.shape[0])
+    for c in range(tank_ptr.shape[0] - 1):
+        idx = tank[tank_ptr[c] : tank_ptr[c + 1]]
+        vals = np.empty(idx.shape[0])
+        for i in range(idx.shape[0]):
+            v = capacity[idx[i]]
+            vals[i] = 0.0 if np.isnan(v) else v
+        out[_IND_TANKER + c] = pairwise_sum(vals, 0, idx.shape[0])
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class QuarterView:
+    """What agents see of a quarter: read-only arrays and a few facts (never the model).
+
+    Per shipper and corridor ``(S, K)``: ``quote_money`` (USD/t, inf where the corridor
+    cannot reach the market), ``quote_time`` (days), ``available``, ``ban_cap``,
+    ``premium``, ``subsidy``, ``political``; ``bloc_share`` ``(S, K, P)``; per shipper
+    ``volumes`` (t this quarter). Per link (edge order): ``money``, ``time`` (h) and
+    ``capacity`` of the quarter. After the quarter's loading (``loaded``), also ``served``,
+    ``exp_money``, ``exp_time`` ``(S, K)`` and per link ``flow`` (served t), ``load``
+    (offered t) and ``wait_days``; before it those are the last quarter's.
+    """
+
+    t: int
+    in_bloc: bool
+    layout: Layout
+    quote_money: np.ndarray
+    quote_time: np.ndarray
+    available: np.ndarray
+    ban_cap: np.ndarray
+    premium: np.ndarray
+    subsidy: np.ndarray
+    political: np.ndarray
+    bloc_share: np.ndarray
+    volumes: np.ndarray
+    money: np.ndarray
+    time: np.ndarray
+    capacity: np.ndarray
+    sanctions: tuple[Sanction, ...]
+    done_projects: set[str]
+    served: np.ndarray
+    exp_money: np.ndarray
+    exp_time: np.ndarray
+    flow: np.ndarray
+    load: np.ndarray
+    wait_days: np.ndarray
+    cache: dict = field(default_factory=dict)  # the run's own cache of what its events imply
+    loaded: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        read_only(*(v for v in vars(self).values() if isinstance(v, np.ndarray)))
+
+    @property
+    def year(self) -> int:
+        return BASE_YEAR + self.t // 4
+
+    # ---------------------------------------------------------------- indicators agents read
+
+    def _indicators(self) -> np.ndarray:
+        """The indicators agents read, computed in one kernel once per view (see :func:`_indicators`)."""
+        ind = self.extra.get("indicators")
+        if ind is None:
+            ind = self.extra["indicators"] = _indicators(self.layout.indicator_arrays, self.served, self.load,
+                                                         self.flow, self.money, self.capacity)  # fmt: skip
+        return ind
+
+    def transit_share(self, corridor: str) -> float:
+        """Share of ``corridor`` in China-Europe transit served this quarter."""
+        ind = self._indicators()
+        total = ind[0]
+        return float(ind[1 + CORRIDORS.index(corridor)] / total) if total > 0 else 0.0
+
+    def rail_share_of_transit(self) -> float:
+        return self.transit_share("russian") + self.transit_share("middle")
+
+    def c5_russian_share(self) -> float:
+        """Share of the five's own trade served through Russia this quarter."""
+        ind = self._indicators()
+        K = len(CORRIDORS)
+        total = ind[1 + K]
+        return float(ind[2 + K + _RUSSIAN] / total) if total > 0 else 0.0
+
+    def caspian_utilisation(self) -> float:
+        """Highest load over capacity on the Caspian container-feeder links this quarter."""
+        return float(self._indicators()[_IND_CASPIAN])
+
+    def port_utilisation(self, country: str) -> float:
+        """Highest load over capacity on the country's hard-capacity links this quarter."""
+        return float(self._indicators()[_IND_PORT + C5.index(country)])
+
+    def transit_revenue(self, country: str) -> float:
+        """USD the links ``country`` controls earned on this quarter's served freight."""
+        return float(self._indicators()[_IND_REVENUE + REVENUE_CONTROLLERS.index(country)])
+
+    def pipeline_route_cost(self, country: str) -> float:
+        """USD/t of the country's crude by its pipeline and on by tanker to the EU, plus the
+        premium sanctions put on EU-bound freight through Russia this quarter."""
+        route = self.layout.pipeline_routes.get(country)
+        if route is None:
+            return np.inf
+        edge, exits = route
+        cost = self.money[edge] + (min(self.money[exits]) if exits.size else 0.0)
+        key = ("crude premium", country, *map(id, self.sanctions))
+        premium = self.cache.get(key)
+        if premium is None:
+            premium = 0.0
+            for sn in self.sanctions:
+                if CONTROLLER_BLOC.get(sn.transit) == "russia" and sn.applies(
+                    country=country, commodity="crude", direction="export", market="market_eu"
+                ):
+                    premium += sn.premium_usd_per_t * sn.share
+            self.cache[key] = premium
+        return float(cost + premium)
+
+    def tanker_headroom(self, country: str) -> float:
+        """Tonnes a quarter the Caspian crude tankers from ``country`` could still carry."""
+        L = self.layout
+        if not L.tanker_index[country].size:
+            return 0.0
+        row = L.crude_rows[country]
+        base = L.tonnes_2019[row] * (1.0 + L.growth_per_year[row]) ** (self.t / 4.0) / 4.0
+        return float(max(self._indicators()[_IND_TANKER + C5.index(country)] - base, 0.0))
+
+    def project_savings(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per project of the catalogue: tonne-days of queue and of travel it would save a
+        quarter at this quarter's loads (computed once per view)."""
+        if "projects" not in self.extra:
+            self.extra["projects"] = _project_sums(*self.layout.project_arrays, self.load, self.wait_days,
+                                                   self.flow, self.time)  # fmt: skip
+        return self.extra["projects"]
+
+    def loaded_with(self, **arrays: np.ndarray) -> QuarterView:
+        """This view after the quarter's loading: the same quotes with the loading's arrays."""
+        out = object.__new__(type(self))
+        out.__dict__.update(self.__dict__)
+        out.__dict__.update(arrays, loaded=True, extra={})
+        read_only(*arrays.values())
+        return out
