@@ -352,13 +352,13 @@ def against_scipy(args) -> ScipyComparison:
 
 # ------------------------------------------------------------------ where time goes
 
-MARKET = "market (corridors/market.py: a quarter's physics)"
+MARKET = "market (corridors/layout.py, market.py, view.py: a quarter's physics)"
 WRAPPERS = "routing's Python wrappers"
 OTHER = "other (harness, unattributed)"
 FIXED_PARTS = (
     WRAPPERS,
     "Mesa",
-    "agents (corridors/agents.py)",
+    "agents (corridors/agents/)",
     MARKET,
     "model (corridors/model.py)",
     "events (corridors/events.py)",
@@ -400,11 +400,13 @@ def part_of(func: tuple[str, int, str], kernels: set[tuple[str, str]]) -> str | 
         return WRAPPERS
     if "/mesa/" in path:
         return "Mesa"
-    if path.endswith("corridors/agents.py"):
-        return "agents (corridors/agents.py)"
-    if path.endswith("corridors/market.py"):
+    if "/corridors/agents/" in path:
+        return "agents (corridors/agents/)"
+    if path.endswith(("corridors/layout.py", "corridors/market.py", "corridors/view.py")):
         return MARKET
-    if path.endswith(("corridors/model.py", "corridors/__init__.py", "corridors/runs.py")):
+    if path.endswith(
+        ("corridors/model.py", "corridors/__init__.py", "corridors/runs.py", "corridors/run_record.py")
+    ):
         return "model (corridors/model.py)"
     if path.endswith("corridors/events.py"):
         return "events (corridors/events.py)"
@@ -677,7 +679,9 @@ def main(argv: list[str] | None = None) -> int:
         f"a. corridors.run(seed={SEED}) 2019-{END_YEAR}, median of {args.repeats}", ms(t_old), ms(t_new),
         ratio(t_old, t_new), f">= {TARGET_SPEEDUP:g}x", judged("run old/new", None if speedup is None else speedup >= TARGET_SPEEDUP),
     ))  # fmt: skip
-    for i, label in enumerate(("CorridorModel construction", "model.run() (stepping)", "Results.from_record")):
+    for i, label in enumerate(
+        ("CorridorModel construction", "model.run() (stepping)", "Results.from_record")
+    ):
         table.append((f"   {label}, median of {args.split_repeats}", ms(old.split_s(i)), ms(new.split_s(i)),
                       ratio(old.split_s(i), new.split_s(i)), "-", "-"))  # fmt: skip
     table.append(("   range of the runs", f"{ms(min(old.runs))}-{ms(max(old.runs))}" if old.runs else "n/a",

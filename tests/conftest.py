@@ -7,7 +7,9 @@ The network and the inputs are loaded once per session and handed to every
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
+import numpy as np
 import pytest
 
 from corridors.events import Event
@@ -15,6 +17,7 @@ from corridors.inputs import Inputs, load_inputs
 from corridors.model import CorridorModel
 from corridors.network import Network, load_network
 from corridors.parameters import Parameters
+from corridors.results import Results
 
 
 @pytest.fixture(scope="session")
@@ -58,3 +61,36 @@ def run_model(build_model: Callable[..., CorridorModel]) -> Callable[..., Corrid
         return model
 
     return run
+
+
+@dataclass
+class Trace:
+    """A finished model and its shippers' state after every step."""
+
+    model: CorridorModel
+    results: Results
+    shares: np.ndarray  # (T, S, K)
+    state_alloc: np.ndarray  # (T, S, K)
+
+
+def _trace(model: CorridorModel) -> Trace:
+    """Step ``model`` to its horizon, keeping the shippers' shares and the state cargo of each step."""
+    shares, alloc = [], []
+    while model.running and model.t < model.n_steps:
+        model.step()
+        shares.append(model.sh.shares.copy())
+        alloc.append(model.cargo.alloc.copy())
+    assert model.t == model.n_steps
+    return Trace(model, Results.from_record(model.record()), np.array(shares), np.array(alloc))
+
+
+@pytest.fixture(scope="session")
+def trace() -> Callable[[CorridorModel], Trace]:
+    """``trace(model)``: step a model to its horizon and keep its shippers' state every step."""
+    return _trace
+
+
+@pytest.fixture(scope="session")
+def baseline_trace(build_model: Callable[..., CorridorModel]) -> Trace:
+    """The deterministic baseline to 2027, traced."""
+    return _trace(build_model(end_year=2027))

@@ -1,0 +1,124 @@
+"""The outside powers and the Caspian feeder operator."""
+
+from __future__ import annotations
+
+import mesa
+
+from corridors.agents.base import CorridorAgent
+from corridors.agents.states import best_project
+from corridors.parameters import Parameters
+from corridors.view import QuarterView
+
+__all__ = ["CaspianOperator", "PowerAgent"]
+
+
+class PowerAgent(CorridorAgent):
+    """An outside power: Russia, China, the US or the EU.
+
+    - Russia cuts its 1520 tariff (5% a quarter, within ``russia_max_tariff_cut``) while its
+      share of China-Europe transit stays below 80% of its 2019-2021 level, and restores it
+      as the share recovers.
+    - China pays a per-tonne subsidy to China-Europe rail transit that grows with the
+      shortfall of the rail share below its 2019-2021 level, within a cap.
+    - The US imposes secondary sanctions (a premium of USD 10/t more each quarter, to 100, on
+      the five's trade through Russia) while the share of their trade routed through Russia
+      exceeds its 2019-2021 level by ``us_secondary_trigger`` (if enabled).
+    - The EU, the US and China fund Middle Corridor or other projects of ``projects.csv``
+      naming them, from ``power_budgets_usd_m`` (zero in the baseline: their pledges there
+      are dated events).
+    """
+
+    def __init__(self, model: mesa.Model, *, power: str) -> None:
+        super().__init__(model)
+        self.power = power
+        self.tariff_factor = 1.0
+        self.subsidy_usd_per_t = 0.0
+        self.secondary_premium_usd_per_t = 0.0
+        self.reference: float | None = None
+        self.savings_usd_m = 0.0
+        self.funded: list[str] = []
+
+    def _reference(self, value: float, t: int) -> float | None:
+        """Smoothed 2019-2021 level of an indicator; ``None`` while still learning it."""
+        if t < 12:
+            self.reference = value if self.reference is None else 0.75 * self.reference + 0.25 * value
+            return None
+        return self.reference if self.reference is not None else value
+
+    def decide(self, view: QuarterView, params: Parameters, project_vot: float) -> None:
+        self.respond(view, params)
+        self.fund_projects(view, params, project_vot)
+
+    def respond(self, view: QuarterView, p: Parameters) -> None:
+        """The power's own lever, from the state of the corridors this quarter."""
+        if self.power == "RU" and p.russia_tariff_response:
+            share = view.transit_share("russian")
+            ref = self._reference(share, view.t)
+            if ref is None:
+                return
+            if share < 0.8 * ref:
+                self.tariff_factor = max(self.tariff_factor - 0.05, 1.0 - p.russia_max_tariff_cut)
+            elif share > ref:
+                self.tariff_factor = min(self.tariff_factor + 0.05, 1.0)
+        elif self.power == "CN" and p.china_subsidy_response:
+            share = view.rail_share_of_transit()
+            ref = self._reference(share, view.t)
+            if ref is None:
+                return
+            gap = max(ref - share, 0.0) / max(ref, 1e-9)
+            self.subsidy_usd_per_t = min(
+                p.china_max_subsidy_usd_per_t, p.china_max_subsidy_usd_per_t * 2.0 * gap
+            )
+        elif self.power == "US" and p.us_secondary_sanctions:
+            share = view.c5_russian_share()
+            ref = self._reference(share, view.t)
+            if ref is not None and share > (1.0 + p.us_secondary_trigger) * ref:
+                self.secondary_premium_usd_per_t = min(self.secondary_premium_usd_per_t + 10.0, 100.0)
+
+    def fund_projects(self, view: QuarterView, params: Parameters, project_vot: float) -> None:
+        """Once a year, spend this power's budget on the best project that names it as funder."""
+        budget = params.power_budgets_usd_m.get(self.power, 0.0)
+        if budget <= 0 or view.t % 4 != 3:
+            return
+        self.savings_usd_m += budget
+        best = best_project(view, (self.power,), self.savings_usd_m, project_vot)
+        if best is not None:
+            project, cost = best
+            self.savings_usd_m -= cost
+            self.funded.append(project)
+
+
+class CaspianOperator(CorridorAgent):
+    """The Caspian container-feeder operator: orders vessels when utilisation stays high.
+
+    Two quarters in a row at ``fleet_trigger_utilisation`` or more: charter two more feeders,
+    delivered after ``fleet_lag_quarters`` (3 ships in April 2022 became 6-7 by September,
+    S-caspian-feeders), up to ``max_vessels``; below 0.4 it redeploys one elsewhere.
+    """
+
+    def __init__(self, model: mesa.Model, *, vessels: int) -> None:
+        super().__init__(model)
+        self.vessels = vessels
+        self.base_vessels = vessels
+        self.on_order: list[int] = []  # quarters of delivery
+        self.high_quarters = 0
+
+    def decide(self, view: QuarterView, p: Parameters, project_vot: float = 0.0) -> None:
+        t = view.t
+        self.vessels += sum(1 for q in self.on_order if q <= t)
+        self.on_order = [q for q in self.on_order if q > t]
+        if not p.fleet_response:
+            return
+        util = view.caspian_utilisation()
+        self.high_quarters = self.high_quarters + 1 if util >= p.fleet_trigger_utilisation else 0
+        fleet = self.vessels + len(self.on_order)
+        if self.high_quarters >= 2 and fleet < p.max_vessels:
+            extra = min(2, p.max_vessels - fleet)  # charter and reposition in pairs
+            self.on_order += [t + p.fleet_lag_quarters] * extra
+            self.high_quarters = 0
+        elif util < 0.4 and self.vessels > self.base_vessels and not self.on_order:
+            self.vessels -= 1  # redeploy a ship when the trade falls away
+
+    @property
+    def capacity_factor(self) -> float:
+        return self.vessels / max(self.base_vessels, 1)

@@ -1,0 +1,180 @@
+"""The states: the five governments, their bloc, and the transit states of the Middle Corridor."""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from corridors.agents.base import CorridorAgent
+from corridors.agents.rules import ChoiceTerms, ShipperArrays, StateCargo, route_state_cargo
+from corridors.network import CORRIDORS
+from corridors.parameters import C5, Parameters
+from corridors.view import QuarterView
+
+__all__ = ["BlocAgent", "CountryAgent", "TransitStateAgent", "best_project"]
+
+_MIDDLE = CORRIDORS.index("middle")
+
+
+def best_project(view: QuarterView, funders: tuple[str, ...], savings_usd_m: float,
+                 project_vot: float) -> tuple[str, float] | None:  # fmt: skip
+    """The affordable project naming one of ``funders`` with the best benefit per dollar.
+
+    Benefit: the value of time saved on the project's links at today's loads (queue wait
+    removed by capacity, travel time cut), four quarters a year over ten years, at
+    ``project_vot`` USD per tonne-day; funded only if it exceeds the cost. Projects that
+    open new links (CKU, Trans-Afghan) have no load to measure yet: they enter through
+    scenario events (pledges), not this rule.
+    """
+    L = view.layout
+    best: tuple[float, str, float] | None = None
+    waits = times = None
+    year, done, funders = view.year, view.done_projects, set(funders)
+    for i, row in enumerate(L.projects):
+        if row.project in done or row.earliest_year > year or row.effect == "open":
+            continue
+        if row.feeder_only:  # the feeder fleet is the Caspian operator's decision
+            continue
+        if funders.isdisjoint(row.funders):
+            continue
+        cost = float(row.cost_usd_m)
+        if cost > savings_usd_m:
+            continue
+        if waits is None:
+            waits, times = view.project_savings()
+        benefit = 4 * 10 * project_vot * (waits[i] + times[i]) / 1e6
+        if benefit > cost and (best is None or benefit / cost > best[0]):
+            best = (benefit / cost, row.project, cost)
+    return None if best is None else (best[1], best[2])
+
+
+class CountryAgent(CorridorAgent):
+    """A C5 government: routes state-controlled cargo, sets fees and borders, funds projects."""
+
+    def __init__(self, model: mesa.Model, *, country: str, budget_usd_m_per_year: float, state_rows: np.ndarray,
+                 cargo: StateCargo) -> None:  # fmt: skip
+        super().__init__(model)
+        self.country = country
+        self.budget_usd_m_per_year = budget_usd_m_per_year
+        self.state_rows = state_rows
+        self.cargo = cargo
+        self.savings_usd_m = 0.0
+        self.to_bloc_usd_m = 0.0  # handed to the bloc this quarter
+        self.port_fee_factor = 1.0
+        self.border_factor = 1.0
+        self.funded: list[str] = []
+        self.crude_diversion_t_per_quarter = 0.0
+
+    def route_state_flows(
+        self, view: QuarterView, terms: ChoiceTerms, sh: ShipperArrays, params: Parameters
+    ) -> None:
+        """Allocate the state's cargo: cost, diversification (HHI of power exposure), alignment.
+
+        See :func:`route_state_cargo`, which runs this rule for all five states at once.
+        """
+        rows = self.state_rows
+        route_state_cargo(self.cargo, sh, view, terms, params, rows, np.zeros(rows.size, dtype=np.int64),
+                          countries=(self.country,))  # fmt: skip
+
+    def divert_crude(self, view: QuarterView, params: Parameters) -> None:
+        """Move pipeline crude to Caspian tankers while that is the cheaper, safer way out.
+
+        Each quarter the state compares the tanker route's quoted cost (with its premiums) for
+        its crude with the pipeline route's cost plus the premium that sanctions put on
+        EU-bound freight through Russia, and grows (or shrinks) the diverted tonnage by
+        ``crude_diversion_step_t_per_quarter``, within the tankers' free capacity.
+        """
+        row = view.layout.crude_rows.get(self.country)
+        if row is None or not params.crude_diversion_response:
+            return
+        tanker = view.quote_money[row, _MIDDLE] + view.premium[row, _MIDDLE] - view.subsidy[row, _MIDDLE]
+        if not np.isfinite(tanker):
+            self.crude_diversion_t_per_quarter = 0.0
+            return
+        pipeline = view.pipeline_route_cost(self.country)
+        step = params.crude_diversion_step_t_per_quarter
+        change = step if tanker < pipeline else -step
+        headroom = view.tanker_headroom(self.country)
+        self.crude_diversion_t_per_quarter = float(
+            min(max(self.crude_diversion_t_per_quarter + change, 0.0), headroom)
+        )
+
+    def decide(self, view: QuarterView, params: Parameters, project_vot: float) -> None:
+        """Once a year: port fees and border efficiency from congestion; save and fund projects.
+
+        Busy ports (utilisation above 0.9) raise their fees and push border reform (dwell
+        down 5% a year, to 60% at most); idle ports (below 0.5) cut fees to attract cargo.
+        In the bloc the five pool their budgets (:class:`BlocAgent`).
+        """
+        self.to_bloc_usd_m = 0.0
+        self.divert_crude(view, params)
+        if view.t % 4 != 3:
+            return
+        util = view.port_utilisation(self.country)
+        if util > 0.9:
+            self.port_fee_factor = min(self.port_fee_factor * 1.1, 1.5)
+            self.border_factor = max(self.border_factor * 0.95, 0.6)
+        elif util < 0.5:
+            self.port_fee_factor = max(self.port_fee_factor * 0.9, 0.5)
+        if not params.government_projects:
+            return
+        income = self.budget_usd_m_per_year * params.project_budget_share
+        if view.in_bloc:  # the bloc pools this year's budget and whatever the state had saved
+            self.to_bloc_usd_m = income + self.savings_usd_m
+            self.savings_usd_m = 0.0
+        else:
+            self.savings_usd_m += income
+            self.fund_projects(view, project_vot)
+
+    def fund_projects(self, view: QuarterView, project_vot: float) -> None:
+        """Fund the affordable project that saves the shippers most per dollar, if worth it."""
+        best = best_project(view, (self.country,), self.savings_usd_m, project_vot)
+        if best is not None:
+            project, cost = best
+            self.savings_usd_m -= cost
+            self.funded.append(project)
+
+
+class BlocAgent(CorridorAgent):
+    """The five acting as one bloc (from ``bloc_from_year``): each year they hand over their
+    budgets (``CountryAgent.to_bloc_usd_m``) and the bloc funds the best project naming any
+    of them."""
+
+    def __init__(self, model: mesa.Model, *, members: tuple[CountryAgent, ...]) -> None:
+        super().__init__(model)
+        self.members = members
+        self.savings_usd_m = 0.0
+        self.funded: list[str] = []
+
+    def decide(self, view: QuarterView, params: Parameters, project_vot: float) -> None:
+        if not (view.in_bloc and view.t % 4 == 3):
+            return
+        for member in self.members:
+            self.savings_usd_m += member.to_bloc_usd_m
+        best = best_project(view, C5, self.savings_usd_m, project_vot)
+        if best is not None:
+            project, cost = best
+            self.savings_usd_m -= cost
+            self.funded.append(project)
+
+
+class TransitStateAgent(CorridorAgent):
+    """Azerbaijan, Georgia or Turkey: sets handling fees to raise transit revenue, within bounds."""
+
+    def __init__(self, model: mesa.Model, *, country: str) -> None:
+        super().__init__(model)
+        self.country = country
+        self.fee_factor = 1.0
+        self.direction = 1.0
+        self.last_revenue: float | None = None
+
+    def decide(self, view: QuarterView, p: Parameters, project_vot: float = 0.0) -> None:
+        """Yearly hill climb: keep moving the fee the way that raised revenue, else turn back."""
+        if not p.transit_fee_response or view.t % 4 != 3:
+            return
+        revenue = view.transit_revenue(self.country)
+        if self.last_revenue is not None and revenue < self.last_revenue:
+            self.direction = -self.direction
+        self.last_revenue = revenue
+        lo, hi = p.transit_fee_bounds
+        self.fee_factor = float(min(max(self.fee_factor * (1.0 + 0.05 * self.direction), lo), hi))
