@@ -414,7 +414,7 @@ def part_of(func: tuple[str, int, str], kernels: set[tuple[str, str]]) -> str | 
         ("corridors/network.py", "corridors/inputs.py", "corridors/tables.py", "corridors/parameters.py")
     ):  # the scenario package's modules too
         return "data loading (network, inputs, tables)"
-    if path.endswith("corridors/results.py") or "/pandas/" in path or "/pyarrow/" in path:
+    if "/corridors/results/" in path or "/pandas/" in path or "/pyarrow/" in path:
         return "results + pandas/pyarrow"
     if "/numba/" in path:
         return "Numba runtime (dispatch, set_num_threads)"

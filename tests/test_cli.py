@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 
 import corridors.calibrate as calibrate_module
 import corridors.cli as cli_module
-import corridors.results as results_module
+import corridors.results.run as results_module
 import corridors.runs as runs_module
 from corridors import __version__
 from corridors.cli import app

@@ -361,7 +361,8 @@ def test_plots_and_results_do_not_import_each_other():
         assert top in {"matplotlib", "numpy", "pandas", "corridors", "__future__", "collections", "functools",
                        "typing", "json", "math", "re", "io"}, module  # fmt: skip
         assert module in {"corridors.network", "corridors.history", "corridors.results"} or top != "corridors"
-    assert not [m for m, _ in _imports(src / "results.py") if m.startswith("corridors.plots")]
+    for path in (src / "results").glob("*.py"):
+        assert not [m for m, _ in _imports(path) if m.startswith("corridors.plots")], path
     assert not [m for m, _ in _imports(src / "history.py") if m in ("corridors.results", "corridors.plots")]
 
 

@@ -270,7 +270,7 @@ def test_failing_plots_leave_nothing(short_run, tmp_path, monkeypatch):
 
 def test_failure_half_way_through_writing_leaves_nothing(short_run, tmp_path, monkeypatch):
     """The tables are written, then writing the JSON fails: the temporary directory goes."""
-    import corridors.results as results
+    import corridors.results.run as results
 
     res, sc = short_run
     seen = []

@@ -18,7 +18,8 @@ import pandas as pd
 
 from corridors.network import CORRIDORS
 from corridors.parameters import C5
-from corridors.results import OBSERVABLES, EnsembleResults, Results, _kahan, _pandas_reduceat, _tiled_text
+from corridors.results import OBSERVABLES, EnsembleResults, Results
+from corridors.results.columns import _kahan, _pandas_reduceat, _tiled_text
 
 __all__ = ["CORRIDOR_VARIABLES", "merge_runs", "outcomes", "run_table"]
 
@@ -102,7 +103,7 @@ def _annual(c: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
     and its steps in order of year, with several steps in some year (else ``None``). Then
     the rows of a year and corridor are those of the year's steps, which pandas' groupby
     (keyed by year and corridor, unsorted: so not in sorted groups) adds in their order
-    with Kahan summation, NaN skipped, as :func:`~corridors.results._kahan` adds them: the
+    with Kahan summation, NaN skipped, as :func:`~corridors.results.columns._kahan` adds them: the
     steps of each year padded with NaN to the longest year, added step by step. The
     years' totals (of the annual frame, sorted by year) pandas 3.1 adds with
     ``np.add.reduceat``, unless one is NaN (then ``None``; and with earlier versions of
