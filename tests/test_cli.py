@@ -32,6 +32,7 @@ import corridors.runs as runs_module
 from corridors import __version__
 from corridors.cli import app
 from corridors.errors import ScenarioError
+from corridors.executors import ExecutorError, LocalExecutor
 from corridors.network import default_data_dir
 from corridors.results import TABLES
 from corridors.scenario import load_scenario, scenario_dir, scenario_schema
@@ -886,6 +887,32 @@ def test_bad_ensemble_arguments_exit_2_with_one_line_and_write_nothing(args, exp
     assert result.exit_code == 2, result.output
     line = one_line(result.stderr)
     assert expected in line, line
+    no_traceback(result)
+    assert os.listdir(tmp_path) == []
+
+
+def test_an_executor_that_cannot_start_exits_1_with_one_line(tmp_path, monkeypatch):
+    def refuse(self):
+        raise ExecutorError("cannot start the Dask executor (tcp://127.0.0.1:9): connection refused")
+
+    monkeypatch.setattr(LocalExecutor, "start", refuse)
+    result = invoke("run", "baseline", "--replicates", "2", "--set", SHORT, "--out", tmp_path / "out")
+    assert result.exit_code == 1, result.output
+    assert one_line(result.stderr) == (
+        "error: cannot start the Dask executor (tcp://127.0.0.1:9): connection refused"
+    )
+    no_traceback(result)
+
+
+def test_a_bad_scheduler_in_the_environment_exits_2_naming_it(tmp_path):
+    result = CliRunner().invoke(
+        app,
+        ["run", "baseline", "--replicates", "2", "--out", str(tmp_path / "out")],
+        env={**ENV, "DASK_SCHEDULER_ADDRESS": "localhost"},
+    )
+    assert result.exit_code == 2, result.output
+    line = one_line(result.stderr)
+    assert "DASK_SCHEDULER_ADDRESS" in line and "tcp://127.0.0.1:8786" in line, line
     no_traceback(result)
     assert os.listdir(tmp_path) == []
 

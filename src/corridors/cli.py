@@ -505,8 +505,8 @@ def sweep(
     if design not in ("grid", "lhs"):
         raise _bad_input(ValueError(f"--design: must be grid or lhs, got {design!r}"))
     ranges = _ranges(params)
-    sc = _load(scenario, sets)
     execution = _execution(workers, executor, scheduler)
+    sc = _load(scenario, sets)
     _run_many("sweep", ensemble.sweep, sc, out, force=force, execution=execution, params=ranges, samples=samples,
               design=design, replicates=replicates, seed=seed)  # fmt: skip
 
@@ -547,8 +547,8 @@ def sensitivity(
     if method == "sobol" and samples & (samples - 1):
         raise _bad_input(ValueError(f"--samples: Sobol' sampling needs a power of 2, got {samples}"))
     ranges = _ranges(params)
-    sc = _load(scenario, sets)
     execution = _execution(workers, executor, scheduler)
+    sc = _load(scenario, sets)
     _run_many("sensitivity", ensemble.sensitivity, sc, out, force=force, execution=execution, params=ranges,
               method=method, samples=samples, replicates=replicates, seed=seed)  # fmt: skip
 
@@ -594,7 +594,7 @@ def warmup() -> None:
 
     Example: [bold]corridors warmup[/bold]
     """
-    from corridors.model import CorridorModel  # lazy: Mesa and the model core, 0.64 s, only for warmup
+    from corridors.model import CorridorModel  # lazy: +0.6 s to import (Mesa 0.57 s), only warmup needs it
 
     routing.warmup()
     model = CorridorModel(end_year=2019, rng=0)
