@@ -22,7 +22,8 @@ from corridors.agents import (
     remember_costs,
 )
 from corridors.model import DECISION_ORDER, CorridorModel
-from corridors.parameters import C5, Parameters
+from corridors.parameters import Parameters
+from corridors.vocabulary import C5
 
 P = Parameters()
 

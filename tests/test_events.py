@@ -24,11 +24,9 @@ from corridors.events import (
     active_of,
     apply_edge_events,
     baseline_events,
-    quarter_index,
-    quarter_label,
 )
-from corridors.network import CORRIDORS
 from corridors.parameters import Parameters
+from corridors.vocabulary import CORRIDORS, quarter_index, quarter_label
 
 
 def state_at(network, events, step: int) -> EdgeState:

@@ -31,7 +31,9 @@ def dependencies() -> dict[str, set[str]]:
     modules = {p.stem for p in SRC.glob("*.py")} | {p.name for p in packages}
     deps = {p.stem: _imports(p, modules) for p in SRC.glob("*.py") if p.stem != "__init__"}
     for package in packages:  # a subpackage counts as one module: the imports of all its files
-        deps[package.name] = set().union(*(_imports(f, modules) for f in package.glob("*.py"))) - {package.name}
+        deps[package.name] = set().union(*(_imports(f, modules) for f in package.glob("*.py"))) - {
+            package.name
+        }
     return deps
 
 

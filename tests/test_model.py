@@ -31,11 +31,11 @@ import corridors
 from corridors.agents import (
     ShipperAgent,
 )
-from corridors.events import RouteClosure, Sanction, Shock, baseline_events, quarter_index
+from corridors.events import RouteClosure, Sanction, Shock, baseline_events
 from corridors.model import CorridorModel
-from corridors.network import CORRIDORS
-from corridors.parameters import POWERS, Parameters
+from corridors.parameters import Parameters
 from corridors.results import TABLES, Results
+from corridors.vocabulary import CORRIDORS, POWERS, quarter_index
 
 P = Parameters()
 K = {c: i for i, c in enumerate(CORRIDORS)}

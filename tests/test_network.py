@@ -23,14 +23,8 @@ import pytest
 
 from corridors import routing
 from corridors.errors import DataError
-from corridors.network import (
-    COMMODITIES,
-    CORRIDORS,
-    DEFAULT_VALUE_OF_TIME,
-    Network,
-    default_data_dir,
-    load_network,
-)
+from corridors.network import DEFAULT_VALUE_OF_TIME, Network, default_data_dir, load_network
+from corridors.vocabulary import COMMODITIES, CORRIDORS
 
 DATA = default_data_dir()
 DATA_FILES = ("nodes.csv", "edges.csv", "corridors.toml", "units.toml", "SOURCES.md")

@@ -13,8 +13,8 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 import corridors
-from corridors.network import CORRIDORS
 from corridors.results import OBSERVABLES, TABLES, Results, load_results
+from corridors.vocabulary import CORRIDORS
 
 FIRST, LAST = 2019, 2027
 SUMMARY_KEYS = {

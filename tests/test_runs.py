@@ -20,10 +20,11 @@ from pandas.testing import assert_frame_equal
 
 import corridors
 import corridors.runs as runs
-from corridors.events import Event, quarter_index
-from corridors.network import CORRIDORS, default_data_dir
+from corridors.events import Event
+from corridors.network import default_data_dir
 from corridors.results import TABLES, Results, load_results
 from corridors.scenario import Scenario, load_scenario, scenario_dir
+from corridors.vocabulary import CORRIDORS, quarter_index
 
 SCENARIOS = sorted(scenario_dir().glob("*.toml"))
 SHIPPED = {

@@ -27,7 +27,6 @@ from corridors.events import (
     Sanction,
     Shock,
     baseline_events,
-    quarter_index,
 )
 from corridors.parameters import BOUND_KINDS, Parameters
 from corridors.scenario import (
@@ -40,6 +39,7 @@ from corridors.scenario import (
 )
 from corridors.scenario._toml import toml_dumps, toml_entries
 from corridors.uncertainty import NUMERIC_PARAMETERS
+from corridors.vocabulary import quarter_index
 
 DATA = Path(__file__).parent / "data" / "scenarios"
 GOOD, BAD = DATA / "good", DATA / "bad"

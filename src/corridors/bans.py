@@ -7,6 +7,7 @@ import numpy as np
 from numba import njit
 
 from corridors.routes import Routes, _arrays, _load_on_paths, _path_slots, _ratio_on_cached
+from corridors.vocabulary import QUARTER_DAYS
 
 __all__ = ["rebook"]
 
@@ -50,7 +51,7 @@ def _rebook_on_paths(
     n_slots = cap_s.shape[0]
     spare = np.empty(n_slots)
     for i in range(n_slots):
-        queue = cap_s[i] * queue_days / 91.25 if hard_s[i] else 0.0
+        queue = cap_s[i] * queue_days / QUARTER_DAYS if hard_s[i] else 0.0
         spare[i] = cap_s[i] + queue if first else max(cap_s[i] + queue - prev_load_s[i], 0.0)
     want = np.empty(n_slots)
     _load_on_paths(paths, ra, moved, want)

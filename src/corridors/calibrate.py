@@ -56,11 +56,12 @@ import numpy as np
 import pandas as pd
 
 from corridors.atomic import write_bytes_atomic, write_dir_atomic
-from corridors.history import FIRST_OBSERVED_YEAR, LAST_OBSERVED_YEAR, load_history, observed
+from corridors.history import load_history, observed
 from corridors.parameters import Parameters
 from corridors.plots import png_bytes
 from corridors.results import OBSERVABLES
 from corridors.scenario._toml import toml_dumps
+from corridors.vocabulary import BASE_YEAR, LAST_OBSERVED_YEAR
 
 __all__ = [
     "FREE_PARAMETERS",
@@ -185,7 +186,7 @@ DIRECTION_MIN_SHARE = 0.01  # a rise of the share smaller than one point is no d
 DIRECTION_MIN_FALL = 0.01  # nor a fall of the transit time smaller than 1%
 SHARE_SCALE = 0.1  # an absolute error of 0.1 in a share counts as a 100% error
 MISSING_TRANSIT_ERROR = 1.0  # no westbound transit on the Middle Corridor: a 100% error
-FIT_YEARS: tuple[int, int] = (FIRST_OBSERVED_YEAR, LAST_OBSERVED_YEAR)
+FIT_YEARS: tuple[int, int] = (BASE_YEAR, LAST_OBSERVED_YEAR)
 RANK_RTOL = 1e-3
 """Singular values below this fraction of the largest count as zero in the Jacobian's rank:
 a direction of the parameters that moves the residuals a thousand times less than the
@@ -298,7 +299,7 @@ class _Evaluator:
             self.runs += 1
             if self.on_run is not None:
                 self.on_run(self.stage)
-        years = range(FIRST_OBSERVED_YEAR, end_year + 1)
+        years = range(BASE_YEAR, end_year + 1)
         out = {}
         for n in OBSERVABLES:
             frame = pd.concat([r[n].reindex(years) for r in runs], axis=1)
@@ -312,20 +313,18 @@ class _Evaluator:
         :data:`CONSTANT_TARGETS`): a secant search on each constant at once, from the last
         solution, on runs of 2019 alone."""
         names = list(CONSTANT_TARGETS)
-        target = np.array([float(observed(self.history, s).get(FIRST_OBSERVED_YEAR, np.nan))
+        target = np.array([float(observed(self.history, s).get(BASE_YEAR, np.nan))
                            for s in CONSTANT_TARGETS.values()])  # fmt: skip
         if not np.isfinite(target).all() or (target <= 0).any():
-            raise ValueError(f"history: the constants need positive {FIRST_OBSERVED_YEAR} values of "
+            raise ValueError(f"history: the constants need positive {BASE_YEAR} values of "
                              f"{list(CONSTANT_TARGETS.values())}")  # fmt: skip
         lo, hi = CONSTANT_BOUNDS
 
         setting = tuple(FreeParameter(n, lo, hi, "set from 2019") for n in names)
 
         def gap(c: np.ndarray) -> np.ndarray:
-            obs = self._observe(parameters_for(c, params, setting), FIRST_OBSERVED_YEAR)
-            model = np.array(
-                [float(obs[s].get(FIRST_OBSERVED_YEAR, np.nan)) for s in CONSTANT_TARGETS.values()]
-            )
+            obs = self._observe(parameters_for(c, params, setting), BASE_YEAR)
+            model = np.array([float(obs[s].get(BASE_YEAR, np.nan)) for s in CONSTANT_TARGETS.values()])
             return np.log(np.maximum(model, 1.0) / target)
 
         c = np.array([self._last_constants[n] for n in names])
@@ -769,7 +768,7 @@ def cross_validate(
     which has seen 2023); ``fit_kwargs`` go to :func:`fit`.
     """
     history = load_history() if history is None else history
-    f = fit(history, years=(FIRST_OBSERVED_YEAR, holdout - 1), **fit_kwargs)
+    f = fit(history, years=(BASE_YEAR, holdout - 1), **fit_kwargs)
     predicted = residual_table(f.modelled, history, (holdout, holdout))
     return CrossValidation(fit=f, predicted=predicted)
 
@@ -929,7 +928,7 @@ def series_figure(fit: FitResult, history: pd.DataFrame | None = None, cv: Cross
                     label=f"{LAST_OBSERVED_YEAR} predicted")  # fmt: skip
         ax.set_title(title, fontsize=10)
         ax.set_ylabel(unit)
-        ax.set_xticks(range(FIRST_OBSERVED_YEAR, LAST_OBSERVED_YEAR + 1))
+        ax.set_xticks(range(BASE_YEAR, LAST_OBSERVED_YEAR + 1))
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
     handles, labels = axes[0].get_legend_handles_labels()
@@ -1021,10 +1020,10 @@ def report_markdown(
     if fit.constants:
         L += ["", "## Corridor constants, set from 2019", "",
               f"Not fitted: for every value of the free parameters each constant is solved so that the "
-              f"corridor's {FIRST_OBSERVED_YEAR} level matches the observed one (within {CONSTANT_TOL:.1%}).",
+              f"corridor's {BASE_YEAR} level matches the observed one (within {CONSTANT_TOL:.1%}).",
               "", "| constant | USD/t | set by |", "|---|---|---|"]  # fmt: skip
         for k, v in fit.constants.items():
-            L.append(f"| `{k}` | {v:.4g} | `{CONSTANT_TARGETS[k]}` {FIRST_OBSERVED_YEAR} |")
+            L.append(f"| `{k}` | {v:.4g} | `{CONSTANT_TARGETS[k]}` {BASE_YEAR} |")
     L += ["", "## Identification", "",
           f"Jacobian of the residuals at the optimum, scaled by the bound widths: rank {fit.rank} of "
           f"{len(fit.free)} (singular values below {RANK_RTOL:g} of the largest count as zero), condition "

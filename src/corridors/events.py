@@ -13,18 +13,17 @@ The baseline's known events 2019-2025 are :func:`baseline_events`; scenario file
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import ClassVar
 
 import numpy as np
 
-from corridors.network import COMMODITIES, CORRIDORS, Network
+from corridors.network import Network
 from corridors.parameters import Parameters
+from corridors.vocabulary import COMMODITIES, CORRIDORS, DIRECTIONS, quarter_index
 
 __all__ = [
-    "BASE_YEAR",
     "BorderAgreement",
     "EdgeState",
     "Event",
@@ -38,32 +37,7 @@ __all__ = [
     "TariffChange",
     "apply_edge_events",
     "baseline_events",
-    "quarter_index",
-    "quarter_label",
 ]
-
-BASE_YEAR = 2019
-DIRECTIONS = ("export", "import", "transit")
-_LABEL = re.compile(r"^(\d{4})(?:\s*-?\s*Q([1-4]))?$")
-
-
-def quarter_index(label: str | int, *, end: bool = False) -> int:
-    """Step index of a quarter label: ``"2019Q1"`` is 0; a bare year is its Q1 (Q4 if ``end``)."""
-    text = str(label).strip().upper()
-    m = _LABEL.match(text)
-    if not m:
-        raise ValueError(f"{label!r} is not a quarter such as '2022Q3' or a year such as 2022")
-    year = int(m.group(1))
-    if not 2019 <= year <= 2100:
-        raise ValueError(f"year {year} is outside 2019-2100")
-    quarter = int(m.group(2)) if m.group(2) else (4 if end else 1)
-    return (year - BASE_YEAR) * 4 + quarter - 1
-
-
-def quarter_label(step: int) -> str:
-    """``"2019Q1"`` for step 0."""
-    return f"{BASE_YEAR + step // 4}Q{step % 4 + 1}"
-
 
 # ----------------------------------------------------------------------- the events
 

@@ -21,10 +21,10 @@ import pandas as pd
 from corridors.errors import DataError
 from corridors.network import default_data_dir
 from corridors.tables import Col, number, read_table, source_keys, text
+from corridors.vocabulary import BASE_YEAR, LAST_OBSERVED_YEAR
 
-__all__ = ["FIRST_OBSERVED_YEAR", "LAST_OBSERVED_YEAR", "definition", "load_history", "observed"]
+__all__ = ["definition", "load_history", "observed"]
 
-FIRST_OBSERVED_YEAR, LAST_OBSERVED_YEAR = 2019, 2023
 _NOTE = re.compile(r"\s*\[note:[^\]]*\]\s*$")
 
 
@@ -42,10 +42,10 @@ def _observed_year(cell: str) -> int:
     if year > LAST_OBSERVED_YEAR:
         raise ValueError(
             f"{year} is after {LAST_OBSERVED_YEAR}: the observed history covers "
-            f"{FIRST_OBSERVED_YEAR}-{LAST_OBSERVED_YEAR} only; out-of-sample figures must not enter the data"
+            f"{BASE_YEAR}-{LAST_OBSERVED_YEAR} only; out-of-sample figures must not enter the data"
         )
-    if year < FIRST_OBSERVED_YEAR:
-        raise ValueError(f"{year} is before {FIRST_OBSERVED_YEAR}, the model's first year")
+    if year < BASE_YEAR:
+        raise ValueError(f"{year} is before {BASE_YEAR}, the model's first year")
     return year
 
 

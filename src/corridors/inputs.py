@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 
 from corridors.errors import DataError
-from corridors.network import COMMODITIES, Network, default_data_dir
+from corridors.network import Network, default_data_dir
 from corridors.tables import Col, choice, integer, number, read_table, source_keys, text
+from corridors.vocabulary import BASE_YEAR, COMMODITIES, DIRECTIONS, LAST_YEAR, step_year
 
 __all__ = ["Inputs", "load_inputs"]
 
-DIRECTIONS = ("export", "import", "transit")
 
 TRADE_COLUMNS = (
     Col("origin", text),
@@ -37,7 +37,7 @@ PROJECT_COLUMNS = (
     Col("time_factor", number(positive=True)),
     Col("cost_usd_m", number(0.0)),
     Col("lag_quarters", integer(0, 200)),
-    Col("earliest_year", integer(2019, 2100)),
+    Col("earliest_year", integer(BASE_YEAR, LAST_YEAR)),
     Col("funder_hint", text),
     Col("source", text),
     Col("known_completion", text, required=False),
@@ -50,7 +50,7 @@ PIPELINE_COLUMNS = (
     Col("source", text),
 )
 SEA_RATE_COLUMNS = (
-    Col("year", integer(2019, 2100)),
+    Col("year", integer(BASE_YEAR, LAST_YEAR)),
     Col("quarter", integer(1, 4)),
     Col("usd_per_feu", number(positive=True)),
     Col("cape_detour_days", number(0.0)),
@@ -98,7 +98,7 @@ class Inputs:
             usd[step:], cape[step:] = overrides[step]
             source[step:] = "scenario"
         steps = np.arange(last + 1)
-        sea = pd.DataFrame({"year": 2019 + steps // 4, "quarter": steps % 4 + 1, "usd_per_feu": usd,
+        sea = pd.DataFrame({"year": step_year(steps), "quarter": steps % 4 + 1, "usd_per_feu": usd,
                             "cape_detour_days": cape, "source": source})  # fmt: skip
         return Inputs(trade=self.trade, projects=self.projects, sea_rates=sea, pipelines=self.pipelines)
 
@@ -170,7 +170,7 @@ def load_inputs(net: Network, data_dir: str | Path | None = None) -> Inputs:
     raw, lines = read_table(path, SEA_RATE_COLUMNS)
     _check_sources(path, raw["source"], lines, keys, sources_path)
     sea = pd.DataFrame(raw)
-    steps = (sea["year"] - 2019) * 4 + sea["quarter"] - 1
+    steps = (sea["year"] - BASE_YEAR) * 4 + sea["quarter"] - 1
     if not np.array_equal(steps.to_numpy(), np.arange(len(sea))):
         raise DataError(path, "columns year, quarter", "quarters must run from 2019Q1 without gaps, in order")
     return Inputs(trade=trade, projects=projects, sea_rates=sea, pipelines=pipelines)

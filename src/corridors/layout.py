@@ -18,14 +18,13 @@ import numpy as np
 from corridors import routing
 from corridors.events import OfftakeDeal, Sanction, Subsidy
 from corridors.inputs import Inputs
-from corridors.network import COMMODITIES, CORRIDORS, Network
-from corridors.parameters import C5, CONTROLLER_BLOC, POWERS
+from corridors.network import Network
 from corridors.routes import Routes
 from corridors.timeline import Project, load_projects
+from corridors.vocabulary import C5, COMMODITIES, CONTROLLER_BLOC, CORRIDORS, POWERS, TRANSIT_STATES
 
-__all__ = ["BULK_COMMODITIES", "REVENUE_CONTROLLERS", "TRANSIT_STATES", "Layout", "read_only"]
+__all__ = ["BULK_COMMODITIES", "REVENUE_CONTROLLERS", "Layout", "read_only"]
 
-TRANSIT_STATES = ("AZ", "GE", "TR")
 BULK_COMMODITIES = ("metals_ores", "grain_cotton")  # wagonload freight: Parameters.bulk_corridor_constants
 REVENUE_CONTROLLERS = (*C5, *TRANSIT_STATES)  # whose links earn transit revenue (an indicator)
 _MIDDLE = CORRIDORS.index("middle")

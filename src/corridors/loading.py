@@ -35,10 +35,9 @@ from corridors.routes import (
     _ratio_on_cached,
 )
 from corridors.trees import TreeBuffers, TreeCache, _refresh_trees
+from corridors.vocabulary import QUARTER_DAYS
 
-__all__ = ["QUARTER_DAYS", "Settled", "load_quarter", "offer", "settle", "spread"]
-
-QUARTER_DAYS = 91.25
+__all__ = ["Settled", "load_quarter", "offer", "settle", "spread"]
 
 _kernel = njit(cache=True, error_model="numpy")
 
@@ -171,7 +170,7 @@ def _queue_days(loads, cap_s, hard_s):
     out = np.zeros(loads.shape[0])
     for i in range(loads.shape[0]):
         if hard_s[i] and loads[i] > cap_s[i]:
-            out[i] = (loads[i] - cap_s[i]) / cap_s[i] * 91.25
+            out[i] = (loads[i] - cap_s[i]) / cap_s[i] * QUARTER_DAYS
     return out
 
 
@@ -350,7 +349,7 @@ def _settle_on_paths(
         else:
             pw = x**beta
         t = time_s[i] * (1.0 + alpha * pw)
-        w = (loads[i] - cap_s[i]) / cap_s[i] * 91.25 if hard_s[i] and loads[i] > cap_s[i] else 0.0
+        w = (loads[i] - cap_s[i]) / cap_s[i] * QUARTER_DAYS if hard_s[i] and loads[i] > cap_s[i] else 0.0
         values[0, i] = t / 24.0 + w
         values[1, i] = money_s[i]
         e = slot[i]

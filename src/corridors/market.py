@@ -24,9 +24,8 @@ import numpy as np
 from numba import njit
 
 from corridors.events import EdgeState, OfftakeDeal, Sanction, Subsidy
-from corridors.layout import TRANSIT_STATES, Layout
-from corridors.network import CORRIDORS
-from corridors.parameters import C5, POWERS
+from corridors.layout import Layout
+from corridors.vocabulary import C5, CORRIDORS, POWERS, TRANSIT_STATES
 
 __all__ = ["Links", "PolicyTerms", "offered_volumes", "pipeline_flows", "policy_terms", "quarter_links"]
 

@@ -46,17 +46,18 @@ from corridors.agents import (
     target_shares,
 )
 from corridors.bans import rebook
-from corridors.events import BASE_YEAR, Event, OfftakeDeal, Sanction, Subsidy, baseline_events
+from corridors.events import Event, OfftakeDeal, Sanction, Subsidy, baseline_events
 from corridors.inputs import Inputs, load_inputs
-from corridors.layout import TRANSIT_STATES, Layout
+from corridors.layout import Layout
 from corridors.market import offered_volumes, pipeline_flows, policy_terms, quarter_links
-from corridors.network import CORRIDORS, Network, load_network
-from corridors.parameters import C5, POWERS, Parameters
+from corridors.network import Network, load_network
+from corridors.parameters import Parameters
 from corridors.quotes import quote_quarter
 from corridors.run_record import SHIPPER_KEYS, STEP_ARRAYS, RunRecord
 from corridors.timeline import Timeline
 from corridors.trees import TreeBuffers, TreeCache
 from corridors.view import QuarterView
+from corridors.vocabulary import BASE_YEAR, C5, CORRIDORS, LAST_YEAR, POWERS, TRANSIT_STATES
 
 __all__ = ["DECISION_ORDER", "POLICY_COLUMNS", "CorridorModel"]
 
@@ -126,8 +127,8 @@ class CorridorModel(mesa.Model):
         agents: dict[str, dict[str, float]] | None = None,
     ) -> None:
         super().__init__(rng=rng)
-        if not BASE_YEAR <= end_year <= 2100:
-            raise ValueError(f"end_year: must be between {BASE_YEAR} and 2100, got {end_year}")
+        if not BASE_YEAR <= end_year <= LAST_YEAR:
+            raise ValueError(f"end_year: must be between {BASE_YEAR} and {LAST_YEAR}, got {end_year}")
         self.params = p = params or Parameters()
         if network is None:
             network = packaged_network()

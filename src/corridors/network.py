@@ -33,21 +33,17 @@ from corridors.tables import (
     source_keys,
     text,
 )
+from corridors.vocabulary import BASE_YEAR, C5, COMMODITIES, CORRIDORS, LAST_YEAR
 
 __all__ = [
-    "COMMODITIES",
-    "CORRIDORS",
     "Corridor",
     "Network",
     "default_data_dir",
     "load_network",
 ]
 
-COMMODITIES: tuple[str, ...] = ("containers", "metals_ores", "critical_minerals", "grain_cotton", "crude")
-CORRIDORS: tuple[str, ...] = ("russian", "chinese", "middle", "sea", "iranian", "trans_afghan")
 NODE_KINDS: tuple[str, ...] = ("city", "rail_hub", "border_crossing", "seaport", "dry_port", "market")
 MODES: tuple[str, ...] = ("rail", "road", "ferry", "sea", "pipeline", "connector")
-FIRST_YEAR, LAST_YEAR = 2019, 2100
 # Assumption used only for the free-flow skims of `Network.skim` (the model's shippers carry
 # their own values of time): USD 0.10 per tonne-hour, about USD 2.4 per tonne-day, in the
 # range of the time value of containerised manufactures (see SOURCES.md, A-value-of-time).
@@ -91,7 +87,7 @@ EDGE_COLUMNS = (
     Col("financier", text),
     Col("commodities", multi_choice(COMMODITIES)),
     Col("source", text),
-    Col("opens_year", integer(FIRST_YEAR, LAST_YEAR), required=False),
+    Col("opens_year", integer(BASE_YEAR, LAST_YEAR), required=False),
     Col("via", choice(("suez", "cape")), required=False),
 )
 
@@ -210,7 +206,7 @@ class Network:
                 raise ValueError(f"commodity: {commodity!r} is not one of {', '.join(COMMODITIES)}")
             allowed &= e["commodities"].map(lambda c: commodity in c).to_numpy(dtype=bool)
         if year is not None:
-            opens = e["opens_year"].fillna(FIRST_YEAR).to_numpy()
+            opens = e["opens_year"].fillna(BASE_YEAR).to_numpy()
             allowed &= opens <= year
         return self.to_slots(allowed)
 
@@ -233,7 +229,7 @@ class Network:
         *,
         corridors: Sequence[str] | None = None,
         commodity: str = "containers",
-        year: int = FIRST_YEAR,
+        year: int = BASE_YEAR,
         value_of_time: float = DEFAULT_VALUE_OF_TIME,
     ) -> pd.DataFrame:
         """Free-flow least-cost route of each corridor for each origin-market pair.
@@ -429,7 +425,7 @@ def _load_units(path: Path, sources: set[str]) -> dict[str, dict[str, Any]]:
 
 def _check_reachability(net: Network, path: Path) -> None:
     """Each enabled corridor must reach each of its markets from the region."""
-    region = net.nodes.index[net.nodes["country"].isin(["KZ", "KG", "TJ", "TM", "UZ"])].to_numpy()
+    region = net.nodes.index[net.nodes["country"].isin(C5)].to_numpy()
     if region.size == 0:
         raise DataError(net.data_dir / "nodes.csv", None, "no node in the five Central Asian states")
     w = net.to_slots(net.free_flow_time_h)

@@ -15,19 +15,10 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-__all__ = ["BOUND_KINDS", "C5", "POWERS", "Parameters", "default_alignment"]
+from corridors.vocabulary import BASE_YEAR, LAST_YEAR
 
-C5: tuple[str, ...] = ("KZ", "KG", "TJ", "TM", "UZ")
-# Blocs a route's tonne-km are attributed to, from each link's controller.
-POWERS: tuple[str, ...] = ("russia", "china", "west", "iran", "neutral")
-CONTROLLER_BLOC: dict[str, str] = {
-    "RU": "russia", "BY": "russia",
-    "CN": "china",
-    "PL": "west", "DE": "west", "NL": "west", "IT": "west", "RO": "west", "HU": "west", "US": "west",
-    "IR": "iran",
-}  # fmt: skip
-# Years a run can reach (corridors.events.quarter_index accepts the same).
-FIRST_YEAR, LAST_YEAR = 2019, 2100
+__all__ = ["BOUND_KINDS", "Parameters", "default_alignment"]
+
 # The kinds of bound a field may declare, as in pydantic: > , >=, <, <=.
 BOUND_KINDS: tuple[str, ...] = ("gt", "ge", "lt", "le")
 
@@ -378,7 +369,7 @@ class Parameters:
     bloc_from_year: int | None = field(
         default=None,
         metadata={
-            "ge": FIRST_YEAR,
+            "ge": BASE_YEAR,
             "le": LAST_YEAR,
             "doc": """From this year the five act as one bloc: pooled project budgets, and borders between
             them harmonised (dwell at their common borders x ``bloc_border_factor``).""",

@@ -16,8 +16,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from corridors.history import LAST_OBSERVED_YEAR, definition, load_history, observed
-from corridors.network import CORRIDORS, Network, default_data_dir
+from corridors.history import definition, load_history, observed
+from corridors.network import Network, default_data_dir
+from corridors.vocabulary import BASE_YEAR, C5, CORRIDORS, LAST_OBSERVED_YEAR
 
 if TYPE_CHECKING:  # never at run time: results must not import plots, nor plots results
     from corridors.results import Results
@@ -57,7 +58,7 @@ NODE_MARKERS: dict[str, tuple[str, float]] = {
     "dry_port": ("p", 30),
     "market": ("*", 140),
 }
-C5 = ("KAZ", "KGZ", "TJK", "TKM", "UZB")
+C5_ISO3 = ("KAZ", "KGZ", "TJK", "TKM", "UZB")  # the five on the base map (its ISO 3166 alpha-3 codes)
 
 # Drawing waypoints of the long sea lanes, so that they follow the sea on the map instead
 # of a straight line across Asia. Geometry for the picture only; the model uses edges.csv.
@@ -87,7 +88,7 @@ def _basemap() -> dict:
 
 def _draw_countries(ax) -> None:
     for country in _basemap()["countries"]:
-        c5 = country["iso_a3"] in C5
+        c5 = country["iso_a3"] in C5_ISO3
         for ring in country["rings"]:
             xy = np.asarray(ring)
             ax.fill(xy[:, 0], xy[:, 1], facecolor="#F1EAD8" if c5 else "#EFEFEF",
@@ -222,7 +223,6 @@ def network_map(net: Network) -> Figure:
 # Each function takes a run's Results (duck-typed: this module never imports corridors.results
 # at run time) and returns a new Figure; nothing touches pyplot or global state.
 
-C5_CODES: tuple[str, ...] = ("KZ", "KG", "TJ", "TM", "UZ")
 COUNTRY_NAMES = {
     "KZ": "Kazakhstan",
     "KG": "Kyrgyzstan",
@@ -274,7 +274,11 @@ def _corridor_handles(corridors: Sequence[str], lw: float = 2.2) -> list[Line2D]
 
 def _shade_observed(ax, *, label: str | None = None, annual: bool = True) -> None:
     """Grey band over the observed window 2019-2023 (annual points sit on whole years)."""
-    lo, hi = (2018.5, LAST_OBSERVED_YEAR + 0.5) if annual else (2019.0, LAST_OBSERVED_YEAR + 1.0)
+    lo, hi = (
+        (BASE_YEAR - 0.5, LAST_OBSERVED_YEAR + 0.5)
+        if annual
+        else (float(BASE_YEAR), LAST_OBSERVED_YEAR + 1.0)
+    )
     ax.axvspan(lo, hi, color=HISTORY_SHADE, zorder=0, lw=0, label=label)
 
 
@@ -293,7 +297,7 @@ def _country_shares(res: Results) -> pd.DataFrame:
 
     Index (country, year), one column per corridor; pipelines are not in the country table.
     """
-    c = res.countries[res.countries["country"].isin(C5_CODES)]
+    c = res.countries[res.countries["country"].isin(C5)]
     g = c.groupby(["country", "year", "corridor"])["volume_t"].sum().unstack(fill_value=0.0)
     g = g.reindex(columns=list(CORRIDORS), fill_value=0.0)
     total = g.sum(axis=1)
@@ -374,8 +378,8 @@ def country_shares_plot(res: Results) -> Figure:
     shares = _country_shares(res)
     active = [c for c in CORRIDORS if (shares[c] > 0).any()]
     fig = Figure(figsize=(16, 4.8), layout="constrained")
-    axes = fig.subplots(1, len(C5_CODES), sharex=True, sharey=True)
-    for ax, code in zip(axes, C5_CODES, strict=True):
+    axes = fig.subplots(1, len(C5), sharex=True, sharey=True)
+    for ax, code in zip(axes, C5, strict=True):
         if code in shares.index.get_level_values("country"):
             s = shares.loc[code]
             ax.stackplot(s.index.to_numpy(), *(s[c].to_numpy() for c in active),
@@ -412,7 +416,7 @@ def dependence_plot(res: Results) -> Figure:
     fig = Figure(figsize=(13.5, 5.2), layout="constrained")
     ax_ru, ax_hhi = fig.subplots(1, 2, sharex=True)
     ends: dict = {ax_ru: [], ax_hhi: []}
-    for code in C5_CODES:
+    for code in C5:
         if code not in shares.index.get_level_values("country"):
             continue
         s = shares.loc[code]

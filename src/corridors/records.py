@@ -16,10 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from corridors.network import CORRIDORS
-from corridors.parameters import C5
 from corridors.results import OBSERVABLES, EnsembleResults, Results
 from corridors.results.columns import _kahan, _pandas_reduceat, _tiled_text
+from corridors.vocabulary import C5, CORRIDORS
 
 __all__ = ["CORRIDOR_VARIABLES", "merge_runs", "outcomes", "run_table"]
 

@@ -29,11 +29,10 @@ from corridors.events import (
     Shock,
     TariffChange,
     apply_edge_events,
-    quarter_index,
-    quarter_label,
 )
 from corridors.network import Network
-from corridors.parameters import C5, Parameters
+from corridors.parameters import Parameters
+from corridors.vocabulary import C5, quarter_index, quarter_label
 
 __all__ = ["Project", "Timeline", "load_projects"]
 

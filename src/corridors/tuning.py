@@ -43,13 +43,13 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from corridors.events import Event, Investment, quarter_index, quarter_label
-from corridors.network import CORRIDORS
-from corridors.parameters import C5, Parameters
+from corridors.events import Event, Investment
+from corridors.parameters import Parameters
 from corridors.plots import CORRIDOR_COLOURS
 from corridors.results import Results
 from corridors.runs import run
 from corridors.scenario import Scenario, find_scenario, load_scenario
+from corridors.vocabulary import BASE_YEAR, C5, CORRIDORS, quarter_index, quarter_label
 
 __all__ = ["LEVERS", "Lever", "Tuner", "Update"]
 
@@ -211,7 +211,7 @@ class Tuner:
         first = quarter_index(SEA_RATE_FROM)
         kept = [r for r in self.scenario.sea_rates if quarter_index(r.quarter) < first]
         rows = []
-        for step in range(first, (self.end_year - 2019 + 1) * 4):
+        for step in range(first, (self.end_year - BASE_YEAR + 1) * 4):
             usd, cape = inputs.sea_rate(step)
             rows.append(SeaRate(quarter=quarter_label(step), usd_per_feu=usd * factor, cape_detour_days=cape))
         return kept + rows

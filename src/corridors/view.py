@@ -14,10 +14,9 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from corridors.events import BASE_YEAR, Sanction
+from corridors.events import Sanction
 from corridors.layout import REVENUE_CONTROLLERS, Layout, read_only
-from corridors.network import CORRIDORS
-from corridors.parameters import C5, CONTROLLER_BLOC
+from corridors.vocabulary import BASE_YEAR, C5, CONTROLLER_BLOC, CORRIDORS
 
 __all__ = ["QuarterView", "pairwise_sum"]
 

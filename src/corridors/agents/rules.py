@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
-from corridors.parameters import C5, POWERS, Parameters
+from corridors.parameters import Parameters
 from corridors.view import QuarterView
+from corridors.vocabulary import C5, POWERS
 
 __all__ = [
     "ChoiceTerms",

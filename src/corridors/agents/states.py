@@ -7,9 +7,9 @@ import numpy as np
 
 from corridors.agents.base import CorridorAgent
 from corridors.agents.rules import ChoiceTerms, ShipperArrays, StateCargo, route_state_cargo
-from corridors.network import CORRIDORS
-from corridors.parameters import C5, Parameters
+from corridors.parameters import Parameters
 from corridors.view import QuarterView
+from corridors.vocabulary import C5, CORRIDORS
 
 __all__ = ["BlocAgent", "CountryAgent", "TransitStateAgent", "best_project"]
 

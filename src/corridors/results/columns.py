@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from corridors.network import CORRIDORS
+from corridors.vocabulary import CORRIDORS, step_year
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -36,7 +36,7 @@ def _nan_to_num(x: np.ndarray) -> np.ndarray:
 
 
 def _frame(step: np.ndarray) -> dict[str, np.ndarray]:
-    return {"step": step, "year": 2019 + step // 4, "quarter": step % 4 + 1}
+    return {"step": step, "year": step_year(step), "quarter": step % 4 + 1}
 
 
 class _Columns:

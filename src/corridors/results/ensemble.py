@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from corridors.atomic import write_dir_atomic
-from corridors.network import CORRIDORS
+from corridors.vocabulary import CORRIDORS
 
 if TYPE_CHECKING:
     pass

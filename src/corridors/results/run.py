@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from corridors.atomic import write_dir_atomic
-from corridors.network import CORRIDORS
+from corridors.vocabulary import BASE_YEAR, C5, CORRIDORS
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -191,11 +191,11 @@ class Results:
 
     def trimmed(self, report_from: int) -> Results:
         """The same run reported from ``report_from`` (every run starts in 2019)."""
-        if report_from <= 2019:
+        if report_from <= BASE_YEAR:
             return self
         keep = {name: getattr(self, name) for name in TABLES if name != "decisions"}
         keep = {name: t[t["year"] >= report_from].reset_index(drop=True) for name, t in keep.items()}
-        first_step = (report_from - 2019) * 4
+        first_step = (report_from - BASE_YEAR) * 4
         decisions = self.decisions[self.decisions["step"] >= first_step].reset_index(drop=True)
         res = Results(**keep, decisions=decisions, meta={**self.meta, "report_from": report_from})
         res.summary = _finite(res.indicators())
@@ -299,7 +299,7 @@ class Results:
         }
         overtakes = by_year.index[by_year["middle"] > by_year["russian"]]
         out["middle_overtakes_russian_year"] = int(overtakes[0]) if len(overtakes) else None
-        own = c[(c["year"] == last) & c["country"].isin(("KZ", "KG", "TJ", "TM", "UZ"))]
+        own = c[(c["year"] == last) & c["country"].isin(C5)]
         g = own.groupby(["country", "corridor"])["volume_t"].sum().unstack(fill_value=0.0)
         shares = g.div(g.sum(axis=1), axis=0)
         out["russian_dependence_last_year"] = {k: float(v) for k, v in shares.get("russian", 0.0).items()}
@@ -367,7 +367,7 @@ def _summary(
     """
     T, K = vol.shape
     Y = (T + 3) // 4
-    years = 2019 + np.arange(Y)
+    years = BASE_YEAR + np.arange(Y)
     last = int(years[-1])
     first_of_last = 4 * (Y - 1)
     names = list(CORRIDORS)
@@ -389,7 +389,7 @@ def _summary(
     # the last year's rows of the country table, step by step and key by key
     rows = agg[first_of_last:]
     country = np.array(keys["country"], dtype=object)
-    own = sorted(set(keys["country"]) & {"KZ", "KG", "TJ", "TM", "UZ"})
+    own = sorted(set(keys["country"]) & set(C5))
     if own:
         # each country's rows in the order of the table (step by step, key by key)
         g = np.array([[_kahan_sum(x) for x in rows[:, country == c].reshape(-1, K).T.tolist()] for c in own])

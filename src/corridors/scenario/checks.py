@@ -17,12 +17,13 @@ from typing import Any
 from pydantic import BaseModel
 
 from corridors.errors import ScenarioError
-from corridors.events import EVENT_TYPES, Event, quarter_index
+from corridors.events import EVENT_TYPES, Event
 from corridors.network import default_data_dir
 from corridors.parameters import Parameters
 from corridors.scenario.locate import Origins, Source, dotted, fail, locate_in, where_of
 from corridors.scenario.schema import SELECTOR_FIELDS, SHIPPER_COUNTRIES, ParameterRef
 from corridors.uncertainty import NUMERIC_PARAMETERS
+from corridors.vocabulary import quarter_index, step_year
 
 __all__ = [
     "Vocabulary",
@@ -278,7 +279,7 @@ def build_event(spec: BaseModel, i: int, params: Parameters, origins: Origins) -
 
 def year_of(when: Any) -> int:
     """The year of a quarter label or a year."""
-    return 2019 + quarter_index(when) // 4
+    return step_year(quarter_index(when))
 
 
 def check_unique_quarters(src: Source) -> None:

@@ -20,7 +20,6 @@ from typing import Any, NoReturn
 from pydantic import BaseModel, ValidationError
 
 from corridors.errors import ScenarioError
-from corridors.parameters import C5
 from corridors.scenario._toml import show, toml_entries, toml_type
 from corridors.scenario.schema import (
     EVENT_MODELS,
@@ -32,6 +31,7 @@ from corridors.scenario.schema import (
     SeaRate,
 )
 from corridors.uncertainty import DISTRIBUTIONS, NUMERIC_PARAMETERS
+from corridors.vocabulary import C5
 
 __all__ = [
     "Origins",

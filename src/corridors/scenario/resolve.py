@@ -17,8 +17,8 @@ from typing import Any
 from pydantic import Field, PrivateAttr, ValidationError
 
 from corridors.errors import ScenarioError
-from corridors.events import Event, baseline_events, quarter_index
-from corridors.parameters import C5, Parameters
+from corridors.events import Event, baseline_events
+from corridors.parameters import Parameters
 from corridors.scenario._toml import toml_dumps, toml_value
 from corridors.scenario.checks import build_event, check_semantics, check_unique_quarters, year_of
 from corridors.scenario.locate import (
@@ -45,6 +45,7 @@ from corridors.scenario.schema import (
     StrictModel,
 )
 from corridors.uncertainty import Distribution
+from corridors.vocabulary import C5, quarter_index
 
 __all__ = ["FILE_ONLY_KEYS", "Scenario", "find_scenario", "load_scenario", "parse_override", "scenario_dir"]
 

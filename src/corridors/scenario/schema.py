@@ -24,11 +24,21 @@ from pydantic import (
 )
 from pydantic.json_schema import GenerateJsonSchema
 
-from corridors.events import EVENT_TYPES, Event, quarter_index
-from corridors.network import COMMODITIES, CORRIDORS, MODES
-from corridors.parameters import C5, FIRST_YEAR, LAST_YEAR, POWERS, Parameters, default_alignment
+from corridors.events import EVENT_TYPES, Event
+from corridors.network import MODES
+from corridors.parameters import Parameters, default_alignment
 from corridors.scenario._toml import show, toml_type
 from corridors.uncertainty import Distribution
+from corridors.vocabulary import (
+    BASE_YEAR,
+    C5,
+    COMMODITIES,
+    CORRIDORS,
+    DIRECTIONS,
+    LAST_YEAR,
+    POWERS,
+    quarter_index,
+)
 
 __all__ = [
     "EVENT_MODELS",
@@ -46,7 +56,6 @@ __all__ = [
 ]
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
-DIRECTIONS = ("export", "import", "transit")
 # Countries a shipper belongs to (the model's ShipperAgent.country), and the powers with budgets.
 SHIPPER_COUNTRIES = (*C5, "CN")
 BUDGET_POWERS = ("RU", "CN", "US", "EU")
@@ -74,7 +83,7 @@ def _check_when(value: Any) -> Any:
 _WHEN_SCHEMA = {
     "anyOf": [
         {"type": "string", "pattern": r"^\d{4}\s*-?\s*[Qq][1-4]$|^\d{4}$"},
-        {"type": "integer", "minimum": FIRST_YEAR, "maximum": LAST_YEAR},
+        {"type": "integer", "minimum": BASE_YEAR, "maximum": LAST_YEAR},
     ]
 }
 When = Annotated[Any, PlainValidator(_check_when), WithJsonSchema(_WHEN_SCHEMA)]
@@ -128,11 +137,11 @@ class Period(StrictModel):
     """The simulated and reported years."""
 
     end_year: int = Field(
-        2035, ge=FIRST_YEAR, le=LAST_YEAR, description="Last simulated year (quarters 2019Q1 to its Q4)."
+        2035, ge=BASE_YEAR, le=LAST_YEAR, description="Last simulated year (quarters 2019Q1 to its Q4)."
     )
     report_from: int = Field(
-        FIRST_YEAR,
-        ge=FIRST_YEAR,
+        BASE_YEAR,
+        ge=BASE_YEAR,
         le=LAST_YEAR,
         description="First year of the reported tables (<= end_year).",
     )
