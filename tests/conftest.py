@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from corridors.events import Event
+from corridors.events import Event, RouteClosure, Sanction, baseline_events
 from corridors.inputs import Inputs, load_inputs
 from corridors.model import CorridorModel
 from corridors.network import Network, load_network
@@ -94,3 +94,16 @@ def trace() -> Callable[[CorridorModel], Trace]:
 def baseline_trace(build_model: Callable[..., CorridorModel]) -> Trace:
     """The deterministic baseline to 2027, traced."""
     return _trace(build_model(end_year=2027))
+
+
+@pytest.fixture(scope="session")
+def ban_closure_events() -> list[Event]:
+    """The baseline's events, a US ban on metals through Russia from 2021 and the Middle
+    Corridor closed 2021Q3-2022Q2."""
+    return [
+        *baseline_events(Parameters()),
+        Sanction(
+            start="2021Q1", imposed_by="US", transit="RU", commodities=("metals_ores",), ban=True, share=1.0
+        ),
+        RouteClosure(start="2021Q3", end="2022Q2", corridor="middle"),
+    ]

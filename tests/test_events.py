@@ -1,4 +1,4 @@
-"""Tests of the typed events, :mod:`corridors.events`: quarter labels, validation, link
+"""Tests of the typed events, :mod:`corridors.events`: validation, link
 selection and how each event changes the edge state of a quarter.
 """
 
@@ -26,7 +26,7 @@ from corridors.events import (
     baseline_events,
 )
 from corridors.parameters import Parameters
-from corridors.vocabulary import CORRIDORS, quarter_index, quarter_label
+from corridors.vocabulary import CORRIDORS, quarter_index
 
 
 def state_at(network, events, step: int) -> EdgeState:
@@ -38,48 +38,6 @@ def state_at(network, events, step: int) -> EdgeState:
 def link_names(network) -> np.ndarray:
     e = network.edges
     return (e["tail"] + ">" + e["head"]).to_numpy()
-
-
-# ============================================================================ quarters
-
-
-@pytest.mark.parametrize(
-    ("label", "step"),
-    [("2019Q1", 0), ("2019Q4", 3), ("2022Q1", 12), ("2022Q3", 14), ("2035Q4", 67), ("2100Q4", 327)],
-)
-def test_quarter_index(label, step):
-    assert quarter_index(label) == step
-    assert quarter_label(step) == label
-
-
-@pytest.mark.parametrize("label", ["2022q3", " 2022Q3 ", "2022-Q3", "2022 Q3", "2022 - Q3"])
-def test_quarter_index_accepts_spellings(label):
-    assert quarter_index(label) == 14
-
-
-def test_bare_year_is_first_quarter_or_last_for_an_end():
-    assert quarter_index(2022) == quarter_index("2022") == 12
-    assert quarter_index(2022, end=True) == quarter_index("2022", end=True) == 15
-    assert quarter_index("2022Q2", end=True) == 13  # an explicit quarter stays what it says
-
-
-def test_quarter_label_round_trips():
-    for step in range(0, 4 * 82):
-        assert quarter_index(quarter_label(step)) == step
-
-
-@pytest.mark.parametrize(
-    "label", ["2022Q5", "2022Q0", "22Q1", "Q1 2022", "abc", "", "2022Q", "2022.5", "20221"]
-)
-def test_bad_quarter_labels_raise(label):
-    with pytest.raises(ValueError, match="quarter"):
-        quarter_index(label)
-
-
-@pytest.mark.parametrize("label", ["2018Q4", 2018, "2101", 1999])
-def test_years_outside_range_raise(label):
-    with pytest.raises(ValueError, match="outside 2019-2100"):
-        quarter_index(label)
 
 
 def test_event_end_before_start_raises():

@@ -1,158 +1,25 @@
-"""Tests of :mod:`corridors.loading`: the kept shortest-path trees equal fresh ones, the
-flattened commodity groups, and the re-booking rule.
-
-The tree cache keeps a tree from one quarter to the next while it stays the unique
-shortest-path tree under the new weights; these tests require the kept trees to equal, bit
-for bit, the trees a fresh Dijkstra grows, on random graphs with ties (hypothesis) and in
-every routing call of model runs with congestion, bans and closures.
-"""
+"""Tests of :mod:`corridors.loading`: the quarter's loading in one kernel call equals the same
+steps run one by one from Python (offer, spreading rounds, settling)."""
 
 from __future__ import annotations
 
 import types
 
 import numpy as np
-import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from corridors import quotes, routes, routing, trees
-from corridors.events import RouteClosure, Sanction, baseline_events
+from corridors import routing
 from corridors.model import CorridorModel
-from corridors.parameters import Parameters
 
 
-def fresh_trees(cache: trees.TreeCache, weights, masks) -> np.ndarray:
-    r = cache.routes
-    return cache.graph.trees(weights, masks, r.job_row, r.job_source)[1]
-
-
-def small_routes(n_rows: int, sources: list[list[int]], n_slots: int) -> routes.Routes:
-    """A Routes with only the arrays a TreeCache reads (rows and their jobs)."""
-    job_row = np.array([r for r, src in enumerate(sources) for _ in src], dtype=np.int64)
-    job_source = np.array([s for src in sources for s in src], dtype=np.int64)
-    empty = np.zeros(0, dtype=np.int64)
-    return routes.Routes(
-        n_corridors=1, row_masks=np.ones((n_rows, n_slots), dtype=bool), row_vot=np.ones(n_rows),
-        job_row=job_row, job_source=job_source, od_job=np.zeros((0, 1), dtype=np.int64), od_source=empty,
-        od_dest=empty, group_od=np.zeros(1, dtype=np.int64), od_ship_ptr=np.zeros(1, dtype=np.int64),
-        od_ship=empty, ship_od=empty, box_group=np.zeros(0, dtype=bool),
-    )  # fmt: skip
-
-
-@settings(max_examples=200, deadline=None)
-@given(data=st.data())
-def test_kept_trees_equal_fresh_trees_on_random_graphs(data):
-    n = data.draw(st.integers(2, 9))
-    m = data.draw(st.integers(1, 4 * n))
-    tail = np.array(data.draw(st.lists(st.integers(0, n - 1), min_size=m, max_size=m)), dtype=np.int64)
-    head = np.array(data.draw(st.lists(st.integers(0, n - 1), min_size=m, max_size=m)), dtype=np.int64)
-    indptr, indices, _ = routing.csr_from_edges(tail, head, n)
-    through = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
-    graph = routing.Graph(indptr, indices, through)
-    n_rows = data.draw(st.integers(1, 3))
-    sources = [data.draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=3)) for _ in range(n_rows)]
-    # ours (one fused kernel) or an outside router through the same protocol (checks, then solves)
-    outside = types.SimpleNamespace(shortest_path_trees=routing.shortest_path_trees)
-    router = outside if data.draw(st.booleans()) else None
-    cache = trees.TreeCache(small_routes(n_rows, sources, m), graph, router)
-    weight = st.integers(1, 6).map(float)  # small integers: ties are common
-    # either weights of their own per row, or the model's: made of money, time and wait per
-    # slot (then only the slots whose inputs changed are compared)
-    from_inputs = data.draw(st.booleans())
-    vot = np.array(data.draw(st.lists(st.sampled_from([0.5, 1.0, 2.0]), min_size=n_rows, max_size=n_rows)))
-    inputs = np.array([data.draw(st.lists(weight, min_size=m, max_size=m)) for _ in range(3)])
-    w = np.array([data.draw(st.lists(weight, min_size=m, max_size=m)) for _ in range(n_rows)])
-    masks = np.array([data.draw(st.lists(st.booleans(), min_size=m, max_size=m)) for _ in range(n_rows)])
-    for _ in range(data.draw(st.integers(1, 6))):
-        if from_inputs:
-            w = quotes._route_weights(inputs[0], inputs[1], inputs[2], vot)
-        got = cache.update(w, masks, inputs.copy() if from_inputs else None).copy()
-        np.testing.assert_array_equal(got, fresh_trees(cache, w, masks))
-        w, inputs = w.copy(), inputs.copy()
-        for _ in range(data.draw(st.integers(0, 3))):  # a few weights change, sometimes a mask
-            r, s = data.draw(st.integers(0, n_rows - 1)), data.draw(st.integers(0, m - 1))
-            if from_inputs:
-                inputs[data.draw(st.integers(0, 2)), s] = data.draw(weight)
-            else:
-                w[r, s] = data.draw(weight)
-        if data.draw(st.booleans()):
-            masks = masks.copy()
-            masks[data.draw(st.integers(0, n_rows - 1)), data.draw(st.integers(0, m - 1))] ^= True
-
-
-def ban_closure_events() -> list:
-    return [
-        *baseline_events(Parameters()),
-        Sanction(
-            start="2021Q1", imposed_by="US", transit="RU", commodities=("metals_ores",), ban=True, share=1.0
-        ),
-        RouteClosure(start="2021Q3", end="2022Q2", corridor="middle"),
-    ]
-
-
-@pytest.mark.parametrize("case", ["baseline", "ban_closure"])
-def test_kept_trees_equal_fresh_trees_in_model_runs(build_model, case):
-    """After every quarter of a run, each tree cache (the quotes' and each round's) holds
-    the trees a fresh Dijkstra grows for the weights and links of its last call."""
-    m = build_model(
-        end_year=2023, stochastic=True, seed=5, events=ban_closure_events() if case != "baseline" else None
-    )
-    r, g = m.routes, m.graph
-    checked = 0
-    while m.running and m.t < m.n_steps:
-        m.step()
-        for b in (m._quote_trees.buffers, m._rounds):
-            for i in range(b.pred.shape[0]):
-                if b.fresh[i]:
-                    continue
-                fresh = g.trees(b.weights[i], b.masks[i], r.job_row, r.job_source)[1]
-                np.testing.assert_array_equal(b.pred[i], fresh)
-                checked += 1
-    assert checked > m.n_steps
-
-
-def test_one_call_per_quarter_equals_the_step_by_step_path(build_model):
+def test_one_call_per_quarter_equals_the_step_by_step_path(build_model, ban_closure_events):
     """The fused kernels (our Dijkstra) and the same steps run one by one from Python (any
     other router; here ours behind the router protocol) give identical tables."""
     outside = types.SimpleNamespace(shortest_path_trees=routing.shortest_path_trees)
     runs = []
     for router in (None, outside):
-        m = CorridorModel(end_year=2024, stochastic=True, rng=3, router=router, events=ban_closure_events(),
+        m = CorridorModel(end_year=2024, stochastic=True, rng=3, router=router, events=ban_closure_events,
                           network=build_model(end_year=2019).net)  # fmt: skip
         m.run()
         runs.append(m)
     for name in runs[0].rec:
         np.testing.assert_array_equal(runs[0].rec[name], runs[1].rec[name], err_msg=name)
-
-
-def test_routes_flatten_the_commodity_groups(build_model):
-    m = build_model(end_year=2019)
-    r = m.routes
-    K = r.n_corridors
-    assert r.row_masks.shape == (r.n_rows, m.net.n_edges) and r.n_rows % K == 0
-    # every shipper's pair runs from its origin to its market, on a job of its group's rows
-    a = m.shipper_attrs
-    np.testing.assert_array_equal(r.od_source[r.ship_od], m.net.node_ids(a["origin"]))
-    np.testing.assert_array_equal(r.od_dest[r.ship_od], m.net.node_ids(a["market"]))
-    for k in range(K):
-        jobs = r.od_job[r.ship_od, k]
-        np.testing.assert_array_equal(r.job_source[jobs], r.od_source[r.ship_od])
-        assert (r.job_row[jobs] % K == k).all()
-    # the pairs' shippers (CSR) are every shipper once
-    assert sorted(r.od_ship.tolist()) == list(range(m.n_shippers))
-
-
-def test_rebook_conserves_and_respects_slots(build_model):
-    m = build_model(end_year=2020)
-    for _ in range(4):
-        m.step()
-    moved = np.zeros((m.n_shippers, r_k := m.n_corridors))
-    transit = np.flatnonzero(m.is_transit)
-    moved[transit, 1] = 1e5
-    allowed = m.available.copy()
-    out = m._rebook(moved, allowed)
-    assert out.shape == (m.n_shippers, r_k)
-    assert (out >= 0).all()
-    has = allowed.any(axis=1) & (moved.sum(axis=1) > 0)
-    np.testing.assert_allclose(out[has].sum(axis=1), moved[has].sum(axis=1), rtol=1e-9)

@@ -50,7 +50,7 @@ RTOL = 1e-9
 # ---------------------------------------------------------------------------- helpers
 
 
-def ban_closure_events() -> list:
+def ban_and_closure_from_2025() -> list:
     """The known history plus a full ban on one commodity through Russia and a closed Middle Corridor."""
     return [
         *baseline_events(P),
@@ -116,7 +116,7 @@ def traces(build_model, trace, baseline_trace) -> dict:
     return {
         "baseline": baseline_trace,
         "stochastic": trace(build_model(end_year=END, stochastic=True, seed=7)),
-        "ban_closure": trace(build_model(end_year=END, stochastic=True, seed=3, events=ban_closure_events())),
+        "ban_closure": trace(build_model(end_year=END, stochastic=True, seed=3, events=ban_and_closure_from_2025())),
         "partial_ban": trace(build_model(end_year=END, events=partial_ban_events())),
     }
 
