@@ -33,8 +33,9 @@ def _ban_split(shares, keep, weights, kept, moved):
 
 
 @_kernel
-def _rebook_kernel(tails, pred, ra, ship_od, moved, allowed, target, cap_s, hard_s, prev_load_s, first, queue_days,
-                   out):  # fmt: skip
+def _rebook_kernel(
+    tails, pred, ra, ship_od, moved, allowed, target, cap_s, hard_s, prev_load_s, first, queue_days, out
+):
     """:func:`rebook` into ``out``."""
     paths = _path_slots(tails, pred, ra[0], ra[1], ra[2])
     _rebook_on_paths(
@@ -76,10 +77,19 @@ def _rebook_on_paths(
 
 
 def rebook(
-    routes: Routes, tails: np.ndarray, pred: np.ndarray, moved: np.ndarray, allowed: np.ndarray, *,
-    target: np.ndarray, cap_s: np.ndarray, hard_s: np.ndarray, prev_load_s: np.ndarray, first: bool,
+    routes: Routes,
+    tails: np.ndarray,
+    pred: np.ndarray,
+    moved: np.ndarray,
+    allowed: np.ndarray,
+    *,
+    target: np.ndarray,
+    cap_s: np.ndarray,
+    hard_s: np.ndarray,
+    prev_load_s: np.ndarray,
+    first: bool,
     queue_days: float,
-) -> np.ndarray:  # fmt: skip
+) -> np.ndarray:
     """Where freight banned from its corridor is booked: (S, K) tonnes.
 
     ``moved`` is what each shipper wants to move to each corridor with no ban on it (on the
@@ -93,8 +103,18 @@ def rebook(
     """
     out = np.empty(moved.shape)
     _rebook_kernel(
-        tails, pred, _arrays(routes), routes.ship_od, np.ascontiguousarray(moved, dtype=np.float64),
-        np.ascontiguousarray(allowed, dtype=bool), target, cap_s, hard_s, prev_load_s, bool(first),
-        float(queue_days), out,
-    )  # fmt: skip
+        tails,
+        pred,
+        _arrays(routes),
+        routes.ship_od,
+        np.ascontiguousarray(moved, dtype=np.float64),
+        np.ascontiguousarray(allowed, dtype=bool),
+        target,
+        cap_s,
+        hard_s,
+        prev_load_s,
+        bool(first),
+        float(queue_days),
+        out,
+    )
     return out

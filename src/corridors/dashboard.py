@@ -44,13 +44,25 @@ def Page():  # noqa: N802 (solara run serves the component named Page)
             solara.Markdown(f"**{tuner.scenario.title}**, to {tuner.end_year}, deterministic")
             for name, lever in tuner.levers.items():
                 if lever.integer:
-                    solara.SliderInt(lever.label, value=int(values[name]), min=int(lever.low), max=int(lever.high),
-                                     step=int(lever.step), thumb_label="always",
-                                     on_value=lambda v, n=name: set_values({**values, n: v}))  # fmt: skip
+                    solara.SliderInt(
+                        lever.label,
+                        value=int(values[name]),
+                        min=int(lever.low),
+                        max=int(lever.high),
+                        step=int(lever.step),
+                        thumb_label="always",
+                        on_value=lambda v, n=name: set_values({**values, n: v}),
+                    )
                 else:
-                    solara.SliderFloat(lever.label, value=values[name], min=lever.low, max=lever.high,
-                                       step=lever.step, thumb_label="always",
-                                       on_value=lambda v, n=name: set_values({**values, n: v}))  # fmt: skip
+                    solara.SliderFloat(
+                        lever.label,
+                        value=values[name],
+                        min=lever.low,
+                        max=lever.high,
+                        step=lever.step,
+                        thumb_label="always",
+                        on_value=lambda v, n=name: set_values({**values, n: v}),
+                    )
             solara.Button("reset to the scenario", on_click=lambda: set_values(dict(tuner.defaults)))
         with solara.Column():
             solara.FigureMatplotlib(update.figure, dependencies=[key], format="png")

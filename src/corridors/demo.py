@@ -73,9 +73,16 @@ def route_cost_demo(demand_t_per_day: tuple[float, float, float] = (30_000, 4_50
     def skim(hours):
         weights = price + VALUE_OF_TIME_USD_PER_T_H * hours
         return routing.assign(
-            indptr, indices, weights, origin, dest, demand,
-            edge_mask=masks, time=hours, distance=km,
-        )  # fmt: skip
+            indptr,
+            indices,
+            weights,
+            origin,
+            dest,
+            demand,
+            edge_mask=masks,
+            time=hours,
+            distance=km,
+        )
 
     free = skim(t0)
     total_flow = free.flow.sum(axis=0)

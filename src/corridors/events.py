@@ -303,9 +303,18 @@ class OfftakeDeal(Event):
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
-    for cls in (Sanction, Investment, BorderAgreement, RouteOpening, RouteClosure, Shock, TariffChange, Subsidy,
-                OfftakeDeal)
-}  # fmt: skip
+    for cls in (
+        Sanction,
+        Investment,
+        BorderAgreement,
+        RouteOpening,
+        RouteClosure,
+        Shock,
+        TariffChange,
+        Subsidy,
+        OfftakeDeal,
+    )
+}
 
 
 def _check_members(name: str, values: Iterable[str], allowed: Sequence[str]) -> None:

@@ -98,8 +98,15 @@ class Inputs:
             usd[step:], cape[step:] = overrides[step]
             source[step:] = "scenario"
         steps = np.arange(last + 1)
-        sea = pd.DataFrame({"year": step_year(steps), "quarter": steps % 4 + 1, "usd_per_feu": usd,
-                            "cape_detour_days": cape, "source": source})  # fmt: skip
+        sea = pd.DataFrame(
+            {
+                "year": step_year(steps),
+                "quarter": steps % 4 + 1,
+                "usd_per_feu": usd,
+                "cape_detour_days": cape,
+                "source": source,
+            }
+        )
         return Inputs(trade=self.trade, projects=self.projects, sea_rates=sea, pipelines=self.pipelines)
 
 

@@ -221,27 +221,75 @@ class Layout:
             project_arrays=(),
             indicator_arrays=(),
         )
-        object.__setattr__(out, "indicator_arrays", (
-            np.flatnonzero(out.is_transit), np.flatnonzero(out.is_c5), out.feeder_index,
-            *_csr([out.hard_port_index[c] for c in C5]), *_csr([out.controlled_index[c] for c in REVENUE_CONTROLLERS]),
-            *_csr([out.tanker_index[c] for c in C5])))  # fmt: skip
+        object.__setattr__(
+            out,
+            "indicator_arrays",
+            (
+                np.flatnonzero(out.is_transit),
+                np.flatnonzero(out.is_c5),
+                out.feeder_index,
+                *_csr([out.hard_port_index[c] for c in C5]),
+                *_csr([out.controlled_index[c] for c in REVENUE_CONTROLLERS]),
+                *_csr([out.tanker_index[c] for c in C5]),
+            ),
+        )
         projects = out.projects
         ptr, edges = _csr([p.edge_ids for p in projects])
-        object.__setattr__(out, "project_arrays", (
-            ptr, edges, np.array([p.capacity_factor for p in projects], dtype=np.float64),
-            np.array([p.time_factor for p in projects], dtype=np.float64)))  # fmt: skip
+        object.__setattr__(
+            out,
+            "project_arrays",
+            (
+                ptr,
+                edges,
+                np.array([p.capacity_factor for p in projects], dtype=np.float64),
+                np.array([p.time_factor for p in projects], dtype=np.float64),
+            ),
+        )
         fee_ptr, fee_idx = _csr([out.fee_index[c] for c in TRANSIT_STATES])
         port_ptr, port_idx = _csr([out.port_index[c] for c in C5])
         border_ptr, border_idx = _csr([out.border_index[c] for c in C5])
-        object.__setattr__(out, "link_arrays", (
-            out.base_tariff, out.base_handling, out.travel_h, out.dwell_h, out.base_capacity,
-            np.ascontiguousarray(out.season), out.ru_rail, out.sea_gateway, out.suez, out.feeder, out.caspian,
-            fee_ptr, fee_idx, port_ptr, port_idx, border_ptr, border_idx))  # fmt: skip
+        object.__setattr__(
+            out,
+            "link_arrays",
+            (
+                out.base_tariff,
+                out.base_handling,
+                out.travel_h,
+                out.dwell_h,
+                out.base_capacity,
+                np.ascontiguousarray(out.season),
+                out.ru_rail,
+                out.sea_gateway,
+                out.suez,
+                out.feeder,
+                out.caspian,
+                fee_ptr,
+                fee_idx,
+                port_ptr,
+                port_idx,
+                border_ptr,
+                border_idx,
+            ),
+        )
         arrays = [v for v in vars(out).values() if isinstance(v, np.ndarray)]
-        arrays += [v for d in (out.fee_links, out.port_links, out.border_links, out.hard_port_links, out.shipper,
-                               out.state_rows, out.fee_index, out.port_index, out.border_index, out.tanker_index,
-                               out.controlled_index, out.hard_port_index)
-                   for v in d.values()]  # fmt: skip
+        arrays += [
+            v
+            for d in (
+                out.fee_links,
+                out.port_links,
+                out.border_links,
+                out.hard_port_links,
+                out.shipper,
+                out.state_rows,
+                out.fee_index,
+                out.port_index,
+                out.border_index,
+                out.tanker_index,
+                out.controlled_index,
+                out.hard_port_index,
+            )
+            for v in d.values()
+        ]
         read_only(*arrays)
         return out
 
@@ -316,12 +364,16 @@ def _commodity_groups(net: Network, a: dict[str, np.ndarray]) -> tuple[dict[str,
             continue
         pairs = sorted({(a["origin"][i], a["market"][i]) for i in idx})
         od = {pair: j for j, pair in enumerate(pairs)}
-        groups.append({
-            "commodity": m, "shippers": idx,
-            "od_of": np.array([od[(a["origin"][i], a["market"][i])] for i in idx]),
-            "origins": net.node_ids(o for o, _ in pairs), "markets": net.node_ids(d for _, d in pairs),
-            "masks": net.edge_masks(CORRIDORS, commodity=m),
-        })  # fmt: skip
+        groups.append(
+            {
+                "commodity": m,
+                "shippers": idx,
+                "od_of": np.array([od[(a["origin"][i], a["market"][i])] for i in idx]),
+                "origins": net.node_ids(o for o, _ in pairs),
+                "markets": net.node_ids(d for _, d in pairs),
+                "masks": net.edge_masks(CORRIDORS, commodity=m),
+            }
+        )
     return tuple(groups)
 
 

@@ -44,23 +44,80 @@ _kernel = njit(cache=True, error_model="numpy")
 
 @_kernel
 def _offer_kernel(
-    tails, pred, ra, ship_od, vol, state_share, shares, state_alloc, target, available, ban_cap, backlog,
-    cap_s, hard_s, prev_load_s, first, queue_days, give_up,
-    new, offered, diverted, loads,
-):  # fmt: skip
+    tails,
+    pred,
+    ra,
+    ship_od,
+    vol,
+    state_share,
+    shares,
+    state_alloc,
+    target,
+    available,
+    ban_cap,
+    backlog,
+    cap_s,
+    hard_s,
+    prev_load_s,
+    first,
+    queue_days,
+    give_up,
+    new,
+    offered,
+    diverted,
+    loads,
+):
     """:func:`offer` into its arrays; returns whether any freight was moved by a ban."""
     paths = _path_slots(tails, pred, ra[0], ra[1], ra[2])
-    return _offer_on_paths(paths, ra, ship_od, vol, state_share, shares, state_alloc, target, available, ban_cap,
-                           backlog, cap_s, hard_s, prev_load_s, first, queue_days, give_up, new, offered, diverted,
-                           loads)  # fmt: skip
+    return _offer_on_paths(
+        paths,
+        ra,
+        ship_od,
+        vol,
+        state_share,
+        shares,
+        state_alloc,
+        target,
+        available,
+        ban_cap,
+        backlog,
+        cap_s,
+        hard_s,
+        prev_load_s,
+        first,
+        queue_days,
+        give_up,
+        new,
+        offered,
+        diverted,
+        loads,
+    )
 
 
 @_kernel
 def _offer_on_paths(
-    paths, ra, ship_od, vol, state_share, shares, state_alloc, target, available, ban_cap, backlog,
-    cap_s, hard_s, prev_load_s, first, queue_days, give_up,
-    new, offered, diverted, loads,
-):  # fmt: skip
+    paths,
+    ra,
+    ship_od,
+    vol,
+    state_share,
+    shares,
+    state_alloc,
+    target,
+    available,
+    ban_cap,
+    backlog,
+    cap_s,
+    hard_s,
+    prev_load_s,
+    first,
+    queue_days,
+    give_up,
+    new,
+    offered,
+    diverted,
+    loads,
+):
     """Freight offered this quarter: contracts split by bans, re-booking, the backlog.
 
     Fills ``new`` (booked this quarter), ``offered`` (with the backlog that stays),
@@ -94,8 +151,9 @@ def _offer_on_paths(
             for k in range(K):
                 allowed[s, k] = keep[s, k] >= 1.0
         booked = np.empty((S, K))
-        _rebook_on_paths(paths, ra, ship_od, moved, allowed, target, cap_s, hard_s, prev_load_s, first, queue_days,
-                         booked)  # fmt: skip
+        _rebook_on_paths(
+            paths, ra, ship_od, moved, allowed, target, cap_s, hard_s, prev_load_s, first, queue_days, booked
+        )
         for s in range(S):
             for k in range(K):
                 new[s, k] = new[s, k] + booked[s, k]
@@ -154,10 +212,29 @@ def offer(
     diverted = np.empty(S)
     loads = np.empty(tails.size)
     _offer_kernel(
-        tails, pred, _arrays(routes), routes.ship_od, volumes, state_share, shares, state_alloc, target,
-        available, ban_cap, backlog, cap_s, hard_s, prev_load_s, first, float(queue_days), float(give_up),
-        new, offered, diverted, loads,
-    )  # fmt: skip
+        tails,
+        pred,
+        _arrays(routes),
+        routes.ship_od,
+        volumes,
+        state_share,
+        shares,
+        state_alloc,
+        target,
+        available,
+        ban_cap,
+        backlog,
+        cap_s,
+        hard_s,
+        prev_load_s,
+        first,
+        float(queue_days),
+        float(give_up),
+        new,
+        offered,
+        diverted,
+        loads,
+    )
     return new, offered, diverted, loads
 
 
@@ -245,16 +322,34 @@ class Settled:
     def empty(cls, S: int, K: int, E: int) -> Settled:
         """Before the first quarter: nothing served, nothing experienced, no queues."""
         nan = np.full((S, K), np.nan)
-        return cls(np.zeros((S, K)), np.zeros((S, K)), nan, nan.copy(), np.zeros(E), np.zeros(E), np.zeros(E),
-                   np.zeros(E), np.zeros(E))  # fmt: skip
+        return cls(
+            np.zeros((S, K)),
+            np.zeros((S, K)),
+            nan,
+            nan.copy(),
+            np.zeros(E),
+            np.zeros(E),
+            np.zeros(E),
+            np.zeros(E),
+            np.zeros(E),
+        )
 
     @classmethod
     def allocate(cls, S: int, K: int, E: int) -> Settled:
         return cls(*(np.empty((S, K)) for _ in range(4)), *(np.empty(E) for _ in range(5)))
 
     def arrays(self) -> tuple:
-        return (self.served, self.backlog, self.exp_money, self.exp_time, self.flow_e, self.load_e, self.wait_e,
-                self.time_e, self.box_flows)  # fmt: skip
+        return (
+            self.served,
+            self.backlog,
+            self.exp_money,
+            self.exp_time,
+            self.flow_e,
+            self.load_e,
+            self.wait_e,
+            self.time_e,
+            self.box_flows,
+        )
 
 
 @_kernel
@@ -285,22 +380,66 @@ def _distinct(mix):
 
 @_kernel
 def _settle_kernel(
-    tails, ra, ship_od, quote_pred, round_pred, mix, offered, loads, cap_s, hard_s, money_s, time_s, available,
-    alpha, beta, slot, out,
-):  # fmt: skip
+    tails,
+    ra,
+    ship_od,
+    quote_pred,
+    round_pred,
+    mix,
+    offered,
+    loads,
+    cap_s,
+    hard_s,
+    money_s,
+    time_s,
+    available,
+    alpha,
+    beta,
+    slot,
+    out,
+):
     """:func:`settle` into ``out`` (the arrays of a :class:`Settled`), from the rounds' trees."""
     ids, of = _distinct(mix)
     cached = [_path_slots(tails, _tree(ids[0], quote_pred, round_pred), ra[0], ra[1], ra[2])]
     for d in range(1, ids.shape[0]):
         cached.append(_path_slots(tails, _tree(ids[d], quote_pred, round_pred), ra[0], ra[1], ra[2]))
-    _settle_on_paths(ra, ship_od, cached, of, offered, loads, cap_s, hard_s, money_s, time_s, available, alpha,
-                     beta, slot, out)  # fmt: skip
+    _settle_on_paths(
+        ra,
+        ship_od,
+        cached,
+        of,
+        offered,
+        loads,
+        cap_s,
+        hard_s,
+        money_s,
+        time_s,
+        available,
+        alpha,
+        beta,
+        slot,
+        out,
+    )
 
 
 @_kernel
 def _settle_on_paths(
-    ra, ship_od, cached, of, offered, loads, cap_s, hard_s, money_s, time_s, available, alpha, beta, slot, out,
-):  # fmt: skip
+    ra,
+    ship_od,
+    cached,
+    of,
+    offered,
+    loads,
+    cap_s,
+    hard_s,
+    money_s,
+    time_s,
+    available,
+    alpha,
+    beta,
+    slot,
+    out,
+):
     """:func:`settle` into ``out`` from the paths of each distinct tree set (``cached``) and
     the index among them of each round's (``of``)."""
     served, backlog, exp_money, exp_time, flow_e, load_e, wait_e, time_e, box_flows = out
@@ -421,9 +560,25 @@ def settle(
     """
     S, K = offered.shape
     out = Settled.allocate(S, K, slot.size)
-    _settle_kernel(tails, _arrays(routes), routes.ship_od, quote_pred, round_pred, mix, offered, loads, cap_s,
-                   hard_s, money_s, time_s, available, float(bpr_alpha), float(bpr_beta), slot,
-                   out.arrays())  # fmt: skip
+    _settle_kernel(
+        tails,
+        _arrays(routes),
+        routes.ship_od,
+        quote_pred,
+        round_pred,
+        mix,
+        offered,
+        loads,
+        cap_s,
+        hard_s,
+        money_s,
+        time_s,
+        available,
+        float(bpr_alpha),
+        float(bpr_beta),
+        slot,
+        out.arrays(),
+    )
     return out
 
 
@@ -432,10 +587,40 @@ def settle(
 
 @_kernel
 def _load_fused(
-    graph, jobs, ra, ship_od, row_vot, qbuf, rbuf, masks, masks_same, vol, state_share, shares, state_alloc, target,
-    available, ban_cap, backlog, cap_s, hard_s, money_s, time_s, prev_load_s, first, queue_days, give_up,
-    iterations, alpha, beta, slot, new, offered, diverted, out,
-):  # fmt: skip
+    graph,
+    jobs,
+    ra,
+    ship_od,
+    row_vot,
+    qbuf,
+    rbuf,
+    masks,
+    masks_same,
+    vol,
+    state_share,
+    shares,
+    state_alloc,
+    target,
+    available,
+    ban_cap,
+    backlog,
+    cap_s,
+    hard_s,
+    money_s,
+    time_s,
+    prev_load_s,
+    first,
+    queue_days,
+    give_up,
+    iterations,
+    alpha,
+    beta,
+    slot,
+    new,
+    offered,
+    diverted,
+    out,
+):
     """:func:`offer`, :func:`spread` (re-growing trees where needed) and :func:`settle` in one call.
 
     The rounds share one tree buffer (``rbuf[0]``): each starts from the trees of the round
@@ -451,9 +636,29 @@ def _load_fused(
     n_slots = tails.shape[0]
     loads = np.empty(n_slots)
     cached = [_path_slots(tails, quote_pred, ra[0], ra[1], ra[2])]
-    _offer_on_paths(cached[0], ra, ship_od, vol, state_share, shares, state_alloc, target, available, ban_cap,
-                    backlog, cap_s, hard_s, prev_load_s, first, queue_days, give_up, new, offered, diverted,
-                    loads)  # fmt: skip
+    _offer_on_paths(
+        cached[0],
+        ra,
+        ship_od,
+        vol,
+        state_share,
+        shares,
+        state_alloc,
+        target,
+        available,
+        ban_cap,
+        backlog,
+        cap_s,
+        hard_s,
+        prev_load_s,
+        first,
+        queue_days,
+        give_up,
+        new,
+        offered,
+        diverted,
+        loads,
+    )
     of = np.zeros(max(iterations, 1), dtype=np.int64)
     last_wait = np.empty(n_slots)
     have_last = False
@@ -485,9 +690,26 @@ def _load_fused(
             rsize[0] = qbuf[9][0]
             rin[0] = qbuf[10][0]
         inputs[2] = wait
-        moved = _refresh_trees(graph, weights, masks, inputs, masks_same, job_row, job_source, old_w[0], old_m[0],
-                               rpred[0], rdist[0], rstrict[0], rfresh[0:1], rorder[0], rreached[0], rpos[0], rsize[0],
-                               rin[0])  # fmt: skip
+        moved = _refresh_trees(
+            graph,
+            weights,
+            masks,
+            inputs,
+            masks_same,
+            job_row,
+            job_source,
+            old_w[0],
+            old_m[0],
+            rpred[0],
+            rdist[0],
+            rstrict[0],
+            rfresh[0:1],
+            rorder[0],
+            rreached[0],
+            rpos[0],
+            rsize[0],
+            rin[0],
+        )
         if moved == 0:  # the paths of the round before: its loads again
             for s in range(n_slots):
                 loads[s] = loads[s] + (round_loads[s] - loads[s]) / (i + 1)
@@ -500,17 +722,53 @@ def _load_fused(
         for s in range(n_slots):
             loads[s] = loads[s] + (round_loads[s] - loads[s]) / (i + 1)
         of[i] = len(cached) - 1
-    _settle_on_paths(ra, ship_od, cached, of, offered, loads, cap_s, hard_s, money_s, time_s, available, alpha, beta,
-                     slot, out)  # fmt: skip
+    _settle_on_paths(
+        ra,
+        ship_od,
+        cached,
+        of,
+        offered,
+        loads,
+        cap_s,
+        hard_s,
+        money_s,
+        time_s,
+        available,
+        alpha,
+        beta,
+        slot,
+        out,
+    )
 
 
 def load_quarter(
-    routes: Routes, quote_trees: TreeCache, rounds: list[TreeCache], *, volumes: np.ndarray, state_share: np.ndarray,
-    shares: np.ndarray, state_alloc: np.ndarray, target: np.ndarray, available: np.ndarray, ban_cap: np.ndarray,
-    backlog: np.ndarray, cap_s: np.ndarray, hard_s: np.ndarray, money_s: np.ndarray, time_s: np.ndarray,
-    masks: np.ndarray, prev_load_s: np.ndarray, first: bool, queue_days: float, give_up: float, iterations: int,
-    bpr_alpha: float, bpr_beta: float, slot: np.ndarray, round_buffers: TreeBuffers,
-) -> tuple[np.ndarray, np.ndarray, Settled]:  # fmt: skip
+    routes: Routes,
+    quote_trees: TreeCache,
+    rounds: list[TreeCache],
+    *,
+    volumes: np.ndarray,
+    state_share: np.ndarray,
+    shares: np.ndarray,
+    state_alloc: np.ndarray,
+    target: np.ndarray,
+    available: np.ndarray,
+    ban_cap: np.ndarray,
+    backlog: np.ndarray,
+    cap_s: np.ndarray,
+    hard_s: np.ndarray,
+    money_s: np.ndarray,
+    time_s: np.ndarray,
+    masks: np.ndarray,
+    prev_load_s: np.ndarray,
+    first: bool,
+    queue_days: float,
+    give_up: float,
+    iterations: int,
+    bpr_alpha: float,
+    bpr_beta: float,
+    slot: np.ndarray,
+    round_buffers: TreeBuffers,
+) -> tuple[np.ndarray, np.ndarray, Settled]:
     """The quarter's loading: :func:`offer`, :func:`spread`, :func:`settle`.
 
     With our Dijkstra all of it is one kernel call; with another router (a benchmark's)
@@ -522,25 +780,90 @@ def load_quarter(
     common = {"cap_s": cap_s, "hard_s": hard_s}
     if quote_trees.router is not None:
         new, offered, diverted, loads = offer(
-            routes, tails, pred, volumes=volumes, state_share=state_share, shares=shares, state_alloc=state_alloc,
-            target=target, available=available, ban_cap=ban_cap, backlog=backlog, prev_load_s=prev_load_s,
-            first=first, queue_days=queue_days, give_up=give_up, **common,
-        )  # fmt: skip
-        mix, loads = spread(routes, rounds, tails, pred, offered, loads, money_s=money_s, time_s=time_s, masks=masks,
-                            iterations=iterations, **common)  # fmt: skip
-        out = settle(routes, tails, pred, round_buffers.pred, mix, offered, loads, money_s=money_s, time_s=time_s,
-                     available=available, bpr_alpha=bpr_alpha, bpr_beta=bpr_beta, slot=slot, **common)  # fmt: skip
+            routes,
+            tails,
+            pred,
+            volumes=volumes,
+            state_share=state_share,
+            shares=shares,
+            state_alloc=state_alloc,
+            target=target,
+            available=available,
+            ban_cap=ban_cap,
+            backlog=backlog,
+            prev_load_s=prev_load_s,
+            first=first,
+            queue_days=queue_days,
+            give_up=give_up,
+            **common,
+        )
+        mix, loads = spread(
+            routes,
+            rounds,
+            tails,
+            pred,
+            offered,
+            loads,
+            money_s=money_s,
+            time_s=time_s,
+            masks=masks,
+            iterations=iterations,
+            **common,
+        )
+        out = settle(
+            routes,
+            tails,
+            pred,
+            round_buffers.pred,
+            mix,
+            offered,
+            loads,
+            money_s=money_s,
+            time_s=time_s,
+            available=available,
+            bpr_alpha=bpr_alpha,
+            bpr_beta=bpr_beta,
+            slot=slot,
+            **common,
+        )
         return new, diverted, out
     S, K = shares.shape
     new, offered, diverted = np.empty((S, K)), np.empty((S, K)), np.empty(S)
     out = Settled.allocate(S, K, slot.size)
     qb = quote_trees.buffers
     _load_fused(
-        quote_trees.arrays, (routes.job_row, routes.job_source), _arrays(routes),
-        routes.ship_od, routes.row_vot, qb.arrays(), round_buffers.arrays(), masks,
-        bool(np.array_equal(masks, qb.masks[quote_trees.index])), volumes, state_share, shares,
-        state_alloc, target, available, ban_cap, backlog, cap_s, hard_s, money_s, time_s, prev_load_s, bool(first),
-        float(queue_days), float(give_up), int(iterations), float(bpr_alpha), float(bpr_beta), slot, new, offered,
-        diverted, out.arrays(),
-    )  # fmt: skip
+        quote_trees.arrays,
+        (routes.job_row, routes.job_source),
+        _arrays(routes),
+        routes.ship_od,
+        routes.row_vot,
+        qb.arrays(),
+        round_buffers.arrays(),
+        masks,
+        bool(np.array_equal(masks, qb.masks[quote_trees.index])),
+        volumes,
+        state_share,
+        shares,
+        state_alloc,
+        target,
+        available,
+        ban_cap,
+        backlog,
+        cap_s,
+        hard_s,
+        money_s,
+        time_s,
+        prev_load_s,
+        bool(first),
+        float(queue_days),
+        float(give_up),
+        int(iterations),
+        float(bpr_alpha),
+        float(bpr_beta),
+        slot,
+        new,
+        offered,
+        diverted,
+        out.arrays(),
+    )
     return new, diverted, out

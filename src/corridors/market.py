@@ -78,29 +78,80 @@ def quarter_links(
     n = L.n_edges
     money, time, cap = np.empty(n), np.empty(n), np.empty(n)
     _links_kernel(
-        L.link_arrays, state.tariff_factor, state.handling_factor, state.time_factor, state.dwell_factor,
-        state.capacity_factor, t % 4, float(russia_tariff_factor), usd_per_feu / L.t_per_feu, float(detour_days),
-        fees, ports, borders, float(feeder_factor), np.nan if weather is None else float(weather),
-        np.zeros(0, dtype=bool) if disrupted is None else disrupted, money, time, cap,
-    )  # fmt: skip
+        L.link_arrays,
+        state.tariff_factor,
+        state.handling_factor,
+        state.time_factor,
+        state.dwell_factor,
+        state.capacity_factor,
+        t % 4,
+        float(russia_tariff_factor),
+        usd_per_feu / L.t_per_feu,
+        float(detour_days),
+        fees,
+        ports,
+        borders,
+        float(feeder_factor),
+        np.nan if weather is None else float(weather),
+        np.zeros(0, dtype=bool) if disrupted is None else disrupted,
+        money,
+        time,
+        cap,
+    )
     # links that do not exist yet (opens_year: CKU, Trans-Afghan rail) open only when an
     # investment that opens them is delivered, whatever the year
     opened = _OPEN.get(state)
     if opened is None:  # the same for as long as the links' state holds
-        opened = _OPEN[state] = (~state.closed & ((L.opens_year == 0) | state.opened),
-                                 np.array([state.corridor_open[c] for c in CORRIDORS]))  # fmt: skip
+        opened = _OPEN[state] = (
+            ~state.closed & ((L.opens_year == 0) | state.opened),
+            np.array([state.corridor_open[c] for c in CORRIDORS]),
+        )
     open_e, corridor_open = opened
     return Links(money, time, cap, open_e, corridor_open, usd_per_feu, detour_days)
 
 
 @njit(cache=True, error_model="numpy")
 def _links_kernel(
-    arrays, tariff_factor, handling_factor, time_factor, dwell_factor, capacity_factor, q, russia, sea_usd_per_t,
-    detour_days, fees, ports, borders, feeder_factor, weather, disrupted, money, time, cap,
-):  # fmt: skip
+    arrays,
+    tariff_factor,
+    handling_factor,
+    time_factor,
+    dwell_factor,
+    capacity_factor,
+    q,
+    russia,
+    sea_usd_per_t,
+    detour_days,
+    fees,
+    ports,
+    borders,
+    feeder_factor,
+    weather,
+    disrupted,
+    money,
+    time,
+    cap,
+):
     """:func:`quarter_links` into ``money``, ``time`` and ``cap`` (the same operations in the same order)."""
-    (base_tariff, base_handling, travel_h, dwell_h, base_capacity, season, ru_rail, sea_gateway, suez, feeder,
-     caspian, fee_ptr, fee_idx, port_ptr, port_idx, border_ptr, border_idx) = arrays  # fmt: skip
+    (
+        base_tariff,
+        base_handling,
+        travel_h,
+        dwell_h,
+        base_capacity,
+        season,
+        ru_rail,
+        sea_gateway,
+        suez,
+        feeder,
+        caspian,
+        fee_ptr,
+        fee_idx,
+        port_ptr,
+        port_idx,
+        border_ptr,
+        border_idx,
+    ) = arrays
     n = base_tariff.shape[0]
     handling = np.empty(n)
     border_factor = np.ones(n)
@@ -171,9 +222,30 @@ class PolicyTerms:
 
 @njit(cache=True, error_model="numpy")
 def _policy_kernel(
-    sn_hit, sn_bloc, sn_ban, sn_share, sn_premium, sb_hit, sb_k, sb_usd, sb_share, quote_money, bloc_share,
-    is_transit, is_c5, china, us, russia, rail, misalignment, weight, premium, subsidy, ban_cap, political,
-):  # fmt: skip
+    sn_hit,
+    sn_bloc,
+    sn_ban,
+    sn_share,
+    sn_premium,
+    sb_hit,
+    sb_k,
+    sb_usd,
+    sb_share,
+    quote_money,
+    bloc_share,
+    is_transit,
+    is_c5,
+    china,
+    us,
+    russia,
+    rail,
+    misalignment,
+    weight,
+    premium,
+    subsidy,
+    ban_cap,
+    political,
+):
     """:func:`policy_terms` into ``premium``, ``subsidy``, ``ban_cap`` and ``political``."""
     S, K = quote_money.shape
     P = bloc_share.shape[2]
@@ -238,9 +310,23 @@ def policy_terms(
     S, K = quote_money.shape
     ev = layout.event_arrays(sanctions, subsidies, cache)
     out = PolicyTerms(np.empty((S, K)), np.empty((S, K)), np.empty((S, K)), np.empty((S, K)))
-    _policy_kernel(*ev, quote_money, bloc_share, layout.is_transit, layout.is_c5, float(china_subsidy_usd_per_t),
-                   float(us_secondary_premium_usd_per_t), POWERS.index("russia"), _RAIL, misalignment,
-                   float(political_weight), out.premium, out.subsidy, out.ban_cap, out.political)  # fmt: skip
+    _policy_kernel(
+        *ev,
+        quote_money,
+        bloc_share,
+        layout.is_transit,
+        layout.is_c5,
+        float(china_subsidy_usd_per_t),
+        float(us_secondary_premium_usd_per_t),
+        POWERS.index("russia"),
+        _RAIL,
+        misalignment,
+        float(political_weight),
+        out.premium,
+        out.subsidy,
+        out.ban_cap,
+        out.political,
+    )
     return out
 
 

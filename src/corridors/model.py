@@ -69,11 +69,16 @@ their budgets to the bloc), then the bloc."""
 # Yearly infrastructure budget each state can put into corridor projects, USD m (A-budgets).
 COUNTRY_BUDGETS_USD_M = {"KZ": 400.0, "UZ": 250.0, "TM": 120.0, "KG": 40.0, "TJ": 30.0}
 POLICY_COLUMNS = (
-    "russia_tariff_factor", "china_subsidy_usd_per_t", "us_secondary_premium_usd_per_t", "caspian_vessels",
+    "russia_tariff_factor",
+    "china_subsidy_usd_per_t",
+    "us_secondary_premium_usd_per_t",
+    "caspian_vessels",
     *(f"fee_factor_{c}" for c in TRANSIT_STATES),
-    *(f"port_fee_factor_{c}" for c in C5), *(f"border_factor_{c}" for c in C5),
-    "sea_rate_usd_per_feu", "cape_detour_days",
-)  # fmt: skip
+    *(f"port_fee_factor_{c}" for c in C5),
+    *(f"border_factor_{c}" for c in C5),
+    "sea_rate_usd_per_feu",
+    "cape_detour_days",
+)
 
 
 @cache
@@ -176,14 +181,32 @@ class CorridorModel(mesa.Model):
     def _create_agents(self, settings: dict[str, dict[str, float]]) -> None:
         L, a = self.layout, self.layout.shipper
         self.shippers = [
-            ShipperAgent(self, index=i, arrays=self.sh, origin=a["origin"][i], market=a["market"][i],
-                         commodity=a["commodity"][i], direction=a["direction"][i], country=a["country"][i],
-                         tonnes_2019=float(L.tonnes_2019[i]), growth_per_year=float(L.growth_per_year[i]),
-                         value_usd_per_t=float(L.value_usd_per_t[i]), state_share=float(L.state_share[i]))
+            ShipperAgent(
+                self,
+                index=i,
+                arrays=self.sh,
+                origin=a["origin"][i],
+                market=a["market"][i],
+                commodity=a["commodity"][i],
+                direction=a["direction"][i],
+                country=a["country"][i],
+                tonnes_2019=float(L.tonnes_2019[i]),
+                growth_per_year=float(L.growth_per_year[i]),
+                value_usd_per_t=float(L.value_usd_per_t[i]),
+                state_share=float(L.state_share[i]),
+            )
             for i in range(L.n_shippers)
-        ]  # fmt: skip
-        self.country_agents = {c: CountryAgent(self, country=c, budget_usd_m_per_year=COUNTRY_BUDGETS_USD_M[c],
-                                               state_rows=L.state_rows[c], cargo=self.cargo) for c in C5}  # fmt: skip
+        ]
+        self.country_agents = {
+            c: CountryAgent(
+                self,
+                country=c,
+                budget_usd_m_per_year=COUNTRY_BUDGETS_USD_M[c],
+                state_rows=L.state_rows[c],
+                cargo=self.cargo,
+            )
+            for c in C5
+        }
         for country, values in settings.items():
             agent = self.country_agents[country]
             agent.border_factor = float(values.get("border_efficiency", agent.border_factor))
@@ -214,16 +237,31 @@ class CorridorModel(mesa.Model):
         # rounds each keep their own trees
         n_buffers = min(n_rounds, 1) if router is None or router is routing else n_rounds
         self._rounds = TreeBuffers.allocate(n_buffers, self.routes, self.graph.n_nodes)
-        self._round_trees = [TreeCache(self.routes, self.graph, router, buffers=self._rounds, index=i)
-                             for i in range(n_buffers)]  # fmt: skip
+        self._round_trees = [
+            TreeCache(self.routes, self.graph, router, buffers=self._rounds, index=i)
+            for i in range(n_buffers)
+        ]
 
     def _allocate_tables(self) -> None:
         T, S, K, E = self.n_steps, self.layout.n_shippers, self.n_corridors, self.net.n_edges
-        self.rec = {name: np.zeros(shape) for name, shape in (
-            ("served", (T, S, K)), ("offered", (T, S, K)), ("backlog", (T, S, K)), ("diverted", (T, S)),
-            ("demand", (T, S)), ("edge_flow", (T, E)), ("edge_container_flow", (T, E)), ("edge_load", (T, E)),
-            ("edge_capacity", (T, E)), ("edge_time_h", (T, E)), ("edge_wait_days", (T, E)),
-            ("policy", (T, len(POLICY_COLUMNS))), ("pipeline", (T, len(self.inputs.pipelines))))}  # fmt: skip
+        self.rec = {
+            name: np.zeros(shape)
+            for name, shape in (
+                ("served", (T, S, K)),
+                ("offered", (T, S, K)),
+                ("backlog", (T, S, K)),
+                ("diverted", (T, S)),
+                ("demand", (T, S)),
+                ("edge_flow", (T, E)),
+                ("edge_container_flow", (T, E)),
+                ("edge_load", (T, E)),
+                ("edge_capacity", (T, E)),
+                ("edge_time_h", (T, E)),
+                ("edge_wait_days", (T, E)),
+                ("policy", (T, len(POLICY_COLUMNS))),
+                ("pipeline", (T, len(self.inputs.pipelines))),
+            )
+        }
         self.rec["money"] = np.full((T, S, K), np.nan)
         self.rec["time"] = np.full((T, S, K), np.nan)
         self.backlog = np.zeros((S, K))
@@ -311,19 +349,32 @@ class CorridorModel(mesa.Model):
             net.edges["head"].isin(ports).to_numpy(),
         )
         return RunRecord(
-            arrays={name: self.rec[name][:T] for name in STEP_ARRAYS}, n_steps=T, end_year=self.end_year,
-            stochastic=self.stochastic, shippers={c: [str(v) for v in L.shipper[c]] for c in SHIPPER_KEYS},
-            policy_columns=POLICY_COLUMNS, pipelines=tuple(str(p) for p in self.inputs.pipelines["pipeline"]),
-            decisions=[tuple(d.values()) for d in self.decisions], gateway=L.gateway, hard=L.hard,
+            arrays={name: self.rec[name][:T] for name in STEP_ARRAYS},
+            n_steps=T,
+            end_year=self.end_year,
+            stochastic=self.stochastic,
+            shippers={c: [str(v) for v in L.shipper[c]] for c in SHIPPER_KEYS},
+            policy_columns=POLICY_COLUMNS,
+            pipelines=tuple(str(p) for p in self.inputs.pipelines["pipeline"]),
+            decisions=[tuple(d.values()) for d in self.decisions],
+            gateway=L.gateway,
+            hard=L.hard,
             middle_caspian_edges=tuple(int(e) for e in np.flatnonzero(L.caspian & from_port)),
             kz_caspian_edges=tuple(int(e) for e in np.flatnonzero(L.caspian & (from_port | to_port))),
             t_per_teu=float(net.unit("t_per_teu_loaded")),
-        )  # fmt: skip
+        )
 
     def countries_agents_route(self) -> None:
         """Every government's routing of its state cargo (CountryAgent.route_state_flows), as one batch."""
-        route_state_cargo(self.cargo, self.sh, self.view, self.terms, self.params, self.state_cargo_rows,
-                          self.state_cargo_owner)  # fmt: skip
+        route_state_cargo(
+            self.cargo,
+            self.sh,
+            self.view,
+            self.terms,
+            self.params,
+            self.state_cargo_rows,
+            self.state_cargo_owner,
+        )
 
     # ------------------------------------------------------------------ the quarter's market
 
@@ -339,12 +390,18 @@ class CorridorModel(mesa.Model):
             disrupted = L.border & L.hard & (self.rng.random(L.n_edges) < p.border_disruption_probability)
         ru, cn, us = self.powers["RU"], self.powers["CN"], self.powers["US"]
         links = quarter_links(
-            L, state, t, sea_rate=self.inputs.sea_rate(t), russia_tariff_factor=ru.tariff_factor,
+            L,
+            state,
+            t,
+            sea_rate=self.inputs.sea_rate(t),
+            russia_tariff_factor=ru.tariff_factor,
             transit_fee_factors={c: a.fee_factor for c, a in self.transit_states.items()},
             port_fee_factors={c: a.port_fee_factor for c, a in self.country_agents.items()},
             border_factors={c: a.border_factor for c, a in self.country_agents.items()},
-            feeder_factor=self.operator.capacity_factor, weather=weather, disrupted=disrupted,
-        )  # fmt: skip
+            feeder_factor=self.operator.capacity_factor,
+            weather=weather,
+            disrupted=disrupted,
+        )
         if L.pipe_edges.size:  # exogenous: their volume less diverted crude, capped by capacity
             self.rec["pipeline"][t] = pipeline_flows(L, state, links.capacity, t, diverted)
         self.links = links
@@ -354,25 +411,55 @@ class CorridorModel(mesa.Model):
             self._masks = self.routes.row_masks & links.open[slot][None, :] & corridor_open[:, None]
             self._masks_of = state
         self.paths, quote_money, quote_time, bloc_share = quote_quarter(
-            self.routes, self._quote_trees, links.money[slot], links.time[slot], self.expected_wait[slot],
-            L.bloc_km_s, self._masks,
-        )  # fmt: skip
+            self.routes,
+            self._quote_trees,
+            links.money[slot],
+            links.time[slot],
+            self.expected_wait[slot],
+            L.bloc_km_s,
+            self._masks,
+        )
         available = np.isfinite(quote_money) & links.corridor_open[None, :]
         sanctions = tl.active(Sanction, t)
-        terms = policy_terms(L, sanctions, tl.active(Subsidy, t), quote_money=quote_money, bloc_share=bloc_share,
-                             china_subsidy_usd_per_t=cn.subsidy_usd_per_t,
-                             us_secondary_premium_usd_per_t=us.secondary_premium_usd_per_t,
-                             misalignment=self.misalignment, political_weight=p.political_weight_usd_per_t,
-                             cache=tl.cache)  # fmt: skip
+        terms = policy_terms(
+            L,
+            sanctions,
+            tl.active(Subsidy, t),
+            quote_money=quote_money,
+            bloc_share=bloc_share,
+            china_subsidy_usd_per_t=cn.subsidy_usd_per_t,
+            us_secondary_premium_usd_per_t=us.secondary_premium_usd_per_t,
+            misalignment=self.misalignment,
+            political_weight=p.political_weight_usd_per_t,
+            cache=tl.cache,
+        )
         o = self.outcome
         self.view = QuarterView(
-            t=t, in_bloc=p.bloc_from_year is not None and BASE_YEAR + t // 4 >= p.bloc_from_year, layout=L,
-            quote_money=quote_money, quote_time=quote_time, available=available, ban_cap=terms.ban_cap,
-            premium=terms.premium, subsidy=terms.subsidy, political=terms.political,
-            bloc_share=bloc_share, volumes=volumes, money=links.money, time=links.time, capacity=links.capacity,
-            sanctions=tuple(sanctions), done_projects=tl.done_projects(t), served=o.served,
-            exp_money=o.exp_money, exp_time=o.exp_time, flow=o.flow_e, load=o.load_e, wait_days=o.wait_e, cache=tl.cache,
-        )  # fmt: skip
+            t=t,
+            in_bloc=p.bloc_from_year is not None and BASE_YEAR + t // 4 >= p.bloc_from_year,
+            layout=L,
+            quote_money=quote_money,
+            quote_time=quote_time,
+            available=available,
+            ban_cap=terms.ban_cap,
+            premium=terms.premium,
+            subsidy=terms.subsidy,
+            political=terms.political,
+            bloc_share=bloc_share,
+            volumes=volumes,
+            money=links.money,
+            time=links.time,
+            capacity=links.capacity,
+            sanctions=tuple(sanctions),
+            done_projects=tl.done_projects(t),
+            served=o.served,
+            exp_money=o.exp_money,
+            exp_time=o.exp_time,
+            flow=o.flow_e,
+            load=o.load_e,
+            wait_days=o.wait_e,
+            cache=tl.cache,
+        )
         self.terms = ChoiceTerms.of(self.view, self.corridor_constant, self.penalty_days)
 
     def _load(self, t: int) -> None:
@@ -382,14 +469,32 @@ class CorridorModel(mesa.Model):
         cap_s, hard_s = v.capacity[slot], L.hard[slot]
         money_s, time_s = v.money[slot], v.time[slot]
         new, diverted, o = loading.load_quarter(
-            self.routes, self._quote_trees, self._round_trees, volumes=v.volumes, state_share=L.state_share,
-            shares=self.sh.shares, state_alloc=self.cargo.alloc, target=self.sh.target, available=v.available,
-            ban_cap=v.ban_cap, backlog=self.backlog, cap_s=cap_s, hard_s=hard_s, money_s=money_s, time_s=time_s,
-            masks=self._masks, prev_load_s=self.outcome.load_e[slot], first=self.t == 0,
-            queue_days=p.rebook_queue_days, give_up=min(1.0, 1.0 / p.queue_patience_quarters),
-            iterations=p.route_iterations, bpr_alpha=p.bpr_alpha, bpr_beta=p.bpr_beta, slot=slot,
+            self.routes,
+            self._quote_trees,
+            self._round_trees,
+            volumes=v.volumes,
+            state_share=L.state_share,
+            shares=self.sh.shares,
+            state_alloc=self.cargo.alloc,
+            target=self.sh.target,
+            available=v.available,
+            ban_cap=v.ban_cap,
+            backlog=self.backlog,
+            cap_s=cap_s,
+            hard_s=hard_s,
+            money_s=money_s,
+            time_s=time_s,
+            masks=self._masks,
+            prev_load_s=self.outcome.load_e[slot],
+            first=self.t == 0,
+            queue_days=p.rebook_queue_days,
+            give_up=min(1.0, 1.0 / p.queue_patience_quarters),
+            iterations=p.route_iterations,
+            bpr_alpha=p.bpr_alpha,
+            bpr_beta=p.bpr_beta,
+            slot=slot,
             round_buffers=self._rounds,
-        )  # fmt: skip
+        )
         self.outcome = o
         self.backlog = o.backlog
         # forwarders route by the queues they expect, smoothed like the shippers' memories:
@@ -397,8 +502,14 @@ class CorridorModel(mesa.Model):
         # parallel crossings every other quarter
         w = p.memory_weight
         self.expected_wait = (1.0 - w) * self.expected_wait + w * o.wait_e
-        self.view = v.loaded_with(served=o.served, exp_money=o.exp_money, exp_time=o.exp_time, flow=o.flow_e,
-                                  load=o.load_e, wait_days=o.wait_e)  # fmt: skip
+        self.view = v.loaded_with(
+            served=o.served,
+            exp_money=o.exp_money,
+            exp_time=o.exp_time,
+            flow=o.flow_e,
+            load=o.load_e,
+            wait_days=o.wait_e,
+        )
         r = self.rec
         r["served"][t] = o.served
         r["offered"][t] = new
@@ -416,22 +527,34 @@ class CorridorModel(mesa.Model):
 
     def _record_policy(self, t: int) -> None:
         values = [
-            self.powers["RU"].tariff_factor, self.powers["CN"].subsidy_usd_per_t,
-            self.powers["US"].secondary_premium_usd_per_t, self.operator.vessels,
+            self.powers["RU"].tariff_factor,
+            self.powers["CN"].subsidy_usd_per_t,
+            self.powers["US"].secondary_premium_usd_per_t,
+            self.operator.vessels,
             *(self.transit_states[c].fee_factor for c in TRANSIT_STATES),
             *(self.country_agents[c].port_fee_factor for c in C5),
             *(self.country_agents[c].border_factor for c in C5),
-            self.links.sea_rate_usd_per_feu, self.links.cape_detour_days,
-        ]  # fmt: skip
+            self.links.sea_rate_usd_per_feu,
+            self.links.cape_detour_days,
+        ]
         self.rec["policy"][t] = values
 
     def _rebook(self, moved: np.ndarray, allowed: np.ndarray) -> np.ndarray:
         """:func:`corridors.bans.rebook` of ``moved`` freight on this quarter's quoted paths."""
         slot = self.layout.slot
-        return rebook(self.routes, self.graph.tails, self.paths, moved, allowed, target=self.sh.target,
-                              cap_s=self.view.capacity[slot], hard_s=self.layout.hard[slot],
-                              prev_load_s=self.outcome.load_e[slot], first=self.t == 0,
-                              queue_days=self.params.rebook_queue_days)  # fmt: skip
+        return rebook(
+            self.routes,
+            self.graph.tails,
+            self.paths,
+            moved,
+            allowed,
+            target=self.sh.target,
+            cap_s=self.view.capacity[slot],
+            hard_s=self.layout.hard[slot],
+            prev_load_s=self.outcome.load_e[slot],
+            first=self.t == 0,
+            queue_days=self.params.rebook_queue_days,
+        )
 
     # ------------------------------------------------------------------ read-only views
 

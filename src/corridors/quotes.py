@@ -78,15 +78,26 @@ def quote(
     money = np.empty((n_shippers, K))
     time = np.empty((n_shippers, K))
     bloc = np.empty((n_shippers, K, P))
-    _quote_kernel(tails, pred, routes.od_job, routes.od_source, routes.od_dest, routes.ship_od, values, P,
-                  money, time, bloc)  # fmt: skip
+    _quote_kernel(
+        tails,
+        pred,
+        routes.od_job,
+        routes.od_source,
+        routes.od_dest,
+        routes.ship_od,
+        values,
+        P,
+        money,
+        time,
+        bloc,
+    )
     return pred, money, time, bloc
 
 
 @_kernel
 def _quote_fused(
     graph, jobs, row_vot, money_s, time_s, wait_s, bloc_km_s, masks, masks_same, buf, od, money, time, bloc
-):  # fmt: skip
+):
     """:func:`quote` on our Dijkstra: weights, kept or re-grown trees and quotes in one call."""
     tails = graph[2]
     job_row, job_source = jobs
@@ -96,8 +107,26 @@ def _quote_fused(
     inputs[0] = money_s
     inputs[1] = time_s
     inputs[2] = wait_s
-    _refresh_trees(graph, weights, masks, inputs, masks_same, job_row, job_source, old_w[0], old_m[0], pred[0],
-                   dist[0], strict[0], fresh[0:1], order[0], reached[0], pos[0], size[0], old_in[0])  # fmt: skip
+    _refresh_trees(
+        graph,
+        weights,
+        masks,
+        inputs,
+        masks_same,
+        job_row,
+        job_source,
+        old_w[0],
+        old_m[0],
+        pred[0],
+        dist[0],
+        strict[0],
+        fresh[0:1],
+        order[0],
+        reached[0],
+        pos[0],
+        size[0],
+        old_in[0],
+    )
     P = bloc_km_s.shape[0]
     n = money_s.shape[0]
     values = np.empty((3 + P, n))
@@ -110,9 +139,14 @@ def _quote_fused(
 
 
 def quote_quarter(
-    routes: Routes, trees: TreeCache, money_s: np.ndarray, time_s: np.ndarray, wait_s: np.ndarray,
-    bloc_km_s: np.ndarray, masks: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    routes: Routes,
+    trees: TreeCache,
+    money_s: np.ndarray,
+    time_s: np.ndarray,
+    wait_s: np.ndarray,
+    bloc_km_s: np.ndarray,
+    masks: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`quote`, in one kernel call when ``trees`` uses our Dijkstra (the same numbers)."""
     g = trees.graph
     if trees.router is not None:
@@ -123,7 +157,20 @@ def quote_quarter(
     i = trees.index
     buf = tuple(x[i : i + 1] for x in b.arrays())
     same = bool(np.array_equal(masks, b.masks[i]))
-    _quote_fused(trees.arrays, (routes.job_row, routes.job_source),
-                 routes.row_vot, money_s, time_s, wait_s, bloc_km_s, masks, same, buf,
-                 (routes.od_job, routes.od_source, routes.od_dest, routes.ship_od), money, time, bloc)  # fmt: skip
+    _quote_fused(
+        trees.arrays,
+        (routes.job_row, routes.job_source),
+        routes.row_vot,
+        money_s,
+        time_s,
+        wait_s,
+        bloc_km_s,
+        masks,
+        same,
+        buf,
+        (routes.od_job, routes.od_source, routes.od_dest, routes.ship_od),
+        money,
+        time,
+        bloc,
+    )
     return b.pred[i], money, time, bloc

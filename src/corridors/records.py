@@ -83,15 +83,29 @@ def run_table(res: Results) -> pd.DataFrame:
     scalar = _outcomes(res, observed)
     corridor, variable = _text_columns(len(years), tuple(scalar))
     per_year = len(CORRIDORS) * len(CORRIDOR_VARIABLES)
-    year = np.concatenate([np.repeat(years, per_year), np.repeat(years, len(OBSERVABLES)),
-                           np.zeros(len(scalar), dtype=np.int64)])  # fmt: skip
-    value = np.concatenate([values.ravel(), np.column_stack([observed[n] for n in OBSERVABLES]).ravel(),
-                            np.array(list(scalar.values()), dtype=np.float64)])  # fmt: skip
+    year = np.concatenate(
+        [
+            np.repeat(years, per_year),
+            np.repeat(years, len(OBSERVABLES)),
+            np.zeros(len(scalar), dtype=np.int64),
+        ]
+    )
+    value = np.concatenate(
+        [
+            values.ravel(),
+            np.column_stack([observed[n] for n in OBSERVABLES]).ravel(),
+            np.array(list(scalar.values()), dtype=np.float64),
+        ]
+    )
     return pd.DataFrame(
-        {"year": year.astype(np.int64, copy=False), "corridor": corridor.copy(),
-         "variable": variable.copy(), "value": value.astype(np.float64, copy=False)},
+        {
+            "year": year.astype(np.int64, copy=False),
+            "corridor": corridor.copy(),
+            "variable": variable.copy(),
+            "value": value.astype(np.float64, copy=False),
+        },
         copy=False,
-    )  # fmt: skip
+    )
 
 
 def _annual(c: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
@@ -149,8 +163,9 @@ def _annual(c: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
         share = vol / year_total[:, None]
         moved = np.where(vol > 0, vol, np.nan)
         mean = np.where(count[..., 3:] > 0, total[..., 3:] / count[..., 3:], np.nan)
-        values = np.stack([vol, share, total[..., 1] / moved, total[..., 2] / moved, mean[..., 0], mean[..., 1]],
-                          axis=-1)  # fmt: skip
+        values = np.stack(
+            [vol, share, total[..., 1] / moved, total[..., 2] / moved, mean[..., 0], mean[..., 1]], axis=-1
+        )
     return years, values
 
 
@@ -171,13 +186,23 @@ def _text_columns(n_years: int, scalars: tuple[str, ...]) -> tuple[Any, Any]:
     """The corridor and variable columns of :func:`run_table` (``n_years`` years, then the
     outcomes ``scalars``), converted as :func:`_run_table_pandas` converts them, built once."""
     corridors = np.array(CORRIDORS, dtype=object)
-    corridor = np.concatenate([np.tile(np.repeat(corridors, len(CORRIDOR_VARIABLES)), n_years),
-                               np.full(len(OBSERVABLES) * n_years + len(scalars), "", dtype=object)])  # fmt: skip
-    variable = np.concatenate([np.tile(np.array(CORRIDOR_VARIABLES, dtype=object), n_years * len(CORRIDORS)),
-                               np.tile(np.array(list(OBSERVABLES), dtype=object), n_years),
-                               np.array(scalars, dtype=object)])  # fmt: skip
-    return (pd.Series(corridor, dtype=object).astype(str).array,
-            pd.Series(variable, dtype=object).astype(str).array)  # fmt: skip
+    corridor = np.concatenate(
+        [
+            np.tile(np.repeat(corridors, len(CORRIDOR_VARIABLES)), n_years),
+            np.full(len(OBSERVABLES) * n_years + len(scalars), "", dtype=object),
+        ]
+    )
+    variable = np.concatenate(
+        [
+            np.tile(np.array(CORRIDOR_VARIABLES, dtype=object), n_years * len(CORRIDORS)),
+            np.tile(np.array(list(OBSERVABLES), dtype=object), n_years),
+            np.array(scalars, dtype=object),
+        ]
+    )
+    return (
+        pd.Series(corridor, dtype=object).astype(str).array,
+        pd.Series(variable, dtype=object).astype(str).array,
+    )
 
 
 def _run_table_pandas(res: Results) -> pd.DataFrame:
@@ -216,9 +241,15 @@ def merge_runs(
     if runs:
         long = pd.concat([tables[r].assign(run=r) for r in runs], ignore_index=True)
     else:
-        long = pd.DataFrame({"run": pd.Series(dtype="int64"), "year": pd.Series(dtype="int64"),
-                             "corridor": pd.Series(dtype=str), "variable": pd.Series(dtype=str),
-                             "value": pd.Series(dtype="float64")})  # fmt: skip
+        long = pd.DataFrame(
+            {
+                "run": pd.Series(dtype="int64"),
+                "year": pd.Series(dtype="int64"),
+                "corridor": pd.Series(dtype=str),
+                "variable": pd.Series(dtype=str),
+                "value": pd.Series(dtype="float64"),
+            }
+        )
     long["replicate"] = long["run"].map(replicate).astype("int64")
     corr = long[long["corridor"] != ""]
     corr = corr.set_index(["run", "replicate", "year", "corridor", "variable"])["value"].unstack("variable")

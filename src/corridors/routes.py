@@ -119,8 +119,15 @@ class Routes:
 
 
 def _arrays(routes: Routes) -> tuple:
-    return (routes.od_job, routes.od_source, routes.od_dest, routes.group_od, routes.od_ship_ptr,
-            routes.od_ship, routes.box_group)  # fmt: skip
+    return (
+        routes.od_job,
+        routes.od_source,
+        routes.od_dest,
+        routes.group_od,
+        routes.od_ship_ptr,
+        routes.od_ship,
+        routes.box_group,
+    )
 
 
 # --------------------------------------------------------------------------- offer

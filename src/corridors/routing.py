@@ -422,9 +422,18 @@ def _bpr_derivative_kernel(t0, flow, capacity, alpha, beta, out):
 
 @njit(cache=True, parallel=True)
 def _assign_kernel(
-    indptr, indices, tails, weights, edge_mask, through_mask,
-    origins, od_origin, destinations, demand, attrs,
-):  # fmt: skip
+    indptr,
+    indices,
+    tails,
+    weights,
+    edge_mask,
+    through_mask,
+    origins,
+    od_origin,
+    destinations,
+    demand,
+    attrs,
+):
     """All-or-nothing loading for K classes.
 
     ``weights`` and ``edge_mask`` are ``(K, n_slots)``; ``origins`` the unique origins;
@@ -970,9 +979,17 @@ class PathSet:
         k, n_od = self.pred.shape[0], self.destinations.size
         work = _walk_work(k, n_od, folded.shape[0], self.pred.shape[2])
         out = _run(
-            _fold_kernel, work, k * n_od,
-            self.tails, self.pred, self.origins, self.od_origin, self.destinations, folded, take_min,
-        )  # fmt: skip
+            _fold_kernel,
+            work,
+            k * n_od,
+            self.tails,
+            self.pred,
+            self.origins,
+            self.od_origin,
+            self.destinations,
+            folded,
+            take_min,
+        )
         return out[0] if arr.ndim == 1 else out
 
     def load(self, demand, *, check: bool = True) -> np.ndarray:
@@ -985,9 +1002,17 @@ class PathSet:
         k = self.pred.shape[0]
         work = _walk_work(k, self.destinations.size, 0, self.pred.shape[2])
         return _run(
-            _load_kernel, work, k,
-            self.tails, self.pred, self.origins, self.od_origin, self.destinations, q, self.tails.size,
-        )  # fmt: skip
+            _load_kernel,
+            work,
+            k,
+            self.tails,
+            self.pred,
+            self.origins,
+            self.od_origin,
+            self.destinations,
+            q,
+            self.tails.size,
+        )
 
 
 def _fold_values(arr: np.ndarray, n_slots: int) -> np.ndarray:
@@ -1085,10 +1110,21 @@ class Graph:
         k = em.shape[0]
         w2 = np.ascontiguousarray(np.broadcast_to(w, (k, self.n_slots)))
         _, _, _, pred = _run(
-            _assign_kernel, self._assign_work(k, org.size, dst.size, 0), k * org.size,
-            self.indptr, self.indices, self.tails, w2, em, self.through_mask, org, od_origin, dst,
-            np.zeros((k, dst.size)), np.empty((0, self.n_slots)),
-        )  # fmt: skip
+            _assign_kernel,
+            self._assign_work(k, org.size, dst.size, 0),
+            k * org.size,
+            self.indptr,
+            self.indices,
+            self.tails,
+            w2,
+            em,
+            self.through_mask,
+            org,
+            od_origin,
+            dst,
+            np.zeros((k, dst.size)),
+            np.empty((0, self.n_slots)),
+        )
         return PathSet(org, od_origin, dst, pred, self.tails)
 
     def trees(
@@ -1102,14 +1138,27 @@ class Graph:
         """
         if check:
             return shortest_path_trees(
-                self.indptr, self.indices, weights, rows, sources, edge_mask=edge_mask,
+                self.indptr,
+                self.indices,
+                weights,
+                rows,
+                sources,
+                edge_mask=edge_mask,
                 through_mask=self.through_mask,
-            )  # fmt: skip
+            )
         work = _dijkstra_work(rows.shape[0], self.n_nodes, self.n_slots)
         return _run(
-            _trees_kernel, work, rows.shape[0],
-            self.indptr, self.indices, weights, edge_mask, self.through_mask, rows, sources,
-        )  # fmt: skip
+            _trees_kernel,
+            work,
+            rows.shape[0],
+            self.indptr,
+            self.indices,
+            weights,
+            edge_mask,
+            self.through_mask,
+            rows,
+            sources,
+        )
 
     def assign(
         self,
@@ -1155,9 +1204,21 @@ class Graph:
             attrs[1] = _float_array("distance", distance, (n_slots,))
         attrs[2:] = _float_array("attributes", extra, (extra.shape[0], n_slots))
         flow, skims, unassigned, pred = _run(
-            _assign_kernel, self._assign_work(k, org.size, n_od, attrs.shape[0]), k * org.size,
-            self.indptr, self.indices, self.tails, w, em, self.through_mask, org, od_origin, dst, q, attrs,
-        )  # fmt: skip
+            _assign_kernel,
+            self._assign_work(k, org.size, n_od, attrs.shape[0]),
+            k * org.size,
+            self.indptr,
+            self.indices,
+            self.tails,
+            w,
+            em,
+            self.through_mask,
+            org,
+            od_origin,
+            dst,
+            q,
+            attrs,
+        )
         paths = PathSet(org, od_origin, dst, pred, self.tails)
         return Assignment(flow, skims[0], skims[1], skims[2], skims[3:], unassigned, paths)
 
@@ -1203,9 +1264,15 @@ def assign(
     """
     graph = Graph(indptr, indices, through_mask)
     return graph.assign(
-        weights, origins, destinations, demand, edge_mask=edge_mask, time=time, distance=distance,
+        weights,
+        origins,
+        destinations,
+        demand,
+        edge_mask=edge_mask,
+        time=time,
+        distance=distance,
         attributes=attributes,
-    )  # fmt: skip
+    )
 
 
 def relative_gap(flow, time, demand, shortest_cost) -> float:
@@ -1302,9 +1369,21 @@ def user_equilibrium(
 
     def load(times):
         flow, skims, unassigned, _ = _run(
-            _assign_kernel, work, org.size,
-            indptr, indices, tails, times[None, :], em, tm, org, od_origin, dst, qk, nan_attrs,
-        )  # fmt: skip
+            _assign_kernel,
+            work,
+            org.size,
+            indptr,
+            indices,
+            tails,
+            times[None, :],
+            em,
+            tm,
+            org,
+            od_origin,
+            dst,
+            qk,
+            nan_attrs,
+        )
         if unassigned[0] > 0:
             raise _fail("demand", f"{unassigned[0]:g} of it has no path between its origin and destination")
         return flow[0], skims[0, 0]

@@ -15,9 +15,22 @@ import numpy as np
 __all__ = ["SHIPPER_KEYS", "STEP_ARRAYS", "RunRecord"]
 
 STEP_ARRAYS = (
-    "served", "offered", "backlog", "diverted", "demand", "money", "time", "edge_flow", "edge_container_flow",
-    "edge_load", "edge_capacity", "edge_time_h", "edge_wait_days", "policy", "pipeline",
-)  # fmt: skip
+    "served",
+    "offered",
+    "backlog",
+    "diverted",
+    "demand",
+    "money",
+    "time",
+    "edge_flow",
+    "edge_container_flow",
+    "edge_load",
+    "edge_capacity",
+    "edge_time_h",
+    "edge_wait_days",
+    "policy",
+    "pipeline",
+)
 """The per-step arrays of a record: ``(T, S, K)`` per shipper and corridor, ``(T, S)`` per
 shipper, ``(T, E)`` per link, ``(T, len(policy_columns))`` and ``(T, len(pipelines))``."""
 

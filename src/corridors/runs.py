@@ -85,8 +85,15 @@ def run(
     last = end_year if end_year is not None else sc.period.end_year
     seed = sc.seed if seed is None else seed
     rng = None if seed is None else replicate_seed(seed, replicate)
-    model = CorridorModel(params=p, events=timeline, end_year=last, stochastic=stochastic, rng=rng,
-                          agents=sc.agent_settings(), inputs=_inputs(sc))  # fmt: skip
+    model = CorridorModel(
+        params=p,
+        events=timeline,
+        end_year=last,
+        stochastic=stochastic,
+        rng=rng,
+        agents=sc.agent_settings(),
+        inputs=_inputs(sc),
+    )
     record = model.run(on_step=on_step)
     meta = {"seed": seed, "scenario": sc.name, "report_from": sc.period.report_from}
     if replicate:
@@ -113,8 +120,13 @@ def _git_revision() -> str | None:
     if not (root / ".git").exists():
         return None
     try:
-        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
-                             timeout=5, check=False)  # fmt: skip
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None

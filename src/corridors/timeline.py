@@ -64,11 +64,17 @@ class Project:
     def investment(self, *, start: str, funder: str, lag: int) -> Investment:
         """This project as an investment starting in quarter ``start``."""
         return Investment(
-            start=start, funder=funder, project=self.project, edges=tuple(self.edges),
-            amount_usd_m=float(self.cost_usd_m), capacity_factor=float(self.capacity_factor),
-            time_factor=float(self.time_factor), opens=self.effect == "open", lag_quarters=lag,
+            start=start,
+            funder=funder,
+            project=self.project,
+            edges=tuple(self.edges),
+            amount_usd_m=float(self.cost_usd_m),
+            capacity_factor=float(self.capacity_factor),
+            time_factor=float(self.time_factor),
+            opens=self.effect == "open",
+            lag_quarters=lag,
             note=self.name,
-        )  # fmt: skip
+        )
 
 
 def load_projects(projects: pd.DataFrame) -> tuple[Project, ...]:
@@ -119,8 +125,14 @@ class Timeline:
         for ev in self._resolve_pledges([*events, *known], rng, stochastic):
             self.add(ev)
         if params.bloc_from_year is not None:  # the bloc harmonises its borders
-            self.add(BorderAgreement(start=str(params.bloc_from_year), countries=C5,
-                                     dwell_factor=params.bloc_border_factor, note="the C5 bloc"))  # fmt: skip
+            self.add(
+                BorderAgreement(
+                    start=str(params.bloc_from_year),
+                    countries=C5,
+                    dwell_factor=params.bloc_border_factor,
+                    note="the C5 bloc",
+                )
+            )
         self._selection: dict = _SELECTIONS.setdefault(net, {})  # event -> links, shared by runs on net
         self._edge_key: tuple | None = None
         self._edge_state: EdgeState | None = None
@@ -189,8 +201,10 @@ class Timeline:
             self._edge_key, self._edge_state = key, state
         # the state holds until an event starts or ends
         starts = [first for first, _ in spans] + [last + 1 for _, last in spans if last != np.inf]
-        self._edge_valid = (max((x for x in starts if x <= step), default=-(10**9)),
-                            min((x for x in starts if x > step), default=10**9))  # fmt: skip
+        self._edge_valid = (
+            max((x for x in starts if x <= step), default=-(10**9)),
+            min((x for x in starts if x > step), default=10**9),
+        )
         return self._edge_state
 
     def _resolve_pledges(
@@ -215,9 +229,15 @@ class Timeline:
                     delivered, extra = ev.delivery_probability >= 0.5, 0
                 if delivered:
                     out.append(replace(ev, delivery_probability=1.0, lag_quarters=ev.lag_quarters + extra))
-                self.decisions.append({"step": quarter_index(ev.start), "agent": ev.funder, "decision": "pledge",
-                                       "detail": f"{ev.project or 'links'} {'delivered' if delivered else 'not delivered'}"
-                                       f" (+{extra} quarters)"})  # fmt: skip
+                self.decisions.append(
+                    {
+                        "step": quarter_index(ev.start),
+                        "agent": ev.funder,
+                        "decision": "pledge",
+                        "detail": f"{ev.project or 'links'} {'delivered' if delivered else 'not delivered'}"
+                        f" (+{extra} quarters)",
+                    }
+                )
             else:
                 out.append(ev)
         return out

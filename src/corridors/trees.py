@@ -50,15 +50,34 @@ class TreeBuffers:
     def allocate(cls, n: int, routes: Routes, n_nodes: int) -> TreeBuffers:
         R, n_slots = routes.row_masks.shape
         J = routes.job_row.size
-        return cls(np.full((n, R, n_slots), np.nan), np.zeros((n, R, n_slots), dtype=bool),
-                   np.full((n, J, n_nodes), -1, dtype=np.int64), np.full((n, J, n_nodes), np.inf),
-                   np.zeros((n, J), dtype=bool), np.ones(n, dtype=bool), np.zeros((n, J, n_nodes), dtype=np.int32),
-                   np.zeros((n, J), dtype=np.int64), np.zeros((n, J, n_nodes), dtype=np.int32),
-                   np.zeros((n, J, n_nodes), dtype=np.int32), np.full((n, 3, n_slots), np.nan))  # fmt: skip
+        return cls(
+            np.full((n, R, n_slots), np.nan),
+            np.zeros((n, R, n_slots), dtype=bool),
+            np.full((n, J, n_nodes), -1, dtype=np.int64),
+            np.full((n, J, n_nodes), np.inf),
+            np.zeros((n, J), dtype=bool),
+            np.ones(n, dtype=bool),
+            np.zeros((n, J, n_nodes), dtype=np.int32),
+            np.zeros((n, J), dtype=np.int64),
+            np.zeros((n, J, n_nodes), dtype=np.int32),
+            np.zeros((n, J, n_nodes), dtype=np.int32),
+            np.full((n, 3, n_slots), np.nan),
+        )
 
     def arrays(self) -> tuple:
-        return (self.weights, self.masks, self.pred, self.dist, self.strict, self.fresh, self.order,
-                self.reached, self.pos, self.size, self.inputs)  # fmt: skip
+        return (
+            self.weights,
+            self.masks,
+            self.pred,
+            self.dist,
+            self.strict,
+            self.fresh,
+            self.order,
+            self.reached,
+            self.pos,
+            self.size,
+            self.inputs,
+        )
 
 
 class TreeCache:
@@ -71,9 +90,14 @@ class TreeCache:
     """
 
     def __init__(
-        self, routes: Routes, graph: routing.Graph, router: Any = None, *, buffers: TreeBuffers | None = None,
+        self,
+        routes: Routes,
+        graph: routing.Graph,
+        router: Any = None,
+        *,
+        buffers: TreeBuffers | None = None,
         index: int = 0,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.routes = routes
         self.router = None if router is routing else router
         self.graph = graph
@@ -112,10 +136,26 @@ class TreeCache:
             same = inputs is not None and bool(np.array_equal(masks, b.masks[i]))
             if inputs is None:  # unknown: compare every slot
                 inputs = np.full(b.inputs[i].shape, np.nan)
-            _refresh_trees(self.arrays, weights, masks, np.asarray(inputs, dtype=np.float64), same, r.job_row,
-                           r.job_source, b.weights[i], b.masks[i], b.pred[i], b.dist[i], b.strict[i],
-                           b.fresh[i : i + 1], b.order[i], b.reached[i], b.pos[i], b.size[i],
-                           b.inputs[i])  # fmt: skip
+            _refresh_trees(
+                self.arrays,
+                weights,
+                masks,
+                np.asarray(inputs, dtype=np.float64),
+                same,
+                r.job_row,
+                r.job_source,
+                b.weights[i],
+                b.masks[i],
+                b.pred[i],
+                b.dist[i],
+                b.strict[i],
+                b.fresh[i : i + 1],
+                b.order[i],
+                b.reached[i],
+                b.pos[i],
+                b.size[i],
+                b.inputs[i],
+            )
             return b.pred[i]
         # another router (a peer, for comparison) solves every tree of every call: keeping
         # trees by their certificates is part of our own route-cost core
@@ -350,9 +390,25 @@ def _subtrees_strict(graph, mask, w, src, p, d, order, pos, size, heads, n_heads
 
 @_kernel
 def _refresh_trees(
-    graph, weights, masks, inputs, masks_same, job_row, job_source, old_weights, old_masks, pred, dist, strict,
-    fresh_flag, order, reached, pos, size, old_inputs,
-):  # fmt: skip
+    graph,
+    weights,
+    masks,
+    inputs,
+    masks_same,
+    job_row,
+    job_source,
+    old_weights,
+    old_masks,
+    pred,
+    dist,
+    strict,
+    fresh_flag,
+    order,
+    reached,
+    pos,
+    size,
+    old_inputs,
+):
     """Keep or re-grow every job's tree in place (``pred``), on one thread.
 
     ``graph`` is :attr:`TreeCache.arrays`; ``inputs`` (3, n_slots) the money, time and wait
@@ -373,8 +429,9 @@ def _refresh_trees(
     """
     indptr, indices, tails, through = graph[0], graph[1], graph[2], graph[3]
     fresh = fresh_flag[0]
-    state, ptr, changed = _row_changes(weights, masks, old_weights, old_masks, inputs, old_inputs,
-                                       masks_same and not fresh)  # fmt: skip
+    state, ptr, changed = _row_changes(
+        weights, masks, old_weights, old_masks, inputs, old_inputs, masks_same and not fresh
+    )
     n = indptr.shape[0] - 1
     ip = indptr.view(np.uint64)
     ix = indices.view(np.uint64)

@@ -228,8 +228,9 @@ class QuarterView:
         """The indicators agents read, computed in one kernel once per view (see :func:`_indicators`)."""
         ind = self.extra.get("indicators")
         if ind is None:
-            ind = self.extra["indicators"] = _indicators(self.layout.indicator_arrays, self.served, self.load,
-                                                         self.flow, self.money, self.capacity)  # fmt: skip
+            ind = self.extra["indicators"] = _indicators(
+                self.layout.indicator_arrays, self.served, self.load, self.flow, self.money, self.capacity
+            )
         return ind
 
     def transit_share(self, corridor: str) -> float:
@@ -293,8 +294,9 @@ class QuarterView:
         """Per project of the catalogue: tonne-days of queue and of travel it would save a
         quarter at this quarter's loads (computed once per view)."""
         if "projects" not in self.extra:
-            self.extra["projects"] = _project_sums(*self.layout.project_arrays, self.load, self.wait_days,
-                                                   self.flow, self.time)  # fmt: skip
+            self.extra["projects"] = _project_sums(
+                *self.layout.project_arrays, self.load, self.wait_days, self.flow, self.time
+            )
         return self.extra["projects"]
 
     def loaded_with(self, **arrays: np.ndarray) -> QuarterView:

@@ -181,9 +181,25 @@ def _observe_row(s, quote_money, quote_time, used_any, mm, mt, weight, initial):
 
 @_kernel
 def _choose_kernel(
-    rows, quote_money, quote_time, available, ban_cap, terms_money, penalty, shares, alloc, target, mm, mt,
-    mv, vot, renewal, info_weight, rw, elasticity,
-):  # fmt: skip
+    rows,
+    quote_money,
+    quote_time,
+    available,
+    ban_cap,
+    terms_money,
+    penalty,
+    shares,
+    alloc,
+    target,
+    mm,
+    mt,
+    mv,
+    vot,
+    renewal,
+    info_weight,
+    rw,
+    elasticity,
+):
     """:func:`choose_shares` for ``rows``."""
     K = shares.shape[1]
     used = np.empty(K, dtype=np.bool_)
@@ -251,9 +267,24 @@ def _remember_kernel(rows, served, exp_money, exp_time, mm, mt, mv, w):
 
 @_kernel
 def _route_state_kernel(
-    rows, owner, n_owners, align, vols, bs, available, ban_cap, mm, mt, mv, vot_mid, terms_money, penalty, rw,
-    elasticity, alloc,
-):  # fmt: skip
+    rows,
+    owner,
+    n_owners,
+    align,
+    vols,
+    bs,
+    available,
+    ban_cap,
+    mm,
+    mt,
+    mv,
+    vot_mid,
+    terms_money,
+    penalty,
+    rw,
+    elasticity,
+    alloc,
+):
     """:func:`route_state_cargo` for ``rows`` owned by ``owner`` (index into ``align``)."""
     n = rows.shape[0]
     K = alloc.shape[1]
@@ -326,8 +357,14 @@ def _route_state_kernel(
             alloc[rows[i], k] = cur[i, k]
 
 
-def choose_shares(sh: ShipperArrays, cargo: StateCargo, view: QuarterView, terms: ChoiceTerms,
-                  params: Parameters, rows: np.ndarray) -> None:  # fmt: skip
+def choose_shares(
+    sh: ShipperArrays,
+    cargo: StateCargo,
+    view: QuarterView,
+    terms: ChoiceTerms,
+    params: Parameters,
+    rows: np.ndarray,
+) -> None:
     """The shippers' contract decision for ``rows`` (see :meth:`ShipperAgent.choose`).
 
     Each learns the published quotes of corridors it does not use, computes target shares
@@ -336,10 +373,25 @@ def choose_shares(sh: ShipperArrays, cargo: StateCargo, view: QuarterView, terms
     or wholly banned, lapse at once (a partial ban splits the flow when it is loaded).
     """
     _choose_kernel(
-        rows, view.quote_money, view.quote_time, view.available, view.ban_cap, terms.arrays, terms.penalty_days,
-        sh.shares, cargo.alloc, sh.target, sh.memory_money, sh.memory_time, sh.memory_time_var, sh.vot,
-        sh.renewal_rate, params.market_info_weight, params.reliability_weight, params.cost_elasticity,
-    )  # fmt: skip
+        rows,
+        view.quote_money,
+        view.quote_time,
+        view.available,
+        view.ban_cap,
+        terms.arrays,
+        terms.penalty_days,
+        sh.shares,
+        cargo.alloc,
+        sh.target,
+        sh.memory_money,
+        sh.memory_time,
+        sh.memory_time_var,
+        sh.vot,
+        sh.renewal_rate,
+        params.market_info_weight,
+        params.reliability_weight,
+        params.cost_elasticity,
+    )
 
 
 def observe_quotes(sh: ShipperArrays, view: QuarterView, rows: np.ndarray) -> None:
@@ -351,27 +403,54 @@ def observe_quotes(sh: ShipperArrays, view: QuarterView, rows: np.ndarray) -> No
         )
 
 
-def target_shares(sh: ShipperArrays, view: QuarterView, terms: ChoiceTerms, params: Parameters,
-                  rows: np.ndarray) -> np.ndarray:  # fmt: skip
+def target_shares(
+    sh: ShipperArrays, view: QuarterView, terms: ChoiceTerms, params: Parameters, rows: np.ndarray
+) -> np.ndarray:
     """Mean over the value-of-time segments of the relative-cost logit ``(n, K)``."""
     out = np.empty((rows.size, sh.shares.shape[1]))
     for i, s in enumerate(rows):
-        _target_row(int(s), view.available, view.ban_cap, sh.memory_money, sh.memory_time, sh.memory_time_var,
-                    sh.vot, terms.arrays, terms.penalty_days, params.reliability_weight, params.cost_elasticity,
-                    out[i])  # fmt: skip
+        _target_row(
+            int(s),
+            view.available,
+            view.ban_cap,
+            sh.memory_money,
+            sh.memory_time,
+            sh.memory_time_var,
+            sh.vot,
+            terms.arrays,
+            terms.penalty_days,
+            params.reliability_weight,
+            params.cost_elasticity,
+            out[i],
+        )
     return out
 
 
 def remember_costs(sh: ShipperArrays, view: QuarterView, params: Parameters, rows: np.ndarray) -> None:
     """Exponential smoothing of experienced money, time and time variance on used corridors."""
-    _remember_kernel(rows, view.served, view.exp_money, view.exp_time, sh.memory_money, sh.memory_time,
-                     sh.memory_time_var, params.memory_weight)  # fmt: skip
+    _remember_kernel(
+        rows,
+        view.served,
+        view.exp_money,
+        view.exp_time,
+        sh.memory_money,
+        sh.memory_time,
+        sh.memory_time_var,
+        params.memory_weight,
+    )
 
 
 def route_state_cargo(
-    cargo: StateCargo, sh: ShipperArrays, view: QuarterView, terms: ChoiceTerms, params: Parameters,
-    rows: np.ndarray, owner: np.ndarray, *, countries: tuple[str, ...] = C5,
-) -> None:  # fmt: skip
+    cargo: StateCargo,
+    sh: ShipperArrays,
+    view: QuarterView,
+    terms: ChoiceTerms,
+    params: Parameters,
+    rows: np.ndarray,
+    owner: np.ndarray,
+    *,
+    countries: tuple[str, ...] = C5,
+) -> None:
     """The governments' routing of state-controlled cargo, for ``rows`` owned by ``countries[owner]``.
 
     A few fixed-point rounds of a logit whose utility adds, to the relative cost, the
@@ -390,10 +469,24 @@ def route_state_cargo(
         )
     vols = view.volumes[rows] * view.layout.state_share[rows]
     _route_state_kernel(
-        rows, owner, len(countries), align, vols, view.bloc_share, view.available, view.ban_cap, sh.memory_money,
-        sh.memory_time, sh.memory_time_var, sh.vot_mid, terms.arrays,
-        terms.penalty_days, params.reliability_weight, params.cost_elasticity, cargo.alloc,
-    )  # fmt: skip
+        rows,
+        owner,
+        len(countries),
+        align,
+        vols,
+        view.bloc_share,
+        view.available,
+        view.ban_cap,
+        sh.memory_money,
+        sh.memory_time,
+        sh.memory_time_var,
+        sh.vot_mid,
+        terms.arrays,
+        terms.penalty_days,
+        params.reliability_weight,
+        params.cost_elasticity,
+        cargo.alloc,
+    )
 
 
 # --------------------------------------------------------------------------- array forms

@@ -24,10 +24,21 @@ class ShipperAgent(CorridorAgent):
     """
 
     def __init__(
-        self, model: mesa.Model, *, index: int, arrays: ShipperArrays, origin: str, market: str,
-        commodity: str, direction: str, country: str, tonnes_2019: float, growth_per_year: float,
-        value_usd_per_t: float, state_share: float,
-    ) -> None:  # fmt: skip
+        self,
+        model: mesa.Model,
+        *,
+        index: int,
+        arrays: ShipperArrays,
+        origin: str,
+        market: str,
+        commodity: str,
+        direction: str,
+        country: str,
+        tonnes_2019: float,
+        growth_per_year: float,
+        value_usd_per_t: float,
+        state_share: float,
+    ) -> None:
         super().__init__(model)
         self.index = index
         self.arrays = arrays

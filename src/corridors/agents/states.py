@@ -16,8 +16,9 @@ __all__ = ["BlocAgent", "CountryAgent", "TransitStateAgent", "best_project"]
 _MIDDLE = CORRIDORS.index("middle")
 
 
-def best_project(view: QuarterView, funders: tuple[str, ...], savings_usd_m: float,
-                 project_vot: float) -> tuple[str, float] | None:  # fmt: skip
+def best_project(
+    view: QuarterView, funders: tuple[str, ...], savings_usd_m: float, project_vot: float
+) -> tuple[str, float] | None:
     """The affordable project naming one of ``funders`` with the best benefit per dollar.
 
     Benefit: the value of time saved on the project's links at today's loads (queue wait
@@ -51,8 +52,15 @@ def best_project(view: QuarterView, funders: tuple[str, ...], savings_usd_m: flo
 class CountryAgent(CorridorAgent):
     """A C5 government: routes state-controlled cargo, sets fees and borders, funds projects."""
 
-    def __init__(self, model: mesa.Model, *, country: str, budget_usd_m_per_year: float, state_rows: np.ndarray,
-                 cargo: StateCargo) -> None:  # fmt: skip
+    def __init__(
+        self,
+        model: mesa.Model,
+        *,
+        country: str,
+        budget_usd_m_per_year: float,
+        state_rows: np.ndarray,
+        cargo: StateCargo,
+    ) -> None:
         super().__init__(model)
         self.country = country
         self.budget_usd_m_per_year = budget_usd_m_per_year
@@ -73,8 +81,16 @@ class CountryAgent(CorridorAgent):
         See :func:`route_state_cargo`, which runs this rule for all five states at once.
         """
         rows = self.state_rows
-        route_state_cargo(self.cargo, sh, view, terms, params, rows, np.zeros(rows.size, dtype=np.int64),
-                          countries=(self.country,))  # fmt: skip
+        route_state_cargo(
+            self.cargo,
+            sh,
+            view,
+            terms,
+            params,
+            rows,
+            np.zeros(rows.size, dtype=np.int64),
+            countries=(self.country,),
+        )
 
     def divert_crude(self, view: QuarterView, params: Parameters) -> None:
         """Move pipeline crude to Caspian tankers while that is the cheaper, safer way out.

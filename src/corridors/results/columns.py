@@ -160,11 +160,23 @@ def _country_keys(shippers: Mapping[str, list[str]]) -> tuple[dict[str, list[str
         The number of each shipper's key.
     """
     number: dict[tuple[str, ...], int] = {}
-    rows = zip(shippers["country"], shippers["commodity"], shippers["origin"], shippers["market"],
-               shippers["direction"], strict=True)  # fmt: skip
-    group = np.array([number.setdefault((country, commodity, origin if direction == "import" else market, direction),
-                                        len(number)) for country, commodity, origin, market, direction in rows],
-                     dtype=np.int64)  # fmt: skip
+    rows = zip(
+        shippers["country"],
+        shippers["commodity"],
+        shippers["origin"],
+        shippers["market"],
+        shippers["direction"],
+        strict=True,
+    )
+    group = np.array(
+        [
+            number.setdefault(
+                (country, commodity, origin if direction == "import" else market, direction), len(number)
+            )
+            for country, commodity, origin, market, direction in rows
+        ],
+        dtype=np.int64,
+    )
     keys = {c: [k[i] for k in number] for i, c in enumerate(KEY_COLUMNS)}
     return keys, group
 
@@ -202,13 +214,17 @@ def _country_table(
     tot = agg.sum(axis=2, keepdims=True)
     share = np.divide(agg, tot, out=np.zeros_like(agg), where=tot > 0)
     days = np.divide(days, agg, out=np.full_like(agg, np.nan), where=agg > 0)
-    return _table(steps, G * K, {
-        **{c: _tiled_text(keys[c], T, inner=K) for c in KEY_COLUMNS},
-        "corridor": _tiled_text(CORRIDORS, T * G),
-        "volume_t": agg.ravel(),
-        "share": share.ravel(),
-        "time_days": days.ravel(),
-    })  # fmt: skip
+    return _table(
+        steps,
+        G * K,
+        {
+            **{c: _tiled_text(keys[c], T, inner=K) for c in KEY_COLUMNS},
+            "corridor": _tiled_text(CORRIDORS, T * G),
+            "volume_t": agg.ravel(),
+            "share": share.ravel(),
+            "time_days": days.ravel(),
+        },
+    )
 
 
 def _table(steps: np.ndarray, n: int, columns: dict[str, Any]) -> pd.DataFrame:

@@ -82,11 +82,13 @@ class EnsembleResults:
         )
         above = (wide[a] > wide[b]).unstack("year").sort_index(axis=1)
         ever = above.cummax(axis=1)
-        return pd.DataFrame({
-            "year": above.columns.astype("int64"),
-            "p_exceeds": above.mean(axis=0).to_numpy(),
-            "p_overtaken_by": ever.mean(axis=0).to_numpy(),
-        })  # fmt: skip
+        return pd.DataFrame(
+            {
+                "year": above.columns.astype("int64"),
+                "p_exceeds": above.mean(axis=0).to_numpy(),
+                "p_overtaken_by": ever.mean(axis=0).to_numpy(),
+            }
+        )
 
     def files(self) -> dict[str, bytes]:
         """The merged tables as files (Parquet, JSON), by name."""
@@ -111,7 +113,8 @@ def load_ensemble(path: str | Path) -> EnsembleResults:
     if not (path / "ensemble.json").is_file():
         raise FileNotFoundError(f"{path}: not an ensemble directory (no ensemble.json; is it still running?)")
     tables = {name: pd.read_parquet(path / f"{name}.parquet") for name in ENSEMBLE_TABLES}
-    failures = pd.DataFrame(json.loads((path / "failures.json").read_text()),
-                            columns=["run", "replicate", "error", "message"])  # fmt: skip
+    failures = pd.DataFrame(
+        json.loads((path / "failures.json").read_text()), columns=["run", "replicate", "error", "message"]
+    )
     meta = json.loads((path / "ensemble.json").read_text())
     return EnsembleResults(**tables, failures=failures, meta=meta)

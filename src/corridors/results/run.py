@@ -55,18 +55,38 @@ class Observable:
 OBSERVABLES: dict[str, Observable] = {
     o.name: o
     for o in (
-        Observable("middle_corridor_t", "t/yr", "freight shipped across the Caspian from Aktau and Kuryk "
-                   "(westbound), crude tankers included (KZ Ministry of Transport series)"),
-        Observable("northern_transit_teu", "TEU/yr", "China-EU-China transit by the Russian corridor (1520 track), "
-                   "tonnes / t_per_teu_loaded (ERAI definition)"),
-        Observable("middle_kz_share", "share", "Kazakh exports by the Middle Corridor over the freight shipped "
-                   "across the Caspian from Aktau and Kuryk (the scope of middle_corridor_t)"),
-        Observable("middle_transit_days", "days", "China-to-Europe transit time on the Middle Corridor: "
-                   "volume-weighted experienced time of westbound transit (NaN in a year when none moves)"),
-        Observable("middle_teu", "TEU/yr", "containers shipped across the Caspian from and to Aktau and Kuryk, "
-                   "both directions, tonnes / t_per_teu_loaded (the TITR count, the Turkmen route excluded)"),
+        Observable(
+            "middle_corridor_t",
+            "t/yr",
+            "freight shipped across the Caspian from Aktau and Kuryk "
+            "(westbound), crude tankers included (KZ Ministry of Transport series)",
+        ),
+        Observable(
+            "northern_transit_teu",
+            "TEU/yr",
+            "China-EU-China transit by the Russian corridor (1520 track), "
+            "tonnes / t_per_teu_loaded (ERAI definition)",
+        ),
+        Observable(
+            "middle_kz_share",
+            "share",
+            "Kazakh exports by the Middle Corridor over the freight shipped "
+            "across the Caspian from Aktau and Kuryk (the scope of middle_corridor_t)",
+        ),
+        Observable(
+            "middle_transit_days",
+            "days",
+            "China-to-Europe transit time on the Middle Corridor: "
+            "volume-weighted experienced time of westbound transit (NaN in a year when none moves)",
+        ),
+        Observable(
+            "middle_teu",
+            "TEU/yr",
+            "containers shipped across the Caspian from and to Aktau and Kuryk, "
+            "both directions, tonnes / t_per_teu_loaded (the TITR count, the Turkmen route excluded)",
+        ),
     )
-}  # fmt: skip
+}
 
 
 @dataclass(eq=False)
@@ -136,41 +156,53 @@ class Results:
                 util[:, k] = edge_util[:, sel].max(axis=1)
                 pressure[:, k] = edge_pressure[:, sel].max(axis=1)
         backlog_t = backlog.sum(axis=1)
-        corridors = _table(steps, K, {
-            "corridor": _tiled_text(CORRIDORS, T),
-            "volume_t": vol.ravel(),
-            "demand_t": offered.sum(axis=1).ravel(),
-            "backlog_t": backlog_t.ravel(),
-            "share": share.ravel(),
-            "cost_usd_per_t": money.ravel(),
-            "time_days": time.ravel(),
-            "utilisation": util.ravel(),
-            "load_ratio": pressure.ravel(),
-        })  # fmt: skip
+        corridors = _table(
+            steps,
+            K,
+            {
+                "corridor": _tiled_text(CORRIDORS, T),
+                "volume_t": vol.ravel(),
+                "demand_t": offered.sum(axis=1).ravel(),
+                "backlog_t": backlog_t.ravel(),
+                "share": share.ravel(),
+                "cost_usd_per_t": money.ravel(),
+                "time_days": time.ravel(),
+                "utilisation": util.ravel(),
+                "load_ratio": pressure.ravel(),
+            },
+        )
         keys, group = _country_keys(record.shippers)
         agg, days = _group_sums(group, len(keys["country"]), served, tonne_days)
         countries = _country_table(steps, keys, agg, days)
         E = record.n_edges
-        edges = _table(steps, E, {
-            "edge": np.tile(np.arange(E), T),
-            "flow_t": flow.ravel().copy(),
-            "container_flow_t": r["edge_container_flow"][:T].ravel().copy(),
-            "load_t": load.ravel().copy(),
-            "capacity_t": cap.ravel().copy(),
-            "utilisation": edge_util.ravel(),
-            "load_ratio": edge_pressure.ravel(),
-            "time_h": r["edge_time_h"][:T].ravel().copy(),
-            "wait_days": r["edge_wait_days"][:T].ravel().copy(),
-        })  # fmt: skip
+        edges = _table(
+            steps,
+            E,
+            {
+                "edge": np.tile(np.arange(E), T),
+                "flow_t": flow.ravel().copy(),
+                "container_flow_t": r["edge_container_flow"][:T].ravel().copy(),
+                "load_t": load.ravel().copy(),
+                "capacity_t": cap.ravel().copy(),
+                "utilisation": edge_util.ravel(),
+                "load_ratio": edge_pressure.ravel(),
+                "time_h": r["edge_time_h"][:T].ravel().copy(),
+                "wait_days": r["edge_wait_days"][:T].ravel().copy(),
+            },
+        )
         policy = pd.DataFrame(
             {**_frame(steps), **dict(zip(record.policy_columns, r["policy"][:T].T, strict=True))}
         )
         decisions = pd.DataFrame(record.decisions, columns=["step", "agent", "decision", "detail"])
         P = len(record.pipelines)
-        pipelines = _table(steps, P, {
-            "pipeline": _tiled_text(np.array(record.pipelines, dtype=object), T),
-            "volume_t": r["pipeline"][:T].ravel().copy(),
-        })  # fmt: skip
+        pipelines = _table(
+            steps,
+            P,
+            {
+                "pipeline": _tiled_text(np.array(record.pipelines, dtype=object), T),
+                "volume_t": r["pipeline"][:T].ravel().copy(),
+            },
+        )
         shippers = record.shippers
         n_shippers = len(next(iter(shippers.values()), []))
         meta = {
@@ -308,8 +340,10 @@ class Results:
         west = crit[crit["market"] == "market_eu"].groupby("year")["volume_t"].sum()
         out["critical_minerals_to_west_t_last_year"] = float(west.get(last, 0.0))
         k = self.corridors[self.corridors["year"] == last]
-        out["mean_time_days_last_year"] = {r.corridor: float(r.time_days) for r in
-                                           k.groupby("corridor", as_index=False)["time_days"].mean().itertuples()}  # fmt: skip
+        out["mean_time_days_last_year"] = {
+            r.corridor: float(r.time_days)
+            for r in k.groupby("corridor", as_index=False)["time_days"].mean().itertuples()
+        }
         out["max_backlog_t"] = float(self.corridors["backlog_t"].max())
         return out
 
@@ -403,8 +437,12 @@ def _summary(
     else:
         out["russian_dependence_last_year"] = {}
         out["herfindahl_last_year"] = {}
-    west = np.array([(c, m, d) == ("critical_minerals", "market_eu", "export") for c, m, d in
-                     zip(keys["commodity"], keys["market"], keys["direction"], strict=True)])  # fmt: skip
+    west = np.array(
+        [
+            (c, m, d) == ("critical_minerals", "market_eu", "export")
+            for c, m, d in zip(keys["commodity"], keys["market"], keys["direction"], strict=True)
+        ]
+    )
     # one group of rows sorted by year: pandas adds them with np.add.reduceat
     out["critical_minerals_to_west_t_last_year"] = (
         float(np.add.reduceat(rows[:, west].reshape(-1), [0])[0]) if west.any() else 0.0

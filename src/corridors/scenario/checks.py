@@ -137,8 +137,12 @@ def _check_uncertainty(name: str, dist: Any, origins: Origins) -> None:
     if problem is not None:
         fail(origins, (*loc, problem[0]), problem[1])
     bounds = Parameters.bounds(name)
-    checks = {"ge": ("low", lambda v, b: v >= b), "gt": ("low", lambda v, b: v > b),
-              "le": ("high", lambda v, b: v <= b), "lt": ("high", lambda v, b: v < b)}  # fmt: skip
+    checks = {
+        "ge": ("low", lambda v, b: v >= b),
+        "gt": ("low", lambda v, b: v > b),
+        "le": ("high", lambda v, b: v <= b),
+        "lt": ("high", lambda v, b: v < b),
+    }
     for kind, bound in bounds.items():
         side, ok = checks[kind]
         value = getattr(dist, side)

@@ -159,8 +159,9 @@ class Scenario(StrictModel):
         if self.event_specs:
             out["events"] = [e.model_dump(exclude_unset=True) for e in self.event_specs]
         if self.uncertainty:
-            out["uncertainty"] = {k: {"dist": v.dist, **v.model_dump(exclude={"dist"})}
-                                  for k, v in self.uncertainty.items()}  # fmt: skip
+            out["uncertainty"] = {
+                k: {"dist": v.dist, **v.model_dump(exclude={"dist"})} for k, v in self.uncertainty.items()
+            }
         return out
 
     def to_toml(self) -> str:
