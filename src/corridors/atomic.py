@@ -48,9 +48,12 @@ def publish_dir(tmp: Path, path: Path) -> None:
 
 
 def write_dir_atomic(path: str | Path, fill: Callable[[Path], None], *, force: bool = False) -> Path:
-    """Make the directory ``path`` atomically: ``fill(tmp)`` writes its files into a temporary
-    sibling, which is then renamed into place (nothing is left if ``fill`` raises). An
-    existing ``path`` is an error unless ``force`` (then it is replaced whole)."""
+    """Make the directory ``path`` atomically.
+
+    ``fill(tmp)`` writes its files into a temporary sibling, which is then renamed into place
+    (nothing is left if ``fill`` raises). An existing ``path`` is an error unless ``force``
+    (then it is replaced whole).
+    """
     path = Path(path)
     if path.exists() and not force:
         raise FileExistsError(f"{path}: already exists (use force=True or --force to replace it)")

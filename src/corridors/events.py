@@ -44,7 +44,41 @@ __all__ = [
 
 @dataclass(frozen=True, kw_only=True)
 class Event:
-    """Something that happens from ``start`` to ``end`` (inclusive; ``None``: for good)."""
+    """Something that happens from ``start`` to ``end`` (inclusive; ``None``: for good).
+
+    The base of the typed events (:class:`Sanction`, :class:`Investment`, ...); each subclass
+    names its ``kind`` and adds its own fields. Every field is keyword-only.
+
+    Parameters
+    ----------
+    start : str or int
+        The first quarter, a label such as ``"2022Q1"`` or a year (its first quarter).
+    end : str or int or None
+        The last quarter, a label or a year (its last quarter); ``None``: for good.
+    note : str
+        Free text, typically the source key and what the event stands for.
+
+    Attributes
+    ----------
+    kind : str
+        The event's type as scenario files name it (``"event"`` for the base class).
+
+    Raises
+    ------
+    ValueError
+        If ``start`` or ``end`` is not a quarter or a year within 2019-2100, or ``end`` is
+        before ``start``.
+
+    Examples
+    --------
+    >>> ev = Event(start="2022Q1", end=2023)
+    >>> ev.first_step, ev.last_step
+    (12, 19)
+    >>> ev.active(15)
+    True
+    >>> ev.to_dict()
+    {'kind': 'event', 'start': '2022Q1', 'end': 2023}
+    """
 
     start: str | int
     end: str | int | None = None
@@ -52,19 +86,34 @@ class Event:
     kind: ClassVar[str] = "event"
 
     def __post_init__(self) -> None:
+        """Check ``start`` and ``end`` are quarters or years and ``end`` is not before ``start``."""
         first = quarter_index(self.start)
         if self.end is not None and quarter_index(self.end, end=True) < first:
             raise ValueError(f"{self.kind}: end {self.end} is before start {self.start}")
 
     @property
     def first_step(self) -> int:
+        """The step of ``start``."""
         return quarter_index(self.start)
 
     @property
     def last_step(self) -> float:
+        """The step of ``end`` (its last quarter if a year); ``inf`` if the event lasts for good."""
         return np.inf if self.end is None else quarter_index(self.end, end=True)
 
     def active(self, step: int) -> bool:
+        """Return whether the event is in force at ``step``.
+
+        Parameters
+        ----------
+        step : int
+            A quarter, as steps since 2019Q1.
+
+        Returns
+        -------
+        bool
+            ``first_step <= step <= last_step``.
+        """
         return self.first_step <= step <= self.last_step
 
     def to_dict(self) -> dict:
@@ -146,6 +195,7 @@ class Sanction(Event):
     kind: ClassVar[str] = "sanction"
 
     def __post_init__(self) -> None:
+        """Check the dates, the filters, ``premium_usd_per_t >= 0`` and ``share`` in [0, 1]."""
         super().__post_init__()
         _check_members("commodities", self.commodities, COMMODITIES)
         _check_members("directions", self.directions, DIRECTIONS)
@@ -155,6 +205,7 @@ class Sanction(Event):
             raise ValueError(f"sanction: share must be in [0, 1], got {self.share}")
 
     def applies(self, *, country: str, commodity: str, direction: str, market: str) -> bool:
+        """Return whether a flow passes the sanction's filters (an empty filter passes all)."""
         return (
             (not self.commodities or commodity in self.commodities)
             and (not self.directions or direction in self.directions)
@@ -182,6 +233,7 @@ class Investment(EdgeSelector, Event):
     kind: ClassVar[str] = "investment"
 
     def __post_init__(self) -> None:
+        """Check the dates, factors > 0, ``delivery_probability`` in [0, 1], lag and amount >= 0."""
         super().__post_init__()
         if self.capacity_factor <= 0 or self.time_factor <= 0:
             raise ValueError("investment: capacity_factor and time_factor must be > 0")
@@ -200,6 +252,7 @@ class BorderAgreement(Event):
     kind: ClassVar[str] = "border_agreement"
 
     def __post_init__(self) -> None:
+        """Check the dates and that ``dwell_factor`` is in (0, 5]."""
         super().__post_init__()
         if not 0 < self.dwell_factor <= 5:
             raise ValueError(f"border_agreement: dwell_factor must be in (0, 5], got {self.dwell_factor}")
@@ -212,6 +265,7 @@ class _RouteChange(EdgeSelector, Event):
     corridor: str = ""
 
     def __post_init__(self) -> None:
+        """Check the dates and that ``corridor`` is empty or a known corridor."""
         super().__post_init__()
         if self.corridor and self.corridor not in CORRIDORS:
             raise ValueError(f"{self.kind}: unknown corridor {self.corridor!r}")
@@ -240,6 +294,7 @@ class Shock(EdgeSelector, Event):
     kind: ClassVar[str] = "shock"
 
     def __post_init__(self) -> None:
+        """Check the dates, ``capacity_factor >= 0`` and ``time_factor > 0``."""
         super().__post_init__()
         if self.capacity_factor < 0 or self.time_factor <= 0:
             raise ValueError("shock: capacity_factor must be >= 0 and time_factor > 0")
@@ -254,6 +309,7 @@ class TariffChange(EdgeSelector, Event):
     kind: ClassVar[str] = "tariff_change"
 
     def __post_init__(self) -> None:
+        """Check the dates and that both factors are >= 0."""
         super().__post_init__()
         if self.tariff_factor < 0 or self.handling_factor < 0:
             raise ValueError("tariff_change: factors must be >= 0")
@@ -275,6 +331,7 @@ class Subsidy(Event):
     kind: ClassVar[str] = "subsidy"
 
     def __post_init__(self) -> None:
+        """Check the dates, the corridor, the filters, ``usd_per_t >= 0`` and ``share_of_price`` in [0, 1]."""
         super().__post_init__()
         if self.corridor not in CORRIDORS:
             raise ValueError(f"subsidy: unknown corridor {self.corridor!r}")
@@ -295,6 +352,7 @@ class OfftakeDeal(Event):
     kind: ClassVar[str] = "offtake_deal"
 
     def __post_init__(self) -> None:
+        """Check the dates, the commodity and that ``share`` is in [0, 1]."""
         super().__post_init__()
         _check_members("commodity", (self.commodity,), COMMODITIES)
         if not 0 <= self.share <= 1:
@@ -341,6 +399,7 @@ class EdgeState:
 
     @classmethod
     def base(cls, net: Network) -> EdgeState:
+        """Return the state before any event: factors 1, no link closed or opened, enabled corridors open."""
         n = net.n_edges
         return cls(
             capacity_factor=np.ones(n),
@@ -416,7 +475,7 @@ NON_CRUDE: tuple[str, ...] = tuple(c for c in COMMODITIES if c != "crude")
 
 
 def active_of(events: Iterable[Event], kind: type[Event], step: int) -> list:
-    """The events of one type active at ``step``."""
+    """Return the events of one type active at ``step``."""
     return [ev for ev in events if isinstance(ev, kind) and ev.active(step)]
 
 
@@ -424,7 +483,7 @@ def active_of(events: Iterable[Event], kind: type[Event], step: int) -> list:
 
 
 def baseline_events(params: Parameters | None = None) -> list[Event]:
-    """The known events 2019-2025 that every run goes through (sources in SOURCES.md).
+    """Return the known events 2019-2025 that every run goes through (sources in SOURCES.md).
 
     The premium on EU-linked freight through Russia from 2022Q1 (insurance, finance,
     compliance, detentions) is the calibrated ``russia_premium_usd_per_t``; Kazakh crude, whose
@@ -433,41 +492,134 @@ def baseline_events(params: Parameters | None = None) -> list[Event]:
     diversions come from ``sea_rates.csv``; completed projects (Baku-Tbilisi-Kars, May 2024)
     from ``projects.csv``; the Caspian fleet growth of 2022 is the operator agent's own
     decision, and the shift of state cargo to the Caspian the governments'.
+
+    Parameters
+    ----------
+    params : Parameters or None
+        The parameters whose ``russia_premium_usd_per_t``, ``cpc_risk_usd_per_t`` and
+        ``russia_avoidance_share`` the sanctions take (default: ``Parameters()``).
+
+    Returns
+    -------
+    list of Event
+        The sanctions, subsidies and tariff changes, in a fixed order.
+
+    Examples
+    --------
+    >>> events = baseline_events()
+    >>> len(events), events[0].kind, events[0].start
+    (10, 'sanction', '2022Q1')
     """
     p = params or Parameters()
     return [
-        Sanction(start="2022Q1", imposed_by="EU", transit="RU", markets=("market_eu",), commodities=NON_CRUDE,
-                 premium_usd_per_t=p.russia_premium_usd_per_t, note="S-eu-sanctions: sanctions on Russia from February 2022"),
+        Sanction(
+            start="2022Q1",
+            imposed_by="EU",
+            transit="RU",
+            markets=("market_eu",),
+            commodities=NON_CRUDE,
+            premium_usd_per_t=p.russia_premium_usd_per_t,
+            note="S-eu-sanctions: sanctions on Russia from February 2022",
+        ),
         # The Novorossiysk court's order of July 2022 to halt the CPC (S-cpc): from then the
         # Kazakh state prices the risk of its crude pipeline through Russia (A-cpc-risk)
-        Sanction(start="2022Q3", imposed_by="RU", transit="RU", markets=("market_eu",), commodities=("crude",),
-                 premium_usd_per_t=p.cpc_risk_usd_per_t, note="S-cpc: the 2022 CPC stoppage ruling"),
+        Sanction(
+            start="2022Q3",
+            imposed_by="RU",
+            transit="RU",
+            markets=("market_eu",),
+            commodities=("crude",),
+            premium_usd_per_t=p.cpc_risk_usd_per_t,
+            note="S-cpc: the 2022 CPC stoppage ruling",
+        ),
         # European forwarders, carriers and their customers suspended China-Europe bookings
         # through Russia (A-russia-avoidance); the five's own trade with Europe kept its
         # routes through Russia and pays the premium above
-        Sanction(start="2022Q2", imposed_by="EU", transit="RU", markets=("market_eu",), directions=("transit",),
-                 ban=True, share=p.russia_avoidance_share, note="S-eu-sanctions: bookings suspended, self-sanctioning"),
+        Sanction(
+            start="2022Q2",
+            imposed_by="EU",
+            transit="RU",
+            markets=("market_eu",),
+            directions=("transit",),
+            ban=True,
+            share=p.russia_avoidance_share,
+            note="S-eu-sanctions: bookings suspended, self-sanctioning",
+        ),
         # China's rail subsidy cap: 40% of the rail freight rate in 2019, 30% in 2020,
         # nominally abolished by 2022 (S-cn-subsidy). Modelled as a per-tonne subsidy on
         # China-Europe transit by rail (russian and middle corridors), capped by share.
-        Subsidy(start="2019Q1", end="2019Q4", funder="CN", corridor="russian", usd_per_t=60.0,
-                directions=("transit",), share_of_price=0.40, note="S-cn-subsidy: cap 40% of the rate in 2019"),
-        Subsidy(start="2019Q1", end="2019Q4", funder="CN", corridor="middle", usd_per_t=60.0,
-                directions=("transit",), share_of_price=0.40, note="S-cn-subsidy"),
-        Subsidy(start="2020Q1", end="2021Q4", funder="CN", corridor="russian", usd_per_t=45.0,
-                directions=("transit",), share_of_price=0.30, note="S-cn-subsidy: cap 30% from 2020"),
-        Subsidy(start="2020Q1", end="2021Q4", funder="CN", corridor="middle", usd_per_t=45.0,
-                directions=("transit",), share_of_price=0.30, note="S-cn-subsidy"),
+        Subsidy(
+            start="2019Q1",
+            end="2019Q4",
+            funder="CN",
+            corridor="russian",
+            usd_per_t=60.0,
+            directions=("transit",),
+            share_of_price=0.40,
+            note="S-cn-subsidy: cap 40% of the rate in 2019",
+        ),
+        Subsidy(
+            start="2019Q1",
+            end="2019Q4",
+            funder="CN",
+            corridor="middle",
+            usd_per_t=60.0,
+            directions=("transit",),
+            share_of_price=0.40,
+            note="S-cn-subsidy",
+        ),
+        Subsidy(
+            start="2020Q1",
+            end="2021Q4",
+            funder="CN",
+            corridor="russian",
+            usd_per_t=45.0,
+            directions=("transit",),
+            share_of_price=0.30,
+            note="S-cn-subsidy: cap 30% from 2020",
+        ),
+        Subsidy(
+            start="2020Q1",
+            end="2021Q4",
+            funder="CN",
+            corridor="middle",
+            usd_per_t=45.0,
+            directions=("transit",),
+            share_of_price=0.30,
+            note="S-cn-subsidy",
+        ),
         # EU 11th package (23 Jun 2023): ban on transit via Russia of sensitive EU exports
         # to third countries; 12th package (18 Dec 2023) widens it. Share of EU-origin
         # container imports affected is an assumption (A-eu-transit-ban-share).
-        Sanction(start="2023Q3", imposed_by="EU", transit="RU", commodities=("containers",),
-                 directions=("import",), markets=("market_eu",), ban=True, share=0.15,
-                 note="S-eu-sanctions: 11th package transit ban"),
-        Sanction(start="2024Q1", imposed_by="EU", transit="RU", commodities=("containers",),
-                 directions=("import",), markets=("market_eu",), ban=True, share=0.15,
-                 note="S-eu-sanctions: 12th package widens the ban"),
+        Sanction(
+            start="2023Q3",
+            imposed_by="EU",
+            transit="RU",
+            commodities=("containers",),
+            directions=("import",),
+            markets=("market_eu",),
+            ban=True,
+            share=0.15,
+            note="S-eu-sanctions: 11th package transit ban",
+        ),
+        Sanction(
+            start="2024Q1",
+            imposed_by="EU",
+            transit="RU",
+            commodities=("containers",),
+            directions=("import",),
+            markets=("market_eu",),
+            ban=True,
+            share=0.15,
+            note="S-eu-sanctions: 12th package widens the ban",
+        ),
         # Aktau's 50% transshipment discounts (2024), S-aktau-discount.
-        TariffChange(start="2024Q1", end="2024Q4", nodes=("aktau",), modes=("ferry", "sea"),
-                     handling_factor=0.5, note="Aktau 50% transshipment discount, 2024"),
-    ]  # fmt: skip
+        TariffChange(
+            start="2024Q1",
+            end="2024Q4",
+            nodes=("aktau",),
+            modes=("ferry", "sea"),
+            handling_factor=0.5,
+            note="Aktau 50% transshipment discount, 2024",
+        ),
+    ]

@@ -17,12 +17,16 @@ from corridors.errors import DataError
 
 @dataclass(frozen=True)
 class Col:
+    """A column of a CSV file: its header, the parser of its cells, and whether a cell may be empty."""
+
     name: str
     parse: Callable[[str], Any]
     required: bool = True
 
 
 def number(lo: float = -math.inf, *, positive: bool = False) -> Callable[[str], float]:
+    """Return a parser of finite numbers of at least ``lo`` (above zero if ``positive``)."""
+
     def parse(text: str) -> float:
         try:
             value = float(text)
@@ -40,6 +44,8 @@ def number(lo: float = -math.inf, *, positive: bool = False) -> Callable[[str], 
 
 
 def integer(lo: int, hi: int) -> Callable[[str], int]:
+    """Return a parser of integers between ``lo`` and ``hi`` inclusive."""
+
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -53,6 +59,7 @@ def integer(lo: int, hi: int) -> Callable[[str], int]:
 
 
 def boolean(text: str) -> bool:
+    """Parse ``true``/``1``/``yes`` or ``false``/``0``/``no`` (any case, blanks around allowed)."""
     low = text.strip().lower()
     if low in ("true", "1", "yes"):
         return True
@@ -62,6 +69,8 @@ def boolean(text: str) -> bool:
 
 
 def choice(options: Sequence[str]) -> Callable[[str], str]:
+    """Return a parser of one of ``options``, exactly as written."""
+
     def parse(text: str) -> str:
         if text not in options:
             raise ValueError(f"{text!r} is not one of {', '.join(options)}")
@@ -71,17 +80,19 @@ def choice(options: Sequence[str]) -> Callable[[str], str]:
 
 
 def text(text: str) -> str:
+    """Keep a cell as it is."""
     return text
 
 
 def country(text: str) -> str:
+    """Check a cell is an ISO 3166 alpha-2 code (two capital letters) and keep it."""
     if not re.fullmatch(r"[A-Z]{2}", text):
         raise ValueError(f"{text!r} is not an ISO 3166 alpha-2 code")
     return text
 
 
 def multi_choice(options: Sequence[str]) -> Callable[[str], tuple[str, ...]]:
-    """A non-empty ``;``-separated subset of ``options``."""
+    """Return a parser of a non-empty ``;``-separated subset of ``options``."""
 
     def parse(cell: str) -> tuple[str, ...]:
         items = tuple(s.strip() for s in cell.split(";") if s.strip())
@@ -94,7 +105,7 @@ def multi_choice(options: Sequence[str]) -> Callable[[str], tuple[str, ...]]:
 
 
 def read_text(path: Path) -> str:
-    """A whole UTF-8 text file (a byte-order mark is allowed); errors name the file."""
+    """Read a whole UTF-8 text file (a byte-order mark is allowed); errors name the file."""
     if not path.is_file():
         raise DataError(path, None, "file not found")
     try:
@@ -134,6 +145,7 @@ def read_table(path: Path, columns: Sequence[Col]) -> tuple[dict[str, list[Any]]
 
 
 def check_ids(path: Path, ids: list[int], lines: list[int]) -> None:
+    """Check the ids of a table's rows run 0, 1, 2, ... in order; an error names the line."""
     for pos, (value, line) in enumerate(zip(ids, lines, strict=True)):
         if value != pos:
             raise DataError(
@@ -142,12 +154,14 @@ def check_ids(path: Path, ids: list[int], lines: list[int]) -> None:
 
 
 def source_keys(path: Path) -> set[str]:
+    """Return the source keys (``S-...``, ``A-...``) of the level 2-4 headings of a Markdown file."""
     if not path.is_file():
         raise DataError(path, None, "file not found")
     return set(re.findall(r"^#{2,4}\s+([SA]-[A-Za-z0-9_.-]+)", read_text(path), re.M))
 
 
 def read_toml(path: Path) -> dict[str, Any]:
+    """Read a TOML file; errors name the file."""
     if not path.is_file():
         raise DataError(path, None, "file not found")
     try:

@@ -72,7 +72,7 @@ _LABEL = re.compile(r"^(\d{4})(?:\s*-?\s*Q([1-4]))?$")
 
 
 def quarter_index(label: str | int, *, end: bool = False) -> int:
-    """The step of a quarter label.
+    """Return the step of a quarter label.
 
     Parameters
     ----------
@@ -110,7 +110,7 @@ def quarter_index(label: str | int, *, end: bool = False) -> int:
 
 
 def quarter_label(step: int) -> str:
-    """The label of step ``step``: ``"2019Q1"`` for 0.
+    """Return the label of step ``step``: ``"2019Q1"`` for 0.
 
     Examples
     --------
@@ -121,5 +121,5 @@ def quarter_label(step: int) -> str:
 
 
 def step_year(step):
-    """The year of a step (or of an array of steps): ``BASE_YEAR + step // 4``."""
+    """Return the year of a step (or of an array of steps): ``BASE_YEAR + step // 4``."""
     return BASE_YEAR + step // 4
