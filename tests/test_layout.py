@@ -1,0 +1,28 @@
+"""Tests of :mod:`corridors.layout`: the static arrays of a network and its trade."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from corridors.layout import Layout
+from corridors.vocabulary import C5
+
+
+def test_layout_is_built_once_per_network_and_inputs(network, inputs):
+    assert Layout.of(network, inputs) is Layout.of(network, inputs)
+
+
+def test_layout_arrays_describe_the_network_and_the_trade(network, inputs):
+    L = Layout.of(network, inputs)
+    assert L.n_shippers == len(inputs.trade)
+    assert sorted(L.slot.tolist()) == list(range(network.n_edges)), "slot order is a permutation of the links"
+    state_rows = np.concatenate([L.state_rows[c] for c in C5])
+    assert len(set(state_rows.tolist())) == state_rows.size, "each flow belongs to at most one state"
+    assert (L.state_share[state_rows] > 0).all()
+    assert L.caspian.shape == (network.n_edges,) and L.caspian.any()
+
+
+def test_layout_arrays_are_read_only(network, inputs):
+    L = Layout.of(network, inputs)
+    for name in ("slot", "hard", "caspian", "gateway", "tonnes_2019"):
+        assert not getattr(L, name).flags.writeable, name

@@ -1,0 +1,99 @@
+"""Tests of :mod:`corridors.market`: a quarter's links, policy terms and offered volumes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from corridors.events import EdgeState, Sanction
+from corridors.layout import Layout
+from corridors.market import offered_volumes, policy_terms, quarter_links
+from corridors.vocabulary import C5, CORRIDORS, TRANSIT_STATES
+
+
+@pytest.fixture(scope="module")
+def layout(network, inputs) -> Layout:
+    return Layout.of(network, inputs)
+
+
+def links(layout, network, **kw):
+    base = {
+        "sea_rate": (2000.0, 0.0),
+        "russia_tariff_factor": 1.0,
+        "transit_fee_factors": dict.fromkeys(TRANSIT_STATES, 1.0),
+        "port_fee_factors": dict.fromkeys(C5, 1.0),
+        "border_factors": dict.fromkeys(C5, 1.0),
+        "feeder_factor": 1.0,
+    }
+    return quarter_links(layout, EdgeState.base(network), 0, **{**base, **kw})
+
+
+def test_the_russian_tariff_factor_moves_only_russian_controlled_money(layout, network):
+    base, cut = links(layout, network), links(layout, network, russia_tariff_factor=0.7)
+    changed = base.money != cut.money
+    assert changed.any()
+    controllers = set(network.edges.loc[changed, "controller"])
+    assert controllers <= {"RU", "BY"}, controllers
+    assert (cut.money[changed] < base.money[changed]).all()
+    np.testing.assert_array_equal(base.time, cut.time)
+
+
+def test_weather_and_disruptions_cut_capacity_only(layout, network):
+    base = links(layout, network)
+    disrupted = np.zeros(network.n_edges, dtype=bool)
+    disrupted[np.flatnonzero(layout.border & layout.hard)[:3]] = True
+    bad = links(layout, network, weather=0.5, disrupted=disrupted)
+    np.testing.assert_array_equal(base.money, bad.money)
+    hit = (layout.caspian | disrupted) & np.isfinite(base.capacity) & (base.capacity > 0)
+    assert (bad.capacity[hit] < base.capacity[hit]).all()
+
+
+def test_no_sanction_no_subsidy_leaves_the_quotes_alone(layout):
+    S, K = layout.n_shippers, len(CORRIDORS)
+    quote = np.full((S, K), 100.0)
+    bloc = np.zeros((S, K, 5))
+    bloc[..., -1] = 1.0
+    terms = policy_terms(
+        layout,
+        [],
+        [],
+        quote_money=quote,
+        bloc_share=bloc,
+        china_subsidy_usd_per_t=0.0,
+        us_secondary_premium_usd_per_t=0.0,
+        misalignment=np.full((S, 5), 0.5),
+        political_weight=0.0,
+        cache={},
+    )
+    assert (terms.premium == 0).all() and (terms.subsidy == 0).all() and (terms.ban_cap == 1).all()
+
+
+def test_a_ban_through_russia_caps_the_russian_corridor(layout):
+    S, K = layout.n_shippers, len(CORRIDORS)
+    bloc = np.zeros((S, K, 5))
+    bloc[:, CORRIDORS.index("russian"), 0] = 1.0  # all tonne-km of the Russian corridor in Russia
+    bloc[:, :, -1] = 1.0 - bloc[:, :, 0]
+    ban = Sanction(
+        start="2022Q1", imposed_by="EU", transit="RU", commodities=("metals_ores",), ban=True, share=1.0
+    )
+    terms = policy_terms(
+        layout,
+        [ban],
+        [],
+        quote_money=np.full((S, K), 100.0),
+        bloc_share=bloc,
+        china_subsidy_usd_per_t=0.0,
+        us_secondary_premium_usd_per_t=0.0,
+        misalignment=np.full((S, 5), 0.5),
+        political_weight=0.0,
+        cache={},
+    )
+    hit = layout.shippers_hit(ban)
+    assert hit.any()
+    assert (terms.ban_cap[hit, CORRIDORS.index("russian")] < 1).all()
+    assert (terms.ban_cap[~hit] == 1).all()
+
+
+def test_offered_volumes_follow_the_trend_without_deals_or_diversion(layout):
+    for t in (0, 12, 40):
+        np.testing.assert_allclose(offered_volumes(layout, t, [], {}), layout.trend_volumes(t), rtol=1e-12)
