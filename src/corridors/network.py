@@ -51,7 +51,7 @@ DEFAULT_VALUE_OF_TIME = 0.10
 
 
 def default_data_dir() -> Path:
-    """The data directory packaged with corridors."""
+    """Return the data directory packaged with corridors."""
     return Path(str(files("corridors") / "data"))
 
 
@@ -113,7 +113,37 @@ class Network:
 
     Edge attribute arrays (``edges`` columns and the properties below) are in original
     edge-id order; :meth:`to_slots` reorders any of them into CSR slot order, which is
-    what kernels and masks use.
+    what kernels and masks use. Build one with :func:`load_network`, which validates the
+    data and makes the CSR arrays; the fields are its parameters.
+
+    Parameters
+    ----------
+    nodes : pandas.DataFrame
+        The rows of ``nodes.csv``, indexed by node id.
+    edges : pandas.DataFrame
+        The rows of ``edges.csv`` with the derived columns (``free_flow_time_h``,
+        ``price_usd_per_t``, ``tail_id``, ``head_id``, ``gateway``, ``corridor``).
+    corridors : dict of str to Corridor
+        The corridors of ``corridors.toml``, in the order of :data:`CORRIDORS`.
+    units : dict
+        The conversion factors of ``units.toml``, by name.
+    indptr, indices : numpy.ndarray
+        The CSR arrays of the graph: node ``v``'s outgoing slots are
+        ``indptr[v]:indptr[v + 1]``, ``indices`` their head nodes.
+    perm : numpy.ndarray
+        The edge id of each CSR slot.
+    data_dir : Path
+        The directory the data was read from.
+    _node_ids : dict of str to int
+        Node ids by name.
+
+    Examples
+    --------
+    >>> net = load_network()
+    >>> net.enabled_corridors
+    ('russian', 'chinese', 'middle', 'sea')
+    >>> net.unit("t_per_teu_loaded")
+    10.0
     """
 
     nodes: pd.DataFrame
@@ -129,10 +159,12 @@ class Network:
     # -- sizes and lookups
     @property
     def n_nodes(self) -> int:
+        """The number of nodes."""
         return len(self.nodes)
 
     @property
     def n_edges(self) -> int:
+        """The number of edges (links)."""
         return len(self.edges)
 
     def node_id(self, name: str) -> int:
@@ -143,10 +175,11 @@ class Network:
             raise KeyError(f"no node named {name!r} in {self.data_dir / 'nodes.csv'}") from None
 
     def node_ids(self, names: Iterable[str]) -> np.ndarray:
+        """Return the ids of the nodes called ``names``, as an int64 array."""
         return np.array([self.node_id(n) for n in names], dtype=np.int64)
 
     def unit(self, name: str) -> float:
-        """A conversion factor from ``units.toml`` (for example ``t_per_teu``)."""
+        """Return a conversion factor from ``units.toml`` (for example ``t_per_teu``)."""
         try:
             return float(self.units[name]["value"])
         except KeyError:
@@ -169,6 +202,7 @@ class Network:
 
     @property
     def length_km(self) -> np.ndarray:
+        """Length, km; 0 where ``edges.csv`` gives none."""
         return self.edges["length_km"].fillna(0.0).to_numpy()
 
     @property
@@ -219,6 +253,7 @@ class Network:
 
     @property
     def enabled_corridors(self) -> tuple[str, ...]:
+        """The names of the enabled corridors, in the order of :data:`CORRIDORS`."""
         return tuple(name for name, c in self.corridors.items() if c.enabled)
 
     # -- free-flow skims
@@ -284,10 +319,22 @@ def load_network(data_dir: str | Path | None = None) -> Network:
         A directory with ``nodes.csv``, ``edges.csv``, ``corridors.toml``, ``units.toml``
         and ``SOURCES.md``; default the packaged data.
 
+    Returns
+    -------
+    Network
+        The validated network, its CSR arrays built; every enabled corridor reaches each
+        of its markets from the region.
+
     Raises
     ------
     DataError
         Naming the file, row and column of the first problem found.
+
+    Examples
+    --------
+    >>> net = load_network()
+    >>> int(net.node_ids(["aktau"])[0]) == net.node_id("aktau")
+    True
     """
     root = default_data_dir() if data_dir is None else Path(data_dir)
     nodes_path, edges_path = root / "nodes.csv", root / "edges.csv"

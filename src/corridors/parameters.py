@@ -47,6 +47,27 @@ class Parameters:
 
     Attributes marked *calibrated* are fitted to 2019-2023 in ``corridors.calibrate``;
     the others are assumptions with the reasoning in their comment.
+
+    Parameters
+    ----------
+    **fields
+        Any of the fields below by name, each with a default. A field's meaning and bounds
+        are declared once in its metadata: read them with :meth:`description` and
+        :meth:`bounds` (``corridors schema`` shows them all). The bounds are checked where
+        a scenario sets a parameter (``corridors.scenario``), not here.
+
+    Raises
+    ------
+    TypeError
+        For a name that is not a field.
+
+    Examples
+    --------
+    >>> p = Parameters(cost_elasticity=3.5)
+    >>> p.cost_elasticity, p.replace(cost_elasticity=4.0).cost_elasticity
+    (3.5, 4.0)
+    >>> Parameters.bounds("renewal_rate")
+    {'ge': 0, 'le': 1}
     """
 
     # --- shippers' choice (calibrated: cost_elasticity, renewal_rate)
@@ -393,14 +414,16 @@ class Parameters:
     )
 
     def replace(self, **changes: Any) -> Parameters:
-        """A copy with ``changes``; unknown names raise ``TypeError``."""
+        """Return a copy with ``changes``; unknown names raise ``TypeError``."""
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the fields as a plain dict by name (tables copied, as :func:`dataclasses.asdict`)."""
         return asdict(self)
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
+        """Return the fields' names, in their order of declaration."""
         return tuple(f.name for f in fields(cls))
 
     @classmethod
@@ -414,10 +437,10 @@ class Parameters:
 
     @classmethod
     def description(cls, name: str) -> str:
-        """What the parameter ``name`` means: its field's ``doc``, whitespace collapsed."""
+        """Return what the parameter ``name`` means: its field's ``doc``, whitespace collapsed."""
         return " ".join(_metadata(cls, name)["doc"].split())
 
 
 def _metadata(cls: type, name: str) -> Mapping[str, Any]:
-    """The metadata of the field ``name`` of a dataclass (``KeyError`` if there is none)."""
+    """Return the metadata of the field ``name`` of a dataclass (``KeyError`` if there is none)."""
     return {f.name: f for f in fields(cls)}[name].metadata

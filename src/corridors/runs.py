@@ -76,6 +76,25 @@ def run(
         False: no random draws (the seed is then irrelevant).
     on_step : callable, optional
         Called as ``on_step(step_done, n_steps)`` after each quarter (progress bars).
+
+    Returns
+    -------
+    Results
+        The run's tables from the scenario's ``report_from`` year on; ``meta`` records the
+        seed, the scenario's name and the replicate (if not 0).
+
+    Raises
+    ------
+    ScenarioError
+        If the scenario file, its name or an override is invalid.
+
+    Examples
+    --------
+    >>> res = run(end_year=2020, seed=7)
+    >>> list(res.annual_volumes().columns)
+    ['year', 'corridor', 'volume_t']
+    >>> res.annual_volumes().equals(run(end_year=2020, seed=7).annual_volumes())
+    True
     """
     from corridors.model import CorridorModel
 
@@ -133,7 +152,7 @@ def _git_revision() -> str | None:
 
 
 def manifest(res: Results, sc: Scenario) -> dict[str, Any]:
-    """Where a run came from: versions, seed, platform, time, and hashes of every input."""
+    """Return where a run came from: versions, seed, platform, time, and hashes of every input."""
     from corridors._version import __version__
 
     data = default_data_dir()
@@ -172,7 +191,7 @@ def write_run(
 
 
 def render_plots(res: Results) -> dict[str, bytes]:
-    """The run's standard plots as PNG bytes, by file name."""
+    """Render the run's standard plots as PNG bytes, by file name."""
     from corridors.model import packaged_network
     from corridors.plots import png_bytes, run_plots
 

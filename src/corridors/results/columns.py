@@ -1,5 +1,8 @@
-"""Building and reading the result tables' columns: text columns from few values, masks,
-sums by year and by group that reproduce numpy and pandas to the bit, JSON of the metadata."""
+"""Building and reading the result tables' columns.
+
+Text columns from few values, masks, sums by year and by group that reproduce numpy and
+pandas to the bit, JSON of the metadata.
+"""
 
 from __future__ import annotations
 
@@ -54,8 +57,10 @@ class _Columns:
         return self._arrays[name]
 
     def equal(self, **values: str) -> np.ndarray:
-        """The rows where each named text column holds its value: ``(table[a] == x) & (table[b] == y) & ...``
-        (read-only)."""
+        """Return the rows where each named text column holds its value (read-only).
+
+        That is, ``(table[a] == x) & (table[b] == y) & ...``.
+        """
         mask = None
         for column, value in values.items():
             key = (column, value)
@@ -93,7 +98,7 @@ def _text_equal(column: pd.Series, value: str) -> np.ndarray:
 
 
 def _bool_array(mask: pa.ChunkedArray) -> np.ndarray:
-    """An Arrow boolean array without nulls as a NumPy one, its bits unpacked (quicker than ``to_numpy``)."""
+    """Convert an Arrow boolean array without nulls to NumPy, its bits unpacked (faster than ``to_numpy``)."""
     parts = [np.zeros(0, dtype=bool)]
     for chunk in mask.chunks:
         if len(chunk):
@@ -127,9 +132,11 @@ def _year_sums(year: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.nda
 
 @functools.cache
 def _pandas_reduceat() -> bool:
-    """Whether pandas' groupby adds sorted groups without NaN with ``np.add.reduceat``
-    (pandas 3.1) rather than with Kahan summation (earlier versions), asked once of
-    numbers the two add differently."""
+    """Return whether pandas' groupby adds sorted groups without NaN with ``np.add.reduceat``.
+
+    It does with pandas 3.1, earlier versions with Kahan summation; asked once, of numbers
+    the two add differently.
+    """
     values = np.random.default_rng(0).standard_normal(64) * 10.0 ** np.tile(np.arange(-8, 8), 4)
     sums = np.add.reduceat(values, np.arange(0, 64, 16))
     with np.errstate(invalid="ignore"):
@@ -149,7 +156,7 @@ def _on_years(year: np.ndarray, values: np.ndarray, years: np.ndarray, fill: flo
 
 
 def _country_keys(shippers: Mapping[str, list[str]]) -> tuple[dict[str, list[str]], np.ndarray]:
-    """The keys of the country table and the key of each shipper.
+    """Return the keys of the country table and the key of each shipper.
 
     Returns
     -------
@@ -182,7 +189,7 @@ def _country_keys(shippers: Mapping[str, list[str]]) -> tuple[dict[str, list[str
 
 
 def _group_sums(group: np.ndarray, n_groups: int, *values: np.ndarray) -> list[np.ndarray]:
-    """Sums of ``(T, S, K)`` arrays over the shippers of each group: ``(T, G, K)`` arrays.
+    """Add ``(T, S, K)`` arrays over the shippers of each group: ``(T, G, K)`` arrays.
 
     The first shipper of each group is taken, then the second of the groups that have
     one is added, and so on: each group's shippers are added in their order, as
@@ -228,7 +235,7 @@ def _country_table(
 
 
 def _table(steps: np.ndarray, n: int, columns: dict[str, Any]) -> pd.DataFrame:
-    """A long table of ``n`` rows a step: step, year, quarter, then ``columns``.
+    """Return a long table of ``n`` rows a step: step, year, quarter, then ``columns``.
 
     The columns must be new arrays (they are not copied).
     """
@@ -256,9 +263,10 @@ def _tiled_text(values: Any, reps: int, inner: int = 1) -> Any:
 
 @functools.lru_cache(maxsize=32)
 def _text_column(values: tuple[str, ...], reps: int, inner: int) -> Any:
-    """See :func:`_tiled_text`: an Arrow-backed column assembled from the bytes of the few
-    distinct values (its offsets and data buffers), much faster than converting an object
-    array of Python strings.
+    """Assemble the Arrow-backed column of :func:`_tiled_text` from the bytes of its values.
+
+    The offsets and data buffers are built from the few distinct values, much faster than
+    converting an object array of Python strings.
     """
     encoded = [v.encode() for v in values]
     size = np.repeat([len(b) for b in encoded], inner)
@@ -273,7 +281,7 @@ def _text_column(values: tuple[str, ...], reps: int, inner: int) -> Any:
 
 
 def _kahan(values: np.ndarray, *, skipna: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Sums and counts along the first axis, added as pandas' groupby sum and mean add.
+    """Add along the first axis, and count, as pandas' groupby sum and mean add.
 
     pandas compensates the sums of a groupby (Kahan summation, NaN skipped) unless the
     groups are sorted. Adding the same numbers in the same order the same way,
@@ -351,7 +359,7 @@ def _json_default(value: Any) -> Any:
 
 
 def parquet_bytes(frame: pd.DataFrame) -> bytes:
-    """A table as the bytes of a Parquet file (no index), for atomic writes."""
+    """Return a table as the bytes of a Parquet file (no index), for atomic writes."""
     buf = io.BytesIO()
     frame.to_parquet(buf, index=False)
     return buf.getvalue()

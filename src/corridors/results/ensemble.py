@@ -37,6 +37,27 @@ class EnsembleResults:
     - ``outcomes``: the ``design`` row of each finished run, then its scalar outcomes
     - ``design``: every planned run: run, point, replicate and its parameter values
     - ``failures``: run, replicate, error, message of the runs that raised
+
+    Made by :func:`corridors.run_ensemble`, :func:`corridors.sweep` and
+    :func:`corridors.sensitivity`, or read back by :func:`load_ensemble`.
+
+    Parameters
+    ----------
+    corridors, observables, outcomes, design, failures : pandas.DataFrame
+        The tables above.
+    meta : dict
+        What made the ensemble (written to ``ensemble.json`` with the format version).
+
+    Examples
+    --------
+    >>> import corridors
+    >>> from corridors.scenario import find_scenario
+    >>> sc = corridors.load_scenario(find_scenario("baseline"), overrides={"period.end_year": 2020})
+    >>> ens = corridors.run_ensemble(sc, replicates=2, seed=7, workers=1)
+    >>> ens.runs
+    2
+    >>> ens.quantiles().columns.tolist()
+    ['year', 'corridor', 'q0.05', 'q0.25', 'q0.5', 'q0.75', 'q0.95']
     """
 
     corridors: pd.DataFrame
@@ -56,7 +77,25 @@ class EnsembleResults:
         return self.corridors[["run", "replicate", "year", "corridor", "volume_t"]].reset_index(drop=True)
 
     def quantiles(self, variable: str = "volume_t", q: tuple[float, ...] = QUANTILES) -> pd.DataFrame:
-        """Quantiles over runs of a corridor variable: year, corridor, then one column per q."""
+        """Return quantiles over runs of a corridor variable: year, corridor, then one column per q.
+
+        Parameters
+        ----------
+        variable : str
+            A variable of the corridors table (not run, replicate, year or corridor).
+        q : tuple of float
+            The quantiles; their columns are named ``q0.05``, ``q0.5``, ...
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per year and corridor, in corridor order.
+
+        Raises
+        ------
+        KeyError
+            If ``variable`` is not a variable of the corridors table.
+        """
         if variable not in self.corridors.columns or variable in ("run", "replicate", "year", "corridor"):
             raise KeyError(f"quantiles: {variable!r} is not a variable of the corridors table")
         g = self.corridors.groupby(["year", "corridor"], sort=False)[variable]
@@ -66,10 +105,27 @@ class EnsembleResults:
         return out.sort_values(["year", "corridor"], key=_corridor_order).reset_index(drop=True)
 
     def exceedance(self, a: str, b: str, variable: str = "volume_t") -> pd.DataFrame:
-        """How likely corridor ``a`` carries more than ``b``, by year, over the runs.
+        """Return how likely corridor ``a`` carries more than ``b``, by year, over the runs.
 
         Columns: year, ``p_exceeds`` (share of runs where ``a > b`` that year) and
         ``p_overtaken_by`` (share of runs where ``a > b`` in that year or any earlier one).
+
+        Parameters
+        ----------
+        a, b : str
+            Corridors of the corridors table.
+        variable : str
+            The corridors table's variable to compare.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per year.
+
+        Raises
+        ------
+        KeyError
+            If ``a`` or ``b`` is not a corridor of the table.
         """
         known = set(self.corridors["corridor"])
         for name, c in (("a", a), ("b", b)):
@@ -91,14 +147,32 @@ class EnsembleResults:
         )
 
     def files(self) -> dict[str, bytes]:
-        """The merged tables as files (Parquet, JSON), by name."""
+        """Return the merged tables as files (Parquet, JSON), by name."""
         out = {f"{name}.parquet": parquet_bytes(getattr(self, name)) for name in ENSEMBLE_TABLES}
         out["failures.json"] = _strict_json(self.failures.to_dict(orient="records")).encode()
         out["ensemble.json"] = _strict_json({"format_version": FORMAT_VERSION, **self.meta}).encode()
         return out
 
     def save(self, path: str | Path, *, force: bool = False) -> Path:
-        """Write the merged tables to a new directory atomically (no pickles)."""
+        """Write the merged tables to a new directory atomically (no pickles).
+
+        Parameters
+        ----------
+        path : str or Path
+            The directory to write.
+        force : bool
+            Replace an existing ``path`` whole.
+
+        Returns
+        -------
+        Path
+            ``path``.
+
+        Raises
+        ------
+        FileExistsError
+            If ``path`` exists and not ``force``.
+        """
 
         def fill(tmp: Path) -> None:
             for name, data in self.files().items():
@@ -108,7 +182,24 @@ class EnsembleResults:
 
 
 def load_ensemble(path: str | Path) -> EnsembleResults:
-    """Read the merged tables of an ensemble, sweep or sensitivity directory."""
+    """Read the merged tables of an ensemble, sweep or sensitivity directory.
+
+    Parameters
+    ----------
+    path : str or Path
+        A directory written by :meth:`EnsembleResults.save`.
+
+    Returns
+    -------
+    EnsembleResults
+        The tables, the failures and ``meta`` (with ``format_version``) as saved.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` has no ``ensemble.json`` (not an ensemble directory, or one still
+        being written), or a table is missing.
+    """
     path = Path(path)
     if not (path / "ensemble.json").is_file():
         raise FileNotFoundError(f"{path}: not an ensemble directory (no ensemble.json; is it still running?)")

@@ -91,7 +91,42 @@ OBSERVABLES: dict[str, Observable] = {
 
 @dataclass(eq=False)
 class Results:
-    """The outcome of one run (see the module docstring for the tables)."""
+    """The outcome of one run (see the module docstring for the tables).
+
+    Made by :func:`corridors.run` (through :meth:`from_record`) or read back by
+    :func:`load_results`. Every table is long, one row per step and key, and starts with
+    step, year and quarter.
+
+    Parameters
+    ----------
+    corridors : pandas.DataFrame
+        By corridor: volume_t, demand_t, backlog_t, share, cost_usd_per_t, time_days,
+        utilisation, load_ratio.
+    countries : pandas.DataFrame
+        By country, commodity, market, direction and corridor: volume_t, share, time_days.
+    edges : pandas.DataFrame
+        By edge: flow_t, container_flow_t, load_t, capacity_t, utilisation, load_ratio,
+        time_h, wait_days.
+    policy : pandas.DataFrame
+        The agents' levers (tariff factors, subsidies, fleet), one column each.
+    decisions : pandas.DataFrame
+        The agents' discrete decisions: step, agent, decision, detail.
+    pipelines : pandas.DataFrame
+        By pipeline: volume_t.
+    meta : dict
+        What the tables need to be read (seed, scenario, the shippers, ...).
+    summary : dict
+        The headline indicators (:meth:`indicators`).
+
+    Examples
+    --------
+    >>> import corridors
+    >>> res = corridors.run(end_year=2020, seed=7)
+    >>> res.annual_volumes().columns.tolist()
+    ['year', 'corridor', 'volume_t']
+    >>> res.observable("middle_corridor_t").index.tolist()
+    [2019, 2020]
+    """
 
     corridors: pd.DataFrame
     countries: pd.DataFrame
@@ -222,7 +257,20 @@ class Results:
         return res
 
     def trimmed(self, report_from: int) -> Results:
-        """The same run reported from ``report_from`` (every run starts in 2019)."""
+        """Return the same run reported from ``report_from`` (every run starts in 2019).
+
+        Parameters
+        ----------
+        report_from : int
+            The first year to keep; the tables' rows and the decisions before it are
+            dropped and the summary recomputed.
+
+        Returns
+        -------
+        Results
+            ``self`` if ``report_from`` is 2019 or earlier, else a new one whose ``meta``
+            records ``report_from``.
+        """
         if report_from <= BASE_YEAR:
             return self
         keep = {name: getattr(self, name) for name in TABLES if name != "decisions"}
@@ -247,16 +295,33 @@ class Results:
         return vol[["year", "corridor", "share"]]
 
     def observable(self, name: str) -> pd.Series:
-        """The modelled counterpart of an observed series, by year (see :data:`OBSERVABLES`)."""
+        """Return the modelled counterpart of an observed series, by year (see :data:`OBSERVABLES`).
+
+        Parameters
+        ----------
+        name : str
+            A key of :data:`OBSERVABLES`.
+
+        Returns
+        -------
+        pandas.Series
+            The values, indexed by year (the years of the corridors table), named ``name``.
+
+        Raises
+        ------
+        KeyError
+            If ``name`` is not an observable, or is ``middle_teu`` and the results (saved in a
+            format before 2) have no container flows.
+        """
         if name not in OBSERVABLES:
             raise KeyError(f"observable: {name!r} is not one of {', '.join(OBSERVABLES)}")
         years, values = self._observable_values((name,))
         return pd.Series(values[name], index=pd.Index(years, name="year"), name=name)
 
     def _observable_values(self, names: Iterable[str]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """The observables ``names`` as arrays: the years (those of the corridors table) and
-        each observable's values in those years.
+        """Return the observables ``names`` as arrays.
 
+        The years (those of the corridors table) and each observable's values in those years.
         Each observable is the pandas computation it describes (filter the countries or
         edges table, add the rows of each year, divide), done with NumPy masks and
         :func:`_year_sums`, which adds the rows of each year as pandas' groupby does: the
@@ -356,6 +421,25 @@ class Results:
 
         Holds the tables as Parquet, ``summary.json`` and ``meta.json`` (no pickles), plus
         ``extra_files`` (name -> bytes). An existing directory is an error unless ``force``.
+
+        Parameters
+        ----------
+        path : str or Path
+            The run directory to write.
+        extra_files : dict of str to bytes, optional
+            More files to write into it, by name.
+        force : bool
+            Replace an existing ``path`` whole.
+
+        Returns
+        -------
+        Path
+            ``path``.
+
+        Raises
+        ------
+        FileExistsError
+            If ``path`` exists and not ``force``.
         """
 
         def fill(tmp: Path) -> None:
@@ -370,7 +454,33 @@ class Results:
 
 
 def load_results(path: str | Path) -> Results:
-    """Read a run directory written by :meth:`Results.save`."""
+    """Read a run directory written by :meth:`Results.save`.
+
+    Parameters
+    ----------
+    path : str or Path
+        The run directory.
+
+    Returns
+    -------
+    Results
+        The tables, ``meta`` and ``summary`` as saved.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` has no ``meta.json`` (it is not a run directory), or a table is missing.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import corridors
+    >>> res = corridors.run(end_year=2020, seed=7)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     back = load_results(res.save(pathlib.Path(tmp) / "run"))
+    >>> back.annual_volumes().equals(res.annual_volumes())
+    True
+    """
     path = Path(path)
     if not (path / "meta.json").is_file():
         raise FileNotFoundError(f"{path}: not a run directory (no meta.json)")

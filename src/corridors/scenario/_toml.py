@@ -182,7 +182,7 @@ def _toml_string(text: str, *, multiline: bool = False) -> str:
 
 
 def toml_value(value: Any, *, multiline: bool = False) -> str:
-    """The TOML literal of a value (inline: arrays and tables on one line).
+    """Return the TOML literal of a value (inline: arrays and tables on one line).
 
     Parameters
     ----------
@@ -214,7 +214,7 @@ def toml_value(value: Any, *, multiline: bool = False) -> str:
 
 
 def toml_type(value: Any) -> str:
-    """The TOML word for a value's type (``"integer"``, ``"table"``...), for error messages.
+    """Return the TOML word for a value's type (``"integer"``, ``"table"``...), for error messages.
 
     Parameters
     ----------
@@ -242,7 +242,7 @@ def toml_type(value: Any) -> str:
 
 
 def show(value: Any) -> str:
-    """A value as an error message quotes it: short, tables and arrays elided.
+    """Quote a value as an error message does: short, tables and arrays elided.
 
     Parameters
     ----------

@@ -51,7 +51,7 @@ class Vocabulary:
 
 @functools.cache
 def vocabulary() -> Vocabulary:
-    """What the packaged network and inputs know (read once)."""
+    """Return what the packaged network and inputs know (read once)."""
     from corridors.inputs import load_inputs
     from corridors.network import load_network
 
@@ -82,14 +82,14 @@ def vocabulary() -> Vocabulary:
 
 @functools.cache
 def known_sources() -> frozenset[str]:
-    """The source keys a scenario may cite: the headings of the packaged SOURCES.md."""
+    """Return the source keys a scenario may cite: the headings of the packaged SOURCES.md."""
     from corridors.tables import source_keys
 
     return frozenset(source_keys(default_data_dir() / "SOURCES.md"))
 
 
 def check_semantics(sc: BaseModel, origins: Origins) -> None:
-    """What the schema cannot check of a validated :class:`~corridors.scenario.Scenario`.
+    """Check what the schema cannot check of a validated :class:`~corridors.scenario.Scenario`.
 
     Parameters
     ----------
@@ -127,7 +127,7 @@ def check_semantics(sc: BaseModel, origins: Origins) -> None:
 
 
 def _check_uncertainty(name: str, dist: Any, origins: Origins) -> None:
-    """A distribution of a numeric parameter, consistent, and within the parameter's bounds."""
+    """Check a distribution of a numeric parameter: consistent, and within the parameter's bounds."""
     loc = ("uncertainty", name)
     if name not in NUMERIC_PARAMETERS:
         close = difflib.get_close_matches(name, NUMERIC_PARAMETERS, n=1)
@@ -218,7 +218,7 @@ def _not_known(label: str, value: Any, allowed: Any) -> str:
 
 
 def build_event(spec: BaseModel, i: int, params: Parameters, origins: Origins) -> Event:
-    """The typed event of a spec: references resolved, lists as tuples, projects filled in.
+    """Build the typed event of a spec: references resolved, lists as tuples, projects filled in.
 
     Parameters
     ----------
@@ -282,7 +282,7 @@ def build_event(spec: BaseModel, i: int, params: Parameters, origins: Origins) -
 
 
 def year_of(when: Any) -> int:
-    """The year of a quarter label or a year."""
+    """Return the year of a quarter label or a year."""
     return step_year(quarter_index(when))
 
 

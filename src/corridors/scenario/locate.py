@@ -62,6 +62,7 @@ class Source:
 
     @functools.cached_property
     def entries(self) -> list[tuple[tuple, int]]:
+        """Where each table header and key of the text stands: (key path, line from 1)."""
         return toml_entries(self.text)
 
     def line_of(self, loc: tuple, *, exact: bool) -> tuple[int, int] | None:
@@ -90,6 +91,7 @@ class Origins:
 
     @classmethod
     def bare(cls, leaf: Path) -> "Origins":
+        """Return the origins of a scenario known only by its file ``leaf`` (no sources read)."""
         return cls(leaf=leaf)
 
     def locate(self, loc: tuple) -> tuple[Path, int | None, str]:
@@ -119,7 +121,7 @@ class Origins:
 
 
 def locate_in(sources: list[Source], loc: tuple) -> int | None:
-    """The line of a field in the first of ``sources`` that has it, else of its nearest table.
+    """Return the line of a field in the first of ``sources`` that has it, else of its nearest table.
 
     Parameters
     ----------
@@ -235,7 +237,7 @@ _FIXED_KEYS: dict[tuple[str, int], Any] = {
 
 
 def allowed_keys(loc: tuple, data: Any) -> list[str] | None:
-    """The keys a table may hold.
+    """Return the keys a table may hold.
 
     Parameters
     ----------
@@ -277,7 +279,7 @@ def allowed_keys(loc: tuple, data: Any) -> list[str] | None:
 
 
 def unknown_key(parent: tuple, key: Any, allowed: list[str]) -> str:
-    """The reason for an unknown key: the keys allowed if few, else the closest one.
+    """Return the reason for an unknown key: the keys allowed if few, else the closest one.
 
     Parameters
     ----------
@@ -437,7 +439,7 @@ def fail(origins: Origins, loc: tuple, reason: str) -> NoReturn:
 
 
 def dotted(loc: tuple) -> str:
-    """A key path as messages write it: ``("events", 0, "start")`` -> ``"events[0].start"``."""
+    """Write a key path as messages do: ``("events", 0, "start")`` -> ``"events[0].start"``."""
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))

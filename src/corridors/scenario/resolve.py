@@ -63,6 +63,44 @@ class Scenario(StrictModel):
     ``overrides`` (as given to :func:`load_scenario`) and ``ignored_events`` (events
     starting after ``period.end_year``, as written). :meth:`to_dict` and :meth:`to_toml`
     hold the resolved content only, not these records.
+
+    Made by :func:`load_scenario`, which reads, merges and checks the files; the fields are
+    its parameters.
+
+    Parameters
+    ----------
+    name : str
+        Identifier: lower case, digits and ``_``.
+    title, description, article : str
+        A short human title, what the scenario assumes, and the article passage it models.
+    sources : list of str
+        Keys of the sources of its numbers: headings of SOURCES.md.
+    seed : int or None
+        Default seed of runs.
+    history : bool
+        Prepend the known events of 2019-2025 (:func:`~corridors.events.baseline_events`).
+    period : Period
+        The last simulated year and the first reported one.
+    parameters : ParametersTable
+        The ``[parameters]`` set by the files and overrides (the attribute
+        ``parameter_values``).
+    agents : Agents
+        Initial settings of the five governments.
+    sea_rates : list of SeaRate
+        Quarterly sea rates overriding or extending ``data/sea_rates.csv``.
+    events : list of EventSpec
+        The file's events, as written (the attribute ``event_specs``).
+    uncertainty : dict of str to Distribution
+        A bounded distribution per uncertain numeric parameter, drawn per replicate.
+    path, chain, parameters_files, overrides, ignored_events
+        The records described above.
+
+    Examples
+    --------
+    >>> from corridors.scenario import find_scenario
+    >>> sc = load_scenario(find_scenario("baseline"), overrides={"period.end_year": 2030})
+    >>> sc.name, sc.end_year, sc.overrides
+    ('baseline', 2030, {'period.end_year': 2030})
     """
 
     name: str = Field(pattern=NAME_PATTERN)
@@ -87,6 +125,7 @@ class Scenario(StrictModel):
 
     @property
     def end_year(self) -> int:
+        """The last simulated year (``period.end_year``)."""
         return self.period.end_year
 
     @property
@@ -95,7 +134,7 @@ class Scenario(StrictModel):
         return self.parameters_files[-1] if self.parameters_files else None
 
     def parameters(self) -> Parameters:
-        """Defaults, then ``parameters_file``, ``[parameters]`` and overrides.
+        """Return the parameters: defaults, then ``parameters_file``, ``[parameters]`` and overrides.
 
         Table-valued parameters (``alignment``, ``corridor_constants``,
         ``power_budgets_usd_m``) are merged key by key onto their defaults.
@@ -112,7 +151,7 @@ class Scenario(StrictModel):
         return base.replace(**changes)
 
     def events(self, params: Parameters | None = None) -> list[Event]:
-        """The timeline: ``baseline_events(params)`` if ``history``, then the file's events.
+        """Return the timeline: ``baseline_events(params)`` if ``history``, then the file's events.
 
         Parameter references resolve against ``params`` (default :meth:`parameters`).
         """
@@ -123,11 +162,11 @@ class Scenario(StrictModel):
         return out
 
     def sea_rate_overrides(self) -> dict[int, tuple[float, float]]:
-        """Step (0 = 2019Q1) -> (USD per FEU, Cape detour days)."""
+        """Return the sea rates given: step (0 = 2019Q1) -> (USD per FEU, Cape detour days)."""
         return {quarter_index(r.quarter): (r.usd_per_feu, r.cape_detour_days) for r in self.sea_rates}
 
     def agent_settings(self) -> dict[str, dict[str, float]]:
-        """State -> the settings given for it (only those set)."""
+        """Return the agents' settings: state -> the settings given for it (only those set)."""
         out = {}
         for c in C5:
             settings = getattr(self.agents, c)
@@ -137,7 +176,7 @@ class Scenario(StrictModel):
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        """The resolved scenario in the file format: every parameter pinned, events as written."""
+        """Return the resolved scenario in the file format: every parameter pinned, events as written."""
         out: dict[str, Any] = {
             "name": self.name,
             "title": self.title,
@@ -165,7 +204,7 @@ class Scenario(StrictModel):
         return out
 
     def to_toml(self) -> str:
-        """The resolved scenario as TOML (for the run directory); loads back to the same dict."""
+        """Return the resolved scenario as TOML (for the run directory); loads back to the same dict."""
         head = [f"# Resolved scenario {self.name!r}, merged from (root first):"]
         head += [f"#   {one_line(str(p))}" for p in self.chain]
         if self.ignored_events:
@@ -178,7 +217,7 @@ class Scenario(StrictModel):
 
 
 def scenario_dir() -> Path:
-    """The folder of the shipped scenarios.
+    """Return the folder of the shipped scenarios.
 
     Returns
     -------
@@ -192,7 +231,7 @@ def scenario_dir() -> Path:
 
 
 def find_scenario(name_or_path: str | Path) -> Path:
-    """The file of a scenario named by path or by the name of a shipped one.
+    """Return the file of a scenario named by path or by the name of a shipped one.
 
     Parameters
     ----------
@@ -222,7 +261,7 @@ def find_scenario(name_or_path: str | Path) -> Path:
 
 
 def parse_override(text: str) -> tuple[str, Any]:
-    """One ``KEY=VALUE`` override, as the CLI's ``--set`` gives it.
+    """Parse one ``KEY=VALUE`` override, as the CLI's ``--set`` gives it.
 
     Parameters
     ----------
@@ -267,10 +306,28 @@ def load_scenario(path: str | Path, *, overrides: Mapping[str, Any] | None = Non
         "events[0].share": 0.5}``); a value ``None`` removes the key. See
         :func:`parse_override` for ``K=V`` strings.
 
+    Returns
+    -------
+    Scenario
+        The resolved scenario; events starting after ``period.end_year`` are left out
+        (recorded in ``ignored_events``), and every event has been built once.
+
     Raises
     ------
     ScenarioError
         One line: the file, the line where it can be known, the field and the reason.
+
+    Examples
+    --------
+    >>> from corridors.scenario import find_scenario
+    >>> sc = load_scenario(find_scenario("baseline"), overrides={"period.end_year": 2030})
+    >>> sc.period.end_year, sc.period.report_from
+    (2030, 2019)
+    >>> try:
+    ...     load_scenario(find_scenario("baseline"), overrides={"period.end_yar": 2030})
+    ... except ScenarioError as exc:
+    ...     print(exc.where, "|", exc.reason)
+    override period.end_yar | unknown key 'end_yar'; expected one of end_year, report_from
     """
     leaf = Path(path)
     merged, origins = _load_chain(leaf, ())
@@ -304,7 +361,7 @@ def load_scenario(path: str | Path, *, overrides: Mapping[str, Any] | None = Non
 
 
 def _load_chain(path: Path, stack: tuple[Path, ...]) -> tuple[dict[str, Any], Origins]:
-    """The merged data of ``path`` and its parents, with where each part came from."""
+    """Return the merged data of ``path`` and its parents, with where each part came from."""
     src = read_source(path)
     validate_source(src, ScenarioFile)
     data = dict(src.data)

@@ -64,6 +64,8 @@ _CONFIG = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=Tr
 
 
 class StrictModel(BaseModel):
+    """A model of the scenario files: no unknown keys, no coercion, finite numbers, frozen."""
+
     model_config = _CONFIG
 
 
@@ -71,7 +73,7 @@ class StrictModel(BaseModel):
 
 
 def _check_when(value: Any) -> Any:
-    """A quarter label (``"2026Q1"``) or a year (``2026``) within 2019-2100."""
+    """Check a quarter label (``"2026Q1"``) or a year (``2026``) within 2019-2100."""
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise ValueError(
             f"must be a quarter such as '2026Q1' or a year such as 2026, got {toml_type(value)} {show(value)}"
@@ -112,7 +114,7 @@ def _number_or_ref(value: Any) -> str:
 
 
 def _numeric(py_type: type, bounds: dict[str, float]) -> Any:
-    """A number with bounds, or a :class:`ParameterRef`."""
+    """Return the type of a number with bounds, or a :class:`ParameterRef`."""
     number = Annotated[py_type, *_bound_metadata(bounds)]
     return Annotated[
         Union[Annotated[number, Tag("number")], Annotated[ParameterRef, Tag("reference")]],  # noqa: UP007
@@ -193,7 +195,7 @@ _PARAM_KEYS: dict[str, tuple[tuple[str, ...], ...]] = {
 
 
 def _parameter_type(name: str, tp: Any) -> Any:
-    """The type a ``[parameters]`` entry must have: its field's type, bounded by its metadata."""
+    """Return the type a ``[parameters]`` entry must have: its field's type, bounded by its metadata."""
     bounds = Parameters.bounds(name)
     if tp is bool:
         return bool
@@ -376,7 +378,7 @@ class ParametersFile(BaseModel):
 
 
 def scenario_schema() -> dict[str, Any]:
-    """The JSON Schema of scenario files, for editors (``corridors schema`` prints it).
+    """Return the JSON Schema of scenario files, for editors (``corridors schema`` prints it).
 
     Returns
     -------
