@@ -1,5 +1,8 @@
-"""What a ban does to contracted freight: the split of each flow into what the ban leaves
-and what it moves, and the re-booking of moved freight where slots exist."""
+"""What a ban does to contracted freight.
+
+The split of each flow into what the ban leaves and what it moves, and the re-booking of
+moved freight where slots exist.
+"""
 
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ END_YEAR_ENV = "CORRIDORS_DASHBOARD_END_YEAR"
 
 
 def make_tuner() -> Tuner:
-    """A tuner for the scenario and horizon in the environment (default: baseline to 2030)."""
+    """Make a tuner for the scenario and horizon in the environment (default: baseline to 2030)."""
     return Tuner(os.environ.get(SCENARIO_ENV, "baseline"), end_year=int(os.environ.get(END_YEAR_ENV, "2030")))
 
 

@@ -95,7 +95,7 @@ def grid_design(ranges: Ranges, levels: int) -> pd.DataFrame:
 
 
 def lhs_design(ranges: Ranges, samples: int, seed: int) -> pd.DataFrame:
-    """A Latin hypercube of ``samples`` points (scipy.stats.qmc), scaled to the ranges."""
+    """Draw a Latin hypercube of ``samples`` points (scipy.stats.qmc), scaled to the ranges."""
     from scipy.stats import qmc
 
     if samples < 1:

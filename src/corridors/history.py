@@ -60,7 +60,7 @@ HISTORY_COLUMNS = (
 
 
 def definition(scope: str) -> str:
-    """A row's scope without its trailing ``[note: ...]``: the series' definition."""
+    """Return a row's scope without its trailing ``[note: ...]``: the series' definition."""
     return _NOTE.sub("", scope).strip()
 
 

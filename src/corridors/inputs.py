@@ -80,7 +80,7 @@ class Inputs:
         return rates["usd_per_feu"].to_numpy(float), rates["cape_detour_days"].to_numpy(float)
 
     def with_sea_rates(self, overrides: dict[int, tuple[float, float]]) -> Inputs:
-        """A copy whose quarterly sea rates are replaced or extended by ``overrides``.
+        """Return a copy whose quarterly sea rates are replaced or extended by ``overrides``.
 
         ``overrides`` maps a step (0 = 2019Q1) to (USD per FEU, Cape detour days) from that
         quarter on; quarters after the data's end hold the last known values until then.

@@ -105,7 +105,7 @@ class Layout:
 
     @classmethod
     def of(cls, net: Network, inputs: Inputs) -> Layout:
-        """The layout of ``net`` and ``inputs``, built once and kept while both live."""
+        """Return the layout of ``net`` and ``inputs``, built once and kept while both live."""
         by_inputs = _LAYOUTS.setdefault(net, weakref.WeakKeyDictionary())
         layout = by_inputs.get(inputs)
         if layout is None:
@@ -295,6 +295,7 @@ class Layout:
 
     @property
     def n_shippers(self) -> int:
+        """The number of shippers (trade flows)."""
         return self.tonnes_2019.size
 
     def trend_volumes(self, t: int) -> np.ndarray:
@@ -302,9 +303,11 @@ class Layout:
         return self.tonnes_2019 * (1.0 + self.growth_per_year) ** (t / 4.0) / 4.0
 
     def event_arrays(self, sanctions: list[Sanction], subsidies: list[Subsidy], cache: dict) -> tuple:
-        """The active sanctions and subsidies as arrays for the policy kernel, kept in ``cache``
-        per set of events (a run's own cache: its events live as long as it does, so their
-        ids name them)."""
+        """Return the active sanctions and subsidies as arrays for the policy kernel.
+
+        They are kept in ``cache`` per set of events (a run's own cache: its events live as
+        long as it does, so their ids name them).
+        """
         key = ("policy", *map(id, sanctions), None, *map(id, subsidies))
         out = cache.get(key)
         if out is None:
@@ -355,8 +358,11 @@ def _csr(lists: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _commodity_groups(net: Network, a: dict[str, np.ndarray]) -> tuple[dict[str, Any], ...]:
-    """Commodity groups for routing: each commodity's shippers and their origin-market pairs
-    (sorted), with the links each corridor may use for the commodity (slot order)."""
+    """Return the commodity groups for routing.
+
+    Each commodity's shippers and their origin-market pairs (sorted), with the links each
+    corridor may use for the commodity (slot order).
+    """
     groups = []
     for m in COMMODITIES:
         idx = np.flatnonzero(a["commodity"] == m)
@@ -378,7 +384,7 @@ def _commodity_groups(net: Network, a: dict[str, np.ndarray]) -> tuple[dict[str,
 
 
 def _shipper_countries(net: Network, trade) -> np.ndarray:
-    """The C5 state of each trade flow (its origin's or market's), else China (transit)."""
+    """Return the C5 state of each trade flow (its origin's or market's), else China (transit)."""
     node_country = net.nodes.set_index("name")["country"]
     out = []
     for origin, market in zip(trade["origin"], trade["market"], strict=True):

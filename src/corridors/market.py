@@ -1,8 +1,8 @@
-"""The market of a quarter: the links' prices, times and capacities, the policy terms on
-each shipper's corridors, and the freight offered.
+"""The market of a quarter: the links, the policy terms and the freight offered.
 
-Functions over plain arrays of a :class:`~corridors.layout.Layout`. Each quarter the model
-calls, in order:
+The links' prices, times and capacities, the policy terms on each shipper's corridors, and
+the freight offered, by functions over plain arrays of a :class:`~corridors.layout.Layout`.
+Each quarter the model calls, in order:
 
 1. :func:`quarter_links`: money (tariffs and handling, with every lever on them), time
    (travel, dwell at borders, the Red Sea detour) and capacity (season, events, fleet,
@@ -191,8 +191,11 @@ def _links_kernel(
 def pipeline_flows(
     layout: Layout, state: EdgeState, capacity: np.ndarray, t: int, diverted: dict[str, float]
 ) -> np.ndarray:
-    """Tonnes each pipeline carries in quarter ``t``: its trend volume less the crude its
-    state ``diverted`` to Caspian tankers, within capacity; none when closed."""
+    """Return the tonnes each pipeline carries in quarter ``t``.
+
+    That is its trend volume less the crude its state ``diverted`` to Caspian tankers, within
+    capacity; none when closed.
+    """
     L = layout
     out = np.empty(L.pipe_edges.size)
     less = {i: diverted.get(c, 0.0) for c, i in L.pipe_of.items()}
@@ -211,8 +214,10 @@ def pipeline_flows(
 
 @dataclass(frozen=True, eq=False)
 class PolicyTerms:
-    """USD/t terms per shipper and corridor (premium, subsidy, political cost), and the
-    share of each flow a ban leaves."""
+    """USD/t terms per shipper and corridor (premium, subsidy, political cost), and ban shares.
+
+    ``ban_cap`` is the share of each flow a ban leaves.
+    """
 
     premium: np.ndarray
     subsidy: np.ndarray

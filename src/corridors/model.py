@@ -83,13 +83,13 @@ POLICY_COLUMNS = (
 
 @cache
 def packaged_network() -> Network:
-    """The packaged network, loaded and checked once per process (it is never modified)."""
+    """Return the packaged network, loaded and checked once per process (it is never modified)."""
     return load_network()
 
 
 @cache
 def packaged_inputs() -> Inputs:
-    """The packaged demand, projects, pipelines and sea rates, loaded once per process."""
+    """Return the packaged demand, projects, pipelines and sea rates, loaded once per process."""
     return load_inputs(packaged_network())
 
 
@@ -339,7 +339,7 @@ class CorridorModel(mesa.Model):
         return self.record()
 
     def record(self) -> RunRecord:
-        """The recorded arrays of the steps run so far, and what they are indexed by."""
+        """Return the recorded arrays of the steps run so far, and what they are indexed by."""
         T, L, net = self.t, self.layout, self.net
         # the Middle Corridor's westbound Caspian crossings start at a Kazakh seaport (the
         # Ministry's series counts them); the Kazakh crossings start or end at one
@@ -560,6 +560,7 @@ class CorridorModel(mesa.Model):
 
     @property
     def year(self) -> int:
+        """The year of step ``t`` (``BASE_YEAR + t // 4``)."""
         return BASE_YEAR + self.t // 4
 
     @property

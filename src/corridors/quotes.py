@@ -1,5 +1,7 @@
-"""Quotes: the least-cost path of every shipper on every corridor under the expected queues,
-and the money, time and tonne-km by power along it (one kernel a quarter with our Dijkstra).
+"""Quotes: the least-cost path of every shipper on every corridor under the expected queues.
+
+Each quote holds the path and the money, time and tonne-km by power along it (one kernel a
+quarter with our Dijkstra).
 """
 
 from __future__ import annotations

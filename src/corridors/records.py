@@ -63,7 +63,7 @@ def _num(value: Any) -> float:
 
 
 def run_table(res: Results) -> pd.DataFrame:
-    """A run's record in long form (year, corridor, variable, value), small enough to keep.
+    """Return a run's record in long form (year, corridor, variable, value), small enough to keep.
 
     Annual corridor tables (``corridor`` set), observables by year (``corridor`` empty) and
     the scalar :func:`outcomes` (``year`` 0).
@@ -109,8 +109,9 @@ def run_table(res: Results) -> pd.DataFrame:
 
 
 def _annual(c: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
-    """The annual corridor variables of :func:`_run_table_pandas`: the years and the
-    ``(year, corridor, variable)`` values, the same numbers.
+    """Return the annual corridor variables of :func:`_run_table_pandas`, the same numbers.
+
+    They are the years and the ``(year, corridor, variable)`` values.
 
     The corridors table must hold the corridors in the order of ``CORRIDORS`` at every step,
     and its steps in order of year, with several steps in some year (else ``None``). Then
@@ -183,8 +184,11 @@ def _is_tiled(column: pd.Series, values: tuple[str, ...], reps: int) -> bool:
 
 @functools.lru_cache(maxsize=16)
 def _text_columns(n_years: int, scalars: tuple[str, ...]) -> tuple[Any, Any]:
-    """The corridor and variable columns of :func:`run_table` (``n_years`` years, then the
-    outcomes ``scalars``), converted as :func:`_run_table_pandas` converts them, built once."""
+    """Return the corridor and variable columns of :func:`run_table`, built once.
+
+    They cover ``n_years`` years, then the outcomes ``scalars``, converted as
+    :func:`_run_table_pandas` converts them.
+    """
     corridors = np.array(CORRIDORS, dtype=object)
     corridor = np.concatenate(
         [
@@ -236,6 +240,25 @@ def _run_table_pandas(res: Results) -> pd.DataFrame:
 def merge_runs(
     design: pd.DataFrame, tables: Mapping[int, pd.DataFrame], errors: Mapping[int, dict], meta: dict
 ) -> EnsembleResults:
+    """Turn the records of many runs into the tables of an :class:`~corridors.results.EnsembleResults`.
+
+    Parameters
+    ----------
+    design : pandas.DataFrame
+        Every planned run: run, point, replicate and its parameter values.
+    tables : mapping of int to pandas.DataFrame
+        The :func:`run_table` of each finished run, by run.
+    errors : mapping of int to dict
+        The failure (run, replicate, error, message) of each run that raised, by run.
+    meta : dict
+        The ensemble's metadata, kept as it is.
+
+    Returns
+    -------
+    EnsembleResults
+        The corridors and observables tables by run and year, the outcomes (each finished
+        run's design row, then its scalars), the design and the failures, sorted by run.
+    """
     runs = sorted(tables)
     replicate = design.set_index("run")["replicate"]
     if runs:

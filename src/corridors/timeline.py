@@ -1,5 +1,4 @@
-"""A run's timeline: its events with their quarters parsed once, pledges resolved, and the
-links' state of each quarter.
+"""A run's timeline: its events, their quarters parsed once, pledges resolved, each quarter's links' state.
 
 :class:`Timeline` turns a scenario's events into what a run acts on: pledges (investments
 with a ``delivery_probability`` below 1) drawn once as delivered or not and how late,
@@ -62,7 +61,7 @@ class Project:
     feeder_only: bool = False  # only Caspian feeder links: the operator's decision, not a project's
 
     def investment(self, *, start: str, funder: str, lag: int) -> Investment:
-        """This project as an investment starting in quarter ``start``."""
+        """Return the project as an investment starting in quarter ``start``."""
         return Investment(
             start=start,
             funder=funder,
@@ -78,7 +77,7 @@ class Project:
 
 
 def load_projects(projects: pd.DataFrame) -> tuple[Project, ...]:
-    """The project catalogue of an :class:`~corridors.inputs.Inputs`."""
+    """Return the project catalogue of an :class:`~corridors.inputs.Inputs`."""
     return tuple(
         Project(**r, funders=tuple(r["funder_hint"].split(";")), edge_ids=np.array(r["edges"]))
         for r in projects.to_dict(orient="records")
@@ -152,14 +151,14 @@ class Timeline:
         self._edge_valid = self._done_valid = (0, -1)
 
     def fund(self, project: Project, *, step: int, funder: str) -> None:
-        """A project funded in quarter ``step``: it starts next quarter, after its lag."""
+        """Add a project funded in quarter ``step``: it starts next quarter, after its lag."""
         self.add(
             project.investment(start=quarter_label(step + 1), funder=funder, lag=int(project.lag_quarters))
         )
         self.decisions.append({"step": step, "agent": funder, "decision": "fund", "detail": project.project})
 
     def active(self, kind: type, step: int) -> list:
-        """The events of ``kind`` active in quarter ``step`` (investments: after their lag), in order."""
+        """Return, in order, the events of ``kind`` active at step ``step`` (investments: after their lag)."""
         if step != self._active_t:
             self._active = {}
             for ev, (first, last) in zip(self.events, self._spans, strict=True):
@@ -182,8 +181,10 @@ class Timeline:
         return self._done
 
     def edge_state(self, step: int) -> EdgeState:
-        """The links' state in quarter ``step`` (the same object while the events acting on
-        links stay the same; never modify it)."""
+        """Return the links' state in quarter ``step``.
+
+        It is the same object while the events acting on links stay the same: never modify it.
+        """
         lo, hi = self._edge_valid
         if lo <= step < hi:
             return self._edge_state

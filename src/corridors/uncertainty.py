@@ -63,13 +63,13 @@ class _Distribution(BaseModel):
     high: float = Field(description="Highest value drawn.")
 
     def problem(self) -> tuple[str, str] | None:
-        """(field, reason) of an inconsistency between the fields, or None."""
+        """Return (field, reason) of an inconsistency between the fields, or None."""
         if not self.low < self.high:
             return "high", f"must be > low ({self.low:g}), got {self.high:g}"
         return None
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
-        """Values at the quantiles ``u`` (uniform numbers in [0, 1))."""
+        """Return the values at the quantiles ``u`` (uniform numbers in [0, 1))."""
         raise NotImplementedError
 
 
@@ -79,6 +79,7 @@ class Uniform(_Distribution):
     dist: Literal["uniform"] = Field(description="The distribution: uniform.")
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
+        """Return the values at the quantiles ``u``: ``low + (high - low) * u``."""
         return self.low + (self.high - self.low) * np.asarray(u, dtype=float)
 
 
@@ -89,12 +90,14 @@ class Triangular(_Distribution):
     mode: float = Field(description="The most likely value, in [low, high].")
 
     def problem(self) -> tuple[str, str] | None:
+        """Return (field, reason) of an inconsistency (``mode`` outside [low, high] too), or None."""
         found = super().problem()
         if found is None and not self.low <= self.mode <= self.high:
             return "mode", f"must be within [low, high] = [{self.low:g}, {self.high:g}], got {self.mode:g}"
         return found
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
+        """Return the values at the quantiles ``u`` (the inverse of the distribution function)."""
         u = np.asarray(u, dtype=float)
         a, c, b = self.low, self.mode, self.high
         cut = (c - a) / (b - a)
@@ -111,12 +114,14 @@ class Normal(_Distribution):
     sd: float = Field(gt=0, description="Standard deviation before truncation.")
 
     def problem(self) -> tuple[str, str] | None:
+        """Return (field, reason) of an inconsistency (``mean`` outside [low, high] too), or None."""
         found = super().problem()
         if found is None and not self.low <= self.mean <= self.high:
             return "mean", f"must be within [low, high] = [{self.low:g}, {self.high:g}], got {self.mean:g}"
         return found
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
+        """Return the values at the quantiles ``u`` of the truncated normal."""
         return _truncated_normal_ppf(u, self.mean, self.sd, self.low, self.high)
 
 
@@ -129,6 +134,7 @@ class LogNormal(_Distribution):
     low: float = Field(gt=0, description="Lowest value drawn (> 0).")
 
     def problem(self) -> tuple[str, str] | None:
+        """Return (field, reason) of an inconsistency (``median`` outside [low, high] too), or None."""
         found = super().problem()
         if found is None and not self.low <= self.median <= self.high:
             return (
@@ -138,6 +144,7 @@ class LogNormal(_Distribution):
         return found
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
+        """Return the values at the quantiles ``u``: the logarithm's truncated normal, exponentiated."""
         logs = _truncated_normal_ppf(
             u, math.log(self.median), self.sigma, math.log(self.low), math.log(self.high)
         )
@@ -165,7 +172,7 @@ DISTRIBUTIONS: dict[str, type[_Distribution]] = {
 
 
 def replicate_sequence(root: int, replicate: int) -> np.random.SeedSequence:
-    """The seed sequence of replicate ``replicate``: ``SeedSequence(root).spawn(n)[replicate]``.
+    """Return the seed sequence of replicate ``replicate``: ``SeedSequence(root).spawn(n)[replicate]``.
 
     Built directly from its spawn key, so replicate 999 costs no more than replicate 0.
     """
@@ -175,7 +182,7 @@ def replicate_sequence(root: int, replicate: int) -> np.random.SeedSequence:
 
 
 def replicate_seed(root: int, replicate: int = 0) -> int:
-    """The integer that seeds the model's generator (``model.rng``) in replicate ``replicate``."""
+    """Return the integer that seeds the model's generator (``model.rng``) in replicate ``replicate``."""
     return int(replicate_sequence(root, replicate).generate_state(1, np.uint64)[0])
 
 

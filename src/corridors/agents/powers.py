@@ -46,11 +46,12 @@ class PowerAgent(CorridorAgent):
         return self.reference if self.reference is not None else value
 
     def decide(self, view: QuarterView, params: Parameters, project_vot: float) -> None:
+        """Move the power's own lever (:meth:`respond`), then fund projects (:meth:`fund_projects`)."""
         self.respond(view, params)
         self.fund_projects(view, params, project_vot)
 
     def respond(self, view: QuarterView, p: Parameters) -> None:
-        """The power's own lever, from the state of the corridors this quarter."""
+        """Set the power's own lever from the state of the corridors this quarter."""
         if self.power == "RU" and p.russia_tariff_response:
             share = view.transit_share("russian")
             ref = self._reference(share, view.t)
@@ -104,6 +105,7 @@ class CaspianOperator(CorridorAgent):
         self.high_quarters = 0
 
     def decide(self, view: QuarterView, p: Parameters, project_vot: float = 0.0) -> None:
+        """Take delivery of the vessels due, then order or redeploy by the Caspian's utilisation."""
         t = view.t
         self.vessels += sum(1 for q in self.on_order if q <= t)
         self.on_order = [q for q in self.on_order if q > t]
@@ -121,4 +123,5 @@ class CaspianOperator(CorridorAgent):
 
     @property
     def capacity_factor(self) -> float:
+        """The fleet over its starting size: the factor on the feeder links' capacity."""
         return self.vessels / max(self.base_vessels, 1)

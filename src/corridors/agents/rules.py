@@ -63,9 +63,12 @@ class ShipperArrays:
 
     @classmethod
     def create(cls, params: Parameters, value_usd_per_t: np.ndarray, is_bulk_or_crude: np.ndarray, K: int):
-        """Empty memories; three value-of-time segments at the 1/6, 1/2 and 5/6 quantiles of a
-        log-normal around ``value * carrying_cost_per_year / 365``; annual contracts for
-        containers and critical minerals, two-year contracts for bulk (A-contracts)."""
+        """Return the shippers' starting state: empty memories, no contracts yet.
+
+        Three value-of-time segments at the 1/6, 1/2 and 5/6 quantiles of a log-normal around
+        ``value * carrying_cost_per_year / 365``; annual contracts for containers and critical
+        minerals, two-year contracts for bulk (A-contracts).
+        """
         S = value_usd_per_t.size
         base_vot = value_usd_per_t * params.carrying_cost_per_year / 365.0
         return cls(
@@ -81,9 +84,11 @@ class ShipperArrays:
 
 @dataclass(eq=False)
 class StateCargo:
-    """The governments' allocation of each shipper's state-controlled freight per corridor
-    ``(S, K)``, written by the :class:`CountryAgent` rule (rows sum to 1, or 0 where a
-    state controls none of the flow)."""
+    """The governments' allocation of each shipper's state-controlled freight per corridor ``(S, K)``.
+
+    Written by the :class:`CountryAgent` rule (rows sum to 1, or 0 where a state controls none
+    of the flow).
+    """
 
     alloc: np.ndarray
     alignment: dict = field(default_factory=dict, repr=False)  # the states' alignment rows, per set of states
@@ -91,9 +96,12 @@ class StateCargo:
 
 @dataclass(frozen=True, eq=False)
 class ChoiceTerms:
-    """The parts of a shipper's generalised cost that are not its memory, per shipper and
-    corridor (USD/t): sanction ``premium``, ``subsidy``, ``political`` cost and the corridor
-    ``constant``; and the reliability penalty per corridor in days ``penalty_days`` (K,)."""
+    """The parts of a shipper's generalised cost that are not its memory.
+
+    Per shipper and corridor (USD/t): sanction ``premium``, ``subsidy``, ``political`` cost and
+    the corridor ``constant``; and the reliability penalty per corridor in days
+    ``penalty_days`` (K,).
+    """
 
     premium: np.ndarray
     subsidy: np.ndarray
@@ -103,10 +111,12 @@ class ChoiceTerms:
 
     @classmethod
     def of(cls, view: QuarterView, constant: np.ndarray, penalty_days: np.ndarray) -> ChoiceTerms:
+        """Return the terms of this quarter's ``view``, with the corridor constants and penalties."""
         return cls(view.premium, view.subsidy, view.political, constant, penalty_days)
 
     @property
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The USD/t terms for the kernels: premium, subsidy, political, constant."""
         return self.premium, self.subsidy, self.political, self.constant
 
 
@@ -115,9 +125,12 @@ class ChoiceTerms:
 
 @_kernel
 def _cost(s, k, mm, terms, mt, mv, vot, penalty, reliability_weight):
-    """Generalised cost of one shipper, segment and corridor: remembered money plus terms,
-    remembered time plus a reliability margin and penalty, valued at the segment's value
-    of time; NaN memories give +inf, +inf gives the largest float (as ``nan_to_num``)."""
+    """Return the generalised cost of one shipper, segment and corridor.
+
+    Remembered money plus terms, remembered time plus a reliability margin and penalty, valued
+    at the segment's value of time; NaN memories give +inf, +inf gives the largest float (as
+    ``nan_to_num``).
+    """
     premium, subsidy, political, constant = terms
     days = mt[s, k] + reliability_weight * np.sqrt(mv[s, k]) + penalty[k]
     c = mm[s, k] + premium[s, k] - subsidy[s, k] + political[s, k] + constant[s, k] + vot * days
@@ -132,7 +145,7 @@ def _cost(s, k, mm, terms, mt, mv, vot, penalty, reliability_weight):
 
 @_kernel
 def _target_row(s, available, ban_cap, mm, mt, mv, vot, terms_money, penalty, rw, elasticity, out):
-    """The relative-cost logit averaged over the three value-of-time segments, into ``out``."""
+    """Write the relative-cost logit averaged over the three value-of-time segments into ``out``."""
     K = out.shape[0]
     for k in range(K):
         out[k] = 0.0
@@ -365,7 +378,7 @@ def choose_shares(
     params: Parameters,
     rows: np.ndarray,
 ) -> None:
-    """The shippers' contract decision for ``rows`` (see :meth:`ShipperAgent.choose`).
+    """Make the shippers' contract decision for ``rows`` (see :meth:`ShipperAgent.choose`).
 
     Each learns the published quotes of corridors it does not use, computes target shares
     by the relative-cost logit over its three value-of-time segments, renews
@@ -451,7 +464,7 @@ def route_state_cargo(
     *,
     countries: tuple[str, ...] = C5,
 ) -> None:
-    """The governments' routing of state-controlled cargo, for ``rows`` owned by ``countries[owner]``.
+    """Route the governments' state-controlled cargo, for ``rows`` owned by ``countries[owner]``.
 
     A few fixed-point rounds of a logit whose utility adds, to the relative cost, the
     marginal change of the Herfindahl index of each state portfolio's tonne-km by power
@@ -508,7 +521,7 @@ def relative_cost_logit(costs: np.ndarray, available: np.ndarray, elasticity: fl
 
 
 def ban_split(shares: np.ndarray, keep: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The split of a flow when part of it is banned from some corridors: (kept, moved).
+    """Split a flow when part of it is banned from some corridors: return (kept, moved).
 
     ``keep[k]`` is the part of the flow still allowed on corridor ``k`` (1 - the banned
     share). ``kept`` is what stays on each corridor; the banned part of each corridor's share

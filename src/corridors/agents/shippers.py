@@ -59,10 +59,12 @@ class ShipperAgent(CorridorAgent):
 
     @property
     def memory_money(self) -> np.ndarray:
+        """Remembered money per corridor, USD/t (NaN: never known)."""
         return self.arrays.memory_money[self.index]
 
     @property
     def memory_time(self) -> np.ndarray:
+        """Remembered time per corridor, days (NaN: never known)."""
         return self.arrays.memory_time[self.index]
 
     @property

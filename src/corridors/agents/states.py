@@ -19,7 +19,7 @@ _MIDDLE = CORRIDORS.index("middle")
 def best_project(
     view: QuarterView, funders: tuple[str, ...], savings_usd_m: float, project_vot: float
 ) -> tuple[str, float] | None:
-    """The affordable project naming one of ``funders`` with the best benefit per dollar.
+    """Return the affordable project naming one of ``funders`` with the best benefit per dollar.
 
     Benefit: the value of time saved on the project's links at today's loads (queue wait
     removed by capacity, travel time cut), four quarters a year over ten years, at
@@ -152,9 +152,11 @@ class CountryAgent(CorridorAgent):
 
 
 class BlocAgent(CorridorAgent):
-    """The five acting as one bloc (from ``bloc_from_year``): each year they hand over their
-    budgets (``CountryAgent.to_bloc_usd_m``) and the bloc funds the best project naming any
-    of them."""
+    """The five acting as one bloc (from ``bloc_from_year``).
+
+    Each year they hand over their budgets (``CountryAgent.to_bloc_usd_m``) and the bloc funds
+    the best project naming any of them.
+    """
 
     def __init__(self, model: mesa.Model, *, members: tuple[CountryAgent, ...]) -> None:
         super().__init__(model)
@@ -163,6 +165,7 @@ class BlocAgent(CorridorAgent):
         self.funded: list[str] = []
 
     def decide(self, view: QuarterView, params: Parameters, project_vot: float) -> None:
+        """Once a year while in a bloc: pool the members' budgets and fund the best project."""
         if not (view.in_bloc and view.t % 4 == 3):
             return
         for member in self.members:
