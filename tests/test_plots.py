@@ -1,9 +1,11 @@
-"""Tests of the result plots (:mod:`corridors.plots`) and the observed history
+"""Tests of the figures (the package :mod:`corridors.plots`) and the observed history
 (:mod:`corridors.history`, ``history.csv``).
 
 Each plot function must return a :class:`matplotlib.figure.Figure` with the expected axes,
-labelled axes, a legend and the fixed corridor colours, and must save to a PNG. The history
-must hold only 2019-2023 and name the file, line and column of any bad cell.
+labelled axes, a legend and the fixed corridor colours, and must save to a PNG; the
+calibration report's figures and the tuner's figure (redrawn in place) likewise. The
+package's modules import one another one way, and no module outside it imports matplotlib.
+The history must hold only 2019-2023 and name the file, line and column of any bad cell.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import ast
 import inspect
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import matplotlib
 
@@ -31,6 +34,7 @@ from corridors.history import definition, load_history, observed
 from corridors.network import Network, default_data_dir, load_network
 from corridors.plots import CORRIDOR_COLOURS, FEEDER_COLOUR
 from corridors.results import OBSERVABLES, Results
+from corridors.tuning import Tuner
 from corridors.vocabulary import CORRIDORS
 
 END = 2026
@@ -353,18 +357,184 @@ def _imports(path: Path) -> list[tuple[str, bool]]:
     return out
 
 
+# The package's modules from the bottom up: each imports only modules of earlier layers.
+PLOT_LAYERS = (
+    ("style",),
+    ("frames",),
+    ("maps", "series", "comparison", "calibration", "sensitivity", "tuner"),
+    ("standard",),
+    ("__init__",),
+)
+# What the figures may read of the rest of the package (results only to name its types).
+PLOT_DEPENDENCIES = {"corridors.network", "corridors.history", "corridors.results", "corridors.vocabulary"}
+
+
+def test_plot_layers_name_every_module():
+    src = Path(inspect.getfile(plots)).parent
+    assert src.name == "plots" and (src / "__init__.py").exists()
+    assert {p.stem for p in src.glob("*.py")} == {m for layer in PLOT_LAYERS for m in layer}
+
+
 def test_plots_and_results_do_not_import_each_other():
     src = Path(inspect.getfile(plots)).parent
-    for module, guarded in _imports(src / "plots.py"):
-        assert module != "corridors.results" or guarded, "plots imports results at run time"
-        assert "pyplot" not in module, "plots uses pyplot"
-        top = module.split(".")[0]
-        assert top in {"matplotlib", "numpy", "pandas", "corridors", "__future__", "collections", "functools",
-                       "typing", "json", "math", "re", "io"}, module  # fmt: skip
-        assert module in {"corridors.network", "corridors.history", "corridors.results", "corridors.vocabulary"} or top != "corridors"
-    for path in (src / "results").glob("*.py"):
+    for path in src.glob("*.py"):
+        for module, guarded in _imports(path):
+            where = f"{path.name}: {module}"
+            assert module != "corridors.results" or guarded, f"{where}: plots imports results at run time"
+            assert "pyplot" not in module, f"{where}: plots uses pyplot"
+            top = module.split(".")[0]
+            assert top in {"matplotlib", "numpy", "pandas", "corridors", "__future__", "collections", "functools",
+                           "typing", "json", "math", "re", "io"}, where  # fmt: skip
+            if top == "corridors":
+                assert module in PLOT_DEPENDENCIES or module.startswith("corridors.plots."), where
+    for path in (src.parent / "results").glob("*.py"):
         assert not [m for m, _ in _imports(path) if m.startswith("corridors.plots")], path
-    assert not [m for m, _ in _imports(src / "history.py") if m in ("corridors.results", "corridors.plots")]
+    assert not [
+        m for m, _ in _imports(src.parent / "history.py") if m in ("corridors.results", "corridors.plots")
+    ]
+
+
+def test_imports_inside_plots_flow_one_way():
+    src = Path(inspect.getfile(plots)).parent
+    layer = {m: i for i, names in enumerate(PLOT_LAYERS) for m in names}
+    for path in src.glob("*.py"):
+        for module, _ in _imports(path):
+            if module.startswith("corridors.plots."):
+                inner = module.removeprefix("corridors.plots.")
+                assert layer[inner] < layer[path.stem], f"{path.name} imports {inner}: not from below"
+
+
+def test_no_matplotlib_outside_plots():
+    """Every figure is drawn in corridors.plots: other modules may only name its types."""
+    src = Path(inspect.getfile(plots)).parent.parent
+    for path in src.rglob("*.py"):
+        if "plots" in path.relative_to(src).parts:
+            continue
+        runtime = [m for m, guarded in _imports(path) if m.split(".")[0] == "matplotlib" and not guarded]
+        assert not runtime, f"{path.relative_to(src)} imports {runtime}"
+
+
+# ============================================================================ calibration report
+
+YEARS = list(range(2019, 2024))
+
+
+def _fake_fit(scale: float = 1.0, n_free: int = 4) -> SimpleNamespace:
+    """What the calibration figures read of a FitResult: modelled series, loss, free, profiles, values."""
+    hist = load_history()
+    modelled = {
+        name: observed(hist, name).reindex(YEARS).ffill().bfill() * scale for name in plots.SERIES_LABELS
+    }
+    free = [SimpleNamespace(name=f"p{i}", lower=0.0, upper=2.0) for i in range(n_free)]
+    grid = np.linspace(0.0, 2.0, 5)
+    profiles = {
+        "p0": pd.DataFrame({"value": grid, "loss": 1.0 + (grid - 1.0) ** 2}),  # spans < 20x: linear
+        "p1": pd.DataFrame({"value": grid, "loss": 0.1 + 100 * (grid - 1.0) ** 2}),  # spans > 20x: log
+    }
+    return SimpleNamespace(modelled=modelled, loss=1.25, free=free, profiles=profiles,
+                           values={p.name: 1.0 for p in free})  # fmt: skip
+
+
+def test_series_figure_draws_observed_modelled_and_the_prediction():
+    hist = load_history()
+    fit, cv = _fake_fit(), SimpleNamespace(fit=_fake_fit(scale=1.1))
+    fig = plots.series_figure(fit, hist, cv)
+    assert len(fig.axes) == 6 and not fig.axes[-1].axison, "five series and a legend cell"
+    labels = {t.get_text() for t in fig.axes[-1].get_legend().get_texts()}
+    assert labels == {"modelled (fit 2019-2023)", "observed", "fit 2019-2022", "2023 predicted"}
+    assert "1.25" in fig.get_suptitle()
+    for ax, (name, (title, unit, scale)) in zip(fig.axes, plots.SERIES_LABELS.items(), strict=False):
+        assert ax.get_title() == title and ax.get_ylabel() == unit
+        lines = {ln.get_label(): ln for ln in ax.get_lines()}
+        np.testing.assert_allclose(lines["observed"].get_ydata(), observed(hist, name).to_numpy() * scale)
+        np.testing.assert_allclose(lines["2023 predicted"].get_ydata(), [cv.fit.modelled[name][2023] * scale])
+    assert len(plots.series_figure(fit, hist).axes[0].get_lines()) == 2, "no cross-validation, no prediction"
+    assert plots.png_bytes(fig).startswith(b"\x89PNG")
+
+
+def test_profile_figure_one_panel_per_free_parameter():
+    fit = _fake_fit(n_free=4)
+    fig = plots.profile_figure(fit)
+    visible = [ax for ax in fig.axes if ax.axison]
+    assert [ax.get_title() for ax in visible] == ["p0", "p1", "p2", "p3"]
+    assert len(fig.axes) == 6, "three panels to a row"
+    assert [ax.get_yscale() for ax in visible[:2]] == ["linear", "log"], "log where the loss spans > 20x"
+    assert all(ax.get_xlim() == (0.0, 2.0) for ax in visible), "each panel spans the bounds"
+    assert len(plots.profile_figure(_fake_fit(n_free=1)).axes) == 1
+    assert plots.png_bytes(fig).startswith(b"\x89PNG")
+
+
+# ============================================================================ sensitivity
+
+
+def test_morris_plot_ranks_the_parameters():
+    indices = pd.DataFrame({
+        "outcome": ["a", "a", "a", "b", "b", "b"],
+        "parameter": ["x", "y", "z"] * 2,
+        "mu_star": [3.0, 1.0, 2.0, 0.5, 0.2, 0.0],
+        "mu_star_conf": [0.3, 0.1, 0.2, 0.05, 0.02, 0.0],
+        "sigma": [1.0, 2.0, 0.5, 0.1, 0.3, 0.0],
+    })  # fmt: skip
+    fig = plots.morris_plot(indices, ["a", "b"], title="screening")
+    assert len(fig.axes) == 4 and fig.get_suptitle() == "screening"
+    bars = fig.axes[0]
+    assert bars.get_title() == "a"
+    assert [t.get_text() for t in bars.get_yticklabels()] == ["y", "z", "x"], "ranked by mu*, largest on top"
+    np.testing.assert_allclose([p.get_width() for p in bars.patches], [1.0, 2.0, 3.0])
+    assert [ax.get_xlabel() for ax in fig.axes[2:]] == ["mu*", "mu*"]  # the scatters, under the bars
+    assert all(ax.get_ylabel() == "sigma" for ax in fig.axes[2:])
+    assert plots.png_bytes(fig).startswith(b"\x89PNG")
+
+
+# ============================================================================ tuner
+
+
+def test_update_keeps_earlier_changes_and_redraws_the_same_figure() -> None:
+    own = Tuner("baseline", end_year=2026)
+    figure = own.figure
+    line = next(ln for ln in figure.axes[0].get_lines() if ln.get_label() == "russian")
+    before = np.asarray(line.get_ydata(), dtype=float).copy()
+    artists = [len(ax.get_children()) for ax in figure.axes]
+    first = own.update(russia_premium_usd_per_t=200.0)
+    second = own.update(sea_rate_factor=1.5)
+    assert first.figure is figure and second.figure is figure
+    assert [len(ax.get_children()) for ax in figure.axes] == artists, "lines replaced, none added"
+    assert own.changes() == {"russia_premium_usd_per_t": 200.0, "sea_rate_factor": 1.5}
+    assert 0 < second.seconds < 30
+    after = np.asarray(line.get_ydata(), dtype=float)
+    expected = _annual(second.results)["russian"].to_numpy()
+    np.testing.assert_allclose(after, expected)
+    assert after[-1] < before[-1]
+    assert "Russia premium (USD/t) 200" in figure.get_suptitle()
+    assert "Sea rate x 1.5" in figure.get_suptitle()
+
+
+def test_update_without_drawing_runs_and_leaves_the_figure() -> None:
+    own = Tuner("baseline", end_year=2022)
+    line = next(ln for ln in own.figure.axes[0].get_lines() if ln.get_label() == "russian")
+    before = np.asarray(line.get_ydata(), dtype=float).copy()
+    title = own.figure.get_suptitle()
+    out = own.update(draw=False, russia_premium_usd_per_t=200.0)
+    assert own.changes() == {"russia_premium_usd_per_t": 200.0}
+    assert out.results is own.results
+    np.testing.assert_array_equal(np.asarray(line.get_ydata(), dtype=float), before)
+    assert own.figure.get_suptitle() == title == "baseline to 2022, deterministic: every lever at its default"
+    assert not np.allclose(_annual(out.results)["russian"].to_numpy(), before)
+
+
+def test_tuner_figure_draws_the_reference_dashed_and_shares_in_percent(res: Results):
+    fig = plots.TunerFigure(res, "a run").figure
+    ax_vol, ax_share = fig.axes
+    vol = _annual(res)
+    for c in _assert_corridor_lines(ax_vol):
+        solid = next(ln for ln in ax_vol.get_lines() if ln.get_label() == c.replace("_", "-"))
+        np.testing.assert_allclose(solid.get_ydata(), vol[c].to_numpy())
+    dashed = [ln for ln in ax_vol.get_lines() if ln.get_linestyle() == "--"]
+    assert len(dashed) == len(_assert_corridor_lines(ax_vol)), "one reference line per corridor"
+    shares = np.sum([ln.get_ydata() for ln in ax_share.get_lines() if ln.get_linestyle() == "-"], axis=0)
+    np.testing.assert_allclose(shares, 100.0)
+    assert fig.get_suptitle() == "a run, deterministic: every lever at its default"
+    assert fig.get_layout_engine() is None, "a fixed layout: constrained layout is slower than the run"
 
 
 # ============================================================================ history

@@ -1,6 +1,6 @@
 """Tests of :mod:`corridors.tuning`: each lever moves the run the way it should, from when it
-should, and an update redraws the notebook's figure (what the sliders of
-notebooks/02_tune_parameters.ipynb call, exercised here without a browser).
+should (what the sliders of notebooks/02_tune_parameters.ipynb call, exercised here without a
+browser). The tuner's figure, and how an update redraws it, are tested in tests/test_plots.py.
 """
 
 from __future__ import annotations
@@ -104,23 +104,6 @@ def test_cost_elasticity_changes_the_shares_from_the_start(tuner: Tuner) -> None
     assert not np.allclose(low.to_numpy(), high.to_numpy(), rtol=1e-3)
 
 
-def test_update_keeps_earlier_changes_and_redraws_the_same_figure() -> None:
-    own = Tuner("baseline", end_year=2026)
-    figure = own.figure
-    line = next(ln for ln in figure.axes[0].get_lines() if ln.get_label() == "russian")
-    before = np.asarray(line.get_ydata(), dtype=float).copy()
-    first = own.update(russia_premium_usd_per_t=200.0)
-    second = own.update(sea_rate_factor=1.5)
-    assert first.figure is figure and second.figure is figure
-    assert own.changes() == {"russia_premium_usd_per_t": 200.0, "sea_rate_factor": 1.5}
-    assert 0 < second.seconds < 30
-    after = np.asarray(line.get_ydata(), dtype=float)
-    expected = _volumes(second.results)["russian"].to_numpy()
-    np.testing.assert_allclose(after, expected)
-    assert after[-1] < before[-1]
-    assert "Russia premium (USD/t) 200" in figure.get_suptitle()
-
-
 @pytest.mark.parametrize(
     ("values", "message"),
     [({"russia_premium": 10.0}, "unknown lever"), ({"sea_rate_factor": 10.0}, "outside")],
@@ -137,14 +120,3 @@ def test_every_lever_default_lies_in_its_range(tuner: Tuner) -> None:
     for name, lever in tuner.levers.items():  # the scenario's (fitted) values, ranges widened to hold them
         assert lever.low <= tuner.defaults[name] == lever.default <= lever.high, name
     assert tuner.defaults["cost_elasticity"] == tuner.scenario.parameters().cost_elasticity
-
-
-def test_update_without_drawing_runs_and_leaves_the_figure() -> None:
-    own = Tuner("baseline", end_year=2022)
-    line = next(ln for ln in own.figure.axes[0].get_lines() if ln.get_label() == "russian")
-    before = np.asarray(line.get_ydata(), dtype=float).copy()
-    out = own.update(draw=False, russia_premium_usd_per_t=200.0)
-    assert own.changes() == {"russia_premium_usd_per_t": 200.0}
-    assert out.results is own.results
-    np.testing.assert_array_equal(np.asarray(line.get_ydata(), dtype=float), before)
-    assert not np.allclose(_volumes(out.results)["russian"].to_numpy(), before)

@@ -58,7 +58,7 @@ import pandas as pd
 from corridors.atomic import write_bytes_atomic, write_dir_atomic
 from corridors.history import load_history, observed
 from corridors.parameters import Parameters
-from corridors.plots import png_bytes
+from corridors.plots import png_bytes, profile_figure, series_figure
 from corridors.results import OBSERVABLES
 from corridors.scenario._toml import toml_dumps
 from corridors.vocabulary import BASE_YEAR, LAST_OBSERVED_YEAR
@@ -897,77 +897,8 @@ def write_parameters(
 
 # ----------------------------------------------------------------------- the report
 
-SERIES_LABELS = {
-    "middle_corridor_t": ("Middle Corridor through Kazakhstan", "Mt/yr", 1e-6),
-    "northern_transit_teu": ("China-EU transit on 1520 track", "thousand TEU/yr", 1e-3),
-    "middle_kz_share": ("Kazakh share of the Middle Corridor", "share", 1.0),
-    "middle_transit_days": ("Middle Corridor transit time, China-Europe", "days", 1.0),
-    "middle_teu": ("Containers on the Middle Corridor", "thousand TEU/yr", 1e-3),
-}
-SERIES_PLOT = "observed_vs_modelled.png"
-PROFILE_PLOT = "loss_profiles.png"
-
-
-def series_figure(fit: FitResult, history: pd.DataFrame | None = None, cv: CrossValidation | None = None):
-    """A panel per observed series: observed points, the fitted run, the 2019-2022 fit's 2023."""
-    from matplotlib.figure import Figure
-
-    history = load_history() if history is None else history
-    fig = Figure(figsize=(13, 7.5), layout="constrained")
-    axes = fig.subplots(2, 3).ravel()
-    for ax, (name, (title, unit, scale)) in zip(axes, SERIES_LABELS.items(), strict=False):
-        m = fit.modelled[name]
-        o = observed(history, name)
-        ax.plot(m.index, m.to_numpy() * scale, "-o", color="#0072B2", label="modelled (fit 2019-2023)")
-        ax.plot(o.index, o.to_numpy() * scale, "s", color="#000000", ms=7, label="observed")
-        if cv is not None:
-            c = cv.fit.modelled[name]
-            ax.plot(c.index, c.to_numpy() * scale, "--", color="#E69F00", lw=1.2, label="fit 2019-2022")
-            p23 = c.get(LAST_OBSERVED_YEAR, np.nan)
-            ax.plot([LAST_OBSERVED_YEAR], [p23 * scale], "D", color="#E69F00", ms=7,
-                    label=f"{LAST_OBSERVED_YEAR} predicted")  # fmt: skip
-        ax.set_title(title, fontsize=10)
-        ax.set_ylabel(unit)
-        ax.set_xticks(range(BASE_YEAR, LAST_OBSERVED_YEAR + 1))
-        ax.set_ylim(bottom=0)
-        ax.grid(alpha=0.3)
-    handles, labels = axes[0].get_legend_handles_labels()
-    axes[-1].axis("off")
-    axes[-1].legend(handles, labels, loc="center", frameon=False)
-    fig.suptitle(f"Observed and modelled, 2019-2023 (loss {fit.loss:.2f})")
-    return fig
-
-
-def profile_figure(fit: FitResult):
-    """The loss along each parameter's bounds with the others at the optimum."""
-    from matplotlib.figure import Figure
-
-    n = len(fit.free)
-    cols = min(n, 3)
-    rows = max(1, math.ceil(n / cols))
-    fig = Figure(figsize=(4.3 * cols, 3.3 * rows), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
-    for ax, p in zip(axes, fit.free, strict=False):
-        prof = fit.profiles.get(p.name)
-        if prof is not None and len(prof):
-            ax.plot(prof["value"], prof["loss"], "-o", color="#0072B2", ms=4)
-        ax.axvline(fit.values[p.name], color="#D55E00", lw=1, ls="--", label="optimum")
-        ax.plot([fit.values[p.name]], [fit.loss], "o", color="#D55E00")
-        ax.set_xlim(p.lower, p.upper)
-        ax.set_title(p.name, fontsize=10)
-        ax.set_ylabel("loss")
-        if (
-            prof is not None
-            and len(prof)
-            and prof["loss"].min() > 0
-            and prof["loss"].max() / prof["loss"].min() > 20
-        ):
-            ax.set_yscale("log")
-        ax.grid(alpha=0.3)
-    for ax in axes[n:]:
-        ax.axis("off")
-    fig.suptitle("Loss profiles (others at the optimum)")
-    return fig
+SERIES_PLOT = "observed_vs_modelled.png"  # corridors.plots.series_figure
+PROFILE_PLOT = "loss_profiles.png"  # corridors.plots.profile_figure
 
 
 def _fmt(v: float, name: str) -> str:

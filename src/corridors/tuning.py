@@ -3,8 +3,8 @@
 ``notebooks/02_tune_parameters.ipynb`` binds one ipywidgets slider to each lever of
 :data:`LEVERS` and calls :meth:`Tuner.update` on every change; the tests call the same method
 without a browser. This module does not import ipywidgets (an optional extra): it holds the
-levers, the re-run and the figure, which are package code so that they are linted and tested
-like the rest.
+levers and the re-run, and draws with :class:`corridors.plots.TunerFigure` (one figure whose
+lines each update replaces); all package code, so that it is linted and tested like the rest.
 
 A lever is one of the main behavioural and policy inputs:
 
@@ -37,19 +37,20 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 
 from corridors.events import Event, Investment
 from corridors.parameters import Parameters
-from corridors.plots import CORRIDOR_COLOURS
+from corridors.plots import TunerFigure
 from corridors.results import Results
 from corridors.runs import run
 from corridors.scenario import Scenario, find_scenario, load_scenario
-from corridors.vocabulary import BASE_YEAR, C5, CORRIDORS, quarter_index, quarter_label
+from corridors.vocabulary import BASE_YEAR, C5, quarter_index, quarter_label
+
+if TYPE_CHECKING:  # the figure is drawn by corridors.plots; only its type is named here
+    from matplotlib.figure import Figure
 
 __all__ = ["LEVERS", "Lever", "Tuner", "Update"]
 
@@ -153,7 +154,8 @@ class Tuner:
         self.values: dict[str, float] = dict(self.defaults)
         self.reference = self.run()
         self.results = self.reference
-        self.figure, self._lines = self._draw()
+        self._figure = TunerFigure(self.reference, f"{sc.name} to {end_year}")
+        self.figure: Figure = self._figure.figure
 
     # ---------------------------------------------------------------- running
 
@@ -233,73 +235,8 @@ class Tuner:
         res = self.run(**resolved)
         self.values, self.results = resolved, res
         if draw:
-            self._redraw(res)
+            self._figure.update(res, {self.levers[n].label: v for n, v in self.changes().items()})
         return Update(res, self.figure, time.perf_counter() - start)
-
-    # ---------------------------------------------------------------- drawing
-
-    @staticmethod
-    def _annual(res: Results) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
-        """Years, and Mt/yr and % share by corridor."""
-        vol = res.annual_volumes().pivot(index="year", columns="corridor", values="volume_t")
-        vol = vol.reindex(columns=list(CORRIDORS), fill_value=0.0).fillna(0.0)
-        total = vol.sum(axis=1).to_numpy()
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share = {c: np.where(total > 0, vol[c].to_numpy() / total * 100.0, 0.0) for c in CORRIDORS}
-        return vol.index.to_numpy(), {c: vol[c].to_numpy() / 1e6 for c in CORRIDORS}, share
-
-    def _draw(self) -> tuple[Figure, dict[tuple[str, str], Any]]:
-        years, mt, share = self._annual(self.reference)
-        shown = [c for c in CORRIDORS if (mt[c] > 0).any()]
-        # A fixed layout: constrained layout would take longer than the model to redraw.
-        fig = Figure(figsize=(11.5, 5.0))
-        fig.subplots_adjust(left=0.06, right=0.99, bottom=0.2, top=0.87, wspace=0.18)
-        ax_vol, ax_share = fig.subplots(1, 2)
-        lines = {}
-        for ax, data, key in ((ax_vol, mt, "volume"), (ax_share, share, "share")):
-            for c in shown:
-                colour = CORRIDOR_COLOURS[c]
-                ax.plot(years, data[c], color=colour, lw=1.2, ls="--", alpha=0.7)
-                (lines[key, c],) = ax.plot(years, data[c], color=colour, lw=2.4, marker="o", ms=3,
-                                           label=c.replace("_", "-"))  # fmt: skip
-            if years[-1] >= 2026:  # the scenarios' own events start in 2026
-                ax.axvline(2025.5, color="#888888", lw=0.8, ls=":")
-                ax.text(2025.6, 0.98, "scenario events from 2026", transform=ax.get_xaxis_transform(),
-                        fontsize=7, color="#666666", va="top")  # fmt: skip
-            ax.set_xlabel("year")
-            ax.grid(axis="y", color="#DDDDDD", lw=0.6)
-            ax.set_axisbelow(True)
-            ax.set_ylim(bottom=0)
-        ax_vol.set_ylabel("freight (Mt/yr, pipelines excluded)")
-        ax_vol.set_title("Freight by corridor", loc="left", fontsize=11)
-        ax_share.set_ylabel("share of the year's freight (%)")
-        ax_share.set_title("Corridor shares", loc="left", fontsize=11)
-        handles = [lines["volume", c] for c in shown]
-        handles += [Line2D([], [], color="#444444", lw=2.4, label="tuned run"),
-                    Line2D([], [], color="#444444", lw=1.2, ls="--", label="scenario as it is")]  # fmt: skip
-        fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=9, frameon=False)
-        self._axes = (ax_vol, ax_share)
-        fig.suptitle(self._title(), fontsize=10)
-        return fig, lines
-
-    def _redraw(self, res: Results) -> None:
-        years, mt, share = self._annual(res)
-        for (key, c), line in self._lines.items():
-            line.set_data(years, (mt if key == "volume" else share)[c])
-        for ax in self._axes:
-            ax.relim()
-            ax.autoscale_view()
-            ax.set_ylim(bottom=0)
-        self.figure.suptitle(self._title(), fontsize=10)
-
-    def _title(self) -> str:
-        changed = [
-            f"{lever.label} {self.values[n]:.3g}"
-            for n, lever in self.levers.items()
-            if self.values[n] != self.defaults[n]
-        ]
-        what = ", ".join(changed) if changed else "every lever at its default"
-        return f"{self.scenario.name} to {self.end_year}, deterministic: {what}"
 
     def changes(self) -> Mapping[str, float]:
         """The levers whose current value differs from the default."""

@@ -1,0 +1,58 @@
+"""Every figure of the package, drawn on :class:`matplotlib.figure.Figure` (never pyplot).
+
+One fixed, colour-blind-safe colour per corridor everywhere. The modules, from the bottom
+up (each imports only modules listed before it; maps, series, comparison, calibration,
+sensitivity and tuner none of one another):
+
+- :mod:`~corridors.plots.style`: colours, markers, axes helpers, the PNG writer
+  :func:`png_bytes`;
+- :mod:`~corridors.plots.frames`: the tables the run figures draw, from a run's Results;
+- :mod:`~corridors.plots.maps`: :func:`network_map` and :func:`flow_map`;
+- :mod:`~corridors.plots.series`: one run over time (:func:`volumes_plot`,
+  :func:`country_shares_plot`, :func:`dependence_plot`, :func:`bottleneck_plot`);
+- :mod:`~corridors.plots.comparison`: runs and ensembles side by side (:func:`compare`,
+  the public ``corridors.compare``; :func:`compare_plot`, :func:`fan_chart`);
+- :mod:`~corridors.plots.calibration`: the calibration report's :func:`series_figure` and
+  :func:`profile_figure`;
+- :mod:`~corridors.plots.sensitivity`: :func:`morris_plot`, a Morris screening;
+- :mod:`~corridors.plots.tuner`: :class:`TunerFigure`, the tuning sliders' figure,
+  redrawn in place;
+- :mod:`~corridors.plots.standard`: :func:`run_plots`, the figures of a run directory.
+
+The other colours, markers and line styles are in :mod:`~corridors.plots.style`. Results,
+ensembles and fits are duck-typed: plots never import :mod:`corridors.results` (nor
+anything above it) at run time.
+"""
+
+from __future__ import annotations
+
+from corridors.plots.calibration import SERIES_LABELS, profile_figure, series_figure
+from corridors.plots.comparison import compare, compare_plot, fan_chart
+from corridors.plots.maps import flow_map, network_map
+from corridors.plots.sensitivity import morris_plot
+from corridors.plots.series import bottleneck_plot, country_shares_plot, dependence_plot, volumes_plot
+from corridors.plots.standard import run_plots
+from corridors.plots.style import CORRIDOR_COLOURS, COUNTRY_NAMES, FEEDER_COLOUR, png_bytes
+from corridors.plots.tuner import TunerFigure
+
+__all__ = [
+    "CORRIDOR_COLOURS",
+    "COUNTRY_NAMES",
+    "FEEDER_COLOUR",
+    "SERIES_LABELS",
+    "TunerFigure",
+    "bottleneck_plot",
+    "compare",
+    "compare_plot",
+    "country_shares_plot",
+    "dependence_plot",
+    "fan_chart",
+    "flow_map",
+    "morris_plot",
+    "network_map",
+    "png_bytes",
+    "profile_figure",
+    "run_plots",
+    "series_figure",
+    "volumes_plot",
+]

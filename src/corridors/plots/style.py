@@ -1,0 +1,201 @@
+"""The look every figure shares: colours, markers, line styles, axes helpers, the PNG writer.
+
+The bottom of :mod:`corridors.plots`: it imports nothing of the package. One fixed,
+colour-blind-safe colour per corridor everywhere; countries are told apart by marker and
+dash in neutral tones, so that a colour always means a corridor.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from corridors.vocabulary import BASE_YEAR, LAST_OBSERVED_YEAR
+
+__all__ = [
+    "C5_ISO3",
+    "CORRIDOR_COLOURS",
+    "COUNTRY_NAMES",
+    "COUNTRY_STYLES",
+    "FEEDER_COLOUR",
+    "HISTORY_SHADE",
+    "NODE_MARKERS",
+    "PIPELINE_COLOUR",
+    "corridor_handles",
+    "corridor_label",
+    "png_bytes",
+    "run_title",
+    "shade_observed",
+    "y_grid",
+    "year_axis",
+]
+
+# Okabe and Ito (2008), "Color Universal Design": distinguishable with any colour vision.
+CORRIDOR_COLOURS: dict[str, str] = {
+    "russian": "#D55E00",  # vermillion
+    "chinese": "#CC79A7",  # reddish purple
+    "middle": "#0072B2",  # blue
+    "sea": "#56B4E9",  # sky blue
+    "iranian": "#E69F00",  # orange
+    "trans_afghan": "#009E73",  # bluish green
+}
+FEEDER_COLOUR = "#7F7F7F"
+PIPELINE_COLOUR = "#000000"
+NODE_MARKERS: dict[str, tuple[str, float]] = {
+    "city": ("o", 22),
+    "rail_hub": ("D", 18),
+    "border_crossing": ("^", 26),
+    "seaport": ("s", 24),
+    "dry_port": ("p", 30),
+    "market": ("*", 140),
+}
+C5_ISO3 = ("KAZ", "KGZ", "TJK", "TKM", "UZB")  # the five on the base map (its ISO 3166 alpha-3 codes)
+
+COUNTRY_NAMES = {
+    "KZ": "Kazakhstan",
+    "KG": "Kyrgyzstan",
+    "TJ": "Tajikistan",
+    "TM": "Turkmenistan",
+    "UZ": "Uzbekistan",
+}
+# Countries are not corridors: they are drawn in neutral tones and told apart by marker and dash,
+# so that a colour always means a corridor.
+COUNTRY_STYLES: dict[str, dict] = {
+    "KZ": {"color": "#000000", "marker": "o", "ls": "-"},
+    "KG": {"color": "#6E6E6E", "marker": "s", "ls": "--"},
+    "TJ": {"color": "#000000", "marker": "^", "ls": ":"},
+    "TM": {"color": "#6E6E6E", "marker": "D", "ls": "-."},
+    "UZ": {"color": "#A8A8A8", "marker": "v", "ls": "-"},
+}
+HISTORY_SHADE = "#E4E4E4"
+
+
+def png_bytes(fig: Figure, *, dpi: int = 120) -> bytes:
+    """A figure rendered as PNG, in memory (callers write it atomically).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure to render.
+    dpi : int
+        Dots per inch.
+
+    Returns
+    -------
+    bytes
+        The PNG file's content.
+    """
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+def corridor_label(corridor: str) -> str:
+    """The name of a corridor in a legend or title.
+
+    Parameters
+    ----------
+    corridor : str
+        A corridor of :data:`corridors.vocabulary.CORRIDORS` (``"trans_afghan"``).
+
+    Returns
+    -------
+    str
+        The name with dashes for underscores (``"trans-afghan"``).
+    """
+    return corridor.replace("_", "-")
+
+
+def run_title(res: Any) -> str:
+    """What a figure calls a run: its scenario (or name) and seed.
+
+    Parameters
+    ----------
+    res : Results
+        A run; only its ``meta`` mapping is read (duck-typed).
+
+    Returns
+    -------
+    str
+        ``"<scenario>, seed <n>"``, or the name alone without a seed (``"run"`` without either).
+    """
+    meta: Mapping = getattr(res, "meta", {}) or {}
+    name = next((v for v in (meta.get("scenario"), meta.get("name")) if isinstance(v, str) and v), "run")
+    seed = meta.get("seed")
+    return f"{name}, seed {seed}" if seed is not None else str(name)
+
+
+def corridor_handles(corridors: Sequence[str], lw: float = 2.2) -> list[Line2D]:
+    """Legend entries for corridors: a line in each one's colour.
+
+    Parameters
+    ----------
+    corridors : sequence of str
+        The corridors, in the legend's order.
+    lw : float
+        Line width of the entries.
+
+    Returns
+    -------
+    list of Line2D
+        One handle per corridor, labelled by :func:`corridor_label`.
+    """
+    return [Line2D([], [], color=CORRIDOR_COLOURS[c], lw=lw, label=corridor_label(c)) for c in corridors]
+
+
+def shade_observed(ax, *, label: str | None = None, annual: bool = True) -> None:
+    """Grey band over the observed window 2019-2023.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The axes to shade.
+    label : str, optional
+        Legend label of the band.
+    annual : bool
+        Annual points sit on whole years (the band runs from half a year before the first
+        to half a year after the last); otherwise from the start of 2019 to the end of 2023.
+    """
+    lo, hi = (
+        (BASE_YEAR - 0.5, LAST_OBSERVED_YEAR + 0.5)
+        if annual
+        else (float(BASE_YEAR), LAST_OBSERVED_YEAR + 1.0)
+    )
+    ax.axvspan(lo, hi, color=HISTORY_SHADE, zorder=0, lw=0, label=label)
+
+
+def y_grid(ax) -> None:
+    """Light horizontal grid lines behind the data.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The axes to grid.
+    """
+    ax.grid(axis="y", color="#DDDDDD", lw=0.6)
+    ax.set_axisbelow(True)
+
+
+def year_axis(ax, years: Iterable[int], *, max_ticks: int = 10) -> None:
+    """Ticks on whole years, at most ``max_ticks`` of them, and the grid of :func:`y_grid`.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The axes whose x axis is years.
+    years : iterable of int
+        The years drawn; ticks start at the first, every 1, 2, 4, 5, 10, 20 or 50 years.
+    max_ticks : int
+        The most ticks wanted (the step is at most 50 years).
+    """
+    years = np.asarray(sorted(years))
+    step = next(s for s in (1, 2, 4, 5, 10, 20, 50) if len(years) <= s * max_ticks or s == 50)
+    ticks = [y for y in years if (y - years[0]) % step == 0]
+    ax.set_xticks(ticks)
+    ax.tick_params(labelsize=8)
+    y_grid(ax)
