@@ -19,11 +19,16 @@ checked once when it is made; :meth:`Execution.make_executor` gives the executor
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
 import operator
 import os
 import re
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -64,18 +69,16 @@ def prepare_worker() -> None:
     with _prepare_lock:
         if _prepared:
             return
-        import sys
-
         # For what this worker starts. Not NUMBA_NUM_THREADS once numba is imported: numba
         # re-reads it at each compilation and refuses a value other than the one its threads
         # were launched with; set_num_threads below is the run-time switch.
         keep = ("NUMBA_NUM_THREADS",) if "numba" in sys.modules else ()
         os.environ.update({k: v for k, v in SINGLE_THREAD_ENV.items() if k not in keep})
-        import numba
+        import numba  # lazy: after the environment above, which numba reads when first imported
 
         numba.set_num_threads(1)
         from corridors import routing
-        from corridors.model import packaged_inputs
+        from corridors.model import packaged_inputs  # lazy: +0.6 s (Mesa) to import; workers only
 
         routing.warmup()  # loads every kernel from the on-disk cache
         packaged_inputs()
@@ -91,8 +94,6 @@ def _local_initializer(parent: int) -> None:
     """Worker start: prepare, and exit when the coordinating process is gone."""
 
     def watch() -> None:
-        import time
-
         while True:
             if os.getppid() != parent:
                 os._exit(1)
@@ -142,8 +143,7 @@ class LocalExecutor(Executor):
         self._pool = None
 
     def start(self) -> None:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, wait
+        from concurrent.futures import ProcessPoolExecutor  # lazy: +75 ms to import; local runs only
 
         self._pool = ProcessPoolExecutor(
             max_workers=self.workers,
@@ -170,8 +170,6 @@ class LocalExecutor(Executor):
             self._pool = None
 
     def imap_unordered(self, fn, tasks):
-        from concurrent.futures import FIRST_COMPLETED, wait
-
         assert self._pool is not None, "use the executor as a context manager"
         # Keep a few runs queued per worker rather than submitting thousands at once, so an
         # interrupted sweep leaves little queued work to cancel.
@@ -209,7 +207,7 @@ class DaskExecutor(Executor):
         self._client = None
 
     def start(self) -> None:
-        from distributed import Client
+        from distributed import Client  # lazy: +0.27 s to import; Dask runs only
 
         try:
             if self.scheduler is None:
@@ -241,7 +239,7 @@ class DaskExecutor(Executor):
             self._cluster = None
 
     def imap_unordered(self, fn, tasks):
-        from distributed import as_completed
+        from distributed import as_completed  # lazy, as in start
 
         assert self._client is not None, "use the executor as a context manager"
         futures = {self._client.submit(fn, t, pure=False): i for i, t in enumerate(tasks)}
@@ -264,9 +262,7 @@ def loopback_cluster(workers: int):
     The scheduler and workers listen on 127.0.0.1 at free ports; there is no dashboard, and
     the scheduler's HTTP server (health, metrics) serves no routes.
     """
-    import logging
-
-    import dask
+    import dask  # lazy: +0.14 s to import (distributed +0.27 s); Dask runs only
     from distributed import LocalCluster
 
     # pre-spawn: the workers' environment before their first import (numba reads it then)
