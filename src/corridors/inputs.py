@@ -122,7 +122,7 @@ def _check_sources(
 
 
 def load_inputs(net: Network, data_dir: str | Path | None = None) -> Inputs:
-    """Load ``trade.csv``, ``projects.csv``, ``pipelines.csv`` and ``sea_rates.csv``, checked against ``net``."""
+    """Load ``trade.csv``, ``projects.csv``, ``pipelines.csv``, ``sea_rates.csv``, checked against ``net``."""
     root = default_data_dir() if data_dir is None else Path(data_dir)
     sources_path = root / "SOURCES.md"
     keys = source_keys(sources_path)

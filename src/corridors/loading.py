@@ -1,5 +1,4 @@
-"""Loading a quarter: offer, re-booking, spreading over parallel routes, hard capacities and
-experienced costs.
+"""Loading a quarter: offer, re-booking, spreading over parallel routes, hard capacities, experienced costs.
 
 Functions over plain arrays, with the hot loops in Numba kernels (``cache=True``). The
 model (:mod:`corridors.model`) calls them in the order of a step; agents never do. A
@@ -253,8 +252,10 @@ def _queue_days(loads, cap_s, hard_s):
 
 @_kernel
 def _round_kernel(tails, pred, ra, offered, loads, i):
-    """One round of successive averages: the loads of ``offered`` on ``pred``, and the loads
-    averaged into ``loads`` in place (round ``i``). Returns the round's own loads."""
+    """Run one round of successive averages; return the round's own loads.
+
+    The loads of ``offered`` on ``pred``, averaged into ``loads`` in place (round ``i``).
+    """
     round_loads = np.empty(tails.shape[0])
     _load_all(tails, pred, ra, offered, round_loads)
     for s in range(loads.shape[0]):
@@ -336,9 +337,11 @@ class Settled:
 
     @classmethod
     def allocate(cls, S: int, K: int, E: int) -> Settled:
+        """Return arrays for ``S`` shippers, ``K`` corridors and ``E`` edges, not yet filled."""
         return cls(*(np.empty((S, K)) for _ in range(4)), *(np.empty(E) for _ in range(5)))
 
     def arrays(self) -> tuple:
+        """Return the arrays as a tuple for the kernels, in the order of the fields."""
         return (
             self.served,
             self.backlog,
@@ -360,8 +363,7 @@ def _tree(d, quote_pred, round_pred):
 
 @_kernel
 def _distinct(mix):
-    """The distinct tree sets of the rounds in order of appearance, and each round's index
-    among them."""
+    """Return the distinct tree sets of the rounds in order of appearance, and each round's index in them."""
     ids = np.empty(mix.shape[0], dtype=np.int64)
     of = np.empty(mix.shape[0], dtype=np.int64)
     D = 0
@@ -440,8 +442,10 @@ def _settle_on_paths(
     slot,
     out,
 ):
-    """:func:`settle` into ``out`` from the paths of each distinct tree set (``cached``) and
-    the index among them of each round's (``of``)."""
+    """Compute :func:`settle` into ``out`` from the paths of each distinct tree set (``cached``).
+
+    ``of`` is the index among them of each round's tree set.
+    """
     served, backlog, exp_money, exp_time, flow_e, load_e, wait_e, time_e, box_flows = out
     group_od = ra[3]
     box_group = ra[6]
@@ -769,7 +773,7 @@ def load_quarter(
     slot: np.ndarray,
     round_buffers: TreeBuffers,
 ) -> tuple[np.ndarray, np.ndarray, Settled]:
-    """The quarter's loading: :func:`offer`, :func:`spread`, :func:`settle`.
+    """Load the quarter: :func:`offer`, :func:`spread`, :func:`settle`.
 
     With our Dijkstra all of it is one kernel call; with another router (a benchmark's)
     the same kernels run one by one from here, with the router's trees. Returns the freight

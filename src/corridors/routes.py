@@ -1,5 +1,6 @@
-"""Routes and the paths on them: the commodity groups flattened for the kernels, and the
-kernels that walk, sum and load paths.
+"""Routes and the paths on them.
+
+The commodity groups flattened for the kernels, and the kernels that walk, sum and load paths.
 
 Edges are handled in CSR *slot* order (``Network.perm``). Freight is routed per commodity
 group (one routing class per group and corridor, a *row*) from each group's origins (a
@@ -67,8 +68,11 @@ class Routes:
 
     @classmethod
     def build(cls, groups, n_shippers: int, n_corridors: int) -> Routes:
-        """From commodity groups (``shippers``, ``od_of``, ``origins``, ``markets``, ``masks``
-        (K, n_slots), ``commodity``; and ``vot``, else 0 until :meth:`with_vot`)."""
+        """Flatten commodity groups into routes.
+
+        Each group gives ``shippers``, ``od_of``, ``origins``, ``markets``, ``masks``
+        (K, n_slots), ``commodity``; and ``vot``, else 0 until :meth:`with_vot`.
+        """
         K = n_corridors
         masks, vot, job_row, job_source, od_job, od_source, od_dest = [], [], [], [], [], [], []
         group_od = [0]
@@ -109,10 +113,11 @@ class Routes:
 
     @property
     def n_rows(self) -> int:
+        """The number of rows (routing classes: one per group and corridor)."""
         return self.row_masks.shape[0]
 
     def with_vot(self, group_vot: np.ndarray) -> Routes:
-        """The same routes with each group's value of time (USD per tonne-day)."""
+        """Return the same routes with each group's value of time (USD per tonne-day)."""
         return dataclasses.replace(
             self, row_vot=np.repeat(np.asarray(group_vot, dtype=np.float64), self.n_corridors)
         )
@@ -135,7 +140,7 @@ def _arrays(routes: Routes) -> tuple:
 
 @_kernel
 def _path_sums(tails, pred, src, dest, values, out):
-    """Sums of every row of ``values`` along one path, in one walk (inf: unreachable)."""
+    """Add up every row of ``values`` along one path, in one walk (inf: unreachable)."""
     A = values.shape[0]
     node = dest
     if node != src and pred[node] < 0:
@@ -153,9 +158,12 @@ def _path_sums(tails, pred, src, dest, values, out):
 
 @_kernel
 def _path_slots(tails, pred, od_job, od_source, od_dest):
-    """Every pair's path on every corridor as slot lists, walked once: path ``o * K + k`` is
-    ``slots[ptr[i]:ptr[i + 1]]``, from the market back to the origin (the order in which sums
-    along it are taken); ``reach[i]`` False where the corridor cannot reach the market."""
+    """Return every pair's path on every corridor as slot lists, walked once.
+
+    Path ``i = o * K + k`` is ``slots[ptr[i]:ptr[i + 1]]``, from the market back to the origin
+    (the order in which sums along it are taken); ``reach[i]`` False where the corridor cannot
+    reach the market.
+    """
     n_od, K = od_job.shape
     ptr = np.zeros(n_od * K + 1, dtype=np.int64)
     slots = np.empty(n_od * K * 16, dtype=np.int64)  # grown when paths are longer
@@ -185,11 +193,12 @@ def _path_slots(tails, pred, od_job, od_source, od_dest):
 
 @_kernel
 def _parts_on_paths(paths, ra, per_shipper, scale, parts):
-    """Edge flows of ``per_shipper`` (S, K) tonnes on cached ``paths`` (:func:`_path_slots`),
-    per group summed over corridors and divided by ``scale``, into ``parts`` (G, n_slots).
+    """Load ``per_shipper`` (S, K) tonnes on cached ``paths`` (:func:`_path_slots`) per group.
 
-    The same sums as walking the trees: each corridor's flows added pair by pair, then the
-    corridors in order; only the links a group's paths touch are summed."""
+    The edge flows, per group summed over corridors and divided by ``scale``, go into
+    ``parts`` (G, n_slots). The same sums as walking the trees: each corridor's flows added
+    pair by pair, then the corridors in order; only the links a group's paths touch are summed.
+    """
     ptr, slots, reach = paths
     od_job, group_od, od_ship_ptr, od_ship = ra[0], ra[3], ra[4], ra[5]
     n_od, K = od_job.shape
@@ -232,8 +241,10 @@ def _parts_on_paths(paths, ra, per_shipper, scale, parts):
 
 @_kernel
 def _load_on_paths(paths, ra, per_shipper, out):
-    """Edge flows of ``per_shipper`` (S, K) tonnes on cached ``paths`` (:func:`_path_slots`)
-    into ``out``: each group's flows summed over corridors, then the groups in order."""
+    """Load ``per_shipper`` (S, K) tonnes on cached ``paths`` (:func:`_path_slots`) into ``out``.
+
+    The edge flows: each group's flows summed over corridors, then the groups in order.
+    """
     parts = np.empty((ra[3].shape[0] - 1, out.shape[0]))
     _parts_on_paths(paths, ra, per_shipper, 1.0, parts)
     out[:] = 0.0
@@ -244,8 +255,10 @@ def _load_on_paths(paths, ra, per_shipper, out):
 
 @_kernel
 def _load_all(tails, pred, ra, per_shipper, out):
-    """Edge flows of ``per_shipper`` (S, K) tonnes on ``pred`` into ``out``: each group's
-    flows summed over corridors, then the groups in order."""
+    """Load ``per_shipper`` (S, K) tonnes on the trees ``pred`` into ``out``.
+
+    The edge flows: each group's flows summed over corridors, then the groups in order.
+    """
     _load_on_paths(_path_slots(tails, pred, ra[0], ra[1], ra[2]), ra, per_shipper, out)
 
 

@@ -192,7 +192,7 @@ def _masked_weights(weights, edge_mask, out):
 
 @njit(cache=True)
 def _chunks(n_jobs):
-    """Number of contiguous chunks of jobs for ``prange``; each allocates one workspace."""
+    """Return the number of contiguous chunks of jobs for ``prange``; each allocates one workspace."""
     size = min(32, max(1, n_jobs // 256))
     return (n_jobs + size - 1) // size
 
@@ -357,10 +357,12 @@ def _shortest_paths_batch_kernel(indptr, indices, weights, edge_mask, through_ma
 
 @njit(cache=True, parallel=True)
 def _trees_kernel(indptr, indices, weights, edge_mask, through_mask, job_row, job_source):
-    """Shortest-path trees of independent jobs: job ``j`` solves from ``job_source[j]`` with
-    ``weights[job_row[j]]`` and ``edge_mask[job_row[j]]``. Returns ``dist`` and ``pred``
-    ``(n_jobs, n_nodes)``. Each chunk of jobs re-masks the weights only when the row changes,
-    so jobs sorted by row cost one masking per row and chunk."""
+    """Grow the shortest-path trees of independent jobs; return ``dist`` and ``pred`` ``(n_jobs, n_nodes)``.
+
+    Job ``j`` solves from ``job_source[j]`` with ``weights[job_row[j]]`` and
+    ``edge_mask[job_row[j]]``. Each chunk of jobs re-masks the weights only when the row
+    changes, so jobs sorted by row cost one masking per row and chunk.
+    """
     n_jobs = job_row.shape[0]
     n = indptr.shape[0] - 1
     dist = np.empty((n_jobs, n), dtype=np.float64)
@@ -402,7 +404,7 @@ def _bpr_kernel(t0, flow, capacity, alpha, beta, out):
 
 @njit(cache=True)
 def _bpr_derivative_kernel(t0, flow, capacity, alpha, beta, out):
-    """d t / d flow of the BPR function, per edge."""
+    """Write ``d t / d flow`` of the BPR function, per edge, into ``out``."""
     for e in range(t0.shape[0]):
         b = beta[e]
         if b == 0.0:
@@ -528,7 +530,7 @@ def _fold_kernel(tails, pred, origins, od_origin, destinations, values, take_min
 
 @njit(cache=True)
 def _slope(flow, direction, step, t0, capacity, alpha, beta, trial, times):
-    """Derivative of the Beckmann objective at ``flow + step * direction``."""
+    """Return the derivative of the Beckmann objective at ``flow + step * direction``."""
     for e in range(flow.shape[0]):
         trial[e] = flow[e] + step * direction[e]
     _bpr_kernel(t0, trial, capacity, alpha, beta, times)
@@ -600,7 +602,7 @@ def _float_array(name: str, a, shape: tuple[int, ...], *, allow_inf: bool = Fals
 
 
 def _param_array(name: str, a, n: int, *, positive: bool = False) -> np.ndarray:
-    """A scalar or per-edge parameter, broadcast to ``(n,)`` float64."""
+    """Broadcast a scalar or per-edge parameter to ``(n,)`` float64."""
     arr = np.asarray(a)
     if arr.ndim == 0:
         arr = np.full(n, arr.item() if arr.dtype.kind in "fiu" else np.nan)
@@ -698,8 +700,10 @@ _last_reading = (_cpu_reading(), 0.0)  # (reading, cores others used up to it)
 
 
 def _others_load() -> float:
-    """Cores that other processes kept busy between the last two readings of /proc/stat,
-    taken at most every ``_LOAD_INTERVAL`` seconds; 0.0 where it cannot be read."""
+    """Return the cores that other processes kept busy between the last two readings of /proc/stat.
+
+    The readings are taken at most every ``_LOAD_INTERVAL`` seconds; 0.0 where it cannot be read.
+    """
     before, others = _last_reading
     if before is None:
         return 0.0
@@ -714,8 +718,9 @@ def _others_load() -> float:
 
 
 def _threads_for(work: int, tasks: int = 2) -> int:
-    """Numba threads for a call of about ``work`` steps (see ``_PARALLEL_WORK``) that splits
-    into ``tasks`` independent parts.
+    """Return the Numba threads for a call of about ``work`` steps (see ``_PARALLEL_WORK``).
+
+    The call splits into ``tasks`` independent parts.
 
     1 for small work or a single part. Else the current count, ``numba.get_num_threads()``
     (all threads unless lowered, as by :func:`single_thread`), but no more than the cores
@@ -731,8 +736,10 @@ def _threads_for(work: int, tasks: int = 2) -> int:
 
 
 def _run(kernel: Callable, work: int, tasks: int, *args):
-    """``kernel(*args)`` on ``_threads_for(work, tasks)`` Numba threads, then the previous
-    count again. Results do not depend on the count (see the module docstring)."""
+    """Run ``kernel(*args)`` on ``_threads_for(work, tasks)`` Numba threads, then restore the count.
+
+    Results do not depend on the count (see the module docstring).
+    """
     if getattr(_local, "single", 0):  # inside single_thread(): one thread already
         return kernel(*args)
     before = numba.get_num_threads()
@@ -765,10 +772,12 @@ def _dijkstra_work(n_jobs: int, n_nodes: int, n_slots: int) -> int:
 
 
 def _walk_work(n_classes: int, n_od: int, n_values: int, n_nodes: int) -> int:
-    """Steps of walking ``n_classes * n_od`` paths back to their origins for ``n_values``
-    values (a load walks one): hops times (1 + values), the hops per path taken as
+    """Return the steps of walking ``n_classes * n_od`` paths back to their origins for ``n_values`` values.
+
+    A load walks one. Hops times (1 + values), the hops per path taken as
     ``log2(n_nodes) + 1`` (paths average 5.5 hops on the model's 80 nodes, estimate 7, and
-    7 hops on the benchmark's random networks of 2000 nodes, estimate 11)."""
+    7 hops on the benchmark's random networks of 2000 nodes, estimate 11).
+    """
     return n_classes * n_od * (1 + n_values) * n_nodes.bit_length()
 
 
@@ -955,6 +964,7 @@ class PathSet:
 
     @property
     def n_classes(self) -> int:
+        """The number of classes (rows of ``pred``)."""
         return self.pred.shape[0]
 
     def sums(self, values, *, check: bool = True) -> np.ndarray:
@@ -993,8 +1003,10 @@ class PathSet:
         return out[0] if arr.ndim == 1 else out
 
     def load(self, demand, *, check: bool = True) -> np.ndarray:
-        """Edge flows ``(K, n_slots)`` of ``demand`` ``(K, n_od)`` loaded on these paths
-        (``check=False``: as in :meth:`sums`)."""
+        """Load ``demand`` ``(K, n_od)`` on these paths: return the edge flows ``(K, n_slots)``.
+
+        ``check=False``: as in :meth:`sums`.
+        """
         if check:
             q = _float_array("demand", demand, (self.n_classes, self.destinations.size))
         else:
@@ -1068,6 +1080,7 @@ class Graph:
     through_mask: np.ndarray | None = None
 
     def __post_init__(self) -> None:
+        """Check the CSR arrays and the through mask once, and derive each slot's tail."""
         indptr, indices, n = _csr(self.indptr, self.indices)
         tm = np.ones(n, dtype=np.bool_) if self.through_mask is None else self.through_mask
         object.__setattr__(self, "indptr", indptr)
@@ -1077,14 +1090,16 @@ class Graph:
 
     @property
     def n_nodes(self) -> int:
+        """The number of nodes."""
         return self.indptr.size - 1
 
     @property
     def n_slots(self) -> int:
+        """The number of slots (edges)."""
         return self.indices.size
 
     def _assign_work(self, n_classes: int, n_origins: int, n_od: int, n_values: int) -> int:
-        """Steps of :func:`_assign_kernel`: the trees, then a load and a fold of the paths."""
+        """Return the steps of :func:`_assign_kernel`: the trees, then a load and a fold of the paths."""
         n = self.n_nodes
         trees = _dijkstra_work(n_classes * n_origins, n, self.n_slots)
         return trees + _walk_work(n_classes, n_od, 1 + n_values, n)
@@ -1315,7 +1330,7 @@ def user_equilibrium(
     max_iter: int = 10_000,
     initial_flow=None,
 ) -> Equilibrium:
-    """Static user equilibrium with BPR link times.
+    """Solve the static user equilibrium with BPR link times.
 
     Parameters
     ----------

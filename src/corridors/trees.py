@@ -25,14 +25,16 @@ _kernel = njit(cache=True, error_model="numpy")
 
 @dataclass(frozen=True, eq=False)
 class TreeBuffers:
-    """The state of ``n`` tree caches, stacked so that one kernel can update them all: the
-    weights and open links of their last call ``(n, R, n_slots)``, each job's tree ``pred``
-    and its distances ``dist`` ``(n, J, n_nodes)``, whether it was the unique shortest-path
-    tree ``strict`` ``(n, J)``, whether a cache has never been called ``fresh`` ``(n,)``, and
-    each tree's nodes in depth-first preorder ``order`` (the first ``reached`` of them), each
-    node's place ``pos`` in it and the size of its subtree ``size``: a subtree is a run of
-    ``order``. ``inputs`` ``(n, 3, n_slots)`` are the money, travel time and queue wait per
-    slot the last call's weights were made of."""
+    """The state of ``n`` tree caches, stacked so that one kernel can update them all.
+
+    The weights and open links of their last call ``(n, R, n_slots)``, each job's tree
+    ``pred`` and its distances ``dist`` ``(n, J, n_nodes)``, whether it was the unique
+    shortest-path tree ``strict`` ``(n, J)``, whether a cache has never been called ``fresh``
+    ``(n,)``, and each tree's nodes in depth-first preorder ``order`` (the first ``reached``
+    of them), each node's place ``pos`` in it and the size of its subtree ``size``: a subtree
+    is a run of ``order``. ``inputs`` ``(n, 3, n_slots)`` are the money, travel time and
+    queue wait per slot the last call's weights were made of.
+    """
 
     weights: np.ndarray
     masks: np.ndarray
@@ -48,6 +50,7 @@ class TreeBuffers:
 
     @classmethod
     def allocate(cls, n: int, routes: Routes, n_nodes: int) -> TreeBuffers:
+        """Return the buffers of ``n`` caches never called: no weights yet, no trees (every pred -1)."""
         R, n_slots = routes.row_masks.shape
         J = routes.job_row.size
         return cls(
@@ -65,6 +68,7 @@ class TreeBuffers:
         )
 
     def arrays(self) -> tuple:
+        """Return the buffers as a tuple for the kernels, in the order of the fields."""
         return (
             self.weights,
             self.masks,
@@ -109,10 +113,12 @@ class TreeCache:
 
     @property
     def pred(self) -> np.ndarray:
+        """Each job's tree of the last call, ``(J, n_nodes)``: the slot into each node (-1: none)."""
         return self.buffers.pred[self.index]
 
     @property
     def fresh(self) -> bool:
+        """Whether the cache has never been called."""
         return bool(self.buffers.fresh[self.index])
 
     def _solve(self, weights, masks, rows, sources) -> np.ndarray:
@@ -168,8 +174,10 @@ class TreeCache:
 
 @_kernel
 def _row_changes(weights, masks, old_weights, old_masks, inputs, old_inputs, masks_same):
-    """Per row: 0 same open links and weights, 1 weights changed, 2 open links changed (or a
-    weight is not finite). Also the changed open slots of each row of state 1, as a CSR list.
+    """Return per row: 0 same open links and weights, 1 weights changed, 2 open links changed.
+
+    State 2 too where a weight is not finite. Also the changed open slots of each row of
+    state 1, as a CSR list.
 
     With ``masks_same`` (the caller knows the open links did not change) only the slots
     whose ``inputs`` (money, time, wait: what every row's weight is made of) changed can
@@ -218,8 +226,11 @@ def _row_changes(weights, masks, old_weights, old_masks, inputs, old_inputs, mas
 
 @_kernel
 def _tree_distances(tails, p, src, w, d, stack):
-    """Distances along the tree ``p`` under weights ``w``, summed from the source outwards
-    as Dijkstra sums them (inf where the tree does not reach)."""
+    """Write the distances along the tree ``p`` under weights ``w`` into ``d``.
+
+    They are summed from the source outwards as Dijkstra sums them (inf where the tree does
+    not reach).
+    """
     n = d.shape[0]
     for v in range(n):
         d[v] = np.nan
@@ -245,7 +256,7 @@ def _tree_distances(tails, p, src, w, d, stack):
 
 
 def _incoming(indices: np.ndarray, n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
-    """The slots into each node as CSR: node ``v``'s are ``in_slots[in_ptr[v]:in_ptr[v + 1]]``."""
+    """Return the slots into each node as CSR: node ``v``'s are ``in_slots[in_ptr[v]:in_ptr[v + 1]]``."""
     in_slots = np.argsort(indices, kind="stable").astype(np.int64)
     in_ptr = np.zeros(n_nodes + 1, dtype=np.int64)
     np.cumsum(np.bincount(indices, minlength=n_nodes), out=in_ptr[1:])
@@ -254,9 +265,11 @@ def _incoming(indices: np.ndarray, n_nodes: int) -> tuple[np.ndarray, np.ndarray
 
 @_kernel
 def _tree_order(tails, p, src, order, pos, size, scratch):
-    """The tree's nodes in depth-first preorder from ``src`` (each after its parent, each
-    subtree a run: node ``v``'s is ``order[pos[v]:pos[v] + size[v]]``); returns how many
-    nodes the tree reaches. ``scratch`` (3, n + 1) int64 is working space."""
+    """Put the tree's nodes in depth-first preorder from ``src``; return how many it reaches.
+
+    Each node comes after its parent, and each subtree is a run: node ``v``'s is
+    ``order[pos[v]:pos[v] + size[v]]``. ``scratch`` (3, n + 1) int64 is working space.
+    """
     n = p.shape[0]
     n_children = scratch[0]
     children = scratch[1]
@@ -296,8 +309,10 @@ def _tree_order(tails, p, src, order, pos, size, scratch):
 
 @_kernel
 def _ordered_distances(tails, p, w, order, reached, d):
-    """:func:`_tree_distances` along a stored order (the same sums: parent's distance plus the
-    link's weight)."""
+    """Compute :func:`_tree_distances` along a stored order.
+
+    The same sums: the parent's distance plus the link's weight.
+    """
     for v in range(d.shape[0]):
         d[v] = np.inf
     d[order[0]] = 0.0
@@ -308,16 +323,22 @@ def _ordered_distances(tails, p, w, order, reached, d):
 
 @_kernel
 def _beats(tails, p, u, v, slot, nd, dv):
-    """Whether a fresh Dijkstra keeps ``v``'s tree link against the candidate ``slot`` from
-    ``u`` at ``nd``: the candidate is dearer, or a parallel link of the same tail that comes
-    later in the adjacency list at the same cost (relaxations take only a strictly lower cost)."""
+    """Return whether a fresh Dijkstra keeps ``v``'s tree link against the candidate ``slot`` from ``u``.
+
+    It does if the candidate, at ``nd``, is dearer, or is a parallel link of the same tail
+    that comes later in the adjacency list at the same cost (relaxations take only a strictly
+    lower cost).
+    """
     return nd > dv or (nd == dv and p[v] >= 0 and tails[p[v]] == u and slot > p[v])
 
 
 @_kernel
 def _out_links_strict(indptr, indices, tails, mask, w, src, p, d, u):
-    """Whether every open link out of ``u`` that is not a tree link, into a node other than
-    the source, ends strictly above the tree's distance of its head (see :func:`_beats`)."""
+    """Return whether every open non-tree link out of ``u`` ends above its head's distance.
+
+    That is, every open link out of ``u`` that is not a tree link, into a node other than
+    the source, ends strictly above the tree's distance of its head (see :func:`_beats`).
+    """
     for slot in range(indptr[u], indptr[u + 1]):
         v = indices[slot]  # a link into the source never improves it: weights are >= 0
         if (
@@ -332,10 +353,12 @@ def _out_links_strict(indptr, indices, tails, mask, w, src, p, d, u):
 
 @_kernel
 def _strictly_optimal(indptr, indices, tails, through, mask, w, src, p, d):
-    """Whether the tree ``p`` with distances ``d`` is the unique shortest-path tree: every open
-    link not in it, out of a node paths may pass through (or the source) and reached by the
-    tree, into a node other than the source, ends strictly above the tree's distance of its
-    head."""
+    """Return whether the tree ``p`` with distances ``d`` is the unique shortest-path tree.
+
+    It is if every open link not in it, out of a node paths may pass through (or the source)
+    and reached by the tree, into a node other than the source, ends strictly above the
+    tree's distance of its head.
+    """
     n = d.shape[0]
     for u in range(n):
         if d[u] == np.inf or (u != src and not through[u]):
@@ -347,12 +370,14 @@ def _strictly_optimal(indptr, indices, tails, through, mask, w, src, p, d):
 
 @_kernel
 def _subtrees_strict(graph, mask, w, src, p, d, order, pos, size, heads, n_heads):
-    """Whether a tree that was the unique shortest-path tree stays so after some weights
-    changed, among them the tree links into ``heads[:n_heads]``: only the distances in those
-    nodes' subtrees move. They are summed again in place (the same sums as
+    """Return whether a unique shortest-path tree stays so after some weights changed.
+
+    Among the changed weights are the tree links into ``heads[:n_heads]``: only the distances
+    in those nodes' subtrees move. They are summed again in place (the same sums as
     :func:`_ordered_distances`), and only the links into and out of the subtrees' nodes are
     checked: a changed link off the tree with neither end in them was checked at distances
-    that did not move (:func:`_refresh_trees` does that first)."""
+    that did not move (:func:`_refresh_trees` does that first).
+    """
     indptr, indices, tails, through, in_ptr, in_slots = graph
     for a in range(1, n_heads):  # by place in the preorder: a nested subtree then follows its root's
         x = heads[a]

@@ -29,7 +29,7 @@ _IND_TANKER = _IND_REVENUE + len(REVENUE_CONTROLLERS)
 
 @njit(cache=True)
 def _block(a, lo, n):
-    """numpy's pairwise sum of up to 128 numbers: 8 accumulators, then the rest in order."""
+    """Add up to 128 numbers as numpy's pairwise sum does: 8 accumulators, then the rest in order."""
     if n < 8:
         res = 0.0
         for i in range(lo, lo + n):
@@ -61,9 +61,12 @@ def _block(a, lo, n):
 
 @njit(cache=True)
 def pairwise_sum(a, lo, n):
-    """``numpy.sum`` of ``a[lo:lo + n]`` (contiguous float64), bit for bit: numpy's pairwise
-    summation (8 accumulators in blocks of up to 128, halves rounded down to a multiple of
-    8 above), so that kernels give the sums the array code they replaced gave."""
+    """Return ``numpy.sum`` of ``a[lo:lo + n]`` (contiguous float64), bit for bit.
+
+    It is numpy's pairwise summation (8 accumulators in blocks of up to 128, halves rounded
+    down to a multiple of 8 above), so that kernels give the sums the array code they
+    replaced gave.
+    """
     if n <= 128:
         return _block(a, lo, n)
     # numpy's recursion (halves rounded down to a multiple of 8) with an explicit stack
@@ -108,8 +111,11 @@ def pairwise_sum(a, lo, n):
 
 @njit(cache=True)
 def _project_sums(ptr, edges, capacity_factor, time_factor, load, wait, flow, time):
-    """Per project: tonne-days of queue its capacity would remove and of travel its time cut
-    would save, at this quarter's loads (see :func:`corridors.agents.best_project`)."""
+    """Return per project the tonne-days of queue and of travel it would save.
+
+    Those of queue its capacity would remove and of travel its time cut would save, at this
+    quarter's loads (see :func:`corridors.agents.best_project`).
+    """
     n = ptr.shape[0] - 1
     waits = np.empty(n)
     times = np.empty(n)
@@ -137,10 +143,12 @@ def _max_ratio(load, cap, idx):
 
 @njit(cache=True)
 def _indicators(arrays, served, load, flow, money, capacity):
-    """The quarter's indicators, with numpy's sums bit for bit: transit tonnes served in all
-    and per corridor, the same for the five's own trade, the Caspian feeders' and each
-    state's ports' highest utilisation, each controller's transit revenue, and each state's
-    Caspian tanker capacity."""
+    """Compute the quarter's indicators, with numpy's sums bit for bit.
+
+    Transit tonnes served in all and per corridor, the same for the five's own trade, the
+    Caspian feeders' and each state's ports' highest utilisation, each controller's transit
+    revenue, and each state's Caspian tanker capacity.
+    """
     transit_rows, c5_rows, feeder, ports_ptr, ports, own_ptr, own, tank_ptr, tank = arrays
     K = served.shape[1]
     out = np.zeros(_IND_TANKER + (tank_ptr.shape[0] - 1))
@@ -216,16 +224,18 @@ class QuarterView:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        """Make every array of the view read-only."""
         read_only(*(v for v in vars(self).values() if isinstance(v, np.ndarray)))
 
     @property
     def year(self) -> int:
+        """The year of the quarter ``t``."""
         return BASE_YEAR + self.t // 4
 
     # ---------------------------------------------------------------- indicators agents read
 
     def _indicators(self) -> np.ndarray:
-        """The indicators agents read, computed in one kernel once per view (see :func:`_indicators`)."""
+        """Return the indicators agents read, computed once per view in one kernel (:func:`_indicators`)."""
         ind = self.extra.get("indicators")
         if ind is None:
             ind = self.extra["indicators"] = _indicators(
@@ -240,6 +250,7 @@ class QuarterView:
         return float(ind[1 + CORRIDORS.index(corridor)] / total) if total > 0 else 0.0
 
     def rail_share_of_transit(self) -> float:
+        """Share of the rail corridors (Russian and Middle) in China-Europe transit served this quarter."""
         return self.transit_share("russian") + self.transit_share("middle")
 
     def c5_russian_share(self) -> float:
@@ -262,8 +273,10 @@ class QuarterView:
         return float(self._indicators()[_IND_REVENUE + REVENUE_CONTROLLERS.index(country)])
 
     def pipeline_route_cost(self, country: str) -> float:
-        """USD/t of the country's crude by its pipeline and on by tanker to the EU, plus the
-        premium sanctions put on EU-bound freight through Russia this quarter."""
+        """Return the USD/t of the country's crude by its pipeline and on by tanker to the EU.
+
+        Plus the premium sanctions put on EU-bound freight through Russia this quarter.
+        """
         route = self.layout.pipeline_routes.get(country)
         if route is None:
             return np.inf
@@ -291,8 +304,10 @@ class QuarterView:
         return float(max(self._indicators()[_IND_TANKER + C5.index(country)] - base, 0.0))
 
     def project_savings(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per project of the catalogue: tonne-days of queue and of travel it would save a
-        quarter at this quarter's loads (computed once per view)."""
+        """Return, per project of the catalogue, the tonne-days of queue and travel it would save a quarter.
+
+        At this quarter's loads (computed once per view).
+        """
         if "projects" not in self.extra:
             self.extra["projects"] = _project_sums(
                 *self.layout.project_arrays, self.load, self.wait_days, self.flow, self.time
@@ -300,7 +315,7 @@ class QuarterView:
         return self.extra["projects"]
 
     def loaded_with(self, **arrays: np.ndarray) -> QuarterView:
-        """This view after the quarter's loading: the same quotes with the loading's arrays."""
+        """Return the view after the quarter's loading: the same quotes with the loading's arrays."""
         out = object.__new__(type(self))
         out.__dict__.update(self.__dict__)
         out.__dict__.update(arrays, loaded=True, extra={})
