@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from corridors.events import Event, RouteClosure, Sanction, baseline_events
+from corridors.events import Event, RouteClosure, Sanction
 from corridors.inputs import Inputs, load_inputs
+from corridors.known_events import baseline_events
 from corridors.model import CorridorModel
 from corridors.network import Network, load_network
 from corridors.parameters import Parameters

@@ -9,7 +9,6 @@ import pytest
 
 from corridors.events import (
     EVENT_TYPES,
-    NON_CRUDE,
     BorderAgreement,
     EdgeSelector,
     EdgeState,
@@ -23,9 +22,8 @@ from corridors.events import (
     TariffChange,
     active_of,
     apply_edge_events,
-    baseline_events,
 )
-from corridors.parameters import Parameters
+from corridors.known_events import baseline_events
 from corridors.vocabulary import CORRIDORS, quarter_index
 
 
@@ -151,17 +149,6 @@ def test_to_dict_round_trips_every_event_type():
         cls = EVENT_TYPES[d.pop("kind")]
         rebuilt = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
         assert rebuilt == ev
-
-
-def test_baseline_events_use_the_calibrated_premium():
-    events = baseline_events(Parameters(russia_premium_usd_per_t=99.0, cpc_risk_usd_per_t=33.0))
-    premiums = {
-        ev.commodities: ev.premium_usd_per_t for ev in events if isinstance(ev, Sanction) and not ev.ban
-    }
-    assert premiums == {NON_CRUDE: 99.0, ("crude",): 33.0}  # the CPC's own risk for crude
-    ban = next(ev for ev in events if isinstance(ev, Sanction) and ev.ban and ev.start == "2022Q2")
-    assert ban.directions == ("transit",)  # the avoidance ban hits China-Europe transit only
-    assert all(quarter_index(ev.start) <= quarter_index("2025Q4") for ev in events)
 
 
 # ============================================================================ selection

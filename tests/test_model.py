@@ -31,7 +31,8 @@ import corridors
 from corridors.agents import (
     ShipperAgent,
 )
-from corridors.events import RouteClosure, Sanction, Shock, baseline_events
+from corridors.events import RouteClosure, Sanction, Shock
+from corridors.known_events import baseline_events
 from corridors.model import CorridorModel
 from corridors.parameters import Parameters
 from corridors.results import TABLES, Results
@@ -116,7 +117,9 @@ def traces(build_model, trace, baseline_trace) -> dict:
     return {
         "baseline": baseline_trace,
         "stochastic": trace(build_model(end_year=END, stochastic=True, seed=7)),
-        "ban_closure": trace(build_model(end_year=END, stochastic=True, seed=3, events=ban_and_closure_from_2025())),
+        "ban_closure": trace(
+            build_model(end_year=END, stochastic=True, seed=3, events=ban_and_closure_from_2025())
+        ),
         "partial_ban": trace(build_model(end_year=END, events=partial_ban_events())),
     }
 

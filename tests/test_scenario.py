@@ -19,15 +19,8 @@ import pytest
 
 import corridors.scenario
 from corridors.errors import ScenarioError
-from corridors.events import (
-    EVENT_TYPES,
-    BorderAgreement,
-    Investment,
-    RouteClosure,
-    Sanction,
-    Shock,
-    baseline_events,
-)
+from corridors.events import EVENT_TYPES, BorderAgreement, Investment, RouteClosure, Sanction, Shock
+from corridors.known_events import baseline_events
 from corridors.parameters import BOUND_KINDS, Parameters
 from corridors.scenario import (
     Scenario,

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from corridors.events import EdgeState, Investment, Shock, apply_edge_events, baseline_events
+from corridors.events import EdgeState, Investment, Shock, apply_edge_events
 from corridors.inputs import load_inputs
+from corridors.known_events import baseline_events
 from corridors.layout import Layout
 from corridors.parameters import Parameters
 from corridors.timeline import Timeline

@@ -19,7 +19,8 @@ from __future__ import annotations
 from corridors._version import __version__
 from corridors.ensemble import Sensitivity, run_ensemble, run_one, sensitivity, sweep
 from corridors.errors import CorridorsError, DataError, ScenarioError
-from corridors.events import Event, baseline_events
+from corridors.events import Event
+from corridors.known_events import baseline_events
 from corridors.network import Network, load_network
 from corridors.parameters import Parameters
 from corridors.plots import compare

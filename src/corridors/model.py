@@ -46,14 +46,16 @@ from corridors.agents import (
     target_shares,
 )
 from corridors.bans import rebook
-from corridors.events import Event, OfftakeDeal, Sanction, Subsidy, baseline_events
+from corridors.events import Event, OfftakeDeal, Sanction, Subsidy
 from corridors.inputs import Inputs, load_inputs
+from corridors.known_events import baseline_events
 from corridors.layout import Layout
 from corridors.market import offered_volumes, pipeline_flows, policy_terms, quarter_links
 from corridors.network import Network, load_network
 from corridors.parameters import Parameters
 from corridors.quotes import quote_quarter
 from corridors.run_record import SHIPPER_KEYS, STEP_ARRAYS, RunRecord
+from corridors.settling import Settled
 from corridors.timeline import Timeline
 from corridors.trees import TreeBuffers, TreeCache
 from corridors.view import QuarterView
@@ -265,7 +267,7 @@ class CorridorModel(mesa.Model):
         self.rec["money"] = np.full((T, S, K), np.nan)
         self.rec["time"] = np.full((T, S, K), np.nan)
         self.backlog = np.zeros((S, K))
-        self.outcome = loading.Settled.empty(S, K, E)
+        self.outcome = Settled.empty(S, K, E)
         self.expected_wait = np.zeros(E)
         self._masks_of = None
 

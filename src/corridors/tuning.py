@@ -10,7 +10,7 @@ A lever is one of the main behavioural and policy inputs:
 
 - sanction intensity: ``russia_premium_usd_per_t`` and ``russia_avoidance_share`` (the
   premium on EU-linked freight through Russia from 2022Q1, and the share of EU-bound transit
-  banned from Russian routes from 2022Q2: :func:`corridors.events.baseline_events`);
+  banned from Russian routes from 2022Q2: :func:`corridors.known_events.baseline_events`);
 - investment size and timing: ``caspian_capacity_factor`` and ``caspian_investment_year`` (an
   :class:`~corridors.events.Investment` multiplying the capacity of every Caspian crossing to
   and from Baku/Alat, rail ferries, container feeders and tankers, from Q1 of that year);

@@ -17,7 +17,8 @@ from typing import Any
 from pydantic import Field, PrivateAttr, ValidationError
 
 from corridors.errors import ScenarioError
-from corridors.events import Event, baseline_events
+from corridors.events import Event
+from corridors.known_events import baseline_events
 from corridors.parameters import Parameters
 from corridors.scenario._toml import toml_dumps, toml_value
 from corridors.scenario.checks import build_event, check_semantics, check_unique_quarters, year_of
