@@ -49,7 +49,7 @@ from benchlib import (  # next to this script
     version,
 )
 from corridors import routing
-from corridors.executors import Execution, loopback_cluster
+from corridors.experiments.executors import Execution, loopback_cluster
 
 SEED = 7
 END_YEAR = 2035

@@ -405,7 +405,12 @@ def part_of(func: tuple[str, int, str], kernels: set[tuple[str, str]]) -> str | 
     if path.endswith(("corridors/layout.py", "corridors/market.py", "corridors/view.py")):
         return MARKET
     if path.endswith(
-        ("corridors/model.py", "corridors/__init__.py", "corridors/runs.py", "corridors/run_record.py")
+        (
+            "corridors/model.py",
+            "corridors/__init__.py",
+            "corridors/experiments/runs.py",
+            "corridors/run_record.py",
+        )
     ):
         return "model (corridors/model.py)"
     if path.endswith("corridors/events.py"):

@@ -1,4 +1,4 @@
-"""Tests of ``corridors.calibrate``: the loss, the parameters file, identifiability, the
+"""Tests of ``corridors.experiments.calibrate``: the loss, the parameters file, identifiability, the
 report directory and the ``corridors calibrate`` command.
 
 Every model run here is deterministic and ends in 2023 (0.15-0.3 s). The fits are short:
@@ -17,8 +17,9 @@ from typer.testing import CliRunner
 
 pytest.importorskip("scipy")
 
-from corridors import calibrate as cal
 from corridors.cli import app
+from corridors.experiments import calibrate as cal
+from corridors.experiments.calibrate import problem, report
 from corridors.history import load_history
 from corridors.scenario import load_scenario, scenario_dir
 
@@ -117,7 +118,7 @@ def test_loss_lower_at_a_hand_tuned_point_than_at_an_absurd_one(history) -> None
 
 
 def test_constants_reproduce_the_2019_levels(history) -> None:
-    ev = cal._Evaluator(history=history)
+    ev = problem._Evaluator(history=history)
     obs = ev.observables(HAND_TUNED)
     for name, series in cal.CONSTANT_TARGETS.items():
         o = float(history[(history["series"] == series) & (history["year"] == 2019)]["value"].iloc[0])
@@ -171,7 +172,7 @@ def test_write_parameters_round_trips_through_a_scenario(tmp_path: Path) -> None
 def test_write_parameters_of_a_fit(tmp_path: Path, quick_fit) -> None:
     cal.write_parameters(quick_fit, tmp_path / "fit.toml")
     p = load_scenario(_fitted_scenario(tmp_path, "fit.toml")).parameters()
-    base = cal._baseline().parameters()
+    base = problem._baseline().parameters()
     setting = [cal.FreeParameter(k, -1e9, 1e9, "") for k in quick_fit.constants]
     expected = cal.parameters_for(quick_fit.constants, cal.parameters_for(quick_fit.values, base), setting)
     assert expected == p
@@ -258,7 +259,7 @@ def test_report_written_atomically(tmp_path: Path, quick_fit, quick_cv, monkeypa
     def broken(fit):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(cal, "profile_figure", broken)
+    monkeypatch.setattr(report, "profile_figure", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         cal.write_report(quick_fit, quick_cv, tmp_path / "report")
     with pytest.raises(RuntimeError, match="disk full"):

@@ -25,14 +25,14 @@ import typer
 from pandas.testing import assert_frame_equal
 from typer.testing import CliRunner
 
-import corridors.calibrate as calibrate_module
 import corridors.cli as cli_module
+import corridors.experiments.calibrate as calibrate_module
+import corridors.experiments.runs as runs_module
 import corridors.results.run as results_module
-import corridors.runs as runs_module
 from corridors import __version__
 from corridors.cli import app
 from corridors.errors import ScenarioError
-from corridors.executors import ExecutorError, LocalExecutor
+from corridors.experiments.executors import ExecutorError, LocalExecutor
 from corridors.network import default_data_dir
 from corridors.results import TABLES
 from corridors.scenario import load_scenario, scenario_dir, scenario_schema

@@ -1,4 +1,4 @@
-"""Ensembles, sweeps and sensitivity analysis (corridors.ensemble, designs, executors, uncertainty).
+"""Ensembles, sweeps and sensitivity analysis (corridors.experiments.ensemble, designs, executors, uncertainty).
 
 Ensembles stay tiny (a few replicates to 2021) so that the file runs in well under a
 minute on two cores. One session-scoped Dask LocalCluster of two single-threaded workers
@@ -24,10 +24,10 @@ from matplotlib.figure import Figure
 from pandas.testing import assert_frame_equal
 
 import corridors
-from corridors import designs, records
-from corridors.ensemble import outcomes, run_table
-from corridors.executors import Execution, loopback_cluster
-from corridors.records import CORRIDOR_VARIABLES
+from corridors.experiments import designs, records
+from corridors.experiments.ensemble import outcomes, run_table
+from corridors.experiments.executors import Execution, loopback_cluster
+from corridors.experiments.records import CORRIDOR_VARIABLES
 from corridors.results import OBSERVABLES, TABLES, EnsembleResults, load_ensemble
 from corridors.scenario import load_scenario
 from corridors.uncertainty import draw_parameters, replicate_seed, replicate_sequence
@@ -133,7 +133,7 @@ def test_preparing_a_worker_whose_numba_threads_already_run_keeps_numba_working(
         "routing.warmup()\n"
         "from numba.np.ufunc import parallel\n"
         "assert parallel._is_initialized and numba.config.NUMBA_NUM_THREADS == 2\n"
-        "from corridors.executors import prepare_worker\n"
+        "from corridors.experiments.executors import prepare_worker\n"
         "prepare_worker()\n"
         "numba.core.config.reload_config()  # what every compilation does\n"
         "assert numba.get_num_threads() == 1\n"

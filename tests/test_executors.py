@@ -1,4 +1,4 @@
-"""Where runs execute: the options object ``corridors.executors.Execution``.
+"""Where runs execute: the options object ``corridors.experiments.executors.Execution``.
 
 Checked once, when it is made (a bad value names the option and the reason); the executor
 it asks for (local processes, an embedded Dask cluster or an existing scheduler, from the
@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import corridors
-from corridors.executors import SCHEDULER_ENV, DaskExecutor, Execution, LocalExecutor
+from corridors.experiments.executors import SCHEDULER_ENV, DaskExecutor, Execution, LocalExecutor
 
 ADDRESS = "tcp://127.0.0.1:8786"
 ENSEMBLES = {
@@ -128,8 +128,8 @@ def test_the_ensembles_take_execution_and_no_loose_executor_options(name):
 @pytest.mark.parametrize(
     ("kwargs", "reason"),
     [
-        ({"execution": "dask"}, r"^execution: must be a corridors\.executors\.Execution, got 'dask'"),
-        ({"execution": {"workers": 2}}, r"^execution: must be a corridors\.executors\.Execution"),
+        ({"execution": "dask"}, r"^execution: must be a corridors\.Execution, got 'dask'"),
+        ({"execution": {"workers": 2}}, r"^execution: must be a corridors\.Execution"),
         ({"execution": Execution(workers=1), "workers": 2}, r"^workers: give it in execution=Execution\(workers=2"),
         ({"workers": 0}, r"^workers: must be an integer >= 1, got 0"),
     ],

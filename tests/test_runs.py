@@ -1,4 +1,4 @@
-"""Tests of :mod:`corridors.runs`: every shipped scenario runs, scenarios share the baseline's
+"""Tests of :mod:`corridors.experiments.runs`: every shipped scenario runs, scenarios share the baseline's
 history until they depart from it, manifests, and writing run directories through the API.
 
 The command line (``corridors run`` and friends) is tested in test_cli.py.
@@ -19,7 +19,7 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 import corridors
-import corridors.runs as runs
+import corridors.experiments.runs as runs
 from corridors.events import Event
 from corridors.network import default_data_dir
 from corridors.results import TABLES, Results, load_results

@@ -750,7 +750,7 @@ def test_package_modules_import_one_way():
 
 
 def test_calibrate_writes_parameters_with_the_one_toml_writer(tmp_path):
-    from corridors.calibrate import parameters_toml
+    from corridors.experiments.calibrate import parameters_toml
 
     text = parameters_toml({"cost_elasticity": 3, "corridor_constants.middle": 1.5}, loss_value=2.0)
     assert text.startswith("# Fitted parameters") and "\n[parameters]\ncost_elasticity = 3.0\n" in text

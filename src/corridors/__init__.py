@@ -17,15 +17,16 @@ The public API::
 from __future__ import annotations
 
 from corridors._version import __version__
-from corridors.ensemble import Sensitivity, run_ensemble, run_one, sensitivity, sweep
 from corridors.errors import CorridorsError, DataError, ScenarioError
 from corridors.events import Event
+from corridors.experiments.ensemble import Sensitivity, run_ensemble, run_one, sensitivity, sweep
+from corridors.experiments.executors import Execution
+from corridors.experiments.runs import run
 from corridors.known_events import baseline_events
 from corridors.network import Network, load_network
 from corridors.parameters import Parameters
 from corridors.plots import compare
 from corridors.results import EnsembleResults, Results, load_ensemble, load_results
-from corridors.runs import run
 from corridors.scenario import Scenario, load_scenario
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "DataError",
     "EnsembleResults",
     "Event",
+    "Execution",
     "Network",
     "Parameters",
     "Results",

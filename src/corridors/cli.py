@@ -8,7 +8,7 @@ codes: 0 ok, 1 the run failed, 2 bad input, 128 + the signal's number when inter
 
 The imports are at the top: ``import corridors.cli`` imports the package (its
 ``__init__``), which loads almost all of them already; the rest (rich.progress,
-corridors.calibrate, corridors.demo) add about 11 ms to ``corridors --help`` (measured with
+corridors.experiments.calibrate, corridors.demo) add about 11 ms to ``corridors --help`` (measured with
 ``python -X importtime``). Only ``corridors.model`` (with Mesa, for ``warmup``) stays in its
 command; Solara runs in a process of its own.
 """
@@ -44,14 +44,15 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from corridors import calibrate as cal
-from corridors import ensemble, plots, routing, runs
+from corridors import plots, routing
 from corridors._version import __version__
 from corridors.atomic import write_bytes_atomic
 from corridors.demo import route_cost_demo
-from corridors.designs import parse_range
 from corridors.errors import CorridorsError
-from corridors.executors import Execution, ExecutorError
+from corridors.experiments import calibrate as cal
+from corridors.experiments import ensemble, runs
+from corridors.experiments.designs import parse_range
+from corridors.experiments.executors import Execution, ExecutorError
 from corridors.history import load_history
 from corridors.network import CORRIDORS, load_network
 from corridors.results import load_ensemble, load_results
@@ -69,7 +70,7 @@ err = Console(stderr=True)
 
 
 EXIT_FAILURE, EXIT_BAD_INPUT = 1, 2
-# Where the runs of an ensemble, sweep or sensitivity execute (corridors.executors.Execution).
+# Where the runs of an ensemble, sweep or sensitivity execute (corridors.experiments.executors.Execution).
 Workers = Annotated[int | None, typer.Option(min=1, help="Worker processes (default: this machine's cores).")]
 ExecutorName = Annotated[
     str | None,

@@ -1,6 +1,6 @@
 """The model's behavioural and policy parameters, with their reasons.
 
-Every default is either calibrated (``corridors.calibrate`` overwrites those through a
+Every default is either calibrated (``corridors.experiments.calibrate`` overwrites those through a
 scenario's ``parameters_file``) or an assumption whose reasoning is given here and in
 docs/ODD.md. Alignments are scenario inputs: never fitted, varied in sensitivity analysis.
 
@@ -45,7 +45,7 @@ def default_alignment() -> dict[str, dict[str, float]]:
 class Parameters:
     """Parameters of :class:`corridors.model.CorridorModel` (keyword-only, with defaults).
 
-    Attributes marked *calibrated* are fitted to 2019-2023 in ``corridors.calibrate``;
+    Attributes marked *calibrated* are fitted to 2019-2023 in ``corridors.experiments.calibrate``;
     the others are assumptions with the reasoning in their comment.
 
     Parameters

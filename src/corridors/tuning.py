@@ -42,10 +42,10 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from corridors.events import Event, Investment
+from corridors.experiments.runs import run
 from corridors.parameters import Parameters
 from corridors.plots import TunerFigure
 from corridors.results import Results
-from corridors.runs import run
 from corridors.scenario import Scenario, find_scenario, load_scenario
 from corridors.vocabulary import BASE_YEAR, C5, quarter_index, quarter_label
 

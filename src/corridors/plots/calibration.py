@@ -1,6 +1,6 @@
 """The calibration report's figures: observed against modelled, and the loss profiles.
 
-:func:`corridors.calibrate.write_report` writes them as ``observed_vs_modelled.png`` and
+:func:`corridors.experiments.calibrate.write_report` writes them as ``observed_vs_modelled.png`` and
 ``loss_profiles.png``. The fit and the cross-validation are duck-typed (plots sit below the
 calibration in the package's layers and never import it): only the attributes named in each
 docstring are read.
@@ -36,12 +36,12 @@ def series_figure(fit: Any, history: pd.DataFrame | None = None, cv: Any = None)
     Parameters
     ----------
     fit : FitResult
-        The full fit (:class:`corridors.calibrate.FitResult`); its ``modelled`` series (by
+        The full fit (:class:`corridors.experiments.calibrate.FitResult`); its ``modelled`` series (by
         observable, indexed by year) and its ``loss`` are read.
     history : pandas.DataFrame, optional
         The observed history (default: the packaged ``history.csv``).
     cv : CrossValidation, optional
-        The cross-validation (:class:`corridors.calibrate.CrossValidation`); with it, each
+        The cross-validation (:class:`corridors.experiments.calibrate.CrossValidation`); with it, each
         panel adds the 2019-2022 fit's run and its 2023 prediction (``cv.fit.modelled``).
 
     Returns
@@ -81,7 +81,7 @@ def profile_figure(fit: Any) -> Figure:
     Parameters
     ----------
     fit : FitResult
-        The fit (:class:`corridors.calibrate.FitResult`); its ``free`` parameters (``name``,
+        The fit (:class:`corridors.experiments.calibrate.FitResult`); its ``free`` parameters (``name``,
         ``lower``, ``upper``), ``profiles`` (by name, a table of ``value`` and ``loss``),
         ``values`` and ``loss`` are read.
 

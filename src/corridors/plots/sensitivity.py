@@ -1,4 +1,4 @@
-"""Sensitivity figures: the Morris screening of :func:`corridors.ensemble.sensitivity`."""
+"""Sensitivity figures: the Morris screening of :func:`corridors.experiments.ensemble.sensitivity`."""
 
 from __future__ import annotations
 

@@ -39,10 +39,10 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from corridors import designs
 from corridors.atomic import write_bytes_atomic, write_dir_atomic
-from corridors.executors import Execution, Executor
-from corridors.records import merge_runs, outcomes, run_table
+from corridors.experiments import designs
+from corridors.experiments.executors import Execution, Executor
+from corridors.experiments.records import merge_runs, outcomes, run_table
 from corridors.results import EnsembleResults, parquet_bytes
 from corridors.uncertainty import NUMERIC_PARAMETERS, draw_parameters, parameter_values
 
@@ -93,8 +93,8 @@ def _scenario_from_toml(text: str) -> Scenario:
 
 def execute(task: RunTask) -> dict[str, Any]:
     """Run one task in a worker: ``{"run", "table"}`` or ``{"run", "error"}``, never raising."""
-    from corridors.executors import prepare_worker
-    from corridors.runs import run
+    from corridors.experiments.executors import prepare_worker
+    from corridors.experiments.runs import run
 
     t0 = time.perf_counter()
     try:
@@ -177,7 +177,7 @@ def _design(points: pd.DataFrame, replicates: int, sc: Scenario, seed: int) -> p
 
 def _resolve(scenario: Scenario | str | Path | None, overrides: Mapping[str, Any] | None,
              seed: int | None, end_year: int | None) -> tuple[Scenario, int]:  # fmt: skip
-    from corridors.runs import _scenario
+    from corridors.experiments.runs import _scenario
 
     sc = _scenario(scenario, overrides)
     _check_end_year(sc, end_year)
@@ -252,7 +252,7 @@ def run_ensemble(
     end_year : int, optional
         Replace the scenario's last year.
     execution : Execution, optional
-        Where the runs execute (:class:`corridors.executors.Execution`: worker processes,
+        Where the runs execute (:class:`corridors.experiments.executors.Execution`: worker processes,
         an embedded Dask cluster or an existing one). Default: ``Execution()``, local
         processes on every core, or the Dask scheduler in ``DASK_SCHEDULER_ADDRESS``.
     workers : int, optional
@@ -434,7 +434,7 @@ def run_one(
     Integer parameters given as floats (by an optimiser) are rounded. Returns the dict of
     :func:`outcomes` (floats; NaN where an outcome did not occur).
     """
-    from corridors.runs import _scenario, run
+    from corridors.experiments.runs import _scenario, run
 
     sc = _scenario(scenario, None)
     numeric = parameter_values({k: v for k, v in params.items() if k in NUMERIC_PARAMETERS})
@@ -454,7 +454,7 @@ def _execution(execution: Execution | None, workers: int | None) -> Execution:
     if execution is None:
         return Execution(workers=workers)
     if not isinstance(execution, Execution):
-        msg = f"execution: must be a corridors.executors.Execution, got {execution!r}"
+        msg = f"execution: must be a corridors.Execution, got {execution!r}"
         raise ValueError(msg)
     if workers is not None:
         msg = f"workers: give it in execution=Execution(workers={workers!r}, ...), not beside it"
@@ -564,7 +564,7 @@ def _manifest(
     plan: _Plan, ex: Executor, fingerprint: str, status: str = "running", **more: Any
 ) -> dict[str, Any]:
     from corridors._version import __version__
-    from corridors.runs import _git_revision
+    from corridors.experiments.runs import _git_revision
 
     return _jsonable({
         "kind": plan.kind,
