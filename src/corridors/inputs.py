@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -10,11 +11,11 @@ import numpy as np
 import pandas as pd
 
 from corridors.errors import DataError
-from corridors.network import Network, default_data_dir
+from corridors.network import Network, default_data_dir, packaged_network
 from corridors.tables import Col, choice, integer, number, read_table, source_keys, text
 from corridors.vocabulary import BASE_YEAR, COMMODITIES, DIRECTIONS, LAST_YEAR, step_year
 
-__all__ = ["Inputs", "load_inputs"]
+__all__ = ["Inputs", "load_inputs", "packaged_inputs"]
 
 
 TRADE_COLUMNS = (
@@ -181,3 +182,15 @@ def load_inputs(net: Network, data_dir: str | Path | None = None) -> Inputs:
     if not np.array_equal(steps.to_numpy(), np.arange(len(sea))):
         raise DataError(path, "columns year, quarter", "quarters must run from 2019Q1 without gaps, in order")
     return Inputs(trade=trade, projects=projects, sea_rates=sea, pipelines=pipelines)
+
+
+@functools.cache
+def packaged_inputs() -> Inputs:
+    """Return the packaged demand, projects, pipelines and sea rates, loaded once per process.
+
+    Returns
+    -------
+    Inputs
+        :func:`load_inputs` of the packaged data on :func:`~corridors.network.packaged_network`.
+    """
+    return load_inputs(packaged_network())

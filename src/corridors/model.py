@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from functools import cache
 from typing import Any
 
 import mesa
@@ -47,11 +46,11 @@ from corridors.agents import (
 )
 from corridors.bans import rebook
 from corridors.events import Event, OfftakeDeal, Sanction, Subsidy
-from corridors.inputs import Inputs, load_inputs
+from corridors.inputs import Inputs, load_inputs, packaged_inputs
 from corridors.known_events import baseline_events
 from corridors.layout import Layout
 from corridors.market import offered_volumes, pipeline_flows, policy_terms, quarter_links
-from corridors.network import Network, load_network
+from corridors.network import Network, packaged_network
 from corridors.parameters import Parameters
 from corridors.quotes import quote_quarter
 from corridors.run_record import SHIPPER_KEYS, STEP_ARRAYS, RunRecord
@@ -81,18 +80,6 @@ POLICY_COLUMNS = (
     "sea_rate_usd_per_feu",
     "cape_detour_days",
 )
-
-
-@cache
-def packaged_network() -> Network:
-    """Return the packaged network, loaded and checked once per process (it is never modified)."""
-    return load_network()
-
-
-@cache
-def packaged_inputs() -> Inputs:
-    """Return the packaged demand, projects, pipelines and sea rates, loaded once per process."""
-    return load_inputs(packaged_network())
 
 
 class CorridorModel(mesa.Model):

@@ -8,6 +8,7 @@ error raises :class:`corridors.errors.DataError` naming the file, row and column
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib.resources import files
@@ -40,6 +41,7 @@ __all__ = [
     "Network",
     "default_data_dir",
     "load_network",
+    "packaged_network",
 ]
 
 NODE_KINDS: tuple[str, ...] = ("city", "rail_hub", "border_crossing", "seaport", "dry_port", "market")
@@ -492,3 +494,15 @@ def _check_reachability(net: Network, path: Path) -> None:
         for market in corridor.markets:
             if not np.isfinite(dist[:, net.node_id(market)]).any():
                 raise DataError(path, f"[{name}].markets", f"no path from the region to {market!r}")
+
+
+@functools.cache
+def packaged_network() -> Network:
+    """Return the packaged network, loaded and checked once per process (it is never modified).
+
+    Returns
+    -------
+    Network
+        :func:`load_network` of the packaged data, shared by every caller in the process.
+    """
+    return load_network()
