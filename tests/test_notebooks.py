@@ -154,3 +154,27 @@ def test_tuning_notebook_sliders_rerun_the_model(tuning_notebook) -> None:
     assert tuner.changes() == {}
     assert {name: s.value for name, s in sliders.items()} == tuner.defaults
     assert tuner.results.corridors.equals(tuner.reference.corridors)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebooks_import_only_the_public_api(path):
+    """A notebook imports ``corridors`` and names of ``corridors.__all__`` (the ``plots``
+    package among them), nothing from the package's inner modules."""
+    import corridors
+
+    public = set(corridors.__all__)
+    for cell in _read(path).cells:
+        if cell.cell_type != "code":
+            continue
+        code = "\n".join(line for line in cell.source.splitlines() if not line.startswith(("%", "!")))
+        for node in ast.walk(ast.parse(code)):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    assert not alias.name.startswith("corridors.") or alias.name == "corridors.plots", (
+                        alias.name
+                    )
+            elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("corridors"):
+                if node.module == "corridors":
+                    assert {a.name for a in node.names} <= public, [a.name for a in node.names]
+                else:
+                    assert node.module == "corridors.plots", f"{path.name} imports {node.module}"

@@ -16,6 +16,7 @@ The public API::
 
 from __future__ import annotations
 
+from corridors import plots
 from corridors._version import __version__
 from corridors.errors import CorridorsError, DataError, ScenarioError
 from corridors.events import Event
@@ -27,7 +28,8 @@ from corridors.network import Network, load_network
 from corridors.parameters import Parameters
 from corridors.plots import compare
 from corridors.results import EnsembleResults, Results, load_ensemble, load_results
-from corridors.scenario import Scenario, load_scenario
+from corridors.scenario import Scenario, find_scenario, load_scenario, scenario_dir
+from corridors.tuning import Tuner
 
 __all__ = [
     "CorridorsError",
@@ -41,16 +43,20 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "Sensitivity",
+    "Tuner",
     "__version__",
     "baseline_events",
     "compare",
+    "find_scenario",
     "load_ensemble",
     "load_network",
     "load_results",
     "load_scenario",
+    "plots",
     "run",
     "run_ensemble",
     "run_one",
+    "scenario_dir",
     "sensitivity",
     "sweep",
 ]
