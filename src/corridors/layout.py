@@ -60,6 +60,8 @@ class Layout:
     opens_year: np.ndarray
     tail_country: np.ndarray
     caspian: np.ndarray
+    kz_port_exits: np.ndarray
+    kz_port_ends: np.ndarray
     feeder: np.ndarray
     tanker: np.ndarray
     ru_rail: np.ndarray
@@ -127,6 +129,7 @@ class Layout:
         tail_country = e["tail"].map(node_country).to_numpy()
         head_country = e["head"].map(node_country).to_numpy()
         tail_kind = e["tail"].map(node_kind).to_numpy()
+        head_kind = e["head"].map(node_kind).to_numpy()
         caspian = (gateway == _MIDDLE) & np.isin(mode, ("ferry", "sea"))
         carries_containers = e["commodities"].map(lambda c: "containers" in c).to_numpy(bool)
         is_crude_only = e["commodities"].map(lambda c: tuple(c) == ("crude",)).to_numpy(bool)
@@ -173,6 +176,16 @@ class Layout:
             opens_year=e["opens_year"].fillna(0).to_numpy(int),
             tail_country=tail_country,
             caspian=caspian,
+            # the Caspian crossings leaving a Kazakh seaport (the Middle Corridor series of the
+            # Kazakh ministry counts them), and those leaving or reaching one
+            kz_port_exits=np.flatnonzero(caspian & (tail_country == "KZ") & (tail_kind == "seaport")),
+            kz_port_ends=np.flatnonzero(
+                caspian
+                & (
+                    ((tail_country == "KZ") & (tail_kind == "seaport"))
+                    | ((head_country == "KZ") & (head_kind == "seaport"))
+                )
+            ),
             feeder=(feeder := caspian & (mode == "sea") & carries_containers),
             tanker=caspian & is_crude_only,
             ru_rail=(controller == "RU") & (mode == "rail"),

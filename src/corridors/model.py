@@ -330,26 +330,19 @@ class CorridorModel(mesa.Model):
     def record(self) -> RunRecord:
         """Return the recorded arrays of the steps run so far, and what they are indexed by."""
         T, L, net = self.t, self.layout, self.net
-        # the Middle Corridor's westbound Caspian crossings start at a Kazakh seaport (the
-        # Ministry's series counts them); the Kazakh crossings start or end at one
-        ports = net.nodes.loc[(net.nodes["country"] == "KZ") & (net.nodes["kind"] == "seaport"), "name"]
-        from_port, to_port = (
-            net.edges["tail"].isin(ports).to_numpy(),
-            net.edges["head"].isin(ports).to_numpy(),
-        )
         return RunRecord(
             arrays={name: self.rec[name][:T] for name in STEP_ARRAYS},
             n_steps=T,
             end_year=self.end_year,
             stochastic=self.stochastic,
-            shippers={c: [str(v) for v in L.shipper[c]] for c in SHIPPER_KEYS},
+            shippers={c: L.shipper[c].tolist() for c in SHIPPER_KEYS},
             policy_columns=POLICY_COLUMNS,
             pipelines=tuple(str(p) for p in self.inputs.pipelines["pipeline"]),
             decisions=[tuple(d.values()) for d in self.decisions],
             gateway=L.gateway,
             hard=L.hard,
-            middle_caspian_edges=tuple(int(e) for e in np.flatnonzero(L.caspian & from_port)),
-            kz_caspian_edges=tuple(int(e) for e in np.flatnonzero(L.caspian & (from_port | to_port))),
+            middle_caspian_edges=tuple(L.kz_port_exits.tolist()),
+            kz_caspian_edges=tuple(L.kz_port_ends.tolist()),
             t_per_teu=float(net.unit("t_per_teu_loaded")),
         )
 
