@@ -25,7 +25,7 @@ import typer
 from pandas.testing import assert_frame_equal
 from typer.testing import CliRunner
 
-import corridors.cli as cli_module
+import corridors.cli.tools as cli_tools
 import corridors.experiments.calibrate as calibrate_module
 import corridors.experiments.runs as runs_module
 import corridors.results.run as results_module
@@ -625,7 +625,7 @@ def test_the_dashboard_stops_its_server_and_exits_0(monkeypatch, how):
     pytest.importorskip("solara")
     server = _Server(how)
     monkeypatch.setattr(
-        cli_module, "subprocess", types.SimpleNamespace(Popen=server, TimeoutExpired=TimeoutError)
+        cli_tools, "subprocess", types.SimpleNamespace(Popen=server, TimeoutExpired=TimeoutError)
     )
     result = invoke("dashboard", "--end-year", "2026")
     assert result.exit_code == 0, result.output

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from corridors.cli import MAIN_PAIRS, app
+from corridors.cli import app
+from corridors.cli.tools import MAIN_PAIRS
 from corridors.network import CORRIDORS, default_data_dir
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,74 @@
+"""The ``corridors`` command: the Typer app and its commands, in the order ``--help`` lists them.
+
+The commands are grouped by what they work on: :mod:`~corridors.cli.runs` (single runs,
+scenario files, comparisons, plots, the schema), :mod:`~corridors.cli.ensembles`
+(ensembles, sweeps, sensitivity) and :mod:`~corridors.cli.tools` (warmup, the demo, the
+network, the calibration, the dashboard). :mod:`~corridors.cli.guard` holds what they share:
+the guard every long command runs in (progress bar, SIGTERM as Ctrl-C, one line for what
+stopped it), the consoles, the exit codes and the options. The only package that prints.
+
+Exit codes: 0 ok, 1 the run failed, 2 bad input, 128 + the signal's number when interrupted
+(130 for Ctrl-C, 143 for SIGTERM).
+
+The imports are at the top: ``import corridors.cli`` imports the package (its
+``__init__``), which loads almost all of them already; the rest (rich.progress,
+corridors.experiments.calibrate, corridors.demo) add about 11 ms to ``corridors --help`` (measured with
+``python -X importtime``). Only ``corridors.model`` (with Mesa, for ``warmup``) stays in its
+command; Solara runs in a process of its own.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from corridors._version import __version__
+from corridors.cli import ensembles, runs, tools
+from corridors.cli.guard import stdout
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    name="corridors",
+    help="Simulate the competition between Central Asia's trade routes.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+
+
+def _version(value: bool) -> None:
+    """Print the version and stop, for ``--version``."""
+    if value:
+        stdout.print(f"corridors {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Simulate the competition between Central Asia's trade routes."""
+
+
+# The commands, in the order of --help.
+COMMANDS = (
+    ("run", runs.run_command),
+    ("validate", runs.validate),
+    ("scenarios", runs.list_scenarios),
+    ("compare", runs.compare),
+    ("sweep", ensembles.sweep),
+    ("sensitivity", ensembles.sensitivity),
+    ("plot", runs.plot),
+    ("schema", runs.schema),
+    ("warmup", tools.warmup),
+    ("demo", tools.demo),
+    ("network", tools.network),
+    ("calibrate", tools.calibrate),
+    ("dashboard", tools.dashboard),
+)
+for _name, _command in COMMANDS:
+    app.command(_name)(_command)

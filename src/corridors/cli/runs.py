@@ -1,0 +1,233 @@
+"""The commands of single runs and scenario files: run, validate, scenarios, compare, plot, schema."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.progress import MofNCompleteColumn
+from rich.table import Table
+
+from corridors import plots
+from corridors.atomic import write_bytes_atomic
+from corridors.cli.ensembles import run_many
+from corridors.cli.guard import (
+    EXIT_BAD_INPUT,
+    ExecutorName,
+    Scheduler,
+    Workers,
+    err,
+    execution_options,
+    guarded,
+    open_scenario,
+    refuse,
+    save_figure,
+    stdout,
+)
+from corridors.errors import CorridorsError
+from corridors.experiments import ensemble, runs
+from corridors.network import CORRIDORS
+from corridors.results import load_ensemble, load_results
+from corridors.scenario import find_scenario, load_scenario, scenario_dir, scenario_schema
+
+
+def run_command(
+    scenario: Annotated[
+        str, typer.Argument(help="A scenario file, or the name of a shipped one (see `corridors scenarios`).")
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="The run directory to write (default results/<scenario>-<time>)."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing run directory.")] = False,
+    sets: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a field: --set parameters.cost_elasticity=3.5 (repeatable)."),
+    ] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Random seed (default: the scenario's).")] = None,
+    plots: Annotated[
+        bool, typer.Option("--plots/--no-plots", help="Draw the PNG plots into the run directory.")
+    ] = True,
+    replicates: Annotated[
+        int | None,
+        typer.Option(min=1, help="Run an ensemble of N replicates instead (seeded from --seed)."),
+    ] = None,
+    workers: Workers = None,
+    executor: ExecutorName = None,
+    scheduler: Scheduler = None,
+) -> None:
+    """Run a scenario and write its run directory (tables, summary, manifest, plots).
+
+    With --replicates N, run N replicates in parallel (replicate 0 is the single run of the
+    same seed) and write an ensemble directory; run the same command again to finish an
+    interrupted one.
+
+    Example: [bold]corridors run baseline --seed 7 --out results/baseline-7[/bold]
+    Example: [bold]corridors run baseline --replicates 100 --workers 2 --out results/baseline-ens[/bold]
+    """
+    if replicates is None and (workers is not None or executor is not None or scheduler is not None):
+        raise refuse(
+            ValueError("--workers, --executor and --scheduler apply to ensembles: add --replicates N")
+        )
+    execution = execution_options(workers, executor, scheduler)
+    sc = open_scenario(scenario, sets)
+    if replicates is not None:
+        run_many(
+            "ensemble",
+            ensemble.run_ensemble,
+            sc,
+            out,
+            force=force,
+            execution=execution,
+            replicates=replicates,
+            seed=seed,
+        )
+        return
+    target = out or Path("results") / f"{sc.name}-{datetime.now():%Y%m%d-%H%M%S}"
+    if target.exists() and not force:
+        raise refuse(FileExistsError(f"--out: {target} already exists (use --force to replace it)"))
+    with guarded("run", MofNCompleteColumn(), "quarters") as progress:
+        task = progress.add_task(f"running {sc.name}", total=None)
+        res = runs.run(
+            sc, seed=seed, on_step=lambda done, total: progress.update(task, completed=done, total=total)
+        )
+        progress.update(task, description=f"writing {target}")
+        path = runs.write_run(res, sc, target, force=force, plots=plots)
+    _print_summary(res)
+    stdout.print(f"results: {path.resolve()}")
+    if plots:
+        stdout.print(f"plots:   {', '.join(sorted(p.name for p in path.glob('*.png')))}")
+
+
+def _print_summary(res) -> None:
+    s = res.summary
+    table = Table(title=f"{res.meta.get('scenario', 'run')}: corridors in {s['last_year']}")
+    for col in ("corridor", "Mt/yr", "share", "days"):
+        table.add_column(col, justify="left" if col == "corridor" else "right")
+    for corridor, vol in s["volume_t_last_year"].items():
+        if vol <= 0:
+            continue
+        days = s["mean_time_days_last_year"].get(corridor)
+        table.add_row(
+            corridor,
+            f"{vol / 1e6:,.1f}",
+            f"{s['share_last_year'][corridor]:.0%}",
+            "-" if days is None else f"{days:.0f}",
+        )
+    stdout.print(table)
+    year = s.get("middle_overtakes_russian_year")
+    stdout.print(
+        f"Middle Corridor passes the Russian route: {year if year else 'not by ' + str(s['last_year'])}"
+    )
+
+
+def validate(
+    scenarios: Annotated[list[str], typer.Argument(help="Scenario files or names.")],
+) -> None:
+    """Check scenario files without running them; one line per file.
+
+    Example: [bold]corridors validate scenarios/*.toml[/bold]
+    """
+    bad = 0
+    for item in scenarios:
+        try:
+            sc = load_scenario(find_scenario(item))
+            sc.events(sc.parameters())
+        except (CorridorsError, OSError) as exc:
+            err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            bad += 1
+        else:
+            stdout.print(f"ok  {sc.name}  ({sc.path})", highlight=False, soft_wrap=True)
+    if bad:
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def list_scenarios() -> None:
+    """List the shipped scenarios, one line each.
+
+    Example: [bold]corridors scenarios[/bold]
+    """
+    for path in sorted(scenario_dir().glob("*.toml")):
+        try:
+            sc = load_scenario(path)
+        except CorridorsError as exc:
+            err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", soft_wrap=True)
+            continue
+        stdout.print(f"[bold]{sc.name:22}[/bold] {escape(sc.title)}", soft_wrap=True)
+
+
+def compare(
+    run_dirs: Annotated[
+        list[Path], typer.Argument(help="Run directories, or ensemble directories (one or more).")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the figure (PNG).")] = Path(
+        "results/compare.png"
+    ),
+    overtake: Annotated[
+        str,
+        typer.Option(help="With ensembles: the probability that corridor A passes B by each year, as A:B."),
+    ] = "middle:russian",
+) -> None:
+    """Draw runs side by side: volumes by corridor and their differences against the first.
+
+    Given ensemble directories (corridors run --replicates, sweep, sensitivity), draw fan
+    charts instead (median, 50% and 90% bands per corridor) and the probability that one
+    corridor overtakes another by each year.
+
+    Example: [bold]corridors compare results/baseline-7 results/c5_bloc-7 --out results/bloc.png[/bold]
+    Example: [bold]corridors compare results/baseline-ens results/bloc-ens --out results/fan.png[/bold]
+    """
+    if out.suffix.lower() != ".png":
+        raise refuse(ValueError(f"--out: {out} must end in .png"))
+    pair = overtake.split(":")
+    if len(pair) != 2 or not all(c in CORRIDORS for c in pair) or pair[0] == pair[1]:
+        raise refuse(ValueError(f"--overtake: expected A:B, two of {', '.join(CORRIDORS)}, got {overtake!r}"))
+    try:
+        items = [load_ensemble(d) if (d / "ensemble.json").is_file() else load_results(d) for d in run_dirs]
+    except (OSError, ValueError) as exc:
+        raise refuse(exc) from None
+    ensembles = any(not hasattr(r, "countries") for r in items)
+    if len(items) < 2 and not ensembles:
+        raise refuse(ValueError("compare: give at least two run directories, or an ensemble directory"))
+    labels = [r.meta.get("scenario") or d.name for r, d in zip(items, run_dirs, strict=True)]
+    if len(set(labels)) < len(labels):
+        labels = [d.name for d in run_dirs]
+    save_figure(plots.compare(items, labels, overtake=(pair[0], pair[1])), out)
+    err.print(f"figure written to {out.resolve()}")
+
+
+def plot(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory written by `corridors run`.")],
+) -> None:
+    """Draw (again) the standard plots of a run into its directory.
+
+    Example: [bold]corridors plot results/baseline-7[/bold]
+    """
+    try:
+        res = load_results(run_dir)
+    except (OSError, ValueError) as exc:
+        raise refuse(exc) from None
+    for name, data in runs.render_plots(res).items():
+        write_bytes_atomic(run_dir / name, data)
+    err.print(f"plots written to {run_dir.resolve()}")
+
+
+def schema(
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the JSON Schema here instead of stdout.")
+    ] = None,
+) -> None:
+    """Print the JSON Schema of scenario files, for editors (or write it to --out).
+
+    Example: [bold]corridors schema --out scenario.schema.json[/bold]
+    """
+    text = json.dumps(scenario_schema(), indent=2)
+    if out is None:
+        typer.echo(text)
+    else:
+        write_bytes_atomic(out, text.encode())
+        err.print(f"schema written to {out.resolve()}")

@@ -1,0 +1,286 @@
+"""The commands around the model: warmup, demo, network, calibrate and dashboard."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+import types
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.table import Table
+
+from corridors import plots, routing
+from corridors.cli.guard import EXIT_FAILURE, err, guarded, refuse, save_figure, stdout
+from corridors.demo import route_cost_demo
+from corridors.errors import CorridorsError
+from corridors.experiments import calibrate as cal
+from corridors.history import load_history
+from corridors.network import CORRIDORS, load_network
+from corridors.scenario import find_scenario, load_scenario
+
+# Main origin-market pairs of the `network` table: China-Europe transit, the five's exports.
+MAIN_PAIRS = (
+    ("xian", "market_eu"),
+    ("khorgos", "market_eu"),
+    ("astana", "market_eu"),
+    ("tashkent", "market_eu"),
+    ("almaty", "market_china"),
+    ("tashkent", "market_turkey"),
+    ("ashgabat", "market_iran_gulf"),
+    ("tashkent", "market_south_asia"),
+)
+
+
+def warmup() -> None:
+    """Compile the Numba kernels into their on-disk cache (once per install; seconds).
+
+    Example: [bold]corridors warmup[/bold]
+    """
+    from corridors.model import CorridorModel  # lazy: +0.6 s to import (Mesa 0.57 s), only warmup needs it
+
+    routing.warmup()
+    model = CorridorModel(end_year=2019, rng=0)
+    model.run()  # the model's own kernels, fused
+    outside = types.SimpleNamespace(shortest_path_trees=routing.shortest_path_trees)
+    CorridorModel(end_year=2019, rng=0, router=outside).run()  # and one by one, as for other routers
+    # the per-agent forms of the batched rules and re-booking on its own (tests, notebooks)
+    model._rebook(np.zeros_like(model.sh.shares), model.view.available.copy())
+    for agent in model.country_agents.values():
+        agent.route_state_flows(model.view, model.terms, model.sh, model.params)
+    model.shippers[0].choose(model.view, model.terms, model.cargo, model.params)
+    model.shippers[0].remember(model.view, model.params)
+    err.print("Numba kernels compiled and cached")
+
+
+def demo(
+    russian: Annotated[float, typer.Option(min=0, help="Load on the Russian route, t/day.")] = 30_000,
+    middle: Annotated[float, typer.Option(min=0, help="Load on the Middle Corridor, t/day.")] = 4_500,
+    sea: Annotated[float, typer.Option(min=0, help="Load on the sea route, t/day.")] = 20_000,
+) -> None:
+    """Route costs for three corridors from Khorgos to the EU, with congestion.
+
+    An illustrative network (round numbers, not the sourced data): each corridor's
+    least-cost path, free-flow and loaded time, and cost per tonne.
+
+    Example: [bold]corridors demo --middle 6000[/bold]
+    """
+    rows = route_cost_demo((russian, middle, sea))
+    table = Table(title="Khorgos -> EU: route costs by corridor (illustrative network)")
+    for col in ("corridor", "km", "free-flow days", "loaded days", "USD/t", "bottleneck v/c"):
+        table.add_column(col, justify="left" if col == "corridor" else "right")
+    for r in rows:
+        table.add_row(
+            r.corridor,
+            f"{r.distance_km:,.0f}",
+            f"{r.free_flow_days:.1f}",
+            f"{r.loaded_days:.1f}",
+            f"{r.cost_usd_per_t:,.0f}",
+            f"{r.bottleneck_utilisation:.2f}",
+        )
+    stdout.print(table)
+    for r in rows:
+        stdout.print(f"  {r.corridor:8} {r.route}")
+    stdout.print(
+        "USD/t = tariffs and handling + 0.25 USD per tonne-hour of transit time at loaded times (BPR)."
+    )
+
+
+def network(
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Where to write the map (PNG).", dir_okay=False)
+    ] = Path("results/network.png"),
+    data: Annotated[
+        Path | None, typer.Option(help="A data directory to use instead of the packaged one.")
+    ] = None,
+    year: Annotated[int, typer.Option(min=2019, max=2100, help="Links open in this year.")] = 2019,
+) -> None:
+    """Draw the corridor network and print free-flow route costs for the main pairs.
+
+    Every corridor is listed, closed ones too (at the given year's links), with its
+    free-flow time in days and its price per tonne and per TEU (tariffs and handling).
+
+    Example: [bold]corridors network --out results/network.png[/bold]
+    """
+    if out.suffix.lower() != ".png":
+        raise refuse(ValueError(f"--out: {out} must end in .png"))
+    try:
+        net = load_network(data)
+        skims = net.skim(
+            sorted({o for o, _ in MAIN_PAIRS}),
+            sorted({m for _, m in MAIN_PAIRS}),
+            corridors=CORRIDORS,
+            year=year,
+        )
+    except (CorridorsError, OSError) as exc:
+        raise refuse(exc) from None
+    table = Table(title=f"Free-flow routes by corridor, {year} network (containers)")
+    for col in ("origin", "market", "corridor", "days", "USD/t", "USD/TEU", "km"):
+        table.add_column(col, justify="right" if col in ("days", "USD/t", "USD/TEU", "km") else "left")
+    skims = skims.set_index(["origin", "market", "corridor"])
+    for origin, market in MAIN_PAIRS:
+        for k, corridor in enumerate(CORRIDORS):
+            r = skims.loc[(origin, market, corridor)]
+            label = corridor if net.corridors[corridor].enabled else f"{corridor} (closed)"
+            cells = (
+                [
+                    f"{r.time_days:.1f}",
+                    f"{r.price_usd_per_t:,.0f}",
+                    f"{r.price_usd_per_teu:,.0f}",
+                    f"{r.distance_km:,.0f}",
+                ]
+                if r.time_days < float("inf")
+                else ["no route", "", "", ""]
+            )
+            table.add_row(
+                origin if k == 0 else "",
+                market.removeprefix("market_") if k == 0 else "",
+                label,
+                *cells,
+                end_section=k == len(CORRIDORS) - 1,
+            )
+    save_figure(plots.network_map(net), out)
+    stdout.print(table)
+    err.print(f"map written to {out.resolve()}")
+
+
+def calibrate(
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", help="The report directory to write (replaced if it holds a report)."),
+    ] = Path("results/calibration"),
+    starts: Annotated[
+        int,
+        typer.Option(min=1, help="Starts of the fit: the scenario's values, then Latin-hypercube points."),
+    ] = 4,
+    quick: Annotated[
+        bool,
+        typer.Option("--quick", help="A short fit (1 start, a few evaluations): for testing the pipeline."),
+    ] = False,
+    write_parameters: Annotated[
+        Path | None,
+        typer.Option(
+            "--write-parameters",
+            help="Also write the fitted values as a parameters file (.toml).",
+            dir_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """Fit the baseline to 2019-2023 and write the report (fit, errors, targets, plots, cross-validation).
+
+    Example: [bold]corridors calibrate --out results/calibration --write-parameters scenarios/fitted.toml[/bold]
+    """
+    if write_parameters is not None and write_parameters.suffix.lower() != ".toml":
+        raise refuse(ValueError(f"--write-parameters: {write_parameters} must end in .toml"))
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "report.md").is_file())):
+        raise refuse(FileExistsError(f"--out: {out} exists and is not a calibration report directory"))
+    try:
+        history = load_history()
+    except CorridorsError as exc:
+        raise refuse(exc) from None
+    options = {"starts": 1, "max_nfev": 2, "profile_points": 3} if quick else {"starts": starts}
+    t0 = time.perf_counter()
+    with guarded("calibration", "{task.completed} model runs") as progress:
+        task = progress.add_task("fit", total=None)
+
+        def on_run(stage: str) -> None:
+            progress.update(task, advance=1, description=stage)
+
+        result = cal.fit(history, on_run=on_run, **options)
+        progress.update(task, description="cross-validation: fit 2019-2022")
+        cv = cal.cross_validate(
+            history,
+            on_run=lambda stage: on_run(f"cross-validation, {stage}"),
+            **{**options, "profile_points": 0},
+        )
+        progress.update(task, description=f"writing {out}")
+        path = cal.write_report(result, cv, out, history=history)
+        if write_parameters is not None:
+            cal.write_parameters(result, write_parameters)
+    table = Table(title=f"Calibration 2019-2023: loss {result.loss:.3f}")
+    for col in ("parameter", "value", "bounds"):
+        table.add_column(col, justify="left" if col == "parameter" else "right")
+    for p in result.free:
+        table.add_row(p.name, f"{result.values[p.name]:.4g}", f"[{p.lower:g}, {p.upper:g}]")
+    stdout.print(table)
+    met = sum(t.ok for t in result.targets)
+    stdout.print(
+        f"targets met: {met} of {len(result.targets)}; Jacobian rank {result.rank} of "
+        f"{len(result.free)}, condition number {result.condition_number:.3g}"
+    )
+    stdout.print(f"cross-validation (fit 2019-2022): loss of the 2023 points {cv.loss_2023:.3f}")
+    stdout.print(f"report:  {path.resolve()}  ({time.perf_counter() - t0:.0f} s)")
+    if write_parameters is not None:
+        stdout.print(f"parameters: {write_parameters.resolve()}")
+
+
+def dashboard(
+    scenario: Annotated[
+        str, typer.Argument(help="A shipped scenario's name, or a scenario file.")
+    ] = "baseline",
+    end_year: Annotated[
+        int, typer.Option("--end-year", min=2020, max=2100, help="Last simulated year (shorter is faster).")
+    ] = 2030,
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback unless you say otherwise).")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8765,
+) -> None:
+    """Serve the tuning sliders of notebooks/02_tune_parameters.ipynb as a web app (Solara).
+
+    Needs the dashboard extra: pip install -e ".[dashboard]". Ctrl-C stops it.
+
+    Example: [bold]corridors dashboard c5_bloc --end-year 2030[/bold]
+    """
+    try:
+        path = find_scenario(scenario)
+        load_scenario(path, overrides={"period.end_year": end_year})
+    except (CorridorsError, OSError) as exc:
+        raise refuse(exc) from None
+    if importlib.util.find_spec("solara") is None:
+        err.print('[bold red]the dashboard needs Solara:[/bold red] pip install -e ".[dashboard]"')
+        raise typer.Exit(EXIT_FAILURE)
+    # The names of corridors.dashboard.SCENARIO_ENV and END_YEAR_ENV (not imported: that imports Solara).
+    env = {
+        **os.environ,
+        "CORRIDORS_DASHBOARD_SCENARIO": str(path),
+        "CORRIDORS_DASHBOARD_END_YEAR": str(end_year),
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "solara",
+        "run",
+        "corridors.dashboard",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--production",
+        "--no-open",
+    ]
+    err.print(f"corridors dashboard: {path.stem} to {end_year} on http://{host}:{port} (Ctrl-C to stop)")
+    with guarded("dashboard", stop_ok=True):  # Ctrl-C or SIGTERM: stop the server, exit 0
+        server = subprocess.Popen(cmd, env=env)
+        try:
+            code = server.wait()
+        finally:
+            _stop(server)
+    raise typer.Exit(code)
+
+
+def _stop(process: subprocess.Popen, grace: float = 10.0) -> None:
+    """Stop a child process that is still running: SIGTERM, then SIGKILL after ``grace`` seconds."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
