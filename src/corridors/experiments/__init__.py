@@ -1,9 +1,13 @@
-"""Experiments on the model: single runs and their directories, executors (local processes,
-Dask), designs, the records an ensemble keeps of each run, ensembles, sweeps and sensitivity
-analyses, and the calibration to the observed history.
+"""Experiments on the model: single runs and their directories, executors, designs and ensembles.
+
+The executors run on local processes or Dask; the records are what an ensemble keeps of
+each run; ensembles, sweeps and sensitivity analyses run plans and write resumable
+directories; the calibration fits the model to the observed history.
 
 Modules: :mod:`~corridors.experiments.runs`, :mod:`~corridors.experiments.executors`,
 :mod:`~corridors.experiments.designs`, :mod:`~corridors.experiments.records`,
-:mod:`~corridors.experiments.ensemble`, and the package
+:mod:`~corridors.experiments.plans` (what an ensemble runs, one task per run),
+:mod:`~corridors.experiments.directory` (the resumable ensemble directory),
+:mod:`~corridors.experiments.ensemble` (ensembles, sweeps, sensitivity), and the package
 :mod:`~corridors.experiments.calibrate` (the problem, the fit, the report).
 """
