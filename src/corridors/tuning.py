@@ -137,8 +137,9 @@ class Tuner:
     drawn dashed, and the warm-up (the first run of a process loads the Numba cache).
     """
 
-    def __init__(self, scenario: Scenario | str | Path = "baseline", *, end_year: int = 2030,
-                 seed: int | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, scenario: Scenario | str | Path = "baseline", *, end_year: int = 2030, seed: int | None = None
+    ) -> None:
         sc = scenario if isinstance(scenario, Scenario) else load_scenario(find_scenario(scenario))
         if not sc.period.report_from <= end_year:
             msg = f"end_year: {end_year} is before the scenario's report_from {sc.period.report_from}"
@@ -197,9 +198,16 @@ class Tuner:
         events = sc.events(params)
         if v["caspian_capacity_factor"] != 1.0:
             year = round(v["caspian_investment_year"])
-            events.append(Investment(start=f"{year}Q1", funder="tuning", nodes=CASPIAN_NODES, modes=CASPIAN_MODES,
-                                     capacity_factor=v["caspian_capacity_factor"],
-                                     note="tuning: Caspian crossing capacity"))  # fmt: skip
+            events.append(
+                Investment(
+                    start=f"{year}Q1",
+                    funder="tuning",
+                    nodes=CASPIAN_NODES,
+                    modes=CASPIAN_MODES,
+                    capacity_factor=v["caspian_capacity_factor"],
+                    note="tuning: Caspian crossing capacity",
+                )
+            )
         if v["sea_rate_factor"] != 1.0:
             sc = sc.model_copy(update={"sea_rates": self._sea_rates(v["sea_rate_factor"])})
         return sc, params, events

@@ -266,8 +266,10 @@ def loopback_cluster(workers: int):
     from distributed import LocalCluster
 
     # pre-spawn: the workers' environment before their first import (numba reads it then)
-    config = {"distributed.scheduler.http.routes": [],
-              **{f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in SINGLE_THREAD_ENV.items()}}  # fmt: skip
+    config = {
+        "distributed.scheduler.http.routes": [],
+        **{f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in SINGLE_THREAD_ENV.items()},
+    }
     with dask.config.set(config):
         return LocalCluster(
             n_workers=workers,

@@ -61,8 +61,14 @@ def series_figure(fit: Any, history: pd.DataFrame | None = None, cv: Any = None)
             c = cv.fit.modelled[name]
             ax.plot(c.index, c.to_numpy() * scale, "--", color="#E69F00", lw=1.2, label="fit 2019-2022")
             p23 = c.get(LAST_OBSERVED_YEAR, np.nan)
-            ax.plot([LAST_OBSERVED_YEAR], [p23 * scale], "D", color="#E69F00", ms=7,
-                    label=f"{LAST_OBSERVED_YEAR} predicted")  # fmt: skip
+            ax.plot(
+                [LAST_OBSERVED_YEAR],
+                [p23 * scale],
+                "D",
+                color="#E69F00",
+                ms=7,
+                label=f"{LAST_OBSERVED_YEAR} predicted",
+            )
         ax.set_title(title, fontsize=10)
         ax.set_ylabel(unit)
         ax.set_xticks(range(BASE_YEAR, LAST_OBSERVED_YEAR + 1))

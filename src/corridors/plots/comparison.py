@@ -92,10 +92,24 @@ def compare_plot(results: Sequence[Results], labels: Sequence[str]) -> Figure:
     if diff_row:
         holder = fig.add_subplot(gs[1, 0])
         holder.axis("off")
-        holder.legend(handles=corridor_handles(active), loc="upper center", fontsize=9, frameon=False,
-                      title="corridor", title_fontsize=9)  # fmt: skip
-        holder.text(0.5, 0.08, f"bottom row: each run minus\n'{labels[0]}', same years only", ha="center",
-                    va="bottom", fontsize=9, transform=holder.transAxes, color="#444444")  # fmt: skip
+        holder.legend(
+            handles=corridor_handles(active),
+            loc="upper center",
+            fontsize=9,
+            frameon=False,
+            title="corridor",
+            title_fontsize=9,
+        )
+        holder.text(
+            0.5,
+            0.08,
+            f"bottom row: each run minus\n'{labels[0]}', same years only",
+            ha="center",
+            va="bottom",
+            fontsize=9,
+            transform=holder.transAxes,
+            color="#444444",
+        )
         base = vols[0]
         diff_axes: list = []
         for i in range(1, n):
@@ -225,10 +239,14 @@ def fan_chart(
     year_axis(ax, years, max_ticks=6)
     for extra in axes[len(active) + 1 :]:
         extra.axis("off")
-    handles = [Line2D([], [], color="#333333", lw=2.0, ls=style, label=f"{label} ({runs} runs)")
-               for (_, runs), style, label in zip(fans, _STYLES, labels, strict=False)]  # fmt: skip
-    handles += [mpl.patches.Patch(color="#777777", alpha=0.45, label="50% of runs"),
-                mpl.patches.Patch(color="#777777", alpha=0.15, label="90% of runs")]  # fmt: skip
+    handles = [
+        Line2D([], [], color="#333333", lw=2.0, ls=style, label=f"{label} ({runs} runs)")
+        for (_, runs), style, label in zip(fans, _STYLES, labels, strict=False)
+    ]
+    handles += [
+        mpl.patches.Patch(color="#777777", alpha=0.45, label="50% of runs"),
+        mpl.patches.Patch(color="#777777", alpha=0.15, label="90% of runs"),
+    ]
     fig.legend(
         handles=handles, loc="outside lower center", ncols=min(len(handles), 4), fontsize=9, frameon=False
     )
@@ -236,8 +254,9 @@ def fan_chart(
     return fig
 
 
-def compare(items: Sequence, labels: Sequence[str] | None = None, *,
-            overtake: tuple[str, str] = ("middle", "russian")) -> Figure:  # fmt: skip
+def compare(
+    items: Sequence, labels: Sequence[str] | None = None, *, overtake: tuple[str, str] = ("middle", "russian")
+) -> Figure:
     """Compare runs or ensembles in one figure.
 
     Parameters

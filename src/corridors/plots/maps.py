@@ -36,12 +36,44 @@ __all__ = ["flow_map", "network_map"]
 
 # Drawing waypoints of the long sea lanes, so that they follow the sea on the map instead
 # of a straight line across Asia. Geometry for the picture only; the model uses edges.csv.
-_SUEZ_LANE = [(122.0, 30.0), (110.0, 12.0), (104.0, 1.5), (95.0, 5.5), (80.5, 5.5), (57.0, 13.0),
-              (43.5, 12.6), (38.0, 20.0), (32.6, 29.6), (32.3, 31.3), (20.0, 34.5), (11.0, 37.3),
-              (-5.6, 36.0), (-9.5, 38.5), (-9.5, 43.5), (-5.0, 48.5), (1.5, 51.0), (4.0, 51.9)]  # fmt: skip
-_CAPE_LANE = [(122.0, 30.0), (110.0, 12.0), (104.0, 1.5), (95.0, 5.5), (80.5, 5.5), (60.0, -10.0),
-              (35.0, -30.0), (18.5, -35.0), (8.0, -20.0), (-10.0, 5.0), (-18.0, 20.0), (-12.0, 36.0),
-              (-9.5, 43.5), (-5.0, 48.5), (1.5, 51.0), (4.0, 51.9)]  # fmt: skip
+_SUEZ_LANE = [
+    (122.0, 30.0),
+    (110.0, 12.0),
+    (104.0, 1.5),
+    (95.0, 5.5),
+    (80.5, 5.5),
+    (57.0, 13.0),
+    (43.5, 12.6),
+    (38.0, 20.0),
+    (32.6, 29.6),
+    (32.3, 31.3),
+    (20.0, 34.5),
+    (11.0, 37.3),
+    (-5.6, 36.0),
+    (-9.5, 38.5),
+    (-9.5, 43.5),
+    (-5.0, 48.5),
+    (1.5, 51.0),
+    (4.0, 51.9),
+]
+_CAPE_LANE = [
+    (122.0, 30.0),
+    (110.0, 12.0),
+    (104.0, 1.5),
+    (95.0, 5.5),
+    (80.5, 5.5),
+    (60.0, -10.0),
+    (35.0, -30.0),
+    (18.5, -35.0),
+    (8.0, -20.0),
+    (-10.0, 5.0),
+    (-18.0, 20.0),
+    (-12.0, 36.0),
+    (-9.5, 43.5),
+    (-5.0, 48.5),
+    (1.5, 51.0),
+    (4.0, 51.9),
+]
 
 _BOSPORUS_LANE = [(29.0, 41.2), (26.3, 40.1), (23.5, 36.0), (19.0, 39.8)]
 _BALTIC_LANE = [(22.0, 59.5), (19.0, 56.0), (12.5, 55.5), (10.6, 57.8), (7.0, 54.0)]
@@ -62,8 +94,14 @@ def _draw_countries(ax) -> None:
         c5 = country["iso_a3"] in C5_ISO3
         for ring in country["rings"]:
             xy = np.asarray(ring)
-            ax.fill(xy[:, 0], xy[:, 1], facecolor="#F1EAD8" if c5 else "#EFEFEF",
-                    edgecolor="#FFFFFF", linewidth=0.6, zorder=0)  # fmt: skip
+            ax.fill(
+                xy[:, 0],
+                xy[:, 1],
+                facecolor="#F1EAD8" if c5 else "#EFEFEF",
+                edgecolor="#FFFFFF",
+                linewidth=0.6,
+                zorder=0,
+            )
     ax.set_facecolor("#DCEAF2")
 
 
@@ -122,16 +160,30 @@ def _draw_nodes(ax, net: Network, *, labels: bool, extent) -> None:
     x0, x1, y0, y1 = extent
     for kind, (marker, size) in NODE_MARKERS.items():
         sub = net.nodes[net.nodes["kind"] == kind]
-        ax.scatter(sub["lon"], sub["lat"], marker=marker, s=size, c="#FFD700" if kind == "market" else "#222222",
-                   edgecolors="#222222", linewidths=0.6, zorder=5)  # fmt: skip
+        ax.scatter(
+            sub["lon"],
+            sub["lat"],
+            marker=marker,
+            s=size,
+            c="#FFD700" if kind == "market" else "#222222",
+            edgecolors="#222222",
+            linewidths=0.6,
+            zorder=5,
+        )
         if not labels and kind != "market":
             continue
         for n in sub.itertuples():
             if x0 <= n.lon <= x1 and y0 <= n.lat <= y1:
                 text = n.name.removeprefix("market_").replace("_", " ")
-                ax.annotate(text, (n.lon, n.lat), xytext=(3, 3), textcoords="offset points",
-                            fontsize=6.5 if kind != "market" else 8,
-                            fontweight="bold" if kind == "market" else "normal", zorder=6)  # fmt: skip
+                ax.annotate(
+                    text,
+                    (n.lon, n.lat),
+                    xytext=(3, 3),
+                    textcoords="offset points",
+                    fontsize=6.5 if kind != "market" else 8,
+                    fontweight="bold" if kind == "market" else "normal",
+                    zorder=6,
+                )
 
 
 def _frame(ax, extent, title: str) -> None:
@@ -161,8 +213,15 @@ def _two_maps(fig: Figure) -> tuple:
 
 
 def _credit(fig: Figure) -> None:
-    fig.text(1.0, 0.0, "Basemap: Natural Earth 1:110m (public domain)", ha="right", va="bottom", fontsize=6,
-             color="#666666")  # fmt: skip
+    fig.text(
+        1.0,
+        0.0,
+        "Basemap: Natural Earth 1:110m (public domain)",
+        ha="right",
+        va="bottom",
+        fontsize=6,
+        color="#666666",
+    )
 
 
 def network_map(net: Network) -> Figure:
@@ -193,20 +252,34 @@ def network_map(net: Network) -> Figure:
         _draw_nodes(ax, net, labels=labels, extent=extent)
         _frame(ax, extent, title)
     handles = [
-        Line2D([], [], color=CORRIDOR_COLOURS[c], lw=2.6, ls="-" if net.corridors[c].enabled else "--",
-               label=c.replace("_", "-") + ("" if net.corridors[c].enabled else " (closed at start)"))
+        Line2D(
+            [],
+            [],
+            color=CORRIDOR_COLOURS[c],
+            lw=2.6,
+            ls="-" if net.corridors[c].enabled else "--",
+            label=c.replace("_", "-") + ("" if net.corridors[c].enabled else " (closed at start)"),
+        )
         for c in CORRIDORS
-    ]  # fmt: skip
+    ]
     handles += [
         Line2D([], [], color=FEEDER_COLOUR, lw=1.1, label="feeder (shared by all)"),
         Line2D([], [], color=FEEDER_COLOUR, lw=1.1, ls=":", label="feeder opening later"),
         Line2D([], [], **_PIPELINE_STYLE, label="pipeline (exogenous)"),
     ]
     handles += [
-        Line2D([], [], ls="", marker=m, markersize=math.sqrt(s), color="#FFD700" if k == "market" else "#222222",
-               markeredgecolor="#222222", label=k.replace("_", " "))
+        Line2D(
+            [],
+            [],
+            ls="",
+            marker=m,
+            markersize=math.sqrt(s),
+            color="#FFD700" if k == "market" else "#222222",
+            markeredgecolor="#222222",
+            label=k.replace("_", " "),
+        )
         for k, (m, s) in NODE_MARKERS.items()
-    ]  # fmt: skip
+    ]
     fig.legend(handles=handles, loc="outside lower center", ncol=8, fontsize=8, frameon=False)
     _credit(fig)
     return fig
@@ -243,8 +316,15 @@ def _label_busiest(ax, net: Network, through: dict[int, float], extent, most: in
         if any(box[0] < b[1] and b[0] < box[1] and box[2] < b[3] and b[2] < box[3] for b in boxes):
             continue
         boxes.append(box)
-        ax.annotate(text, (n["lon"], n["lat"]), xytext=(3, 2), textcoords="offset points", fontsize=7, zorder=6,
-                    bbox={"boxstyle": "square,pad=0.05", "fc": "white", "ec": "none", "alpha": 0.6})  # fmt: skip
+        ax.annotate(
+            text,
+            (n["lon"], n["lat"]),
+            xytext=(3, 2),
+            textcoords="offset points",
+            fontsize=7,
+            zorder=6,
+            bbox={"boxstyle": "square,pad=0.05", "fc": "white", "ec": "none", "alpha": 0.6},
+        )
         if len(boxes) >= most:
             break
 
@@ -314,8 +394,15 @@ def flow_map(res: Results, net: Network, year: int | None = None) -> Figure:
                 ax.plot(xy[:, 0], xy[:, 1], color="#BBBBBB", lw=0.5, zorder=1)
                 continue
             used.add(corridor)
-            ax.plot(xy[:, 0], xy[:, 1], color=CORRIDOR_COLOURS.get(corridor, FEEDER_COLOUR),
-                    lw=max(0.8, mt * scale), solid_capstyle="butt", alpha=0.85, zorder=3)  # fmt: skip
+            ax.plot(
+                xy[:, 0],
+                xy[:, 1],
+                color=CORRIDOR_COLOURS.get(corridor, FEEDER_COLOUR),
+                lw=max(0.8, mt * scale),
+                solid_capstyle="butt",
+                alpha=0.85,
+                zorder=3,
+            )
         _draw_nodes(ax, net, labels=False, extent=extent)
         _frame(ax, extent, title)
     _label_busiest(zoom_ax, net, through, _ZOOM)
@@ -330,11 +417,25 @@ def flow_map(res: Results, net: Network, year: int | None = None) -> Figure:
         Line2D([], [], color="#444444", lw=max(0.8, w * scale), solid_capstyle="butt", label=f"{w:g} Mt/yr")
         for w in widths
     ]
-    fig.legend(handles=handles, loc="outside lower left", ncol=4, fontsize=8, frameon=False, title="colour: corridor",
-               title_fontsize=8)  # fmt: skip
-    fig.legend(handles=width_handles, loc="outside lower right", ncol=len(width_handles), fontsize=8,
-               frameon=False, title="width: freight on the link, both directions", title_fontsize=8,
-               handlelength=4)  # fmt: skip
+    fig.legend(
+        handles=handles,
+        loc="outside lower left",
+        ncol=4,
+        fontsize=8,
+        frameon=False,
+        title="colour: corridor",
+        title_fontsize=8,
+    )
+    fig.legend(
+        handles=width_handles,
+        loc="outside lower right",
+        ncol=len(width_handles),
+        fontsize=8,
+        frameon=False,
+        title="width: freight on the link, both directions",
+        title_fontsize=8,
+        handlelength=4,
+    )
     fig.suptitle(
         f"Freight flows by link, {year}: width proportional to Mt/yr ({run_title(res)})", fontsize=12
     )

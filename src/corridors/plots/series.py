@@ -98,12 +98,27 @@ def volumes_plot(res: Results, history: pd.DataFrame | None = None) -> Figure:
     for a, name, div, unit, corridor, title, model_label in panels:
         shade_observed(a)
         model = res.observable(name) / div
-        a.plot(model.index, model.to_numpy(), color=CORRIDOR_COLOURS[corridor], lw=2.2, marker="o", ms=3.5,
-               label=model_label)  # fmt: skip
+        a.plot(
+            model.index,
+            model.to_numpy(),
+            color=CORRIDOR_COLOURS[corridor],
+            lw=2.2,
+            marker="o",
+            ms=3.5,
+            label=model_label,
+        )
         obs = observed(history, name) / div
         if len(obs):
-            a.plot(obs.index, obs.to_numpy(), ls="", marker="D", ms=6.5, color="#000000", zorder=5,
-                   label=_observed_label(history, name))  # fmt: skip
+            a.plot(
+                obs.index,
+                obs.to_numpy(),
+                ls="",
+                marker="D",
+                ms=6.5,
+                color="#000000",
+                zorder=5,
+                label=_observed_label(history, name),
+            )
         top = max(np.nanmax(model.to_numpy(), initial=0.0), obs.max() if len(obs) else 0.0)
         a.set_ylim(0, 1.45 * top if top > 0 else 1.0)  # headroom for the legend
         a.set_ylabel(unit)
@@ -140,8 +155,12 @@ def country_shares_plot(res: Results) -> Figure:
     for ax, code in zip(axes, C5, strict=True):
         if code in shares.index.get_level_values("country"):
             s = shares.loc[code]
-            ax.stackplot(s.index.to_numpy(), *(s[c].to_numpy() for c in active),
-                         colors=[CORRIDOR_COLOURS[c] for c in active], lw=0)  # fmt: skip
+            ax.stackplot(
+                s.index.to_numpy(),
+                *(s[c].to_numpy() for c in active),
+                colors=[CORRIDOR_COLOURS[c] for c in active],
+                lw=0,
+            )
             years = s.index.to_numpy()
             ax.set_xlim(years[0], years[-1])
             year_axis(ax, years, max_ticks=5)
@@ -152,8 +171,13 @@ def country_shares_plot(res: Results) -> Figure:
         ax.set_xlabel("year")
     axes[0].set_ylim(0, 1)
     axes[0].set_ylabel("share of the country's freight (0-1)")
-    fig.legend(handles=[mpl.patches.Patch(color=CORRIDOR_COLOURS[c], label=corridor_label(c)) for c in active],
-               loc="outside lower center", ncol=len(active), fontsize=9, frameon=False)  # fmt: skip
+    fig.legend(
+        handles=[mpl.patches.Patch(color=CORRIDOR_COLOURS[c], label=corridor_label(c)) for c in active],
+        loc="outside lower center",
+        ncol=len(active),
+        fontsize=9,
+        frameon=False,
+    )
     fig.suptitle(f"Route shares by country: exports and imports by tonnage ({run_title(res)})", fontsize=12)
     return fig
 
@@ -164,8 +188,16 @@ def _end_labels(ax, items: list[tuple[float, str, str, float]], gap: float) -> N
     for y, label, colour, x in sorted(items):
         y_text = max(y, placed[-1] + gap) if placed else y
         placed.append(y_text)
-        ax.annotate(label, (x, y), xytext=(x + 0.35, y_text), textcoords="data", va="center", fontsize=8,
-                    color=colour, fontweight="bold")  # fmt: skip
+        ax.annotate(
+            label,
+            (x, y),
+            xytext=(x + 0.35, y_text),
+            textcoords="data",
+            va="center",
+            fontsize=8,
+            color=colour,
+            fontweight="bold",
+        )
 
 
 def dependence_plot(res: Results) -> Figure:
@@ -202,8 +234,15 @@ def dependence_plot(res: Results) -> Figure:
     ax_ru.set_title("Dependence on Russian transit", loc="left", fontsize=11)
     ax_hhi.set_ylim(0, 1.02)
     ax_hhi.axhline(1 / len(CORRIDORS), color="#999999", lw=0.8, ls="--")
-    ax_hhi.annotate(f"1/{len(CORRIDORS)}: equal shares on all {len(CORRIDORS)} corridors", (0.01, 1 / len(CORRIDORS)), xycoords=("axes fraction", "data"),
-                    xytext=(0, 3), textcoords="offset points", fontsize=7, color="#777777")  # fmt: skip
+    ax_hhi.annotate(
+        f"1/{len(CORRIDORS)}: equal shares on all {len(CORRIDORS)} corridors",
+        (0.01, 1 / len(CORRIDORS)),
+        xycoords=("axes fraction", "data"),
+        xytext=(0, 3),
+        textcoords="offset points",
+        fontsize=7,
+        color="#777777",
+    )
     ax_hhi.set_ylabel("Herfindahl index of corridor shares (1 = one route)")
     ax_hhi.set_title("Route diversification (lower = more diverse)", loc="left", fontsize=11)
     years = sorted(shares.index.get_level_values("year").unique())
@@ -213,8 +252,9 @@ def dependence_plot(res: Results) -> Figure:
         ax.set_xlim(years[0] - 0.3, years[-1] + 1.2)
     handles, labels = ax_ru.get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=len(handles), fontsize=9, frameon=False)
-    fig.suptitle(f"Dependence and diversification, exports and imports by tonnage ({run_title(res)})",
-                 fontsize=12)  # fmt: skip
+    fig.suptitle(
+        f"Dependence and diversification, exports and imports by tonnage ({run_title(res)})", fontsize=12
+    )
     return fig
 
 
@@ -273,10 +313,23 @@ def bottleneck_plot(res: Results, net: Network, top: int = 6) -> Figure:
         rows = e[e["edge"] == edge].sort_values("step")
         t = quarter_time(rows).to_numpy()
         colour = CORRIDOR_COLOURS.get(net.edges.loc[edge, "corridor"], FEEDER_COLOUR)
-        ax.fill_between(t, rows["utilisation"].to_numpy(), color=colour, alpha=0.35, lw=0, step="post",
-                        label="utilisation (served / capacity)")  # fmt: skip
-        ax.plot(t, rows["load_ratio"].to_numpy(), color=colour, lw=1.4, drawstyle="steps-post",
-                label="load ratio (offered / capacity)")  # fmt: skip
+        ax.fill_between(
+            t,
+            rows["utilisation"].to_numpy(),
+            color=colour,
+            alpha=0.35,
+            lw=0,
+            step="post",
+            label="utilisation (served / capacity)",
+        )
+        ax.plot(
+            t,
+            rows["load_ratio"].to_numpy(),
+            color=colour,
+            lw=1.4,
+            drawstyle="steps-post",
+            label="load ratio (offered / capacity)",
+        )
         ax.axhline(1.0, color="#333333", lw=0.8, ls="--", label="capacity")
         ax.set_ylim(0, max(1.2, 1.08 * float(rows["load_ratio"].max())))
         ax.set_title(f"{_link_name(net, edge)}\n({_link_kind(net, edge)})", loc="left", fontsize=9)
@@ -285,8 +338,12 @@ def bottleneck_plot(res: Results, net: Network, top: int = 6) -> Figure:
             ax.set_ylabel("ratio to capacity")
         if i // ncol == nrow - 1 or i + ncol >= len(links):
             ax.set_xlabel("year (quarterly)", fontsize=8)
-    sf_links.suptitle(f"The {len(links)} hard-capacity links with the highest peak load ratio, quarterly",
-                      x=0.01, ha="left", fontsize=11)  # fmt: skip
+    sf_links.suptitle(
+        f"The {len(links)} hard-capacity links with the highest peak load ratio, quarterly",
+        x=0.01,
+        ha="left",
+        fontsize=11,
+    )
     if first is not None:
         handles, labels = first.get_legend_handles_labels()
         sf_links.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=9, frameon=False)
@@ -294,8 +351,14 @@ def bottleneck_plot(res: Results, net: Network, top: int = 6) -> Figure:
     active = [k for k in CORRIDORS if (c.loc[c["corridor"] == k, "backlog_t"] > 0).any()]
     for k in active:
         rows = c[c["corridor"] == k].sort_values("step")
-        ax_b.plot(quarter_time(rows).to_numpy(), rows["backlog_t"].to_numpy() / 1e3, color=CORRIDOR_COLOURS[k],
-                  lw=1.7, drawstyle="steps-post", label=corridor_label(k))  # fmt: skip
+        ax_b.plot(
+            quarter_time(rows).to_numpy(),
+            rows["backlog_t"].to_numpy() / 1e3,
+            color=CORRIDOR_COLOURS[k],
+            lw=1.7,
+            drawstyle="steps-post",
+            label=corridor_label(k),
+        )
     ax_b.set_ylim(bottom=0)
     ax_b.set_ylabel("backlog (kt at quarter end)")
     ax_b.set_title(

@@ -81,12 +81,20 @@ class TunerFigure:
             for c in shown:
                 colour = CORRIDOR_COLOURS[c]
                 ax.plot(years, data[c], color=colour, lw=1.2, ls="--", alpha=0.7)
-                (lines[key, c],) = ax.plot(years, data[c], color=colour, lw=2.4, marker="o", ms=3,
-                                           label=corridor_label(c))  # fmt: skip
+                (lines[key, c],) = ax.plot(
+                    years, data[c], color=colour, lw=2.4, marker="o", ms=3, label=corridor_label(c)
+                )
             if years[-1] >= EVENTS_FROM:
                 ax.axvline(EVENTS_FROM - 0.5, color="#888888", lw=0.8, ls=":")
-                ax.text(EVENTS_FROM - 0.4, 0.98, f"scenario events from {EVENTS_FROM}",
-                        transform=ax.get_xaxis_transform(), fontsize=7, color="#666666", va="top")  # fmt: skip
+                ax.text(
+                    EVENTS_FROM - 0.4,
+                    0.98,
+                    f"scenario events from {EVENTS_FROM}",
+                    transform=ax.get_xaxis_transform(),
+                    fontsize=7,
+                    color="#666666",
+                    va="top",
+                )
             ax.set_xlabel("year")
             y_grid(ax)
             ax.set_ylim(bottom=0)
@@ -95,8 +103,10 @@ class TunerFigure:
         ax_share.set_ylabel("share of the year's freight (%)")
         ax_share.set_title("Corridor shares", loc="left", fontsize=11)
         handles = [lines["volume", c] for c in shown]
-        handles += [Line2D([], [], color="#444444", lw=2.4, label="tuned run"),
-                    Line2D([], [], color="#444444", lw=1.2, ls="--", label="scenario as it is")]  # fmt: skip
+        handles += [
+            Line2D([], [], color="#444444", lw=2.4, label="tuned run"),
+            Line2D([], [], color="#444444", lw=1.2, ls="--", label="scenario as it is"),
+        ]
         fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=9, frameon=False)
         fig.suptitle(self.title({}), fontsize=10)
         self.figure = fig

@@ -80,8 +80,11 @@ class FitResult:
     @property
     def at_bounds(self) -> list[str]:
         """Parameters within 1% of the bound width from a bound."""
-        return [p.name for p in self.free
-                if min(self.values[p.name] - p.lower, p.upper - self.values[p.name]) <= 0.01 * p.width]  # fmt: skip
+        return [
+            p.name
+            for p in self.free
+            if min(self.values[p.name] - p.lower, p.upper - self.values[p.name]) <= 0.01 * p.width
+        ]
 
 
 def _jacobian(resid: Callable[[np.ndarray], np.ndarray], free: Sequence[FreeParameter], diff_step: float):
@@ -174,14 +177,27 @@ def fit(
     runs_log, best = [], None
     for i, start in enumerate(points):
         ev.stage = f"fit: start {i + 1}/{len(points)}"
-        res = least_squares(fun, start, jac=jac, bounds=(lo, hi), x_scale=hi - lo, method=method,
-                            max_nfev=max_nfev, **TOLERANCES)  # fmt: skip
-        runs_log.append({
-            "start": dict(zip([p.name for p in free], map(float, start), strict=True)),
-            "end": dict(zip([p.name for p in free], map(float, res.x), strict=True)),
-            "loss": loss(res.fun), "nfev": int(res.nfev), "njev": int(res.njev or 0),
-            "status": int(res.status), "message": str(res.message),
-        })  # fmt: skip
+        res = least_squares(
+            fun,
+            start,
+            jac=jac,
+            bounds=(lo, hi),
+            x_scale=hi - lo,
+            method=method,
+            max_nfev=max_nfev,
+            **TOLERANCES,
+        )
+        runs_log.append(
+            {
+                "start": dict(zip([p.name for p in free], map(float, start), strict=True)),
+                "end": dict(zip([p.name for p in free], map(float, res.x), strict=True)),
+                "loss": loss(res.fun),
+                "nfev": int(res.nfev),
+                "njev": int(res.njev or 0),
+                "status": int(res.status),
+                "message": str(res.message),
+            }
+        )
         if best is None or loss(res.fun) < loss(best.fun):
             best = res
     assert best is not None

@@ -243,11 +243,14 @@ class _Evaluator:
         :data:`CONSTANT_TARGETS`): a secant search on each constant at once, from the last
         solution, on runs of 2019 alone."""
         names = list(CONSTANT_TARGETS)
-        target = np.array([float(observed(self.history, s).get(BASE_YEAR, np.nan))
-                           for s in CONSTANT_TARGETS.values()])  # fmt: skip
+        target = np.array(
+            [float(observed(self.history, s).get(BASE_YEAR, np.nan)) for s in CONSTANT_TARGETS.values()]
+        )
         if not np.isfinite(target).all() or (target <= 0).any():
-            raise ValueError(f"history: the constants need positive {BASE_YEAR} values of "
-                             f"{list(CONSTANT_TARGETS.values())}")  # fmt: skip
+            raise ValueError(
+                f"history: the constants need positive {BASE_YEAR} values of "
+                f"{list(CONSTANT_TARGETS.values())}"
+            )
         lo, hi = CONSTANT_BOUNDS
 
         setting = tuple(FreeParameter(n, lo, hi, "set from 2019") for n in names)
@@ -360,8 +363,17 @@ def residual_table(
                 resid = weight * error
             if not np.isfinite(resid):  # no modelled value (no transit on the corridor)
                 resid = weight * MISSING_TRANSIT_ERROR
-            rows.append({"series": name, "year": int(year), "observed": float(o), "modelled": m,
-                         "error": error, "weight": weight, "residual": resid})  # fmt: skip
+            rows.append(
+                {
+                    "series": name,
+                    "year": int(year),
+                    "observed": float(o),
+                    "modelled": m,
+                    "error": error,
+                    "weight": weight,
+                    "residual": resid,
+                }
+            )
     return pd.DataFrame(
         rows, columns=["series", "year", "observed", "modelled", "error", "weight", "residual"]
     )
@@ -421,59 +433,73 @@ def check_targets(modelled: Mapping[str, pd.Series], history: pd.DataFrame | Non
     obs = observed(history, "middle_corridor_t")
     mid = modelled["middle_corridor_t"]
     errs = {int(y): _at(mid, int(y)) / o - 1 for y, o in obs.items()}
-    out.append(Target(
-        "middle_corridor_t within 15% each year",
-        bool(errs) and all(abs(e) <= 0.15 for e in errs.values()),
-        ", ".join(f"{y}: {e:+.0%}" for y, e in errs.items()),
-        {str(y): e for y, e in errs.items()},
-    ))  # fmt: skip
+    out.append(
+        Target(
+            "middle_corridor_t within 15% each year",
+            bool(errs) and all(abs(e) <= 0.15 for e in errs.values()),
+            ", ".join(f"{y}: {e:+.0%}" for y, e in errs.items()),
+            {str(y): e for y, e in errs.items()},
+        )
+    )
     north = modelled["northern_transit_teu"]
     fall = 1 - _at(north, 2022) / _at(north, 2021)
     n_obs = observed(history, "northern_transit_teu")
     obs_fall = 1 - n_obs.get(2022, np.nan) / n_obs.get(2021, np.nan)
-    out.append(Target(
-        "northern_transit_teu falls >= 35% in 2022",
-        bool(fall >= 0.35),
-        f"modelled change 2021-2022 {-fall:+.0%} (observed {-obs_fall:+.0%}; target a fall of at least 35%)",
-        {"modelled_fall": fall, "observed_fall": float(obs_fall)},
-    ))  # fmt: skip
+    out.append(
+        Target(
+            "northern_transit_teu falls >= 35% in 2022",
+            bool(fall >= 0.35),
+            f"modelled change 2021-2022 {-fall:+.0%} (observed {-obs_fall:+.0%}; target a fall of at least 35%)",
+            {"modelled_fall": fall, "observed_fall": float(obs_fall)},
+        )
+    )
     e23 = _at(north, 2023) / float(n_obs.get(2023, np.nan)) - 1
-    out.append(Target(
-        "northern_transit_teu 2023 within 20%",
-        bool(abs(e23) <= 0.20),
-        f"modelled {_at(north, 2023):,.0f} TEU vs observed {n_obs.get(2023, np.nan):,.0f} ({e23:+.0%})",
-        {"error": e23},
-    ))  # fmt: skip
+    out.append(
+        Target(
+            "northern_transit_teu 2023 within 20%",
+            bool(abs(e23) <= 0.20),
+            f"modelled {_at(north, 2023):,.0f} TEU vs observed {n_obs.get(2023, np.nan):,.0f} ({e23:+.0%})",
+            {"error": e23},
+        )
+    )
     share, s_obs = modelled["middle_kz_share"], observed(history, "middle_kz_share")
     up = _at(share, 2023) - _at(share, 2022) >= DIRECTION_MIN_SHARE
     diffs = {int(y): _at(share, int(y)) - o for y, o in s_obs.items()}
-    out.append(Target(
-        "middle_kz_share rises 2022 -> 2023",
-        bool(up),
-        f"modelled {_at(share, 2022):.2f} -> {_at(share, 2023):.2f} (observed {s_obs.get(2022, np.nan):.2f} -> "
-        f"{s_obs.get(2023, np.nan):.2f})",
-        {"2022": _at(share, 2022), "2023": _at(share, 2023)},
-    ))  # fmt: skip
-    out.append(Target(
-        "middle_kz_share within 0.10 each year",
-        bool(diffs) and all(abs(d) <= 0.10 for d in diffs.values()),
-        ", ".join(f"{y}: {d:+.2f}" for y, d in diffs.items()),
-        {str(y): d for y, d in diffs.items()},
-    ))  # fmt: skip
+    out.append(
+        Target(
+            "middle_kz_share rises 2022 -> 2023",
+            bool(up),
+            f"modelled {_at(share, 2022):.2f} -> {_at(share, 2023):.2f} (observed {s_obs.get(2022, np.nan):.2f} -> "
+            f"{s_obs.get(2023, np.nan):.2f})",
+            {"2022": _at(share, 2022), "2023": _at(share, 2023)},
+        )
+    )
+    out.append(
+        Target(
+            "middle_kz_share within 0.10 each year",
+            bool(diffs) and all(abs(d) <= 0.10 for d in diffs.values()),
+            ", ".join(f"{y}: {d:+.2f}" for y, d in diffs.items()),
+            {str(y): d for y, d in diffs.items()},
+        )
+    )
     days, d_obs = modelled["middle_transit_days"], observed(history, "middle_transit_days")
     d22, d23 = _at(days, 2022), _at(days, 2023)
     m_fall = 1 - d23 / d22
     o_fall = 1 - d_obs.get(2023, np.nan) / d_obs.get(2022, np.nan)
-    out.append(Target(
-        "middle_transit_days fall 2022 -> 2023",
-        bool(m_fall >= DIRECTION_MIN_FALL),
-        f"modelled {d22:.1f} -> {d23:.1f} days (observed {d_obs.get(2022, np.nan):.1f} -> {d_obs.get(2023, np.nan):.1f})",
-        {"2022": d22, "2023": d23},
-    ))  # fmt: skip
-    out.append(Target(
-        "middle_transit_days magnitude (fall >= half the observed, 2022 in 38-53 days)",
-        bool(m_fall >= 0.5 * o_fall and 38.0 <= d22 <= 53.0),
-        f"modelled change 2022-2023 {-m_fall:+.0%} vs observed {-o_fall:+.0%}; modelled 2022 {d22:.1f} days",
-        {"modelled_fall": m_fall, "observed_fall": float(o_fall)},
-    ))  # fmt: skip
+    out.append(
+        Target(
+            "middle_transit_days fall 2022 -> 2023",
+            bool(m_fall >= DIRECTION_MIN_FALL),
+            f"modelled {d22:.1f} -> {d23:.1f} days (observed {d_obs.get(2022, np.nan):.1f} -> {d_obs.get(2023, np.nan):.1f})",
+            {"2022": d22, "2023": d23},
+        )
+    )
+    out.append(
+        Target(
+            "middle_transit_days magnitude (fall >= half the observed, 2022 in 38-53 days)",
+            bool(m_fall >= 0.5 * o_fall and 38.0 <= d22 <= 53.0),
+            f"modelled change 2022-2023 {-m_fall:+.0%} vs observed {-o_fall:+.0%}; modelled 2022 {d22:.1f} days",
+            {"modelled_fall": m_fall, "observed_fall": float(o_fall)},
+        )
+    )
     return out

@@ -51,14 +51,22 @@ def report_markdown(
     """The text of report.md."""
     history = load_history() if history is None else history
     L = ["# Calibration of the baseline to 2019-2023", ""]
-    L += [f"Fitted {fit.date} by `corridors.experiments.calibrate` ({fit.method}, {len(fit.starts)} start(s), "
-          f"{fit.runs} model runs, {fit.seconds:.0f} s); years {fit.years[0]}-{fit.years[1]}; "
-          f"{'stochastic, seeds ' + str(list(fit.seeds)) if fit.stochastic else 'deterministic runs'}.", ""]  # fmt: skip
-    L += ["## Loss", "",
-          "Sum of squared residuals over the observed points: `model/observed - 1` for "
-          "`middle_corridor_t` and `northern_transit_teu` (weight 1), `middle_transit_days` and "
-          "`middle_teu` (weight 0.5); `(model - observed) / 0.1` for `middle_kz_share`.", "",
-          f"**Loss at the optimum: {fit.loss:.3f}** (at the scenario's own values: {fit.start_loss:.3f}).", ""]  # fmt: skip
+    L += [
+        f"Fitted {fit.date} by `corridors.experiments.calibrate` ({fit.method}, {len(fit.starts)} start(s), "
+        f"{fit.runs} model runs, {fit.seconds:.0f} s); years {fit.years[0]}-{fit.years[1]}; "
+        f"{'stochastic, seeds ' + str(list(fit.seeds)) if fit.stochastic else 'deterministic runs'}.",
+        "",
+    ]
+    L += [
+        "## Loss",
+        "",
+        "Sum of squared residuals over the observed points: `model/observed - 1` for "
+        "`middle_corridor_t` and `northern_transit_teu` (weight 1), `middle_transit_days` and "
+        "`middle_teu` (weight 0.5); `(model - observed) / 0.1` for `middle_kz_share`.",
+        "",
+        f"**Loss at the optimum: {fit.loss:.3f}** (at the scenario's own values: {fit.start_loss:.3f}).",
+        "",
+    ]
     contrib = fit.table.assign(sq=fit.table["residual"] ** 2).groupby("series", sort=False)["sq"].sum()
     L += ["| series | points | share of the loss |", "|---|---|---|"]
     for s, v in contrib.items():
@@ -74,29 +82,46 @@ def report_markdown(
     ]
     for p in fit.free:
         flag = " (at a bound)" if p.name in fit.at_bounds else ""
-        L.append(f"| `{p.name}` | {fit.values[p.name]:.4g}{flag} | [{p.lower:g}, {p.upper:g}] | "
-                 f"{fit.start_values.get(p.name, math.nan):.4g} | {p.reason} |")  # fmt: skip
+        L.append(
+            f"| `{p.name}` | {fit.values[p.name]:.4g}{flag} | [{p.lower:g}, {p.upper:g}] | "
+            f"{fit.start_values.get(p.name, math.nan):.4g} | {p.reason} |"
+        )
     if fit.constants:
-        L += ["", "## Corridor constants, set from 2019", "",
-              f"Not fitted: for every value of the free parameters each constant is solved so that the "
-              f"corridor's {BASE_YEAR} level matches the observed one (within {CONSTANT_TOL:.1%}).",
-              "", "| constant | USD/t | set by |", "|---|---|---|"]  # fmt: skip
+        L += [
+            "",
+            "## Corridor constants, set from 2019",
+            "",
+            f"Not fitted: for every value of the free parameters each constant is solved so that the "
+            f"corridor's {BASE_YEAR} level matches the observed one (within {CONSTANT_TOL:.1%}).",
+            "",
+            "| constant | USD/t | set by |",
+            "|---|---|---|",
+        ]
         for k, v in fit.constants.items():
             L.append(f"| `{k}` | {v:.4g} | `{CONSTANT_TARGETS[k]}` {BASE_YEAR} |")
-    L += ["", "## Identification", "",
-          f"Jacobian of the residuals at the optimum, scaled by the bound widths: rank {fit.rank} of "
-          f"{len(fit.free)} (singular values below {RANK_RTOL:g} of the largest count as zero), condition "
-          f"number {fit.condition_number:.3g}. Singular values: "
-          + ", ".join(f"{s:.3g}" for s in fit.singular_values) + ".", "",
-          f"Loss profiles: `{PROFILE_PLOT}` (each parameter over {_profile_points(fit)} points across its bounds, the others "
-          "at the optimum).", ""]  # fmt: skip
+    L += [
+        "",
+        "## Identification",
+        "",
+        f"Jacobian of the residuals at the optimum, scaled by the bound widths: rank {fit.rank} of "
+        f"{len(fit.free)} (singular values below {RANK_RTOL:g} of the largest count as zero), condition "
+        f"number {fit.condition_number:.3g}. Singular values: "
+        + ", ".join(f"{s:.3g}" for s in fit.singular_values)
+        + ".",
+        "",
+        f"Loss profiles: `{PROFILE_PLOT}` (each parameter over {_profile_points(fit)} points across its bounds, the others "
+        "at the optimum).",
+        "",
+    ]
     if fit.profiles:
         L += ["| parameter | lowest loss on the profile | at | range of the profile |", "|---|---|---|---|"]
         for name, prof in fit.profiles.items():
             if len(prof):
                 i = int(prof["loss"].idxmin())
-                L.append(f"| `{name}` | {prof['loss'][i]:.3f} | {prof['value'][i]:.4g} | "
-                         f"{prof['loss'].min():.3f} - {prof['loss'].max():.3f} |")  # fmt: skip
+                L.append(
+                    f"| `{name}` | {prof['loss'][i]:.3f} | {prof['value'][i]:.4g} | "
+                    f"{prof['loss'].min():.3f} - {prof['loss'].max():.3f} |"
+                )
         L.append("")
     L += ["## Modelled against observed", "", f"Plot: `{SERIES_PLOT}`.", ""]
     L += ["| series | year | observed | modelled | error | residual |", "|---|---|---|---|---|---|"]
@@ -122,16 +147,28 @@ def report_markdown(
         L.append(f"| {t.name} | {'yes' if t.ok else '**no**'} | {t.detail} |")
     L += ["", f"{sum(t.ok for t in fit.targets)} of {len(fit.targets)} hold.", ""]
     if cv is not None:
-        L += ["## Cross-validation: fit 2019-2022, predict 2023", "",
-              "Fitted values (2019-2022): " + ", ".join(f"`{k}` = {v:.4g}" for k, v in cv.fit.values.items())
-              + f"; in-sample loss {cv.fit.loss:.3f}.", "",
-              "| series | observed 2023 | predicted 2023 | error | residual |", "|---|---|---|---|---|"]  # fmt: skip
+        L += [
+            "## Cross-validation: fit 2019-2022, predict 2023",
+            "",
+            "Fitted values (2019-2022): "
+            + ", ".join(f"`{k}` = {v:.4g}" for k, v in cv.fit.values.items())
+            + f"; in-sample loss {cv.fit.loss:.3f}.",
+            "",
+            "| series | observed 2023 | predicted 2023 | error | residual |",
+            "|---|---|---|---|---|",
+        ]
         for r in cv.predicted.itertuples():
-            L.append(f"| `{r.series}` | {_fmt(r.observed, r.series)} | {_fmt(r.modelled, r.series)} | "
-                     f"{_err(r.error, r.series)} | {r.residual:+.3f} |")  # fmt: skip
+            L.append(
+                f"| `{r.series}` | {_fmt(r.observed, r.series)} | {_fmt(r.modelled, r.series)} | "
+                f"{_err(r.error, r.series)} | {r.residual:+.3f} |"
+            )
         full23 = fit.table[fit.table["year"] == LAST_OBSERVED_YEAR]
-        L += ["", f"Loss of the 2023 points: predicted {cv.loss_2023:.3f}; in the full fit "
-              f"{loss(full23['residual'].to_numpy(float)):.3f}.", ""]  # fmt: skip
+        L += [
+            "",
+            f"Loss of the 2023 points: predicted {cv.loss_2023:.3f}; in the full fit "
+            f"{loss(full23['residual'].to_numpy(float)):.3f}.",
+            "",
+        ]
     L += ["## Starts", "", "| start | loss | evaluations | status |", "|---|---|---|---|"]
     for i, s in enumerate(fit.starts):
         vals = ", ".join(f"{v:.3g}" for v in s["start"].values())
@@ -195,9 +232,16 @@ def write_report(
     def fill(tmp: Path) -> None:
         (tmp / "report.md").write_text(report_markdown(fit, cv, history), encoding="utf-8")
         (tmp / "fit.json").write_text(json.dumps(_fit_json(fit, cv), indent=2, allow_nan=False))
-        rows = [{"series": n, "year": int(y), "modelled": float(v),
-                 "observed": float(observed(history, n).get(y, np.nan))}
-                for n in LOSS_WEIGHTS for y, v in fit.modelled[n].items()]  # fmt: skip
+        rows = [
+            {
+                "series": n,
+                "year": int(y),
+                "modelled": float(v),
+                "observed": float(observed(history, n).get(y, np.nan)),
+            }
+            for n in LOSS_WEIGHTS
+            for y, v in fit.modelled[n].items()
+        ]
         pd.DataFrame(rows).to_csv(tmp / "observed_vs_modelled.csv", index=False)
         (tmp / SERIES_PLOT).write_bytes(png_bytes(series_figure(fit, history, cv)))
         (tmp / PROFILE_PLOT).write_bytes(png_bytes(profile_figure(fit)))
