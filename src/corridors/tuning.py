@@ -161,7 +161,7 @@ class Tuner:
     # ---------------------------------------------------------------- running
 
     def resolve(self, **values: float) -> dict[str, float]:
-        """The full set of lever values: the current ones with ``values`` changed.
+        """Resolve the full set of lever values: the current ones with ``values`` changed.
 
         Unknown names and values outside a lever's range raise ``ValueError``.
         """
@@ -180,7 +180,7 @@ class Tuner:
         return out
 
     def inputs(self, **values: float) -> tuple[Scenario, Parameters, list[Event]]:
-        """The scenario (with its sea rates), parameters and timeline that ``values`` give."""
+        """Build the scenario (with its sea rates), parameters and timeline that ``values`` give."""
         v = self.resolve(**values)
         sc = self.scenario
         base = sc.parameters()
@@ -213,7 +213,7 @@ class Tuner:
         return sc, params, events
 
     def _sea_rates(self, factor: float) -> list:
-        """The scenario's sea rates times ``factor`` from SEA_RATE_FROM to the end of the run."""
+        """Scale the scenario's sea rates by ``factor`` from SEA_RATE_FROM to the end of the run."""
         from corridors.model import packaged_inputs
         from corridors.scenario import SeaRate
 
@@ -247,5 +247,5 @@ class Tuner:
         return Update(res, self.figure, time.perf_counter() - start)
 
     def changes(self) -> Mapping[str, float]:
-        """The levers whose current value differs from the default."""
+        """Give the levers whose current value differs from the default."""
         return {n: v for n, v in self.values.items() if v != self.defaults[n]}

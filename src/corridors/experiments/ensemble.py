@@ -113,6 +113,27 @@ def run_ensemble(
     EnsembleResults
         Tables with ``run`` and ``replicate`` columns, sorted by run; runs that raised are
         in ``failures`` (they never stop the others).
+
+    Raises
+    ------
+    ValueError
+        A count, seed or end year out of range, or a bad ``execution`` (or ``workers``
+        beside it), before anything runs or is written.
+    ScenarioError
+        If the scenario file, its name or an override is invalid.
+    FileExistsError
+        ``out`` exists and is not an ensemble directory, or holds a different one, and
+        ``force`` is False.
+    ExecutorError
+        The executor cannot start (an unreachable Dask scheduler, say).
+
+    Examples
+    --------
+    >>> ens = run_ensemble("baseline", replicates=2, seed=7, end_year=2020, workers=1)
+    >>> ens.meta["runs"], sorted(ens.corridors["replicate"].unique().tolist())
+    (2, [0, 1])
+    >>> ens.failures.empty
+    True
     """
     execution = resolve_execution(execution, workers)
     replicates = check_count("replicates", replicates)
@@ -141,8 +162,10 @@ def sweep(
 
     Parameters
     ----------
+    scenario : Scenario, path or name, optional
+        As for :func:`run_ensemble`; ``None`` is the baseline.
     params : mapping
-        Parameter names to ``(low, high)``.
+        Parameter names to ``(low, high)``; both ends must be valid values of the scenario.
     samples : int
         ``design="grid"``: evenly spaced values of each parameter, ends included
         (``samples ** k`` points); ``"lhs"``: points in all.
@@ -151,14 +174,46 @@ def sweep(
     replicates : int
         Runs per point, with common random numbers (replicate ``r`` has the same seed at
         every point).
-    scenario, seed, overrides, end_year, execution, workers, out, force, on_progress
-        As for :func:`run_ensemble`.
+    seed : int, optional
+        Root seed (default: the scenario's, else fresh entropy recorded in the results).
+    overrides : mapping, optional
+        Dotted scenario overrides, as for :func:`corridors.load_scenario`.
+    end_year : int, optional
+        Replace the scenario's last year.
+    execution : Execution, optional
+        Where the runs execute, as for :func:`run_ensemble`.
+    workers : int, optional
+        Shorthand for ``execution=Execution(workers=workers)``; not with ``execution``.
+    out : path, optional
+        Write the sweep directory here (resumable: :mod:`corridors.experiments.directory`).
+    force : bool
+        Replace an existing ``out`` that holds a different sweep.
+    on_progress : callable, optional
+        Called as ``on_progress(completed, failed, total)`` as runs finish.
 
     Returns
     -------
     EnsembleResults
         As for :func:`run_ensemble`; ``outcomes`` holds each run's parameter values and
         scalar outcomes.
+
+    Raises
+    ------
+    ValueError
+        No range, a malformed one or one of a name that is not a numeric parameter, an
+        unknown ``design``, or a count, seed, end year or execution as for
+        :func:`run_ensemble`; before anything runs.
+    ScenarioError
+        An invalid scenario or override, or a range end the scenario refuses.
+    FileExistsError
+        As for :func:`run_ensemble`.
+
+    Examples
+    --------
+    >>> sw = sweep("baseline", params={"cost_elasticity": (2.0, 6.0)}, samples=3, design="grid",
+    ...            seed=7, end_year=2020, workers=1)
+    >>> sw.outcomes["cost_elasticity"].tolist()
+    [2.0, 4.0, 6.0]
     """
     execution = resolve_execution(execution, workers)
     ranges = designs.check_ranges(params)
@@ -180,14 +235,54 @@ def sweep(
 
 @dataclass(eq=False)
 class Sensitivity:
-    """A sensitivity analysis: its runs, and one row of indices per (outcome, parameter)."""
+    """A sensitivity analysis: its runs, and one row of indices per (outcome, parameter).
+
+    Made by :func:`sensitivity`.
+
+    Parameters
+    ----------
+    ensemble : EnsembleResults
+        The runs of the design, with their parameter values and outcomes.
+    indices : pandas.DataFrame
+        One row per outcome and parameter: ``outcome``, ``parameter`` and, for Morris,
+        ``mu``, ``mu_star``, ``sigma``, ``mu_star_conf``; for Sobol', ``S1``, ``S1_conf``,
+        ``ST``, ``ST_conf``. Outcomes with a missing value (a failed run, an outcome that
+        did not occur) are left out and listed in ``indices.attrs["skipped"]``.
+    method : {"morris", "sobol"}
+        The method of the indices.
+
+    Examples
+    --------
+    >>> sens = sensitivity("baseline", params={"cost_elasticity": (2.0, 6.0), "renewal_rate": (0.1, 0.5)},
+    ...                    samples=2, seed=7, end_year=2020, workers=1)
+    >>> sens.method, len(sens.ensemble.outcomes)  # 2 trajectories x (2 parameters + 1) runs
+    ('morris', 6)
+    >>> sorted(sens.ranking("middle_share"))
+    ['cost_elasticity', 'renewal_rate']
+    """
 
     ensemble: EnsembleResults
     indices: pd.DataFrame
     method: str
 
     def ranking(self, outcome: str) -> list[str]:
-        """Parameters from most to least influential on ``outcome`` (mu* or total index)."""
+        """Rank the parameters from most to least influential on ``outcome``.
+
+        Parameters
+        ----------
+        outcome : str
+            An outcome of the indices (``"middle_share"``, say).
+
+        Returns
+        -------
+        list of str
+            Parameter names by Morris ``mu_star`` or Sobol' total index ``ST``, largest first.
+
+        Raises
+        ------
+        KeyError
+            ``outcome`` has no indices (the message lists the skipped outcomes).
+        """
         key = "mu_star" if self.method == "morris" else "ST"
         rows = self.indices[self.indices["outcome"] == outcome]
         if rows.empty:
@@ -212,12 +307,14 @@ def sensitivity(
     force: bool = False,
     on_progress: ProgressFn | None = None,
 ) -> Sensitivity:
-    """Global sensitivity of every scalar outcome to the parameters in ``params`` (SALib).
+    """Analyse the global sensitivity of every scalar outcome to the parameters in ``params`` (SALib).
 
     Parameters
     ----------
+    scenario : Scenario, path or name, optional
+        As for :func:`run_ensemble`; ``None`` is the baseline.
     params : mapping
-        Parameter names to ``(low, high)``.
+        Parameter names to ``(low, high)``; both ends must be valid values of the scenario.
     method : {"morris", "sobol"}
         ``"morris"``: ``samples`` trajectories, ``samples * (k + 1)`` runs, elementary
         effects (``mu_star`` ranks). ``"sobol"``: Saltelli's scheme, ``samples * (k + 2)``
@@ -226,14 +323,44 @@ def sensitivity(
         Morris trajectories, or Sobol' base samples (a power of 2); at least 2.
     replicates : int
         Runs per point, whose outcomes are averaged (common random numbers).
-    scenario, seed, overrides, end_year, execution, workers, out, force, on_progress
-        As for :func:`run_ensemble`; with ``out``, ``sensitivity.parquet`` holds the
-        indices too.
+    seed : int, optional
+        Root seed of the runs and of the design (default: the scenario's, else fresh
+        entropy recorded in the results).
+    overrides : mapping, optional
+        Dotted scenario overrides, as for :func:`corridors.load_scenario`.
+    end_year : int, optional
+        Replace the scenario's last year.
+    execution : Execution, optional
+        Where the runs execute, as for :func:`run_ensemble`.
+    workers : int, optional
+        Shorthand for ``execution=Execution(workers=workers)``; not with ``execution``.
+    out : path, optional
+        Write the directory here (resumable, as for :func:`run_ensemble`); once every run
+        has finished without failure, ``sensitivity.parquet`` holds the indices too.
+    force : bool
+        Replace an existing ``out`` that holds a different analysis.
+    on_progress : callable, optional
+        Called as ``on_progress(completed, failed, total)`` as runs finish.
 
     Returns
     -------
     Sensitivity
         The runs (``ensemble``) and one row of indices per outcome and parameter.
+
+    Raises
+    ------
+    ValueError
+        No range or a malformed one, an unknown ``method``, fewer than 2 samples (or, for
+        Sobol', not a power of 2), or a count, seed, end year or execution as for
+        :func:`run_ensemble`; before anything runs.
+    ScenarioError
+        An invalid scenario or override, or a range end the scenario refuses.
+    FileExistsError
+        As for :func:`run_ensemble`.
+
+    Examples
+    --------
+    See :class:`Sensitivity`.
     """
     execution = resolve_execution(execution, workers)
     ranges = designs.check_ranges(params)
@@ -268,15 +395,44 @@ def run_one(
     end_year: int | None = None,
     **params: float,
 ) -> dict[str, float]:
-    """Run the model once with parameters given as keywords; its named scalar outcomes.
+    """Run the model once with parameters given as keywords; return its named scalar outcomes.
 
     Any field of :class:`corridors.Parameters` is a keyword (``cost_elasticity=3.5``), so
     EMA Workbench, SALib or ``scipy.optimize`` can drive the model::
 
         corridors.run_one(cost_elasticity=3.5, end_year=2030)["middle_share"]
 
-    Integer parameters given as floats (by an optimiser) are rounded. Returns the dict of
-    :func:`outcomes` (floats; NaN where an outcome did not occur).
+    Parameters
+    ----------
+    scenario : Scenario, path or name, optional
+        As for :func:`corridors.run`; ``None`` is the baseline.
+    seed : int, optional
+        Random seed (default: the scenario's).
+    end_year : int, optional
+        Replace the scenario's last year.
+    **params : float
+        Fields of :class:`corridors.Parameters` replacing the scenario's values. Integer
+        parameters given as floats (by an optimiser) are rounded.
+
+    Returns
+    -------
+    dict of str to float
+        The dict of :func:`outcomes` (floats; NaN where an outcome did not occur):
+        ``middle_share``, ``russian_volume_t``, ``middle_overtakes_russian_year``, ...
+
+    Raises
+    ------
+    TypeError
+        A keyword that is not a field of :class:`corridors.Parameters` (the message starts
+        with ``run_one:``).
+    ScenarioError
+        If the scenario file or its name is invalid.
+
+    Examples
+    --------
+    >>> out = run_one(cost_elasticity=3.5, seed=7, end_year=2021)
+    >>> 0.0 <= out["middle_share"] <= 1.0
+    True
     """
     from corridors.experiments.runs import _scenario, run
 

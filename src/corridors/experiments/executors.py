@@ -86,7 +86,7 @@ def prepare_worker() -> None:
 
 
 def _ready() -> int:
-    """A task that only proves the worker has started (and prepared)."""
+    """Prove that the worker has started (and prepared): a task that only returns its pid."""
     return os.getpid()
 
 
@@ -110,10 +110,12 @@ class Executor:
     workers: int = 1
 
     def __enter__(self) -> Executor:
+        """Start the executor for the block."""
         self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Close it; runs not yet started are dropped if the block raised."""
         self.close(cancel=exc[0] is not None)
 
     def start(self) -> None:
@@ -123,7 +125,7 @@ class Executor:
         """Stop the workers started here; ``cancel`` drops runs not yet started."""
 
     def describe(self) -> dict[str, Any]:
-        """What ran the runs, for the manifest."""
+        """Describe what ran the runs, for the manifest."""
         return {"executor": self.kind, "workers": self.workers}
 
     def imap_unordered(
@@ -143,6 +145,7 @@ class LocalExecutor(Executor):
         self._pool = None
 
     def start(self) -> None:
+        """Start every worker process now, each with one thread per library."""
         from concurrent.futures import ProcessPoolExecutor  # lazy: +75 ms to import; local runs only
 
         self._pool = ProcessPoolExecutor(
@@ -165,11 +168,13 @@ class LocalExecutor(Executor):
                     os.environ[k] = v
 
     def close(self, *, cancel: bool = False) -> None:
+        """Shut the pool down, dropping runs not yet started; wait for running ones unless ``cancel``."""
         if self._pool is not None:
             self._pool.shutdown(wait=not cancel, cancel_futures=True)
             self._pool = None
 
     def imap_unordered(self, fn, tasks):
+        """Run ``fn`` on the tasks, a few queued per worker; a crashed worker fails its run only."""
         assert self._pool is not None, "use the executor as a context manager"
         # Keep a few runs queued per worker rather than submitting thousands at once, so an
         # interrupted sweep leaves little queued work to cancel.
@@ -207,6 +212,13 @@ class DaskExecutor(Executor):
         self._client = None
 
     def start(self) -> None:
+        """Start the embedded cluster, or connect to the scheduler and count its threads.
+
+        Raises
+        ------
+        ExecutorError
+            The scheduler is unreachable, or the cluster failed to start.
+        """
         from distributed import Client  # lazy: +0.27 s to import; Dask runs only
 
         try:
@@ -225,12 +237,14 @@ class DaskExecutor(Executor):
             raise ExecutorError(msg) from None
 
     def describe(self) -> dict[str, Any]:
+        """Describe what ran the runs, with the scheduler's address if there is one."""
         out = super().describe()
         if self.scheduler is not None:
             out["scheduler"] = self.scheduler
         return out
 
     def close(self, *, cancel: bool = False) -> None:
+        """Close the client, and the cluster if it was started here."""
         if self._client is not None:
             self._client.close()
             self._client = None
@@ -239,6 +253,7 @@ class DaskExecutor(Executor):
             self._cluster = None
 
     def imap_unordered(self, fn, tasks):
+        """Submit every task and yield each as it finishes; the rest are cancelled if the caller stops."""
         from distributed import as_completed  # lazy, as in start
 
         assert self._client is not None, "use the executor as a context manager"
@@ -257,7 +272,7 @@ class DaskExecutor(Executor):
 
 
 def loopback_cluster(workers: int):
-    """A ``distributed.LocalCluster`` of ``workers`` single-threaded processes, on loopback only.
+    """Start a ``distributed.LocalCluster`` of ``workers`` single-threaded processes, on loopback only.
 
     The scheduler and workers listen on 127.0.0.1 at free ports; there is no dashboard, and
     the scheduler's HTTP server (health, metrics) serves no routes.
@@ -326,6 +341,7 @@ class Execution:
     scheduler: str | None = None
 
     def __post_init__(self) -> None:
+        """Check the options (see Raises above); ``workers`` becomes an int."""
         workers, executor, scheduler = self.workers, self.executor, self.scheduler
         if executor not in (None, "local", "dask"):
             msg = f"executor: must be 'local' or 'dask', got {executor!r}"
@@ -343,7 +359,7 @@ class Execution:
             object.__setattr__(self, "scheduler", _check_address(scheduler))
 
     def scheduler_address(self) -> str | None:
-        """The existing Dask scheduler the runs go to, if any.
+        """Find the existing Dask scheduler the runs go to, if any.
 
         Returns
         -------
@@ -362,7 +378,7 @@ class Execution:
         return None if found is None else _check_address(found, f" (from {SCHEDULER_ENV})")
 
     def make_executor(self) -> Executor:
-        """The executor these options ask for (not started: use it as a context manager).
+        """Make the executor these options ask for (not started: use it as a context manager).
 
         Returns
         -------
@@ -389,7 +405,7 @@ def _whole(value: object) -> int | None:
 
 
 def _check_address(value: object, source: str = "") -> str:
-    """A Dask scheduler address, stripped; ValueError naming ``scheduler`` otherwise."""
+    """Check a Dask scheduler address and strip it; ValueError naming ``scheduler`` otherwise."""
     if not isinstance(value, str) or not _ADDRESS.match(value.strip()):
         msg = f"scheduler: expected an address such as tcp://127.0.0.1:8786, got {value!r}{source}"
         raise ValueError(msg)

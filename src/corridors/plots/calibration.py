@@ -31,7 +31,7 @@ SERIES_LABELS = {
 
 
 def series_figure(fit: Any, history: pd.DataFrame | None = None, cv: Any = None) -> Figure:
-    """A panel per observed series: observed points, the fitted run, the 2019-2022 fit's 2023.
+    """Draw a panel per observed series: observed points, the fitted run, the 2019-2022 fit's 2023.
 
     Parameters
     ----------
@@ -82,7 +82,7 @@ def series_figure(fit: Any, history: pd.DataFrame | None = None, cv: Any = None)
 
 
 def profile_figure(fit: Any) -> Figure:
-    """The loss along each parameter's bounds with the others at the optimum.
+    """Draw the loss along each parameter's bounds with the others at the optimum.
 
     Parameters
     ----------

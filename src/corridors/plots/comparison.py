@@ -1,5 +1,6 @@
-"""Runs and ensembles side by side: :func:`compare` (the public ``corridors.compare``) draws
-single runs with :func:`compare_plot` and ensembles with :func:`fan_chart`.
+"""Runs and ensembles side by side: :func:`compare`, the public ``corridors.compare``.
+
+It draws single runs with :func:`compare_plot` and ensembles with :func:`fan_chart`.
 
 Runs and ensembles are duck-typed: this package never imports :mod:`corridors.results` at
 run time.
@@ -33,7 +34,7 @@ __all__ = ["compare", "compare_plot", "fan_chart"]
 
 
 def compare_plot(results: Sequence[Results], labels: Sequence[str]) -> Figure:
-    """Runs side by side: annual freight by corridor, one column per run, shared axes.
+    """Draw runs side by side: annual freight by corridor, one column per run, shared axes.
 
     With two or more runs a bottom row shows each run minus the first (Mt/yr); the cell under
     the first run holds the legend.
@@ -267,12 +268,29 @@ def compare(
     labels : sequence of str, optional
         One per item (default: each one's scenario name, or its position).
     overtake : (str, str)
-        The corridors of the overtaking panel of a fan chart.
+        The corridors of the overtaking panel of a fan chart: the probability that the first
+        has passed the second by each year.
 
     Returns
     -------
     matplotlib.figure.Figure
-        A new figure.
+        A new figure (nothing touches pyplot); save it with ``fig.savefig`` or
+        :func:`corridors.plots.png_bytes`.
+
+    Raises
+    ------
+    ValueError
+        No item, not one label per item, or (with ensembles) more ensembles than the fan
+        chart has line styles.
+
+    Examples
+    --------
+    >>> import corridors
+    >>> base = corridors.run("baseline", seed=7, end_year=2021)
+    >>> bloc = corridors.run("c5_bloc", seed=7, end_year=2021)
+    >>> fig = corridors.compare([base, bloc])
+    >>> [ax.get_title() for ax in fig.axes[:2]]
+    ['baseline', 'c5_bloc']
     """
     items = list(items)
     if labels is None:

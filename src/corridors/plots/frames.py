@@ -52,7 +52,7 @@ def active_corridors(volumes: pd.DataFrame) -> list[str]:
 
 
 def quarter_time(table: pd.DataFrame) -> pd.Series:
-    """The time of each row in years: 2022.0 for 2022Q1, 2022.75 for 2022Q4.
+    """Give the time of each row in years: 2022.0 for 2022Q1, 2022.75 for 2022Q4.
 
     Parameters
     ----------

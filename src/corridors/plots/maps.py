@@ -203,7 +203,7 @@ def _link_key(edge) -> tuple:
 
 
 def _two_maps(fig: Figure) -> tuple:
-    """The world map and the close-up side by side; the close-up's extent outlined on the world."""
+    """Set up the world map and the close-up side by side; the close-up's extent outlined on the world."""
     world_ax, zoom_ax = fig.subplots(1, 2, width_ratios=[1.05, 1.0])
     x0, x1, y0, y1 = _ZOOM
     world_ax.add_patch(
@@ -286,7 +286,7 @@ def network_map(net: Network) -> Figure:
 
 
 def _nice(value: float) -> float:
-    """The largest of 1, 2, 5 x 10^k not above ``value``."""
+    """Round down to the largest of 1, 2, 5 x 10^k not above ``value``."""
     if value <= 0:
         return 0.0
     k = math.floor(math.log10(value))

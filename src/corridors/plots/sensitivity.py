@@ -11,7 +11,7 @@ __all__ = ["morris_plot"]
 
 
 def morris_plot(indices: pd.DataFrame, outcomes: Sequence[str], *, title: str = "Morris screening") -> Figure:
-    """The parameters ranked by Morris ``mu*``, and ``mu*`` against ``sigma``, per outcome.
+    """Draw the parameters ranked by Morris ``mu*``, and ``mu*`` against ``sigma``, per outcome.
 
     Parameters
     ----------

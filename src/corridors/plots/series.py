@@ -1,4 +1,6 @@
-"""One run over time: corridor volumes against the observed history, country route shares,
+"""One run over time: volumes against the history, route shares, dependence, bottlenecks.
+
+The corridor volumes against the observed history, the countries' route shares, their
 dependence on Russia, and the bottlenecks with their backlog.
 
 Each function takes a run's Results (duck-typed: this package never imports

@@ -17,7 +17,7 @@ __all__ = ["run_plots"]
 
 
 def run_plots(res: Results, net: Network) -> dict[str, Figure]:
-    """The standard figures of one run, keyed by the PNG file name to write them to.
+    """Draw the standard figures of one run, keyed by the PNG file name to write them to.
 
     Parameters
     ----------

@@ -76,7 +76,7 @@ HISTORY_SHADE = "#E4E4E4"
 
 
 def png_bytes(fig: Figure, *, dpi: int = 120) -> bytes:
-    """A figure rendered as PNG, in memory (callers write it atomically).
+    """Render a figure as PNG, in memory (callers write it atomically).
 
     Parameters
     ----------
@@ -96,7 +96,7 @@ def png_bytes(fig: Figure, *, dpi: int = 120) -> bytes:
 
 
 def corridor_label(corridor: str) -> str:
-    """The name of a corridor in a legend or title.
+    """Name a corridor as a legend or title does.
 
     Parameters
     ----------
@@ -112,7 +112,7 @@ def corridor_label(corridor: str) -> str:
 
 
 def run_title(res: Any) -> str:
-    """What a figure calls a run: its scenario (or name) and seed.
+    """Name a run as a figure does: its scenario (or name) and seed.
 
     Parameters
     ----------

@@ -27,7 +27,7 @@ EVENTS_FROM = 2026  # the shipped scenarios' own events start in 2026 (after the
 
 
 def tuner_series(res: Results) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """What the tuner draws of a run: annual freight and shares by corridor.
+    """Take what the tuner draws of a run: annual freight and shares by corridor.
 
     Parameters
     ----------
@@ -114,7 +114,7 @@ class TunerFigure:
         self._lines = lines
 
     def title(self, changed: Mapping[str, float]) -> str:
-        """The figure's title: the heading and the levers that differ from their defaults.
+        """Write the figure's title: the heading and the levers that differ from their defaults.
 
         Parameters
         ----------

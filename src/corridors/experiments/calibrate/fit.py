@@ -1,5 +1,7 @@
-"""The fit: least squares from the scenario's values and Latin-hypercube starts, its
-diagnostics, cross-validation and identifiability, and the fitted parameters file."""
+"""The fit: least squares from the scenario's values and Latin-hypercube starts.
+
+Also its diagnostics, cross-validation and identifiability, and the fitted parameters file.
+"""
 
 from __future__ import annotations
 
@@ -261,6 +263,7 @@ class CrossValidation:
 
     @property
     def loss_2023(self) -> float:
+        """The loss of the 2023 points, predicted by the 2019-2022 fit."""
         return loss(self.predicted["residual"].to_numpy(float))
 
 
@@ -292,13 +295,14 @@ class IdentifiabilityResult:
 
     @property
     def ok(self) -> bool:
+        """Whether every parameter is recovered within ``tol`` of its bound width."""
         return all(e <= self.tol for e in self.errors.values())
 
 
 def synthetic_history(
     theta: Theta, *, free: Sequence[FreeParameter] = FREE_PARAMETERS, like: pd.DataFrame | None = None
 ) -> pd.DataFrame:
-    """A history with the points of ``like`` (default history.csv) and the model's values at ``theta``."""
+    """Build a history with the points of ``like`` (default history.csv), valued by the model at ``theta``."""
     like = load_history() if like is None else like
     obs = simulate(theta, free=free, stochastic=False)
     out = like.copy()
@@ -354,7 +358,7 @@ def identifiability_check(
 
 
 def parameters_toml(fit: FitResult | Mapping[str, float], *, loss_value: float | None = None) -> str:
-    """The text of a parameters file (see :func:`write_parameters`)."""
+    """Render the text of a parameters file (see :func:`write_parameters`)."""
     if isinstance(fit, FitResult):
         values, loss_value = dict(fit.values), fit.loss
         values.update(fit.constants)

@@ -1,5 +1,8 @@
-"""The calibration problem: the free parameters, the baseline's observables at a parameter
-vector, the residuals and loss against the observed history, and the issue's targets."""
+"""The calibration problem: the free parameters, the observables, the loss and the targets.
+
+The free parameters with their bounds, the baseline's observables at a parameter vector, the
+residuals and loss against the observed history, and the issue's targets.
+"""
 
 from __future__ import annotations
 
@@ -19,8 +22,10 @@ from corridors.vocabulary import BASE_YEAR, LAST_OBSERVED_YEAR
 
 @dataclass(frozen=True)
 class FreeParameter:
-    """A fitted parameter: a field of :class:`Parameters` (``corridor_constants.<corridor>``
-    for a corridor constant), its bounds and why it is free."""
+    """A fitted parameter: a field of :class:`Parameters`, its bounds and why it is free.
+
+    A corridor constant is named ``corridor_constants.<corridor>``.
+    """
 
     name: str
     lower: float
@@ -29,6 +34,7 @@ class FreeParameter:
 
     @property
     def width(self) -> float:
+        """The width of the bounds, ``upper - lower``."""
         return self.upper - self.lower
 
 
@@ -155,7 +161,7 @@ def _as_vector(theta: Theta, free: Sequence[FreeParameter]) -> np.ndarray:
 def parameters_for(
     theta: Theta, base: Parameters, free: Sequence[FreeParameter] = FREE_PARAMETERS
 ) -> Parameters:
-    """``base`` with the free parameters set to ``theta`` (a mapping by name or a vector).
+    """Set the free parameters of ``base`` to ``theta`` (a mapping by name or a vector).
 
     A dotted name such as ``corridor_constants.middle`` sets one key of a table-valued
     parameter and keeps its other keys.
@@ -184,7 +190,7 @@ def _value_of(base: Parameters, name: str) -> float:
 def default_theta(
     free: Sequence[FreeParameter] = FREE_PARAMETERS, base: Parameters | None = None
 ) -> np.ndarray:
-    """The scenario's own values of the free parameters, clipped to their bounds."""
+    """Take the scenario's own values of the free parameters, clipped to their bounds."""
     base = _baseline().parameters() if base is None else base
     return np.array([min(max(_value_of(base, p.name), p.lower), p.upper) for p in free])
 
@@ -239,9 +245,11 @@ class _Evaluator:
         return out
 
     def set_constants(self, params: Parameters) -> tuple[Parameters, dict[str, float]]:
-        """``params`` with the corridor constants that reproduce the 2019 levels (see
-        :data:`CONSTANT_TARGETS`): a secant search on each constant at once, from the last
-        solution, on runs of 2019 alone."""
+        """Set the corridor constants of ``params`` that reproduce the 2019 levels.
+
+        The levels are those of :data:`CONSTANT_TARGETS`: a secant search on each constant at
+        once, from the last solution, on runs of 2019 alone.
+        """
         names = list(CONSTANT_TARGETS)
         target = np.array(
             [float(observed(self.history, s).get(BASE_YEAR, np.nan)) for s in CONSTANT_TARGETS.values()]
@@ -299,7 +307,7 @@ class _Evaluator:
         return out
 
     def constants(self, x: Theta) -> dict[str, float]:
-        """The corridor constants set for ``x`` (after :meth:`observables`)."""
+        """Give the corridor constants set for ``x`` (after :meth:`observables`)."""
         self.observables(x)
         key = tuple(float(a) for a in _as_vector(x, self.free))
         return dict(self.constants_of.get(key, {}))
@@ -313,7 +321,7 @@ def simulate(
     free: Sequence[FreeParameter] = FREE_PARAMETERS,
     end_year: int = LAST_OBSERVED_YEAR,
 ) -> dict[str, pd.Series]:
-    """The baseline's observables for 2019-``end_year`` with the free parameters at ``theta``.
+    """Simulate the baseline's observables for 2019-``end_year`` with the free parameters at ``theta``.
 
     Parameters
     ----------
@@ -388,13 +396,13 @@ def residuals(
     seeds: Sequence[int] = (1, 2, 3),
     stochastic: bool = False,
 ) -> np.ndarray:
-    """The loss's residual vector at ``theta``, one per observed point (module docstring)."""
+    """Compute the loss's residual vector at ``theta``, one per observed point (module docstring)."""
     obs = simulate(theta, seeds=seeds, stochastic=stochastic, free=free)
     return residual_table(obs, history, years)["residual"].to_numpy(float)
 
 
 def loss(r: np.ndarray) -> float:
-    """The stated loss: the sum of squared residuals."""
+    """Compute the stated loss: the sum of squared residuals."""
     return float(np.sum(np.square(r)))
 
 
@@ -417,7 +425,7 @@ def _at(s: pd.Series, year: int) -> float:
 
 
 def check_targets(modelled: Mapping[str, pd.Series], history: pd.DataFrame | None = None) -> list[Target]:
-    """The targets of issue 6, each as a :class:`Target`.
+    """Check the targets of issue 6, each as a :class:`Target`.
 
     - every observed year of ``middle_corridor_t`` within 15%;
     - the 2022 fall of ``northern_transit_teu`` against 2021 at least 35% (OECD);

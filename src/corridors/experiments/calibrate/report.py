@@ -48,7 +48,7 @@ def _err(v: float, name: str) -> str:
 def report_markdown(
     fit: FitResult, cv: CrossValidation | None = None, history: pd.DataFrame | None = None
 ) -> str:
-    """The text of report.md."""
+    """Render the text of report.md."""
     history = load_history() if history is None else history
     L = ["# Calibration of the baseline to 2019-2023", ""]
     L += [
