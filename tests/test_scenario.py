@@ -758,3 +758,18 @@ def test_calibrate_writes_parameters_with_the_one_toml_writer(tmp_path):
     assert data["parameters"] == {"cost_elasticity": 3.0, "corridor_constants": {"middle": 1.5}}
     assert data["fit"]["loss"] == 2.0
     assert text.split("\n\n", 1)[1] == toml_dumps(data)
+
+
+def test_a_scenario_is_resolved_once_until_its_file_changes(tmp_path):
+    """Loading the same file with the same overrides returns the same frozen scenario; a
+    changed file (even of the same size, within the same clock tick) is read again."""
+    path = tmp_path / "s.toml"
+    base = find_scenario("baseline")
+    head = f'extends = "{base}"\nname = "s"\ntitle = "S"\ndescription = "d"\narticle = "a"\n'
+    path.write_text(head + "[period]\nend_year = 2030\n")
+    first = load_scenario(path)
+    assert load_scenario(path) is first
+    assert load_scenario(path, overrides={"period.end_year": 2031}) is not first
+    path.write_text(head + "[period]\nend_year = 2031\n")
+    again = load_scenario(path)
+    assert again is not first and again.period.end_year == 2031

@@ -10,6 +10,7 @@ import copy
 import os
 import re
 import tomllib
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -318,6 +319,11 @@ def load_scenario(path: str | Path, *, overrides: Mapping[str, Any] | None = Non
     ScenarioError
         One line: the file, the line where it can be known, the field and the reason.
 
+    Notes
+    -----
+    A scenario is resolved once per file and overrides: loading it again returns the same
+    (frozen) scenario while the files it was read from hold the same bytes.
+
     Examples
     --------
     >>> from corridors.scenario import find_scenario
@@ -331,6 +337,34 @@ def load_scenario(path: str | Path, *, overrides: Mapping[str, Any] | None = Non
     override period.end_yar | unknown key 'end_yar'; expected one of end_year, report_from
     """
     leaf = Path(path)
+    key = (str(leaf.resolve()), repr(sorted((overrides or {}).items())))
+    cached = _LOADED.get(key)
+    if cached is not None and _stamps(cached[1]) == cached[0]:
+        return cached[1]  # none of its files changed since: the same resolved scenario
+    sc = _load(leaf, overrides)
+    _LOADED[key] = (_stamps(sc), sc)
+    while len(_LOADED) > _LOADED_MAX:
+        _LOADED.pop(next(iter(_LOADED)))
+    return sc
+
+
+_LOADED: dict[tuple[str, str], tuple[tuple, Scenario]] = {}  # (file, overrides) -> (stamps, scenario)
+_LOADED_MAX = 64
+
+
+def _stamps(sc: Scenario) -> tuple:
+    """The content (CRC-32) of every file a scenario was read from (None if one is gone)."""
+    out = []
+    for f in (*sc.chain, *sc.parameters_files):
+        try:
+            out.append((str(f), zlib.crc32(Path(f).read_bytes())))
+        except OSError:
+            return (None,)
+    return tuple(out)
+
+
+def _load(leaf: Path, overrides: Mapping[str, Any] | None) -> Scenario:
+    """Read, merge, override and validate ``leaf`` (:func:`load_scenario` without its cache)."""
     merged, origins = _load_chain(leaf, ())
     merged = copy.deepcopy(merged)  # overrides must not touch the sources' parsed data
     for key, value in (overrides or {}).items():
