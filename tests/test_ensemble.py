@@ -1,4 +1,5 @@
-"""Ensembles, sweeps and sensitivity analysis (corridors.experiments.ensemble, designs, executors, uncertainty).
+"""Ensembles, sweeps and sensitivity analysis (corridors.experiments: ensemble, plans, directory, designs,
+executors; corridors.uncertainty).
 
 Ensembles stay tiny (a few replicates to 2021) so that the file runs in well under a
 minute on two cores. One session-scoped Dask LocalCluster of two single-threaded workers
