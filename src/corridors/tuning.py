@@ -214,7 +214,7 @@ class Tuner:
 
     def _sea_rates(self, factor: float) -> list:
         """Scale the scenario's sea rates by ``factor`` from SEA_RATE_FROM to the end of the run."""
-        from corridors.model import packaged_inputs
+        from corridors.inputs import packaged_inputs
         from corridors.scenario import SeaRate
 
         inputs = packaged_inputs().with_sea_rates(self.scenario.sea_rate_overrides())

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from corridors.events import Event
-from corridors.network import default_data_dir
+from corridors.inputs import packaged_inputs
+from corridors.network import default_data_dir, packaged_network
 from corridors.parameters import Parameters
 from corridors.results import Results
 from corridors.uncertainty import replicate_seed
@@ -125,8 +126,6 @@ def _inputs(sc: Scenario):
     overrides = sc.sea_rate_overrides()
     if not overrides:
         return None
-    from corridors.model import packaged_inputs
-
     return packaged_inputs().with_sea_rates(overrides)
 
 
@@ -192,7 +191,6 @@ def write_run(
 
 def render_plots(res: Results) -> dict[str, bytes]:
     """Render the run's standard plots as PNG bytes, by file name."""
-    from corridors.model import packaged_network
     from corridors.plots import png_bytes, run_plots
 
     out = {}

@@ -353,7 +353,7 @@ _LOADED_MAX = 64
 
 
 def _stamps(sc: Scenario) -> tuple:
-    """The content (CRC-32) of every file a scenario was read from (None if one is gone)."""
+    """Return the content (CRC-32) of every file a scenario was read from (None if one is gone)."""
     out = []
     for f in (*sc.chain, *sc.parameters_files):
         try:
