@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from corridors.model import rebook_quarter
+
 
 def test_rebook_conserves_and_respects_slots(build_model):
     m = build_model(end_year=2020)
@@ -13,7 +15,7 @@ def test_rebook_conserves_and_respects_slots(build_model):
     transit = np.flatnonzero(m.is_transit)
     moved[transit, 1] = 1e5
     allowed = m.available.copy()
-    out = m._rebook(moved, allowed)
+    out = rebook_quarter(m, moved, allowed)
     assert out.shape == (m.n_shippers, r_k)
     assert (out >= 0).all()
     has = allowed.any(axis=1) & (moved.sum(axis=1) > 0)

@@ -33,7 +33,7 @@ from corridors.agents import (
 )
 from corridors.events import RouteClosure, Sanction, Shock
 from corridors.known_events import baseline_events
-from corridors.model import CorridorModel
+from corridors.model import CorridorModel, rebook_quarter
 from corridors.parameters import Parameters
 from corridors.results import TABLES, Results
 from corridors.vocabulary import CORRIDORS, POWERS, quarter_index
@@ -539,7 +539,7 @@ def test_banned_freight_is_rebooked_only_where_slots_exist(build_model):
     booked = {}
     for days in (0.0, 60.0):
         m.params = P.replace(rebook_queue_days=days)
-        out = m._rebook(moved, allowed)
+        out = rebook_quarter(m, moved, allowed)
         np.testing.assert_allclose(out.sum(axis=1), moved.sum(axis=1), rtol=1e-9)  # all of it goes somewhere
         assert (out >= 0).all()
         booked[days] = out[transit, K["middle"]].sum()

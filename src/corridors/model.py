@@ -40,6 +40,7 @@ from corridors.agents import (
     TransitStateAgent,
     choose_shares,
     observe_quotes,
+    policy_levers,
     remember_costs,
     route_state_cargo,
     target_shares,
@@ -53,14 +54,14 @@ from corridors.market import offered_volumes, pipeline_flows, policy_terms, quar
 from corridors.network import Network, packaged_network
 from corridors.parameters import Parameters
 from corridors.quotes import quote_quarter
-from corridors.run_record import SHIPPER_KEYS, STEP_ARRAYS, RunRecord
+from corridors.run_record import SHIPPER_KEYS, STEP_ARRAYS, RunRecord, allocate_steps, write_loading
 from corridors.settling import Settled
 from corridors.timeline import Timeline
 from corridors.trees import TreeBuffers, TreeCache
 from corridors.view import QuarterView
 from corridors.vocabulary import BASE_YEAR, C5, CORRIDORS, LAST_YEAR, POWERS, TRANSIT_STATES
 
-__all__ = ["DECISION_ORDER", "POLICY_COLUMNS", "CorridorModel"]
+__all__ = ["DECISION_ORDER", "POLICY_COLUMNS", "CorridorModel", "rebook_quarter"]
 
 DECISION_ORDER = (PowerAgent, CaspianOperator, TransitStateAgent, CountryAgent, BlocAgent)
 """The kinds of agent that decide after the loading, in their order: the powers' levers and
@@ -168,24 +169,8 @@ class CorridorModel(mesa.Model):
     # ------------------------------------------------------------------ set-up
 
     def _create_agents(self, settings: dict[str, dict[str, float]]) -> None:
-        L, a = self.layout, self.layout.shipper
-        self.shippers = [
-            ShipperAgent(
-                self,
-                index=i,
-                arrays=self.sh,
-                origin=a["origin"][i],
-                market=a["market"][i],
-                commodity=a["commodity"][i],
-                direction=a["direction"][i],
-                country=a["country"][i],
-                tonnes_2019=float(L.tonnes_2019[i]),
-                growth_per_year=float(L.growth_per_year[i]),
-                value_usd_per_t=float(L.value_usd_per_t[i]),
-                state_share=float(L.state_share[i]),
-            )
-            for i in range(L.n_shippers)
-        ]
+        L = self.layout
+        self.shippers = ShipperAgent.for_layout(self, self.sh, L)
         self.country_agents = {
             c: CountryAgent(
                 self,
@@ -233,26 +218,7 @@ class CorridorModel(mesa.Model):
 
     def _allocate_tables(self) -> None:
         T, S, K, E = self.n_steps, self.layout.n_shippers, self.n_corridors, self.net.n_edges
-        self.rec = {
-            name: np.zeros(shape)
-            for name, shape in (
-                ("served", (T, S, K)),
-                ("offered", (T, S, K)),
-                ("backlog", (T, S, K)),
-                ("diverted", (T, S)),
-                ("demand", (T, S)),
-                ("edge_flow", (T, E)),
-                ("edge_container_flow", (T, E)),
-                ("edge_load", (T, E)),
-                ("edge_capacity", (T, E)),
-                ("edge_time_h", (T, E)),
-                ("edge_wait_days", (T, E)),
-                ("policy", (T, len(POLICY_COLUMNS))),
-                ("pipeline", (T, len(self.inputs.pipelines))),
-            )
-        }
-        self.rec["money"] = np.full((T, S, K), np.nan)
-        self.rec["time"] = np.full((T, S, K), np.nan)
+        self.rec = allocate_steps(T, S, K, E, len(POLICY_COLUMNS), len(self.inputs.pipelines))
         self.backlog = np.zeros((S, K))
         self.outcome = Settled.empty(S, K, E)
         self.expected_wait = np.zeros(E)
@@ -415,31 +381,20 @@ class CorridorModel(mesa.Model):
             political_weight=p.political_weight_usd_per_t,
             cache=tl.cache,
         )
-        o = self.outcome
-        self.view = QuarterView(
+        self.view = QuarterView.before_loading(
+            links=links,
+            terms=terms,
+            outcome=self.outcome,
             t=t,
-            in_bloc=p.bloc_from_year is not None and BASE_YEAR + t // 4 >= p.bloc_from_year,
             layout=L,
             quote_money=quote_money,
+            in_bloc=p.bloc_from_year is not None and BASE_YEAR + t // 4 >= p.bloc_from_year,
             quote_time=quote_time,
             available=available,
-            ban_cap=terms.ban_cap,
-            premium=terms.premium,
-            subsidy=terms.subsidy,
-            political=terms.political,
             bloc_share=bloc_share,
             volumes=volumes,
-            money=links.money,
-            time=links.time,
-            capacity=links.capacity,
             sanctions=tuple(sanctions),
             done_projects=tl.done_projects(t),
-            served=o.served,
-            exp_money=o.exp_money,
-            exp_time=o.exp_time,
-            flow=o.flow_e,
-            load=o.load_e,
-            wait_days=o.wait_e,
             cache=tl.cache,
         )
         self.terms = ChoiceTerms.of(self.view, self.corridor_constant, self.penalty_days)
@@ -484,59 +439,12 @@ class CorridorModel(mesa.Model):
         # parallel crossings every other quarter
         w = p.memory_weight
         self.expected_wait = (1.0 - w) * self.expected_wait + w * o.wait_e
-        self.view = v.loaded_with(
-            served=o.served,
-            exp_money=o.exp_money,
-            exp_time=o.exp_time,
-            flow=o.flow_e,
-            load=o.load_e,
-            wait_days=o.wait_e,
-        )
-        r = self.rec
-        r["served"][t] = o.served
-        r["offered"][t] = new
-        r["backlog"][t] = o.backlog
-        r["diverted"][t] = diverted
-        r["demand"][t] = v.volumes
-        r["money"][t] = o.exp_money - v.subsidy + v.premium
-        r["time"][t] = o.exp_time
-        r["edge_flow"][t] = o.flow_e
-        r["edge_container_flow"][t, slot] = o.box_flows
-        r["edge_load"][t] = o.load_e
-        r["edge_capacity"][t] = v.capacity
-        r["edge_time_h"][t] = o.time_e
-        r["edge_wait_days"][t] = o.wait_e
+        self.view = v.loaded_by(o)
+        write_loading(self.rec, t, v, o, new, diverted, slot)
 
     def _record_policy(self, t: int) -> None:
-        values = [
-            self.powers["RU"].tariff_factor,
-            self.powers["CN"].subsidy_usd_per_t,
-            self.powers["US"].secondary_premium_usd_per_t,
-            self.operator.vessels,
-            *(self.transit_states[c].fee_factor for c in TRANSIT_STATES),
-            *(self.country_agents[c].port_fee_factor for c in C5),
-            *(self.country_agents[c].border_factor for c in C5),
-            self.links.sea_rate_usd_per_feu,
-            self.links.cape_detour_days,
-        ]
-        self.rec["policy"][t] = values
-
-    def _rebook(self, moved: np.ndarray, allowed: np.ndarray) -> np.ndarray:
-        """:func:`corridors.bans.rebook` of ``moved`` freight on this quarter's quoted paths."""
-        slot = self.layout.slot
-        return rebook(
-            self.routes,
-            self.graph.tails,
-            self.paths,
-            moved,
-            allowed,
-            target=self.sh.target,
-            cap_s=self.view.capacity[slot],
-            hard_s=self.layout.hard[slot],
-            prev_load_s=self.outcome.load_e[slot],
-            first=self.t == 0,
-            queue_days=self.params.rebook_queue_days,
-        )
+        levers = policy_levers(self.powers, self.operator, self.transit_states, self.country_agents)
+        self.rec["policy"][t] = [*levers, self.links.sea_rate_usd_per_feu, self.links.cape_detour_days]
 
     # ------------------------------------------------------------------ read-only views
 
@@ -560,3 +468,36 @@ class CorridorModel(mesa.Model):
     available = property(lambda self: self.view.available)
     bloc_share = property(lambda self: self.view.bloc_share)
     served = property(lambda self: self.view.served)
+
+
+def rebook_quarter(model: CorridorModel, moved: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """Re-book ``moved`` freight on the quarter's quoted paths (:func:`corridors.bans.rebook`).
+
+    Parameters
+    ----------
+    model : CorridorModel
+        A model stepped into a quarter (its quotes and last loads are read).
+    moved : numpy.ndarray
+        Tonnes ``(S, K)`` a ban moved off each shipper's corridors.
+    allowed : numpy.ndarray
+        ``(S, K)``: where the moved freight may go.
+
+    Returns
+    -------
+    numpy.ndarray
+        The tonnes ``(S, K)`` booked on each corridor.
+    """
+    slot = model.layout.slot
+    return rebook(
+        model.routes,
+        model.graph.tails,
+        model.paths,
+        moved,
+        allowed,
+        target=model.sh.target,
+        cap_s=model.view.capacity[slot],
+        hard_s=model.layout.hard[slot],
+        prev_load_s=model.outcome.load_e[slot],
+        first=model.t == 0,
+        queue_days=model.params.rebook_queue_days,
+    )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SHIPPER_KEYS", "STEP_ARRAYS", "RunRecord"]
+__all__ = ["SHIPPER_KEYS", "STEP_ARRAYS", "RunRecord", "allocate_steps", "write_loading"]
 
 STEP_ARRAYS = (
     "served",
@@ -87,3 +87,70 @@ class RunRecord:
     def n_edges(self) -> int:
         """Links of the network."""
         return int(self.gateway.size)
+
+
+def allocate_steps(
+    n_steps: int, n_shippers: int, n_corridors: int, n_edges: int, n_policy: int, n_pipelines: int
+) -> dict[str, np.ndarray]:
+    """Allocate the per-step arrays of a run (:data:`STEP_ARRAYS`), zero, or NaN for costs.
+
+    Parameters
+    ----------
+    n_steps, n_shippers, n_corridors, n_edges : int
+        The axes: quarters, shippers, corridors, links.
+    n_policy, n_pipelines : int
+        Columns of the policy levers and of the pipelines.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        One array per name of :data:`STEP_ARRAYS`, steps first.
+    """
+    T, S, K, E = n_steps, n_shippers, n_corridors, n_edges
+    shapes = {
+        "served": (T, S, K),
+        "offered": (T, S, K),
+        "backlog": (T, S, K),
+        "diverted": (T, S),
+        "demand": (T, S),
+    }
+    shapes |= {name: (T, E) for name in STEP_ARRAYS if name.startswith("edge_")}
+    shapes |= {"policy": (T, n_policy), "pipeline": (T, n_pipelines)}
+    arrays = {name: np.zeros(shape) for name, shape in shapes.items()}
+    arrays["money"] = np.full((T, S, K), np.nan)
+    arrays["time"] = np.full((T, S, K), np.nan)
+    return arrays
+
+
+def write_loading(arrays: Mapping[str, np.ndarray], t: int, view, outcome, new, diverted, slot) -> None:
+    """Write quarter ``t``'s loading into the run's arrays.
+
+    Parameters
+    ----------
+    arrays : mapping of str to numpy.ndarray
+        The run's arrays (:func:`allocate_steps`).
+    t : int
+        The quarter.
+    view : QuarterView
+        The quarter's view before the loading (volumes, premiums, subsidies, capacities).
+    outcome : Settled
+        What the loading gave (:class:`corridors.settling.Settled`).
+    new, diverted : numpy.ndarray
+        Freight booked this quarter ``(S, K)`` and diverted per shipper ``(S,)``.
+    slot : numpy.ndarray
+        The links in CSR slot order (``outcome.box_flows`` is in that order).
+    """
+    o, v, r = outcome, view, arrays
+    r["served"][t] = o.served
+    r["offered"][t] = new
+    r["backlog"][t] = o.backlog
+    r["diverted"][t] = diverted
+    r["demand"][t] = v.volumes
+    r["money"][t] = o.exp_money - v.subsidy + v.premium
+    r["time"][t] = o.exp_time
+    r["edge_flow"][t] = o.flow_e
+    r["edge_container_flow"][t, slot] = o.box_flows
+    r["edge_load"][t] = o.load_e
+    r["edge_capacity"][t] = v.capacity
+    r["edge_time_h"][t] = o.time_e
+    r["edge_wait_days"][t] = o.wait_e

@@ -314,6 +314,59 @@ class QuarterView:
             )
         return self.extra["projects"]
 
+    @classmethod
+    def before_loading(cls, *, links, terms, outcome, **fields: Any) -> QuarterView:
+        """Build the view of a quarter before its loading.
+
+        Parameters
+        ----------
+        links : Links
+            The quarter's links (:func:`corridors.market.quarter_links`): their money, time
+            and capacity.
+        terms : PolicyTerms
+            The policy terms (:func:`corridors.market.policy_terms`): ban caps, premiums,
+            subsidies and political costs.
+        outcome : Settled
+            The last quarter's loading (:class:`corridors.settling.Settled`): what the view
+            shows as served, experienced, loaded and waited until this quarter is loaded.
+        **fields
+            The other fields: ``t``, ``in_bloc``, ``layout``, the quotes, ``available``,
+            ``bloc_share``, ``volumes``, ``sanctions``, ``done_projects``, ``cache``.
+
+        Returns
+        -------
+        QuarterView
+        """
+        o = outcome
+        return cls(
+            ban_cap=terms.ban_cap,
+            premium=terms.premium,
+            subsidy=terms.subsidy,
+            political=terms.political,
+            money=links.money,
+            time=links.time,
+            capacity=links.capacity,
+            served=o.served,
+            exp_money=o.exp_money,
+            exp_time=o.exp_time,
+            flow=o.flow_e,
+            load=o.load_e,
+            wait_days=o.wait_e,
+            **fields,
+        )
+
+    def loaded_by(self, outcome) -> QuarterView:
+        """Return the view after the quarter's loading ``outcome`` (a :class:`~corridors.settling.Settled`)."""
+        o = outcome
+        return self.loaded_with(
+            served=o.served,
+            exp_money=o.exp_money,
+            exp_time=o.exp_time,
+            flow=o.flow_e,
+            load=o.load_e,
+            wait_days=o.wait_e,
+        )
+
     def loaded_with(self, **arrays: np.ndarray) -> QuarterView:
         """Return the view after the quarter's loading: the same quotes with the loading's arrays."""
         out = object.__new__(type(self))

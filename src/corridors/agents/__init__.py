@@ -44,6 +44,7 @@ from corridors.agents.rules import (
 )
 from corridors.agents.shippers import ShipperAgent
 from corridors.agents.states import BlocAgent, CountryAgent, TransitStateAgent, best_project
+from corridors.vocabulary import C5, TRANSIT_STATES
 
 __all__ = [
     "BlocAgent",
@@ -61,8 +62,40 @@ __all__ = [
     "best_project",
     "choose_shares",
     "observe_quotes",
+    "policy_levers",
     "relative_cost_logit",
     "remember_costs",
     "route_state_cargo",
     "target_shares",
 ]
+
+
+def policy_levers(
+    powers: dict, operator: CaspianOperator, transit_states: dict, countries: dict
+) -> list[float]:
+    """Return the agents' levers this quarter, in the order of ``corridors.model.POLICY_COLUMNS``.
+
+    Parameters
+    ----------
+    powers : dict
+        ``RU``, ``CN`` and ``US``'s :class:`PowerAgent`.
+    operator : CaspianOperator
+        The Caspian feeder operator.
+    transit_states, countries : dict
+        :class:`TransitStateAgent` by transit state and :class:`CountryAgent` by C5 state.
+
+    Returns
+    -------
+    list of float
+        Russia's tariff factor, China's subsidy, the US premium, the feeder vessels, each
+        transit state's fee factor, each C5 state's port fee factor and border factor.
+    """
+    return [
+        powers["RU"].tariff_factor,
+        powers["CN"].subsidy_usd_per_t,
+        powers["US"].secondary_premium_usd_per_t,
+        operator.vessels,
+        *(transit_states[c].fee_factor for c in TRANSIT_STATES),
+        *(countries[c].port_fee_factor for c in C5),
+        *(countries[c].border_factor for c in C5),
+    ]

@@ -7,6 +7,7 @@ import numpy as np
 
 from corridors.agents.base import CorridorAgent
 from corridors.agents.rules import ChoiceTerms, ShipperArrays, StateCargo, choose_shares, remember_costs
+from corridors.layout import Layout
 from corridors.parameters import Parameters
 from corridors.view import QuarterView
 
@@ -22,6 +23,43 @@ class ShipperAgent(CorridorAgent):
     can run as one batch. The state-controlled part of the flow (``state_share``) is routed
     by the shipper's :class:`CountryAgent`.
     """
+
+    @classmethod
+    def for_layout(cls, model: mesa.Model, arrays: ShipperArrays, layout: Layout) -> list[ShipperAgent]:
+        """Create one shipper per trade flow of ``layout``, in its order.
+
+        Parameters
+        ----------
+        model : mesa.Model
+            The model the agents belong to.
+        arrays : ShipperArrays
+            The shippers' state; agent ``i`` owns its row ``i``.
+        layout : Layout
+            The trade flows (:attr:`~corridors.layout.Layout.shipper` and their tonnes,
+            growth, value and state share).
+
+        Returns
+        -------
+        list of ShipperAgent
+        """
+        a, L = layout.shipper, layout
+        return [
+            cls(
+                model,
+                index=i,
+                arrays=arrays,
+                origin=a["origin"][i],
+                market=a["market"][i],
+                commodity=a["commodity"][i],
+                direction=a["direction"][i],
+                country=a["country"][i],
+                tonnes_2019=float(L.tonnes_2019[i]),
+                growth_per_year=float(L.growth_per_year[i]),
+                value_usd_per_t=float(L.value_usd_per_t[i]),
+                state_share=float(L.state_share[i]),
+            )
+            for i in range(L.n_shippers)
+        ]
 
     def __init__(
         self,

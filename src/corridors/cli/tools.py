@@ -42,7 +42,10 @@ def warmup() -> None:
 
     Example: [bold]corridors warmup[/bold]
     """
-    from corridors.model import CorridorModel  # lazy: +0.6 s to import (Mesa 0.57 s), only warmup needs it
+    from corridors.model import (  # lazy: +0.6 s to import (Mesa 0.57 s), only warmup needs it
+        CorridorModel,
+        rebook_quarter,
+    )
 
     routing.warmup()
     model = CorridorModel(end_year=2019, rng=0)
@@ -50,7 +53,7 @@ def warmup() -> None:
     outside = types.SimpleNamespace(shortest_path_trees=routing.shortest_path_trees)
     CorridorModel(end_year=2019, rng=0, router=outside).run()  # and one by one, as for other routers
     # the per-agent forms of the batched rules and re-booking on its own (tests, notebooks)
-    model._rebook(np.zeros_like(model.sh.shares), model.view.available.copy())
+    rebook_quarter(model, np.zeros_like(model.sh.shares), model.view.available.copy())
     for agent in model.country_agents.values():
         agent.route_state_flows(model.view, model.terms, model.sh, model.params)
     model.shippers[0].choose(model.view, model.terms, model.cargo, model.params)
