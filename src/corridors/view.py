@@ -337,7 +337,6 @@ class QuarterView:
         -------
         QuarterView
         """
-        o = outcome
         return cls(
             ban_cap=terms.ban_cap,
             premium=terms.premium,
@@ -346,26 +345,13 @@ class QuarterView:
             money=links.money,
             time=links.time,
             capacity=links.capacity,
-            served=o.served,
-            exp_money=o.exp_money,
-            exp_time=o.exp_time,
-            flow=o.flow_e,
-            load=o.load_e,
-            wait_days=o.wait_e,
+            **_loading_arrays(outcome),
             **fields,
         )
 
     def loaded_by(self, outcome) -> QuarterView:
         """Return the view after the quarter's loading ``outcome`` (a :class:`~corridors.settling.Settled`)."""
-        o = outcome
-        return self.loaded_with(
-            served=o.served,
-            exp_money=o.exp_money,
-            exp_time=o.exp_time,
-            flow=o.flow_e,
-            load=o.load_e,
-            wait_days=o.wait_e,
-        )
+        return self.loaded_with(**_loading_arrays(outcome))
 
     def loaded_with(self, **arrays: np.ndarray) -> QuarterView:
         """Return the view after the quarter's loading: the same quotes with the loading's arrays."""
@@ -374,3 +360,16 @@ class QuarterView:
         out.__dict__.update(arrays, loaded=True, extra={})
         read_only(*arrays.values())
         return out
+
+
+def _loading_arrays(outcome) -> dict[str, np.ndarray]:
+    """Return a loading's arrays under the names of the view's fields."""
+    o = outcome
+    return {
+        "served": o.served,
+        "exp_money": o.exp_money,
+        "exp_time": o.exp_time,
+        "flow": o.flow_e,
+        "load": o.load_e,
+        "wait_days": o.wait_e,
+    }
