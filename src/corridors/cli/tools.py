@@ -23,6 +23,7 @@ from corridors.experiments import calibrate as cal
 from corridors.history import load_history
 from corridors.network import CORRIDORS, load_network
 from corridors.scenario import find_scenario, load_scenario
+from corridors.vocabulary import BASE_YEAR, LAST_YEAR
 
 # Main origin-market pairs of the `network` table: China-Europe transit, the five's exports.
 MAIN_PAIRS = (
@@ -48,10 +49,10 @@ def warmup() -> None:
     )
 
     routing.warmup()
-    model = CorridorModel(end_year=2019, rng=0)
+    model = CorridorModel(end_year=BASE_YEAR, rng=0)
     model.run()  # the model's own kernels, fused
     outside = types.SimpleNamespace(shortest_path_trees=routing.shortest_path_trees)
-    CorridorModel(end_year=2019, rng=0, router=outside).run()  # and one by one, as for other routers
+    CorridorModel(end_year=BASE_YEAR, rng=0, router=outside).run()  # and one by one, as for other routers
     # the per-agent forms of the batched rules and re-booking on its own (tests, notebooks)
     rebook_quarter(model, np.zeros_like(model.sh.shares), model.view.available.copy())
     for agent in model.country_agents.values():
@@ -101,7 +102,9 @@ def network(
     data: Annotated[
         Path | None, typer.Option(help="A data directory to use instead of the packaged one.")
     ] = None,
-    year: Annotated[int, typer.Option(min=2019, max=2100, help="Links open in this year.")] = 2019,
+    year: Annotated[
+        int, typer.Option(min=BASE_YEAR, max=LAST_YEAR, help="Links open in this year.")
+    ] = BASE_YEAR,
 ) -> None:
     """Draw the corridor network and print free-flow route costs for the main pairs.
 
@@ -227,7 +230,10 @@ def dashboard(
         str, typer.Argument(help="A shipped scenario's name, or a scenario file.")
     ] = "baseline",
     end_year: Annotated[
-        int, typer.Option("--end-year", min=2020, max=2100, help="Last simulated year (shorter is faster).")
+        int,
+        typer.Option(
+            "--end-year", min=BASE_YEAR + 1, max=LAST_YEAR, help="Last simulated year (shorter is faster)."
+        ),
     ] = 2030,
     host: Annotated[str, typer.Option(help="Address to listen on (loopback unless you say otherwise).")] = (
         "127.0.0.1"

@@ -34,6 +34,7 @@ import pandas as pd
 from corridors.experiments.executors import Execution
 from corridors.experiments.records import run_table
 from corridors.uncertainty import draw_parameters, parameter_values
+from corridors.vocabulary import LAST_YEAR
 
 if TYPE_CHECKING:
     from corridors.scenario import Scenario
@@ -343,9 +344,9 @@ def check_end_year(sc: Scenario, end_year: int | None) -> None:
     if (
         isinstance(end_year, bool)
         or not isinstance(end_year, int | np.integer)
-        or not first <= end_year <= 2100
+        or not first <= end_year <= LAST_YEAR
     ):
-        msg = f"end_year: must be an integer from the scenario's period.report_from ({first}) to 2100, got {end_year!r}"
+        msg = f"end_year: must be an integer from the scenario's period.report_from ({first}) to {LAST_YEAR}, got {end_year!r}"
         raise ValueError(msg)
 
 
