@@ -1,5 +1,6 @@
-"""Ensembles, sweeps and sensitivity analysis (corridors.experiments: ensemble, plans, directory, designs,
-executors; corridors.uncertainty).
+"""Ensembles, sweeps and sensitivity analysis run whole (:mod:`corridors.experiments.ensemble`
+and the executors it runs them on); the parts have files of their own: test_designs.py,
+test_records.py, test_plans.py, test_directory.py and test_uncertainty.py.
 
 Ensembles stay tiny (a few replicates to 2021) so that the file runs in well under a
 minute on two cores. One session-scoped Dask LocalCluster of two single-threaded workers
@@ -25,13 +26,11 @@ from matplotlib.figure import Figure
 from pandas.testing import assert_frame_equal
 
 import corridors
-from corridors.experiments import designs, records
-from corridors.experiments.ensemble import outcomes, run_table
+from corridors.experiments.ensemble import outcomes
 from corridors.experiments.executors import Execution, loopback_cluster
-from corridors.experiments.records import CORRIDOR_VARIABLES
-from corridors.results import OBSERVABLES, TABLES, EnsembleResults, load_ensemble
+from corridors.results import EnsembleResults, load_ensemble
 from corridors.scenario import load_scenario
-from corridors.uncertainty import draw_parameters, replicate_seed, replicate_sequence
+from corridors.uncertainty import draw_parameters
 
 DATA = Path(__file__).parent / "data"
 UNCERTAIN = DATA / "scenarios" / "good" / "uncertain.toml"
@@ -68,15 +67,6 @@ def assert_same_tables(a: EnsembleResults, b: EnsembleResults) -> None:
 
 
 # ----------------------------------------------------------------------- seeds
-
-
-def test_replicate_sequence_is_the_spawned_child():
-    children = np.random.SeedSequence(SEED).spawn(6)
-    for i, child in enumerate(children):
-        mine = replicate_sequence(SEED, i)
-        assert np.array_equal(mine.generate_state(4), child.generate_state(4))
-    seeds = [replicate_seed(SEED, i) for i in range(6)]
-    assert len(set(seeds)) == 6
 
 
 def test_replicate_0_equals_run_with_the_same_seed(ensemble_1):
@@ -184,17 +174,6 @@ def test_uncertain_parameters_are_drawn_per_replicate():
     assert np.array_equal(mine, res.annual_volumes()["volume_t"].to_numpy())
 
 
-def test_draws_follow_their_distributions():
-    sc = load_scenario(UNCERTAIN)
-    draws = pd.DataFrame([draw_parameters(sc.uncertainty, 1, r) for r in range(400)])
-    assert draws["cost_elasticity"].between(2, 6).all()
-    assert abs(draws["cost_elasticity"].mean() - 4.0) < 0.25  # uniform on [2, 6]
-    assert abs(draws["renewal_rate"].mean() - (0.15 + 0.25 + 0.4) / 3) < 0.02  # triangular
-    assert draws["russia_premium_usd_per_t"].between(0, 150).all()
-    assert abs(draws["vessel_t_per_quarter"].median() / 50_000 - 1) < 0.1  # log-normal median
-    assert draws["max_vessels"].between(6, 16).all()
-
-
 # ----------------------------------------------------------------------- results
 
 
@@ -227,105 +206,6 @@ def test_save_and_load_round_trip_without_pickles(ensemble_1, tmp_path):
         load_ensemble(tmp_path)
 
 
-def test_run_table_is_annual_and_small():
-    res = corridors.run("baseline", seed=1, end_year=END)
-    t = run_table(res)
-    assert set(t["year"]) == {0, 2019, 2020, 2021}
-    vol = t[t["variable"] == "volume_t"].set_index(["year", "corridor"])["value"]
-    ref = res.annual_volumes().set_index(["year", "corridor"])["volume_t"]
-    assert vol.to_dict() == ref.to_dict()
-    assert len(t) < 200
-
-
-def _pandas_run_table(res: corridors.Results) -> pd.DataFrame:
-    """run_table computed with pandas: groupby, stack and concat of the annual tables,
-    the observables and the outcomes."""
-    c = res.corridors
-    g = c.assign(
-        cost_w=c["cost_usd_per_t"].fillna(0.0) * c["volume_t"],
-        time_w=c["time_days"].fillna(0.0) * c["volume_t"],
-    ).groupby(["year", "corridor"], sort=False)
-    annual = res.annual_volumes().set_index(["year", "corridor"])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        annual["share"] = annual["volume_t"] / annual.groupby(level="year")["volume_t"].transform("sum")
-        annual["cost_usd_per_t"] = g["cost_w"].sum() / annual["volume_t"].where(annual["volume_t"] > 0)
-        annual["time_days"] = g["time_w"].sum() / annual["volume_t"].where(annual["volume_t"] > 0)
-    annual["utilisation"] = g["utilisation"].mean()
-    annual["backlog_t"] = g["backlog_t"].mean()
-    long = annual[list(CORRIDOR_VARIABLES)].stack(future_stack=True).rename("value").reset_index()
-    long.columns = ["year", "corridor", "variable", "value"]
-    obs = pd.concat([res.observable(n) for n in OBSERVABLES], axis=1)
-    obs = obs.stack(future_stack=True).rename("value").reset_index()
-    obs.columns = ["year", "variable", "value"]
-    obs.insert(1, "corridor", "")
-    scalar = outcomes(res)
-    for name in OBSERVABLES:
-        assert scalar[name] == res.observable(name).iloc[-1] or math.isnan(scalar[name]), name
-    scalars = pd.DataFrame(
-        {"year": 0, "corridor": "", "variable": list(scalar), "value": list(scalar.values())}
-    )
-    out = pd.concat([long, obs, scalars], ignore_index=True)
-    return out.astype({"year": "int64", "corridor": str, "variable": str, "value": "float64"})
-
-
-def _changed(res: corridors.Results, how: str) -> corridors.Results:
-    """The run with the rows or numbers of its tables changed."""
-    tables = {name: getattr(res, name).copy() for name in TABLES}
-    rng = np.random.default_rng(2)
-    c = tables["corridors"]
-    if how == "trimmed":
-        return res.trimmed(2020)
-    if how == "partial last year":  # the last two quarters dropped
-        last = c["step"].max()
-        for name in ("corridors", "countries", "edges"):
-            tables[name] = tables[name][tables[name]["step"] <= last - 2].reset_index(drop=True)
-    elif how == "nan":  # NaN and infinite numbers: skipped, or spread, as pandas does
-        for column, value in (("volume_t", np.nan), ("utilisation", np.nan), ("backlog_t", np.inf)):
-            c.loc[rng.random(len(c)) < 0.1, column] = value
-        c.loc[c["year"] == 2020, "volume_t"] = 0.0
-    elif how == "negative zeros":
-        for column in ("volume_t", "backlog_t", "utilisation"):
-            c.loc[rng.random(len(c)) < 0.3, column] = -0.0
-    elif how == "one step a year":  # pandas adds sorted groups with np.add.reduceat
-        for name in ("corridors", "countries", "edges"):
-            tables[name] = tables[name][tables[name]["quarter"] == 1].reset_index(drop=True)
-    elif how == "shuffled":  # not the rows of a run, in the order of a run
-        tables["corridors"] = c.sample(frac=1.0, random_state=1).reset_index(drop=True)
-    out = corridors.Results(**tables, meta=dict(res.meta))
-    out.summary = out.indicators()
-    return out
-
-
-@pytest.mark.parametrize(
-    "how",
-    [
-        "as run",
-        "trimmed",
-        "partial last year",
-        "nan",
-        "negative zeros",
-        "one step a year",
-        "shuffled",
-        "pandas < 3.1",
-    ],
-)
-def test_run_table_is_its_pandas_computation(how, monkeypatch):
-    res = corridors.run("baseline", seed=1, end_year=END)
-    if how == "pandas < 3.1":  # one that adds sorted groups otherwise: pandas does the adding
-        for module in (records, corridors.results.columns):
-            monkeypatch.setattr(module, "_pandas_reduceat", lambda: False)
-    elif how != "as run":
-        res = _changed(res, how)
-    # the tables of a run take the NumPy path (with pandas 3.1); others pandas'
-    pandas_path = how in ("one step a year", "shuffled") or not records._pandas_reduceat()
-    assert (records._annual(res.corridors) is None) == pandas_path
-    t, expected = run_table(res), _pandas_run_table(res)
-    assert_frame_equal(t, expected, check_exact=True)
-    got, want = t["value"].to_numpy(), expected["value"].to_numpy()
-    assert np.array_equal(np.signbit(got), np.signbit(want))  # -0.0 where pandas gives -0.0
-    assert list(t.columns) == ["year", "corridor", "variable", "value"] and isinstance(t.index, pd.RangeIndex)
-
-
 def test_compare_draws_fans_for_ensembles_and_lines_for_runs(ensemble_1):
     res = corridors.run("baseline", seed=SEED, end_year=END)
     fig = corridors.compare([ensemble_1, res], ["ensemble", "one run"])
@@ -337,32 +217,6 @@ def test_compare_draws_fans_for_ensembles_and_lines_for_runs(ensemble_1):
 
 
 # ----------------------------------------------------------------------- sweeps
-
-
-def test_grid_and_lhs_designs():
-    g = designs.grid_design({"a": (0.0, 1.0), "b": (10.0, 20.0)}, 3)
-    assert len(g) == 9 and sorted(g["a"].unique()) == [0.0, 0.5, 1.0]
-    lhs = designs.lhs_design({"a": (0.0, 1.0), "b": (10.0, 20.0)}, 8, seed=1)
-    # one point in each of the 8 strata of every parameter
-    assert sorted(np.floor(lhs["a"] * 8).astype(int)) == list(range(8))
-    assert sorted(np.floor((lhs["b"] - 10) / 10 * 8).astype(int)) == list(range(8))
-    assert_frame_equal(lhs, designs.lhs_design({"a": (0.0, 1.0), "b": (10.0, 20.0)}, 8, seed=1))
-
-
-@pytest.mark.parametrize(
-    ("text", "reason"),
-    [
-        ("cost_elasticity", "expected NAME=LOW:HIGH"),
-        ("cost_elasticity=2", "expected NAME=LOW:HIGH"),
-        ("cost_elasticity=a:b", "LOW and HIGH must be numbers"),
-        ("cost_elasticity=6:2", "LOW must be below HIGH"),
-        ("fleet_response=0:1", "not a numeric parameter"),
-    ],
-)
-def test_parse_range_rejects_bad_text(text, reason):
-    with pytest.raises(ValueError, match=reason):
-        designs.parse_range(text)
-    assert designs.parse_range("parameters.cost_elasticity=2:6") == ("cost_elasticity", 2.0, 6.0)
 
 
 def test_a_failing_point_is_recorded_and_the_others_run(tmp_path):
@@ -444,47 +298,6 @@ def test_a_sweep_killed_part_way_resumes_and_runs_everything_once(tmp_path):
 
 
 # ----------------------------------------------------------------------- sensitivity
-
-
-def ishigami(x: np.ndarray, a: float = 7.0, b: float = 0.1) -> np.ndarray:
-    return np.sin(x[:, 0]) + a * np.sin(x[:, 1]) ** 2 + b * x[:, 2] ** 4 * np.sin(x[:, 0])
-
-
-def sobol_g(x: np.ndarray, a=(0.0, 1.0, 4.5, 9.0, 99.0)) -> np.ndarray:
-    a = np.asarray(a)
-    return np.prod((np.abs(4 * x - 2) + a) / (1 + a), axis=1)
-
-
-def test_sobol_ranks_the_ishigami_parameters():
-    ranges = {"x1": (-np.pi, np.pi), "x2": (-np.pi, np.pi), "x3": (-np.pi, np.pi)}
-    x = designs.sensitivity_design(ranges, "sobol", 1024, seed=1)
-    assert len(x) == 1024 * (3 + 2)
-    idx = designs.sensitivity_indices(ranges, x, ishigami(x.to_numpy()), "sobol", seed=1).set_index(
-        "parameter"
-    )
-    # analytic values: S1 = 0.314, 0.442, 0; ST = 0.558, 0.442, 0.244
-    assert idx["ST"].sort_values(ascending=False).index.tolist() == ["x1", "x2", "x3"]
-    assert idx["S1"].sort_values(ascending=False).index.tolist() == ["x2", "x1", "x3"]
-    assert idx.loc["x1", "S1"] == pytest.approx(0.314, abs=0.08)
-    assert idx.loc["x2", "ST"] == pytest.approx(0.442, abs=0.08)
-    assert abs(idx.loc["x3", "S1"]) < 0.08
-
-
-def test_morris_ranks_the_sobol_g_parameters():
-    ranges = {f"x{i}": (0.0, 1.0) for i in range(1, 6)}
-    x = designs.sensitivity_design(ranges, "morris", 40, seed=2)
-    assert len(x) == 40 * 6
-    idx = designs.sensitivity_indices(ranges, x, {"g": sobol_g(x.to_numpy())}, "morris", seed=2)
-    # the smaller a_i, the more x_i matters
-    assert idx.sort_values("mu_star", ascending=False)["parameter"].tolist() == ["x1", "x2", "x3", "x4", "x5"]
-
-
-def test_sensitivity_skips_outcomes_with_missing_values():
-    ranges = {"a": (0.0, 1.0), "b": (0.0, 1.0)}
-    x = designs.sensitivity_design(ranges, "morris", 4, seed=0)
-    y = x["a"].to_numpy() * 3 + x["b"].to_numpy()
-    idx = designs.sensitivity_indices(ranges, x, {"y": y, "never": np.full(len(x), np.nan)}, "morris")
-    assert set(idx["outcome"]) == {"y"} and idx.attrs["skipped"] == ["never"]
 
 
 def test_morris_on_the_model_end_to_end(tmp_path):

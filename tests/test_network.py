@@ -10,7 +10,6 @@ constants below, each with the SOURCES.md key that records it.
 from __future__ import annotations
 
 import csv
-import math
 import re
 import shutil
 import tomllib
@@ -47,9 +46,6 @@ MIDDLE_OVER_RUSSIAN_PRICE = (1.25, 1.40)
 CASPIAN_T_PER_YEAR = (4.5e6, 6.0e6)
 # S-btk: Baku-Tbilisi-Kars 1 Mt/yr (2017-2023) = 250,000 t per quarter per direction.
 BTK_T_PER_QUARTER = 250_000.0
-# S-drewry-wci, A-cape-detour: 28 quarters 2019Q1-2025Q4; the Red Sea diversion from 2023Q4.
-SEA_RATE_QUARTERS = 28
-CAPE_DETOUR_FROM = (2023, 4)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -688,20 +684,3 @@ def test_baku_tbilisi_kars_capacity(net):
         assert net.edges.loc[i, "capacity_hard"]
         assert net.edges.loc[i, "corridor"] == ""  # a feeder beyond the middle gateway
         assert all(net.edges.loc[i, f"season_q{q}"] == 1 for q in range(1, 5))
-
-
-def test_sea_rates():
-    rates = read_rows(DATA / "sea_rates.csv")
-    assert len(rates) == SEA_RATE_QUARTERS
-    quarters = [(int(r["year"]), int(r["quarter"])) for r in rates]
-    assert quarters == [(y, q) for y in range(2019, 2026) for q in range(1, 5)]
-    for r, yq in zip(rates, quarters, strict=True):
-        usd = float(r["usd_per_feu"])
-        assert math.isfinite(usd) and usd > 0
-        detour = float(r["cape_detour_days"])
-        assert detour >= 0
-        if yq < CAPE_DETOUR_FROM:
-            assert detour == 0, yq
-        else:
-            assert detour > 0, yq
-        assert r["confidence"] in ("H", "M", "L")

@@ -1,18 +1,16 @@
-"""Tests of the figures (the package :mod:`corridors.plots`) and the observed history
-(:mod:`corridors.history`, ``history.csv``).
+"""Tests of the figures (the package :mod:`corridors.plots`); the observed history they draw
+(:mod:`corridors.history`) is tested in tests/test_history.py.
 
 Each plot function must return a :class:`matplotlib.figure.Figure` with the expected axes,
 labelled axes, a legend and the fixed corridor colours, and must save to a PNG; the
 calibration report's figures and the tuner's figure (redrawn in place) likewise. The
 package's modules import one another one way, and no module outside it imports matplotlib.
-The history must hold only 2019-2023 and name the file, line and column of any bad cell.
 """
 
 from __future__ import annotations
 
 import ast
 import inspect
-import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -27,13 +25,11 @@ from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
 import corridors
-from corridors import history as history_module
 from corridors import plots
-from corridors.errors import DataError
-from corridors.history import definition, load_history, observed
-from corridors.network import Network, default_data_dir, load_network
+from corridors.history import load_history, observed
+from corridors.network import Network, load_network
 from corridors.plots import CORRIDOR_COLOURS, FEEDER_COLOUR
-from corridors.results import OBSERVABLES, Results
+from corridors.results import Results
 from corridors.tuning import Tuner
 from corridors.vocabulary import CORRIDORS
 
@@ -535,94 +531,3 @@ def test_tuner_figure_draws_the_reference_dashed_and_shares_in_percent(res: Resu
     np.testing.assert_allclose(shares, 100.0)
     assert fig.get_suptitle() == "a run, deterministic: every lever at its default"
     assert fig.get_layout_engine() is None, "a fixed layout: constrained layout is slower than the run"
-
-
-# ============================================================================ history
-
-
-def test_history_holds_the_observed_series():
-    hist = load_history()
-    assert list(hist.columns) == ["series", "year", "value", "unit", "scope", "source"]
-    assert set(hist["series"]) == set(OBSERVABLES), "one observed series per observable"
-    assert hist["year"].between(2019, 2023).all()
-    for series, rows in hist.groupby("series"):
-        assert set(rows["unit"]) == {OBSERVABLES[series].unit}, series
-        assert len({definition(s) for s in rows["scope"]}) == 1, f"{series}: one definition"
-        assert not rows["year"].duplicated().any()
-    values = hist.set_index(["series", "year"])["value"]
-    assert values["middle_corridor_t", 2019] == 759_000
-    assert values["middle_corridor_t", 2023] == 2_764_000
-    assert values["northern_transit_teu", 2022] == 410_600
-    assert values["northern_transit_teu", 2023] == 211_100
-    assert values["middle_kz_share", 2022] == 0.60
-    assert values["middle_transit_days", 2023] == 23
-    assert values["middle_teu", 2021] == 25_200
-
-
-def test_observed_series_by_year():
-    s = observed(load_history(), "northern_transit_teu")
-    assert list(s.index) == [2019, 2020, 2021, 2022, 2023]
-    assert observed(load_history(), "no_such_series").empty
-
-
-def _data_dir(tmp_path: Path, replace: tuple[str, str] | None = None, append: str | None = None) -> Path:
-    for name in ("history.csv", "SOURCES.md"):
-        shutil.copy(default_data_dir() / name, tmp_path / name)
-    path = tmp_path / "history.csv"
-    text = path.read_text()
-    if replace is not None:
-        assert replace[0] in text
-        text = text.replace(replace[0], replace[1], 1)
-    if append is not None:
-        text += append
-    path.write_text(text)
-    return tmp_path
-
-
-ROW = "middle_corridor_t,2023,2764000,t/yr,"
-SCOPE = '"Total freight on the Middle Corridor (TITR) through Kazakhstan, oil and bulk included (Kazakh Ministry of Transport series)"'
-
-
-@pytest.mark.parametrize(
-    ("case", "edit", "expected"),
-    [
-        ("later-year", {"append": f"middle_corridor_t,2024,3000000,t/yr,{SCOPE},S-titr-volume\n"},
-         ["line 19", "column year", "2024", "2019-2023"]),
-        ("earlier-year", {"replace": ("middle_corridor_t,2019,", "middle_corridor_t,2018,")},
-         ["line 2", "column year", "2018"]),
-        ("bad-number", {"replace": (ROW, "middle_corridor_t,2023,2.7 Mt,t/yr,")},
-         ["line 6", "column value", "'2.7 Mt' is not a number"]),
-        ("not-finite", {"replace": (ROW, "middle_corridor_t,2023,nan,t/yr,")}, ["line 6", "column value", "finite"]),
-        ("negative", {"replace": (ROW, "middle_corridor_t,2023,-1,t/yr,")}, ["line 6", "column value", ">= 0"]),
-        ("missing-value", {"replace": (ROW, "middle_corridor_t,2023,,t/yr,")}, ["line 6", "column value", "missing"]),
-        ("duplicate", {"append": f"middle_corridor_t,2023,1,t/yr,{SCOPE},S-titr-volume\n"},
-         ["line 19", "duplicate middle_corridor_t for 2023"]),
-        ("unit-changes", {"replace": (ROW, "middle_corridor_t,2023,2764,kt/yr,")}, ["line 6", "column unit", "one unit"]),
-        ("scope-changes", {"replace": (f"2764000,t/yr,{SCOPE}", "2764000,t/yr,Seaports only")},
-         ["line 6", "column scope", "one definition"]),
-        ("share-above-1", {"replace": ("middle_kz_share,2022,0.60", "middle_kz_share,2022,60")},
-         ["column value", "share must be <= 1"]),
-        ("unknown-source", {"replace": (f"{SCOPE},S-titr-volume\nnorthern", f"{SCOPE},S-nowhere\nnorthern")},
-         ["line 6", "column source", "S-nowhere"]),
-        ("bad-series-name", {"replace": ("middle_teu,2021", "Middle TEU,2021")}, ["column series", "series name"]),
-    ],
-)  # fmt: skip
-def test_history_errors_name_file_line_and_column(tmp_path: Path, case: str, edit: dict, expected: list[str]):
-    root = _data_dir(tmp_path, **edit)
-    with pytest.raises(DataError) as err:
-        load_history(root)
-    message = str(err.value)
-    assert str(root / "history.csv") in message
-    assert err.value.file == str(root / "history.csv")
-    for part in expected:
-        assert part in message, f"{case}: {part!r} not in {message!r}"
-
-
-def test_history_missing_file(tmp_path: Path):
-    shutil.copy(default_data_dir() / "SOURCES.md", tmp_path / "SOURCES.md")
-    with pytest.raises(DataError, match=r"history\.csv: file not found"):
-        load_history(tmp_path)
-
-
-def test_history_years_are_the_observed_window():
-    assert (history_module.BASE_YEAR, history_module.LAST_OBSERVED_YEAR) == (2019, 2023)

@@ -1,7 +1,8 @@
 """Scenario files: loading, merging, overrides, typed events, TOML round trip, and errors.
 
-Also the package's parts: bounds and descriptions read from the fields of Parameters, the
-TOML helper (lines of keys, the writer), and its modules importing one way.
+Also the package's parts: the TOML helper (lines of keys, the writer) and its modules
+importing one way. The bounds and descriptions on the fields of Parameters are tested in
+tests/test_parameters.py.
 
 Fixtures in tests/data/scenarios: good/ (valid files), bad/ (one fault each: every one
 must give a one-line ScenarioError naming the file, the line where it can be known, the
@@ -21,7 +22,7 @@ import corridors.scenario
 from corridors.errors import ScenarioError
 from corridors.events import EVENT_TYPES, BorderAgreement, Investment, RouteClosure, Sanction, Shock
 from corridors.known_events import baseline_events
-from corridors.parameters import BOUND_KINDS, Parameters
+from corridors.parameters import Parameters
 from corridors.scenario import (
     Scenario,
     find_scenario,
@@ -31,7 +32,6 @@ from corridors.scenario import (
     scenario_schema,
 )
 from corridors.scenario._toml import toml_dumps, toml_entries
-from corridors.uncertainty import NUMERIC_PARAMETERS
 from corridors.vocabulary import quarter_index
 
 DATA = Path(__file__).parent / "data" / "scenarios"
@@ -589,47 +589,6 @@ def test_child_replaces_a_parents_distribution_whole(tmp_path):
         "high": 20.0,
     }
     assert sc.uncertainty["cost_elasticity"].high == 6.0
-
-
-# ----------------------------------------------------------------------- bounds and descriptions on the fields
-
-_SCHEMA_BOUND = {"gt": "exclusiveMinimum", "ge": "minimum", "lt": "exclusiveMaximum", "le": "maximum"}
-
-
-def _numbers_in(node: dict) -> list[dict]:
-    """The number schemas inside a property's schema: itself, or its tables' values and arrays' items."""
-    if node.get("type") in ("number", "integer"):
-        return [node]
-    inner = [node.get("additionalProperties"), node.get("items"), *node.get("anyOf", [])]
-    return [leaf for sub in inner if isinstance(sub, dict) for leaf in _numbers_in(sub)]
-
-
-@pytest.mark.parametrize("name", Parameters.names())
-def test_schema_bounds_are_the_fields_metadata(name):
-    """The scenario schema bounds each parameter (each number in a table or pair) as its field does."""
-    prop = scenario_schema()["$defs"]["Parameters"]["properties"][name]
-    field = Parameters.__dataclass_fields__[name]
-    assert set(field.metadata) <= {"doc", *BOUND_KINDS}, f"unknown metadata keys of {name}"
-    bounds = Parameters.bounds(name)
-    expected = {_SCHEMA_BOUND[k]: v for k, v in bounds.items()}
-    numbers = _numbers_in(prop)
-    assert numbers or not bounds, f"{name} has bounds but the schema has no number"
-    for number in numbers:
-        assert {k: number[k] for k in _SCHEMA_BOUND.values() if k in number} == expected
-
-
-def test_every_numeric_parameter_is_bounded():
-    """A numeric parameter without bounds accepts anything: each declares at least one."""
-    assert [n for n in NUMERIC_PARAMETERS if not Parameters.bounds(n)] == []
-
-
-def test_every_parameter_has_a_description():
-    props = scenario_schema()["$defs"]["Parameters"]["properties"]
-    assert set(props) == set(Parameters.names())
-    for name in Parameters.names():
-        assert len(Parameters.description(name)) > 20, name
-        assert props[name]["description"] == Parameters.description(name)
-        assert "\n" not in props[name]["description"]
 
 
 @pytest.mark.parametrize(
