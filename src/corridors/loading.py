@@ -21,7 +21,7 @@ import numpy as np
 from numba import njit
 
 from corridors.bans import _ban_split, _rebook_on_paths
-from corridors.quotes import _route_weights, route_weights
+from corridors.quotes import _route_weights, _weight_inputs, route_weights
 from corridors.routes import (
     Routes,
     _arrays,
@@ -30,7 +30,7 @@ from corridors.routes import (
     _path_slots,
 )
 from corridors.settling import Settled, _settle_on_paths, settle
-from corridors.trees import TreeBuffers, TreeCache, _refresh_trees
+from corridors.trees import TreeBuffers, TreeCache, _copy_entry, _refresh_trees
 from corridors.vocabulary import QUARTER_DAYS
 
 __all__ = ["load_quarter", "offer", "spread"]
@@ -340,7 +340,8 @@ def _load_fused(
 ):
     """:func:`offer`, :func:`spread` (re-growing trees where needed) and :func:`settle` in one call.
 
-    The rounds share one tree buffer (``rbuf[0]``): each starts from the trees of the round
+    The rounds share one tree buffer (entry 0 of ``rbuf``; the quote's is entry 0 of ``qbuf``),
+    and each starts from the trees of the round
     before, whose weights differ only where the queues moved, and keeps or re-grows them
     (:func:`_refresh_trees`): the result is the trees a fresh Dijkstra would grow. Each
     round's paths are kept for :func:`settle`; a round whose trees are those of the round
@@ -348,7 +349,6 @@ def _load_fused(
     """
     tails = graph[2]
     job_row, job_source = jobs
-    old_w, old_m, rpred, rdist, rstrict, rfresh, rorder, rreached, rpos, rsize, rin = rbuf
     quote_pred = qbuf[2][0]
     n_slots = tails.shape[0]
     loads = np.empty(n_slots)
@@ -378,67 +378,25 @@ def _load_fused(
     )
     of = np.zeros(max(iterations, 1), dtype=np.int64)
     last_wait = np.empty(n_slots)
-    have_last = False
     round_loads = loads.copy()
-    started = False
-    inputs = np.empty((3, n_slots))
-    inputs[0] = money_s
-    inputs[1] = time_s
+    inputs = _weight_inputs(money_s, time_s, last_wait)  # each round puts its wait in row 2
     for i in range(1, iterations):
+        of[i] = of[i - 1]  # unless this round's trees differ: the paths and loads of the round before
         wait = _queue_days(loads, cap_s, hard_s)
-        if have_last and np.all(wait == last_wait):
-            loads = loads + (round_loads - loads) / (i + 1)
-            of[i] = of[i - 1]
-            continue
-        last_wait = wait
-        have_last = True
-        weights = _route_weights(money_s, time_s, wait, row_vot)
-        if not started:  # the first round starts from the quote's trees: they differ only in queues
-            started = True
-            old_w[0] = qbuf[0][0]
-            old_m[0] = qbuf[1][0]
-            rpred[0] = qbuf[2][0]
-            rdist[0] = qbuf[3][0]
-            rstrict[0] = qbuf[4][0]
-            rfresh[0] = qbuf[5][0]
-            rorder[0] = qbuf[6][0]
-            rreached[0] = qbuf[7][0]
-            rpos[0] = qbuf[8][0]
-            rsize[0] = qbuf[9][0]
-            rin[0] = qbuf[10][0]
-        inputs[2] = wait
-        moved = _refresh_trees(
-            graph,
-            weights,
-            masks,
-            inputs,
-            masks_same,
-            job_row,
-            job_source,
-            old_w[0],
-            old_m[0],
-            rpred[0],
-            rdist[0],
-            rstrict[0],
-            rfresh[0:1],
-            rorder[0],
-            rreached[0],
-            rpos[0],
-            rsize[0],
-            rin[0],
-        )
-        if moved == 0:  # the paths of the round before: its loads again
-            for s in range(n_slots):
-                loads[s] = loads[s] + (round_loads[s] - loads[s]) / (i + 1)
-            of[i] = of[i - 1]
-            continue
-        paths = _path_slots(tails, rpred[0], ra[0], ra[1], ra[2])
-        cached.append(paths)
-        round_loads = np.empty(n_slots)
-        _load_on_paths(paths, ra, offered, round_loads)
+        if i == 1 or not np.all(wait == last_wait):
+            last_wait = wait
+            if i == 1:  # the first round starts from the quote's trees: they differ only in queues
+                _copy_entry(qbuf, 0, rbuf, 0)
+            inputs[2] = wait
+            weights = _route_weights(money_s, time_s, wait, row_vot)
+            if _refresh_trees(graph, weights, masks, inputs, masks_same, job_row, job_source, rbuf, 0) > 0:
+                paths = _path_slots(tails, rbuf[2][0], ra[0], ra[1], ra[2])
+                cached.append(paths)
+                round_loads = np.empty(n_slots)
+                _load_on_paths(paths, ra, offered, round_loads)
+                of[i] = len(cached) - 1
         for s in range(n_slots):
             loads[s] = loads[s] + (round_loads[s] - loads[s]) / (i + 1)
-        of[i] = len(cached) - 1
     _settle_on_paths(
         ra,
         ship_od,

@@ -29,6 +29,16 @@ def _route_weights(money_s, time_s, wait_s, row_vot):
     return out
 
 
+@_kernel
+def _weight_inputs(money_s, time_s, wait_s):
+    """Return what the routing weights are made of, per slot: money, time and wait (3, n_slots)."""
+    inputs = np.empty((3, money_s.shape[0]))
+    inputs[0] = money_s
+    inputs[1] = time_s
+    inputs[2] = wait_s
+    return inputs
+
+
 def route_weights(routes: Routes, money_s: np.ndarray, time_s: np.ndarray, wait_s: np.ndarray) -> np.ndarray:
     """Routing weight of every row: money plus the group's value of time on time and queue."""
     return _route_weights(money_s, time_s, wait_s, routes.row_vot)
@@ -98,37 +108,17 @@ def quote(
 
 @_kernel
 def _quote_fused(
-    graph, jobs, row_vot, money_s, time_s, wait_s, bloc_km_s, masks, masks_same, buf, od, money, time, bloc
+    graph, jobs, row_vot, money_s, time_s, wait_s, bloc_km_s, masks, masks_same, buf, i, od, money, time, bloc
 ):
-    """:func:`quote` on our Dijkstra: weights, kept or re-grown trees and quotes in one call."""
+    """:func:`quote` on our Dijkstra: weights, kept or re-grown trees and quotes in one call.
+
+    ``buf`` is :meth:`~corridors.trees.TreeBuffers.arrays` and ``i`` the quote cache's entry.
+    """
     tails = graph[2]
     job_row, job_source = jobs
-    old_w, old_m, pred, dist, strict, fresh, order, reached, pos, size, old_in = buf
     weights = _route_weights(money_s, time_s, wait_s, row_vot)
-    inputs = np.empty((3, money_s.shape[0]))
-    inputs[0] = money_s
-    inputs[1] = time_s
-    inputs[2] = wait_s
-    _refresh_trees(
-        graph,
-        weights,
-        masks,
-        inputs,
-        masks_same,
-        job_row,
-        job_source,
-        old_w[0],
-        old_m[0],
-        pred[0],
-        dist[0],
-        strict[0],
-        fresh[0:1],
-        order[0],
-        reached[0],
-        pos[0],
-        size[0],
-        old_in[0],
-    )
+    inputs = _weight_inputs(money_s, time_s, wait_s)
+    _refresh_trees(graph, weights, masks, inputs, masks_same, job_row, job_source, buf, i)
     P = bloc_km_s.shape[0]
     n = money_s.shape[0]
     values = np.empty((3 + P, n))
@@ -137,7 +127,7 @@ def _quote_fused(
     values[2] = time_s
     values[3:] = bloc_km_s
     od_job, od_source, od_dest, ship_od = od
-    _quote_kernel(tails, pred[0], od_job, od_source, od_dest, ship_od, values, P, money, time, bloc)
+    _quote_kernel(tails, buf[2][i], od_job, od_source, od_dest, ship_od, values, P, money, time, bloc)
 
 
 def quote_quarter(
@@ -157,7 +147,6 @@ def quote_quarter(
     money, time, bloc = np.empty((S, K)), np.empty((S, K)), np.empty((S, K, P))
     b = trees.buffers
     i = trees.index
-    buf = tuple(x[i : i + 1] for x in b.arrays())
     same = bool(np.array_equal(masks, b.masks[i]))
     _quote_fused(
         trees.arrays,
@@ -169,7 +158,8 @@ def quote_quarter(
         bloc_km_s,
         masks,
         same,
-        buf,
+        b.arrays(),
+        i,
         (routes.od_job, routes.od_source, routes.od_dest, routes.ship_od),
         money,
         time,

@@ -142,26 +142,8 @@ class TreeCache:
             same = inputs is not None and bool(np.array_equal(masks, b.masks[i]))
             if inputs is None:  # unknown: compare every slot
                 inputs = np.full(b.inputs[i].shape, np.nan)
-            _refresh_trees(
-                self.arrays,
-                weights,
-                masks,
-                np.asarray(inputs, dtype=np.float64),
-                same,
-                r.job_row,
-                r.job_source,
-                b.weights[i],
-                b.masks[i],
-                b.pred[i],
-                b.dist[i],
-                b.strict[i],
-                b.fresh[i : i + 1],
-                b.order[i],
-                b.reached[i],
-                b.pos[i],
-                b.size[i],
-                b.inputs[i],
-            )
+            inputs = np.asarray(inputs, dtype=np.float64)
+            _refresh_trees(self.arrays, weights, masks, inputs, same, r.job_row, r.job_source, b.arrays(), i)
             return b.pred[i]
         # another router (a peer, for comparison) solves every tree of every call: keeping
         # trees by their certificates is part of our own route-cost core
@@ -414,29 +396,30 @@ def _subtrees_strict(graph, mask, w, src, p, d, order, pos, size, heads, n_heads
 
 
 @_kernel
-def _refresh_trees(
-    graph,
-    weights,
-    masks,
-    inputs,
-    masks_same,
-    job_row,
-    job_source,
-    old_weights,
-    old_masks,
-    pred,
-    dist,
-    strict,
-    fresh_flag,
-    order,
-    reached,
-    pos,
-    size,
-    old_inputs,
-):
+def _copy_entry(src, i, dst, j):
+    """Copy entry ``i`` of the tree buffers ``src`` into entry ``j`` of ``dst``.
+
+    Both are :meth:`TreeBuffers.arrays`: the same trees, distances, orders and last weights.
+    """
+    dst[0][j] = src[0][i]
+    dst[1][j] = src[1][i]
+    dst[2][j] = src[2][i]
+    dst[3][j] = src[3][i]
+    dst[4][j] = src[4][i]
+    dst[5][j] = src[5][i]
+    dst[6][j] = src[6][i]
+    dst[7][j] = src[7][i]
+    dst[8][j] = src[8][i]
+    dst[9][j] = src[9][i]
+    dst[10][j] = src[10][i]
+
+
+@_kernel
+def _refresh_trees(graph, weights, masks, inputs, masks_same, job_row, job_source, buf, i):
     """Keep or re-grow every job's tree in place (``pred``), on one thread.
 
-    ``graph`` is :attr:`TreeCache.arrays`; ``inputs`` (3, n_slots) the money, time and wait
+    ``graph`` is :attr:`TreeCache.arrays`, ``buf`` :meth:`TreeBuffers.arrays` and ``i`` the
+    cache's entry in them; ``inputs`` (3, n_slots) the money, time and wait
     the ``weights`` are made of, and ``masks_same`` whether the caller knows the open links
     are those of the last call (:func:`_row_changes`). ``dist`` holds each tree's distances and
     ``strict`` whether the tree was the unique shortest-path tree at the old weights. A
@@ -453,6 +436,9 @@ def _refresh_trees(
     before.
     """
     indptr, indices, tails, through = graph[0], graph[1], graph[2], graph[3]
+    old_weights, old_masks, pred, dist, strict = buf[0][i], buf[1][i], buf[2][i], buf[3][i], buf[4][i]
+    fresh_flag, order, reached, pos, size = buf[5][i : i + 1], buf[6][i], buf[7][i], buf[8][i], buf[9][i]
+    old_inputs = buf[10][i]
     fresh = fresh_flag[0]
     state, ptr, changed = _row_changes(
         weights, masks, old_weights, old_masks, inputs, old_inputs, masks_same and not fresh
