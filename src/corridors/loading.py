@@ -389,7 +389,9 @@ def _load_fused(
                 _copy_entry(qbuf, 0, rbuf, 0)
             inputs[2] = wait
             weights = _route_weights(money_s, time_s, wait, row_vot)
-            if _refresh_trees(graph, weights, masks, inputs, masks_same, job_row, job_source, rbuf, 0) > 0:
+            # the last round's trees are replaced by the quote's next quarter: none is checked again
+            last = i == iterations - 1
+            if _refresh_trees(graph, weights, masks, inputs, masks_same, job_row, job_source, rbuf, 0, not last) > 0:
                 paths = _path_slots(tails, rbuf[2][0], ra[0], ra[1], ra[2])
                 cached.append(paths)
                 round_loads = np.empty(n_slots)

@@ -290,20 +290,6 @@ def _tree_order(tails, p, src, order, pos, size, scratch):
 
 
 @_kernel
-def _ordered_distances(tails, p, w, order, reached, d):
-    """Compute :func:`_tree_distances` along a stored order.
-
-    The same sums: the parent's distance plus the link's weight.
-    """
-    for v in range(d.shape[0]):
-        d[v] = np.inf
-    d[order[0]] = 0.0
-    for i in range(1, reached):
-        v = order[i]
-        d[v] = d[tails[p[v]]] + w[p[v]]
-
-
-@_kernel
 def _beats(tails, p, u, v, slot, nd, dv):
     """Return whether a fresh Dijkstra keeps ``v``'s tree link against the candidate ``slot`` from ``u``.
 
@@ -356,7 +342,7 @@ def _subtrees_strict(graph, mask, w, src, p, d, order, pos, size, heads, n_heads
 
     Among the changed weights are the tree links into ``heads[:n_heads]``: only the distances
     in those nodes' subtrees move. They are summed again in place (the same sums as
-    :func:`_ordered_distances`), and only the links into and out of the subtrees' nodes are
+    Dijkstra's), and only the links into and out of the subtrees' nodes are
     checked: a changed link off the tree with neither end in them was checked at distances
     that did not move (:func:`_refresh_trees` does that first).
     """
@@ -415,7 +401,7 @@ def _copy_entry(src, i, dst, j):
 
 
 @_kernel
-def _refresh_trees(graph, weights, masks, inputs, masks_same, job_row, job_source, buf, i):
+def _refresh_trees(graph, weights, masks, inputs, masks_same, job_row, job_source, buf, i, certify=True):
     """Keep or re-grow every job's tree in place (``pred``), on one thread.
 
     ``graph`` is :attr:`TreeCache.arrays`, ``buf`` :meth:`TreeBuffers.arrays` and ``i`` the
@@ -493,6 +479,7 @@ def _refresh_trees(graph, weights, masks, inputs, masks_same, job_row, job_sourc
                 _tree_distances(tails, p, src, weights[r], d, stack)
                 if _strictly_optimal(indptr, indices, tails, through, masks[r], weights[r], src, p, d):
                     strict[j] = True
+                    reached[j] = _tree_order(tails, p, src, order[j], pos[j], size[j], scratch)
                     continue
         if r != w_row:
             inv, ring = routing._masked_weights(weights[r], masks[r], w)
@@ -506,9 +493,11 @@ def _refresh_trees(graph, weights, masks, inputs, masks_same, job_row, job_sourc
                 if p[v] != p_old[v]:
                     moved += 1
                     break
-        reached[j] = _tree_order(tails, p, src, order[j], pos[j], size[j], scratch)
-        _ordered_distances(tails, p, weights[r], order[j], reached[j], d)  # as the checks will sum them
-        strict[j] = _strictly_optimal(indptr, indices, tails, through, masks[r], weights[r], src, p, d)
+        # Dijkstra's distances are the tree's sums (each the parent's plus the link's weight), as
+        # the checks sum them; a tree that no later call of this entry will check is not certified
+        strict[j] = certify and _strictly_optimal(indptr, indices, tails, through, masks[r], weights[r], src, p, d)
+        if strict[j]:
+            reached[j] = _tree_order(tails, p, src, order[j], pos[j], size[j], scratch)
     fresh_flag[0] = False
     return moved
 
