@@ -52,14 +52,16 @@ class Observable:
     scope: str
 
 
+_ACROSS_KZ = "freight crossing the Caspian from or to Aktau and Kuryk, both directions, crude tankers included"
+
 OBSERVABLES: dict[str, Observable] = {
     o.name: o
     for o in (
         Observable(
             "middle_corridor_t",
             "t/yr",
-            "freight shipped across the Caspian from Aktau and Kuryk "
-            "(westbound), crude tankers included (KZ Ministry of Transport series)",
+            f"all {_ACROSS_KZ}: the Middle Corridor (TITR) through Kazakhstan as the KZ Ministry "
+            "of Transport series counts it (all freight on the route, both directions, oil included)",
         ),
         Observable(
             "northern_transit_teu",
@@ -70,8 +72,7 @@ OBSERVABLES: dict[str, Observable] = {
         Observable(
             "middle_kz_share",
             "share",
-            "Kazakh exports by the Middle Corridor over the freight shipped "
-            "across the Caspian from Aktau and Kuryk (the scope of middle_corridor_t)",
+            f"Kazakh exports by the Middle Corridor over all {_ACROSS_KZ} (the scope of middle_corridor_t)",
         ),
         Observable(
             "middle_transit_days",
@@ -85,8 +86,81 @@ OBSERVABLES: dict[str, Observable] = {
             "containers shipped across the Caspian from and to Aktau and Kuryk, "
             "both directions, tonnes / t_per_teu_loaded (the TITR count, the Turkmen route excluded)",
         ),
+        Observable(
+            "middle_oil_share",
+            "share",
+            "crude shipped by tanker across the Caspian from Kazakh ports (aktau_oil_t) over "
+            "middle_corridor_t: the oil part of the Middle Corridor through Kazakhstan (0 in a year "
+            "with no freight across)",
+        ),
+        Observable(
+            "aktau_oil_t",
+            "t/yr",
+            "Kazakh crude shipped by tanker across the Caspian from Aktau (to Baku, for the BTC "
+            "pipeline): the crude-only Caspian crossings from a Kazakh seaport",
+        ),
+        Observable(
+            "baku_port_t",
+            "t/yr",
+            "everything crossing the Caspian into or out of Baku-Alat (ferries, container feeders, "
+            "crude tankers), both directions, every Caspian port: the Baku port's throughput",
+        ),
+        Observable(
+            "baku_port_teu",
+            "TEU/yr",
+            "containers crossing the Caspian into or out of Baku-Alat, both directions, "
+            "container tonnes / t_per_teu_loaded",
+        ),
+        Observable(
+            "ady_transit_t",
+            "t/yr",
+            "transit on Azerbaijan's railway: the tonnes leaving it at the Georgian border "
+            "(baku_alat -> tbilisi) or onto the Caspian at Baku-Alat (tbilisi -> baku_alat); "
+            "nothing is loaded or unloaded on it in Azerbaijan in the model",
+        ),
+        Observable(
+            "gr_transit_t",
+            "t/yr",
+            "transit on Georgia's railway: the tonnes leaving it at the Azerbaijani or Turkish "
+            "border or onto the Black Sea at Poti and Batumi (Georgian rail exits)",
+        ),
+        Observable(
+            "kz_china_rail_t",
+            "t/yr",
+            "rail freight across the Kazakhstan-China border, both directions "
+            "(Dostyk-Alashankou and Altynkol-Khorgos)",
+        ),
+        Observable(
+            "kz_transit_t",
+            "t/yr",
+            "transit through Kazakhstan, all modes: the tonnes entering Kazakhstan (land borders, "
+            "Caspian arrivals, market connectors) less Kazakh imports (the countries table)",
+        ),
+        Observable(
+            "iran_route_t",
+            "t/yr",
+            "freight across the Turkmenistan-Iran rail crossing of the Kazakhstan-Turkmenistan-Iran "
+            "line (Etrek-Tehran, reached from Bolashak), both directions",
+        ),
     )
 }
+"""The modelled counterparts of the observed series of ``history.csv``, by name.
+
+The edge sets are those of :data:`corridors.run_record.OBSERVED_EDGE_SETS`, kept in a run's
+``meta["observed_edges"]`` (``middle_corridor_t`` and ``middle_teu`` use ``meta["kz_caspian_edges"]``)."""
+
+_EDGE_SET_OF = {
+    "aktau_oil_t": "kz_caspian_crude",
+    "baku_port_t": "baku_caspian",
+    "baku_port_teu": "baku_caspian",
+    "ady_transit_t": "az_rail_transit",
+    "gr_transit_t": "ge_rail_transit",
+    "kz_china_rail_t": "kz_cn_rail",
+    "kz_transit_t": "kz_entries",
+    "iran_route_t": "iran_route",
+}
+"""The edge set (:data:`corridors.run_record.OBSERVED_EDGE_SETS`) of each observable that sums
+the edges table's ``flow_t`` (or ``container_flow_t``) on one."""
 
 
 @dataclass(eq=False)
@@ -247,6 +321,7 @@ class Results:
             "t_per_teu": record.t_per_teu,
             "middle_caspian_edges": list(record.middle_caspian_edges),
             "kz_caspian_edges": list(record.kz_caspian_edges),
+            **_observed_edges_meta(record),
             "shippers": {"index": list(range(n_shippers)), **{c: list(v) for c, v in shippers.items()}},
             **(meta or {}),
         }
@@ -310,8 +385,9 @@ class Results:
         Raises
         ------
         KeyError
-            If ``name`` is not an observable, or is ``middle_teu`` and the results (saved in a
-            format before 2) have no container flows.
+            If ``name`` is not an observable, or the results (saved in an older format) lack
+            what it needs: container flows (``middle_teu``, ``baku_port_teu``: format 2) or the
+            observed edge sets (``meta["observed_edges"]``: format 3).
         """
         if name not in OBSERVABLES:
             raise KeyError(f"observable: {name!r} is not one of {', '.join(OBSERVABLES)}")
@@ -336,11 +412,39 @@ class Results:
         def by_year(table: _Columns, mask: np.ndarray, column: str) -> tuple[np.ndarray, np.ndarray]:
             return _year_sums(table.array("year")[mask], table.array(column)[mask])
 
+        def edge_set(name: str) -> list[int]:
+            sets = self.meta.get("observed_edges")
+            if sets is None or _EDGE_SET_OF[name] not in sets:
+                raise KeyError(
+                    f"observable: {name} needs the run's observed edge sets "
+                    f"(meta 'observed_edges', results format 3 or later)"
+                )
+            return sets[_EDGE_SET_OF[name]]
+
+        def on_edges(edge_ids: list[int], column: str = "flow_t") -> np.ndarray:
+            if column not in self.edges:
+                raise KeyError(
+                    f"observable: needs the edges table's {column} (results format 2 or later)"
+                )
+            on = np.isin(edges.array("edge"), edge_ids)
+            return _on_years(*by_year(edges, on, column), years, 0.0)
+
         def across_caspian() -> np.ndarray:
             if "middle_corridor_t" not in out:
-                on = np.isin(edges.array("edge"), self.meta["middle_caspian_edges"])
-                out["middle_corridor_t"] = _on_years(*by_year(edges, on, "flow_t"), years, 0.0)
+                out["middle_corridor_t"] = on_edges(self.meta["kz_caspian_edges"])
             return out["middle_corridor_t"]
+
+        def share_of_across(part: np.ndarray) -> np.ndarray:
+            across = across_caspian()
+            with np.errstate(invalid="ignore", divide="ignore"):
+                s = part / np.where(across > 0, across, np.nan)
+            s = np.where(s > 1.0, 1.0, s)  # Series.clip(upper=1.0): NaN stays NaN
+            return np.where(np.isnan(s), 0.0, s)
+
+        def flow_of(name: str) -> np.ndarray:
+            if name not in out:
+                out[name] = on_edges(edge_set(name))
+            return out[name]
 
         for name in names:
             if name in out:
@@ -353,12 +457,9 @@ class Results:
                 out[name] = _on_years(y, tonnes / t_per_teu, years, 0.0)
             elif name == "middle_kz_share":
                 on = countries.equal(corridor="middle", country="KZ", direction="export")
-                kz = _on_years(*by_year(countries, on, "volume_t"), years, 0.0)
-                across = across_caspian()
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    s = kz / np.where(across > 0, across, np.nan)
-                s = np.where(s > 1.0, 1.0, s)  # Series.clip(upper=1.0): NaN stays NaN
-                out[name] = np.where(np.isnan(s), 0.0, s)
+                out[name] = share_of_across(_on_years(*by_year(countries, on, "volume_t"), years, 0.0))
+            elif name == "middle_oil_share":
+                out[name] = share_of_across(flow_of("aktau_oil_t"))
             elif name == "middle_transit_days":
                 on = countries.equal(direction="transit", corridor="middle", market="market_eu")
                 year, w = countries.array("year")[on], countries.array("volume_t")[on]
@@ -372,9 +473,15 @@ class Results:
                     raise KeyError(
                         "observable: middle_teu needs the edges table's container_flow_t (results format 2 or later)"
                     )
-                on = np.isin(edges.array("edge"), self.meta["kz_caspian_edges"])
-                y, tonnes = by_year(edges, on, "container_flow_t")
-                out[name] = _on_years(y, tonnes / t_per_teu, years, 0.0)
+                out[name] = on_edges(self.meta["kz_caspian_edges"], "container_flow_t") / t_per_teu
+            elif name == "baku_port_teu":
+                out[name] = on_edges(edge_set(name), "container_flow_t") / t_per_teu
+            elif name == "kz_transit_t":
+                entering = on_edges(edge_set(name))
+                on = countries.equal(country="KZ", direction="import")
+                out[name] = entering - _on_years(*by_year(countries, on, "volume_t"), years, 0.0)
+            elif name in _EDGE_SET_OF:
+                flow_of(name)
             else:
                 raise KeyError(f"observable: {name!r} is not one of {', '.join(OBSERVABLES)}")
         return years, {name: out[name] for name in names}
@@ -451,6 +558,25 @@ class Results:
                 (tmp / name).write_bytes(data)
 
         return write_dir_atomic(path, fill, force=force)
+
+
+def _observed_edges_meta(record: RunRecord) -> dict[str, Any]:
+    """The record's observed edge sets as ``{"observed_edges": {name: [edge, ...]}}``.
+
+    A record made without them (:attr:`RunRecord.observed_edges` is ``None``) takes them from
+    the packaged network when its links are that network's links (same count and gateways);
+    otherwise there are none, and the observables that need them raise a ``KeyError``.
+    """
+    sets = record.observed_edges
+    if sets is None:
+        from corridors.network import packaged_network
+        from corridors.run_record import observed_edges
+
+        net = packaged_network()
+        if net.n_edges != record.n_edges or not np.array_equal(net.gateway_of, record.gateway):
+            return {}
+        sets = observed_edges(net)
+    return {"observed_edges": {name: [int(i) for i in edges] for name, edges in sets.items()}}
 
 
 def load_results(path: str | Path) -> Results:
