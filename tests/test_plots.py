@@ -29,7 +29,7 @@ from corridors import plots
 from corridors.history import load_history, observed
 from corridors.network import Network, load_network
 from corridors.plots import CORRIDOR_COLOURS, FEEDER_COLOUR
-from corridors.results import Results
+from corridors.results import OBSERVABLES, Results
 from corridors.tuning import Tuner
 from corridors.vocabulary import CORRIDORS
 
@@ -435,7 +435,9 @@ def test_series_figure_draws_observed_modelled_and_the_prediction():
     hist = load_history()
     fit, cv = _fake_fit(), SimpleNamespace(fit=_fake_fit(scale=1.1))
     fig = plots.series_figure(fit, hist, cv)
-    assert len(fig.axes) == 6 and not fig.axes[-1].axison, "five series and a legend cell"
+    n = len(plots.SERIES_LABELS)
+    assert len(fig.axes) == n + 1 and not fig.axes[-1].axison, "one panel per series and a legend cell"
+    assert set(plots.SERIES_LABELS) == set(OBSERVABLES), "every observable has a panel"
     labels = {t.get_text() for t in fig.axes[-1].get_legend().get_texts()}
     assert labels == {"modelled (fit 2019-2023)", "observed", "fit 2019-2022", "2023 predicted"}
     assert "1.25" in fig.get_suptitle()

@@ -26,8 +26,19 @@ SERIES_LABELS = {
     "middle_kz_share": ("Kazakh share of the Middle Corridor", "share", 1.0),
     "middle_transit_days": ("Middle Corridor transit time, China-Europe", "days", 1.0),
     "middle_teu": ("Containers on the Middle Corridor", "thousand TEU/yr", 1e-3),
+    "middle_oil_share": ("Oil share of the Middle Corridor", "share", 1.0),
+    "aktau_oil_t": ("Kazakh crude, Aktau to Baku", "Mt/yr", 1e-6),
+    "baku_port_t": ("Baku port, all cargo", "Mt/yr", 1e-6),
+    "baku_port_teu": ("Baku port, containers", "thousand TEU/yr", 1e-3),
+    "ady_transit_t": ("Azerbaijan Railways transit", "Mt/yr", 1e-6),
+    "gr_transit_t": ("Georgian Railway transit", "Mt/yr", 1e-6),
+    "kz_china_rail_t": ("Kazakhstan-China rail, both directions", "Mt/yr", 1e-6),
+    "kz_transit_t": ("Transit through Kazakhstan", "Mt/yr", 1e-6),
+    "iran_route_t": ("Kazakhstan-Turkmenistan-Iran route", "Mt/yr", 1e-6),
 }
 """Observable -> (panel title, unit, factor from the observable's unit to the panel's)."""
+
+_COLUMNS = 5  # panels to a row of the observed-against-modelled figure
 
 
 def series_figure(fit: Any, history: pd.DataFrame | None = None, cv: Any = None) -> Figure:
@@ -47,17 +58,25 @@ def series_figure(fit: Any, history: pd.DataFrame | None = None, cv: Any = None)
     Returns
     -------
     matplotlib.figure.Figure
-        A new figure of one panel per series of :data:`SERIES_LABELS` and a legend cell.
+        A new figure of one panel per series of :data:`SERIES_LABELS` (five to a row) and a
+        legend cell, the last axes.
     """
     history = load_history() if history is None else history
-    fig = Figure(figsize=(13, 7.5), layout="constrained")
-    axes = fig.subplots(2, 3).ravel()
+    n = len(SERIES_LABELS)
+    cols = _COLUMNS
+    rows = math.ceil((n + 1) / cols)
+    fig = Figure(figsize=(3.9 * cols, 3.1 * rows), layout="constrained")
+    axes = list(fig.subplots(rows, cols).ravel())
+    for ax in axes[n:-1]:  # the legend takes the last cell; no empty cells between
+        fig.delaxes(ax)
+    axes = axes[:n] + axes[-1:]
     for ax, (name, (title, unit, scale)) in zip(axes, SERIES_LABELS.items(), strict=False):
-        m = fit.modelled[name]
+        m = fit.modelled.get(name)  # a fit made before the series existed has none
         o = observed(history, name)
-        ax.plot(m.index, m.to_numpy() * scale, "-o", color="#0072B2", label="modelled (fit 2019-2023)")
+        if m is not None:
+            ax.plot(m.index, m.to_numpy() * scale, "-o", color="#0072B2", label="modelled (fit 2019-2023)")
         ax.plot(o.index, o.to_numpy() * scale, "s", color="#000000", ms=7, label="observed")
-        if cv is not None:
+        if cv is not None and name in cv.fit.modelled:
             c = cv.fit.modelled[name]
             ax.plot(c.index, c.to_numpy() * scale, "--", color="#E69F00", lw=1.2, label="fit 2019-2022")
             p23 = c.get(LAST_OBSERVED_YEAR, np.nan)

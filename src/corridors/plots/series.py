@@ -93,7 +93,8 @@ def volumes_plot(res: Results, history: pd.DataFrame | None = None) -> Figure:
 
     panels = (
         (ax_mid, "middle_corridor_t", 1e6, "Mt/yr", "middle",
-         "Middle Corridor: freight across the Caspian from Kazakhstan", "model: westbound from Aktau and Kuryk"),
+         "Middle Corridor: freight across the Caspian from and to Kazakhstan",
+         "model: both directions, Aktau and Kuryk, crude included"),
         (ax_north, "northern_transit_teu", 1e3, "kTEU/yr", "russian",
          "Northern route: China-EU transit on 1520 track", "model: transit by the russian corridor"),
     )  # fmt: skip

@@ -52,7 +52,9 @@ class Observable:
     scope: str
 
 
-_ACROSS_KZ = "freight crossing the Caspian from or to Aktau and Kuryk, both directions, crude tankers included"
+_ACROSS_KZ = (
+    "freight crossing the Caspian from or to Aktau and Kuryk, both directions, crude tankers included"
+)
 
 OBSERVABLES: dict[str, Observable] = {
     o.name: o
@@ -423,9 +425,7 @@ class Results:
 
         def on_edges(edge_ids: list[int], column: str = "flow_t") -> np.ndarray:
             if column not in self.edges:
-                raise KeyError(
-                    f"observable: needs the edges table's {column} (results format 2 or later)"
-                )
+                raise KeyError(f"observable: needs the edges table's {column} (results format 2 or later)")
             on = np.isin(edges.array("edge"), edge_ids)
             return _on_years(*by_year(edges, on, column), years, 0.0)
 
@@ -561,7 +561,7 @@ class Results:
 
 
 def _observed_edges_meta(record: RunRecord) -> dict[str, Any]:
-    """The record's observed edge sets as ``{"observed_edges": {name: [edge, ...]}}``.
+    """Return the record's observed edge sets as ``{"observed_edges": {name: [edge, ...]}}``.
 
     A record made without them (:attr:`RunRecord.observed_edges` is ``None``) takes them from
     the packaged network when its links are that network's links (same count and gateways);

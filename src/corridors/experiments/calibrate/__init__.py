@@ -15,6 +15,9 @@ residual:
   figures with a wide reported range, and a container count derived in part by the project);
 - ``middle_kz_share``: ``(model - observed) / 0.1`` (a share is compared in absolute terms:
   ten points of share weigh as a 100% error of a volume);
+- the series of issue 15 (Baku port, ADY and Georgian Railway transit, Aktau crude, the oil
+  share, Kazakhstan-China rail, transit through Kazakhstan, the Iran route) with the weights of
+  :data:`LOSS_WEIGHTS` (1, 0.5 or 0.25) and the reasons of ``problem.WEIGHT_REASONS``;
 
 and the loss is the sum of their squares (``scipy.optimize.least_squares`` minimises half of
 it). A year in which no westbound transit moves on the Middle Corridor has no modelled

@@ -116,8 +116,44 @@ LOSS_WEIGHTS: dict[str, float] = {
     "middle_transit_days": 0.5,
     "middle_kz_share": 1.0,
     "middle_teu": 0.5,
+    "baku_port_t": 1.0,
+    "ady_transit_t": 0.5,
+    "baku_port_teu": 0.5,
+    "aktau_oil_t": 0.5,
+    "middle_oil_share": 0.5,
+    "kz_china_rail_t": 0.5,
+    "gr_transit_t": 0.25,
+    "kz_transit_t": 0.25,
+    "iran_route_t": 0.25,
 }
-"""Weight of each series' residual (see the module docstring for the loss)."""
+"""Weight of each series' residual (see the module docstring for the loss), by how well the
+series is measured and how closely the model's scope matches it (:data:`WEIGHT_REASONS`)."""
+
+WEIGHT_REASONS: dict[str, str] = {
+    "middle_corridor_t": "the Ministry series, official, H every year; the issue's main target (15%)",
+    "northern_transit_teu": "ERAI, official, H (M for 2021); the issue's second target",
+    "middle_transit_days": "one-off figures with a wide reported range (38-53 days in 2022)",
+    "middle_kz_share": "official share, but 2023's 72% is undated (placed at 2023)",
+    "middle_teu": "a container count derived in part by the project research (2023)",
+    "baku_port_t": "the port's own figures, H every year, the same scope as the model's "
+    "(everything crossing the Caspian into or out of Baku); an issue target (20%)",
+    "ady_transit_t": "H, but 2019 and 2021 are derived (L) and the series includes North-South "
+    "and North-West transit the model has no links for (about 4 Mt in 2022); an issue target",
+    "baku_port_teu": "H, but the port's boxes include Turkmenbashi feeders and empties the model "
+    "counts only as loaded tonnes / 10 t",
+    "aktau_oil_t": "H, but 2023 is a range (1.06-1.39 Mt, midpoint used) and the crude decision is "
+    "a government's, so one point weighs much",
+    "middle_oil_share": "one undated qualitative figure ('about half'), M",
+    "kz_china_rail_t": "H for 2022-2023 (2021 derived), but most of it is bilateral Kazakh-Chinese "
+    "trade the demand data sizes rather than the fitted parameters move",
+    "gr_transit_t": "H, but 2019 derived and the series includes Russian transit through "
+    "Azerbaijan and Armenian traffic the model has no links for",
+    "kz_transit_t": "H for 2019 and 2022 (2021 derived); the ministry and KTZ series disagree by "
+    "about 4 Mt (15%) in 2022, and the model's count (entries less imports) is approximate",
+    "iran_route_t": "one point, M, of unclear scope (both directions or Iran-bound only)",
+}
+"""Why each series of :data:`LOSS_WEIGHTS` has its weight: 1 for an official series on the
+model's scope, 0.5 where part of it is derived or its scope differs, 0.25 where both."""
 DIRECTION_MIN_SHARE = 0.01  # a rise of the share smaller than one point is no direction
 DIRECTION_MIN_FALL = 0.01  # nor a fall of the transit time smaller than 1%
 SHARE_SCALE = 0.1  # an absolute error of 0.1 in a share counts as a 100% error
@@ -350,7 +386,7 @@ def residual_table(
     """One row per observed point in ``years``: observed, modelled, error, weight, residual.
 
     ``error`` is ``model / observed - 1`` for volumes and times, ``model - observed`` for the
-    Kazakh share; ``residual`` is the weighted term of the loss (module docstring).
+    shares (``middle_kz_share``, ``middle_oil_share``); ``residual`` is the weighted term of the loss (module docstring).
     ``weights`` replaces :data:`LOSS_WEIGHTS` (a sensitivity of the loss, never the default);
     a series given weight 0 keeps its rows with a zero residual.
     """
@@ -363,7 +399,7 @@ def residual_table(
         model = modelled[name]
         for year, o in obs.items():
             m = float(model.get(year, np.nan))
-            if name == "middle_kz_share":
+            if OBSERVABLES[name].unit == "share":
                 error = m - o
                 resid = weight * error / SHARE_SCALE
             else:

@@ -17,10 +17,12 @@ from corridors.experiments.calibrate.problem import (
     CONSTANT_TOL,
     LOSS_WEIGHTS,
     RANK_RTOL,
+    WEIGHT_REASONS,
     loss,
 )
 from corridors.history import load_history, observed
 from corridors.plots import png_bytes, profile_figure, series_figure
+from corridors.results import OBSERVABLES
 from corridors.vocabulary import BASE_YEAR, LAST_OBSERVED_YEAR
 
 # ----------------------------------------------------------------------- the report
@@ -32,7 +34,7 @@ PROFILE_PLOT = "loss_profiles.png"  # corridors.plots.profile_figure
 def _fmt(v: float, name: str) -> str:
     if not np.isfinite(v):
         return "-"
-    if name == "middle_kz_share":
+    if OBSERVABLES[name].unit == "share":
         return f"{v:.2f}"
     if name == "middle_transit_days":
         return f"{v:.1f}"
@@ -42,7 +44,7 @@ def _fmt(v: float, name: str) -> str:
 def _err(v: float, name: str) -> str:
     if not np.isfinite(v):
         return "-"
-    return f"{v:+.2f}" if name == "middle_kz_share" else f"{v:+.0%}"
+    return f"{v:+.2f}" if OBSERVABLES[name].unit == "share" else f"{v:+.0%}"
 
 
 def report_markdown(
@@ -60,9 +62,13 @@ def report_markdown(
     L += [
         "## Loss",
         "",
-        "Sum of squared residuals over the observed points: `model/observed - 1` for "
-        "`middle_corridor_t` and `northern_transit_teu` (weight 1), `middle_transit_days` and "
-        "`middle_teu` (weight 0.5); `(model - observed) / 0.1` for `middle_kz_share`.",
+        "Sum of squared residuals over the observed points: weight x `(model/observed - 1)` for "
+        "volumes and times, weight x `(model - observed) / 0.1` for the shares "
+        "(`middle_kz_share`, `middle_oil_share`). The weights and why:",
+        "",
+        "| series | weight | why |",
+        "|---|---|---|",
+        *(f"| `{n}` | {w:g} | {WEIGHT_REASONS.get(n, '')} |" for n, w in LOSS_WEIGHTS.items()),
         "",
         f"**Loss at the optimum: {fit.loss:.3f}** (at the scenario's own values: {fit.start_loss:.3f}).",
         "",
@@ -135,7 +141,7 @@ def report_markdown(
             err = (
                 float(row["error"].iloc[0])
                 if len(row)
-                else (mv - ov if name == "middle_kz_share" else mv / ov - 1)
+                else (mv - ov if OBSERVABLES[name].unit == "share" else mv / ov - 1)
             )
             res = f"{float(row['residual'].iloc[0]):+.3f}" if len(row) else "-"
             L.append(
