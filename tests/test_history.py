@@ -35,6 +35,28 @@ def test_history_holds_the_observed_series():
     assert values["middle_kz_share", 2022] == 0.60
     assert values["middle_transit_days", 2023] == 23
     assert values["middle_teu", 2021] == 25_200
+    # issue 15: the series on the data's scope (demand_facts.md sections 3-7, corridor_facts A)
+    assert values["baku_port_t", 2019] == 4_057_000
+    assert values["baku_port_teu", 2023] == 43_900
+    assert values["ady_transit_t", 2022] == 7_500_000
+    assert values["gr_transit_t", 2023] == 7_700_000
+    assert values["aktau_oil_t", 2022] == 250_000
+    assert values["kz_china_rail_t", 2023] == 28_000_000
+    assert values["kz_transit_t", 2019] == 17_500_000
+    assert values["iran_route_t", 2023] == 650_000
+    assert values["middle_oil_share", 2023] == 0.5
+    assert (2021, "gr_transit_t") not in {(y, s) for s, y in values.index}, "no 2021 Georgian figure"
+
+
+def test_derived_values_say_so():
+    """A value the research derived from a growth rate is marked so, with its confidence (L)."""
+    hist = load_history().set_index(["series", "year"])
+    for key in [
+        ("ady_transit_t", 2019), ("ady_transit_t", 2021), ("gr_transit_t", 2019),
+        ("kz_china_rail_t", 2021), ("kz_transit_t", 2021),
+    ]:  # fmt: skip
+        scope = hist.loc[key, "scope"]
+        assert "derived" in scope and "confidence L" in scope, key
 
 
 def test_observed_series_by_year():

@@ -143,9 +143,14 @@ def _pandas_observable(res: Results, name: str) -> pd.Series:
     """The definition of an observable, computed with pandas filtering and groupby."""
     c, t_per_teu = res.countries, res.meta["t_per_teu"]
     transit = c[c["direction"] == "transit"]
+    sets = res.meta.get("observed_edges", {})
+
+    def on(edge_ids, column="flow_t"):
+        return res.edges[res.edges["edge"].isin(edge_ids)].groupby("year")[column].sum()
+
+    years = sorted(res.corridors["year"].unique())
     if name == "middle_corridor_t":
-        e = res.edges[res.edges["edge"].isin(res.meta["middle_caspian_edges"])]
-        s = e.groupby("year")["flow_t"].sum()
+        s = on(res.meta["kz_caspian_edges"])
     elif name == "northern_transit_teu":
         s = transit[transit["corridor"] == "russian"].groupby("year")["volume_t"].sum() / t_per_teu
     elif name == "middle_kz_share":
@@ -158,10 +163,27 @@ def _pandas_observable(res: Results, name: str) -> pd.Series:
         w = k["volume_t"]
         s = (k["time_days"].fillna(0.0) * w).groupby(k["year"]).sum() / w.groupby(k["year"]).sum()
         s = s.where(np.isfinite(s))
+    elif name == "middle_teu":
+        s = on(res.meta["kz_caspian_edges"], "container_flow_t") / t_per_teu
+    elif name == "middle_oil_share":
+        oil = _pandas_observable(res, "aktau_oil_t")
+        across = _pandas_observable(res, "middle_corridor_t")
+        s = (oil / across.where(across > 0)).clip(upper=1.0).fillna(0.0)
+    elif name == "baku_port_teu":
+        s = on(sets["baku_caspian"], "container_flow_t") / t_per_teu
+    elif name == "kz_transit_t":
+        imports = c[(c["country"] == "KZ") & (c["direction"] == "import")].groupby("year")["volume_t"].sum()
+        s = on(sets["kz_entries"]).reindex(years, fill_value=0.0) - imports.reindex(years, fill_value=0.0)
     else:
-        e = res.edges[res.edges["edge"].isin(res.meta["kz_caspian_edges"])]
-        s = e.groupby("year")["container_flow_t"].sum() / t_per_teu
-    years = sorted(res.corridors["year"].unique())
+        edge_set = {
+            "aktau_oil_t": "kz_caspian_crude",
+            "baku_port_t": "baku_caspian",
+            "ady_transit_t": "az_rail_transit",
+            "gr_transit_t": "ge_rail_transit",
+            "kz_china_rail_t": "kz_cn_rail",
+            "iran_route_t": "iran_route",
+        }[name]
+        s = on(sets[edge_set])
     s = s.reindex(years, fill_value=np.nan if name == "middle_transit_days" else 0.0)
     s.name = name
     s.index.name = "year"
@@ -188,7 +210,8 @@ def _altered(res: Results, how: str) -> Results:
         edges["flow_t"] = np.where(rng.random(len(edges)) < 0.5, -0.0, edges["flow_t"])
     out = Results(**tables, meta=dict(res.meta))
     if how == "gaps":
-        out.meta["middle_caspian_edges"] = []
+        out.meta["kz_caspian_edges"] = []
+        out.meta["observed_edges"] = {**res.meta["observed_edges"], "baku_caspian": []}
     return out
 
 
