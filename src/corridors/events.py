@@ -119,7 +119,7 @@ class Event:
         out = {"kind": self.kind}
         for f in fields(self):
             value = getattr(self, f.name)
-            if value is None or value == () or (f.name == "note" and not value):
+            if value is None or value == () or (f.name in ("note", "evolving") and not value):
                 continue
             out[f.name] = list(value) if isinstance(value, tuple) else value
         return out
@@ -179,6 +179,10 @@ class Sanction(Event):
     Filters (empty: all): ``commodities``, ``directions`` (export, import, transit),
     ``markets`` (origin or destination market node), ``shipper_countries``. ``share`` is
     the part of a matching flow that is affected (sensitive goods only, for instance).
+    ``evolving``: the share is not constant but the avoidance of Russian transit that the
+    EU's :class:`~corridors.agents.PowerAgent` holds each quarter (it rises with new
+    sanctions and fades, ``russia_avoidance_share``, ``avoidance_half_life_quarters``);
+    ``share`` is then its ceiling.
     """
 
     imposed_by: str
@@ -190,6 +194,7 @@ class Sanction(Event):
     premium_usd_per_t: float = 0.0
     ban: bool = False
     share: float = 1.0
+    evolving: bool = False
     kind: ClassVar[str] = "sanction"
 
     def __post_init__(self) -> None:

@@ -22,8 +22,9 @@ def baseline_events(params: Parameters | None = None) -> list[Event]:
     Parameters
     ----------
     params : Parameters or None
-        The parameters whose ``russia_premium_usd_per_t``, ``cpc_risk_usd_per_t`` and
-        ``russia_avoidance_share`` the sanctions take (default: ``Parameters()``).
+        The parameters whose ``russia_premium_usd_per_t`` and ``cpc_risk_usd_per_t`` the
+        sanctions take (default: ``Parameters()``); the avoidance ban's share is the EU
+        agent's evolving state (``russia_avoidance_share`` is its rise per sanction).
 
     Returns
     -------
@@ -60,7 +61,9 @@ def baseline_events(params: Parameters | None = None) -> list[Event]:
         ),
         # European forwarders, carriers and their customers suspended China-Europe bookings
         # through Russia (A-russia-avoidance); the five's own trade with Europe kept its
-        # routes through Russia and pays the premium above
+        # routes through Russia and pays the premium above. The share avoiding Russia is the
+        # EU agent's evolving state (it rose with the sanctions of 2022Q1 and fades when no
+        # new ones come): this event names the flows it applies to, from 2022Q2
         Sanction(
             start="2022Q2",
             imposed_by="EU",
@@ -68,8 +71,8 @@ def baseline_events(params: Parameters | None = None) -> list[Event]:
             markets=("market_eu",),
             directions=("transit",),
             ban=True,
-            share=p.russia_avoidance_share,
-            note="S-eu-sanctions: bookings suspended, self-sanctioning",
+            evolving=True,
+            note="S-eu-sanctions: bookings suspended, self-sanctioning (evolving avoidance)",
         ),
         # China's rail subsidy cap: 40% of the rail freight rate in 2019, 30% in 2020,
         # nominally abolished by 2022 (S-cn-subsidy). Modelled as a per-tonne subsidy on

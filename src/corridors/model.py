@@ -50,7 +50,7 @@ from corridors.events import Event, OfftakeDeal, Sanction, Subsidy
 from corridors.inputs import Inputs, load_inputs, packaged_inputs
 from corridors.known_events import baseline_events
 from corridors.layout import Layout
-from corridors.market import offered_volumes, pipeline_flows, policy_terms, quarter_links
+from corridors.market import PolicyTerms, offered_volumes, pipeline_flows, policy_terms, quarter_links
 from corridors.network import Network, packaged_network
 from corridors.parameters import Parameters
 from corridors.quotes import quote_quarter
@@ -59,7 +59,7 @@ from corridors.settling import Settled
 from corridors.timeline import Timeline
 from corridors.trees import TreeBuffers, TreeCache
 from corridors.view import QuarterView
-from corridors.vocabulary import BASE_YEAR, C5, CORRIDORS, LAST_YEAR, POWERS, TRANSIT_STATES
+from corridors.vocabulary import BASE_YEAR, C5, CONTROLLER_BLOC, CORRIDORS, LAST_YEAR, POWERS, TRANSIT_STATES
 
 __all__ = ["DECISION_ORDER", "POLICY_COLUMNS", "CorridorModel", "rebook_quarter"]
 
@@ -74,6 +74,7 @@ POLICY_COLUMNS = (
     "russia_tariff_factor",
     "china_subsidy_usd_per_t",
     "us_secondary_premium_usd_per_t",
+    "russia_avoidance_share",
     "caspian_vessels",
     *(f"fee_factor_{c}" for c in TRANSIT_STATES),
     *(f"port_fee_factor_{c}" for c in C5),
@@ -371,7 +372,7 @@ class CorridorModel(mesa.Model):
         sanctions = tl.active(Sanction, t)
         terms = policy_terms(
             L,
-            sanctions,
+            [sn for sn in sanctions if not sn.evolving],
             tl.active(Subsidy, t),
             quote_money=quote_money,
             bloc_share=bloc_share,
@@ -381,6 +382,9 @@ class CorridorModel(mesa.Model):
             political_weight=p.political_weight_usd_per_t,
             cache=tl.cache,
         )
+        for sn in sanctions:  # the avoidance ban's share is the EU agent's state this quarter
+            if sn.evolving:
+                _evolving_terms(terms, sn, min(sn.share, self.powers["EU"].avoidance), L, bloc_share)
         self.view = QuarterView.before_loading(
             links=links,
             terms=terms,
@@ -468,6 +472,18 @@ class CorridorModel(mesa.Model):
     available = property(lambda self: self.view.available)
     bloc_share = property(lambda self: self.view.bloc_share)
     served = property(lambda self: self.view.served)
+
+
+def _evolving_terms(
+    terms: PolicyTerms, sn: Sanction, share: float, L: Layout, bloc_share: np.ndarray
+) -> None:
+    """Apply an evolving sanction at ``share`` to the quarter's policy terms, in place."""
+    bloc = POWERS.index(CONTROLLER_BLOC.get(sn.transit, "neutral"))
+    affected = L.shippers_hit(sn)[:, None] & (bloc_share[:, :, bloc] > 0)
+    if sn.ban:
+        terms.ban_cap[affected] *= 1.0 - share
+    else:
+        terms.premium[affected] += sn.premium_usd_per_t * share
 
 
 def rebook_quarter(model: CorridorModel, moved: np.ndarray, allowed: np.ndarray) -> np.ndarray:

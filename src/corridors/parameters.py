@@ -96,6 +96,16 @@ class Parameters:
             half-life of one quarter): forwarders re-quote quarterly.""",
         },
     )
+    quoted_money: bool = field(
+        default=True,
+        metadata={
+            "doc": """Shippers expect the money cost of every corridor to be this quarter's quote (published
+            tariffs and spot sea rates, re-quoted each quarter) and learn only its time and
+            reliability by experience (A-price-expectations). False: money is learnt like time, by
+            smoothing experience and, for unused corridors, quotes (``memory_weight``,
+            ``market_info_weight``): an ablation that delays the response to the sea-rate cycle.""",
+        },
+    )
     market_info_weight: float = field(
         default=0.25,
         metadata={
@@ -170,9 +180,34 @@ class Parameters:
         metadata={
             "ge": 0,
             "le": 1,
-            "doc": """Share of EU-linked freight that stopped using Russia altogether from 2022Q2 (rail
-            operators and forwarders suspending bookings, compliance bans): a ban on that share.
-            Calibrated.""",
+            "doc": """Rise of the avoidance of Russian transit per new sanction: the part of the EU-linked
+            transit not yet avoiding Russia that a new Western sanction on Russian transit turns away
+            (bookings suspended, cover withdrawn, compliance bans), scaled by the part of the
+            avoidance ban's flows the sanction touches. The EU agent holds the avoidance; it caps
+            those flows through Russia from the quarter after the sanction, then fades
+            (``avoidance_half_life_quarters``). Calibrated (A-russia-avoidance).""",
+        },
+    )
+    avoidance_half_life_quarters: float = field(
+        default=12.0,
+        metadata={
+            "gt": 0,
+            "doc": """Half-life, in quarters, of the avoidance of Russian transit when no new sanction comes
+            and the Russian route costs what its alternatives cost: compliance rules, insurers'
+            exclusions and forwarders' suspensions are reviewed yearly and lifted slowly; three
+            years, an assumption (A-avoidance-dynamics). A very large value freezes the avoidance
+            (the permanent share of earlier versions).""",
+        },
+    )
+    avoidance_cost_response: float = field(
+        default=0.5,
+        metadata={
+            "ge": 0,
+            "doc": """How the fading of the avoidance responds to the cost gap: the rate of fading is
+            multiplied by ``(alternative / russian) ** avoidance_cost_response``, the money cost of the
+            cheapest alternative over the Russian route's (with premiums and subsidies) for the
+            flows the avoidance covers. Freight returns faster when the Russian route saves more and
+            stays away when the alternatives are cheap anyway. 0: no response (A-avoidance-dynamics).""",
         },
     )
     cpc_risk_usd_per_t: float = field(
@@ -312,7 +347,9 @@ class Parameters:
     russia_tariff_response: bool = field(
         default=True,
         metadata={
-            "doc": "Russia cuts its 1520 tariff while its share of China-Europe transit stays below 80% of its 2019-2021 level."
+            "doc": """Russia moves its 1520 tariff (5% a quarter) toward a target that falls with the shortfall of its
+            share of the China-Europe transit still free to use its route below its 2019-2021 level,
+            and rises back as the share recovers (A-russia-tariff)."""
         },
     )
     russia_max_tariff_cut: float = field(
@@ -326,7 +363,8 @@ class Parameters:
     china_subsidy_response: bool = field(
         default=True,
         metadata={
-            "doc": "China subsidises China-Europe rail transit as the rail share falls below its 2019-2021 level."
+            "doc": """China subsidises China-Europe rail transit in proportion to the shortfall of the rail share of
+            transit below its 2019-2021 level, and withdraws it as the share recovers (A-china-subsidy)."""
         },
     )
     china_max_subsidy_usd_per_t: float = field(

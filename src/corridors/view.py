@@ -253,6 +253,35 @@ class QuarterView:
         """Share of the rail corridors (Russian and Middle) in China-Europe transit served this quarter."""
         return self.transit_share("russian") + self.transit_share("middle")
 
+    def open_transit_share(self, corridor: str) -> float:
+        """Share of ``corridor`` in the China-Europe transit still free to use it this quarter.
+
+        Served transit on the corridor over the transit served on all corridors times each
+        flow's ban cap on the corridor (``ban_cap``): the part a bans' avoidance has not
+        taken off it, which is all a price can win back.
+        """
+        k = CORRIDORS.index(corridor)
+        rows = self.layout.indicator_arrays[0]  # the transit shippers
+        served = self.served[rows]
+        free = float(served.sum(axis=1) @ self.ban_cap[rows, k])
+        return float(served[:, k].sum() / free) if free > 0 else 0.0
+
+    def russian_cost_ratio(self, hit: np.ndarray) -> float:
+        """Money cost of the cheapest alternative over the Russian route's, for the flows ``hit``.
+
+        Quotes with premiums less subsidies, weighted by this quarter's volumes, over the
+        flows (boolean mask over shippers) that can use both; 1.0 if none can.
+        """
+        cost = np.where(self.available, self.quote_money + self.premium - self.subsidy, np.inf)
+        rows = hit & np.isfinite(cost[:, _RUSSIAN])
+        alternative = np.delete(cost[rows], _RUSSIAN, axis=1).min(axis=1)
+        ok = np.isfinite(alternative)
+        w = self.volumes[rows][ok]
+        if not ok.any() or w.sum() <= 0:
+            return 1.0
+        ratio = np.maximum(alternative[ok], 1e-9) / np.maximum(cost[rows, _RUSSIAN][ok], 1e-9)
+        return float(np.exp(np.average(np.log(ratio), weights=w)))
+
     def c5_russian_share(self) -> float:
         """Share of the five's own trade served through Russia this quarter."""
         ind = self._indicators()

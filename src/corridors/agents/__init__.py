@@ -78,7 +78,7 @@ def policy_levers(
     Parameters
     ----------
     powers : dict
-        ``RU``, ``CN`` and ``US``'s :class:`PowerAgent`.
+        ``RU``, ``CN``, ``US`` and ``EU``'s :class:`PowerAgent`.
     operator : CaspianOperator
         The Caspian feeder operator.
     transit_states, countries : dict
@@ -87,13 +87,15 @@ def policy_levers(
     Returns
     -------
     list of float
-        Russia's tariff factor, China's subsidy, the US premium, the feeder vessels, each
+        Russia's tariff factor, China's subsidy, the US premium, the EU-linked transit's
+        avoidance of Russia, the feeder vessels, each
         transit state's fee factor, each C5 state's port fee factor and border factor.
     """
     return [
         powers["RU"].tariff_factor,
         powers["CN"].subsidy_usd_per_t,
         powers["US"].secondary_premium_usd_per_t,
+        powers["EU"].avoidance,
         operator.vessels,
         *(transit_states[c].fee_factor for c in TRANSIT_STATES),
         *(countries[c].port_fee_factor for c in C5),

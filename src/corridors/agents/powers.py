@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import mesa
+import numpy as np
 
 from corridors.agents.base import CorridorAgent
 from corridors.agents.states import best_project
 from corridors.parameters import Parameters
 from corridors.view import QuarterView
+from corridors.vocabulary import CONTROLLER_BLOC
 
 __all__ = ["CaspianOperator", "PowerAgent"]
 
@@ -15,14 +17,26 @@ __all__ = ["CaspianOperator", "PowerAgent"]
 class PowerAgent(CorridorAgent):
     """An outside power: Russia, China, the US or the EU.
 
-    - Russia cuts its 1520 tariff (5% a quarter, within ``russia_max_tariff_cut``) while its
-      share of China-Europe transit stays below 80% of its 2019-2021 level, and restores it
-      as the share recovers.
-    - China pays a per-tonne subsidy to China-Europe rail transit that grows with the
-      shortfall of the rail share below its 2019-2021 level, within a cap.
+    - Russia moves its 1520 tariff 5% a quarter toward a target, ``1 -
+      russia_max_tariff_cut * min(2 * shortfall, 1)``, where the shortfall is that of its
+      share of the China-Europe transit still free to use its route (what the avoidance
+      ban leaves it, :meth:`QuarterView.open_transit_share`) below its 2019-2021 level: it
+      cuts while the share is down and raises the tariff back as the share recovers. A price
+      cannot win back freight that avoids Russia for compliance, so the avoidance itself does
+      not drive the cut.
+    - China pays a per-tonne subsidy to China-Europe rail transit in proportion to the
+      shortfall of the rail share of transit below its 2019-2021 level, within a cap; it is
+      withdrawn as the share recovers (a sea-rate boom fills the trains).
     - The US imposes secondary sanctions (a premium of USD 10/t more each quarter, to 100, on
       the five's trade through Russia) while the share of their trade routed through Russia
       exceeds its 2019-2021 level by ``us_secondary_trigger`` (if enabled).
+    - The EU holds the ``avoidance`` of Russian transit by EU-linked China-Europe transit
+      (forwarders', insurers' and shippers' compliance): each new sanction on Russian transit
+      raises it by ``russia_avoidance_share`` of the part not yet avoiding, scaled by the part
+      of those flows the sanction touches; it fades with a half-life of
+      ``avoidance_half_life_quarters``, faster when the Russian route saves money over its
+      alternatives and slower when they are cheaper (``avoidance_cost_response``). The model
+      applies it as the share of the ``evolving`` avoidance ban from the next quarter.
     - The EU, the US and China fund Middle Corridor or other projects of ``projects.csv``
       naming them, from ``power_budgets_usd_m`` (zero in the baseline: their pledges there
       are dated events).
@@ -34,14 +48,18 @@ class PowerAgent(CorridorAgent):
         self.tariff_factor = 1.0
         self.subsidy_usd_per_t = 0.0
         self.secondary_premium_usd_per_t = 0.0
+        self.avoidance = 0.0
+        self._linked: np.ndarray | None = None  # the EU-linked transit flows (EU only)
         self.reference: float | None = None
         self.savings_usd_m = 0.0
         self.funded: list[str] = []
 
     def _reference(self, value: float, t: int) -> float | None:
-        """Smoothed 2019-2021 level of an indicator; ``None`` while still learning it."""
+        """Mean 2019-2021 level of an indicator (its first 12 quarters); ``None`` while still learning it."""
         if t < 12:
-            self.reference = value if self.reference is None else 0.75 * self.reference + 0.25 * value
+            self.reference = (
+                value if self.reference is None else self.reference + (value - self.reference) / (t + 1)
+            )
             return None
         return self.reference if self.reference is not None else value
 
@@ -53,28 +71,54 @@ class PowerAgent(CorridorAgent):
     def respond(self, view: QuarterView, p: Parameters) -> None:
         """Set the power's own lever from the state of the corridors this quarter."""
         if self.power == "RU" and p.russia_tariff_response:
-            share = view.transit_share("russian")
+            share = view.open_transit_share("russian")
             ref = self._reference(share, view.t)
             if ref is None:
                 return
-            if share < 0.8 * ref:
-                self.tariff_factor = max(self.tariff_factor - 0.05, 1.0 - p.russia_max_tariff_cut)
-            elif share > ref:
-                self.tariff_factor = min(self.tariff_factor + 0.05, 1.0)
+            gap = max(ref - share, 0.0) / max(ref, 1e-9)
+            target = 1.0 - p.russia_max_tariff_cut * min(2.0 * gap, 1.0)
+            self.tariff_factor += min(max(target - self.tariff_factor, -0.05), 0.05)
         elif self.power == "CN" and p.china_subsidy_response:
             share = view.rail_share_of_transit()
             ref = self._reference(share, view.t)
             if ref is None:
                 return
             gap = max(ref - share, 0.0) / max(ref, 1e-9)
-            self.subsidy_usd_per_t = min(
-                p.china_max_subsidy_usd_per_t, p.china_max_subsidy_usd_per_t * 2.0 * gap
-            )
+            self.subsidy_usd_per_t = p.china_max_subsidy_usd_per_t * min(2.0 * gap, 1.0)
+        elif self.power == "EU":
+            self.update_avoidance(view, p)
         elif self.power == "US" and p.us_secondary_sanctions:
             share = view.c5_russian_share()
             ref = self._reference(share, view.t)
             if ref is not None and share > (1.0 + p.us_secondary_trigger) * ref:
                 self.secondary_premium_usd_per_t = min(self.secondary_premium_usd_per_t + 10.0, 100.0)
+
+    def update_avoidance(self, view: QuarterView, p: Parameters) -> None:
+        """Fade the avoidance of Russian transit, then raise it by this quarter's new sanctions.
+
+        Parameters
+        ----------
+        view : QuarterView
+            The loaded view of the quarter: its active sanctions (those starting this quarter
+            are new), quotes, premiums and volumes.
+        p : Parameters
+            ``russia_avoidance_share`` (rise per sanction), ``avoidance_half_life_quarters``
+            and ``avoidance_cost_response``.
+        """
+        L = view.layout
+        if self._linked is None:
+            a = L.shipper
+            self._linked = L.is_transit & ((a["market"] == "market_eu") | (a["origin"] == "market_eu"))
+        if self.avoidance > 0:
+            ratio = view.russian_cost_ratio(self._linked)
+            rate = np.log(2.0) / p.avoidance_half_life_quarters * ratio**p.avoidance_cost_response
+            self.avoidance *= float(np.exp(-rate))
+        total = float(view.volumes[self._linked].sum())
+        for sn in view.sanctions:
+            if sn.first_step != view.t or sn.evolving or CONTROLLER_BLOC.get(sn.transit) != "russia":
+                continue
+            touched = float(view.volumes[self._linked & L.shippers_hit(sn)].sum()) / max(total, 1e-9)
+            self.avoidance += p.russia_avoidance_share * touched * (1.0 - self.avoidance)
 
     def fund_projects(self, view: QuarterView, params: Parameters, project_vot: float) -> None:
         """Once a year, spend this power's budget on the best project that names it as funder."""

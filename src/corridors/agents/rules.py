@@ -212,6 +212,7 @@ def _choose_kernel(
     info_weight,
     rw,
     elasticity,
+    quoted,
 ):
     """:func:`choose_shares` for ``rows``."""
     K = shares.shape[1]
@@ -223,6 +224,10 @@ def _choose_kernel(
         for k in range(K):
             used[k] = (shares[s, k] + alloc[s, k]) > 0
         _observe_row(s, quote_money, quote_time, used, mm, mt, info_weight, False)
+        if quoted:  # money is this quarter's quote: published tariffs and spot sea rates
+            for k in range(K):
+                if np.isfinite(quote_money[s, k]):
+                    mm[s, k] = quote_money[s, k]
         _target_row(s, available, ban_cap, mm, mt, mv, vot, terms_money, penalty, rw, elasticity, goal)
         old_sum = 0.0
         for k in range(K):
@@ -380,7 +385,9 @@ def choose_shares(
 ) -> None:
     """Make the shippers' contract decision for ``rows`` (see :meth:`ShipperAgent.choose`).
 
-    Each learns the published quotes of corridors it does not use, computes target shares
+    Each learns the published quotes of corridors it does not use (and, with
+    ``quoted_money``, takes every corridor's money cost from this quarter's quote: tariffs
+    and spot sea rates are published; time and reliability are learnt), computes target shares
     by the relative-cost logit over its three value-of-time segments, renews
     ``renewal_rate`` of its contracts at them; contracts on corridors no longer available,
     or wholly banned, lapse at once (a partial ban splits the flow when it is loaded).
@@ -404,6 +411,7 @@ def choose_shares(
         params.market_info_weight,
         params.reliability_weight,
         params.cost_elasticity,
+        params.quoted_money,
     )
 
 
