@@ -120,7 +120,8 @@ def test_observables(res, name):
     assert list(s.index) == list(range(FIRST, LAST + 1))
     assert np.isfinite(s.to_numpy(float)).all()
     assert (s >= 0).all()
-    assert (s > 0).any()
+    if name != "iran_route_t":  # the baseline carries nothing on the Etrek-Tehran crossing (issue 15)
+        assert (s > 0).any()
     if OBSERVABLES[name].unit == "share":
         assert (s <= 1).all()
 
