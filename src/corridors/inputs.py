@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -13,7 +13,7 @@ import pandas as pd
 from corridors.errors import DataError
 from corridors.network import Network, default_data_dir, packaged_network
 from corridors.tables import Col, choice, integer, number, read_table, source_keys, text
-from corridors.vocabulary import BASE_YEAR, COMMODITIES, DIRECTIONS, LAST_YEAR, step_year
+from corridors.vocabulary import BASE_YEAR, COMMODITIES, DIRECTIONS, LAST_OBSERVED_YEAR, LAST_YEAR, step_year
 
 __all__ = ["Inputs", "load_inputs", "packaged_inputs"]
 
@@ -27,6 +27,15 @@ TRADE_COLUMNS = (
     Col("growth_per_year", number(-0.5)),
     Col("state_controlled_share", number(0.0)),
     Col("value_usd_per_t", number(positive=True)),
+    Col("source", text),
+    Col("demand_index", text, required=False),
+)
+# A year-by-year demand index (demand_index.csv): a factor on a row's 2019 tonnes for each year
+# 2019-2023 (observed years only); trade rows name one in their demand_index column.
+DEMAND_INDEX_COLUMNS = (
+    Col("index", text),
+    Col("year", integer(BASE_YEAR, LAST_OBSERVED_YEAR)),
+    Col("factor", number(positive=True)),
     Col("source", text),
 )
 PROJECT_COLUMNS = (
@@ -62,12 +71,46 @@ SEA_RATE_COLUMNS = (
 
 @dataclass(eq=False)
 class Inputs:
-    """Trade flows, projects and quarterly sea rates, checked against the network."""
+    """Trade flows, projects and quarterly sea rates, checked against the network.
+
+    ``demand_index`` holds the year-by-year demand indices (columns index, year, factor,
+    source; years from 2019 without gaps) that rows of ``trade`` name in their
+    ``demand_index`` column (None: the row follows its trend growth alone).
+    """
 
     trade: pd.DataFrame
     projects: pd.DataFrame
     sea_rates: pd.DataFrame
     pipelines: pd.DataFrame
+    demand_index: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame({"index": [], "year": [], "factor": [], "source": []})
+    )
+
+    def demand_factors(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each trade row's demand index as factors on its 2019 tonnes, one column per year.
+
+        Returns
+        -------
+        factors : numpy.ndarray
+            ``(rows, years)``: the factor of the row's index in each year from 2019 (1 past
+            the index's last year and for rows without an index).
+        years : numpy.ndarray
+            ``(rows,)``: how many years from 2019 the row's index covers (0 without one).
+        """
+        table = {
+            name: grp.sort_values("year")["factor"].to_numpy(float)
+            for name, grp in self.demand_index.groupby("index", sort=False)
+        }
+        names = [n if isinstance(n, str) and n else None for n in self.trade["demand_index"]]
+        width = max((len(table[n]) for n in names if n is not None), default=0)
+        factors = np.ones((len(names), width))
+        years = np.zeros(len(names), dtype=np.int64)
+        for i, name in enumerate(names):
+            if name is not None:
+                f = table[name]
+                factors[i, : f.size] = f
+                years[i] = f.size
+        return factors, years
 
     def sea_rate(self, step: int) -> tuple[float, float]:
         """(USD per FEU, Cape detour days) for a quarter; the last known quarter after the data."""
@@ -108,7 +151,13 @@ class Inputs:
                 "source": source,
             }
         )
-        return Inputs(trade=self.trade, projects=self.projects, sea_rates=sea, pipelines=self.pipelines)
+        return Inputs(
+            trade=self.trade,
+            projects=self.projects,
+            sea_rates=sea,
+            pipelines=self.pipelines,
+            demand_index=self.demand_index,
+        )
 
 
 def _check_sources(
@@ -122,8 +171,36 @@ def _check_sources(
             )
 
 
+def _load_demand_index(path: Path, keys: set[str], sources_path: Path) -> pd.DataFrame:
+    """Read ``demand_index.csv``: each index's years run from 2019 without gaps, its 2019 factor is 1."""
+    raw, lines = read_table(path, DEMAND_INDEX_COLUMNS)
+    _check_sources(path, raw["source"], lines, keys, sources_path)
+    last: dict[str, int] = {}
+    for name, year, factor, line in zip(raw["index"], raw["year"], raw["factor"], lines, strict=True):
+        expected = last.get(name, BASE_YEAR - 1) + 1
+        if year != expected:
+            raise DataError(
+                path,
+                f"line {line}, column year",
+                f"index {name!r}: expected {expected} (years run from {BASE_YEAR} in order, without gaps)",
+            )
+        if year == BASE_YEAR and factor != 1.0:
+            raise DataError(
+                path,
+                f"line {line}, column factor",
+                f"index {name!r}: the {BASE_YEAR} factor must be 1, got {factor:g}",
+            )
+        last[name] = year
+    return pd.DataFrame(raw)
+
+
 def load_inputs(net: Network, data_dir: str | Path | None = None) -> Inputs:
-    """Load ``trade.csv``, ``projects.csv``, ``pipelines.csv``, ``sea_rates.csv``, checked against ``net``."""
+    """Load the packaged demand, projects, pipelines and sea rates, checked against ``net``.
+
+    Reads ``trade.csv``, ``demand_index.csv``, ``projects.csv``, ``pipelines.csv`` and
+    ``sea_rates.csv`` from ``data_dir`` (default: the packaged data); any error raises
+    :class:`~corridors.errors.DataError` naming the file, line and column.
+    """
     root = default_data_dir() if data_dir is None else Path(data_dir)
     sources_path = root / "SOURCES.md"
     keys = source_keys(sources_path)
@@ -144,6 +221,7 @@ def load_inputs(net: Network, data_dir: str | Path | None = None) -> Inputs:
             raise DataError(path, f"line {line}", f"duplicate flow {key}")
         seen.add(key)
     trade = pd.DataFrame(raw)
+    trade_path, trade_lines, trade_index = path, lines, raw["demand_index"]
 
     path = root / "projects.csv"
     raw, lines = read_table(path, PROJECT_COLUMNS)
@@ -181,7 +259,20 @@ def load_inputs(net: Network, data_dir: str | Path | None = None) -> Inputs:
     steps = (sea["year"] - BASE_YEAR) * 4 + sea["quarter"] - 1
     if not np.array_equal(steps.to_numpy(), np.arange(len(sea))):
         raise DataError(path, "columns year, quarter", "quarters must run from 2019Q1 without gaps, in order")
-    return Inputs(trade=trade, projects=projects, sea_rates=sea, pipelines=pipelines)
+
+    # read last: the trade rows' index names are checked against it
+    demand_index = _load_demand_index(root / "demand_index.csv", keys, sources_path)
+    names = set(demand_index["index"])
+    for index, line in zip(trade_index, trade_lines, strict=True):
+        if index is not None and index not in names:
+            raise DataError(
+                trade_path,
+                f"line {line}, column demand_index",
+                f"{index!r} is not an index of demand_index.csv",
+            )
+    return Inputs(
+        trade=trade, projects=projects, sea_rates=sea, pipelines=pipelines, demand_index=demand_index
+    )
 
 
 @functools.cache

@@ -23,9 +23,18 @@ from corridors.routes import Routes
 from corridors.timeline import Project, load_projects
 from corridors.vocabulary import C5, COMMODITIES, CONTROLLER_BLOC, CORRIDORS, POWERS, TRANSIT_STATES
 
-__all__ = ["BULK_COMMODITIES", "REVENUE_CONTROLLERS", "Layout", "read_only"]
+__all__ = ["BULK_COMMODITIES", "REVENUE_CONTROLLERS", "ROUTED_WITH", "Layout", "read_only"]
 
-BULK_COMMODITIES = ("metals_ores", "grain_cotton")  # wagonload freight: Parameters.bulk_corridor_constants
+BULK_COMMODITIES = (
+    "metals_ores",
+    "grain_cotton",
+    "oil_products",
+)  # wagonload freight: Parameters.bulk_corridor_constants
+# Commodities routed on their partner's trees: oil products and fertilisers ride the same
+# links as grain and cotton (wagonload on rail and the Caspian ferries, tank trucks on the
+# roads), so one set of shortest-path trees serves both (each group costs trees per origin and
+# corridor every round; A-demand-oil-products).
+ROUTED_WITH: dict[str, str] = {"oil_products": "grain_cotton"}
 REVENUE_CONTROLLERS = (*C5, *TRANSIT_STATES)  # whose links earn transit revenue (an indicator)
 _MIDDLE = CORRIDORS.index("middle")
 
@@ -82,6 +91,9 @@ class Layout:
     shipper: dict[str, np.ndarray]
     tonnes_2019: np.ndarray
     growth_per_year: np.ndarray
+    index_factor: np.ndarray
+    index_years: np.ndarray
+    index_last: np.ndarray
     value_usd_per_t: np.ndarray
     state_share: np.ndarray
     is_transit: np.ndarray
@@ -160,6 +172,7 @@ class Layout:
         }
         state_share = trade["state_controlled_share"].to_numpy(float)
         crude = (attrs["commodity"] == "crude") & (attrs["direction"] == "export") & (state_share >= 1.0)
+        index_factor, index_years = inputs.demand_factors()
         out = cls(
             n_edges=net.n_edges,
             slot=net.perm,
@@ -205,6 +218,11 @@ class Layout:
             shipper=attrs,
             tonnes_2019=trade["tonnes_2019"].to_numpy(float),
             growth_per_year=trade["growth_per_year"].to_numpy(float),
+            index_factor=np.ascontiguousarray(index_factor.T),  # (years, shippers)
+            index_years=index_years,
+            index_last=np.array(
+                [index_factor[i, n - 1] if n else 1.0 for i, n in enumerate(index_years)], dtype=np.float64
+            ),
             value_usd_per_t=trade["value_usd_per_t"].to_numpy(float),
             state_share=state_share,
             is_transit=attrs["direction"] == "transit",
@@ -312,8 +330,29 @@ class Layout:
         return self.tonnes_2019.size
 
     def trend_volumes(self, t: int) -> np.ndarray:
-        """Tonnes per shipper in quarter ``t`` from the 2019 flow and its trend growth alone."""
-        return self.tonnes_2019 * (1.0 + self.growth_per_year) ** (t / 4.0) / 4.0
+        """Tonnes per shipper in quarter ``t`` from the 2019 flow, its demand index and its trend.
+
+        A row with a demand index (``demand_index.csv``) has its 2019 tonnes times the index's
+        factor of the quarter's year in each year the index covers, and grows at its
+        ``growth_per_year`` from the index's last factor after that; a row without one grows at
+        ``growth_per_year`` from 2019.
+
+        Parameters
+        ----------
+        t : int
+            The quarter (0 = 2019Q1).
+
+        Returns
+        -------
+        numpy.ndarray
+            A new array of tonnes per shipper in the quarter (a quarter of the yearly flow).
+        """
+        n = self.index_years
+        factor = self.index_last * (1.0 + self.growth_per_year) ** ((t - 4 * n) / 4.0)
+        year = t // 4
+        if year < self.index_factor.shape[0]:
+            factor = np.where(year < n, self.index_factor[year], factor)
+        return self.tonnes_2019 * factor / 4.0
 
     def event_arrays(self, sanctions: list[Sanction], subsidies: list[Subsidy], cache: dict) -> tuple:
         """Return the active sanctions and subsidies as arrays for the policy kernel.
@@ -374,11 +413,21 @@ def _commodity_groups(net: Network, a: dict[str, np.ndarray]) -> tuple[dict[str,
     """Return the commodity groups for routing.
 
     Each commodity's shippers and their origin-market pairs (sorted), with the links each
-    corridor may use for the commodity (slot order).
+    corridor may use for the commodity (slot order). A commodity of :data:`ROUTED_WITH`
+    joins its partner's group (one set of trees for both) when the two may use the same
+    links; otherwise it has a group of its own.
     """
-    groups = []
+    masks = {m: net.edge_masks(CORRIDORS, commodity=m) for m in COMMODITIES}
+    members: dict[str, list[str]] = {}
     for m in COMMODITIES:
-        idx = np.flatnonzero(a["commodity"] == m)
+        partner = ROUTED_WITH.get(m)
+        if partner in members and np.array_equal(masks[m], masks[partner]):
+            members[partner].append(m)
+        else:
+            members[m] = [m]
+    groups = []
+    for m, names in members.items():
+        idx = np.flatnonzero(np.isin(a["commodity"], names))
         if idx.size == 0:
             continue
         pairs = sorted({(a["origin"][i], a["market"][i]) for i in idx})
@@ -386,11 +435,12 @@ def _commodity_groups(net: Network, a: dict[str, np.ndarray]) -> tuple[dict[str,
         groups.append(
             {
                 "commodity": m,
+                "commodities": tuple(names),
                 "shippers": idx,
                 "od_of": np.array([od[(a["origin"][i], a["market"][i])] for i in idx]),
                 "origins": net.node_ids(o for o, _ in pairs),
                 "markets": net.node_ids(d for _, d in pairs),
-                "masks": net.edge_masks(CORRIDORS, commodity=m),
+                "masks": masks[m],
             }
         )
     return tuple(groups)

@@ -48,8 +48,11 @@ CONTROLLER_BLOC: dict[str, str] = {
 CORRIDORS: tuple[str, ...] = ("russian", "chinese", "middle", "sea", "iranian", "trans_afghan")
 """The corridors, in the order of every corridor axis of the model's arrays."""
 
-COMMODITIES: tuple[str, ...] = ("containers", "metals_ores", "critical_minerals", "grain_cotton", "crude")
-"""The commodity classes of the trade flows."""
+COMMODITIES: tuple[str, ...] = (
+    "containers", "metals_ores", "critical_minerals", "grain_cotton", "crude", "oil_products",
+)  # fmt: skip
+"""The commodity classes of the trade flows (``metals_ores`` includes coal; ``oil_products``:
+tank- and hopper-wagon cargo, fertilisers included)."""
 
 DIRECTIONS: tuple[str, ...] = ("export", "import", "transit")
 """The directions of a trade flow, seen from the five."""
