@@ -341,7 +341,10 @@ def policy_terms(
 def offered_volumes(
     layout: Layout, t: int, deals: list[OfftakeDeal], crude_diversion: dict[str, float]
 ) -> np.ndarray:
-    """Tonnes offered per shipper in quarter ``t``: trend growth, diverted crude, offtake deals.
+    """Tonnes offered per shipper in quarter ``t``: demand index and trend, diverted crude, offtake deals.
+
+    The base is :meth:`~corridors.layout.Layout.trend_volumes` (each row's 2019 tonnes times its
+    demand index of ``demand_index.csv`` in 2019-2023, its trend growth after that or without one).
 
     An offtake deal moves ``share`` of a country's exports of a commodity to the buyer's
     market, taken proportionally from its other markets.
