@@ -98,7 +98,7 @@ def test_kazakh_rail_exports_to_russia_2023(table):
     v = table["year"](2023)
     to_russia = table["kz_exports"] & (table["market"] == "market_russia")
     assert _ratio(v[to_russia].sum(), 34.6) == pytest.approx(1.0, abs=0.15)
-    coal = to_russia & (table["origin"] == "moyinty")
+    coal = to_russia & (table["origin"] == "ekibastuz")
     assert _ratio(v[coal].sum(), 20.3) == pytest.approx(1.0, abs=0.10)
 
 
