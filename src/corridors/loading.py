@@ -391,7 +391,12 @@ def _load_fused(
             weights = _route_weights(money_s, time_s, wait, row_vot)
             # the last round's trees are replaced by the quote's next quarter: none is checked again
             last = i == iterations - 1
-            if _refresh_trees(graph, weights, masks, inputs, masks_same, job_row, job_source, rbuf, 0, not last) > 0:
+            if (
+                _refresh_trees(
+                    graph, weights, masks, inputs, masks_same, job_row, job_source, rbuf, 0, not last
+                )
+                > 0
+            ):
                 paths = _path_slots(tails, rbuf[2][0], ra[0], ra[1], ra[2])
                 cached.append(paths)
                 round_loads = np.empty(n_slots)

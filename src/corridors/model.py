@@ -145,8 +145,13 @@ class CorridorModel(mesa.Model):
         self.decisions = self.timeline.decisions
         S = L.n_shippers
         self.all_rows = np.arange(S)
+        commodity = L.shipper["commodity"]
         self.sh = ShipperArrays.create(
-            p, L.value_usd_per_t, ~np.isin(L.shipper["commodity"], ("containers", "critical_minerals")), K
+            p,
+            L.value_usd_per_t,
+            ~np.isin(commodity, ("containers", "critical_minerals")),
+            K,
+            commodity == "containers",
         )
         self.cargo = StateCargo(np.zeros((S, K)))
         self._create_agents(agents or {})

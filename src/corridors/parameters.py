@@ -131,6 +131,28 @@ class Parameters:
             as three segments (low, middle, high).""",
         },
     )
+    time_sensitive_share: float = field(
+        default=0.1,
+        metadata={
+            "ge": 0,
+            "le": 1,
+            "doc": """Share of each container flow owned by time-sensitive shippers (parts and components,
+            fashion, electronics: the goods Hummels & Schaur find most time-sensitive), who value a day
+            at ``time_sensitive_vot_per_day`` of the cargo's value instead of its carrying cost. The
+            other shippers keep the three carrying-cost segments. Bulk, crude and critical minerals
+            have none (S-hummels-schaur, A-time-sensitive-share). Calibrated.""",
+        },
+    )
+    time_sensitive_vot_per_day: float = field(
+        default=0.0112,
+        metadata={
+            "ge": 0.006,
+            "le": 0.023,
+            "doc": """Value of a day in transit to a time-sensitive shipper, as a share of the cargo's value:
+            0.6-2.1% a day (Hummels & Schaur, AER 2013; 0.6-2.3% in the 2012 NBER paper); the
+            default is their range's geometric middle (S-hummels-schaur).""",
+        },
+    )
     reliability_weight: float = field(
         default=0.5,
         metadata={

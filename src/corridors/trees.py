@@ -495,7 +495,9 @@ def _refresh_trees(graph, weights, masks, inputs, masks_same, job_row, job_sourc
                     break
         # Dijkstra's distances are the tree's sums (each the parent's plus the link's weight), as
         # the checks sum them; a tree that no later call of this entry will check is not certified
-        strict[j] = certify and _strictly_optimal(indptr, indices, tails, through, masks[r], weights[r], src, p, d)
+        strict[j] = certify and _strictly_optimal(
+            indptr, indices, tails, through, masks[r], weights[r], src, p, d
+        )
         if strict[j]:
             reached[j] = _tree_order(tails, p, src, order[j], pos[j], size[j], scratch)
     fresh_flag[0] = False

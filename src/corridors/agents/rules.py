@@ -42,8 +42,8 @@ class ShipperArrays:
     ``shares`` are the contracted shares of the private freight per corridor (rows sum to 1
     or 0); ``target`` the shares the last choice aimed at; ``memory_*`` the remembered money
     (USD/t), time (days) and its variance per corridor (NaN: never known); ``vot`` the value
-    of time of three segments (USD per tonne-day); ``renewal_rate`` the share of contracts
-    renewed a quarter.
+    of time of four segments (USD per tonne-day) and ``weight`` each segment's share of the
+    flow (rows sum to 1); ``renewal_rate`` the share of contracts renewed a quarter.
     """
 
     shares: np.ndarray
@@ -52,6 +52,7 @@ class ShipperArrays:
     memory_time: np.ndarray
     memory_time_var: np.ndarray
     vot: np.ndarray
+    weight: np.ndarray
     renewal_rate: np.ndarray
 
     @property
@@ -62,22 +63,38 @@ class ShipperArrays:
         return self._vot_mid
 
     @classmethod
-    def create(cls, params: Parameters, value_usd_per_t: np.ndarray, is_bulk_or_crude: np.ndarray, K: int):
+    def create(
+        cls,
+        params: Parameters,
+        value_usd_per_t: np.ndarray,
+        is_bulk_or_crude: np.ndarray,
+        K: int,
+        is_container: np.ndarray | None = None,
+    ) -> ShipperArrays:
         """Return the shippers' starting state: empty memories, no contracts yet.
 
         Three value-of-time segments at the 1/6, 1/2 and 5/6 quantiles of a log-normal around
-        ``value * carrying_cost_per_year / 365``; annual contracts for containers and critical
-        minerals, two-year contracts for bulk (A-contracts).
+        ``value * carrying_cost_per_year / 365``, and a fourth of time-sensitive shippers at
+        ``value * time_sensitive_vot_per_day``, who own ``time_sensitive_share`` of each
+        container flow (``is_container``) and nothing of the others; annual contracts for
+        containers and critical minerals, two-year contracts for bulk (A-contracts).
         """
         S = value_usd_per_t.size
         base_vot = value_usd_per_t * params.carrying_cost_per_year / 365.0
+        carrying = base_vot[:, None] * np.exp(params.vot_spread * np.array([-0.967, 0.0, 0.967]))[None, :]
+        sensitive = value_usd_per_t * params.time_sensitive_vot_per_day
+        theta = params.time_sensitive_share * (
+            np.zeros(S) if is_container is None else np.asarray(is_container, dtype=float)
+        )
+        weight = np.column_stack([np.repeat(((1.0 - theta) / 3.0)[:, None], 3, axis=1), theta])
         return cls(
             shares=np.zeros((S, K)),
             target=np.zeros((S, K)),
             memory_money=np.full((S, K), np.nan),
             memory_time=np.full((S, K), np.nan),
             memory_time_var=np.zeros((S, K)),
-            vot=base_vot[:, None] * np.exp(params.vot_spread * np.array([-0.967, 0.0, 0.967]))[None, :],
+            vot=np.ascontiguousarray(np.column_stack([carrying, sensitive])),
+            weight=np.ascontiguousarray(weight),
             renewal_rate=params.renewal_rate * np.where(is_bulk_or_crude, 0.5, 1.0),
         )
 
@@ -144,13 +161,16 @@ def _cost(s, k, mm, terms, mt, mv, vot, penalty, reliability_weight):
 
 
 @_kernel
-def _target_row(s, available, ban_cap, mm, mt, mv, vot, terms_money, penalty, rw, elasticity, out):
-    """Write the relative-cost logit averaged over the three value-of-time segments into ``out``."""
+def _target_row(s, available, ban_cap, mm, mt, mv, vot, weight, terms_money, penalty, rw, elasticity, out):
+    """Write the relative-cost logit averaged over the value-of-time segments (by ``weight``) into ``out``."""
     K = out.shape[0]
     for k in range(K):
         out[k] = 0.0
     g = np.empty(K)
     for seg in range(vot.shape[1]):
+        share = weight[s, seg]
+        if share == 0.0:
+            continue
         gmin = np.inf
         for k in range(K):
             avail = available[s, k] and np.isfinite(mm[s, k]) and ban_cap[s, k] > 0
@@ -167,9 +187,7 @@ def _target_row(s, available, ban_cap, mm, mt, mv, vot, terms_money, penalty, rw
             w[k] = np.exp(-elasticity * np.log(g[k] / gmin)) if avail and np.isfinite(gmin) else 0.0
             total += w[k]
         for k in range(K):
-            out[k] += w[k] / total if total > 0 else 0.0
-    for k in range(K):
-        out[k] = out[k] / vot.shape[1]
+            out[k] += share * (w[k] / total) if total > 0 else 0.0
 
 
 @_kernel
@@ -208,6 +226,7 @@ def _choose_kernel(
     mt,
     mv,
     vot,
+    weight,
     renewal,
     info_weight,
     rw,
@@ -228,7 +247,9 @@ def _choose_kernel(
             for k in range(K):
                 if np.isfinite(quote_money[s, k]):
                     mm[s, k] = quote_money[s, k]
-        _target_row(s, available, ban_cap, mm, mt, mv, vot, terms_money, penalty, rw, elasticity, goal)
+        _target_row(
+            s, available, ban_cap, mm, mt, mv, vot, weight, terms_money, penalty, rw, elasticity, goal
+        )
         old_sum = 0.0
         for k in range(K):
             old_sum += shares[s, k]
@@ -407,6 +428,7 @@ def choose_shares(
         sh.memory_time,
         sh.memory_time_var,
         sh.vot,
+        sh.weight,
         sh.renewal_rate,
         params.market_info_weight,
         params.reliability_weight,
@@ -427,7 +449,7 @@ def observe_quotes(sh: ShipperArrays, view: QuarterView, rows: np.ndarray) -> No
 def target_shares(
     sh: ShipperArrays, view: QuarterView, terms: ChoiceTerms, params: Parameters, rows: np.ndarray
 ) -> np.ndarray:
-    """Mean over the value-of-time segments of the relative-cost logit ``(n, K)``."""
+    """Mean over the value-of-time segments (weighted by their shares) of the relative-cost logit ``(n, K)``."""
     out = np.empty((rows.size, sh.shares.shape[1]))
     for i, s in enumerate(rows):
         _target_row(
@@ -438,6 +460,7 @@ def target_shares(
             sh.memory_time,
             sh.memory_time_var,
             sh.vot,
+            sh.weight,
             terms.arrays,
             terms.penalty_days,
             params.reliability_weight,
