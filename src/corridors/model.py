@@ -315,6 +315,7 @@ class CorridorModel(mesa.Model):
             hard=L.hard,
             middle_caspian_edges=tuple(L.kz_port_exits.tolist()),
             kz_caspian_edges=tuple(L.kz_port_ends.tolist()),
+            observed_edges=L.observed_edges,
             t_per_teu=float(net.unit("t_per_teu_loaded")),
         )
 

@@ -9,22 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from corridors.vocabulary import CORRIDORS
-
-if TYPE_CHECKING:
-    from corridors.network import Network
-
 __all__ = [
-    "OBSERVED_EDGE_SETS",
     "SHIPPER_KEYS",
     "STEP_ARRAYS",
     "RunRecord",
     "allocate_steps",
-    "observed_edges",
     "write_loading",
 ]
 
@@ -82,9 +74,9 @@ class RunRecord:
     t_per_teu : float
         Tonnes in a loaded TEU.
     observed_edges : mapping of str to tuple of int, optional
-        The links each observed series counts (:func:`observed_edges`, by the names of
-        :data:`OBSERVED_EDGE_SETS`); ``None``: :meth:`corridors.results.Results.from_record`
-        computes them from the packaged network when the record's links are its links.
+        The links each observed series counts (:func:`corridors.layout.observed_edges`, by the
+        names of :data:`corridors.layout.OBSERVED_EDGE_SETS`); ``None``: none, and the
+        observables that need them raise a ``KeyError``.
     """
 
     arrays: Mapping[str, np.ndarray]
@@ -106,78 +98,6 @@ class RunRecord:
     def n_edges(self) -> int:
         """Links of the network."""
         return int(self.gateway.size)
-
-
-OBSERVED_EDGE_SETS: dict[str, str] = {
-    "kz_caspian_crude": "the crude-only Caspian crossings from or to a Kazakh seaport (the Aktau tankers)",
-    "baku_caspian": "the Caspian crossings from or to an Azerbaijani seaport (Baku-Alat): ferries, feeders, tankers",
-    "az_rail_transit": "the rail links where freight leaves Azerbaijan's railway: to another state or onto the sea at "
-    "an Azerbaijani seaport (baku_alat -> tbilisi, tbilisi -> baku_alat)",
-    "ge_rail_transit": "the rail links where freight leaves Georgia's railway: to another state or onto the sea at a "
-    "Georgian seaport (tbilisi -> baku_alat, akhalkalaki -> kars, tbilisi -> poti, tbilisi -> batumi)",
-    "kz_cn_rail": "the Kazakhstan-China rail crossings, both directions (Dostyk-Alashankou, Altynkol-Khorgos)",
-    "kz_entries": "every link entering Kazakhstan from a node outside it (borders, Caspian arrivals, connectors)",
-    "iran_route": "the Turkmenistan-Iran rail crossing of the Kazakhstan-Turkmenistan-Iran line (Etrek-Tehran), "
-    "both directions",
-}
-"""The edge sets of the observables (:data:`corridors.results.OBSERVABLES`), by name: what each
-holds. Computed from the network's node countries, kinds and names and the links' modes by
-:func:`observed_edges`."""
-
-IRAN_ROUTE_NODE = "etrek"
-"""The Turkmen border node of the Kazakhstan-Turkmenistan-Iran line (Bolashak - Bereket - Etrek)."""
-
-
-def observed_edges(net: Network) -> dict[str, tuple[int, ...]]:
-    """Compute the links each observed series counts, from the network.
-
-    Parameters
-    ----------
-    net : Network
-        The run's network.
-
-    Returns
-    -------
-    dict of str to tuple of int
-        For each name of :data:`OBSERVED_EDGE_SETS`, the indices of its links (sorted).
-
-    Notes
-    -----
-    A Caspian crossing is a sea or ferry link of the Middle Corridor's gateways (as in
-    :class:`corridors.layout.Layout`). A state's rail transit is counted once per tonne, where it
-    leaves the state's railway: on a rail link that touches the state and either ends outside
-    it or ends at one of its seaports (onto the sea). No freight in the model is loaded or
-    unloaded on those links inside Azerbaijan or Georgia, other than at a market node's
-    connector, so what they carry is transit.
-    """
-    e, nodes = net.edges, net.nodes.set_index("name")
-    tail, head = e["tail"].to_numpy(str), e["head"].to_numpy(str)
-    country, kind = nodes["country"], nodes["kind"]
-    tc, hc = e["tail"].map(country).to_numpy(str), e["head"].map(country).to_numpy(str)
-    tk, hk = e["tail"].map(kind).to_numpy(str), e["head"].map(kind).to_numpy(str)
-    mode = e["mode"].to_numpy(str)
-    rail = mode == "rail"
-    caspian = (e["gateway"].to_numpy() == CORRIDORS.index("middle")) & np.isin(mode, ("ferry", "sea"))
-    crude_only = e["commodities"].map(lambda c: tuple(c) == ("crude",)).to_numpy(bool)
-
-    def port_end(c: str) -> np.ndarray:
-        return ((tc == c) & (tk == "seaport")) | ((hc == c) & (hk == "seaport"))
-
-    def rail_exits(c: str) -> np.ndarray:
-        touches = (tc == c) | (hc == c)
-        return rail & touches & ((hc != c) | (hk == "seaport"))
-
-    sets = {
-        "kz_caspian_crude": caspian & port_end("KZ") & crude_only,
-        "baku_caspian": caspian & port_end("AZ"),
-        "az_rail_transit": rail_exits("AZ"),
-        "ge_rail_transit": rail_exits("GE"),
-        "kz_cn_rail": rail & (((tc == "KZ") & (hc == "CN")) | ((tc == "CN") & (hc == "KZ"))),
-        "kz_entries": (tc != "KZ") & (hc == "KZ"),
-        "iran_route": rail
-        & (((tail == IRAN_ROUTE_NODE) & (hc == "IR")) | ((head == IRAN_ROUTE_NODE) & (tc == "IR"))),
-    }
-    return {name: tuple(np.flatnonzero(mask).tolist()) for name, mask in sets.items()}
 
 
 def allocate_steps(

@@ -148,7 +148,7 @@ OBSERVABLES: dict[str, Observable] = {
 }
 """The modelled counterparts of the observed series of ``history.csv``, by name.
 
-The edge sets are those of :data:`corridors.run_record.OBSERVED_EDGE_SETS`, kept in a run's
+The edge sets are those of :data:`corridors.layout.OBSERVED_EDGE_SETS`, kept in a run's
 ``meta["observed_edges"]`` (``middle_corridor_t`` and ``middle_teu`` use ``meta["kz_caspian_edges"]``)."""
 
 _EDGE_SET_OF = {
@@ -161,7 +161,7 @@ _EDGE_SET_OF = {
     "kz_transit_t": "kz_entries",
     "iran_route_t": "iran_route",
 }
-"""The edge set (:data:`corridors.run_record.OBSERVED_EDGE_SETS`) of each observable that sums
+"""The edge set (:data:`corridors.layout.OBSERVED_EDGE_SETS`) of each observable that sums
 the edges table's ``flow_t`` (or ``container_flow_t``) on one."""
 
 
@@ -563,19 +563,12 @@ class Results:
 def _observed_edges_meta(record: RunRecord) -> dict[str, Any]:
     """Return the record's observed edge sets as ``{"observed_edges": {name: [edge, ...]}}``.
 
-    A record made without them (:attr:`RunRecord.observed_edges` is ``None``) takes them from
-    the packaged network when its links are that network's links (same count and gateways);
-    otherwise there are none, and the observables that need them raise a ``KeyError``.
+    A record made without them (:attr:`RunRecord.observed_edges` is ``None``) has none, and the
+    observables that need them raise a ``KeyError``.
     """
     sets = record.observed_edges
     if sets is None:
-        from corridors.network import packaged_network
-        from corridors.run_record import observed_edges
-
-        net = packaged_network()
-        if net.n_edges != record.n_edges or not np.array_equal(net.gateway_of, record.gateway):
-            return {}
-        sets = observed_edges(net)
+        return {}
     return {"observed_edges": {name: [int(i) for i in edges] for name, edges in sets.items()}}
 
 
