@@ -16,7 +16,14 @@ from corridors.inputs import Inputs, load_inputs
 from corridors.network import Network, default_data_dir
 
 DATA = default_data_dir()
-INPUT_FILES = ("trade.csv", "projects.csv", "pipelines.csv", "sea_rates.csv", "SOURCES.md")
+INPUT_FILES = (
+    "trade.csv",
+    "projects.csv",
+    "pipelines.csv",
+    "sea_rates.csv",
+    "demand_index.csv",
+    "SOURCES.md",
+)
 # S-drewry-wci, A-cape-detour: 28 quarters 2019Q1-2025Q4; the Red Sea diversion from 2023Q4.
 SEA_RATE_QUARTERS = 28
 CAPE_DETOUR_FROM = (2023, 4)

@@ -69,13 +69,21 @@ FREE_PARAMETERS: tuple[FreeParameter, ...] = (
         "time: beyond that the corridor would be perceived slower than the Cape route.",
     ),
     FreeParameter(
+        "time_sensitive_share", 0.0, 0.3,
+        "The share of container freight whose owners value a day at Hummels & Schaur's 0.6-2.1% "
+        "of its value (A-time-sensitive-share): how much container freight pays for rail's speed "
+        "against the sea, so it sets the rail share of China-Europe transit as sea rates swing "
+        "(2020-21 boom, 2023 fall) and the Middle Corridor's container traffic. Rail carries "
+        "about 5-8% of China-EU trade value; above 0.3 rail would carry far more.",
+    ),
+    FreeParameter(
         "renewal_rate", 0.05, 1.0,
         "The share of private contracts renewed each quarter: how fast the 2021 rail boom and "
         "the 2022-2023 fall build up once costs change (the fall continued into 2023, -49% on "
         "2022). 0.05 is five-year contracts, 1 a spot market re-booked every quarter.",
     ),
 )  # fmt: skip
-"""The five free parameters, each set mainly by one pattern: the size of every response
+"""The six free parameters, each set mainly by one pattern: the size of every response
 (the elasticity: the 2020-21 boom of Northern transit with the sea rates, the 2022 shift),
 the 2022 fall of Northern transit (the avoidance ban on China-Europe transit, immediate), the
 level of the five's and the remaining transit's freight through Russia after 2022 (the
