@@ -33,6 +33,7 @@ HAND_TUNED = {
     "russia_premium_usd_per_t": 100.0,
     "russia_avoidance_share": 0.1,
     "reliability_penalty_days.middle": 50.0,
+    "time_sensitive_share": 0.1,
     "renewal_rate": 0.25,
 }
 # Absurd: choice blind to cost, no sanctions, a reliable Middle Corridor, spot contracts.
@@ -41,6 +42,7 @@ ABSURD = {
     "russia_premium_usd_per_t": 0.0,
     "russia_avoidance_share": 0.0,
     "reliability_penalty_days.middle": 0.0,
+    "time_sensitive_share": 0.3,
     "renewal_rate": 1.0,
 }
 QUICK = {"starts": 1, "max_nfev": 2, "profile_points": 2}
@@ -68,8 +70,8 @@ def quick_cv(history):
 # ----------------------------------------------------------------------- the loss
 
 
-def test_free_parameters_are_at_most_five_with_bounds_and_reasons() -> None:
-    assert 1 <= len(cal.FREE_PARAMETERS) <= 5
+def test_free_parameters_are_at_most_six_with_bounds_and_reasons() -> None:
+    assert 1 <= len(cal.FREE_PARAMETERS) <= 6
     for p in cal.FREE_PARAMETERS:
         assert p.lower < p.upper, p
         assert len(p.reason) > 40, p
@@ -124,7 +126,7 @@ def test_constants_reproduce_the_2019_levels(history) -> None:
 def test_theta_must_name_the_free_parameters() -> None:
     with pytest.raises(KeyError, match="not free parameters"):
         cal.simulate({**HAND_TUNED, "alignment": 0.5})
-    with pytest.raises(ValueError, match="expected 5 values"):
+    with pytest.raises(ValueError, match="expected 6 values"):
         cal.simulate([1.0, 2.0])
 
 
@@ -195,14 +197,24 @@ def test_quick_fit_reports_what_the_issue_asks(quick_fit) -> None:
     assert all(isinstance(t.ok, bool) for t in f.targets)
 
 
-def test_cross_validation_predicts_2023(quick_cv) -> None:
-    assert quick_cv.fit.years == (2019, 2022)
-    assert set(quick_cv.predicted["year"]) == {2023}
+def test_rolling_origin_fits_2019_2021_and_predicts_2022_2023(quick_cv) -> None:
+    assert quick_cv.holdout == cal.ROLLING_ORIGIN == 2022
+    assert quick_cv.fit.years == (2019, 2021)
+    assert set(quick_cv.predicted["year"]) == {2022, 2023}
     hist = load_history()
-    observed_2023 = set(hist.loc[hist["year"] == 2023, "series"])  # kz_transit_t has no 2023 figure
-    assert set(quick_cv.predicted["series"]) == set(cal.LOSS_WEIGHTS) & observed_2023
-    assert not (quick_cv.fit.table["year"] == 2023).any()
-    assert math.isfinite(quick_cv.loss_2023)
+    observed = hist[hist["year"] >= 2022]
+    assert set(zip(quick_cv.predicted["series"], quick_cv.predicted["year"], strict=True)) == {
+        (s, y) for s, y in zip(observed["series"], observed["year"], strict=True) if s in cal.LOSS_WEIGHTS
+    }
+    assert not (quick_cv.fit.table["year"] >= 2022).any(), "the fit has not seen the predicted years"
+    assert math.isfinite(quick_cv.loss_predicted)
+    assert (quick_cv.fit_label, quick_cv.predicted_label) == ("2019-2021", "2022-2023")
+
+
+def test_rolling_origin_refuses_a_holdout_outside_the_history() -> None:
+    for holdout in (2019, 2024):
+        with pytest.raises(ValueError, match="holdout"):
+            cal.cross_validate(holdout=holdout)
 
 
 IDENTIFIABILITY_TOL = 0.1  # of each bound width
@@ -242,7 +254,7 @@ def test_report_directory(tmp_path: Path, quick_fit, quick_cv) -> None:
         assert png.read_bytes().startswith(PNG_MAGIC)
     text = (out / "report.md").read_text()
     for part in ("## Fitted values", "## Identification", "## Modelled against observed", "## Targets",
-                 "## Cross-validation", "rank", "condition number"):  # fmt: skip
+                 "## Rolling origin: fit 2019-2021, predict 2022-2023", "rank", "condition number"):  # fmt: skip
         assert part in text
     for p in cal.FREE_PARAMETERS:
         assert f"`{p.name}`" in text
@@ -265,7 +277,7 @@ def test_report_written_atomically(tmp_path: Path, quick_fit, quick_cv, monkeypa
     assert (out / "report.md").read_text() == before
     monkeypatch.undo()
     cal.write_report(quick_fit, quick_cv, tmp_path / "report")  # replaces the old one whole
-    assert "## Cross-validation" in (out / "report.md").read_text()
+    assert "## Rolling origin: fit 2019-2021, predict 2022-2023" in (out / "report.md").read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]
 
 

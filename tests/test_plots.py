@@ -433,19 +433,21 @@ def _fake_fit(scale: float = 1.0, n_free: int = 4) -> SimpleNamespace:
 
 def test_series_figure_draws_observed_modelled_and_the_prediction():
     hist = load_history()
-    fit, cv = _fake_fit(), SimpleNamespace(fit=_fake_fit(scale=1.1))
+    fit = _fake_fit()
+    cv = SimpleNamespace(fit=_fake_fit(scale=1.1), holdout=2022, fit_label="2019-2021", predicted_label="2022-2023")
     fig = plots.series_figure(fit, hist, cv)
     n = len(plots.SERIES_LABELS)
     assert len(fig.axes) == n + 1 and not fig.axes[-1].axison, "one panel per series and a legend cell"
     assert set(plots.SERIES_LABELS) == set(OBSERVABLES), "every observable has a panel"
     labels = {t.get_text() for t in fig.axes[-1].get_legend().get_texts()}
-    assert labels == {"modelled (fit 2019-2023)", "observed", "fit 2019-2022", "2023 predicted"}
+    assert labels == {"modelled (fit 2019-2023)", "observed", "fit 2019-2021", "2022-2023 predicted"}
     assert "1.25" in fig.get_suptitle()
     for ax, (name, (title, unit, scale)) in zip(fig.axes, plots.SERIES_LABELS.items(), strict=False):
         assert ax.get_title() == title and ax.get_ylabel() == unit
         lines = {ln.get_label(): ln for ln in ax.get_lines()}
         np.testing.assert_allclose(lines["observed"].get_ydata(), observed(hist, name).to_numpy() * scale)
-        np.testing.assert_allclose(lines["2023 predicted"].get_ydata(), [cv.fit.modelled[name][2023] * scale])
+        predicted = [cv.fit.modelled[name][y] * scale for y in (2022, 2023)]
+        np.testing.assert_allclose(lines["2022-2023 predicted"].get_ydata(), predicted)
     assert len(plots.series_figure(fit, hist).axes[0].get_lines()) == 2, "no cross-validation, no prediction"
     assert plots.png_bytes(fig).startswith(b"\x89PNG")
 

@@ -198,10 +198,10 @@ def calibrate(
             progress.update(task, advance=1, description=stage)
 
         result = cal.fit(history, on_run=on_run, **options)
-        progress.update(task, description="cross-validation: fit 2019-2022")
+        progress.update(task, description="rolling origin: fit 2019-2021")
         cv = cal.cross_validate(
             history,
-            on_run=lambda stage: on_run(f"cross-validation, {stage}"),
+            on_run=lambda stage: on_run(f"rolling origin, {stage}"),
             **{**options, "profile_points": 0},
         )
         progress.update(task, description=f"writing {out}")
@@ -219,7 +219,9 @@ def calibrate(
         f"targets met: {met} of {len(result.targets)}; Jacobian rank {result.rank} of "
         f"{len(result.free)}, condition number {result.condition_number:.3g}"
     )
-    stdout.print(f"cross-validation (fit 2019-2022): loss of the 2023 points {cv.loss_2023:.3f}")
+    stdout.print(
+        f"rolling origin (fit {cv.fit_label}): loss of the {cv.predicted_label} points {cv.loss_predicted:.3f}"
+    )
     stdout.print(f"report:  {path.resolve()}  ({time.perf_counter() - t0:.0f} s)")
     if write_parameters is not None:
         stdout.print(f"parameters: {write_parameters.resolve()}")

@@ -42,7 +42,7 @@ _COLUMNS = 5  # panels to a row of the observed-against-modelled figure
 
 
 def series_figure(fit: Any, history: pd.DataFrame | None = None, cv: Any = None) -> Figure:
-    """Draw a panel per observed series: observed points, the fitted run, the 2019-2022 fit's 2023.
+    """Draw a panel per observed series: observed points, the fitted run, the rolling origin's predictions.
 
     Parameters
     ----------
@@ -53,7 +53,7 @@ def series_figure(fit: Any, history: pd.DataFrame | None = None, cv: Any = None)
         The observed history (default: the packaged ``history.csv``).
     cv : CrossValidation, optional
         The cross-validation (:class:`corridors.experiments.calibrate.CrossValidation`); with it, each
-        panel adds the 2019-2022 fit's run and its 2023 prediction (``cv.fit.modelled``).
+        panel adds the rolling-origin fit's run and its predictions (``cv.fit.modelled``).
 
     Returns
     -------
@@ -78,15 +78,15 @@ def series_figure(fit: Any, history: pd.DataFrame | None = None, cv: Any = None)
         ax.plot(o.index, o.to_numpy() * scale, "s", color="#000000", ms=7, label="observed")
         if cv is not None and name in cv.fit.modelled:
             c = cv.fit.modelled[name]
-            ax.plot(c.index, c.to_numpy() * scale, "--", color="#E69F00", lw=1.2, label="fit 2019-2022")
-            p23 = c.get(LAST_OBSERVED_YEAR, np.nan)
+            ax.plot(c.index, c.to_numpy() * scale, "--", color="#E69F00", lw=1.2, label=f"fit {cv.fit_label}")
+            ahead = [y for y in c.index if y >= cv.holdout]
             ax.plot(
-                [LAST_OBSERVED_YEAR],
-                [p23 * scale],
+                ahead,
+                [c.get(y, np.nan) * scale for y in ahead],
                 "D",
                 color="#E69F00",
                 ms=7,
-                label=f"{LAST_OBSERVED_YEAR} predicted",
+                label=f"{cv.predicted_label} predicted",
             )
         ax.set_title(title, fontsize=10)
         ax.set_ylabel(unit)

@@ -1,6 +1,6 @@
 """Calibration of the baseline to the observed history 2019-2023, and how well it fits.
 
-The baseline scenario is run to 2023 with at most five free parameters
+The baseline scenario is run to 2023 with at most six free parameters
 (:data:`FREE_PARAMETERS`) changed, and its observables (:data:`corridors.results.OBSERVABLES`)
 are compared with ``history.csv`` (:mod:`corridors.history`). Alignments are scenario inputs
 and are never fitted; every other parameter keeps the scenario's value.
@@ -24,8 +24,8 @@ it). A year in which no westbound transit moves on the Middle Corridor has no mo
 transit time; its residual is ``0.5 * 1.0``, a 100% error, so the loss stays finite. With
 ``stochastic=True`` the observables are averaged over ``seeds`` before the residuals.
 
-The full fit uses 2019-2023; the cross-validation (:func:`cross_validate`) fits 2019-2022
-and predicts 2023. ``history.csv`` holds 2019-2023 only (later figures are refused there).
+The full fit uses 2019-2023; the rolling-origin check (:func:`cross_validate`) fits 2019-2021
+and predicts 2022-2023. ``history.csv`` holds 2019-2023 only (later figures are refused there).
 
 The fit
 -------
@@ -45,6 +45,7 @@ parameter, and the issue's targets check (:func:`check_targets`).
 """
 
 from corridors.experiments.calibrate.fit import (
+    ROLLING_ORIGIN,
     CrossValidation,
     FitResult,
     IdentifiabilityResult,
@@ -78,6 +79,7 @@ __all__ = [
     "FREE_PARAMETERS",
     "LOSS_WEIGHTS",
     "REPORT_FILES",
+    "ROLLING_ORIGIN",
     "CrossValidation",
     "FitResult",
     "FreeParameter",

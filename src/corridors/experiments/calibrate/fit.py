@@ -253,32 +253,52 @@ def fit(
 # ----------------------------------------------------------------------- validation
 
 
+ROLLING_ORIGIN = 2022
+"""The first predicted year of the rolling-origin check: fit 2019-2021, predict 2022-2023."""
+
+
 @dataclass
 class CrossValidation:
-    """Fit on 2019-2022, predict 2023: the out-of-sample errors."""
+    """Fit on the years before ``holdout``, predict ``holdout``-2023: the out-of-sample errors."""
 
     fit: FitResult
     predicted: pd.DataFrame
-    """The 2023 observed points: series, year, observed, modelled, error, weight, residual."""
+    """The observed points from ``holdout`` on: series, year, observed, modelled, error, weight, residual."""
+    holdout: int = ROLLING_ORIGIN
 
     @property
-    def loss_2023(self) -> float:
-        """The loss of the 2023 points, predicted by the 2019-2022 fit."""
+    def fit_label(self) -> str:
+        """The fitted years, e.g. ``"2019-2021"``."""
+        return f"{BASE_YEAR}-{self.holdout - 1}"
+
+    @property
+    def predicted_label(self) -> str:
+        """The predicted years, e.g. ``"2022-2023"``."""
+        last = LAST_OBSERVED_YEAR
+        return str(last) if self.holdout == last else f"{self.holdout}-{last}"
+
+    @property
+    def loss_predicted(self) -> float:
+        """The loss of the predicted points (``holdout``-2023), by the fit before ``holdout``."""
         return loss(self.predicted["residual"].to_numpy(float))
 
 
 def cross_validate(
-    history: pd.DataFrame | None = None, *, holdout: int = LAST_OBSERVED_YEAR, **fit_kwargs: Any
+    history: pd.DataFrame | None = None, *, holdout: int = ROLLING_ORIGIN, **fit_kwargs: Any
 ) -> CrossValidation:
-    """Fit on the years before ``holdout`` (2019-2022) and predict ``holdout`` (2023).
+    """Fit on the years before ``holdout`` and predict ``holdout`` to 2023 (a rolling origin).
 
-    The fit starts from the same points as :func:`fit` (never from the full fit's optimum,
-    which has seen 2023); ``fit_kwargs`` go to :func:`fit`.
+    The default fits 2019-2021 and predicts 2022-2023: the sanctions, the crude diversion and
+    the 2023 fall are all out of sample. The fit starts from the same points as :func:`fit`
+    (never from the full fit's optimum, which has seen the predicted years); ``fit_kwargs``
+    go to :func:`fit`.
     """
+    if not BASE_YEAR < holdout <= LAST_OBSERVED_YEAR:
+        raise ValueError(f"cross_validate: holdout {holdout} is outside {BASE_YEAR + 1}-{LAST_OBSERVED_YEAR}")
     history = load_history() if history is None else history
     f = fit(history, years=(BASE_YEAR, holdout - 1), **fit_kwargs)
-    predicted = residual_table(f.modelled, history, (holdout, holdout))
-    return CrossValidation(fit=f, predicted=predicted)
+    predicted = residual_table(f.modelled, history, (holdout, LAST_OBSERVED_YEAR))
+    return CrossValidation(fit=f, predicted=predicted, holdout=holdout)
 
 
 @dataclass

@@ -23,7 +23,7 @@ from corridors.experiments.calibrate.problem import (
 from corridors.history import load_history, observed
 from corridors.plots import png_bytes, profile_figure, series_figure
 from corridors.results import OBSERVABLES
-from corridors.vocabulary import BASE_YEAR, LAST_OBSERVED_YEAR
+from corridors.vocabulary import BASE_YEAR
 
 # ----------------------------------------------------------------------- the report
 
@@ -154,25 +154,25 @@ def report_markdown(
     L += ["", f"{sum(t.ok for t in fit.targets)} of {len(fit.targets)} hold.", ""]
     if cv is not None:
         L += [
-            "## Cross-validation: fit 2019-2022, predict 2023",
+            f"## Rolling origin: fit {cv.fit_label}, predict {cv.predicted_label}",
             "",
-            "Fitted values (2019-2022): "
+            f"Fitted values ({cv.fit_label}): "
             + ", ".join(f"`{k}` = {v:.4g}" for k, v in cv.fit.values.items())
             + f"; in-sample loss {cv.fit.loss:.3f}.",
             "",
-            "| series | observed 2023 | predicted 2023 | error | residual |",
-            "|---|---|---|---|---|",
+            "| series | year | observed | predicted | error | residual |",
+            "|---|---|---|---|---|---|",
         ]
         for r in cv.predicted.itertuples():
             L.append(
-                f"| `{r.series}` | {_fmt(r.observed, r.series)} | {_fmt(r.modelled, r.series)} | "
+                f"| `{r.series}` | {r.year} | {_fmt(r.observed, r.series)} | {_fmt(r.modelled, r.series)} | "
                 f"{_err(r.error, r.series)} | {r.residual:+.3f} |"
             )
-        full23 = fit.table[fit.table["year"] == LAST_OBSERVED_YEAR]
+        same = fit.table[fit.table["year"] >= cv.holdout]
         L += [
             "",
-            f"Loss of the 2023 points: predicted {cv.loss_2023:.3f}; in the full fit "
-            f"{loss(full23['residual'].to_numpy(float)):.3f}.",
+            f"Loss of the {cv.predicted_label} points: predicted {cv.loss_predicted:.3f}; in the full fit "
+            f"{loss(same['residual'].to_numpy(float)):.3f}.",
             "",
         ]
     L += ["## Starts", "", "| start | loss | evaluations | status |", "|---|---|---|---|"]
@@ -215,7 +215,8 @@ def _fit_json(fit: FitResult, cv: CrossValidation | None) -> dict[str, Any]:
         out["cross_validation"] = {
             "values": cv.fit.values,
             "loss_fit": cv.fit.loss,
-            "loss_2023": cv.loss_2023,
+            "holdout": cv.holdout,
+            "loss_predicted": cv.loss_predicted,
             "predicted": json.loads(cv.predicted.to_json(orient="records")),
         }
     return out
