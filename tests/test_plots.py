@@ -434,7 +434,9 @@ def _fake_fit(scale: float = 1.0, n_free: int = 4) -> SimpleNamespace:
 def test_series_figure_draws_observed_modelled_and_the_prediction():
     hist = load_history()
     fit = _fake_fit()
-    cv = SimpleNamespace(fit=_fake_fit(scale=1.1), holdout=2022, fit_label="2019-2021", predicted_label="2022-2023")
+    cv = SimpleNamespace(
+        fit=_fake_fit(scale=1.1), holdout=2022, fit_label="2019-2021", predicted_label="2022-2023"
+    )
     fig = plots.series_figure(fit, hist, cv)
     n = len(plots.SERIES_LABELS)
     assert len(fig.axes) == n + 1 and not fig.axes[-1].axison, "one panel per series and a legend cell"
