@@ -154,3 +154,26 @@ def test_a_bad_scheduler_in_the_environment_is_refused_before_anything_is_writte
     with pytest.raises(ValueError, match=SCHEDULER_ENV):
         ENSEMBLES[name](out=out)
     assert not out.exists()
+
+
+def test_starting_workers_leaves_this_process_environment_as_it_was(monkeypatch):
+    """The workers get one thread per library; this process keeps its own environment (Dask's
+    nannies write their pre-spawn environment into it): numba here re-reads NUMBA_NUM_THREADS at
+    each compilation and refuses a count other than the one its threads were launched with."""
+    from corridors.experiments.executors import SINGLE_THREAD_ENV, loopback_cluster
+
+    for name in SINGLE_THREAD_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    cluster = loopback_cluster(1)
+    try:
+        assert all(os.environ.get(name) is None for name in SINGLE_THREAD_ENV if name != "OMP_NUM_THREADS")
+        assert os.environ["OMP_NUM_THREADS"] == "3"
+    finally:
+        cluster.close()
+    ex = LocalExecutor(workers=1)
+    ex.start()
+    try:
+        assert os.environ.get("NUMBA_NUM_THREADS") is None and os.environ["OMP_NUM_THREADS"] == "3"
+    finally:
+        ex.close()

@@ -85,6 +85,15 @@ def prepare_worker() -> None:
         _prepared = True
 
 
+def _restore_environ(saved: dict[str, str | None]) -> None:
+    """Put the variables ``saved`` (name: value, ``None`` for unset) back into ``os.environ``."""
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
 def _ready() -> int:
     """Prove that the worker has started (and prepared): a task that only returns its pid."""
     return os.getpid()
@@ -161,11 +170,7 @@ class LocalExecutor(Executor):
         try:
             wait([self._pool.submit(_ready) for _ in range(self.workers)])
         finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+            _restore_environ(saved)
 
     def close(self, *, cancel: bool = False) -> None:
         """Shut the pool down, dropping runs not yet started; wait for running ones unless ``cancel``."""
@@ -285,18 +290,25 @@ def loopback_cluster(workers: int):
         "distributed.scheduler.http.routes": [],
         **{f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in SINGLE_THREAD_ENV.items()},
     }
-    with dask.config.set(config):
-        return LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            scheduler_port=0,
-            dashboard_address=None,
-            scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
-            silence_logs=logging.ERROR,
-            env=dict(SINGLE_THREAD_ENV),
-        )
+    # Dask's nannies run in this process and write their pre-spawn environment into its
+    # os.environ: put it back, or numba here would re-read NUMBA_NUM_THREADS=1 at its next
+    # compilation and refuse it (its threads were launched with another count)
+    saved = {k: os.environ.get(k) for k in SINGLE_THREAD_ENV}
+    try:
+        with dask.config.set(config):
+            return LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                scheduler_port=0,
+                dashboard_address=None,
+                scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+                silence_logs=logging.ERROR,
+                env=dict(SINGLE_THREAD_ENV),
+            )
+    finally:
+        _restore_environ(saved)
 
 
 @dataclass(frozen=True)
