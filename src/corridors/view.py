@@ -272,11 +272,14 @@ class QuarterView:
         Quotes with premiums less subsidies, weighted by this quarter's volumes, over the
         flows (boolean mask over shippers) that can use both; 1.0 if none can.
         """
-        cost = np.where(self.available, self.quote_money + self.premium - self.subsidy, np.inf)
-        rows = hit & np.isfinite(cost[:, _RUSSIAN])
+        hit = np.flatnonzero(hit)  # the same numbers on the flows hit only (a few rows of many)
+        cost = np.where(
+            self.available[hit], self.quote_money[hit] + self.premium[hit] - self.subsidy[hit], np.inf
+        )
+        rows = np.isfinite(cost[:, _RUSSIAN])
         alternative = np.delete(cost[rows], _RUSSIAN, axis=1).min(axis=1)
         ok = np.isfinite(alternative)
-        w = self.volumes[rows][ok]
+        w = self.volumes[hit[rows]][ok]
         if not ok.any() or w.sum() <= 0:
             return 1.0
         ratio = np.maximum(alternative[ok], 1e-9) / np.maximum(cost[rows, _RUSSIAN][ok], 1e-9)

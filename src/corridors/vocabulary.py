@@ -5,6 +5,7 @@ Every other module imports these names from here; none types them out again.
 
 from __future__ import annotations
 
+import functools
 import re
 
 __all__ = [
@@ -101,6 +102,13 @@ def quarter_index(label: str | int, *, end: bool = False) -> int:
     >>> quarter_index(2020, end=True)
     7
     """
+    if isinstance(label, (str, int)):  # events ask for their steps every quarter: parse a label once
+        return _parsed_quarter(label, end)
+    return _parse_quarter(label, end)
+
+
+def _parse_quarter(label, end: bool) -> int:
+    """:func:`quarter_index`, parsed."""
     text = str(label).strip().upper()
     m = _LABEL.match(text)
     if not m:
@@ -110,6 +118,9 @@ def quarter_index(label: str | int, *, end: bool = False) -> int:
         raise ValueError(f"year {year} is outside {BASE_YEAR}-{LAST_YEAR}")
     quarter = int(m.group(2)) if m.group(2) else (4 if end else 1)
     return (year - BASE_YEAR) * 4 + quarter - 1
+
+
+_parsed_quarter = functools.lru_cache(maxsize=4096)(_parse_quarter)
 
 
 def quarter_label(step: int) -> str:
