@@ -301,12 +301,14 @@ def policy_terms(
     misalignment: np.ndarray,
     political_weight: float,
     cache: dict,
+    evolving_share: float = 1.0,
 ) -> PolicyTerms:
     """Sanction premiums and bans, subsidies and political costs per shipper and corridor.
 
     A sanction acts on the shippers its filters select, on the corridors whose route
     crosses the sanctioned state's bloc; a ban caps the flow at ``1 - share``, otherwise a
-    premium of ``premium_usd_per_t * share``. A subsidy pays up to its USD/t, within its
+    premium of ``premium_usd_per_t * share``. An ``evolving`` sanction's share this quarter
+    is ``evolving_share`` (the EU agent's avoidance of Russian transit), at most its own. A subsidy pays up to its USD/t, within its
     share of the quoted price. China's own subsidy supports China-Europe transit by rail
     (within 30% of the price); the US secondary sanctions price the five's trade through
     Russia. The political cost is ``political_weight`` USD/t per unit of the route's
@@ -314,6 +316,11 @@ def policy_terms(
     """
     S, K = quote_money.shape
     ev = layout.event_arrays(sanctions, subsidies, cache)
+    evolving = [i for i, sn in enumerate(sanctions) if sn.evolving]
+    if evolving:  # the cached shares stay as they are: this quarter's go in a copy
+        shares = ev[3].copy()
+        shares[evolving] = np.minimum(shares[evolving], evolving_share)
+        ev = (*ev[:3], shares, *ev[4:])
     out = PolicyTerms(np.empty((S, K)), np.empty((S, K)), np.empty((S, K)), np.empty((S, K)))
     _policy_kernel(
         *ev,

@@ -50,7 +50,7 @@ from corridors.events import Event, OfftakeDeal, Sanction, Subsidy
 from corridors.inputs import Inputs, load_inputs, packaged_inputs
 from corridors.known_events import baseline_events
 from corridors.layout import Layout
-from corridors.market import PolicyTerms, offered_volumes, pipeline_flows, policy_terms, quarter_links
+from corridors.market import offered_volumes, pipeline_flows, policy_terms, quarter_links
 from corridors.network import Network, packaged_network
 from corridors.parameters import Parameters
 from corridors.quotes import quote_quarter
@@ -59,7 +59,7 @@ from corridors.settling import Settled
 from corridors.timeline import Timeline
 from corridors.trees import TreeBuffers, TreeCache
 from corridors.view import QuarterView
-from corridors.vocabulary import BASE_YEAR, C5, CONTROLLER_BLOC, CORRIDORS, LAST_YEAR, POWERS, TRANSIT_STATES
+from corridors.vocabulary import BASE_YEAR, C5, CORRIDORS, LAST_YEAR, POWERS, TRANSIT_STATES
 
 __all__ = ["DECISION_ORDER", "POLICY_COLUMNS", "CorridorModel", "rebook_quarter"]
 
@@ -378,7 +378,7 @@ class CorridorModel(mesa.Model):
         sanctions = tl.active(Sanction, t)
         terms = policy_terms(
             L,
-            [sn for sn in sanctions if not sn.evolving],
+            sanctions,
             tl.active(Subsidy, t),
             quote_money=quote_money,
             bloc_share=bloc_share,
@@ -387,10 +387,8 @@ class CorridorModel(mesa.Model):
             misalignment=self.misalignment,
             political_weight=p.political_weight_usd_per_t,
             cache=tl.cache,
+            evolving_share=self.powers["EU"].avoidance,  # the avoidance ban's share: the EU's state
         )
-        for sn in sanctions:  # the avoidance ban's share is the EU agent's state this quarter
-            if sn.evolving:
-                _evolving_terms(terms, sn, min(sn.share, self.powers["EU"].avoidance), L, bloc_share)
         self.view = QuarterView.before_loading(
             links=links,
             terms=terms,
@@ -478,18 +476,6 @@ class CorridorModel(mesa.Model):
     available = property(lambda self: self.view.available)
     bloc_share = property(lambda self: self.view.bloc_share)
     served = property(lambda self: self.view.served)
-
-
-def _evolving_terms(
-    terms: PolicyTerms, sn: Sanction, share: float, L: Layout, bloc_share: np.ndarray
-) -> None:
-    """Apply an evolving sanction at ``share`` to the quarter's policy terms, in place."""
-    bloc = POWERS.index(CONTROLLER_BLOC.get(sn.transit, "neutral"))
-    affected = L.shippers_hit(sn)[:, None] & (bloc_share[:, :, bloc] > 0)
-    if sn.ban:
-        terms.ban_cap[affected] *= 1.0 - share
-    else:
-        terms.premium[affected] += sn.premium_usd_per_t * share
 
 
 def rebook_quarter(model: CorridorModel, moved: np.ndarray, allowed: np.ndarray) -> np.ndarray:
