@@ -331,8 +331,7 @@ class QuarterView:
         L = self.layout
         if not L.tanker_index[country].size:
             return 0.0
-        row = L.crude_rows[country]
-        base = L.tonnes_2019[row] * (1.0 + L.growth_per_year[row]) ** (self.t / 4.0) / 4.0
+        base = L.trend_volumes(self.t)[L.crude_rows[country]]  # the crude the pipeline would carry
         return float(max(self._indicators()[_IND_TANKER + C5.index(country)] - base, 0.0))
 
     def project_savings(self) -> tuple[np.ndarray, np.ndarray]:
