@@ -1,9 +1,11 @@
 """Tests of :mod:`corridors.trees`: the kept shortest-path trees equal fresh ones.
 
-The tree cache keeps a tree from one quarter to the next while it stays the unique
-shortest-path tree under the new weights; these tests require the kept trees to equal, bit
-for bit, the trees a fresh Dijkstra grows, on random graphs with ties (hypothesis) and in
-every routing call of model runs with congestion, bans and closures.
+The tree cache grows each job's tree on the links that lie on some path to the job's
+markets, and keeps it from one quarter to the next while it stays their unique shortest-path
+tree under the new weights; these tests require every path to a market read from the kept
+trees to equal, slot for slot, the path a fresh Dijkstra on the whole graph grows, on random
+graphs with ties (hypothesis) and in every routing call of model runs with congestion, bans
+and closures.
 """
 
 from __future__ import annotations
@@ -23,16 +25,30 @@ def fresh_trees(cache: trees.TreeCache, weights, masks) -> np.ndarray:
     return cache.graph.trees(weights, masks, r.job_row, r.job_source)[1]
 
 
-def small_routes(n_rows: int, sources: list[list[int]], n_slots: int) -> routes.Routes:
-    """A Routes with only the arrays a TreeCache reads (rows and their jobs)."""
+def market_paths(r: routes.Routes, tails: np.ndarray, pred: np.ndarray) -> tuple:
+    """Every pair's path (slot list, and whether it reaches its market): all a tree is read for."""
+    ptr, slots, reach = routes._path_slots(tails, pred, r.od_job, r.od_source, r.od_dest)
+    return ptr, slots[: ptr[-1]], reach
+
+
+def assert_same_paths(r: routes.Routes, tails, got: np.ndarray, fresh: np.ndarray) -> None:
+    for a, b in zip(market_paths(r, tails, got), market_paths(r, tails, fresh), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def small_routes(n_rows: int, sources: list[list[int]], markets: list[list[list[int]]], n_slots: int) -> routes.Routes:
+    """A Routes with only the arrays a TreeCache reads: rows, their jobs and each job's markets."""
     job_row = np.array([r for r, src in enumerate(sources) for _ in src], dtype=np.int64)
     job_source = np.array([s for src in sources for s in src], dtype=np.int64)
+    pairs = [(j, m) for j, ms in enumerate(m for row in markets for m in row) for m in ms]
     empty = np.zeros(0, dtype=np.int64)
     return routes.Routes(
         n_corridors=1, row_masks=np.ones((n_rows, n_slots), dtype=bool), row_vot=np.ones(n_rows),
-        job_row=job_row, job_source=job_source, od_job=np.zeros((0, 1), dtype=np.int64), od_source=empty,
-        od_dest=empty, group_od=np.zeros(1, dtype=np.int64), od_ship_ptr=np.zeros(1, dtype=np.int64),
-        od_ship=empty, ship_od=empty, box_group=np.zeros(0, dtype=bool),
+        job_row=job_row, job_source=job_source,
+        od_job=np.array([[j] for j, _ in pairs], dtype=np.int64).reshape(-1, 1),
+        od_source=job_source[[j for j, _ in pairs]].astype(np.int64),
+        od_dest=np.array([m for _, m in pairs], dtype=np.int64), group_od=np.zeros(1, dtype=np.int64),
+        od_ship_ptr=np.zeros(1, dtype=np.int64), od_ship=empty, ship_od=empty, box_group=np.zeros(0, dtype=bool),
     )  # fmt: skip
 
 
@@ -48,10 +64,14 @@ def test_kept_trees_equal_fresh_trees_on_random_graphs(data):
     graph = routing.Graph(indptr, indices, through)
     n_rows = data.draw(st.integers(1, 3))
     sources = [data.draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=3)) for _ in range(n_rows)]
+    # each job's markets: the only nodes whose paths are read from its tree
+    node_lists = st.lists(st.integers(0, n - 1), min_size=0, max_size=3, unique=True)
+    markets = [[data.draw(node_lists) for _ in src] for src in sources]
     # ours (one fused kernel) or an outside router through the same protocol (checks, then solves)
     outside = types.SimpleNamespace(shortest_path_trees=routing.shortest_path_trees)
     router = outside if data.draw(st.booleans()) else None
-    cache = trees.TreeCache(small_routes(n_rows, sources, m), graph, router)
+    rts = small_routes(n_rows, sources, markets, m)
+    cache = trees.TreeCache(rts, graph, router)
     weight = st.integers(1, 6).map(float)  # small integers: ties are common
     # either weights of their own per row, or the model's: made of money, time and wait per
     # slot (then only the slots whose inputs changed are compared)
@@ -64,7 +84,7 @@ def test_kept_trees_equal_fresh_trees_on_random_graphs(data):
         if from_inputs:
             w = quotes._route_weights(inputs[0], inputs[1], inputs[2], vot)
         got = cache.update(w, masks, inputs.copy() if from_inputs else None).copy()
-        np.testing.assert_array_equal(got, fresh_trees(cache, w, masks))
+        assert_same_paths(rts, graph.tails, got, fresh_trees(cache, w, masks))
         w, inputs = w.copy(), inputs.copy()
         for _ in range(data.draw(st.integers(0, 3))):  # a few weights change, sometimes a mask
             r, s = data.draw(st.integers(0, n_rows - 1)), data.draw(st.integers(0, m - 1))
@@ -93,6 +113,6 @@ def test_kept_trees_equal_fresh_trees_in_model_runs(build_model, ban_closure_eve
                 if b.fresh[i]:
                     continue
                 fresh = g.trees(b.weights[i], b.masks[i], r.job_row, r.job_source)[1]
-                np.testing.assert_array_equal(b.pred[i], fresh)
+                assert_same_paths(r, g.tails, b.pred[i], fresh)
                 checked += 1
     assert checked > m.n_steps

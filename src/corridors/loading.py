@@ -30,7 +30,7 @@ from corridors.routes import (
     _path_slots,
 )
 from corridors.settling import Settled, _settle_on_paths, settle
-from corridors.trees import TreeBuffers, TreeCache, _copy_entry, _refresh_trees
+from corridors.trees import TreeBuffers, TreeCache, _copy_entry, _refresh_trees, job_arrays
 from corridors.vocabulary import QUARTER_DAYS
 
 __all__ = ["load_quarter", "offer", "spread"]
@@ -348,7 +348,6 @@ def _load_fused(
     before reuses its paths and loads.
     """
     tails = graph[2]
-    job_row, job_source = jobs
     quote_pred = qbuf[2][0]
     n_slots = tails.shape[0]
     loads = np.empty(n_slots)
@@ -392,9 +391,7 @@ def _load_fused(
             # the last round's trees are replaced by the quote's next quarter: none is checked again
             last = i == iterations - 1
             if (
-                _refresh_trees(
-                    graph, weights, masks, inputs, masks_same, job_row, job_source, rbuf, 0, not last
-                )
+                _refresh_trees(graph, weights, masks, inputs, masks_same, jobs, rbuf, 0, not last)
                 > 0
             ):
                 paths = _path_slots(tails, rbuf[2][0], ra[0], ra[1], ra[2])
@@ -515,7 +512,7 @@ def load_quarter(
     qb = quote_trees.buffers
     _load_fused(
         quote_trees.arrays,
-        (routes.job_row, routes.job_source),
+        job_arrays(routes),
         _arrays(routes),
         routes.ship_od,
         routes.row_vot,

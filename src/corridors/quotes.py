@@ -10,7 +10,7 @@ import numpy as np
 from numba import njit
 
 from corridors.routes import Routes, _path_sums
-from corridors.trees import TreeCache, _refresh_trees
+from corridors.trees import TreeCache, _refresh_trees, job_arrays
 
 __all__ = ["quote", "quote_quarter", "route_weights"]
 
@@ -115,10 +115,9 @@ def _quote_fused(
     ``buf`` is :meth:`~corridors.trees.TreeBuffers.arrays` and ``i`` the quote cache's entry.
     """
     tails = graph[2]
-    job_row, job_source = jobs
     weights = _route_weights(money_s, time_s, wait_s, row_vot)
     inputs = _weight_inputs(money_s, time_s, wait_s)
-    _refresh_trees(graph, weights, masks, inputs, masks_same, job_row, job_source, buf, i)
+    _refresh_trees(graph, weights, masks, inputs, masks_same, jobs, buf, i)
     P = bloc_km_s.shape[0]
     n = money_s.shape[0]
     values = np.empty((3 + P, n))
@@ -150,7 +149,7 @@ def quote_quarter(
     same = bool(np.array_equal(masks, b.masks[i]))
     _quote_fused(
         trees.arrays,
-        (routes.job_row, routes.job_source),
+        job_arrays(routes),
         routes.row_vot,
         money_s,
         time_s,

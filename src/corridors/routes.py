@@ -50,6 +50,10 @@ class Routes:
         The pair of each shipper.
     box_group : bool (G,)
         The container group (its flows are also counted in TEU).
+    job_dest_ptr, job_dest : int
+        The markets of job ``j``'s pairs (CSR, derived from ``od_job`` and ``od_dest``):
+        ``job_dest[job_dest_ptr[j]:job_dest_ptr[j + 1]]``. Only the paths to them are read
+        from its tree.
     """
 
     n_corridors: int
@@ -65,6 +69,21 @@ class Routes:
     od_ship: np.ndarray
     ship_od: np.ndarray
     box_group: np.ndarray
+    job_dest_ptr: np.ndarray = dataclasses.field(init=False, repr=False)
+    job_dest: np.ndarray = dataclasses.field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        """Derive each job's markets from its pairs."""
+        J = self.job_row.size
+        dests: list[set[int]] = [set() for _ in range(J)]
+        for o in range(self.od_job.shape[0]):
+            for j in self.od_job[o]:
+                dests[int(j)].add(int(self.od_dest[o]))
+        ptr = np.zeros(J + 1, dtype=np.int64)
+        ptr[1:] = np.cumsum([len(d) for d in dests])
+        flat = np.array([v for d in dests for v in sorted(d)], dtype=np.int64)
+        object.__setattr__(self, "job_dest_ptr", ptr)
+        object.__setattr__(self, "job_dest", flat)
 
     @classmethod
     def build(cls, groups, n_shippers: int, n_corridors: int) -> Routes:

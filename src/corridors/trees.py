@@ -47,6 +47,7 @@ class TreeBuffers:
     pos: np.ndarray
     size: np.ndarray
     inputs: np.ndarray
+    jmask: np.ndarray
 
     @classmethod
     def allocate(cls, n: int, routes: Routes, n_nodes: int) -> TreeBuffers:
@@ -65,6 +66,7 @@ class TreeBuffers:
             np.zeros((n, J, n_nodes), dtype=np.int32),
             np.zeros((n, J, n_nodes), dtype=np.int32),
             np.full((n, 3, n_slots), np.nan),
+            np.zeros((n, J, n_slots), dtype=bool),
         )
 
     def arrays(self) -> tuple:
@@ -81,6 +83,7 @@ class TreeBuffers:
             self.pos,
             self.size,
             self.inputs,
+            self.jmask,
         )
 
 
@@ -143,7 +146,7 @@ class TreeCache:
             if inputs is None:  # unknown: compare every slot
                 inputs = np.full(b.inputs[i].shape, np.nan)
             inputs = np.asarray(inputs, dtype=np.float64)
-            _refresh_trees(self.arrays, weights, masks, inputs, same, r.job_row, r.job_source, b.arrays(), i)
+            _refresh_trees(self.arrays, weights, masks, inputs, same, job_arrays(r), b.arrays(), i)
             return b.pred[i]
         # another router (a peer, for comparison) solves every tree of every call: keeping
         # trees by their certificates is part of our own route-cost core
@@ -152,6 +155,11 @@ class TreeCache:
         b.weights[i] = weights
         b.masks[i] = masks
         return b.pred[i]
+
+
+def job_arrays(routes: Routes) -> tuple:
+    """Each job's row, source and markets, as :func:`_refresh_trees` takes them."""
+    return (routes.job_row, routes.job_source, routes.job_dest_ptr, routes.job_dest)
 
 
 @_kernel
@@ -290,6 +298,64 @@ def _tree_order(tails, p, src, order, pos, size, scratch):
 
 
 @_kernel
+def _relevant_slots(graph, mask, src, dests, out, fw, bw, stack):
+    """Mark in ``out`` the open slots on some path from ``src`` to one of ``dests``.
+
+    A path leaves only the source and nodes paths may pass through (as Dijkstra expands
+    them), and never enters the source. Every path from the source to a market lies in these
+    slots, so the job's paths to its markets are those of its tree grown on them alone.
+    ``fw``, ``bw`` (bool, n_nodes) and ``stack`` (int64, n_nodes) are working space.
+    """
+    indptr, indices, tails, through, in_ptr, in_slots = graph
+    n = fw.shape[0]
+    for v in range(n):
+        fw[v] = False
+        bw[v] = False
+    fw[src] = True
+    stack[0] = src
+    top = 1
+    while top > 0:  # forward: the nodes the source reaches
+        top -= 1
+        u = stack[top]
+        if u != src and not through[u]:
+            continue
+        for slot in range(indptr[u], indptr[u + 1]):
+            v = indices[slot]
+            if mask[slot] and not fw[v]:
+                fw[v] = True
+                stack[top] = v
+                top += 1
+    for i in range(dests.shape[0]):  # backward: the nodes that reach a market
+        v = dests[i]
+        if not bw[v]:
+            bw[v] = True
+            stack[top] = v
+            top += 1
+    while top > 0:
+        top -= 1
+        v = stack[top]
+        for k in range(in_ptr[v], in_ptr[v + 1]):
+            slot = in_slots[k]
+            u = tails[slot]
+            if mask[slot] and not bw[u] and (u == src or through[u]):
+                bw[u] = True
+                stack[top] = u
+                top += 1
+    for slot in range(out.shape[0]):
+        u = tails[slot]
+        v = indices[slot]
+        out[slot] = (
+            mask[slot]
+            and v != src
+            and fw[u]
+            and bw[u]
+            and fw[v]
+            and bw[v]
+            and (u == src or through[u])
+        )
+
+
+@_kernel
 def _beats(tails, p, u, v, slot, nd, dv):
     """Return whether a fresh Dijkstra keeps ``v``'s tree link against the candidate ``slot`` from ``u``.
 
@@ -301,39 +367,38 @@ def _beats(tails, p, u, v, slot, nd, dv):
 
 
 @_kernel
-def _out_links_strict(indptr, indices, tails, mask, w, src, p, d, u):
-    """Return whether every open non-tree link out of ``u`` ends above its head's distance.
+def _out_links_strict(indptr, indices, tails, through, mask, w, src, p, d, nodes, lo, hi):
+    """Return whether every open non-tree link out of ``nodes[lo:hi]`` ends above its head's distance.
 
-    That is, every open link out of ``u`` that is not a tree link, into a node other than
-    the source, ends strictly above the tree's distance of its head (see :func:`_beats`).
+    That is, every open link not in the tree ``p``, out of one of those nodes that the tree
+    reaches and that paths may pass through (or the source), into a node other than the
+    source, ends strictly above the tree's distance ``d`` of its head (see :func:`_beats`).
+    One call checks many nodes: a call per node would cost more than its loop.
     """
-    for slot in range(indptr[u], indptr[u + 1]):
-        v = indices[slot]  # a link into the source never improves it: weights are >= 0
-        if (
-            mask[slot]
-            and v != src
-            and p[v] != slot
-            and not _beats(tails, p, u, v, slot, d[u] + w[slot], d[v])
-        ):
-            return False
+    for i in range(lo, hi):
+        u = nodes[i]
+        du = d[u]
+        if du == np.inf or (u != src and not through[u]):
+            continue
+        for slot in range(indptr[u], indptr[u + 1]):
+            v = indices[slot]
+            nd = du + w[slot]  # the cheapest test first: most links end above
+            if nd > d[v] or not mask[slot] or v == src or p[v] == slot:
+                continue
+            if not _beats(tails, p, u, v, slot, nd, d[v]):
+                return False
     return True
 
 
 @_kernel
-def _strictly_optimal(indptr, indices, tails, through, mask, w, src, p, d):
+def _strictly_optimal(indptr, indices, tails, through, mask, w, src, p, d, all_nodes):
     """Return whether the tree ``p`` with distances ``d`` is the unique shortest-path tree.
 
     It is if every open link not in it, out of a node paths may pass through (or the source)
     and reached by the tree, into a node other than the source, ends strictly above the
-    tree's distance of its head.
+    tree's distance of its head. ``all_nodes`` is ``arange(n_nodes)``.
     """
-    n = d.shape[0]
-    for u in range(n):
-        if d[u] == np.inf or (u != src and not through[u]):
-            continue
-        if not _out_links_strict(indptr, indices, tails, mask, w, src, p, d, u):
-            return False
-    return True
+    return _out_links_strict(indptr, indices, tails, through, mask, w, src, p, d, all_nodes, 0, d.shape[0])
 
 
 @_kernel
@@ -367,16 +432,20 @@ def _subtrees_strict(graph, mask, w, src, p, d, order, pos, size, heads, n_heads
             e = p[x]
             d[x] = d[tails[e]] + w[e]
     for h in range(n_top):
-        for i in range(pos[heads[h]], pos[heads[h]] + size[heads[h]]):
+        lo = pos[heads[h]]
+        hi = lo + size[heads[h]]
+        if not _out_links_strict(indptr, indices, tails, through, mask, w, src, p, d, order, lo, hi):
+            return False
+        for i in range(lo, hi):  # and the links into the subtree's nodes
             x = order[i]
-            if through[x] and not _out_links_strict(indptr, indices, tails, mask, w, src, p, d, x):
-                return False
+            dx = d[x]
             for k in range(in_ptr[x], in_ptr[x + 1]):
                 slot = in_slots[k]
                 u = tails[slot]
-                if d[u] == np.inf or (u != src and not through[u]) or not mask[slot] or p[x] == slot:
+                nd = d[u] + w[slot]
+                if nd > dx or not mask[slot] or p[x] == slot or (u != src and not through[u]):
                     continue
-                if not _beats(tails, p, u, x, slot, d[u] + w[slot], d[x]):
+                if not _beats(tails, p, u, x, slot, nd, dx):
                     return False
     return True
 
@@ -398,33 +467,45 @@ def _copy_entry(src, i, dst, j):
     dst[8][j] = src[8][i]
     dst[9][j] = src[9][i]
     dst[10][j] = src[10][i]
+    dst[11][j] = src[11][i]
 
 
 @_kernel
-def _refresh_trees(graph, weights, masks, inputs, masks_same, job_row, job_source, buf, i, certify=True):
+def _refresh_trees(graph, weights, masks, inputs, masks_same, jobs, buf, i, certify=True):
     """Keep or re-grow every job's tree in place (``pred``), on one thread.
 
-    ``graph`` is :attr:`TreeCache.arrays`, ``buf`` :meth:`TreeBuffers.arrays` and ``i`` the
-    cache's entry in them; ``inputs`` (3, n_slots) the money, time and wait
+    ``graph`` is :attr:`TreeCache.arrays`, ``jobs`` each job's row, source and markets
+    (``job_row, job_source, job_dest_ptr, job_dest``), ``buf`` :meth:`TreeBuffers.arrays`
+    and ``i`` the cache's entry in them; ``inputs`` (3, n_slots) the money, time and wait
     the ``weights`` are made of, and ``masks_same`` whether the caller knows the open links
-    are those of the last call (:func:`_row_changes`). ``dist`` holds each tree's distances and
-    ``strict`` whether the tree was the unique shortest-path tree at the old weights. A
-    strict tree whose row changed only in weights off the tree, on links whose new weight
-    still leaves it strictly best, is kept without further work; one whose tree links
-    changed has the distances of those links' subtrees summed again and the links at their
-    nodes checked (:func:`_subtrees_strict`), and is re-grown if a link beats it (Dijkstra,
-    :mod:`corridors.routing`'s); a tree that was not strict, or that a changed link beats
-    at its old distances, is checked whole (:func:`_strictly_optimal`) and re-grown if that
-    fails; a changed set of open links re-grows the row. Every kept tree is the tree a fresh
-    Dijkstra would return. The new weights and links are stored as
-    the old ones; ``fresh_flag[0]`` (never called: grow every tree) is cleared. Returns the
+    are those of the last call (:func:`_row_changes`).
+
+    A job's tree is grown on its *relevant* slots only (``jmask``: the open slots on some
+    path from its source to one of its markets, :func:`_relevant_slots`, found again when
+    its row's open links change), so weights elsewhere never touch it, and a job whose
+    markets its corridor cannot reach has no slot at all. ``dist`` holds each tree's
+    distances and ``strict`` whether the tree was the unique shortest-path tree of those
+    slots at the old weights; then every path to a market is the unique shortest path of the
+    whole graph (every such path lies in the relevant slots), which any correct Dijkstra on
+    the whole row returns. A tree that is not strict (a tie) is replaced by the tree of a
+    Dijkstra on the row's open links, which is what a fresh solve returns; it is re-grown at
+    the next change. A strict tree whose row changed only in relevant weights off the tree,
+    on links whose new weight still leaves it strictly best, is kept without further work;
+    one whose tree links changed has the distances of those links' subtrees summed again and
+    the links at their nodes checked (:func:`_subtrees_strict`), and is re-grown if a link
+    beats it; a tree that a changed link beats at its old distances is checked whole
+    (:func:`_strictly_optimal`) and re-grown if that fails. So every job's paths to its
+    markets are those a fresh Dijkstra returns. The new weights and links are stored as the
+    old ones; ``fresh_flag[0]`` (never called: grow every tree) is cleared. Returns the
     number of trees that changed (every tree on the first call): 0 means every path is as
-    before.
+    before. With ``certify`` false the kept trees' depth-first orders are not updated (no
+    later call of this entry checks a subtree).
     """
     indptr, indices, tails, through = graph[0], graph[1], graph[2], graph[3]
+    job_row, job_source, job_dest_ptr, job_dest = jobs
     old_weights, old_masks, pred, dist, strict = buf[0][i], buf[1][i], buf[2][i], buf[3][i], buf[4][i]
     fresh_flag, order, reached, pos, size = buf[5][i : i + 1], buf[6][i], buf[7][i], buf[8][i], buf[9][i]
-    old_inputs = buf[10][i]
+    old_inputs, jmask = buf[10][i], buf[11][i]
     fresh = fresh_flag[0]
     state, ptr, changed = _row_changes(
         weights, masks, old_weights, old_masks, inputs, old_inputs, masks_same and not fresh
@@ -438,54 +519,61 @@ def _refresh_trees(graph, weights, masks, inputs, masks_same, job_row, job_sourc
     heads = np.empty(weights.shape[1], dtype=np.int64)
     p_old = np.empty(n, dtype=np.int64)
     scratch = np.empty((3, n + 1), dtype=np.int64)
-    w_row = -1
-    inv = 0.0
-    ring = np.uint64(0)
+    fw = np.empty(n, dtype=np.bool_)
+    bw = np.empty(n, dtype=np.bool_)
+    all_nodes = np.arange(n)
     moved = 0
     for j in range(job_row.shape[0]):
         r = job_row[j]
         src = job_source[j]
         p = pred[j]
         d = dist[j]
-        if not fresh and state[r] == 0:
+        jm = jmask[j]
+        if fresh or state[r] == 2:
+            _relevant_slots(graph, masks[r], src, job_dest[job_dest_ptr[j] : job_dest_ptr[j + 1]], jm, fw, bw, stack)
+        elif state[r] == 0:
             continue
-        if not fresh and state[r] == 1:
-            whole = not strict[j]
+        elif strict[j]:
+            whole = False
             n_heads = 0
-            if not whole:  # only links off the tree changed: their own inequalities decide
-                for i in range(ptr[r], ptr[r + 1]):
-                    slot = changed[i]
-                    u = tails[slot]
-                    if d[u] == np.inf or (u != src and not through[u]):
-                        continue
-                    v = indices[slot]
-                    if v == src:
-                        continue
-                    if p[v] == slot:
-                        heads[n_heads] = v
-                        n_heads += 1
-                    elif not _beats(tails, p, u, v, slot, d[u] + weights[r, slot], d[v]):
-                        whole = True
-                        break
-                if not whole and n_heads == 0:
+            for k in range(ptr[r], ptr[r + 1]):  # only links off the tree changed: their own inequalities decide
+                slot = changed[k]
+                if not jm[slot]:
                     continue
+                u = tails[slot]
+                if d[u] == np.inf:
+                    continue
+                v = indices[slot]
+                if p[v] == slot:
+                    heads[n_heads] = v
+                    n_heads += 1
+                elif not _beats(tails, p, u, v, slot, d[u] + weights[r, slot], d[v]):
+                    whole = True
+                    break
+            if not whole and n_heads == 0:
+                continue
             if not whole:  # tree links changed: the subtrees below them moved
-                if _subtrees_strict(
-                    graph, masks[r], weights[r], src, p, d, order[j], pos[j], size[j], heads, n_heads
-                ):
+                if _subtrees_strict(graph, jm, weights[r], src, p, d, order[j], pos[j], size[j], heads, n_heads):
                     continue
                 # a link beats the tree at its exact new distances: so would it in the whole check
             else:
                 _tree_distances(tails, p, src, weights[r], d, stack)
-                if _strictly_optimal(indptr, indices, tails, through, masks[r], weights[r], src, p, d):
-                    strict[j] = True
-                    reached[j] = _tree_order(tails, p, src, order[j], pos[j], size[j], scratch)
+                if _strictly_optimal(indptr, indices, tails, through, jm, weights[r], src, p, d, all_nodes):
+                    if certify:
+                        reached[j] = _tree_order(tails, p, src, order[j], pos[j], size[j], scratch)
                     continue
-        if r != w_row:
-            inv, ring = routing._masked_weights(weights[r], masks[r], w)
-            w_row = r
+        inv, ring = routing._masked_weights(weights[r], jm, w)
         p_old[:] = p
         routing._dijkstra(ip, ix, w, through, src, d, p, work, inv, ring)
+        # Dijkstra's distances are the tree's sums (each the parent's plus the link's weight), as
+        # the checks sum them
+        strict[j] = _strictly_optimal(indptr, indices, tails, through, jm, weights[r], src, p, d, all_nodes)
+        if strict[j]:
+            if certify:
+                reached[j] = _tree_order(tails, p, src, order[j], pos[j], size[j], scratch)
+        else:  # a tie: the tree a Dijkstra on all the row's open links grows, as a fresh solve
+            inv, ring = routing._masked_weights(weights[r], masks[r], w)
+            routing._dijkstra(ip, ix, w, through, src, d, p, work, inv, ring)
         if fresh:
             moved += 1
         else:
@@ -493,13 +581,6 @@ def _refresh_trees(graph, weights, masks, inputs, masks_same, job_row, job_sourc
                 if p[v] != p_old[v]:
                     moved += 1
                     break
-        # Dijkstra's distances are the tree's sums (each the parent's plus the link's weight), as
-        # the checks sum them; a tree that no later call of this entry will check is not certified
-        strict[j] = certify and _strictly_optimal(
-            indptr, indices, tails, through, masks[r], weights[r], src, p, d
-        )
-        if strict[j]:
-            reached[j] = _tree_order(tails, p, src, order[j], pos[j], size[j], scratch)
     fresh_flag[0] = False
     return moved
 
