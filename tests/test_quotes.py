@@ -7,6 +7,8 @@ import networkx as nx
 import numpy as np
 import pytest
 
+from corridors import quotes
+
 
 @pytest.fixture(scope="module")
 def congested(build_model, ban_closure_events):
@@ -46,19 +48,22 @@ def test_quoted_trees_are_least_cost_by_networkx(congested):
 
 
 def test_the_quote_sums_the_links_money_along_the_quoted_path(congested):
+    """Quoted from the trees the model's quarters left (the last loading round's)."""
     m = congested
-    r, v = m.routes, m.view
-    money_s = v.money[m.layout.slot]
-    pred = m._quote_trees.pred
+    r, v, slot = m.routes, m.view, m.layout.slot
+    money_s = v.money[slot]
+    pred, money, _, _ = quotes.quote_quarter(
+        r, m._quote_trees, money_s, v.time[slot], m.expected_wait[slot], m.layout.bloc_km_s, m._masks
+    )
     for s in range(0, m.n_shippers, 7):
         o = r.ship_od[s]
         for k in range(r.n_corridors):
             p = pred[r.od_job[o, k]]
             node, total = int(r.od_dest[o]), 0.0
             if node != r.od_source[o] and p[node] < 0:
-                assert not np.isfinite(v.quote_money[s, k])
+                assert not np.isfinite(money[s, k])
                 continue
             while node != r.od_source[o]:
                 total += money_s[p[node]]
                 node = int(m.graph.tails[p[node]])
-            assert v.quote_money[s, k] == pytest.approx(total, rel=1e-12), (s, k)
+            assert money[s, k] == pytest.approx(total, rel=1e-12), (s, k)

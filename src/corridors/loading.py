@@ -30,7 +30,7 @@ from corridors.routes import (
     _path_slots,
 )
 from corridors.settling import Settled, _settle_on_paths, settle
-from corridors.trees import TreeBuffers, TreeCache, _copy_entry, _refresh_trees, job_arrays
+from corridors.trees import TreeBuffers, TreeCache, _refresh_trees, job_arrays
 from corridors.vocabulary import QUARTER_DAYS
 
 __all__ = ["load_quarter", "offer", "spread"]
@@ -310,7 +310,6 @@ def _load_fused(
     ship_od,
     row_vot,
     qbuf,
-    rbuf,
     masks,
     masks_same,
     vol,
@@ -340,18 +339,18 @@ def _load_fused(
 ):
     """:func:`offer`, :func:`spread` (re-growing trees where needed) and :func:`settle` in one call.
 
-    The rounds share one tree buffer (entry 0 of ``rbuf``; the quote's is entry 0 of ``qbuf``),
-    and each starts from the trees of the round
-    before, whose weights differ only where the queues moved, and keeps or re-grows them
-    (:func:`_refresh_trees`): the result is the trees a fresh Dijkstra would grow. Each
-    round's paths are kept for :func:`settle`; a round whose trees are those of the round
-    before reuses its paths and loads.
+    The rounds refresh the quote's trees in place (entry 0 of ``qbuf``): each starts from the
+    trees of the call before (the quote's, then the round before's), whose weights differ
+    only where the queues moved, and keeps or re-grows them (:func:`_refresh_trees`): its
+    paths are those a fresh Dijkstra would grow. The next quarter's quote starts from the last
+    round's trees. Each round's paths are kept for :func:`settle`; a round whose trees are
+    those of the round before reuses its paths and loads.
     """
     tails = graph[2]
-    quote_pred = qbuf[2][0]
+    pred = qbuf[2][0]  # the quote's trees, refreshed by each round in place
     n_slots = tails.shape[0]
     loads = np.empty(n_slots)
-    cached = [_path_slots(tails, quote_pred, ra[0], ra[1], ra[2])]
+    cached = [_path_slots(tails, pred, ra[0], ra[1], ra[2])]
     _offer_on_paths(
         cached[0],
         ra,
@@ -384,17 +383,10 @@ def _load_fused(
         wait = _queue_days(loads, cap_s, hard_s)
         if i == 1 or not np.all(wait == last_wait):
             last_wait = wait
-            if i == 1:  # the first round starts from the quote's trees: they differ only in queues
-                _copy_entry(qbuf, 0, rbuf, 0)
             inputs[2] = wait
             weights = _route_weights(money_s, time_s, wait, row_vot)
-            # the last round's trees are replaced by the quote's next quarter: none is checked again
-            last = i == iterations - 1
-            if (
-                _refresh_trees(graph, weights, masks, inputs, masks_same, jobs, rbuf, 0, not last)
-                > 0
-            ):
-                paths = _path_slots(tails, rbuf[2][0], ra[0], ra[1], ra[2])
+            if _refresh_trees(graph, weights, masks, inputs, masks_same, jobs, qbuf, 0) > 0:
+                paths = _path_slots(tails, pred, ra[0], ra[1], ra[2])
                 cached.append(paths)
                 round_loads = np.empty(n_slots)
                 _load_on_paths(paths, ra, offered, round_loads)
@@ -450,8 +442,10 @@ def load_quarter(
 ) -> tuple[np.ndarray, np.ndarray, Settled]:
     """Load the quarter: :func:`offer`, :func:`spread`, :func:`settle`.
 
-    With our Dijkstra all of it is one kernel call; with another router (a benchmark's)
-    the same kernels run one by one from here, with the router's trees. Returns the freight
+    With our Dijkstra all of it is one kernel call, whose rounds refresh ``quote_trees`` in
+    place (``rounds`` and ``round_buffers`` serve another router only); with another router
+    (a benchmark's) the same kernels run one by one from here, with the router's trees, one
+    tree cache a round. Returns the freight
     booked this quarter ``new``, the diverted tonnes per shipper, and the :class:`Settled`.
     """
     g = quote_trees.graph
@@ -517,7 +511,6 @@ def load_quarter(
         routes.ship_od,
         routes.row_vot,
         qb.arrays(),
-        round_buffers.arrays(),
         masks,
         bool(np.array_equal(masks, qb.masks[quote_trees.index])),
         volumes,

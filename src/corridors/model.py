@@ -213,9 +213,9 @@ class CorridorModel(mesa.Model):
         self.routes = L.routes.with_vot(vot)
         self._quote_trees = TreeCache(self.routes, self.graph, router)
         n_rounds = max(self.params.route_iterations - 1, 0)
-        # our Dijkstra's rounds share one buffer (refreshed round after round); another router's
-        # rounds each keep their own trees
-        n_buffers = min(n_rounds, 1) if router is None or router is routing else n_rounds
+        # our Dijkstra's rounds refresh the quote's trees in place; another router's rounds each
+        # keep their own trees
+        n_buffers = 0 if router is None or router is routing else n_rounds
         self._rounds = TreeBuffers.allocate(n_buffers, self.routes, self.graph.n_nodes)
         self._round_trees = [
             TreeCache(self.routes, self.graph, router, buffers=self._rounds, index=i)
@@ -479,7 +479,10 @@ class CorridorModel(mesa.Model):
 
 
 def rebook_quarter(model: CorridorModel, moved: np.ndarray, allowed: np.ndarray) -> np.ndarray:
-    """Re-book ``moved`` freight on the quarter's quoted paths (:func:`corridors.bans.rebook`).
+    """Re-book ``moved`` freight on the paths the model's trees hold (:func:`corridors.bans.rebook`).
+
+    Before a quarter's loading they are its quoted paths; after a step, those of its last
+    loading round (the rounds refresh the quote's trees in place).
 
     Parameters
     ----------

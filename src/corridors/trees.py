@@ -345,13 +345,7 @@ def _relevant_slots(graph, mask, src, dests, out, fw, bw, stack):
         u = tails[slot]
         v = indices[slot]
         out[slot] = (
-            mask[slot]
-            and v != src
-            and fw[u]
-            and bw[u]
-            and fw[v]
-            and bw[v]
-            and (u == src or through[u])
+            mask[slot] and v != src and fw[u] and bw[u] and fw[v] and bw[v] and (u == src or through[u])
         )
 
 
@@ -451,27 +445,7 @@ def _subtrees_strict(graph, mask, w, src, p, d, order, pos, size, heads, n_heads
 
 
 @_kernel
-def _copy_entry(src, i, dst, j):
-    """Copy entry ``i`` of the tree buffers ``src`` into entry ``j`` of ``dst``.
-
-    Both are :meth:`TreeBuffers.arrays`: the same trees, distances, orders and last weights.
-    """
-    dst[0][j] = src[0][i]
-    dst[1][j] = src[1][i]
-    dst[2][j] = src[2][i]
-    dst[3][j] = src[3][i]
-    dst[4][j] = src[4][i]
-    dst[5][j] = src[5][i]
-    dst[6][j] = src[6][i]
-    dst[7][j] = src[7][i]
-    dst[8][j] = src[8][i]
-    dst[9][j] = src[9][i]
-    dst[10][j] = src[10][i]
-    dst[11][j] = src[11][i]
-
-
-@_kernel
-def _refresh_trees(graph, weights, masks, inputs, masks_same, jobs, buf, i, certify=True):
+def _refresh_trees(graph, weights, masks, inputs, masks_same, jobs, buf, i):
     """Keep or re-grow every job's tree in place (``pred``), on one thread.
 
     ``graph`` is :attr:`TreeCache.arrays`, ``jobs`` each job's row, source and markets
@@ -498,8 +472,7 @@ def _refresh_trees(graph, weights, masks, inputs, masks_same, jobs, buf, i, cert
     markets are those a fresh Dijkstra returns. The new weights and links are stored as the
     old ones; ``fresh_flag[0]`` (never called: grow every tree) is cleared. Returns the
     number of trees that changed (every tree on the first call): 0 means every path is as
-    before. With ``certify`` false the kept trees' depth-first orders are not updated (no
-    later call of this entry checks a subtree).
+    before.
     """
     indptr, indices, tails, through = graph[0], graph[1], graph[2], graph[3]
     job_row, job_source, job_dest_ptr, job_dest = jobs
@@ -530,13 +503,16 @@ def _refresh_trees(graph, weights, masks, inputs, masks_same, jobs, buf, i, cert
         d = dist[j]
         jm = jmask[j]
         if fresh or state[r] == 2:
-            _relevant_slots(graph, masks[r], src, job_dest[job_dest_ptr[j] : job_dest_ptr[j + 1]], jm, fw, bw, stack)
+            _relevant_slots(
+                graph, masks[r], src, job_dest[job_dest_ptr[j] : job_dest_ptr[j + 1]], jm, fw, bw, stack
+            )
         elif state[r] == 0:
             continue
         elif strict[j]:
             whole = False
             n_heads = 0
-            for k in range(ptr[r], ptr[r + 1]):  # only links off the tree changed: their own inequalities decide
+            # only links off the tree changed: their own inequalities decide
+            for k in range(ptr[r], ptr[r + 1]):
                 slot = changed[k]
                 if not jm[slot]:
                     continue
@@ -553,14 +529,15 @@ def _refresh_trees(graph, weights, masks, inputs, masks_same, jobs, buf, i, cert
             if not whole and n_heads == 0:
                 continue
             if not whole:  # tree links changed: the subtrees below them moved
-                if _subtrees_strict(graph, jm, weights[r], src, p, d, order[j], pos[j], size[j], heads, n_heads):
+                if _subtrees_strict(
+                    graph, jm, weights[r], src, p, d, order[j], pos[j], size[j], heads, n_heads
+                ):
                     continue
                 # a link beats the tree at its exact new distances: so would it in the whole check
             else:
                 _tree_distances(tails, p, src, weights[r], d, stack)
                 if _strictly_optimal(indptr, indices, tails, through, jm, weights[r], src, p, d, all_nodes):
-                    if certify:
-                        reached[j] = _tree_order(tails, p, src, order[j], pos[j], size[j], scratch)
+                    reached[j] = _tree_order(tails, p, src, order[j], pos[j], size[j], scratch)
                     continue
         inv, ring = routing._masked_weights(weights[r], jm, w)
         p_old[:] = p
@@ -569,8 +546,7 @@ def _refresh_trees(graph, weights, masks, inputs, masks_same, jobs, buf, i, cert
         # the checks sum them
         strict[j] = _strictly_optimal(indptr, indices, tails, through, jm, weights[r], src, p, d, all_nodes)
         if strict[j]:
-            if certify:
-                reached[j] = _tree_order(tails, p, src, order[j], pos[j], size[j], scratch)
+            reached[j] = _tree_order(tails, p, src, order[j], pos[j], size[j], scratch)
         else:  # a tie: the tree a Dijkstra on all the row's open links grows, as a fresh solve
             inv, ring = routing._masked_weights(weights[r], masks[r], w)
             routing._dijkstra(ip, ix, w, through, src, d, p, work, inv, ring)
