@@ -31,8 +31,9 @@ class TreeBuffers:
     ``pred`` and its distances ``dist`` ``(n, J, n_nodes)``, whether it was the unique
     shortest-path tree ``strict`` ``(n, J)``, whether a cache has never been called ``fresh``
     ``(n,)``, and each tree's nodes in depth-first preorder ``order`` (the first ``reached``
-    of them), each node's place ``pos`` in it and the size of its subtree ``size``: a subtree
-    is a run of ``order``. ``inputs`` ``(n, 3, n_slots)`` are the money, travel time and
+    of them; -1: not ordered yet, which is done when a subtree of the tree is first checked),
+    each node's place ``pos`` in it and the size of its subtree ``size``: a subtree is a run of
+    ``order``. ``inputs`` ``(n, 3, n_slots)`` are the money, travel time and
     queue wait per slot the last call's weights were made of.
     """
 
@@ -529,6 +530,8 @@ def _refresh_trees(graph, weights, masks, inputs, masks_same, jobs, buf, i):
             if not whole and n_heads == 0:
                 continue
             if not whole:  # tree links changed: the subtrees below them moved
+                if reached[j] < 0:  # first check of this tree: put it in order
+                    reached[j] = _tree_order(tails, p, src, order[j], pos[j], size[j], scratch)
                 if _subtrees_strict(
                     graph, jm, weights[r], src, p, d, order[j], pos[j], size[j], heads, n_heads
                 ):
@@ -537,17 +540,15 @@ def _refresh_trees(graph, weights, masks, inputs, masks_same, jobs, buf, i):
             else:
                 _tree_distances(tails, p, src, weights[r], d, stack)
                 if _strictly_optimal(indptr, indices, tails, through, jm, weights[r], src, p, d, all_nodes):
-                    reached[j] = _tree_order(tails, p, src, order[j], pos[j], size[j], scratch)
-                    continue
+                    continue  # the same tree: its order, if made, stands
         inv, ring = routing._masked_weights(weights[r], jm, w)
         p_old[:] = p
         routing._dijkstra(ip, ix, w, through, src, d, p, work, inv, ring)
         # Dijkstra's distances are the tree's sums (each the parent's plus the link's weight), as
         # the checks sum them
         strict[j] = _strictly_optimal(indptr, indices, tails, through, jm, weights[r], src, p, d, all_nodes)
-        if strict[j]:
-            reached[j] = _tree_order(tails, p, src, order[j], pos[j], size[j], scratch)
-        else:  # a tie: the tree a Dijkstra on all the row's open links grows, as a fresh solve
+        reached[j] = -1  # ordered only if a later call checks a subtree of it: many are re-grown first
+        if not strict[j]:  # a tie: the tree a Dijkstra on all the row's open links grows, as a fresh solve
             inv, ring = routing._masked_weights(weights[r], masks[r], w)
             routing._dijkstra(ip, ix, w, through, src, d, p, work, inv, ring)
         if fresh:

@@ -183,6 +183,52 @@ def _indicators(arrays, served, load, flow, money, capacity):
     return out
 
 
+@njit(cache=True)
+def _cost_ratio(rows, available, quote_money, premium, subsidy, volumes, russian):
+    """:meth:`QuarterView.russian_cost_ratio` over the shippers ``rows``.
+
+    The volume-weighted geometric mean, over the rows with a finite Russian cost and a finite
+    alternative, of the cheapest alternative's cost over the Russian route's (1.0 if none).
+    """
+    K = quote_money.shape[1]
+    total = 0.0
+    weight = 0.0
+    n = 0
+    for i in range(rows.shape[0]):
+        s = rows[i]
+        own = quote_money[s, russian] + premium[s, russian] - subsidy[s, russian]
+        if not (available[s, russian] and np.isfinite(own)):
+            continue
+        alt = np.inf
+        for k in range(K):
+            if k != russian and available[s, k]:
+                alt = min(alt, quote_money[s, k] + premium[s, k] - subsidy[s, k])
+        if not np.isfinite(alt):
+            continue
+        w = volumes[s]
+        total += w * np.log(max(alt, 1e-9) / max(own, 1e-9))
+        weight += w
+        n += 1
+    if n == 0 or weight <= 0:
+        return 1.0
+    return np.exp(total / weight)
+
+
+@njit(cache=True)
+def _open_share(rows, served, ban_cap, k):
+    """:meth:`QuarterView.open_transit_share` over the shippers ``rows`` and corridor ``k``."""
+    free = 0.0
+    on_k = 0.0
+    for i in range(rows.shape[0]):
+        s = rows[i]
+        total = 0.0
+        for c in range(served.shape[1]):
+            total += served[s, c]
+        free += total * ban_cap[s, k]
+        on_k += served[s, k]
+    return on_k / free if free > 0 else 0.0
+
+
 @dataclass(frozen=True, eq=False)
 class QuarterView:
     """What agents see of a quarter: read-only arrays and a few facts (never the model).
@@ -260,11 +306,8 @@ class QuarterView:
         flow's ban cap on the corridor (``ban_cap``): the part a bans' avoidance has not
         taken off it, which is all a price can win back.
         """
-        k = CORRIDORS.index(corridor)
         rows = self.layout.indicator_arrays[0]  # the transit shippers
-        served = self.served[rows]
-        free = float(served.sum(axis=1) @ self.ban_cap[rows, k])
-        return float(served[:, k].sum() / free) if free > 0 else 0.0
+        return float(_open_share(rows, self.served, self.ban_cap, CORRIDORS.index(corridor)))
 
     def russian_cost_ratio(self, hit: np.ndarray) -> float:
         """Money cost of the cheapest alternative over the Russian route's, for the flows ``hit``.
@@ -272,18 +315,12 @@ class QuarterView:
         Quotes with premiums less subsidies, weighted by this quarter's volumes, over the
         flows (boolean mask over shippers) that can use both; 1.0 if none can.
         """
-        hit = np.flatnonzero(hit)  # the same numbers on the flows hit only (a few rows of many)
-        cost = np.where(
-            self.available[hit], self.quote_money[hit] + self.premium[hit] - self.subsidy[hit], np.inf
-        )
-        rows = np.isfinite(cost[:, _RUSSIAN])
-        alternative = np.delete(cost[rows], _RUSSIAN, axis=1).min(axis=1)
-        ok = np.isfinite(alternative)
-        w = self.volumes[hit[rows]][ok]
-        if not ok.any() or w.sum() <= 0:
-            return 1.0
-        ratio = np.maximum(alternative[ok], 1e-9) / np.maximum(cost[rows, _RUSSIAN][ok], 1e-9)
-        return float(np.exp(np.average(np.log(ratio), weights=w)))
+        return float(
+            _cost_ratio(
+                np.flatnonzero(hit), self.available, self.quote_money, self.premium, self.subsidy,
+                self.volumes, _RUSSIAN,
+            )
+        )  # fmt: skip
 
     def c5_russian_share(self) -> float:
         """Share of the five's own trade served through Russia this quarter."""
