@@ -397,14 +397,17 @@ def _strictly_optimal(indptr, indices, tails, through, mask, w, src, p, d, all_n
 
 
 @_kernel
-def _subtrees_strict(graph, mask, w, src, p, d, order, pos, size, heads, n_heads):
+def _subtrees_strict(graph, mask, w, src, p, d, order, pos, size, heads, n_heads, up, down):
     """Return whether a unique shortest-path tree stays so after some weights changed.
 
     Among the changed weights are the tree links into ``heads[:n_heads]``: only the distances
     in those nodes' subtrees move. They are summed again in place (the same sums as
-    Dijkstra's), and only the links into and out of the subtrees' nodes are
-    checked: a changed link off the tree with neither end in them was checked at distances
-    that did not move (:func:`_refresh_trees` does that first).
+    Dijkstra's), and only links at the nodes whose distance moved are checked: the links out
+    of a node whose distance fell (it may now beat a node's tree link), the links into a node
+    whose distance rose (another link may now beat its tree link). A link whose tail rose or
+    whose head fell is beaten by more than before, and a changed link off the tree with
+    neither end in them was checked at distances that did not move (:func:`_refresh_trees`
+    does that first). ``up`` and ``down`` (int64, n_nodes) are working space.
     """
     indptr, indices, tails, through, in_ptr, in_slots = graph
     for a in range(1, n_heads):  # by place in the preorder: a nested subtree then follows its root's
@@ -421,27 +424,33 @@ def _subtrees_strict(graph, mask, w, src, p, d, order, pos, size, heads, n_heads
             heads[n_top] = heads[h]
             n_top += 1
             end = pos[heads[h]] + size[heads[h]]
+    n_up = 0
+    n_down = 0
     for h in range(n_top):
         for i in range(pos[heads[h]], pos[heads[h]] + size[heads[h]]):
             x = order[i]
             e = p[x]
+            old = d[x]
             d[x] = d[tails[e]] + w[e]
-    for h in range(n_top):
-        lo = pos[heads[h]]
-        hi = lo + size[heads[h]]
-        if not _out_links_strict(indptr, indices, tails, through, mask, w, src, p, d, order, lo, hi):
-            return False
-        for i in range(lo, hi):  # and the links into the subtree's nodes
-            x = order[i]
-            dx = d[x]
-            for k in range(in_ptr[x], in_ptr[x + 1]):
-                slot = in_slots[k]
-                u = tails[slot]
-                nd = d[u] + w[slot]
-                if nd > dx or not mask[slot] or p[x] == slot or (u != src and not through[u]):
-                    continue
-                if not _beats(tails, p, u, x, slot, nd, dx):
-                    return False
+            if d[x] > old:
+                up[n_up] = x
+                n_up += 1
+            elif d[x] < old:
+                down[n_down] = x
+                n_down += 1
+    if not _out_links_strict(indptr, indices, tails, through, mask, w, src, p, d, down, 0, n_down):
+        return False
+    for i in range(n_up):  # the links into the nodes that rose
+        x = up[i]
+        dx = d[x]
+        for k in range(in_ptr[x], in_ptr[x + 1]):
+            slot = in_slots[k]
+            u = tails[slot]
+            nd = d[u] + w[slot]
+            if nd > dx or not mask[slot] or p[x] == slot or (u != src and not through[u]):
+                continue
+            if not _beats(tails, p, u, x, slot, nd, dx):
+                return False
     return True
 
 
@@ -496,6 +505,8 @@ def _refresh_trees(graph, weights, masks, inputs, masks_same, jobs, buf, i):
     fw = np.empty(n, dtype=np.bool_)
     bw = np.empty(n, dtype=np.bool_)
     all_nodes = np.arange(n)
+    up = np.empty(n, dtype=np.int64)
+    down = np.empty(n, dtype=np.int64)
     moved = 0
     for j in range(job_row.shape[0]):
         r = job_row[j]
@@ -533,7 +544,7 @@ def _refresh_trees(graph, weights, masks, inputs, masks_same, jobs, buf, i):
                 if reached[j] < 0:  # first check of this tree: put it in order
                     reached[j] = _tree_order(tails, p, src, order[j], pos[j], size[j], scratch)
                 if _subtrees_strict(
-                    graph, jm, weights[r], src, p, d, order[j], pos[j], size[j], heads, n_heads
+                    graph, jm, weights[r], src, p, d, order[j], pos[j], size[j], heads, n_heads, up, down
                 ):
                     continue
                 # a link beats the tree at its exact new distances: so would it in the whole check
