@@ -74,16 +74,14 @@ class Routes:
 
     def __post_init__(self) -> None:
         """Derive each job's markets from its pairs."""
-        J = self.job_row.size
-        dests: list[set[int]] = [set() for _ in range(J)]
-        for o in range(self.od_job.shape[0]):
-            for j in self.od_job[o]:
-                dests[int(j)].add(int(self.od_dest[o]))
+        J, K = self.job_row.size, self.od_job.shape[1]
+        dests = np.repeat(self.od_dest, K)
+        width = int(dests.max(initial=0)) + 1
+        key = np.unique(self.od_job.ravel() * width + dests)  # the (job, market) pairs, sorted
         ptr = np.zeros(J + 1, dtype=np.int64)
-        ptr[1:] = np.cumsum([len(d) for d in dests])
-        flat = np.array([v for d in dests for v in sorted(d)], dtype=np.int64)
+        np.cumsum(np.bincount(key // width, minlength=J), out=ptr[1:])
         object.__setattr__(self, "job_dest_ptr", ptr)
-        object.__setattr__(self, "job_dest", flat)
+        object.__setattr__(self, "job_dest", (key % width).astype(np.int64))
 
     @classmethod
     def build(cls, groups, n_shippers: int, n_corridors: int) -> Routes:

@@ -34,7 +34,9 @@ class TreeBuffers:
     of them; -1: not ordered yet, which is done when a subtree of the tree is first checked),
     each node's place ``pos`` in it and the size of its subtree ``size``: a subtree is a run of
     ``order``. ``inputs`` ``(n, 3, n_slots)`` are the money, travel time and
-    queue wait per slot the last call's weights were made of.
+    queue wait per slot the last call's weights were made of; ``jmask`` ``(n, J, n_slots)``
+    each job's relevant slots (those its tree is grown on) and ``n_relevant`` ``(n, J)`` how
+    many there are.
     """
 
     weights: np.ndarray
@@ -49,6 +51,7 @@ class TreeBuffers:
     size: np.ndarray
     inputs: np.ndarray
     jmask: np.ndarray
+    n_relevant: np.ndarray
 
     @classmethod
     def allocate(cls, n: int, routes: Routes, n_nodes: int) -> TreeBuffers:
@@ -68,6 +71,7 @@ class TreeBuffers:
             np.zeros((n, J, n_nodes), dtype=np.int32),
             np.full((n, 3, n_slots), np.nan),
             np.zeros((n, J, n_slots), dtype=bool),
+            np.zeros((n, J), dtype=np.int64),
         )
 
     def arrays(self) -> tuple:
@@ -85,6 +89,7 @@ class TreeBuffers:
             self.size,
             self.inputs,
             self.jmask,
+            self.n_relevant,
         )
 
 
@@ -306,6 +311,7 @@ def _relevant_slots(graph, mask, src, dests, out, fw, bw, stack):
     them), and never enters the source. Every path from the source to a market lies in these
     slots, so the job's paths to its markets are those of its tree grown on them alone.
     ``fw``, ``bw`` (bool, n_nodes) and ``stack`` (int64, n_nodes) are working space.
+    Returns how many slots are marked (0: the job reaches none of its markets).
     """
     indptr, indices, tails, through, in_ptr, in_slots = graph
     n = fw.shape[0]
@@ -342,12 +348,15 @@ def _relevant_slots(graph, mask, src, dests, out, fw, bw, stack):
                 bw[u] = True
                 stack[top] = u
                 top += 1
+    count = 0
     for slot in range(out.shape[0]):
         u = tails[slot]
         v = indices[slot]
         out[slot] = (
             mask[slot] and v != src and fw[u] and bw[u] and fw[v] and bw[v] and (u == src or through[u])
         )
+        count += out[slot]
+    return count
 
 
 @_kernel
@@ -488,7 +497,7 @@ def _refresh_trees(graph, weights, masks, inputs, masks_same, jobs, buf, i):
     job_row, job_source, job_dest_ptr, job_dest = jobs
     old_weights, old_masks, pred, dist, strict = buf[0][i], buf[1][i], buf[2][i], buf[3][i], buf[4][i]
     fresh_flag, order, reached, pos, size = buf[5][i : i + 1], buf[6][i], buf[7][i], buf[8][i], buf[9][i]
-    old_inputs, jmask = buf[10][i], buf[11][i]
+    old_inputs, jmask, n_relevant = buf[10][i], buf[11][i], buf[12][i]
     fresh = fresh_flag[0]
     state, ptr, changed = _row_changes(
         weights, masks, old_weights, old_masks, inputs, old_inputs, masks_same and not fresh
@@ -515,10 +524,10 @@ def _refresh_trees(graph, weights, masks, inputs, masks_same, jobs, buf, i):
         d = dist[j]
         jm = jmask[j]
         if fresh or state[r] == 2:
-            _relevant_slots(
+            n_relevant[j] = _relevant_slots(
                 graph, masks[r], src, job_dest[job_dest_ptr[j] : job_dest_ptr[j + 1]], jm, fw, bw, stack
             )
-        elif state[r] == 0:
+        elif state[r] == 0 or n_relevant[j] == 0:  # no change, or no slot toward its markets
             continue
         elif strict[j]:
             whole = False
