@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from corridors.layout import Layout
@@ -10,6 +12,15 @@ from corridors.vocabulary import C5
 
 def test_layout_is_built_once_per_network_and_inputs(network, inputs):
     assert Layout.of(network, inputs) is Layout.of(network, inputs)
+
+
+def test_inputs_that_differ_only_in_sea_rates_share_a_layout(network, inputs):
+    """A layout never reads sea rates: the tuner's sea-rate lever must not rebuild it."""
+    cheaper = inputs.with_sea_rates({8: (900.0, 0.0)})
+    assert cheaper.sea_rate(8) != inputs.sea_rate(8)
+    assert Layout.of(network, cheaper) is Layout.of(network, inputs)
+    other = dataclasses.replace(inputs, trade=inputs.trade.copy())  # other tables: a layout of its own
+    assert Layout.of(network, other) is not Layout.of(network, inputs)
 
 
 def test_layout_arrays_describe_the_network_and_the_trade(network, inputs):

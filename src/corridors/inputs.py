@@ -69,6 +69,17 @@ SEA_RATE_COLUMNS = (
 )
 
 
+class TablesKey:
+    """The identity of an :class:`Inputs`' trade, projects, pipelines and demand index.
+
+    Copies that differ only in their sea rates (:meth:`Inputs.with_sea_rates`) share it, so
+    what is built from those tables alone (a :class:`~corridors.layout.Layout`) is built once
+    for all of them.
+    """
+
+    __slots__ = ("__weakref__",)
+
+
 @dataclass(eq=False)
 class Inputs:
     """Trade flows, projects and quarterly sea rates, checked against the network.
@@ -85,6 +96,8 @@ class Inputs:
     demand_index: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame({"index": [], "year": [], "factor": [], "source": []})
     )
+    # a new key for every Inputs built (dataclasses.replace too): only with_sea_rates shares it
+    tables_key: TablesKey = field(default_factory=TablesKey, init=False, repr=False)
 
     def demand_factors(self) -> tuple[np.ndarray, np.ndarray]:
         """Each trade row's demand index as factors on its 2019 tonnes, one column per year.
@@ -151,13 +164,15 @@ class Inputs:
                 "source": source,
             }
         )
-        return Inputs(
+        out = Inputs(
             trade=self.trade,
             projects=self.projects,
             sea_rates=sea,
             pipelines=self.pipelines,
             demand_index=self.demand_index,
         )
+        out.tables_key = self.tables_key  # the same tables: the same layout
+        return out
 
 
 def _check_sources(

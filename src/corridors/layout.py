@@ -129,11 +129,16 @@ class Layout:
 
     @classmethod
     def of(cls, net: Network, inputs: Inputs) -> Layout:
-        """Return the layout of ``net`` and ``inputs``, built once and kept while both live."""
+        """Return the layout of ``net`` and ``inputs``, built once and kept while both live.
+
+        A layout reads the inputs' trade, projects, pipelines and demand index, never their
+        sea rates: inputs that differ only in sea rates (a scenario's overrides, the tuner's
+        sea-rate lever) share one (:class:`~corridors.inputs.TablesKey`).
+        """
         by_inputs = _LAYOUTS.setdefault(net, weakref.WeakKeyDictionary())
-        layout = by_inputs.get(inputs)
+        layout = by_inputs.get(inputs.tables_key)
         if layout is None:
-            layout = by_inputs[inputs] = cls._build(net, inputs)
+            layout = by_inputs[inputs.tables_key] = cls._build(net, inputs)
         return layout
 
     @classmethod
