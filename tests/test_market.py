@@ -97,3 +97,36 @@ def test_a_ban_through_russia_caps_the_russian_corridor(layout):
 def test_offered_volumes_follow_the_trend_without_deals_or_diversion(layout):
     for t in (0, 12, 40):
         np.testing.assert_allclose(offered_volumes(layout, t, [], {}), layout.trend_volumes(t), rtol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["investment", "shock"])
+def test_a_time_factor_scales_the_whole_time_of_its_links(layout, network, kind):
+    """Travel and dwell (handling, transshipment, borders) alike: a programme that halves a
+    crossing's time halves its dwell too, as the projects' benefits are valued."""
+    from corridors.events import Investment, Shock, apply_edge_events
+
+    edges = tuple(int(e) for e in np.flatnonzero(layout.caspian)[:4])
+    ev = (
+        Investment(start="2019Q1", funder="EU", edges=edges, time_factor=0.5)
+        if kind == "investment"
+        else Shock(start="2019Q1", end="2019Q4", edges=edges, capacity_factor=1.0, time_factor=0.5)
+    )
+    state = EdgeState.base(network)
+    apply_edge_events(network, state, [ev], 0)
+    base = links(layout, network)
+    faster = quarter_links(
+        layout,
+        state,
+        0,
+        sea_rate=(2000.0, 0.0),
+        russia_tariff_factor=1.0,
+        transit_fee_factors=dict.fromkeys(TRANSIT_STATES, 1.0),
+        port_fee_factors=dict.fromkeys(C5, 1.0),
+        border_factors=dict.fromkeys(C5, 1.0),
+        feeder_factor=1.0,
+    )
+    sel = list(edges)
+    assert (network.edges["dwell_h"].to_numpy(float)[sel] > 0).any(), "the test needs links with a dwell"
+    np.testing.assert_allclose(faster.time[sel], 0.5 * base.time[sel], rtol=1e-12)
+    others = np.setdiff1d(np.arange(network.n_edges), edges)
+    np.testing.assert_array_equal(faster.time[others], base.time[others])

@@ -221,8 +221,11 @@ class Sanction(Event):
 class Investment(EdgeSelector, Event):
     """Money for links or a project of ``projects.csv``: capacity or time changes after a lag.
 
-    ``delivery_probability`` < 1 makes a pledge: the model draws once whether it is
-    delivered and how late (``lag_quarters`` plus a geometric delay).
+    ``time_factor`` scales the whole time of the selected links: their travel and their
+    dwell (the handling, transshipment and border time where most of a crossing's time
+    sits), as projects' benefits are valued. ``delivery_probability`` < 1 makes a pledge:
+    the model draws once whether it is delivered and how late (``lag_quarters`` plus a
+    geometric delay).
     """
 
     funder: str
@@ -290,7 +293,10 @@ class RouteClosure(_RouteChange):
 
 @dataclass(frozen=True, kw_only=True)
 class Shock(EdgeSelector, Event):
-    """Capacity of the selected links times ``capacity_factor`` (0 closes them) for a while."""
+    """Capacity of the selected links times ``capacity_factor`` (0 closes them) for a while.
+
+    ``time_factor`` scales their whole time, travel and dwell, as an investment's does.
+    """
 
     capacity_factor: float = 0.5
     time_factor: float = 1.0
@@ -440,7 +446,8 @@ def apply_edge_events(
                 continue
             sel = selected(ev)
             state.capacity_factor[sel] *= ev.capacity_factor
-            state.time_factor[sel] *= ev.time_factor
+            state.time_factor[sel] *= ev.time_factor  # the whole time of the link: travel and dwell
+            state.dwell_factor[sel] *= ev.time_factor
             if ev.opens:
                 state.opened |= sel
             continue
@@ -450,6 +457,7 @@ def apply_edge_events(
             sel = selected(ev)
             state.capacity_factor[sel] *= ev.capacity_factor
             state.time_factor[sel] *= ev.time_factor
+            state.dwell_factor[sel] *= ev.time_factor
         elif isinstance(ev, TariffChange):
             sel = selected(ev)
             state.tariff_factor[sel] *= ev.tariff_factor
