@@ -20,7 +20,7 @@ from corridors.errors import ScenarioError
 from corridors.events import EVENT_TYPES, Event
 from corridors.network import default_data_dir
 from corridors.parameters import Parameters
-from corridors.scenario.locate import Origins, Source, dotted, fail, locate_in, where_of
+from corridors.scenario.locate import PARAMETERS_LISTED, Origins, Source, dotted, fail, locate_in, where_of
 from corridors.scenario.schema import BUDGET_POWERS, SELECTOR_FIELDS, SHIPPER_COUNTRIES, ParameterRef
 from corridors.uncertainty import NUMERIC_PARAMETERS
 from corridors.vocabulary import C5, quarter_index, step_year
@@ -166,9 +166,7 @@ def _check_uncertainty(name: str, dist: Any, origins: Origins) -> None:
     """Check a distribution of a numeric parameter: consistent, and within the parameter's bounds."""
     loc = ("uncertainty", name)
     if name not in NUMERIC_PARAMETERS:
-        close = difflib.get_close_matches(name, NUMERIC_PARAMETERS, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        fail(origins, loc, f"unknown numeric parameter {name!r}{hint}")
+        fail(origins, loc, _not_known("numeric parameter", name, NUMERIC_PARAMETERS, PARAMETERS_LISTED))
     problem = dist.problem()
     if problem is not None:
         fail(origins, (*loc, problem[0]), problem[1])
@@ -198,9 +196,8 @@ def _check_event(spec: BaseModel, loc: tuple, origins: Origins) -> None:
     for name in type(spec).model_fields:
         value = getattr(spec, name)
         if isinstance(value, ParameterRef) and value.parameter not in NUMERIC_PARAMETERS:
-            close = difflib.get_close_matches(value.parameter, NUMERIC_PARAMETERS, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            fail(origins, (*loc, name, "parameter"), f"unknown numeric parameter {value.parameter!r}{hint}")
+            reason = _not_known("numeric parameter", value.parameter, NUMERIC_PARAMETERS, PARAMETERS_LISTED)
+            fail(origins, (*loc, name, "parameter"), reason)
     _check_names(spec, loc, origins)
     edges = getattr(spec, "edges", None) or []
     for j, e in enumerate(edges):
