@@ -74,6 +74,30 @@ BAD_FILES: dict[str, tuple[str, int | None, str, str]] = {
         "events[0].premium_usd_per_t.parameter",
         "unknown numeric parameter 'russia_premium'",
     ),
+    "event_empty_transit.toml": (
+        "",
+        10,
+        "events[0].transit",
+        "unknown controller ''; expected one of AF, AZ",
+    ),
+    "event_unknown_funder.toml": (
+        "",
+        9,
+        "events[0].funder",
+        "unknown funder 'XX'; expected one of AF, AZ, C5, CN, EU, GE, IR, KG, KZ, PK, RU, TJ, TM, TR, US, UZ",
+    ),
+    "event_unknown_sanctioner.toml": (
+        "",
+        9,
+        "events[0].imposed_by",
+        "unknown sanctioning state or bloc 'UN'",
+    ),
+    "event_unknown_subsidy_funder.toml": (
+        "",
+        9,
+        "events[0].funder",
+        "unknown funder 'CNN' (did you mean 'CN'?)",
+    ),
     "event_unknown_project.toml": (
         "",
         10,

@@ -39,7 +39,11 @@ replaced, ``events`` concatenated parent-first unless ``replace_events = true``,
 ``sea_rates`` merged by quarter); ``parameters_file`` applies before the file's own
 ``[parameters]``; dotted overrides apply last. Every problem raises
 :class:`corridors.errors.ScenarioError` with one line: the file, the line where it can be
-known, the dotted field and the reason.
+known, the dotted field and the reason. Every name a file gives (funders, sanctioning
+parties, countries, controllers, corridors, markets, nodes, links, projects, commodities,
+modes, directions, parameters, states, sources) is checked against what the model and its
+packaged data know (:class:`corridors.scenario.checks.Vocabulary`); an unknown one is such an
+error, with the known names, the closest one, or where they are listed.
 
 The package, each module importing only those above it:
 

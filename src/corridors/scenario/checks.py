@@ -20,12 +20,14 @@ from corridors.errors import ScenarioError
 from corridors.events import EVENT_TYPES, Event
 from corridors.network import default_data_dir
 from corridors.parameters import Parameters
-from corridors.scenario.locate import Origins, Source, dotted, fail, locate_in, where_of
-from corridors.scenario.schema import SELECTOR_FIELDS, SHIPPER_COUNTRIES, ParameterRef
+from corridors.scenario.locate import PARAMETERS_LISTED, Origins, Source, dotted, fail, locate_in, where_of
+from corridors.scenario.schema import BUDGET_POWERS, SELECTOR_FIELDS, SHIPPER_COUNTRIES, ParameterRef
 from corridors.uncertainty import NUMERIC_PARAMETERS
-from corridors.vocabulary import quarter_index, step_year
+from corridors.vocabulary import C5, quarter_index, step_year
 
 __all__ = [
+    "BLOC_FUNDER",
+    "NAMED_EVENT_FIELDS",
     "Vocabulary",
     "build_event",
     "check_semantics",
@@ -36,15 +38,42 @@ __all__ = [
 ]
 
 
+BLOC_FUNDER = "C5"
+"""The funder the five's bloc records its projects under (the model's ``BlocAgent``)."""
+
+
 @dataclass(frozen=True)
 class Vocabulary:
-    """What the packaged network and inputs know: nodes, links, projects, controllers."""
+    """What the packaged network and inputs know: the names a scenario file may use.
+
+    Attributes
+    ----------
+    nodes, markets : frozenset of str
+        Node names of nodes.csv, and those of kind ``market``.
+    links : frozenset of str
+        ``"tail>head"`` of every link of edges.csv.
+    countries, controllers : frozenset of str
+        Country codes of the nodes (``XX``, the markets' placeholder, left out), and of the
+        links' controllers.
+    funders : frozenset of str
+        Who may pay for an investment or a subsidy: the powers with a budget (RU, CN, US,
+        EU), the five states, their bloc (``C5``) and every funder of projects.csv's
+        ``funder_hint``.
+    sanctioners : frozenset of str
+        Who may impose a sanction: the powers with a budget and every state of the network.
+    n_edges : int
+        Links of edges.csv (ids ``0..n_edges - 1``).
+    projects : dict
+        Each project of projects.csv: its links and effects.
+    """
 
     nodes: frozenset[str]
     markets: frozenset[str]
     links: frozenset[str]
     countries: frozenset[str]
     controllers: frozenset[str]
+    funders: frozenset[str]
+    sanctioners: frozenset[str]
     n_edges: int
     projects: dict[str, dict[str, Any]]
 
@@ -69,12 +98,17 @@ def vocabulary() -> Vocabulary:
         }
         for row in inputs.projects.to_dict(orient="records")
     }
+    countries = frozenset(nodes["country"]) - {"XX"}
+    controllers = frozenset(edges["controller"])
+    hinted = {f.strip() for hint in inputs.projects["funder_hint"] for f in str(hint).split(";") if f.strip()}
     return Vocabulary(
         nodes=frozenset(nodes["name"]),
         markets=frozenset(nodes.loc[nodes["kind"] == "market", "name"]),
         links=frozenset(edges["tail"] + ">" + edges["head"]),
-        countries=frozenset(nodes["country"]) - {"XX"},
-        controllers=frozenset(edges["controller"]),
+        countries=countries,
+        controllers=controllers,
+        funders=frozenset({*BUDGET_POWERS, *C5, BLOC_FUNDER, *hinted}),
+        sanctioners=frozenset({*BUDGET_POWERS, *countries, *controllers}),
         n_edges=net.n_edges,
         projects=projects,
     )
@@ -102,8 +136,10 @@ def check_semantics(sc: BaseModel, origins: Origins) -> None:
     ------
     ScenarioError
         The first problem: ``report_from`` after ``end_year``, an unknown source key, bounds
-        in the wrong order, an event naming what the network does not know (or selecting no
-        links), a distribution outside its parameter's bounds.
+        in the wrong order, an event naming what the network does not know (a node, link,
+        market, country, controller, funder, sanctioning party or project; see
+        :class:`Vocabulary`) or selecting no links, a distribution outside its parameter's
+        bounds.
     """
     if sc.period.report_from > sc.period.end_year:
         fail(
@@ -130,9 +166,7 @@ def _check_uncertainty(name: str, dist: Any, origins: Origins) -> None:
     """Check a distribution of a numeric parameter: consistent, and within the parameter's bounds."""
     loc = ("uncertainty", name)
     if name not in NUMERIC_PARAMETERS:
-        close = difflib.get_close_matches(name, NUMERIC_PARAMETERS, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        fail(origins, loc, f"unknown numeric parameter {name!r}{hint}")
+        fail(origins, loc, _not_known("numeric parameter", name, NUMERIC_PARAMETERS, PARAMETERS_LISTED))
     problem = dist.problem()
     if problem is not None:
         fail(origins, (*loc, problem[0]), problem[1])
@@ -162,36 +196,9 @@ def _check_event(spec: BaseModel, loc: tuple, origins: Origins) -> None:
     for name in type(spec).model_fields:
         value = getattr(spec, name)
         if isinstance(value, ParameterRef) and value.parameter not in NUMERIC_PARAMETERS:
-            close = difflib.get_close_matches(value.parameter, NUMERIC_PARAMETERS, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            fail(origins, (*loc, name, "parameter"), f"unknown numeric parameter {value.parameter!r}{hint}")
-    checks: list[tuple[str, Callable[[], frozenset[str] | tuple[str, ...]], str]] = [
-        ("links", lambda: vocabulary().links, "link"),
-        ("nodes", lambda: vocabulary().nodes, "node"),
-        ("controllers", lambda: vocabulary().controllers, "controller"),
-        ("markets", lambda: vocabulary().markets, "market node"),
-        ("shipper_countries", lambda: SHIPPER_COUNTRIES, "shipper country"),
-        ("countries", lambda: vocabulary().countries, "country"),
-    ]
-    for name, allowed_of, label in checks:
-        values = getattr(spec, name, None)
-        if not values:
-            continue
-        allowed = allowed_of()
-        for j, v in enumerate(values):
-            if v not in allowed:
-                hint = "; links are 'tail>head' with node names" if name == "links" else ""
-                fail(origins, (*loc, name, j), _not_known(label, v, allowed) + hint)
-    single = [
-        ("transit", lambda: vocabulary().controllers, "controller"),
-        ("buyer", lambda: vocabulary().markets, "market node"),
-        ("country", lambda: SHIPPER_COUNTRIES, "shipper country"),
-        ("project", lambda: tuple(vocabulary().projects), "project of projects.csv"),
-    ]
-    for name, allowed_of, label in single:
-        value = getattr(spec, name, None)
-        if value and value not in allowed_of():
-            fail(origins, (*loc, name), _not_known(label, value, allowed_of()))
+            reason = _not_known("numeric parameter", value.parameter, NUMERIC_PARAMETERS, PARAMETERS_LISTED)
+            fail(origins, (*loc, name, "parameter"), reason)
+    _check_names(spec, loc, origins)
     edges = getattr(spec, "edges", None) or []
     for j, e in enumerate(edges):
         n = vocabulary().n_edges
@@ -209,12 +216,57 @@ def _check_event(spec: BaseModel, loc: tuple, origins: Origins) -> None:
             fail(origins, loc, f"{kind} selects no links: give one of {need}")
 
 
-def _not_known(label: str, value: Any, allowed: Any) -> str:
+# Event fields that name something, -> (the known names, what one is called, where to find
+# them when they are too many to list). Value sets fixed in code (commodities, corridors,
+# modes, directions) are the schema's (``Literal``); these depend on the packaged data.
+_NameSet = Callable[[], frozenset[str] | tuple[str, ...]]
+_NAMED_LISTS: dict[str, tuple[_NameSet, str, str]] = {
+    "links": (lambda: vocabulary().links, "link", "see the links of edges.csv"),
+    "nodes": (lambda: vocabulary().nodes, "node", "see the names of nodes.csv"),
+    "controllers": (lambda: vocabulary().controllers, "controller", ""),
+    "markets": (lambda: vocabulary().markets, "market node", ""),
+    "shipper_countries": (lambda: SHIPPER_COUNTRIES, "shipper country", ""),
+    "countries": (lambda: vocabulary().countries, "country", ""),
+}
+_NAMED_FIELDS: dict[str, tuple[_NameSet, str, str]] = {
+    "funder": (lambda: vocabulary().funders, "funder", ""),
+    "imposed_by": (lambda: vocabulary().sanctioners, "sanctioning state or bloc", ""),
+    "transit": (lambda: vocabulary().controllers, "controller", ""),
+    "buyer": (lambda: vocabulary().markets, "market node", ""),
+    "country": (lambda: SHIPPER_COUNTRIES, "shipper country", ""),
+    "project": (lambda: tuple(vocabulary().projects), "project of projects.csv", "see projects.csv"),
+}
+NAMED_EVENT_FIELDS: tuple[str, ...] = (*_NAMED_LISTS, *_NAMED_FIELDS)
+"""The event fields checked against the packaged network and inputs by :func:`check_semantics`."""
+
+
+def _check_names(spec: BaseModel, loc: tuple, origins: Origins) -> None:
+    """Check every name an event gives is known; an optional name left empty (``project = ""``) is unset."""
+    fields = type(spec).model_fields
+    for name, (allowed_of, label, see) in _NAMED_LISTS.items():
+        for j, v in enumerate(getattr(spec, name, None) or ()):
+            if v not in allowed_of():
+                form = "; links are 'tail>head' with node names" if name == "links" else ""
+                fail(origins, (*loc, name, j), _not_known(label, v, allowed_of(), see) + form)
+    for name, (allowed_of, label, see) in _NAMED_FIELDS.items():
+        if name not in fields:
+            continue
+        value = getattr(spec, name)
+        if value == "" and not fields[name].is_required():
+            continue
+        if value not in allowed_of():
+            fail(origins, (*loc, name), _not_known(label, value, allowed_of(), see))
+
+
+def _not_known(label: str, value: Any, allowed: Any, see: str = "") -> str:
+    """Return why a name is unknown: the closest known one, else all of them, else where they are."""
     allowed = sorted(allowed)
     close = difflib.get_close_matches(str(value), allowed, n=1)
-    if len(allowed) <= 20 and not close:
+    if close:
+        return f"unknown {label} {value!r} (did you mean {close[0]!r}?)"
+    if len(", ".join(allowed)) <= 160:
         return f"unknown {label} {value!r}; expected one of {', '.join(allowed)}"
-    return f"unknown {label} {value!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+    return f"unknown {label} {value!r}" + (f"; {see}" if see else "")
 
 
 def build_event(spec: BaseModel, i: int, params: Parameters, origins: Origins) -> Event:

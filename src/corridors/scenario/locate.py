@@ -306,7 +306,13 @@ def unknown_key(parent: tuple, key: Any, allowed: list[str]) -> str:
     close = difflib.get_close_matches(str(key), allowed, n=1)
     if len(allowed) <= 8 or (not close and len(allowed) <= 20):
         return f"unknown {what} {key!r}; expected one of {', '.join(allowed)}"
-    return f"unknown {what} {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+    if close:
+        return f"unknown {what} {key!r} (did you mean {close[0]!r}?)"
+    return f"unknown {what} {key!r}" + (f"; {PARAMETERS_LISTED}" if what == "parameter" else "")
+
+
+PARAMETERS_LISTED = "see `corridors schema` for the parameters"
+"""Where the parameters' names are listed, for an unknown one with no close match."""
 
 
 _TYPE_WORDS = {

@@ -243,7 +243,7 @@ _EVENT_FIELD_DOCS = {
     "controllers": "Links controlled by these states (ISO codes).",
     "modes": "Links of these modes.",
     "corridors": "Links of these corridors.",
-    "imposed_by": "Who imposes the sanction (EU, US, ...).",
+    "imposed_by": "Who imposes the sanction: RU, CN, US, EU or a state of the network (ISO code).",
     "transit": "Controller whose links the sanction hits (e.g. RU).",
     "commodities": "Commodities affected (empty: all).",
     "directions": "Directions affected: export, import, transit (empty: all).",
@@ -252,7 +252,9 @@ _EVENT_FIELD_DOCS = {
     "premium_usd_per_t": "Premium per tonne, USD.",
     "ban": "A ban on the affected share instead of a premium.",
     "share": "Share of the matching flow affected, in [0, 1].",
-    "funder": "Who pays.",
+    "funder": (
+        "Who pays: RU, CN, US, EU, one of the five, their bloc C5, or a funder of projects.csv's funder_hint."
+    ),
     "project": "A project id of projects.csv; its links and effects fill the fields left unset.",
     "amount_usd_m": "Money, USD million.",
     "capacity_factor": "Factor on the capacity of the links.",
@@ -267,8 +269,8 @@ _EVENT_FIELD_DOCS = {
     "handling_factor": "Factor on handling charges of the links.",
     "usd_per_t": "Subsidy per tonne, USD.",
     "share_of_price": "Cap of the subsidy as a share of the corridor's price.",
-    "buyer": "Market node that takes the exports.",
-    "country": "Exporting country.",
+    "buyer": "Market node that takes the exports (a node of kind market, e.g. market_eu).",
+    "country": "Exporting country: one of the five or CN.",
     "commodity": "Commodity exported.",
 }
 # Value sets fixed in code; data-dependent ones (nodes, links, projects) are checked after validation.
