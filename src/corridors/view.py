@@ -188,11 +188,12 @@ def _cost_ratio(rows, available, quote_money, premium, subsidy, volumes, russian
     """:meth:`QuarterView.russian_cost_ratio` over the shippers ``rows``.
 
     The volume-weighted geometric mean, over the rows with a finite Russian cost and a finite
-    alternative, of the cheapest alternative's cost over the Russian route's (1.0 if none).
+    alternative, of the cheapest alternative's cost over the Russian route's (1.0 if none):
+    ``numpy.average`` of the logs, its two sums numpy's (:func:`pairwise_sum`).
     """
     K = quote_money.shape[1]
-    total = 0.0
-    weight = 0.0
+    logs = np.empty(rows.shape[0])
+    weights = np.empty(rows.shape[0])
     n = 0
     for i in range(rows.shape[0]):
         s = rows[i]
@@ -205,28 +206,40 @@ def _cost_ratio(rows, available, quote_money, premium, subsidy, volumes, russian
                 alt = min(alt, quote_money[s, k] + premium[s, k] - subsidy[s, k])
         if not np.isfinite(alt):
             continue
-        w = volumes[s]
-        total += w * np.log(max(alt, 1e-9) / max(own, 1e-9))
-        weight += w
+        logs[n] = np.log(max(alt, 1e-9) / max(own, 1e-9))
+        weights[n] = volumes[s]
         n += 1
-    if n == 0 or weight <= 0:
+    if n == 0:
         return 1.0
-    return np.exp(total / weight)
+    total = pairwise_sum(weights, 0, n)
+    if total <= 0:
+        return 1.0
+    for i in range(n):
+        logs[i] *= weights[i]
+    return np.exp(pairwise_sum(logs, 0, n) / total)
 
 
 @njit(cache=True)
 def _open_share(rows, served, ban_cap, k):
-    """:meth:`QuarterView.open_transit_share` over the shippers ``rows`` and corridor ``k``."""
-    free = 0.0
-    on_k = 0.0
-    for i in range(rows.shape[0]):
+    """:meth:`QuarterView.open_transit_share` over the shippers ``rows`` and corridor ``k``.
+
+    Its sums are numpy's (:func:`pairwise_sum`), and the freight free to use ``k`` a dot
+    product as numpy's ``@`` (BLAS).
+    """
+    n, K = rows.shape[0], served.shape[1]
+    totals = np.empty(n)
+    caps = np.empty(n)
+    on_k = np.empty(n)
+    row = np.empty(K)
+    for i in range(n):
         s = rows[i]
-        total = 0.0
-        for c in range(served.shape[1]):
-            total += served[s, c]
-        free += total * ban_cap[s, k]
-        on_k += served[s, k]
-    return on_k / free if free > 0 else 0.0
+        for c in range(K):
+            row[c] = served[s, c]
+        totals[i] = pairwise_sum(row, 0, K)
+        caps[i] = ban_cap[s, k]
+        on_k[i] = served[s, k]
+    free = np.dot(totals, caps)
+    return pairwise_sum(on_k, 0, n) / free if free > 0 else 0.0
 
 
 @dataclass(frozen=True, eq=False)
