@@ -20,20 +20,20 @@ from corridors.kernel_cache import drop_stale
 
 drop_stale()  # before any kernel loads from numba's cache: a kernel compiles in those it calls
 
-from corridors import plots  # noqa: E402
-from corridors._version import __version__  # noqa: E402
-from corridors.errors import CorridorsError, DataError, ScenarioError  # noqa: E402
-from corridors.events import Event  # noqa: E402
-from corridors.experiments.ensemble import Sensitivity, run_ensemble, run_one, sensitivity, sweep  # noqa: E402
-from corridors.experiments.executors import Execution  # noqa: E402
-from corridors.experiments.runs import run  # noqa: E402
-from corridors.known_events import baseline_events  # noqa: E402
-from corridors.network import Network, load_network  # noqa: E402
-from corridors.parameters import Parameters  # noqa: E402
-from corridors.plots import compare  # noqa: E402
-from corridors.results import EnsembleResults, Results, load_ensemble, load_results  # noqa: E402
-from corridors.scenario import Scenario, find_scenario, load_scenario, scenario_dir  # noqa: E402
-from corridors.tuning import Tuner  # noqa: E402
+from corridors import plots
+from corridors._version import __version__
+from corridors.errors import CorridorsError, DataError, ScenarioError
+from corridors.events import Event
+from corridors.experiments.ensemble import Sensitivity, run_ensemble, run_one, sensitivity, sweep
+from corridors.experiments.executors import Execution
+from corridors.experiments.runs import run
+from corridors.known_events import baseline_events
+from corridors.network import Network, load_network
+from corridors.parameters import Parameters
+from corridors.plots import compare
+from corridors.results import EnsembleResults, Results, load_ensemble, load_results
+from corridors.scenario import Scenario, find_scenario, load_scenario, scenario_dir
+from corridors.tuning import Tuner
 
 __all__ = [
     "CorridorsError",

@@ -157,9 +157,8 @@ class Layout:
         head_country = e["head"].map(node_country).to_numpy()
         tail_kind = e["tail"].map(node_kind).to_numpy()
         head_kind = e["head"].map(node_kind).to_numpy()
-        caspian = (gateway == _MIDDLE) & np.isin(mode, ("ferry", "sea"))
+        caspian, is_crude_only = _caspian_and_crude_only(e)
         carries_containers = e["commodities"].map(lambda c: "containers" in c).to_numpy(bool)
-        is_crude_only = e["commodities"].map(lambda c: tuple(c) == ("crude",)).to_numpy(bool)
         tanker_exit = (mode == "sea") & is_crude_only
         bloc_of = np.array([CONTROLLER_BLOC.get(c, "neutral") for c in controller])
         km = np.maximum(net.length_km, 1.0)
@@ -417,6 +416,13 @@ class Layout:
         return hit
 
 
+def _caspian_and_crude_only(edges) -> tuple[np.ndarray, np.ndarray]:
+    """Return the Caspian crossings (the Middle Corridor's sea and ferry gateways) and the crude-only links."""
+    mode = edges["mode"].to_numpy(str)
+    caspian = (edges["gateway"].to_numpy() == _MIDDLE) & np.isin(mode, ("ferry", "sea"))
+    return caspian, edges["commodities"].map(lambda c: tuple(c) == ("crude",)).to_numpy(bool)
+
+
 OBSERVED_EDGE_SETS: dict[str, str] = {
     "kz_caspian_crude": "the crude-only Caspian crossings from or to a Kazakh seaport (the Aktau tankers)",
     "baku_caspian": "the Caspian crossings from or to an Azerbaijani seaport (Baku-Alat): ferries, feeders, tankers",
@@ -466,8 +472,7 @@ def observed_edges(net: Network) -> dict[str, tuple[int, ...]]:
     tk, hk = e["tail"].map(kind).to_numpy(str), e["head"].map(kind).to_numpy(str)
     mode = e["mode"].to_numpy(str)
     rail = mode == "rail"
-    caspian = (e["gateway"].to_numpy() == CORRIDORS.index("middle")) & np.isin(mode, ("ferry", "sea"))
-    crude_only = e["commodities"].map(lambda c: tuple(c) == ("crude",)).to_numpy(bool)
+    caspian, crude_only = _caspian_and_crude_only(e)
 
     def port_end(c: str) -> np.ndarray:
         return ((tc == c) & (tk == "seaport")) | ((hc == c) & (hk == "seaport"))

@@ -308,8 +308,8 @@ def policy_terms(
     A sanction acts on the shippers its filters select, on the corridors whose route
     crosses the sanctioned state's bloc; a ban caps the flow at ``1 - share``, otherwise a
     premium of ``premium_usd_per_t * share``. An ``evolving`` sanction's share this quarter
-    is ``evolving_share`` (the EU agent's avoidance of Russian transit), at most its own. A subsidy pays up to its USD/t, within its
-    share of the quoted price. China's own subsidy supports China-Europe transit by rail
+    is ``evolving_share`` (the EU agent's avoidance of Russian transit), at most its own. A
+    subsidy pays up to its USD/t, within its share of the quoted price. China's own subsidy supports China-Europe transit by rail
     (within 30% of the price); the US secondary sanctions price the five's trade through
     Russia. The political cost is ``political_weight`` USD/t per unit of the route's
     tonne-km share in blocs the shipper's state is not aligned with (``misalignment``).
