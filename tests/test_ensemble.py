@@ -255,6 +255,12 @@ def _sweep_command(out: Path) -> list[str]:
             "--set", f"period.end_year={END}", "--workers", "1", "--out", str(out)]  # fmt: skip
 
 
+def _finished_runs(runs: Path) -> list[Path]:
+    """The run files a sweep has finished: pathlib's glob also matches the hidden temporary files
+    (``.run-…parquet``) a killed sweep may leave half written."""
+    return sorted(runs.glob("run-*.parquet"))
+
+
 def test_a_sweep_killed_part_way_resumes_and_runs_everything_once(tmp_path):
     import psutil
 
@@ -266,13 +272,13 @@ def test_a_sweep_killed_part_way_resumes_and_runs_everything_once(tmp_path):
     children: list = []
     while time.monotonic() < deadline and proc.poll() is None:
         children = children or psutil.Process(proc.pid).children(recursive=True)
-        if runs.is_dir() and len(list(runs.glob("*.parquet"))) >= 3:
+        if runs.is_dir() and len(_finished_runs(runs)) >= 3:
             break
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=30)
     assert proc.returncode == -signal.SIGKILL
-    finished = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in runs.glob("*.parquet")}
+    finished = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in _finished_runs(runs)}
     assert 3 <= len(finished) < 12, "the sweep must be killed part-way"
     assert not (out / "corridors.parquet").exists()
     # the worker processes do not outlive the killed sweep
@@ -281,7 +287,7 @@ def test_a_sweep_killed_part_way_resumes_and_runs_everything_once(tmp_path):
 
     again = subprocess.run(_sweep_command(out), env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
-    after = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in runs.glob("*.parquet")}
+    after = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in _finished_runs(runs)}
     assert len(after) == 12
     assert not list(runs.glob(".*")), "temporary files of the killed sweep are cleared"
     assert {k: after[k] for k in finished} == finished  # finished runs were not run again
