@@ -322,10 +322,10 @@ def test_route_closure_of_links(network):
 
 
 def test_route_opening_of_a_corridor(network):
-    assert not network.corridors["trans_afghan"].enabled
-    opening = RouteOpening(start=2030, corridor="trans_afghan")
-    assert not state_at(network, [opening], quarter_index("2029Q4")).corridor_open["trans_afghan"]
-    assert state_at(network, [opening], quarter_index("2030Q1")).corridor_open["trans_afghan"]
+    assert not network.corridors["iranian"].enabled
+    opening = RouteOpening(start=2030, corridor="iranian")
+    assert not state_at(network, [opening], quarter_index("2029Q4")).corridor_open["iranian"]
+    assert state_at(network, [opening], quarter_index("2030Q1")).corridor_open["iranian"]
 
 
 def test_later_events_override_earlier_ones_in_list_order(network):

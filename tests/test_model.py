@@ -196,13 +196,18 @@ def test_served_flow_never_exceeds_hard_capacity(traced):
 
 
 def test_disabled_corridors_carry_nothing(traced):
-    """Corridors that are not enabled (Iranian, Trans-Afghan in the packaged data) and never opened."""
+    """Corridors that are not enabled (Iranian in the packaged data) and never opened, and the
+    Trans-Afghan links to Pakistan, which start closed (``opens_year``, A-afghan-opening)."""
     m = traced.model
     disabled = [c for c in CORRIDORS if not m.net.corridors[c].enabled]
-    assert {"iranian", "trans_afghan"} <= set(disabled)
+    assert "iranian" in disabled
     for c in disabled:
         assert (m.rec["served"][:, :, K[c]] == 0).all(), c
         assert (m.rec["edge_flow"][:, m.gateway == K[c]] == 0).all(), c
+    e = m.net.edges
+    to_pakistan = ((m.gateway == K["trans_afghan"]) & e["opens_year"].notna()).to_numpy()
+    assert to_pakistan.sum() == 4
+    assert (m.rec["edge_flow"][:, to_pakistan] == 0).all()
 
 
 def test_no_flow_on_a_closed_corridor(traces):

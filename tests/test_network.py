@@ -256,8 +256,13 @@ def test_units(net):
 def test_corridors_and_their_state(net):
     assert tuple(net.corridors) == CORRIDORS == tuple(CORRIDORS_DOC)
     assert not net.corridors["iranian"].enabled
-    assert not net.corridors["trans_afghan"].enabled
-    assert net.enabled_corridors == ("russian", "chinese", "middle", "sea")
+    # trans_afghan is open as far as Afghanistan (Termez-Hairatan, A-demand-afghan); its
+    # Afghanistan-Pakistan links start closed (opens_year, A-afghan-opening)
+    assert net.corridors["trans_afghan"].enabled
+    assert net.enabled_corridors == ("russian", "chinese", "middle", "sea", "trans_afghan")
+    pakistan = net.edges.loc[list(net.corridors["trans_afghan"].gateways)]
+    pakistan = pakistan[(pakistan["tail"] == "peshawar") | (pakistan["head"] == "peshawar")]
+    assert len(pakistan) == 4 and pakistan["opens_year"].notna().all()
     for name, c in net.corridors.items():
         assert c.gateways == tuple(CORRIDORS_DOC[name]["gateways"])
         assert c.markets == tuple(CORRIDORS_DOC[name]["markets"])
@@ -312,7 +317,11 @@ def test_commodity_masks_follow_the_commodities_column(net):
 
 @pytest.mark.parametrize("corridor", CORRIDORS)
 def test_paths_never_use_another_corridors_gateway(net, corridor):
-    """From each C5 capital to each market of the corridor (corridors.toml), at free flow."""
+    """From each C5 capital to each market of the corridor (corridors.toml), at free flow.
+
+    On the 2019 links, and for trans_afghan on those of 2026, when its Torkham road to Pakistan
+    opens (``opens_year``, A-afghan-opening).
+    """
     k = CORRIDORS.index(corridor)
     sources = net.node_ids(C5_CAPITALS)
     dist, pred = routing.shortest_paths(
@@ -320,7 +329,9 @@ def test_paths_never_use_another_corridors_gateway(net, corridor):
         net.indices,
         generalised_cost(net),
         sources,
-        edge_mask=net.edge_mask(corridor, commodity="containers", year=2019),
+        edge_mask=net.edge_mask(
+            corridor, commodity="containers", year=2026 if corridor == "trans_afghan" else 2019
+        ),
         through_mask=net.through_mask,
     )
     markets = CORRIDORS_DOC[corridor]["markets"]
@@ -333,6 +344,34 @@ def test_paths_never_use_another_corridors_gateway(net, corridor):
             owners = net.gateway_of[slot_edges(net, slots)]
             assert set(owners.tolist()) <= {-1, k}, f"{corridor}: {origin} -> {market} uses {owners}"
             assert (owners == k).any(), f"{corridor}: {origin} -> {market} crosses no own gateway"
+
+
+def test_trans_afghan_reaches_afghanistan_from_the_start_and_south_asia_once_opened(net):
+    """Termez-Hairatan is open from 2019 (trade with Afghanistan, A-demand-afghan); the
+    Afghanistan-Pakistan links only from their ``opens_year`` (A-afghan-opening)."""
+    sources = net.node_ids(C5_CAPITALS)
+    afghanistan, south_asia = net.node_id("market_afghanistan"), net.node_id("market_south_asia")
+    for year, reaches_south_asia in ((2019, False), (2025, False), (2026, True)):
+        dist, _ = routing.shortest_paths(
+            net.indptr,
+            net.indices,
+            generalised_cost(net),
+            sources,
+            edge_mask=net.edge_mask("trans_afghan", commodity="grain_cotton", year=year),
+            through_mask=net.through_mask,
+        )
+        assert np.isfinite(dist[:, afghanistan]).all(), year
+        assert np.isfinite(dist[:, south_asia]).any() == reaches_south_asia, year
+    for corridor in ("russian", "chinese", "middle", "sea"):  # Afghanistan lies beyond trans_afghan only
+        dist, _ = routing.shortest_paths(
+            net.indptr,
+            net.indices,
+            generalised_cost(net),
+            sources,
+            edge_mask=net.edge_mask(corridor),
+            through_mask=net.through_mask,
+        )
+        assert not np.isfinite(dist[:, afghanistan]).any(), corridor
 
 
 def test_market_nodes_are_not_crossed(net):
