@@ -22,6 +22,7 @@ from corridors.events import (
     TariffChange,
     active_of,
     apply_edge_events,
+    fleet_crossings,
 )
 from corridors.known_events import baseline_events
 from corridors.vocabulary import CORRIDORS, quarter_index
@@ -252,7 +253,9 @@ def test_shock_halves_capacity_only_in_its_quarters(network):
         st = state_at(network, [shock], step)
         inside = shock.active(step)
         assert inside == (quarter_index("2022Q2") <= step <= quarter_index("2022Q3"))
-        np.testing.assert_array_equal(st.capacity_factor[sel], 0.5 if inside else 1.0)
+        fleet = fleet_crossings(network)  # slower turnaround: fewer sailings
+        np.testing.assert_array_equal(st.capacity_factor[sel & ~fleet], 0.5 if inside else 1.0)
+        np.testing.assert_array_equal(st.capacity_factor[sel & fleet], 0.5 / 1.2 if inside else 1.0)
         np.testing.assert_array_equal(st.time_factor[sel], 1.2 if inside else 1.0)
         assert (st.capacity_factor[~sel] == 1.0).all()
 
@@ -275,8 +278,35 @@ def test_investment_acts_from_start_plus_lag(network):
     first = quarter_index("2022Q1") + 3
     for step in range(quarter_index("2021Q4"), first + 4):
         st = state_at(network, [inv], step)
-        np.testing.assert_array_equal(st.capacity_factor[sel], 2.0 if step >= first else 1.0)
+        fleet = fleet_crossings(network)  # faster turnaround: more sailings
+        np.testing.assert_array_equal(st.capacity_factor[sel & ~fleet], 2.0 if step >= first else 1.0)
+        np.testing.assert_array_equal(st.capacity_factor[sel & fleet], 2.0 / 0.8 if step >= first else 1.0)
         np.testing.assert_array_equal(st.time_factor[sel], 0.8 if step >= first else 1.0)
+
+
+def test_a_time_factor_on_a_fleet_crossing_scales_its_sailings(network):
+    """The ferries' and feeders' capacity is their sailings: a faster turnaround adds tonnes.
+
+    A time cut on the Caspian crossings from Aktau divides the ferries' and feeders'
+    capacity by the factor; the crude tankers' agreed throughput and the rail links to the
+    port keep theirs.
+    """
+    fleet = fleet_crossings(network)
+    e = network.edges
+    assert set(np.flatnonzero(fleet)) == set(range(122, 130))  # rail ferries 122-127, feeders 128/129
+    inv = Investment(start="2022Q1", funder="EU", nodes=("aktau",), time_factor=0.5)
+    sel = inv.select(network)
+    st = state_at(network, [inv], quarter_index("2022Q1"))
+    np.testing.assert_array_equal(st.time_factor[sel], 0.5)
+    np.testing.assert_array_equal(st.dwell_factor[sel], 0.5)
+    np.testing.assert_array_equal(st.capacity_factor[sel & fleet], 2.0)
+    others = sel & ~fleet
+    assert (
+        set(e.loc[others, "mode"]) == {"rail", "sea"}
+        and (e.loc[others & (e["mode"] == "sea").to_numpy(), "commodities"].map(tuple) == ("crude",)).all()
+    )
+    np.testing.assert_array_equal(st.capacity_factor[others], 1.0)
+    assert (st.capacity_factor[~sel] == 1.0).all()
 
 
 def test_investment_with_end_stops(network):

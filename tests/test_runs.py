@@ -318,3 +318,53 @@ def test_write_run_writes_the_resolved_scenario_with_overrides(tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["overrides"] == {"period.end_year": 2020, "seed": 9}
     pd.testing.assert_frame_equal(pd.read_parquet(out / "corridors.parquet"), res.corridors, check_exact=True)
+
+
+# ----------------------------------------------------------------------- composed scenarios
+
+_PIVOT_PARTS = ("us_c5_partnership", "eu_global_gateway", "c5_bloc", "sanctions_tighter")
+
+
+def _own(name: str) -> tuple[list[str], dict]:
+    """A shipped scenario's own events (after the baseline's history) and parameters as the file gives them."""
+    sc, base = load_scenario(scenario_dir() / f"{name}.toml"), load_scenario(scenario_dir() / "baseline.toml")
+    own = [json.dumps(ev.to_dict(), sort_keys=True) for ev in sc.events()[len(base.events()) :]]
+    inherited = base.parameter_values.model_dump(exclude_none=True)
+    params = {
+        k: v for k, v in sc.parameter_values.model_dump(exclude_none=True).items() if inherited.get(k) != v
+    }
+    return own, params
+
+
+def test_western_pivot_is_exactly_its_four_parts():
+    """western_pivot restates every event and parameter of its four parts and adds nothing.
+
+    The file repeats its parts' events so that it reads on its own; a change to a part (the
+    World Bank programme's links, a pledge's probability) that is not carried over would make
+    the pivot quietly differ from what it says it composes.
+    """
+    pivot_events, pivot_params = _own("western_pivot")
+    parts_events: list[str] = []
+    parts_params: dict = {}
+    for part in _PIVOT_PARTS:
+        events, params = _own(part)
+        parts_events += events
+        assert not set(params) & set(parts_params), f"{part} sets a parameter another part sets"
+        parts_params.update(params)
+    assert sorted(pivot_events) == sorted(parts_events)
+    assert pivot_params == parts_params
+
+
+def test_western_pivot_differs_from_each_part():
+    """The pivot's Middle Corridor transit time and volume differ from each part's (deterministic, 2030/2035)."""
+
+    def headline(name: str) -> tuple[float, float]:
+        r = corridors.run(name, seed=7, stochastic=False)
+        v = r.annual_volumes()
+        middle = v[v.corridor == "middle"].set_index("year")["volume_t"]
+        return float(r.observable("middle_transit_days")[2030]), float(middle[2035])
+
+    pivot = headline("western_pivot")
+    for part in _PIVOT_PARTS:
+        days, tonnes = headline(part)
+        assert abs(pivot[0] - days) / days > 0.01 or abs(pivot[1] - tonnes) / tonnes > 0.01, part

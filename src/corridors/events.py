@@ -13,13 +13,14 @@ The baseline's known events 2019-2025 are :func:`corridors.known_events.baseline
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import ClassVar
 
 import numpy as np
 
-from corridors.network import Network
+from corridors.network import Network, caspian_and_crude_only
 from corridors.vocabulary import COMMODITIES, CORRIDORS, DIRECTIONS, quarter_index
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "Subsidy",
     "TariffChange",
     "apply_edge_events",
+    "fleet_crossings",
 ]
 
 # ----------------------------------------------------------------------- the events
@@ -223,7 +225,10 @@ class Investment(EdgeSelector, Event):
 
     ``time_factor`` scales the whole time of the selected links: their travel and their
     dwell (the handling, transshipment and border time where most of a crossing's time
-    sits), as projects' benefits are valued. ``delivery_probability`` < 1 makes a pledge:
+    sits), as projects' benefits are valued. On a Caspian ferry or feeder crossing, whose
+    capacity is its fleet's sailings, it divides the capacity too: the same ships turn
+    round in that much less time and sail that much more often (:func:`fleet_crossings`).
+    ``delivery_probability`` < 1 makes a pledge:
     the model draws once whether it is delivered and how late (``lag_quarters`` plus a
     geometric delay).
     """
@@ -295,7 +300,8 @@ class RouteClosure(_RouteChange):
 class Shock(EdgeSelector, Event):
     """Capacity of the selected links times ``capacity_factor`` (0 closes them) for a while.
 
-    ``time_factor`` scales their whole time, travel and dwell, as an investment's does.
+    ``time_factor`` scales their whole time, travel and dwell, and a fleet crossing's
+    capacity by its inverse, as an investment's does.
     """
 
     capacity_factor: float = 0.5
@@ -446,8 +452,7 @@ def apply_edge_events(
                 continue
             sel = selected(ev)
             state.capacity_factor[sel] *= ev.capacity_factor
-            state.time_factor[sel] *= ev.time_factor  # the whole time of the link: travel and dwell
-            state.dwell_factor[sel] *= ev.time_factor
+            _scale_time(net, state, sel, ev.time_factor)
             if ev.opens:
                 state.opened |= sel
             continue
@@ -456,8 +461,7 @@ def apply_edge_events(
         if isinstance(ev, Shock):
             sel = selected(ev)
             state.capacity_factor[sel] *= ev.capacity_factor
-            state.time_factor[sel] *= ev.time_factor
-            state.dwell_factor[sel] *= ev.time_factor
+            _scale_time(net, state, sel, ev.time_factor)
         elif isinstance(ev, TariffChange):
             sel = selected(ev)
             state.tariff_factor[sel] *= ev.tariff_factor
@@ -472,6 +476,42 @@ def apply_edge_events(
             if ev.corridor:
                 state.corridor_open[ev.corridor] = False
             state.closed |= selected(ev)
+
+
+_FLEETS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Network -> fleet_crossings(net)
+
+
+def fleet_crossings(net: Network) -> np.ndarray:
+    """Return the links whose capacity is a fleet's sailings: the Caspian rail ferries and container feeders.
+
+    Their capacity is ships x load x round trips (A-ferry-split, A-feeder-capacity), and a
+    round trip is the crossing's time, sailing and port stays, both ways: a time factor on
+    such a link scales the ships' turnaround as much as the cargo's crossing. Not the crude
+    tankers, whose capacity is an agreed throughput (A-tanker-capacity).
+
+    Parameters
+    ----------
+    net : Network
+
+    Returns
+    -------
+    numpy.ndarray
+        A boolean mask in edge order.
+    """
+    caspian, crude_only = caspian_and_crude_only(net.edges)
+    return caspian & ~crude_only
+
+
+def _scale_time(net: Network, state: EdgeState, sel: np.ndarray, factor: float) -> None:
+    """Scale the whole time of the links ``sel``, travel and dwell, and a fleet crossing's capacity by its inverse."""
+    if factor == 1.0:
+        return
+    fleet = _FLEETS.get(net)
+    if fleet is None:
+        fleet = _FLEETS[net] = fleet_crossings(net)
+    state.time_factor[sel] *= factor
+    state.dwell_factor[sel] *= factor
+    state.capacity_factor[sel & fleet] /= factor
 
 
 def _border_links(net: Network, countries: Sequence[str]) -> np.ndarray:

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from corridors import routing
-from corridors.events import OfftakeDeal, Sanction, Subsidy
+from corridors.events import OfftakeDeal, Sanction, Subsidy, fleet_crossings
 from corridors.inputs import Inputs
-from corridors.network import Network
+from corridors.network import Network, caspian_and_crude_only
 from corridors.routes import Routes
 from corridors.timeline import Project, load_projects
 from corridors.vocabulary import C5, COMMODITIES, CONTROLLER_BLOC, CORRIDORS, POWERS, TRANSIT_STATES
@@ -157,7 +157,7 @@ class Layout:
         head_country = e["head"].map(node_country).to_numpy()
         tail_kind = e["tail"].map(node_kind).to_numpy()
         head_kind = e["head"].map(node_kind).to_numpy()
-        caspian, is_crude_only = _caspian_and_crude_only(e)
+        caspian, is_crude_only = caspian_and_crude_only(e)
         carries_containers = e["commodities"].map(lambda c: "containers" in c).to_numpy(bool)
         tanker_exit = (mode == "sea") & is_crude_only
         bloc_of = np.array([CONTROLLER_BLOC.get(c, "neutral") for c in controller])
@@ -281,13 +281,23 @@ class Layout:
         )
         projects = out.projects
         ptr, edges = _csr([p.edge_ids for p in projects])
+        # each link's capacity factor: a time cut on a fleet crossing adds sailings, as
+        # events.apply_edge_events applies it
+        fleet = fleet_crossings(net)
+        link_capacity = np.concatenate(
+            [[0.0]]
+            + [
+                np.where(fleet[p.edge_ids], p.capacity_factor / p.time_factor, p.capacity_factor)
+                for p in projects
+            ]
+        )[1:]
         object.__setattr__(
             out,
             "project_arrays",
             (
                 ptr,
                 edges,
-                np.array([p.capacity_factor for p in projects], dtype=np.float64),
+                link_capacity.astype(np.float64),
                 np.array([p.time_factor for p in projects], dtype=np.float64),
             ),
         )
@@ -416,13 +426,6 @@ class Layout:
         return hit
 
 
-def _caspian_and_crude_only(edges) -> tuple[np.ndarray, np.ndarray]:
-    """Return the Caspian crossings (the Middle Corridor's sea and ferry gateways) and the crude-only links."""
-    mode = edges["mode"].to_numpy(str)
-    caspian = (edges["gateway"].to_numpy() == _MIDDLE) & np.isin(mode, ("ferry", "sea"))
-    return caspian, edges["commodities"].map(lambda c: tuple(c) == ("crude",)).to_numpy(bool)
-
-
 OBSERVED_EDGE_SETS: dict[str, str] = {
     "kz_caspian_crude": "the crude-only Caspian crossings from or to a Kazakh seaport (the Aktau tankers)",
     "baku_caspian": "the Caspian crossings from or to an Azerbaijani seaport (Baku-Alat): ferries, feeders, tankers",
@@ -472,7 +475,7 @@ def observed_edges(net: Network) -> dict[str, tuple[int, ...]]:
     tk, hk = e["tail"].map(kind).to_numpy(str), e["head"].map(kind).to_numpy(str)
     mode = e["mode"].to_numpy(str)
     rail = mode == "rail"
-    caspian, crude_only = _caspian_and_crude_only(e)
+    caspian, crude_only = caspian_and_crude_only(e)
 
     def port_end(c: str) -> np.ndarray:
         return ((tc == c) & (tk == "seaport")) | ((hc == c) & (hk == "seaport"))

@@ -39,6 +39,7 @@ from corridors.vocabulary import BASE_YEAR, C5, COMMODITIES, CORRIDORS, LAST_YEA
 __all__ = [
     "Corridor",
     "Network",
+    "caspian_and_crude_only",
     "default_data_dir",
     "load_network",
     "packaged_network",
@@ -50,6 +51,25 @@ MODES: tuple[str, ...] = ("rail", "road", "ferry", "sea", "pipeline", "connector
 # their own values of time): USD 0.10 per tonne-hour, about USD 2.4 per tonne-day, in the
 # range of the time value of containerised manufactures (see SOURCES.md, A-value-of-time).
 DEFAULT_VALUE_OF_TIME = 0.10
+
+
+def caspian_and_crude_only(edges: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Return the Caspian crossings (the Middle Corridor's sea and ferry gateways) and the crude-only links.
+
+    Parameters
+    ----------
+    edges : pandas.DataFrame
+        A network's edges (:attr:`Network.edges`): ``gateway``, ``mode`` and ``commodities``.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Two boolean masks in edge order. The Caspian crossings that are not crude-only are
+        the rail ferries and container feeders, whose capacity is their fleet's sailings.
+    """
+    mode = edges["mode"].to_numpy(str)
+    caspian = (edges["gateway"].to_numpy() == CORRIDORS.index("middle")) & np.isin(mode, ("ferry", "sea"))
+    return caspian, edges["commodities"].map(lambda c: tuple(c) == ("crude",)).to_numpy(bool)
 
 
 def default_data_dir() -> Path:

@@ -114,7 +114,8 @@ def _project_sums(ptr, edges, capacity_factor, time_factor, load, wait, flow, ti
     """Return per project the tonne-days of queue and of travel it would save.
 
     Those of queue its capacity would remove and of travel its time cut would save, at this
-    quarter's loads (see :func:`corridors.agents.best_project`).
+    quarter's loads (see :func:`corridors.agents.best_project`). ``capacity_factor`` is per
+    link of a project (aligned with ``edges``), ``time_factor`` per project.
     """
     n = ptr.shape[0] - 1
     waits = np.empty(n)
@@ -124,7 +125,7 @@ def _project_sums(ptr, edges, capacity_factor, time_factor, load, wait, flow, ti
     for p in range(n):
         for i in range(ptr[p], ptr[p + 1]):
             e = edges[i]
-            tmp[i] = load[e] * wait[e] * (1.0 - 1.0 / capacity_factor[p])
+            tmp[i] = load[e] * wait[e] * (1.0 - 1.0 / capacity_factor[i])
             tmp2[i] = flow[e] * time[e] / 24.0 * (1.0 - time_factor[p])
         waits[p] = pairwise_sum(tmp, ptr[p], ptr[p + 1] - ptr[p])
         times[p] = pairwise_sum(tmp2, ptr[p], ptr[p + 1] - ptr[p])
