@@ -284,6 +284,28 @@ def test_offtake_deal_terms_route_the_deals_cargo_off_the_avoided_states(run_mod
     assert before[K["russian"]] > 0  # the terms act from the deal's start only
 
 
+def test_kuryk_ferry_takes_the_freight_when_the_aktau_ferry_closes(baseline, run_model):
+    """Kuryk's ferry is a usable parallel of Aktau's (issue 16): with the fitted parameters it
+    carries nothing while the cheaper Aktau ferry has room (a finding, see
+    us_c5_partnership.toml); it takes Aktau's wagonload freight when Aktau's ferry closes."""
+    m0 = baseline.model
+    names = (m0.net.edges["tail"] + ">" + m0.net.edges["head"]).tolist()
+    aktau, kuryk = names.index("aktau>baku_alat"), names.index("kuryk>baku_alat")
+    assert m0.rec["edge_flow"][T0:, aktau].sum() > 0
+    m = run_model(
+        events=[
+            *baseline_events(P),
+            Shock(start=SCENARIO_START, links=("aktau>baku_alat",), capacity_factor=0.0),
+        ]
+    )
+    moved = m.rec["edge_flow"][T0:, kuryk].sum()
+    assert m.rec["edge_flow"][T0:, aktau].sum() == 0
+    # Kuryk takes more than it had, and at least half of what the two ferries carried (the
+    # rest waits for Kuryk's capacity or goes to other crossings)
+    assert moved > m0.rec["edge_flow"][T0:, kuryk].sum()
+    assert moved >= 0.5 * m0.rec["edge_flow"][T0:, [aktau, kuryk]].sum()
+
+
 def test_costs_and_times_are_non_negative(traced):
     c = traced.results.corridors
     for col in ("cost_usd_per_t", "time_days"):
