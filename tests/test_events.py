@@ -4,6 +4,8 @@ selection and how each event changes the edge state of a quarter.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -100,6 +102,7 @@ def test_active_of_filters_by_type_and_quarter():
         (Subsidy, {"commodities": ("bananas",)}, "bananas"),
         (OfftakeDeal, {"share": 1.5}, "share"),
         (OfftakeDeal, {"commodity": "bananas"}, "bananas"),
+        (OfftakeDeal, {"avoid_transit": ("KZ",)}, "avoid_transit"),  # not a power's controller
     ],
 )
 def test_event_validation(cls, kwargs, match):
@@ -142,7 +145,8 @@ def test_to_dict_round_trips_every_event_type():
         RouteOpening(start=2030, corridor="trans_afghan"),
         RouteClosure(start="2025Q2", end="2025Q4", corridor="middle"),
         Shock(start="2025Q1", end="2025Q1", nodes=("aktau",), capacity_factor=0.1),
-        OfftakeDeal(start=2026, buyer="market_eu", country="KZ", commodity="critical_minerals", share=0.4),
+        OfftakeDeal(start=2026, buyer="market_eu", country="KZ", commodity="critical_minerals", share=0.4,
+                    avoid_transit=("RU", "CN")),
     ]  # fmt: skip
     assert {type(ev) for ev in events} == set(EVENT_TYPES.values())
     for ev in events:
@@ -150,6 +154,26 @@ def test_to_dict_round_trips_every_event_type():
         cls = EVENT_TYPES[d.pop("kind")]
         rebuilt = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
         assert rebuilt == ev
+
+
+def test_offtake_deal_terms_are_bans_on_the_buyers_flow_through_the_avoided_states():
+    deal = OfftakeDeal(
+        start="2026Q1", end=2030, buyer="market_eu", country="UZ", commodity="critical_minerals", share=0.6,
+        avoid_transit=("RU", "CN"),
+    )  # fmt: skip
+    bans = deal.routing_bans()
+    assert [b.transit for b in bans] == ["RU", "CN"]
+    for b in bans:
+        assert b.ban and b.share == 1.0 and (b.start, b.end) == ("2026Q1", 2030)
+        assert b.applies(country="UZ", commodity="critical_minerals", direction="export", market="market_eu")
+        assert not b.applies(
+            country="KZ", commodity="critical_minerals", direction="export", market="market_eu"
+        )
+        assert not b.applies(
+            country="UZ", commodity="critical_minerals", direction="export", market="market_china"
+        )
+        assert not b.applies(country="UZ", commodity="metals_ores", direction="export", market="market_eu")
+    assert dataclasses.replace(deal, avoid_transit=()).routing_bans() == ()
 
 
 # ============================================================================ selection

@@ -31,7 +31,7 @@ import corridors
 from corridors.agents import (
     ShipperAgent,
 )
-from corridors.events import RouteClosure, Sanction, Shock
+from corridors.events import OfftakeDeal, RouteClosure, Sanction, Shock
 from corridors.known_events import baseline_events
 from corridors.model import CorridorModel, rebook_quarter
 from corridors.parameters import Parameters
@@ -255,6 +255,60 @@ def test_a_partial_ban_caps_the_flow_through_russia(traces):
         for i in bad
     ]
     assert not detail, f"through Russia under a {PARTIAL:g} ban: {'; '.join(detail)}"
+
+
+def test_offtake_deal_terms_route_the_deals_cargo_off_the_avoided_states(run_model):
+    """An offtake deal whose buyer avoids Russia and China moves the cargo to its market and
+    onto the only corridor crossing neither; without the terms it goes through Russia (the
+    bug of issue 16: the US deals moved minerals west, all of them via Russia)."""
+    start = "2025Q1"
+    deal = {
+        "start": start,
+        "buyer": "market_eu",
+        "country": "KZ",
+        "commodity": "critical_minerals",
+        "share": 0.6,
+    }
+    runs = {
+        terms: run_model(events=[*baseline_events(P), OfftakeDeal(**deal, avoid_transit=terms)])
+        for terms in ((), ("RU", "CN"))
+    }
+    m = runs[()]
+    a = m.shipper_attrs
+    rows = np.flatnonzero(
+        (a["country"] == "KZ") & (a["commodity"] == "critical_minerals") & (a["market"] == "market_eu")
+    )
+    t0 = quarter_index(start)
+    free, bound = (runs[k].rec["served"][t0 + 4 :, rows].sum(axis=(0, 1)) for k in runs)
+    assert free[K["russian"]] > 0.5 * free.sum()  # without terms the cheap route through Russia wins
+    assert bound.sum() == pytest.approx(free.sum(), rel=0.05)  # the same tonnes reach the market
+    assert bound[K["middle"]] == pytest.approx(bound.sum(), rel=1e-9), dict(
+        zip(CORRIDORS, bound, strict=True)
+    )
+    before = runs[("RU", "CN")].rec["served"][:t0, rows].sum(axis=(0, 1))
+    assert before[K["russian"]] > 0  # the terms act from the deal's start only
+
+
+def test_kuryk_ferry_takes_the_freight_when_the_aktau_ferry_closes(baseline, run_model):
+    """Kuryk's ferry is a usable parallel of Aktau's (issue 16): with the fitted parameters it
+    carries nothing while the cheaper Aktau ferry has room (a finding, see
+    us_c5_partnership.toml); it takes Aktau's wagonload freight when Aktau's ferry closes."""
+    m0 = baseline.model
+    names = (m0.net.edges["tail"] + ">" + m0.net.edges["head"]).tolist()
+    aktau, kuryk = names.index("aktau>baku_alat"), names.index("kuryk>baku_alat")
+    assert m0.rec["edge_flow"][T0:, aktau].sum() > 0
+    m = run_model(
+        events=[
+            *baseline_events(P),
+            Shock(start=SCENARIO_START, links=("aktau>baku_alat",), capacity_factor=0.0),
+        ]
+    )
+    moved = m.rec["edge_flow"][T0:, kuryk].sum()
+    assert m.rec["edge_flow"][T0:, aktau].sum() == 0
+    # Kuryk takes more than it had, and at least half of what the two ferries carried (the
+    # rest waits for Kuryk's capacity or goes to other crossings)
+    assert moved > m0.rec["edge_flow"][T0:, kuryk].sum()
+    assert moved >= 0.5 * m0.rec["edge_flow"][T0:, [aktau, kuryk]].sum()
 
 
 def test_costs_and_times_are_non_negative(traced):

@@ -134,6 +134,13 @@ CASES: dict[str, tuple[str, str, str, str, int]] = {
         "events[0].commodity",
         11,
     ),
+    "offtake_deal.avoid_transit": (
+        _event("offtake_deal", **_OFFTAKE, avoid_transit='["RU", "@"]'),
+        "CN",
+        "XX",
+        "events[0].avoid_transit[1]",
+        13,
+    ),
     "border_agreement.countries": (
         _event("border_agreement", countries='["KZ", "@"]'),
         "UZ",

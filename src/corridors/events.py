@@ -21,7 +21,7 @@ from typing import ClassVar
 import numpy as np
 
 from corridors.network import Network, caspian_and_crude_only
-from corridors.vocabulary import COMMODITIES, CORRIDORS, DIRECTIONS, quarter_index
+from corridors.vocabulary import COMMODITIES, CONTROLLER_BLOC, CORRIDORS, DIRECTIONS, quarter_index
 
 __all__ = [
     "BorderAgreement",
@@ -358,12 +358,19 @@ class Subsidy(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class OfftakeDeal(Event):
-    """``buyer`` (a market node) takes ``share`` of ``country``'s exports of ``commodity``."""
+    """``buyer`` (a market node) takes ``share`` of ``country``'s exports of ``commodity``.
+
+    ``avoid_transit``: link controllers (``"RU"``, ``"CN"``) whose territory the deal's cargo
+    may not cross, the buyer's terms of delivery. The deal then bans the country's exports of
+    the commodity to the buyer's market from every corridor whose route crosses their blocs
+    (:meth:`routing_bans`), so the cargo the deal moves also takes the buyer's route.
+    """
 
     buyer: str
     country: str
     commodity: str
     share: float
+    avoid_transit: tuple[str, ...] = ()
     kind: ClassVar[str] = "offtake_deal"
 
     def __post_init__(self) -> None:
@@ -372,6 +379,31 @@ class OfftakeDeal(Event):
         _check_members("commodity", (self.commodity,), COMMODITIES)
         if not 0 <= self.share <= 1:
             raise ValueError(f"offtake_deal: share must be in [0, 1], got {self.share}")
+        _check_members("avoid_transit", self.avoid_transit, tuple(CONTROLLER_BLOC))
+
+    def routing_bans(self) -> tuple[Sanction, ...]:
+        """Return the deal's terms of delivery as bans, one per state in ``avoid_transit``.
+
+        Each bans the whole of the country's exports of the commodity to the buyer's market
+        (``share`` 1) from the corridors crossing that state's bloc, over the deal's dates:
+        once the deal holds, the buyer's rows carry at least the deal's share of the exports
+        and the buyer contracts all of them on its terms.
+        """
+        return tuple(
+            Sanction(
+                start=self.start,
+                end=self.end,
+                note=f"offtake deal terms: {self.country} {self.commodity} to {self.buyer} avoid {state}",
+                imposed_by=self.buyer,
+                transit=state,
+                commodities=(self.commodity,),
+                directions=("export",),
+                markets=(self.buyer,),
+                shipper_countries=(self.country,),
+                ban=True,
+            )
+            for state in self.avoid_transit
+        )
 
 
 EVENT_TYPES: dict[str, type[Event]] = {

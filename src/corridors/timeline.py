@@ -3,7 +3,8 @@
 :class:`Timeline` turns a scenario's events into what a run acts on: pledges (investments
 with a ``delivery_probability`` below 1) drawn once as delivered or not and how late,
 the projects already completed (``projects.csv`` ``known_completion``) added as
-investments, and the C5 bloc's border agreement. Each quarter it answers which events
+investments, the bans an offtake deal's terms of delivery imply, and the C5 bloc's border
+agreement. Each quarter it answers which events
 are active (by kind) and what state the links are in (:func:`corridors.events.apply_edge_events`,
 recomputed only when the set of events acting on links changes).
 """
@@ -23,6 +24,7 @@ from corridors.events import (
     EdgeState,
     Event,
     Investment,
+    OfftakeDeal,
     RouteClosure,
     RouteOpening,
     Shock,
@@ -123,6 +125,10 @@ class Timeline:
         self._spans: list[tuple[int, float]] = []
         for ev in self._resolve_pledges([*events, *known], rng, stochastic):
             self.add(ev)
+        for ev in events:  # an offtake deal's terms of delivery: bans on the routes it avoids
+            if isinstance(ev, OfftakeDeal):
+                for ban in ev.routing_bans():
+                    self.add(ban)
         if params.bloc_from_year is not None:  # the bloc harmonises its borders
             self.add(
                 BorderAgreement(

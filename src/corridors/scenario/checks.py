@@ -224,6 +224,7 @@ _NAMED_LISTS: dict[str, tuple[_NameSet, str, str]] = {
     "links": (lambda: vocabulary().links, "link", "see the links of edges.csv"),
     "nodes": (lambda: vocabulary().nodes, "node", "see the names of nodes.csv"),
     "controllers": (lambda: vocabulary().controllers, "controller", ""),
+    "avoid_transit": (lambda: vocabulary().controllers, "controller", ""),
     "markets": (lambda: vocabulary().markets, "market node", ""),
     "shipper_countries": (lambda: SHIPPER_COUNTRIES, "shipper country", ""),
     "countries": (lambda: vocabulary().countries, "country", ""),

@@ -272,6 +272,8 @@ _EVENT_FIELD_DOCS = {
     "buyer": "Market node that takes the exports (a node of kind market, e.g. market_eu).",
     "country": "Exporting country: one of the five or CN.",
     "commodity": "Commodity exported.",
+    "avoid_transit": "Link controllers (e.g. RU, CN) the deal's cargo may not cross: its exports to the buyer "
+    "are banned from the corridors crossing their blocs.",
 }
 # Value sets fixed in code; data-dependent ones (nodes, links, projects) are checked after validation.
 _EVENT_VOCAB: dict[str, tuple[str, ...]] = {
