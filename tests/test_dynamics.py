@@ -6,10 +6,14 @@ on in a short deterministic run, and the direction it must produce.
 - Russia's tariff factor and China's subsidy move both ways with what drives them;
 - shippers taking money from the current quote respond to the sea-rate cycle earlier;
 - crude leaves the CPC pipeline for Caspian tankers after the 2022 ruling, in the range of the
-  2022-2023 figures.
+  2022-2023 figures;
+- a relief (the 2022 sanctions on EU-linked transit through Russia ending) lifts the avoidance
+  and draws freight back to the Northern route, not to the Middle Corridor (issue 16).
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pandas as pd
@@ -152,3 +156,36 @@ def test_crude_follows_the_diversion_decision_within_the_2022_2023_range(runs):
     assert 0.0 < diverted[2022] < 0.66e6
     assert 0.5e6 < diverted[2023] < 2.5e6
     assert diverted[2023] > diverted[2022]
+
+
+RELIEF_END = "2023Q4"
+
+
+def relief_events() -> list:
+    """The baseline's events with the two 2022 sanctions on EU-linked freight through Russia
+    (the premium and the evolving avoidance ban) ending after ``RELIEF_END``, as
+    scenarios/sanctions_relief.toml does after 2026Q4."""
+    out = []
+    for ev in baseline_events(P):
+        if isinstance(ev, Sanction) and ev.transit == "RU" and ev.start in ("2022Q1", "2022Q2"):
+            ev = dataclasses.replace(ev, end=RELIEF_END)
+        out.append(ev)
+    assert sum(ev.end == RELIEF_END for ev in out) == 2
+    return out
+
+
+def test_a_relief_lifts_the_avoidance_and_draws_freight_back_to_russia(runs):
+    on, relief = runs("default"), runs("relief", events=relief_events())
+    after = quarter_index(RELIEF_END) + 1
+    a, a_relief = lever(on, "russia_avoidance_share"), lever(relief, "russia_avoidance_share")
+    assert np.all(a_relief[:after] == a[:after])
+    # the compliance that kept EU-linked transit off Russia lifts with the sanctions
+    assert a[after] > 0.1 and np.all(a_relief[after:] == 0.0)
+    years = range(2024, 2026)
+    assert russian_transit(relief, years) > 1.1 * russian_transit(on, years)
+    # Russia's tariff rises back as its freight returns (the two-way rule: here to 1.0 in
+    # 2024Q4-2025Q3, above the baseline's from 2025Q1), but that does not cost the Northern route
+    # freight: the relief moves freight from the Middle Corridor to it
+    later = corridor_t(on, "russian").index >= after
+    assert corridor_t(relief, "russian")[later].sum() > corridor_t(on, "russian")[later].sum()
+    assert corridor_t(relief, "middle")[later].sum() < corridor_t(on, "middle")[later].sum()

@@ -130,3 +130,26 @@ def test_a_time_factor_scales_the_whole_time_of_its_links(layout, network, kind)
     np.testing.assert_allclose(faster.time[sel], 0.5 * base.time[sel], rtol=1e-12)
     others = np.setdiff1d(np.arange(network.n_edges), edges)
     np.testing.assert_array_equal(faster.time[others], base.time[others])
+
+
+def test_tighter_sanctions_fall_on_the_northern_route_of_kazakh_metals_only(build_model):
+    """sanctions_tighter's premium and ban touch the Russian corridor of the Kazakh metals to
+    the EU only; the Middle Corridor and the sea stay open to them, free of both (issue 16:
+    these metals go to the sea by price, not by a term on the wrong corridor)."""
+    from corridors.scenario import load_scenario, scenario_dir
+    from corridors.vocabulary import quarter_index
+
+    sc = load_scenario(scenario_dir() / "sanctions_tighter.toml")
+    p = sc.parameters()
+    model = build_model(params=p, events=sc.events(p), end_year=2026)
+    while model.t <= quarter_index("2026Q3"):  # the US ban starts in 2026Q3
+        model.step()
+    a, v = model.layout.shipper, model.view
+    rows = (a["country"] == "KZ") & (a["commodity"] == "metals_ores") & (a["market"] == "market_eu")
+    assert rows.sum() == 3
+    ru, others = CORRIDORS.index("russian"), [k for k, c in enumerate(CORRIDORS) if c != "russian"]
+    assert (v.premium[rows, ru] >= 30.0).all()  # the US premium on top of the calibrated one
+    assert np.allclose(v.ban_cap[rows, ru], 0.8)  # the US ban on 20%
+    assert (v.premium[rows][:, others] == 0).all() and (v.ban_cap[rows][:, others] == 1).all()
+    for corridor in ("middle", "sea"):
+        assert v.available[rows, CORRIDORS.index(corridor)].all()

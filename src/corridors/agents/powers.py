@@ -35,8 +35,9 @@ class PowerAgent(CorridorAgent):
       raises it by ``russia_avoidance_share`` of the part not yet avoiding, scaled by the part
       of those flows the sanction touches; it fades with a half-life of
       ``avoidance_half_life_quarters``, faster when the Russian route saves money over its
-      alternatives and slower when they are cheaper (``avoidance_cost_response``). The model
-      applies it as the share of the ``evolving`` avoidance ban from the next quarter.
+      alternatives and slower when they are cheaper (``avoidance_cost_response``), and it
+      lapses to 0 when no sanction on Russian transit touches those flows any more. The
+      model applies it as the share of the ``evolving`` avoidance ban from the next quarter.
     - The EU, the US and China fund Middle Corridor or other projects of ``projects.csv``
       naming them, from ``power_budgets_usd_m`` (zero in the baseline: their pledges there
       are dated events).
@@ -96,6 +97,9 @@ class PowerAgent(CorridorAgent):
     def update_avoidance(self, view: QuarterView, p: Parameters) -> None:
         """Fade the avoidance of Russian transit, then raise it by this quarter's new sanctions.
 
+        The avoidance lasts only while a sanction on Russian transit touches the EU-linked
+        transit: when the last one ends (a relief), it is 0 (A-avoidance-lapse).
+
         Parameters
         ----------
         view : QuarterView
@@ -109,13 +113,19 @@ class PowerAgent(CorridorAgent):
         if self._linked is None:
             a = L.shipper
             self._linked = L.is_transit & ((a["market"] == "market_eu") | (a["origin"] == "market_eu"))
+        on_russia = [sn for sn in view.sanctions if CONTROLLER_BLOC.get(sn.transit) == "russia"]
+        if not any((L.shippers_hit(sn) & self._linked).any() for sn in on_russia):
+            # no sanction on Russian transit touches these flows any more (a relief): the
+            # compliance that kept them off the route has lifted with the sanctions
+            self.avoidance = 0.0
+            return
         if self.avoidance > 0:
             ratio = view.russian_cost_ratio(self._linked)
             rate = np.log(2.0) / p.avoidance_half_life_quarters * ratio**p.avoidance_cost_response
             self.avoidance *= float(np.exp(-rate))
         total = float(view.volumes[self._linked].sum())
-        for sn in view.sanctions:
-            if sn.first_step != view.t or sn.evolving or CONTROLLER_BLOC.get(sn.transit) != "russia":
+        for sn in on_russia:
+            if sn.first_step != view.t or sn.evolving:
                 continue
             touched = float(view.volumes[self._linked & L.shippers_hit(sn)].sum()) / max(total, 1e-9)
             self.avoidance += p.russia_avoidance_share * touched * (1.0 - self.avoidance)
