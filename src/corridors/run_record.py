@@ -32,13 +32,14 @@ CHOICE_ARRAYS = (
     "premium",
     "subsidy",
     "political",
-    "ban_cap",
+    "open_share",
 )
 """The ``(T, S, K)`` arrays of what the shippers compared when they chose (:func:`write_choices`):
 the freight their contracts and the state cargo allocate to each corridor before bans (a
 share of the shipper's freight), the remembered money (USD/t), time and its standard
 deviation (days), the queue wait in the quoted time (days), the policy terms (USD/t) and
-the share of the flow a ban leaves."""
+the share of the flow that may use the corridor (0 where it is closed, cannot reach the
+market or is wholly banned; a ban's cap where one applies)."""
 
 STEP_ARRAYS = (
     "served",
@@ -223,7 +224,7 @@ def write_choices(arrays: Mapping[str, np.ndarray], t: int, sh, cargo, state_sha
     r["premium"][t] = view.premium
     r["subsidy"][t] = view.subsidy
     r["political"][t] = view.political
-    r["ban_cap"][t] = view.ban_cap
+    np.multiply(view.ban_cap, view.available, out=r["open_share"][t])
 
 
 def write_loading(arrays: Mapping[str, np.ndarray], t: int, view, outcome, new, diverted, slot) -> None:
