@@ -415,7 +415,9 @@ class Explanation:
 def _section(title: str, frame: pd.DataFrame, digits: int) -> str:
     if frame.empty:
         return f"{title}:\n  (none)"
-    text = frame.to_string(index=False, float_format=lambda v: f"{round(v, digits) + 0.0:,.{digits}f}", na_rep="-")
+    text = frame.to_string(
+        index=False, float_format=lambda v: f"{round(v, digits) + 0.0:,.{digits}f}", na_rep="-"
+    )
     return f"{title}:\n{text}"
 
 
