@@ -13,7 +13,7 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 import corridors
-from corridors.results import OBSERVABLES, TABLES, Results, load_results
+from corridors.results import EXPLAIN_TABLES, OBSERVABLES, TABLES, Results, load_results
 from corridors.vocabulary import CORRIDORS
 
 FIRST, LAST = 2019, 2027
@@ -332,7 +332,8 @@ def test_save_writes_parquet_and_json(res, tmp_path):
     out = res.save(tmp_path / "run", extra_files={"scenario.toml": b"# baseline\n"})
     assert out == tmp_path / "run"
     names = sorted(p.name for p in out.iterdir())
-    assert names == sorted([*(f"{t}.parquet" for t in TABLES), "summary.json", "meta.json", "scenario.toml"])
+    tables = (*TABLES, *EXPLAIN_TABLES)
+    assert names == sorted([*(f"{t}.parquet" for t in tables), "summary.json", "meta.json", "scenario.toml"])
     assert not [p for p in out.iterdir() if p.suffix == ".pkl"]
     assert (out / "scenario.toml").read_bytes() == b"# baseline\n"
     json.loads((out / "summary.json").read_text())

@@ -54,7 +54,15 @@ from corridors.market import offered_volumes, pipeline_flows, policy_terms, quar
 from corridors.network import Network, packaged_network
 from corridors.parameters import Parameters
 from corridors.quotes import quote_quarter
-from corridors.run_record import SHIPPER_KEYS, STEP_ARRAYS, RunRecord, allocate_steps, write_loading
+from corridors.run_record import (
+    SHIPPER_KEYS,
+    STEP_ARRAYS,
+    CostTerms,
+    RunRecord,
+    allocate_steps,
+    write_choices,
+    write_loading,
+)
 from corridors.settling import Settled
 from corridors.timeline import Timeline
 from corridors.trees import TreeBuffers, TreeCache
@@ -228,6 +236,8 @@ class CorridorModel(mesa.Model):
         self.backlog = np.zeros((S, K))
         self.outcome = Settled.empty(S, K, E)
         self.expected_wait = np.zeros(E)
+        self.quote_wait = np.zeros((S, K))  # the queue wait in this quarter's quotes, days
+        self.refusals: list[tuple] = []  # (step, agent, "refuse", reason) of the reviews that funded nothing
         self._masks_of = None
 
     def _spin_up(self) -> None:
@@ -259,17 +269,21 @@ class CorridorModel(mesa.Model):
             # every shipper's contract decision (ShipperAgent.choose), as one batch
             choose_shares(self.sh, self.cargo, self.view, self.terms, p, self.all_rows)
             self.countries_agents_route()
+            write_choices(
+                self.rec, t, self.sh, self.cargo, self.layout.state_share, self.view, self.quote_wait
+            )
             self._load(t)
             remember_costs(self.sh, self.view, p, self.all_rows)
             funders = [*self.powers.values(), *self.country_agents.values(), self.bloc]
-            before = [len(a.funded) for a in funders]
+            before = [(len(a.funded), len(a.refusals)) for a in funders]
             for kind in DECISION_ORDER:  # Mesa's agent sets, in the order a quarter needs
                 self.agents_by_type[kind].do("decide", self.view, p, self.project_vot)
-            for agent, n in zip(funders, before, strict=True):
+            for agent, (n, m) in zip(funders, before, strict=True):
                 label = getattr(agent, "power", None) or getattr(agent, "country", None) or "C5"
                 for project in agent.funded[n:]:
                     row = next(r for r in self.layout.projects if r.project == project)
                     self.timeline.fund(row, step=t, funder=label)
+                self.refusals.extend((t, label, "refuse", reason) for reason in agent.refusals[m:])
         self._record_policy(t)
         self.t += 1
         if self.t >= self.n_steps:
@@ -317,7 +331,20 @@ class CorridorModel(mesa.Model):
             kz_caspian_edges=tuple(L.kz_port_ends.tolist()),
             observed_edges=L.observed_edges,
             t_per_teu=float(net.unit("t_per_teu_loaded")),
+            cost_terms=CostTerms(
+                vot_usd_per_t_day=(self.sh.vot * self.sh.weight).sum(axis=1),
+                constant=self.corridor_constant,
+                penalty_days=self.penalty_days,
+                reliability_weight=float(self.params.reliability_weight),
+            ),
+            refusals=list(self.refusals),
+            edge_names=self._edge_names(),
         )
+
+    def _edge_names(self) -> tuple[str, ...]:
+        """Each link as ``"tail -> head"``."""
+        e = self.net.edges
+        return tuple(f"{a} -> {b}" for a, b in zip(e["tail"], e["head"], strict=True))
 
     def countries_agents_route(self) -> None:
         """Every government's routing of its state cargo (CountryAgent.route_state_flows), as one batch."""
@@ -373,6 +400,7 @@ class CorridorModel(mesa.Model):
             self.expected_wait[slot],
             L.bloc_km_s,
             self._masks,
+            wait_out=self.quote_wait,
         )
         available = np.isfinite(quote_money) & links.corridor_open[None, :]
         sanctions = tl.active(Sanction, t)

@@ -45,8 +45,10 @@ def route_weights(routes: Routes, money_s: np.ndarray, time_s: np.ndarray, wait_
 
 
 @_kernel
-def _quote_kernel(tails, pred, od_job, od_source, od_dest, ship_od, values, n_powers, money, time, bloc):
-    """Money, time and tonne-km shares by power along every shipper's path on every corridor.
+def _quote_kernel(
+    tails, pred, od_job, od_source, od_dest, ship_od, values, n_powers, money, time, wait, bloc
+):
+    """Money, time, queue wait and tonne-km shares by power along every shipper's path on every corridor.
 
     ``values`` rows: money, queue wait (days), travel time (h), then tonne-km of each power.
     """
@@ -59,6 +61,7 @@ def _quote_kernel(tails, pred, od_job, od_source, od_dest, ship_od, values, n_po
             _path_sums(tails, pred[od_job[o, k]], src, dest, values, sums)
             money[s, k] = sums[0]
             time[s, k] = sums[2] / 24.0 + sums[1]
+            wait[s, k] = sums[1]
             total = 0.0
             for b in range(n_powers):
                 total += sums[3 + b]
@@ -77,18 +80,22 @@ def quote(
     bloc_km_s: np.ndarray,
     masks: np.ndarray,
     n_shippers: int,
+    *,
+    wait_out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Least-cost path of every corridor for every shipper under the expected queues.
 
     Returns the trees ``pred`` and, per shipper and corridor, the quoted money (USD/t),
     time (days, queue included) and share of the route's tonne-km in each power's bloc
     ``(S, K, P)``; ``inf`` money and time where the corridor cannot reach the market.
+    ``wait_out`` ``(S, K)``, if given, receives the queue wait (days) in the quoted time.
     """
     pred = trees.update(route_weights(routes, money_s, time_s, wait_s), masks)
     K, P = routes.n_corridors, bloc_km_s.shape[0]
     values = np.ascontiguousarray(np.vstack([money_s, wait_s, time_s, bloc_km_s]))
     money = np.empty((n_shippers, K))
     time = np.empty((n_shippers, K))
+    wait = np.empty((n_shippers, K)) if wait_out is None else wait_out
     bloc = np.empty((n_shippers, K, P))
     _quote_kernel(
         tails,
@@ -101,6 +108,7 @@ def quote(
         P,
         money,
         time,
+        wait,
         bloc,
     )
     return pred, money, time, bloc
@@ -108,7 +116,22 @@ def quote(
 
 @_kernel
 def _quote_fused(
-    graph, jobs, row_vot, money_s, time_s, wait_s, bloc_km_s, masks, masks_same, buf, i, od, money, time, bloc
+    graph,
+    jobs,
+    row_vot,
+    money_s,
+    time_s,
+    wait_s,
+    bloc_km_s,
+    masks,
+    masks_same,
+    buf,
+    i,
+    od,
+    money,
+    time,
+    wait,
+    bloc,
 ):
     """:func:`quote` on our Dijkstra: weights, kept or re-grown trees and quotes in one call.
 
@@ -126,7 +149,7 @@ def _quote_fused(
     values[2] = time_s
     values[3:] = bloc_km_s
     od_job, od_source, od_dest, ship_od = od
-    _quote_kernel(tails, buf[2][i], od_job, od_source, od_dest, ship_od, values, P, money, time, bloc)
+    _quote_kernel(tails, buf[2][i], od_job, od_source, od_dest, ship_od, values, P, money, time, wait, bloc)
 
 
 def quote_quarter(
@@ -137,13 +160,20 @@ def quote_quarter(
     wait_s: np.ndarray,
     bloc_km_s: np.ndarray,
     masks: np.ndarray,
+    *,
+    wait_out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`quote`, in one kernel call when ``trees`` uses our Dijkstra (the same numbers)."""
+    """:func:`quote`, in one kernel call when ``trees`` uses our Dijkstra (the same numbers).
+
+    ``wait_out`` ``(S, K)``, if given, receives the queue wait (days) in each quoted time.
+    """
     g = trees.graph
+    S = routes.ship_od.size
     if trees.router is not None:
-        return quote(routes, trees, g.tails, money_s, time_s, wait_s, bloc_km_s, masks, routes.ship_od.size)
-    S, K, P = routes.ship_od.size, routes.n_corridors, bloc_km_s.shape[0]
+        return quote(routes, trees, g.tails, money_s, time_s, wait_s, bloc_km_s, masks, S, wait_out=wait_out)
+    K, P = routes.n_corridors, bloc_km_s.shape[0]
     money, time, bloc = np.empty((S, K)), np.empty((S, K)), np.empty((S, K, P))
+    wait = np.empty((S, K)) if wait_out is None else wait_out
     b = trees.buffers
     i = trees.index
     same = bool(np.array_equal(masks, b.masks[i]))
@@ -162,6 +192,7 @@ def quote_quarter(
         (routes.od_job, routes.od_source, routes.od_dest, routes.ship_od),
         money,
         time,
+        wait,
         bloc,
     )
     return b.pred[i], money, time, bloc

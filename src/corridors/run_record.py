@@ -8,17 +8,38 @@ plain arrays and labels only, so the results layer needs nothing of the model.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 __all__ = [
+    "CHOICE_ARRAYS",
     "SHIPPER_KEYS",
     "STEP_ARRAYS",
+    "CostTerms",
     "RunRecord",
     "allocate_steps",
+    "write_choices",
     "write_loading",
 ]
+
+CHOICE_ARRAYS = (
+    "intended",
+    "memory_money",
+    "memory_time",
+    "memory_time_sd",
+    "quote_wait",
+    "premium",
+    "subsidy",
+    "political",
+    "open_share",
+)
+"""The ``(T, S, K)`` arrays of what the shippers compared when they chose (:func:`write_choices`):
+the freight their contracts and the state cargo allocate to each corridor before bans (a
+share of the shipper's freight), the remembered money (USD/t), time and its standard
+deviation (days), the queue wait in the quoted time (days), the policy terms (USD/t) and
+the share of the flow that may use the corridor (0 where it is closed, cannot reach the
+market or is wholly banned; a ban's cap where one applies)."""
 
 STEP_ARRAYS = (
     "served",
@@ -36,11 +57,35 @@ STEP_ARRAYS = (
     "edge_wait_days",
     "policy",
     "pipeline",
+    *CHOICE_ARRAYS,
 )
 """The per-step arrays of a record: ``(T, S, K)`` per shipper and corridor, ``(T, S)`` per
 shipper, ``(T, E)`` per link, ``(T, len(policy_columns))`` and ``(T, len(pipelines))``."""
 
 SHIPPER_KEYS = ("origin", "market", "commodity", "direction", "country")
+
+
+@dataclass(frozen=True, eq=False)
+class CostTerms:
+    """The fixed parts of the generalised cost the shippers compare (:func:`corridors.agents.rules._cost`).
+
+    Attributes
+    ----------
+    vot_usd_per_t_day : numpy.ndarray
+        ``(S,)``: each shipper's value of time averaged over its segments by their shares of
+        its freight (the cost is linear in it, so this is the cost averaged over segments).
+    constant : numpy.ndarray
+        ``(S, K)``: the corridor constants, USD/t.
+    penalty_days : numpy.ndarray
+        ``(K,)``: the reliability penalty of each corridor, days.
+    reliability_weight : float
+        Days of cost per day of standard deviation of the remembered time.
+    """
+
+    vot_usd_per_t_day: np.ndarray
+    constant: np.ndarray
+    penalty_days: np.ndarray
+    reliability_weight: float
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,6 +122,13 @@ class RunRecord:
         The links each observed series counts (:func:`corridors.layout.observed_edges`, by the
         names of :data:`corridors.layout.OBSERVED_EDGE_SETS`); ``None``: none, and the
         observables that need them raise a ``KeyError``.
+    cost_terms : CostTerms, optional
+        The fixed parts of the shippers' generalised cost; ``None``: the record has no cost
+        breakdown.
+    refusals : list of tuple
+        ``(step, agent, "refuse", reason)`` of every yearly project review that funded nothing.
+    edge_names : tuple of str, optional
+        Each link as ``"tail -> head"``.
     """
 
     arrays: Mapping[str, np.ndarray]
@@ -93,6 +145,9 @@ class RunRecord:
     kz_caspian_edges: tuple[int, ...]
     t_per_teu: float
     observed_edges: Mapping[str, tuple[int, ...]] | None = None
+    cost_terms: CostTerms | None = None
+    refusals: list[tuple] = field(default_factory=list)
+    edge_names: tuple[str, ...] | None = None
 
     @property
     def n_edges(self) -> int:
@@ -127,10 +182,49 @@ def allocate_steps(
     }
     shapes |= {name: (T, E) for name in STEP_ARRAYS if name.startswith("edge_")}
     shapes |= {"policy": (T, n_policy), "pipeline": (T, n_pipelines)}
+    shapes |= dict.fromkeys(CHOICE_ARRAYS, (T, S, K))
     arrays = {name: np.zeros(shape) for name, shape in shapes.items()}
-    arrays["money"] = np.full((T, S, K), np.nan)
-    arrays["time"] = np.full((T, S, K), np.nan)
+    for name in ("money", "time", "memory_money", "memory_time", "memory_time_sd"):
+        arrays[name] = np.full((T, S, K), np.nan)
     return arrays
+
+
+def write_choices(arrays: Mapping[str, np.ndarray], t: int, sh, cargo, state_share, view, quote_wait) -> None:
+    """Write what the shippers compared in quarter ``t`` when they chose, and what they chose.
+
+    Called after the shippers' choice and the governments' routing, before the loading:
+    the memories are those the choice read (the money of this quarter's quote, with
+    ``quoted_money``), and ``intended`` the freight share contracts and state cargo put on
+    each corridor before bans split it.
+
+    Parameters
+    ----------
+    arrays : mapping of str to numpy.ndarray
+        The run's arrays (:func:`allocate_steps`).
+    t : int
+        The quarter.
+    sh : ShipperArrays
+        The shippers' state after their choice.
+    cargo : StateCargo
+        The governments' allocation of their state cargo.
+    state_share : numpy.ndarray
+        ``(S,)``: the share of each flow the state controls.
+    view : QuarterView
+        The quarter's view (policy terms, ban caps).
+    quote_wait : numpy.ndarray
+        ``(S, K)``: the queue wait in each quoted time, days.
+    """
+    r, ss = arrays, state_share[:, None]
+    np.multiply(1.0 - ss, sh.shares, out=r["intended"][t])
+    r["intended"][t] += ss * cargo.alloc
+    r["memory_money"][t] = sh.memory_money
+    r["memory_time"][t] = sh.memory_time
+    np.sqrt(sh.memory_time_var, out=r["memory_time_sd"][t])
+    r["quote_wait"][t] = quote_wait
+    r["premium"][t] = view.premium
+    r["subsidy"][t] = view.subsidy
+    r["political"][t] = view.political
+    np.multiply(view.ban_cap, view.available, out=r["open_share"][t])
 
 
 def write_loading(arrays: Mapping[str, np.ndarray], t: int, view, outcome, new, diverted, slot) -> None:

@@ -6,7 +6,7 @@ import mesa
 import numpy as np
 
 from corridors.agents.base import CorridorAgent
-from corridors.agents.states import best_project
+from corridors.agents.states import project_review
 from corridors.parameters import Parameters
 from corridors.view import QuarterView
 from corridors.vocabulary import CONTROLLER_BLOC
@@ -54,6 +54,7 @@ class PowerAgent(CorridorAgent):
         self.reference: float | None = None
         self.savings_usd_m = 0.0
         self.funded: list[str] = []
+        self.refusals: list[str] = []  # why each yearly review funded nothing
 
     def _reference(self, value: float, t: int) -> float | None:
         """Mean 2019-2021 level of an indicator (its first 12 quarters); ``None`` while still learning it."""
@@ -136,8 +137,10 @@ class PowerAgent(CorridorAgent):
         if budget <= 0 or view.t % 4 != 3:
             return
         self.savings_usd_m += budget
-        best = best_project(view, (self.power,), self.savings_usd_m, project_vot)
-        if best is not None:
+        best, reason = project_review(view, (self.power,), self.savings_usd_m, project_vot)
+        if best is None:
+            self.refusals.append(reason)
+        else:
             project, cost = best
             self.savings_usd_m -= cost
             self.funded.append(project)

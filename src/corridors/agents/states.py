@@ -11,7 +11,7 @@ from corridors.parameters import Parameters
 from corridors.view import QuarterView
 from corridors.vocabulary import C5, CORRIDORS
 
-__all__ = ["BlocAgent", "CountryAgent", "TransitStateAgent", "best_project"]
+__all__ = ["BlocAgent", "CountryAgent", "TransitStateAgent", "best_project", "project_review"]
 
 _MIDDLE = CORRIDORS.index("middle")
 
@@ -27,9 +27,29 @@ def best_project(
     open new links (CKU, Trans-Afghan) have no load to measure yet: they enter through
     scenario events (pledges), not this rule.
     """
+    return project_review(view, funders, savings_usd_m, project_vot)[0]
+
+
+def project_review(
+    view: QuarterView, funders: tuple[str, ...], savings_usd_m: float, project_vot: float
+) -> tuple[tuple[str, float] | None, str]:
+    """Return :func:`best_project`'s choice and, when it funds nothing, why.
+
+    Returns
+    -------
+    best : tuple of (str, float) or None
+        The project and its cost (USD m), or ``None``.
+    reason : str
+        ``""`` if a project is chosen; else "no project open to it" (every project naming
+        the funders is done, not yet possible, opens new links or is the operator's), "no
+        affordable project" (savings below the cheapest) or "benefit below cost" (with the
+        best ratio's project, its benefit and cost).
+    """
     L = view.layout
     best: tuple[float, str, float] | None = None
     waits = times = None
+    cheapest: tuple[float, str] | None = None
+    closest: tuple[float, str, float, float] | None = None  # the best benefit/cost below 1
     year, done, funders = view.year, view.done_projects, set(funders)
     for i, row in enumerate(L.projects):
         if row.project in done or row.earliest_year > year or row.effect == "open":
@@ -39,6 +59,8 @@ def best_project(
         if funders.isdisjoint(row.funders):
             continue
         cost = float(row.cost_usd_m)
+        if cheapest is None or cost < cheapest[0]:
+            cheapest = (cost, row.project)
         if cost > savings_usd_m:
             continue
         if waits is None:
@@ -46,7 +68,19 @@ def best_project(
         benefit = 4 * 10 * project_vot * (waits[i] + times[i]) / 1e6
         if benefit > cost and (best is None or benefit / cost > best[0]):
             best = (benefit / cost, row.project, cost)
-    return None if best is None else (best[1], best[2])
+        elif closest is None or benefit / cost > closest[0]:
+            closest = (benefit / cost, row.project, benefit, cost)
+    if best is not None:
+        return (best[1], best[2]), ""
+    if cheapest is None:
+        return None, "no project open to it"
+    if closest is None:
+        return None, (
+            f"no affordable project: savings {savings_usd_m:.0f} USD m, "
+            f"cheapest {cheapest[1]} {cheapest[0]:.0f} USD m"
+        )
+    _, project, benefit, cost = closest
+    return None, f"benefit below cost: best {project} saves {benefit:.1f} USD m for {cost:.0f} USD m"
 
 
 class CountryAgent(CorridorAgent):
@@ -71,6 +105,7 @@ class CountryAgent(CorridorAgent):
         self.port_fee_factor = 1.0
         self.border_factor = 1.0
         self.funded: list[str] = []
+        self.refusals: list[str] = []  # why each yearly review funded nothing
         self.crude_diversion_t_per_quarter = 0.0
 
     def route_state_flows(
@@ -144,8 +179,10 @@ class CountryAgent(CorridorAgent):
 
     def fund_projects(self, view: QuarterView, project_vot: float) -> None:
         """Fund the affordable project that saves the shippers most per dollar, if worth it."""
-        best = best_project(view, (self.country,), self.savings_usd_m, project_vot)
-        if best is not None:
+        best, reason = project_review(view, (self.country,), self.savings_usd_m, project_vot)
+        if best is None:
+            self.refusals.append(reason)
+        else:
             project, cost = best
             self.savings_usd_m -= cost
             self.funded.append(project)
@@ -163,6 +200,7 @@ class BlocAgent(CorridorAgent):
         self.members = members
         self.savings_usd_m = 0.0
         self.funded: list[str] = []
+        self.refusals: list[str] = []  # why each yearly review funded nothing
 
     def decide(self, view: QuarterView, params: Parameters, project_vot: float) -> None:
         """Once a year while in a bloc: pool the members' budgets and fund the best project."""
@@ -170,8 +208,10 @@ class BlocAgent(CorridorAgent):
             return
         for member in self.members:
             self.savings_usd_m += member.to_bloc_usd_m
-        best = best_project(view, C5, self.savings_usd_m, project_vot)
-        if best is not None:
+        best, reason = project_review(view, C5, self.savings_usd_m, project_vot)
+        if best is None:
+            self.refusals.append(reason)
+        else:
             project, cost = best
             self.savings_usd_m -= cost
             self.funded.append(project)

@@ -24,7 +24,7 @@ from typing import Annotated
 import typer
 
 from corridors._version import __version__
-from corridors.cli import ensembles, runs, tools
+from corridors.cli import ensembles, explain, runs, tools
 from corridors.cli.guard import stdout
 
 __all__ = ["app"]
@@ -60,6 +60,7 @@ COMMANDS = (
     ("validate", runs.validate),
     ("scenarios", runs.list_scenarios),
     ("compare", runs.compare),
+    ("explain", explain.explain),
     ("sweep", ensembles.sweep),
     ("sensitivity", ensembles.sensitivity),
     ("plot", runs.plot),

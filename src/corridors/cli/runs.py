@@ -32,6 +32,7 @@ from corridors.errors import CorridorsError
 from corridors.experiments import ensemble, runs
 from corridors.network import CORRIDORS
 from corridors.results import load_ensemble, load_results
+from corridors.results.explain import headline_change
 from corridors.scenario import find_scenario, load_scenario, scenario_dir, scenario_schema
 
 
@@ -178,6 +179,9 @@ def compare(
     charts instead (median, 50% and 90% bands per corridor) and the probability that one
     corridor overtakes another by each year.
 
+    Runs whose headline indicators are all within 1% of the first's are named, with the
+    `corridors explain` command that says why.
+
     Example: [bold]corridors compare results/baseline-7 results/c5_bloc-7 --out results/bloc.png[/bold]
     Example: [bold]corridors compare results/baseline-ens results/bloc-ens --out results/fan.png[/bold]
     """
@@ -198,6 +202,15 @@ def compare(
         labels = [d.name for d in run_dirs]
     save_figure(plots.compare(items, labels, overtake=(pair[0], pair[1])), out)
     err.print(f"figure written to {out.resolve()}")
+    if not ensembles:
+        for res, d in zip(items[1:], run_dirs[1:], strict=True):
+            if headline_change(res, items[0]) < 0.01:  # every headline indicator within 1%
+                stdout.print(
+                    f"{d}: no effect: see `corridors explain {d} {run_dirs[0]}`",
+                    markup=False,
+                    highlight=False,
+                    soft_wrap=True,
+                )
 
 
 def plot(

@@ -10,14 +10,21 @@ Tables (pandas, long format, one row per step and key):
   wait_days
 - ``policy``: step, year, quarter and the agents' levers (tariff factors, subsidies, fleet)
 - ``decisions``: the agents' discrete decisions (projects funded, pledges delivered)
+
+and, for :meth:`Results.explain` (:data:`EXPLAIN_TABLES`):
+
+- ``costs``: step, year, quarter, shipper, corridor, the freight and the parts of the
+  generalised cost the shippers compare (:mod:`corridors.results.costs`)
+- ``refusals``: the yearly project reviews that funded nothing, and why
 """
 
 from corridors.results.columns import FORMAT_VERSION, KEY_COLUMNS, TEXT_DTYPE, parquet_bytes
 from corridors.results.ensemble import ENSEMBLE_TABLES, QUANTILES, EnsembleResults, load_ensemble
-from corridors.results.run import OBSERVABLES, TABLES, Observable, Results, load_results
+from corridors.results.run import EXPLAIN_TABLES, OBSERVABLES, TABLES, Observable, Results, load_results
 
 __all__ = [
     "ENSEMBLE_TABLES",
+    "EXPLAIN_TABLES",
     "FORMAT_VERSION",
     "KEY_COLUMNS",
     "OBSERVABLES",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,8 +15,9 @@ from corridors.atomic import write_dir_atomic
 from corridors.vocabulary import BASE_YEAR, C5, CORRIDORS
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping, Sequence
 
+    from corridors.results.explain import Explanation
     from corridors.run_record import RunRecord
 
 
@@ -37,10 +39,15 @@ from corridors.results.columns import (
     _tiled_text,
     _year_sums,
 )
+from corridors.results.costs import cost_table
 
-__all__ = ["OBSERVABLES", "TABLES", "Observable", "Results", "load_results"]
+__all__ = ["EXPLAIN_TABLES", "OBSERVABLES", "TABLES", "Observable", "Results", "load_results"]
 
 TABLES = ("corridors", "countries", "edges", "policy", "decisions", "pipelines")
+EXPLAIN_TABLES = ("costs", "refusals")
+"""The tables :meth:`Results.explain` reads besides :data:`TABLES`: the parts of the shippers'
+generalised cost (:mod:`corridors.results.costs`) and the yearly project reviews that funded
+nothing. Runs saved before format 4 have none."""
 
 
 @dataclass(frozen=True)
@@ -165,6 +172,28 @@ _EDGE_SET_OF = {
 the edges table's ``flow_t`` (or ``container_flow_t``) on one."""
 
 
+class _LazyTable:
+    """A table built when first read: set it to a table, ``None``, or a function that builds it.
+
+    The ``costs`` table of a run is built from its record only if someone reads it (an
+    explanation, a save), so that runs that never need it (ensembles, tuning) pay nothing.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.attr = f"_{name}"
+
+    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
+        if obj is None:
+            return None  # the dataclass field's default
+        value = obj.__dict__.get(self.attr)
+        if callable(value):
+            value = obj.__dict__[self.attr] = value()
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.attr] = value
+
+
 @dataclass(eq=False)
 class Results:
     """The outcome of one run (see the module docstring for the tables).
@@ -193,6 +222,13 @@ class Results:
         What the tables need to be read (seed, scenario, the shippers, ...).
     summary : dict
         The headline indicators (:meth:`indicators`).
+    costs : pandas.DataFrame, optional
+        By shipper and corridor: the parts of the generalised cost the shippers compare and
+        the freight (:func:`corridors.results.costs.cost_table`); ``None`` for a run saved
+        before format 4.
+    refusals : pandas.DataFrame, optional
+        The yearly project reviews that funded nothing: step, agent, decision ("refuse"),
+        detail (why); ``None`` for a run saved before format 4.
 
     Examples
     --------
@@ -212,6 +248,8 @@ class Results:
     pipelines: pd.DataFrame
     meta: dict[str, Any] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
+    costs: pd.DataFrame | None = _LazyTable()  # type: ignore[assignment]
+    refusals: pd.DataFrame | None = None
 
     # ---------------------------------------------------------------- building
 
@@ -324,10 +362,13 @@ class Results:
             "middle_caspian_edges": list(record.middle_caspian_edges),
             "kz_caspian_edges": list(record.kz_caspian_edges),
             **_observed_edges_meta(record),
+            **_edges_meta(record),
             "shippers": {"index": list(range(n_shippers)), **{c: list(v) for c, v in shippers.items()}},
             **(meta or {}),
         }
+        refusals = pd.DataFrame(record.refusals, columns=["step", "agent", "decision", "detail"])
         res = cls(corridors, countries, edges, policy, decisions, pipelines, meta)
+        res.costs, res.refusals = functools.partial(cost_table, record), refusals
         res.summary = _finite(
             _summary(vol, backlog_t, time, keys, agg) if finite_volumes else res.indicators()
         )
@@ -353,8 +394,12 @@ class Results:
         keep = {name: getattr(self, name) for name in TABLES if name != "decisions"}
         keep = {name: t[t["year"] >= report_from].reset_index(drop=True) for name, t in keep.items()}
         first_step = (report_from - BASE_YEAR) * 4
-        decisions = self.decisions[self.decisions["step"] >= first_step].reset_index(drop=True)
-        res = Results(**keep, decisions=decisions, meta={**self.meta, "report_from": report_from})
+        steps = {
+            name: None if t is None else t[t["step"] >= first_step].reset_index(drop=True)
+            for name, t in (("decisions", self.decisions), ("refusals", self.refusals))
+        }
+        res = Results(**keep, **steps, meta={**self.meta, "report_from": report_from})
+        res.costs = functools.partial(_from_year, self, "costs", report_from)
         res.summary = _finite(res.indicators())
         return res
 
@@ -486,6 +531,102 @@ class Results:
                 raise KeyError(f"observable: {name!r} is not one of {', '.join(OBSERVABLES)}")
         return years, {name: out[name] for name in names}
 
+    def cost_breakdown(
+        self,
+        *,
+        corridors: Sequence[str] | None = None,
+        years: Sequence[int] | None = None,
+        group: Mapping[str, str] | None = None,
+        by: Sequence[str] = ("direction", "commodity"),
+    ) -> pd.DataFrame:
+        """Return the generalised cost the shippers compare, split into its parts, by year, group and corridor.
+
+        See :mod:`corridors.results.costs` for the parts (tariff and handling, time, queue,
+        reliability, sanction premium, subsidy, political cost, corridor constant): each
+        averaged over the group's tonnes where the corridor is open to them.
+
+        Parameters
+        ----------
+        corridors, years : sequence, optional
+            Keep only these (default: all).
+        group : mapping of str to str, optional
+            Only the shippers with these attributes, e.g. ``{"direction": "transit"}``.
+        by : sequence of str
+            The shipper attributes that make a group (origin, market, commodity, direction,
+            country).
+
+        Returns
+        -------
+        pandas.DataFrame
+            year, the ``by`` columns, corridor, demand_t, served_t, ``<part>_usd_per_t`` and
+            total_usd_per_t (the sum of the parts).
+
+        Raises
+        ------
+        ValueError
+            If the run has no costs table (saved before format 4), or ``group`` or ``by``
+            names an unknown attribute or value.
+
+        Examples
+        --------
+        >>> import corridors
+        >>> res = corridors.run(end_year=2020, stochastic=False)
+        >>> t = res.cost_breakdown(corridors=["middle"], years=[2020], group={"direction": "transit"})
+        >>> bool((t.filter(like="_usd_per_t").drop(columns="total_usd_per_t").sum(axis=1)
+        ...       - t["total_usd_per_t"]).abs().max() < 1e-9)
+        True
+        """
+        from corridors.results.costs import cost_breakdown
+
+        if self.costs is None:
+            raise ValueError(
+                "cost_breakdown: a run saved before results format 4 has no costs table; run it again"
+            )
+        return cost_breakdown(
+            self.costs, self.meta["shippers"], by=by, corridors=corridors, years=years, group=group
+        )
+
+    def explain(
+        self,
+        other: Results | None = None,
+        *,
+        year: int | None = None,
+        corridors: Sequence[str] | None = None,
+        group: Mapping[str, str] | None = None,
+        by: Sequence[str] = ("direction", "commodity"),
+    ) -> Explanation:
+        """Explain why this run differs from ``other``, or (alone) why its corridors carry what they carry.
+
+        Parameters
+        ----------
+        other : Results, optional
+            The reference run (default: this run itself).
+        year : int, optional
+            The year explained (default: the run's last).
+        corridors : sequence of str, optional
+            The corridors of the cost table and the binding links (default: all).
+        group : mapping of str to str, optional
+            Only the shippers with these attributes.
+        by : sequence of str
+            The shipper attributes the cost table and the shifts are grouped by.
+
+        Returns
+        -------
+        Explanation
+            The cost parts and their changes, the volume change by cause, the shifts by
+            group, the binding links, the projects funded or refused, and the decisions
+            and levers that differ; ``str()`` gives them as text.
+
+        Raises
+        ------
+        ValueError
+            If a corridor is unknown, the year outside a run, a group matches no shipper,
+            or a run has no costs table.
+        """
+        from corridors.results.explain import explain
+
+        return explain(self, other, year=year, corridors=corridors, group=group, by=by)
+
     def indicators(self) -> dict[str, Any]:
         """Headline indicators (pipelines excluded from every share)."""
         c = self.countries
@@ -526,7 +667,8 @@ class Results:
     ) -> Path:
         """Write the run directory atomically: a temporary sibling, then a rename.
 
-        Holds the tables as Parquet, ``summary.json`` and ``meta.json`` (no pickles), plus
+        Holds the tables as Parquet (:data:`TABLES`, and :data:`EXPLAIN_TABLES` when the run
+        has them), ``summary.json`` and ``meta.json`` (no pickles), plus
         ``extra_files`` (name -> bytes). An existing directory is an error unless ``force``.
 
         Parameters
@@ -550,8 +692,9 @@ class Results:
         """
 
         def fill(tmp: Path) -> None:
-            for name in TABLES:
-                getattr(self, name).to_parquet(tmp / f"{name}.parquet", index=False)
+            for name in (*TABLES, *EXPLAIN_TABLES):
+                if getattr(self, name) is not None:
+                    getattr(self, name).to_parquet(tmp / f"{name}.parquet", index=False)
             (tmp / "summary.json").write_text(_strict_json(self.summary))
             (tmp / "meta.json").write_text(_strict_json(self.meta))
             for name, data in (extra_files or {}).items():
@@ -572,6 +715,23 @@ def _observed_edges_meta(record: RunRecord) -> dict[str, Any]:
     return {"observed_edges": {name: [int(i) for i in edges] for name, edges in sets.items()}}
 
 
+def _from_year(res: Results, name: str, year: int) -> pd.DataFrame | None:
+    """Return the rows of ``res``'s table ``name`` from ``year`` on (``None`` if it has none)."""
+    table = getattr(res, name)
+    return None if table is None else table[table["year"] >= year].reset_index(drop=True)
+
+
+def _edges_meta(record: RunRecord) -> dict[str, Any]:
+    """Return the links' names and corridors as ``{"edge_names": [...], "edge_corridors": [...]}``.
+
+    A link's corridor is the gateway it belongs to, ``""`` for a feeder link shared by all.
+    """
+    if record.edge_names is None:
+        return {}
+    corridor = [CORRIDORS[g] if g >= 0 else "" for g in record.gateway.tolist()]
+    return {"edge_names": list(record.edge_names), "edge_corridors": corridor}
+
+
 def load_results(path: str | Path) -> Results:
     """Read a run directory written by :meth:`Results.save`.
 
@@ -583,7 +743,8 @@ def load_results(path: str | Path) -> Results:
     Returns
     -------
     Results
-        The tables, ``meta`` and ``summary`` as saved.
+        The tables, ``meta`` and ``summary`` as saved (``costs`` and ``refusals`` ``None``
+        in a directory saved before format 4).
 
     Raises
     ------
@@ -604,6 +765,11 @@ def load_results(path: str | Path) -> Results:
     if not (path / "meta.json").is_file():
         raise FileNotFoundError(f"{path}: not a run directory (no meta.json)")
     tables = {name: pd.read_parquet(path / f"{name}.parquet") for name in TABLES}
+    tables |= {
+        name: pd.read_parquet(path / f"{name}.parquet")
+        for name in EXPLAIN_TABLES
+        if (path / f"{name}.parquet").is_file()
+    }
     meta = json.loads((path / "meta.json").read_text())
     summary = json.loads((path / "summary.json").read_text())
     return Results(**tables, meta=meta, summary=summary)
