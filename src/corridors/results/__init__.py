@@ -14,6 +14,7 @@ Tables (pandas, long format, one row per step and key):
 
 from corridors.results.columns import FORMAT_VERSION, KEY_COLUMNS, TEXT_DTYPE, parquet_bytes
 from corridors.results.ensemble import ENSEMBLE_TABLES, QUANTILES, EnsembleResults, load_ensemble
+from corridors.results.measures import measure
 from corridors.results.run import OBSERVABLES, TABLES, Observable, Results, load_results
 
 __all__ = [
@@ -29,5 +30,6 @@ __all__ = [
     "Results",
     "load_ensemble",
     "load_results",
+    "measure",
     "parquet_bytes",
 ]

@@ -38,6 +38,7 @@ from corridors.scenario.locate import (
 from corridors.scenario.schema import (
     NAME_PATTERN,
     Agents,
+    Claim,
     EventSpec,
     ParametersFile,
     ParametersTable,
@@ -94,6 +95,8 @@ class Scenario(StrictModel):
         The file's events, as written (the attribute ``event_specs``).
     uncertainty : dict of str to Distribution
         A bounded distribution per uncertain numeric parameter, drawn per replicate.
+    expect : list of Claim
+        The file's claims about its run against the baseline (not inherited by ``extends``).
     path, chain, parameters_files, overrides, ignored_events
         The records described above.
 
@@ -118,6 +121,7 @@ class Scenario(StrictModel):
     sea_rates: list[SeaRate] = Field(default_factory=list)
     event_specs: list[EventSpec] = Field(default_factory=list, alias="events")
     uncertainty: dict[str, Distribution] = Field(default_factory=dict)
+    expect: list[Claim] = Field(default_factory=list)
     path: Path
     chain: list[Path]
     parameters_files: list[Path] = Field(default_factory=list)
@@ -203,6 +207,8 @@ class Scenario(StrictModel):
             out["uncertainty"] = {
                 k: {"dist": v.dist, **v.model_dump(exclude={"dist"})} for k, v in self.uncertainty.items()
             }
+        if self.expect:
+            out["expect"] = [c.model_dump(exclude_none=True) for c in self.expect]
         return out
 
     def to_toml(self) -> str:
@@ -436,6 +442,7 @@ def _load_chain(path: Path, stack: tuple[Path, ...]) -> tuple[dict[str, Any], Or
             state = "is a directory" if parent.is_dir() else "not found"
             raise ScenarioError(path, where_of(line, "extends"), f"parent scenario {parent} {state}")
         pdata, porigins = _load_chain(parent, chain)
+        pdata.pop("expect", None)  # a file's claims are about its own levers: not inherited
         origins.sources.extend(porigins.sources)
         parent_events = list(zip(pdata.pop("events"), porigins.events, strict=True))
         parent_sea = {
