@@ -217,7 +217,15 @@ MEASURES: dict[str, Measure] = {
         Measure(
             "utilisation",
             "share",
-            "flow over capacity at the corridor's fullest hard-capacity link, highest quarter of the year",
+            "flow over capacity at the corridor's fullest hard-capacity link, mean over the year's quarters",
+            needs=("corridor",),
+            takes=("corridor",),
+        ),
+        Measure(
+            "load_ratio",
+            "ratio",
+            "freight offered over capacity at the corridor's most pressed hard-capacity link (above 1: "
+            "the capacity binds), mean over the year's quarters",
             needs=("corridor",),
             takes=("corridor",),
         ),

@@ -91,15 +91,15 @@ def compare(kind: str, bound: float, scenario: float, baseline: float) -> tuple[
     >>> compare("above", 0.0, 0.0, 0.0)
     (0.0, False)
     """
+    if kind not in _TESTS:
+        msg = f"compare: unknown comparison {kind!r}; expected one of {', '.join(_TESTS)}"
+        raise ValueError(msg)
     if kind.startswith("ratio"):
         value = scenario / baseline if baseline != 0 else math.nan
     elif kind.startswith("change"):
         value = scenario - baseline
-    elif kind in ("above", "below"):
-        value = scenario
     else:
-        msg = f"compare: unknown comparison {kind!r}; expected one of {', '.join(_TESTS)}"
-        raise ValueError(msg)
+        value = scenario
     if math.isnan(value):
         return value, False
     held = {

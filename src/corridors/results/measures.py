@@ -187,7 +187,11 @@ def _backlog(res: Results, years: pd.Index, given: dict) -> pd.Series:
 
 
 def _utilisation(res: Results, years: pd.Index, given: dict) -> pd.Series:
-    return _corridor_rows(res, given)["utilisation"].groupby(level=0).max().reindex(years)
+    return _corridor_rows(res, given)["utilisation"].groupby(level=0).mean().reindex(years)
+
+
+def _load_ratio(res: Results, years: pd.Index, given: dict) -> pd.Series:
+    return _corridor_rows(res, given)["load_ratio"].groupby(level=0).mean().reindex(years)
 
 
 def _corridor_shares(res: Results, years: pd.Index, given: dict) -> pd.DataFrame:
@@ -252,6 +256,7 @@ _MEASURES = {
     "cost_usd_per_t": _cost,
     "backlog_t": _backlog,
     "utilisation": _utilisation,
+    "load_ratio": _load_ratio,
     "russian_dependence": _russian_dependence,
     "herfindahl": _herfindahl,
     "critical_minerals_to_west_t": _critical_minerals_to_west,
