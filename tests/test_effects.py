@@ -391,3 +391,13 @@ def test_docs_scenarios_md_is_current(tmp_path):
     result = invoke("scenarios", "--table", out)
     assert result.exit_code == 0, result.output
     assert out.read_bytes() == DOCS_TABLE.read_bytes(), "docs/scenarios.md is stale: make scenarios-table"
+
+
+def test_a_shorter_period_by_override_drops_the_later_claims():
+    full = load_scenario(scenario_dir() / "cku_railway.toml")
+    short = load_scenario(scenario_dir() / "cku_railway.toml", overrides={"period.end_year": 2031})
+    assert len(full.expect) == 3 and full.ignored_claims == []
+    # the claims about 2030-2032 and 2030: the first two reach 2032, the third stays
+    assert [c.claim for c in short.expect] == [full.expect[2].claim]
+    assert [c["claim"] for c in short.ignored_claims] == [c.claim for c in full.expect[:2]]
+    assert "# Ignored: claims about years outside the period:" in short.to_toml()

@@ -127,7 +127,7 @@ def known_sources() -> frozenset[str]:
     return frozenset(source_keys(default_data_dir() / "SOURCES.md"))
 
 
-def check_semantics(sc: BaseModel, origins: Origins) -> None:
+def check_semantics(sc: BaseModel, origins: Origins, *, claims_period: BaseModel | None = None) -> None:
     """Check what the schema cannot check of a validated :class:`~corridors.scenario.Scenario`.
 
     Parameters
@@ -136,6 +136,10 @@ def check_semantics(sc: BaseModel, origins: Origins) -> None:
         The scenario, validated field by field.
     origins : Origins
         Where its parts came from, for the error's file and line.
+    claims_period : Period, optional
+        The period the claims' years must lie in (default ``sc.period``): the files' own,
+        so that an override shortening the run drops the later claims instead of refusing
+        the file.
 
     Raises
     ------
@@ -166,7 +170,7 @@ def check_semantics(sc: BaseModel, origins: Origins) -> None:
     for name, dist in sc.uncertainty.items():
         _check_uncertainty(name, dist, origins)
     for i, claim in enumerate(sc.expect):
-        check_claim(claim, ("expect", i), sc.period, origins)
+        check_claim(claim, ("expect", i), claims_period or sc.period, origins)
 
 
 def check_claim(claim: BaseModel, loc: tuple, period: BaseModel, origins: Origins) -> None:
