@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: help install run demo warmup test test-all bench bench-quick notebooks lint format clean
+.PHONY: help install run demo warmup test test-all bench bench-quick notebooks lint format clean scenarios-table
 
 help:
 	@echo "make run       create .venv, install corridors, run the main job"
@@ -14,6 +14,7 @@ help:
 	@echo "make bench-quick every benchmark in --quick mode (a few minutes; CI runs it)"
 	@echo "make notebooks install the notebooks extra and start JupyterLab on notebooks/"
 	@echo "make lint      ruff check and format check"
+	@echo "make scenarios-table  run every scenario and the baseline, write docs/scenarios.md"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "corridors needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -59,6 +60,11 @@ notebooks: install
 	$(BIN)/python -m pip install --quiet -e ".[dev,notebooks]"
 	@echo "Starting JupyterLab on notebooks/ (Ctrl-C to stop; later: $(BIN)/jupyter lab notebooks/)"
 	$(BIN)/jupyter lab notebooks/ $(JUPYTER_ARGS)
+
+# docs/scenarios.md: every shipped scenario's headline indicators against the baseline in 2030
+# and 2035, and its claims ([[expect]]) held or failed (tests/test_effects.py checks it is current).
+scenarios-table: install
+	$(BIN)/corridors scenarios --table docs/scenarios.md
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks notebooks

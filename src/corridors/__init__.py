@@ -12,6 +12,7 @@ The public API::
     ens = corridors.run_ensemble(sc, replicates=100, seed=7, workers=2)  # EnsembleResults
     corridors.compare([res, ens])          # a matplotlib Figure (fan charts for ensembles)
     corridors.run_one(cost_elasticity=3.5) # dict of scalar outcomes, for optimisers and EMA
+    corridors.check_effects("c5_bloc")     # its [[expect]] claims against the baseline, held or not
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from corridors import plots
 from corridors._version import __version__
 from corridors.errors import CorridorsError, DataError, ScenarioError
 from corridors.events import Event
+from corridors.experiments.effects import check_effects
 from corridors.experiments.ensemble import Sensitivity, run_ensemble, run_one, sensitivity, sweep
 from corridors.experiments.executors import Execution
 from corridors.experiments.runs import run
@@ -50,6 +52,7 @@ __all__ = [
     "Tuner",
     "__version__",
     "baseline_events",
+    "check_effects",
     "compare",
     "find_scenario",
     "load_ensemble",

@@ -17,6 +17,7 @@ from corridors.atomic import write_bytes_atomic
 from corridors.cli.ensembles import run_many
 from corridors.cli.guard import (
     EXIT_BAD_INPUT,
+    EXIT_FAILURE,
     ExecutorName,
     Scheduler,
     Workers,
@@ -29,7 +30,7 @@ from corridors.cli.guard import (
     stdout,
 )
 from corridors.errors import CorridorsError
-from corridors.experiments import ensemble, runs
+from corridors.experiments import effects, ensemble, runs, scenario_table
 from corridors.network import CORRIDORS
 from corridors.results import load_ensemble, load_results
 from corridors.results.explain import headline_change
@@ -128,12 +129,38 @@ def _print_summary(res) -> None:
 
 def validate(
     scenarios: Annotated[list[str], typer.Argument(help="Scenario files or names.")],
+    effects: Annotated[
+        bool,
+        typer.Option(
+            "--effects",
+            help="Also run each scenario and the baseline, and check its [[expect]] claims (exit 1 if one fails).",
+        ),
+    ] = False,
+    seed: Annotated[
+        int | None,
+        typer.Option(min=0, help="With --effects: the seed of both runs (default: the scenario's)."),
+    ] = None,
+    stochastic: Annotated[
+        bool,
+        typer.Option(
+            "--stochastic",
+            help="With --effects: random draws in both runs (default: none; pledges of probability >= 0.5 delivered on time).",
+        ),
+    ] = False,
 ) -> None:
     """Check scenario files without running them; one line per file.
 
+    With --effects, run each scenario and the baseline (the same seed, period and stochastic
+    mode) and print its claims ([[expect]]) as held or failed with the two values; the exit
+    code is 1 if any claim failed.
+
     Example: [bold]corridors validate scenarios/*.toml[/bold]
+    Example: [bold]corridors validate --effects eu_global_gateway c5_bloc[/bold]
     """
+    if not effects and (seed is not None or stochastic):
+        raise refuse(ValueError("--seed and --stochastic apply to --effects: add --effects"))
     bad = 0
+    loaded = []
     for item in scenarios:
         try:
             sc = load_scenario(find_scenario(item))
@@ -142,16 +169,94 @@ def validate(
             err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
             bad += 1
         else:
-            stdout.print(f"ok  {sc.name}  ({sc.path})", highlight=False, soft_wrap=True)
+            loaded.append(sc)
+            if not effects:
+                stdout.print(f"ok  {sc.name}  ({sc.path})", highlight=False, soft_wrap=True)
     if bad:
         raise typer.Exit(EXIT_BAD_INPUT)
+    if effects:
+        _check_effects(loaded, seed=seed, stochastic=stochastic)
 
 
-def list_scenarios() -> None:
-    """List the shipped scenarios, one line each.
+def _check_effects(scenarios: list, *, seed: int | None, stochastic: bool) -> None:
+    """Run each scenario with claims and the baseline, print its claims; exit 1 if one failed."""
+    tables = []
+    with_claims = [sc for sc in scenarios if sc.expect]
+    with guarded("validate --effects", MofNCompleteColumn(), "scenarios") as progress:
+        task = progress.add_task("checking claims", total=len(with_claims))
+        for sc in with_claims:
+            progress.update(task, description=f"running {sc.name} and the baseline")
+            tables.append(effects.check_effects(sc, seed=seed, stochastic=stochastic))
+            progress.advance(task)
+    failed = 0
+    for sc in scenarios:
+        if not sc.expect:
+            stdout.print(f"{sc.name}: no claims ({escape('[[expect]]')}) to check", highlight=False)
+    for table in tables:
+        stdout.print(_claims_table(table))
+        failed += int((~table["held"]).sum())
+    total = sum(len(t) for t in tables)
+    mode = "stochastic" if stochastic else "deterministic"
+    stdout.print(f"claims held: {total - failed} of {total} ({mode} runs)", highlight=False)
+    if failed:
+        raise typer.Exit(EXIT_FAILURE)
+
+
+def _claims_table(table) -> Table:
+    """One scenario's claims as a rich table: the claim, the two values, the test, held or failed."""
+    name = table["scenario"].iloc[0]
+    out = Table(title=f"{name}: claims against the baseline", title_justify="left")
+    out.add_column("claim (measure)", ratio=1, min_width=20)
+    for col in ("year", "scenario", "baseline", "test", "result"):
+        out.add_column(col, justify="left" if col in ("test", "result") else "right", no_wrap=True)
+    for r in table.itertuples():
+        measure = r.observable + (f", {r.qualifiers}" if r.qualifiers else "")
+        year = r.years if r.years == str(r.year) else f"{r.years}: {r.year}"
+        out.add_row(
+            f"{escape(r.claim)}\n[dim]{escape(measure)}[/dim]",
+            year,
+            effects.format_value(r.scenario_value, r.unit),
+            effects.format_value(r.baseline_value, r.unit),
+            effects.format_test(r.test, r.bound, r.ratio, r.change, r.scenario_value),
+            "[green]held[/green]" if r.held else "[bold red]FAILED[/bold red]",
+        )
+    return out
+
+
+def list_scenarios(
+    table: Annotated[
+        Path | None,
+        typer.Option(
+            "--table",
+            help="Instead, run every shipped scenario and the baseline and write the scenario-effects "
+            "table (Markdown) here.",
+            dir_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """List the shipped scenarios, one line each (or write the scenario-effects table).
+
+    With --table, run every shipped scenario and the baseline (deterministic, the same seed
+    and period) and write their headline indicators in 2030 and 2035 and their claims
+    ([[expect]]), held or failed, as Markdown.
 
     Example: [bold]corridors scenarios[/bold]
+    Example: [bold]corridors scenarios --table docs/scenarios.md[/bold]
     """
+    if table is not None:
+        if table.suffix.lower() != ".md":
+            raise refuse(ValueError(f"--table: {table} must end in .md"))
+        with guarded("scenarios --table", MofNCompleteColumn(), "scenarios") as progress:
+            shipped = sorted(p for p in scenario_dir().glob("*.toml") if p.stem != "baseline")
+            task = progress.add_task("scenarios", total=len(shipped))
+
+            def on_scenario(name: str) -> None:
+                progress.update(task, description=f"running {name} and the baseline")
+                progress.advance(task)
+
+            path = scenario_table.write_scenarios_table(table, shipped, on_scenario=on_scenario)
+        err.print(f"scenario-effects table written to {path.resolve()}")
+        return
     for path in sorted(scenario_dir().glob("*.toml")):
         try:
             sc = load_scenario(path)

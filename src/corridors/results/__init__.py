@@ -20,6 +20,7 @@ and, for :meth:`Results.explain` (:data:`EXPLAIN_TABLES`):
 
 from corridors.results.columns import FORMAT_VERSION, KEY_COLUMNS, TEXT_DTYPE, parquet_bytes
 from corridors.results.ensemble import ENSEMBLE_TABLES, QUANTILES, EnsembleResults, load_ensemble
+from corridors.results.measures import measure
 from corridors.results.run import EXPLAIN_TABLES, OBSERVABLES, TABLES, Observable, Results, load_results
 
 __all__ = [
@@ -36,5 +37,6 @@ __all__ = [
     "Results",
     "load_ensemble",
     "load_results",
+    "measure",
     "parquet_bytes",
 ]

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from corridors.atomic import write_dir_atomic
+from corridors.observables import OBSERVABLES, Observable
 from corridors.vocabulary import BASE_YEAR, C5, CORRIDORS
 
 if TYPE_CHECKING:
@@ -48,115 +49,6 @@ EXPLAIN_TABLES = ("costs", "refusals")
 """The tables :meth:`Results.explain` reads besides :data:`TABLES`: the parts of the shippers'
 generalised cost (:mod:`corridors.results.costs`) and the yearly project reviews that funded
 nothing. Runs saved before format 4 have none."""
-
-
-@dataclass(frozen=True)
-class Observable:
-    """A modelled counterpart of an observed series: its unit and scope."""
-
-    name: str
-    unit: str
-    scope: str
-
-
-_ACROSS_KZ = (
-    "freight crossing the Caspian from or to Aktau and Kuryk, both directions, crude tankers included"
-)
-
-OBSERVABLES: dict[str, Observable] = {
-    o.name: o
-    for o in (
-        Observable(
-            "middle_corridor_t",
-            "t/yr",
-            f"all {_ACROSS_KZ}: the Middle Corridor (TITR) through Kazakhstan as the KZ Ministry "
-            "of Transport series counts it (all freight on the route, both directions, oil included)",
-        ),
-        Observable(
-            "northern_transit_teu",
-            "TEU/yr",
-            "China-EU-China transit by the Russian corridor (1520 track), "
-            "tonnes / t_per_teu_loaded (ERAI definition)",
-        ),
-        Observable(
-            "middle_kz_share",
-            "share",
-            f"Kazakh exports by the Middle Corridor over all {_ACROSS_KZ} (the scope of middle_corridor_t)",
-        ),
-        Observable(
-            "middle_transit_days",
-            "days",
-            "China-to-Europe transit time on the Middle Corridor: "
-            "volume-weighted experienced time of westbound transit (NaN in a year when none moves)",
-        ),
-        Observable(
-            "middle_teu",
-            "TEU/yr",
-            "containers shipped across the Caspian from and to Aktau and Kuryk, "
-            "both directions, tonnes / t_per_teu_loaded (the TITR count, the Turkmen route excluded)",
-        ),
-        Observable(
-            "middle_oil_share",
-            "share",
-            "crude shipped by tanker across the Caspian from Kazakh ports (aktau_oil_t) over "
-            "middle_corridor_t: the oil part of the Middle Corridor through Kazakhstan (0 in a year "
-            "with no freight across)",
-        ),
-        Observable(
-            "aktau_oil_t",
-            "t/yr",
-            "Kazakh crude shipped by tanker across the Caspian from Aktau (to Baku, for the BTC "
-            "pipeline): the crude-only Caspian crossings from a Kazakh seaport",
-        ),
-        Observable(
-            "baku_port_t",
-            "t/yr",
-            "everything crossing the Caspian into or out of Baku-Alat (ferries, container feeders, "
-            "crude tankers), both directions, every Caspian port: the Baku port's throughput",
-        ),
-        Observable(
-            "baku_port_teu",
-            "TEU/yr",
-            "containers crossing the Caspian into or out of Baku-Alat, both directions, "
-            "container tonnes / t_per_teu_loaded",
-        ),
-        Observable(
-            "ady_transit_t",
-            "t/yr",
-            "transit on Azerbaijan's railway: the tonnes leaving it at the Georgian border "
-            "(baku_alat -> tbilisi) or onto the Caspian at Baku-Alat (tbilisi -> baku_alat); "
-            "nothing is loaded or unloaded on it in Azerbaijan in the model",
-        ),
-        Observable(
-            "gr_transit_t",
-            "t/yr",
-            "transit on Georgia's railway: the tonnes leaving it at the Azerbaijani or Turkish "
-            "border or onto the Black Sea at Poti and Batumi (Georgian rail exits)",
-        ),
-        Observable(
-            "kz_china_rail_t",
-            "t/yr",
-            "rail freight across the Kazakhstan-China border, both directions "
-            "(Dostyk-Alashankou and Altynkol-Khorgos)",
-        ),
-        Observable(
-            "kz_transit_t",
-            "t/yr",
-            "transit through Kazakhstan, all modes: the tonnes entering Kazakhstan (land borders, "
-            "Caspian arrivals, market connectors) less Kazakh imports (the countries table)",
-        ),
-        Observable(
-            "iran_route_t",
-            "t/yr",
-            "freight across the Turkmenistan-Iran rail crossing of the Kazakhstan-Turkmenistan-Iran "
-            "line (Etrek-Tehran, reached from Bolashak), both directions",
-        ),
-    )
-}
-"""The modelled counterparts of the observed series of ``history.csv``, by name.
-
-The edge sets are those of :data:`corridors.layout.OBSERVED_EDGE_SETS`, kept in a run's
-``meta["observed_edges"]`` (``middle_corridor_t`` and ``middle_teu`` use ``meta["kz_caspian_edges"]``)."""
 
 _EDGE_SET_OF = {
     "aktau_oil_t": "kz_caspian_crude",

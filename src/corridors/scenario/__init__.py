@@ -34,6 +34,13 @@ period, parameters, agents' settings, sea rates and a timeline of typed events
     transit = "RU"
     premium_usd_per_t = { parameter = "russia_premium_usd_per_t" }
 
+    [[expect]]                             # claims against the baseline (validate --effects)
+    claim = "Middle Corridor volume in 2030 up"
+    observable = "volume_t"                # a measure of corridors.observables.MEASURES
+    corridor = "middle"
+    year = 2030
+    ratio_at_least = 1.01                  # exactly one comparison
+
 ``extends`` merges the parent, then the child (tables key by key, scalars and lists
 replaced, ``events`` concatenated parent-first unless ``replace_events = true``,
 ``sea_rates`` merged by quarter); ``parameters_file`` applies before the file's own

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from corridors.errors import ScenarioError
 from corridors.events import EVENT_TYPES, Event
 from corridors.network import default_data_dir
+from corridors.observables import COMPARISONS, MEASURES, QUALIFIERS
 from corridors.parameters import Parameters
 from corridors.scenario.locate import PARAMETERS_LISTED, Origins, Source, dotted, fail, locate_in, where_of
 from corridors.scenario.schema import BUDGET_POWERS, SELECTOR_FIELDS, SHIPPER_COUNTRIES, ParameterRef
@@ -27,6 +28,7 @@ from corridors.vocabulary import C5, quarter_index, step_year
 
 __all__ = [
     "BLOC_FUNDER",
+    "CLAIM_COUNTRIES",
     "NAMED_EVENT_FIELDS",
     "Vocabulary",
     "build_event",
@@ -40,6 +42,9 @@ __all__ = [
 
 BLOC_FUNDER = "C5"
 """The funder the five's bloc records its projects under (the model's ``BlocAgent``)."""
+
+CLAIM_COUNTRIES: tuple[str, ...] = (*SHIPPER_COUNTRIES, BLOC_FUNDER)
+"""The countries a claim may name: the shippers' countries, and ``C5`` for the five together."""
 
 
 @dataclass(frozen=True)
@@ -122,7 +127,7 @@ def known_sources() -> frozenset[str]:
     return frozenset(source_keys(default_data_dir() / "SOURCES.md"))
 
 
-def check_semantics(sc: BaseModel, origins: Origins) -> None:
+def check_semantics(sc: BaseModel, origins: Origins, *, claims_period: BaseModel | None = None) -> None:
     """Check what the schema cannot check of a validated :class:`~corridors.scenario.Scenario`.
 
     Parameters
@@ -131,6 +136,10 @@ def check_semantics(sc: BaseModel, origins: Origins) -> None:
         The scenario, validated field by field.
     origins : Origins
         Where its parts came from, for the error's file and line.
+    claims_period : Period, optional
+        The period the claims' years must lie in (default ``sc.period``): the files' own,
+        so that an override shortening the run drops the later claims instead of refusing
+        the file.
 
     Raises
     ------
@@ -139,7 +148,7 @@ def check_semantics(sc: BaseModel, origins: Origins) -> None:
         in the wrong order, an event naming what the network does not know (a node, link,
         market, country, controller, funder, sanctioning party or project; see
         :class:`Vocabulary`) or selecting no links, a distribution outside its parameter's
-        bounds.
+        bounds, a claim of ``[[expect]]`` that is not well formed (:func:`check_claim`).
     """
     if sc.period.report_from > sc.period.end_year:
         fail(
@@ -160,6 +169,81 @@ def check_semantics(sc: BaseModel, origins: Origins) -> None:
         _check_event(spec, ("events", i), origins)
     for name, dist in sc.uncertainty.items():
         _check_uncertainty(name, dist, origins)
+    for i, claim in enumerate(sc.expect):
+        check_claim(claim, ("expect", i), claims_period or sc.period, origins)
+
+
+def check_claim(claim: BaseModel, loc: tuple, period: BaseModel, origins: Origins) -> None:
+    """Check a claim of ``[[expect]]``: a known measure with the qualifiers it takes, one comparison.
+
+    Parameters
+    ----------
+    claim : Claim
+        The claim, validated field by field.
+    loc : tuple
+        Its key path (``("expect", 0)``), for the error's line.
+    period : Period
+        The scenario's period: the years compared must lie in it.
+    origins : Origins
+        Where the scenario's parts came from.
+
+    Raises
+    ------
+    ScenarioError
+        An unknown measure, a qualifier the measure does not take or one it needs missing,
+        an unknown name (country, market, link, project, funder), no comparison or more than
+        one, a year outside the reported period or ``to_year`` before ``year``.
+    """
+    measure = MEASURES.get(claim.observable)
+    if measure is None:
+        fail(
+            origins,
+            (*loc, "observable"),
+            _not_known("observable", claim.observable, MEASURES, "see `corridors schema`"),
+        )
+    given = [q for q in QUALIFIERS if getattr(claim, q) is not None]
+    for q in given:
+        if q not in measure.takes:
+            takes = f"it takes {', '.join(measure.takes)}" if measure.takes else "it takes no qualifier"
+            fail(origins, (*loc, q), f"observable {measure.name!r} takes no {q}; {takes}")
+    for q in measure.needs:
+        if q not in given:
+            fail(origins, loc, f"observable {measure.name!r} needs {q}")
+    if measure.one_of and sum(q in given for q in measure.one_of) != 1:
+        both = [q for q in measure.one_of if q in given]
+        where = (*loc, both[-1]) if len(both) > 1 else loc
+        fail(origins, where, f"observable {measure.name!r} needs exactly one of {', '.join(measure.one_of)}")
+    for q in given:
+        value = getattr(claim, q)
+        if q not in _CLAIM_NAMES:
+            continue
+        allowed_of, label, see = _CLAIM_NAMES[q]
+        if isinstance(value, list):
+            if not value:
+                fail(origins, (*loc, q), f"{q} is empty: give at least one")
+            for j, v in enumerate(value):
+                if v not in allowed_of():
+                    form = "; links are 'tail>head' with node names" if q == "links" else ""
+                    fail(origins, (*loc, q, j), _not_known(label, v, allowed_of(), see) + form)
+        elif value not in allowed_of():
+            fail(origins, (*loc, q), _not_known(label, value, allowed_of(), see))
+    comparisons = claim.comparisons()
+    if not comparisons:
+        fail(origins, loc, f"no comparison: give one of {', '.join(COMPARISONS)}")
+    if len(comparisons) > 1:
+        names = list(comparisons)
+        fail(
+            origins,
+            (*loc, names[1]),
+            f"two comparisons ({' and '.join(names[:2])}): a claim makes exactly one",
+        )
+    first, last = period.report_from, period.end_year
+    for field in ("year", "to_year"):
+        value = getattr(claim, field)
+        if value is not None and not first <= value <= last:
+            fail(origins, (*loc, field), f"year {value} is outside the reported period {first}-{last}")
+    if claim.to_year is not None and claim.to_year < claim.year:
+        fail(origins, (*loc, "to_year"), f"to_year {claim.to_year} is before year {claim.year}")
 
 
 def _check_uncertainty(name: str, dist: Any, origins: Origins) -> None:
@@ -236,6 +320,14 @@ _NAMED_FIELDS: dict[str, tuple[_NameSet, str, str]] = {
     "buyer": (lambda: vocabulary().markets, "market node", ""),
     "country": (lambda: SHIPPER_COUNTRIES, "shipper country", ""),
     "project": (lambda: tuple(vocabulary().projects), "project of projects.csv", "see projects.csv"),
+}
+# A claim's qualifiers that name something, as above; corridor, commodity and direction are the schema's.
+_CLAIM_NAMES: dict[str, tuple[_NameSet, str, str]] = {
+    "country": (lambda: CLAIM_COUNTRIES, "country", ""),
+    "market": _NAMED_FIELDS["buyer"],
+    "links": _NAMED_LISTS["links"],
+    "project": _NAMED_FIELDS["project"],
+    "funder": _NAMED_FIELDS["funder"],
 }
 NAMED_EVENT_FIELDS: tuple[str, ...] = (*_NAMED_LISTS, *_NAMED_FIELDS)
 """The event fields checked against the packaged network and inputs by :func:`check_semantics`."""

@@ -24,6 +24,7 @@ from corridors.scenario._toml import show, toml_entries, toml_type
 from corridors.scenario.schema import (
     EVENT_MODELS,
     AgentSettings,
+    Claim,
     ParameterRef,
     ParametersTable,
     Period,
@@ -232,6 +233,7 @@ _FIXED_KEYS: dict[tuple[str, int], Any] = {
     ("agents", 1): C5,
     ("agents", 2): AgentSettings.model_fields,
     ("sea_rates", 2): SeaRate.model_fields,
+    ("expect", 2): Claim.model_fields,
     ("uncertainty", 1): NUMERIC_PARAMETERS,
 }
 

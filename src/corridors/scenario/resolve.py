@@ -38,6 +38,7 @@ from corridors.scenario.locate import (
 from corridors.scenario.schema import (
     NAME_PATTERN,
     Agents,
+    Claim,
     EventSpec,
     ParametersFile,
     ParametersTable,
@@ -62,8 +63,9 @@ class Scenario(StrictModel):
     ``parameter_values`` and ``event_specs``, since :meth:`parameters` and :meth:`events`
     give their typed forms), plus ``path`` (resolved), ``chain`` (the scenario files
     merged, root first), ``parameters_files`` (the parameters files applied, in order),
-    ``overrides`` (as given to :func:`load_scenario`) and ``ignored_events`` (events
-    starting after ``period.end_year``, as written). :meth:`to_dict` and :meth:`to_toml`
+    ``overrides`` (as given to :func:`load_scenario`), ``ignored_events`` (events
+    starting after ``period.end_year``, as written) and ``ignored_claims`` (claims about
+    years an override took out of the period, as written). :meth:`to_dict` and :meth:`to_toml`
     hold the resolved content only, not these records.
 
     Made by :func:`load_scenario`, which reads, merges and checks the files; the fields are
@@ -94,7 +96,10 @@ class Scenario(StrictModel):
         The file's events, as written (the attribute ``event_specs``).
     uncertainty : dict of str to Distribution
         A bounded distribution per uncertain numeric parameter, drawn per replicate.
-    path, chain, parameters_files, overrides, ignored_events
+    expect : list of Claim
+        The file's claims about its run against the baseline (not inherited by ``extends``);
+        those about years outside the period are in ``ignored_claims``.
+    path, chain, parameters_files, overrides, ignored_events, ignored_claims
         The records described above.
 
     Examples
@@ -118,11 +123,13 @@ class Scenario(StrictModel):
     sea_rates: list[SeaRate] = Field(default_factory=list)
     event_specs: list[EventSpec] = Field(default_factory=list, alias="events")
     uncertainty: dict[str, Distribution] = Field(default_factory=dict)
+    expect: list[Claim] = Field(default_factory=list)
     path: Path
     chain: list[Path]
     parameters_files: list[Path] = Field(default_factory=list)
     overrides: dict[str, Any] = Field(default_factory=dict)
     ignored_events: list[dict[str, Any]] = Field(default_factory=list)
+    ignored_claims: list[dict[str, Any]] = Field(default_factory=list)
     _origins: Any = PrivateAttr(None)
 
     @property
@@ -203,6 +210,8 @@ class Scenario(StrictModel):
             out["uncertainty"] = {
                 k: {"dist": v.dist, **v.model_dump(exclude={"dist"})} for k, v in self.uncertainty.items()
             }
+        if self.expect:
+            out["expect"] = [c.model_dump(exclude_none=True) for c in self.expect]
         return out
 
     def to_toml(self) -> str:
@@ -212,6 +221,9 @@ class Scenario(StrictModel):
         if self.ignored_events:
             head.append("# Ignored: events starting after period.end_year:")
             head += [f"#   {one_line(toml_value(ev))}" for ev in self.ignored_events]
+        if self.ignored_claims:
+            head.append("# Ignored: claims about years outside the period:")
+            head += [f"#   {one_line(toml_value(c))}" for c in self.ignored_claims]
         return "\n".join(head) + "\n\n" + toml_dumps(self.to_dict())
 
 
@@ -366,6 +378,7 @@ def _stamps(sc: Scenario) -> tuple:
 def _load(leaf: Path, overrides: Mapping[str, Any] | None) -> Scenario:
     """Read, merge, override and validate ``leaf`` (:func:`load_scenario` without its cache)."""
     merged, origins = _load_chain(leaf, ())
+    files_period = dict(merged.get("period") or {})  # before overrides: the claims' years lie in it
     merged = copy.deepcopy(merged)  # overrides must not touch the sources' parsed data
     for key, value in (overrides or {}).items():
         parts = _override_parts(leaf, key)
@@ -379,7 +392,13 @@ def _load(leaf: Path, overrides: Mapping[str, Any] | None) -> Scenario:
         sc = Scenario.model_validate(data)
     except ValidationError as exc:
         raise_first(exc, merged, origins.locate)
-    check_semantics(sc, origins)
+    try:
+        claims_period = Period.model_validate(files_period)
+    except ValidationError:  # an override repairs it: the resolved period holds
+        claims_period = sc.period
+    check_semantics(sc, origins, claims_period=claims_period)
+    claims = [c for c in sc.expect if c.years()[-1] <= sc.period.end_year and c.year >= sc.period.report_from]
+    ignored_claims = [c.model_dump(exclude_none=True) for c in sc.expect if c not in claims]
     kept, ignored, kept_origins = [], [], []
     for i, spec in enumerate(sc.event_specs):
         if year_of(spec.start) > sc.period.end_year:
@@ -389,7 +408,14 @@ def _load(leaf: Path, overrides: Mapping[str, Any] | None) -> Scenario:
             kept_origins.append(origins.events[i])
     origins.events = kept_origins
     given = {key: _plain(value) for key, value in (overrides or {}).items()}
-    sc = sc.model_copy(update={"event_specs": kept, "ignored_events": ignored, "overrides": given})
+    update = {
+        "event_specs": kept,
+        "ignored_events": ignored,
+        "expect": claims,
+        "ignored_claims": ignored_claims,
+        "overrides": given,
+    }
+    sc = sc.model_copy(update=update)
     sc._origins = origins
     sc.events()  # every event constructs: dataclass checks, parameter references
     return sc
@@ -436,6 +462,7 @@ def _load_chain(path: Path, stack: tuple[Path, ...]) -> tuple[dict[str, Any], Or
             state = "is a directory" if parent.is_dir() else "not found"
             raise ScenarioError(path, where_of(line, "extends"), f"parent scenario {parent} {state}")
         pdata, porigins = _load_chain(parent, chain)
+        pdata.pop("expect", None)  # a file's claims are about its own levers: not inherited
         origins.sources.extend(porigins.sources)
         parent_events = list(zip(pdata.pop("events"), porigins.events, strict=True))
         parent_sea = {

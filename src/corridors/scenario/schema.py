@@ -26,6 +26,7 @@ from pydantic.json_schema import GenerateJsonSchema
 
 from corridors.events import EVENT_TYPES, Event
 from corridors.network import MODES
+from corridors.observables import COMPARISONS, MEASURES
 from corridors.parameters import Parameters, default_alignment
 from corridors.scenario._toml import show, toml_type
 from corridors.uncertainty import Distribution
@@ -44,6 +45,7 @@ __all__ = [
     "EVENT_MODELS",
     "AgentSettings",
     "Agents",
+    "Claim",
     "EventSpec",
     "ParameterRef",
     "ParametersFile",
@@ -343,6 +345,64 @@ EVENT_MODELS: dict[str, type[StrictModel]] = {
 }
 EventSpec = Annotated[Union[tuple(EVENT_MODELS.values())], Field(discriminator="kind")]  # noqa: UP007
 
+# ----------------------------------------------------------------------- the claims
+
+
+class Claim(StrictModel):
+    """A claim of ``[[expect]]``: what the scenario's lever does to a measure, against the baseline.
+
+    The baseline is ``baseline.toml`` run with the scenario's seed, period and stochastic
+    mode. A claim names a measure (:data:`corridors.observables.MEASURES`), the qualifiers it
+    needs, a year (or years: it must hold in each) and exactly one comparison. It is
+    mechanical and directional, never a target volume copied from a forecast.
+    """
+
+    claim: str = Field(min_length=1, description="What the claim says, in words (the narrative's).")
+    observable: str = Field(
+        description="The measure compared: " + ", ".join(MEASURES) + " (`corridors schema` describes each).",
+        json_schema_extra={"enum": list(MEASURES)},
+    )
+    corridor: Literal[CORRIDORS] | None = Field(None, description="A corridor (measures that take one).")
+    country: str | None = Field(
+        None, description="A shipper country: one of the five, CN (China-Europe transit), or C5 (the five)."
+    )
+    commodity: Literal[COMMODITIES] | None = Field(None, description="A commodity (flow measures).")
+    market: str | None = Field(None, description="A market node, e.g. market_eu (flow measures).")
+    direction: Literal[DIRECTIONS] | None = Field(
+        None, description="export, import or transit (flow measures)."
+    )
+    links: list[str] | None = Field(None, description="Links as 'tail>head' node names (link_flow_t).")
+    project: str | None = Field(None, description="A project of projects.csv: its links (link_flow_t).")
+    funder: str | None = Field(None, description="A funder (projects_funded, projects_funded_usd_m).")
+    year: int = Field(ge=BASE_YEAR, le=LAST_YEAR, description="The year compared (within the period).")
+    to_year: int | None = Field(
+        None,
+        ge=BASE_YEAR,
+        le=LAST_YEAR,
+        description="With it, every year from `year` to `to_year` is compared: the claim must hold in each.",
+    )
+    ratio_at_most: float | None = Field(None, ge=0, description="Holds if scenario / baseline <= this.")
+    ratio_at_least: float | None = Field(None, ge=0, description="Holds if scenario / baseline >= this.")
+    change_at_most: float | None = Field(
+        None, description="Holds if scenario - baseline <= this (in the measure's unit)."
+    )
+    change_at_least: float | None = Field(
+        None, description="Holds if scenario - baseline >= this (in the measure's unit)."
+    )
+    above: float | None = Field(
+        None, description="Holds if the scenario's value > this: for 'carries freight' claims (above = 0)."
+    )
+    below: float | None = Field(None, description="Holds if the scenario's value < this.")
+
+    def comparisons(self) -> dict[str, float]:
+        """Return the comparisons given (exactly one in a checked claim): name -> bound."""
+        return {c: getattr(self, c) for c in COMPARISONS if getattr(self, c) is not None}
+
+    def years(self) -> range:
+        """Return the years compared: ``year`` alone, or ``year`` to ``to_year``."""
+        return range(self.year, (self.year if self.to_year is None else self.to_year) + 1)
+
+
 # ----------------------------------------------------------------------- the files
 
 
@@ -371,6 +431,13 @@ class ScenarioFile(StrictModel):
     uncertainty: dict[str, Distribution] = Field(
         default_factory=dict,
         description="Uncertain parameters: a bounded distribution per numeric parameter, drawn per replicate.",
+    )
+    expect: list[Claim] = Field(
+        default_factory=list,
+        description=(
+            "Claims about the run against the baseline with the same seed, period and stochastic mode "
+            "(`corridors validate --effects`); not inherited by `extends`."
+        ),
     )
 
 
