@@ -18,11 +18,14 @@ from corridors.agents import (
     PowerAgent,
     ShipperAgent,
     TransitStateAgent,
+    appropriate,
     choose_shares,
     remember_costs,
 )
+from corridors.agents.states import annuity_factor
 from corridors.model import DECISION_ORDER, CorridorModel
 from corridors.parameters import Parameters
+from corridors.view import _project_benefits
 from corridors.vocabulary import C5
 
 P = Parameters()
@@ -207,3 +210,76 @@ def test_agents_decide_from_a_read_only_view(build_model):
     for kind in DECISION_ORDER:
         m.agents_by_type[kind].do("decide", m.view, m.params, m.project_vot)
     assert {k for k, v in vars(m).items() if before.get(k) is not v} == set()
+
+
+# --------------------------------------------------------------------------- project appraisal
+
+
+def test_a_funder_holds_at_most_its_budget_window(baseline):
+    """Unspent appropriations lapse after ``budget_window_years``: Kazakhstan never holds more
+    than three years of its USD 400 m, where it used to hoard USD 2,800 m by 2026."""
+    from corridors.model import COUNTRY_BUDGETS_USD_M
+
+    kz = baseline.model.country_agents["KZ"]
+    assert kz.savings_usd_m <= P.budget_window_years * COUNTRY_BUDGETS_USD_M["KZ"] + 1e-9
+    assert appropriate(1000.0, 400.0, 3) == 1200.0  # the oldest allocation lapsed
+    assert appropriate(100.0, 400.0, 3) == 500.0
+
+
+def test_the_pool_reaches_a_project_no_member_can_afford_alone():
+    """Dostyk-Moyinty (USD 1,500 m) is beyond Kazakhstan's three-year window (USD 1,200 m) but
+    within the five's pool (USD 2,520 m): under an appraisal that passes it (50 years,
+    undiscounted), the bloc funds it and Kazakhstan alone, in the baseline, never does."""
+    import corridors
+
+    longer = {"parameters.appraisal_discount_rate": 0.0, "parameters.appraisal_years": 50}
+    funded = {}
+    for name in ("baseline", "c5_bloc"):
+        d = corridors.run(name, stochastic=False, overrides=longer).decisions
+        funded[name] = set(map(tuple, d.loc[d["decision"] == "fund", ["agent", "detail"]].to_numpy()))
+    assert ("C5", "dostyk_moyinty_second_track") in funded["c5_bloc"]
+    assert not any(p == "dostyk_moyinty_second_track" for _, p in funded["baseline"])
+
+
+def test_containers_are_worth_more_time_than_the_same_tonnes_of_bulk(build_model):
+    """A link's value of time is that of the freight on it: the same tonnes and days save more
+    on a container link than on an ore link (the old rule used one median for both)."""
+    m = _stepped_model(build_model, 4)
+    v = m.view
+    groups = [g["commodity"] for g in m.layout.groups]
+    box, ore = groups.index("containers"), groups.index("metals_ores")
+    flow = np.zeros_like(v.group_flow)
+    flow[box, 0] = flow[ore, 1] = 1e5
+    view = v.loaded_with(group_flow=flow, flow=flow.sum(axis=0))
+    vot = view.link_vot(m.project_vot)
+    assert vot[0] > 2 * vot[1] > 0
+    ptr = np.array([0, 1, 2])
+    edges = np.array([0, 1])
+    ones = np.ones(v.flow.size)
+    q, _, k = _project_benefits(
+        ptr, edges, np.array([2.0, 2.0]), np.array([1.0, 1.0]),
+        2e5 * ones, 91.25 * ones, 1e5 * ones, 24.0 * ones, 1e5 * ones, vot,
+    )  # fmt: skip
+    assert q[0] / q[1] == pytest.approx(vot[0] / vot[1])
+    assert q[0] > q[1] > 0 and k[0] > k[1] > 0
+
+
+def test_the_freight_a_binding_capacity_keeps_away_counts():
+    """Rule of half on the tonnes held back beyond capacity that the new capacity lets through."""
+    Q = 91.25
+    ptr, edges = np.array([0, 1, 2]), np.array([0, 1])
+    cap = np.array([100.0, 100.0])
+    load = np.array([300.0, 80.0])  # one link twice over its capacity, one below it
+    wait = np.array([2.0 * Q, 0.0])
+    flow = np.array([100.0, 80.0])
+    vot = np.array([1.0, 1.0])
+    q, t, k = _project_benefits(
+        ptr, edges, np.array([2.0, 2.0]), np.array([1.0, 1.0]), load, wait, flow,
+        np.zeros(2), cap, vot,
+    )  # fmt: skip
+    # capacity x2: the queue falls from 2 to 0.5 quarters; 100 more tonnes get through
+    assert q[0] == pytest.approx(300.0 * 1.5 * Q)
+    assert k[0] == pytest.approx(0.5 * 100.0 * 1.5 * Q)
+    assert q[1] == k[1] == t[0] == 0.0
+    assert annuity_factor(20, 0.09) == pytest.approx(9.1285, abs=1e-4)
+    assert annuity_factor(10, 0.0) == 10.0

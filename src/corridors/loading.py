@@ -502,7 +502,7 @@ def load_quarter(
         return new, diverted, out
     S, K = shares.shape
     new, offered, diverted = np.empty((S, K)), np.empty((S, K)), np.empty(S)
-    out = Settled.allocate(S, K, slot.size)
+    out = Settled.allocate(S, K, slot.size, routes.group_od.size - 1)
     qb = quote_trees.buffers
     _load_fused(
         quote_trees.arrays,

@@ -49,7 +49,7 @@ from corridors.bans import rebook
 from corridors.events import Event, OfftakeDeal, Sanction, Subsidy
 from corridors.inputs import Inputs, load_inputs, packaged_inputs
 from corridors.known_events import baseline_events
-from corridors.layout import Layout
+from corridors.layout import Layout, read_only
 from corridors.market import offered_volumes, pipeline_flows, policy_terms, quarter_links
 from corridors.network import Network, packaged_network
 from corridors.parameters import Parameters
@@ -216,7 +216,10 @@ class CorridorModel(mesa.Model):
         """Routing rows of the commodity groups, each at its shippers' median value of time."""
         L = self.layout
         vot = np.array([np.median(self.sh.vot[g["shippers"], 1]) for g in L.groups])
-        self.project_vot = float(np.median(vot))
+        # the funders appraise projects at each flow's own value of time: its segments' values
+        # weighted by their shares of the flow (agents.states.appraise)
+        self.project_vot = (self.sh.vot * self.sh.weight).sum(axis=1)
+        read_only(self.project_vot)
         self.graph = L.graph
         self.routes = L.routes.with_vot(vot)
         self._quote_trees = TreeCache(self.routes, self.graph, router)
@@ -234,7 +237,7 @@ class CorridorModel(mesa.Model):
         T, S, K, E = self.n_steps, self.layout.n_shippers, self.n_corridors, self.net.n_edges
         self.rec = allocate_steps(T, S, K, E, len(POLICY_COLUMNS), len(self.inputs.pipelines))
         self.backlog = np.zeros((S, K))
-        self.outcome = Settled.empty(S, K, E)
+        self.outcome = Settled.empty(S, K, E, len(self.layout.groups))
         self.expected_wait = np.zeros(E)
         self.quote_wait = np.zeros((S, K))  # the queue wait in this quarter's quotes, days
         self.refusals: list[tuple] = []  # (step, agent, "refuse", reason) of the reviews that funded nothing

@@ -447,6 +447,34 @@ class Parameters:
         default=1.0,
         metadata={"ge": 0, "doc": "Multiplier on each state's infrastructure budget (A-budgets)."},
     )
+    budget_window_years: int = field(
+        default=3,
+        metadata={
+            "ge": 1,
+            "le": 10,
+            "doc": """Years an unspent project allocation stays available before it lapses: a funder
+            holds at most this many years of its yearly budget (a three-year medium-term budget
+            window, A-budget-window). The same window holds the bloc's pool and the powers'
+            budgets.""",
+        },
+    )
+    appraisal_years: int = field(
+        default=20,
+        metadata={
+            "ge": 1,
+            "le": 50,
+            "doc": """Years of benefits a funder counts when it appraises a project (A-appraisal).""",
+        },
+    )
+    appraisal_discount_rate: float = field(
+        default=0.09,
+        metadata={
+            "ge": 0,
+            "le": 0.5,
+            "doc": """Discount rate of the funders' project appraisal, a year: the ADB's 9%
+            (A-appraisal).""",
+        },
+    )
     bloc_from_year: int | None = field(
         default=None,
         metadata={

@@ -33,9 +33,10 @@ class Settled:
     wait_e: np.ndarray  # (E,) queue, days
     time_e: np.ndarray  # (E,) experienced travel time, hours
     box_flows: np.ndarray  # (n_slots,) served containers, tonnes, in slot order
+    group_flow_e: np.ndarray  # (G, E) served tonnes of each commodity group
 
     @classmethod
-    def empty(cls, S: int, K: int, E: int) -> Settled:
+    def empty(cls, S: int, K: int, E: int, G: int = 1) -> Settled:
         """Before the first quarter: nothing served, nothing experienced, no queues."""
         nan = np.full((S, K), np.nan)
         return cls(
@@ -48,12 +49,13 @@ class Settled:
             np.zeros(E),
             np.zeros(E),
             np.zeros(E),
+            np.zeros((G, E)),
         )
 
     @classmethod
-    def allocate(cls, S: int, K: int, E: int) -> Settled:
-        """Return arrays for ``S`` shippers, ``K`` corridors and ``E`` edges, not yet filled."""
-        return cls(*(np.empty((S, K)) for _ in range(4)), *(np.empty(E) for _ in range(5)))
+    def allocate(cls, S: int, K: int, E: int, G: int) -> Settled:
+        """Return arrays for ``S`` shippers, ``K`` corridors, ``E`` edges and ``G`` groups, not yet filled."""
+        return cls(*(np.empty((S, K)) for _ in range(4)), *(np.empty(E) for _ in range(5)), np.empty((G, E)))
 
     def arrays(self) -> tuple:
         """Return the arrays as a tuple for the kernels, in the order of the fields."""
@@ -67,6 +69,7 @@ class Settled:
             self.wait_e,
             self.time_e,
             self.box_flows,
+            self.group_flow_e,
         )
 
 
@@ -161,7 +164,7 @@ def _settle_on_paths(
 
     ``of`` is the index among them of each round's tree set.
     """
-    served, backlog, exp_money, exp_time, flow_e, load_e, wait_e, time_e, box_flows = out
+    served, backlog, exp_money, exp_time, flow_e, load_e, wait_e, time_e, box_flows, group_flow_e = out
     group_od = ra[3]
     box_group = ra[6]
     D = len(cached)
@@ -188,10 +191,12 @@ def _settle_on_paths(
         _parts_on_paths(cached[d], ra, offered * ratios[d], n_mix, parts[d])
     flows = np.zeros(n_slots)
     box_flows[:] = 0.0
+    group_flow_e[:] = 0.0
     for m in range(n_mix):
         for g in range(G):
             for i in range(n_slots):
                 flows[i] += parts[of[m], g, i]
+                group_flow_e[g, slot[i]] += parts[of[m], g, i]
                 if box_group[g]:
                     box_flows[i] += parts[of[m], g, i]
     # experienced time: BPR below capacity plus the queue's wait (Little's law)
@@ -278,7 +283,7 @@ def settle(
     shipper experiences its parts' money and time weighted by what each part got through.
     """
     S, K = offered.shape
-    out = Settled.allocate(S, K, slot.size)
+    out = Settled.allocate(S, K, slot.size, routes.group_od.size - 1)
     _settle_kernel(
         tails,
         _arrays(routes),

@@ -16,7 +16,7 @@ from numba import njit
 
 from corridors.events import Sanction
 from corridors.layout import REVENUE_CONTROLLERS, Layout, read_only
-from corridors.vocabulary import BASE_YEAR, C5, CONTROLLER_BLOC, CORRIDORS
+from corridors.vocabulary import BASE_YEAR, C5, CONTROLLER_BLOC, CORRIDORS, QUARTER_DAYS
 
 __all__ = ["QuarterView", "pairwise_sum"]
 
@@ -110,26 +110,43 @@ def pairwise_sum(a, lo, n):
 
 
 @njit(cache=True)
-def _project_sums(ptr, edges, capacity_factor, time_factor, load, wait, flow, time):
-    """Return per project the tonne-days of queue and of travel it would save.
+def _project_benefits(ptr, edges, capacity_factor, time_factor, load, wait, flow, time, capacity, vot):
+    """Return per project the USD a quarter its users would save, in three parts.
 
-    Those of queue its capacity would remove and of travel its time cut would save, at this
-    quarter's loads (see :func:`corridors.agents.best_project`). ``capacity_factor`` is per
-    link of a project (aligned with ``edges``), ``time_factor`` per project.
+    On each of a project's links ``e`` (``capacity_factor`` aligned with ``edges``,
+    ``time_factor`` per project), at this quarter's offered ``load``, served ``flow``, queue
+    ``wait`` (days), travel ``time`` (h) and ``capacity``, each tonne valued at ``vot`` (USD
+    per tonne-day, per link: the value of time of the freight on it):
+
+    - queue: the offered tonnes times the wait the capacity removes, ``W - W'`` with
+      ``W' = max(L / (kappa C) - 1, 0)`` quarters (the queue of :func:`corridors.settling.settle`);
+    - travel: the served tonnes times the travel time the time factor cuts;
+    - kept away: by the rule of half, half the wait removed on the tonnes the binding capacity
+      holds back today and the new capacity lets through, ``min(L, kappa C) - C`` (backlogged,
+      and in part giving up to other corridors or the sea).
     """
     n = ptr.shape[0] - 1
-    waits = np.empty(n)
-    times = np.empty(n)
-    tmp = np.empty(edges.shape[0])
-    tmp2 = np.empty(edges.shape[0])
+    queue = np.empty(n)
+    travel = np.empty(n)
+    kept = np.empty(n)
+    tmp = np.empty((3, edges.shape[0]))
     for p in range(n):
         for i in range(ptr[p], ptr[p + 1]):
             e = edges[i]
-            tmp[i] = load[e] * wait[e] * (1.0 - 1.0 / capacity_factor[i])
-            tmp2[i] = flow[e] * time[e] / 24.0 * (1.0 - time_factor[p])
-        waits[p] = pairwise_sum(tmp, ptr[p], ptr[p + 1] - ptr[p])
-        times[p] = pairwise_sum(tmp2, ptr[p], ptr[p + 1] - ptr[p])
-    return waits, times
+            k = capacity_factor[i]
+            saved = 0.0
+            through = 0.0
+            if wait[e] > 0.0 and capacity[e] > 0.0 and k > 1.0:
+                after = max(load[e] / (k * capacity[e]) - 1.0, 0.0) * QUARTER_DAYS
+                saved = max(wait[e] - after, 0.0)
+                through = max(min(load[e], k * capacity[e]) - capacity[e], 0.0)
+            tmp[0, i] = vot[e] * load[e] * saved
+            tmp[1, i] = vot[e] * flow[e] * time[e] / 24.0 * (1.0 - time_factor[p])
+            tmp[2, i] = 0.5 * vot[e] * through * saved
+        queue[p] = pairwise_sum(tmp[0], ptr[p], ptr[p + 1] - ptr[p])
+        travel[p] = pairwise_sum(tmp[1], ptr[p], ptr[p + 1] - ptr[p])
+        kept[p] = pairwise_sum(tmp[2], ptr[p], ptr[p + 1] - ptr[p])
+    return queue, travel, kept
 
 
 @njit(cache=True)
@@ -252,8 +269,9 @@ class QuarterView:
     ``premium``, ``subsidy``, ``political``; ``bloc_share`` ``(S, K, P)``; per shipper
     ``volumes`` (t this quarter). Per link (edge order): ``money``, ``time`` (h) and
     ``capacity`` of the quarter. After the quarter's loading (``loaded``), also ``served``,
-    ``exp_money``, ``exp_time`` ``(S, K)`` and per link ``flow`` (served t), ``load``
-    (offered t) and ``wait_days``; before it those are the last quarter's.
+    ``exp_money``, ``exp_time`` ``(S, K)``, per link ``flow`` (served t), ``load``
+    (offered t) and ``wait_days``, and ``group_flow`` ``(G, E)`` (served t of each commodity
+    group); before it those are the last quarter's.
     """
 
     t: int
@@ -279,6 +297,7 @@ class QuarterView:
     flow: np.ndarray
     load: np.ndarray
     wait_days: np.ndarray
+    group_flow: np.ndarray
     cache: dict = field(default_factory=dict)  # the run's own cache of what its events imply
     loaded: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -385,14 +404,51 @@ class QuarterView:
         base = L.trend_volumes(self.t)[L.crude_rows[country]]  # the crude the pipeline would carry
         return float(max(self._indicators()[_IND_TANKER + C5.index(country)] - base, 0.0))
 
-    def project_savings(self) -> tuple[np.ndarray, np.ndarray]:
-        """Return, per project of the catalogue, the tonne-days of queue and travel it would save a quarter.
+    def link_vot(self, shipper_vot: np.ndarray) -> np.ndarray:
+        """Return per link the value of time of the freight it served this quarter, USD per tonne-day.
 
-        At this quarter's loads (computed once per view).
+        Each commodity group's served tonnes on the link (``group_flow``) at the group's value
+        of time: its shippers' ``shipper_vot`` weighted by this quarter's volumes. A link
+        that served nothing gets the mean over all the freight.
+
+        Parameters
+        ----------
+        shipper_vot : numpy.ndarray
+            ``(S,)`` each shipper's value of time, USD per tonne-day (its segments' values
+            weighted by their shares of the flow).
+        """
+        groups = self.layout.groups
+        vol = self.volumes
+        group_vot = np.empty(len(groups))
+        for g, grp in enumerate(groups):
+            idx = grp["shippers"]
+            w = vol[idx]
+            total = float(w.sum())
+            group_vot[g] = (
+                float(w @ shipper_vot[idx]) / total if total > 0 else float(shipper_vot[idx].mean())
+            )
+        total = float(vol.sum())
+        mean = float(vol @ shipper_vot) / total if total > 0 else float(shipper_vot.mean())
+        flow = self.group_flow.sum(axis=0)
+        valued = group_vot @ self.group_flow
+        return np.where(flow > 0, valued / np.where(flow > 0, flow, 1.0), mean)
+
+    def project_benefits(self, shipper_vot: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return, per project of the catalogue, the USD a quarter its users would save at this quarter's loads.
+
+        Queue wait removed, travel time cut, and the rule-of-half surplus of the freight the
+        binding capacity keeps away (:func:`_project_benefits`), each tonne at the value of
+        time of the freight on the link (:meth:`link_vot`). Computed once per view.
         """
         if "projects" not in self.extra:
-            self.extra["projects"] = _project_sums(
-                *self.layout.project_arrays, self.load, self.wait_days, self.flow, self.time
+            self.extra["projects"] = _project_benefits(
+                *self.layout.project_arrays,
+                self.load,
+                self.wait_days,
+                self.flow,
+                self.time,
+                self.capacity,
+                self.link_vot(shipper_vot),
             )
         return self.extra["projects"]
 
@@ -454,4 +510,5 @@ def _loading_arrays(outcome) -> dict[str, np.ndarray]:
         "flow": o.flow_e,
         "load": o.load_e,
         "wait_days": o.wait_e,
+        "group_flow": o.group_flow_e,
     }

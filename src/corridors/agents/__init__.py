@@ -43,7 +43,14 @@ from corridors.agents.rules import (
     target_shares,
 )
 from corridors.agents.shippers import ShipperAgent
-from corridors.agents.states import BlocAgent, CountryAgent, TransitStateAgent, best_project
+from corridors.agents.states import (
+    BlocAgent,
+    CountryAgent,
+    TransitStateAgent,
+    appraise,
+    appropriate,
+    best_project,
+)
 from corridors.vocabulary import C5, TRANSIT_STATES
 
 __all__ = [
@@ -58,6 +65,8 @@ __all__ = [
     "StateCargo",
     "TransitStateAgent",
     "apply_caps",
+    "appraise",
+    "appropriate",
     "ban_split",
     "best_project",
     "choose_shares",

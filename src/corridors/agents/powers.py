@@ -6,7 +6,7 @@ import mesa
 import numpy as np
 
 from corridors.agents.base import CorridorAgent
-from corridors.agents.states import project_review
+from corridors.agents.states import appropriate, project_review
 from corridors.parameters import Parameters
 from corridors.view import QuarterView
 from corridors.vocabulary import CONTROLLER_BLOC
@@ -65,7 +65,7 @@ class PowerAgent(CorridorAgent):
             return None
         return self.reference if self.reference is not None else value
 
-    def decide(self, view: QuarterView, params: Parameters, project_vot: float) -> None:
+    def decide(self, view: QuarterView, params: Parameters, project_vot: np.ndarray) -> None:
         """Move the power's own lever (:meth:`respond`), then fund projects (:meth:`fund_projects`)."""
         self.respond(view, params)
         self.fund_projects(view, params, project_vot)
@@ -131,13 +131,18 @@ class PowerAgent(CorridorAgent):
             touched = float(view.volumes[self._linked & L.shippers_hit(sn)].sum()) / max(total, 1e-9)
             self.avoidance += p.russia_avoidance_share * touched * (1.0 - self.avoidance)
 
-    def fund_projects(self, view: QuarterView, params: Parameters, project_vot: float) -> None:
-        """Once a year, spend this power's budget on the best project that names it as funder."""
+    def fund_projects(self, view: QuarterView, params: Parameters, project_vot: np.ndarray) -> None:
+        """Once a year, spend this power's budget on the best project that names it as funder.
+
+        The budget is appropriated as a government's (:func:`~corridors.agents.states.appropriate`:
+        at most ``budget_window_years`` years of it held) and the project chosen by the same
+        appraisal (:func:`~corridors.agents.states.best_project`).
+        """
         budget = params.power_budgets_usd_m.get(self.power, 0.0)
         if budget <= 0 or view.t % 4 != 3:
             return
-        self.savings_usd_m += budget
-        best, reason = project_review(view, (self.power,), self.savings_usd_m, project_vot)
+        self.savings_usd_m = appropriate(self.savings_usd_m, budget, params.budget_window_years)
+        best, reason = project_review(view, (self.power,), self.savings_usd_m, project_vot, params)
         if best is None:
             self.refusals.append(reason)
         else:
@@ -161,7 +166,7 @@ class CaspianOperator(CorridorAgent):
         self.on_order: list[int] = []  # quarters of delivery
         self.high_quarters = 0
 
-    def decide(self, view: QuarterView, p: Parameters, project_vot: float = 0.0) -> None:
+    def decide(self, view: QuarterView, p: Parameters, project_vot: np.ndarray | None = None) -> None:
         """Take delivery of the vessels due, then order or redeploy by the Caspian's utilisation."""
         t = view.t
         self.vessels += sum(1 for q in self.on_order if q <= t)

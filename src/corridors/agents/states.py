@@ -11,27 +11,85 @@ from corridors.parameters import Parameters
 from corridors.view import QuarterView
 from corridors.vocabulary import C5, CORRIDORS
 
-__all__ = ["BlocAgent", "CountryAgent", "TransitStateAgent", "best_project", "project_review"]
+__all__ = [
+    "BlocAgent",
+    "CountryAgent",
+    "TransitStateAgent",
+    "annuity_factor",
+    "appraise",
+    "appropriate",
+    "best_project",
+    "project_review",
+]
 
 _MIDDLE = CORRIDORS.index("middle")
 
 
+def annuity_factor(years: int, rate: float) -> float:
+    """Return the present value of one a year for ``years`` years at the discount ``rate`` (end of year)."""
+    return float(years) if rate <= 0 else float((1.0 - (1.0 + rate) ** -years) / rate)
+
+
+def appropriate(savings_usd_m: float, income_usd_m: float, window_years: int) -> float:
+    """Return a funder's project money after this year's appropriation ``income_usd_m``.
+
+    What it had plus the new allocation, of which at most ``window_years`` years' allocations
+    stay available: older unspent money lapses (A-budget-window).
+    """
+    return min(savings_usd_m + income_usd_m, window_years * income_usd_m)
+
+
+def appraise(
+    view: QuarterView, funders: tuple[str, ...], project_vot: np.ndarray, params: Parameters
+) -> list[tuple[str, float, float]]:
+    """Return ``(project, benefit, cost)`` in USD m for each candidate project naming one of ``funders``.
+
+    Candidates: not done, open to funding by ``earliest_year``, not an opening of new links
+    (CKU and Trans-Afghan carry no load to measure yet: they enter through scenario events)
+    and not the feeder fleet (the Caspian operator's decision). The benefit is a year of
+    what its users would save at this quarter's loads (:meth:`QuarterView.project_benefits`:
+    queue wait removed, travel time cut, the rule of half on the freight the binding
+    capacity keeps away, each flow at its own value of time ``project_vot``), four quarters
+    a year, over ``appraisal_years`` discounted at ``appraisal_discount_rate``.
+    """
+    L = view.layout
+    year, done, names = view.year, view.done_projects, set(funders)
+    out: list[tuple[str, float, float]] = []
+    factor = 4.0 * annuity_factor(params.appraisal_years, params.appraisal_discount_rate) / 1e6
+    sums = None
+    for i, row in enumerate(L.projects):
+        if row.project in done or row.earliest_year > year or row.effect == "open":
+            continue
+        if row.feeder_only or names.isdisjoint(row.funders):
+            continue
+        if sums is None:
+            sums = view.project_benefits(project_vot)
+        benefit = factor * float(sums[0][i] + sums[1][i] + sums[2][i])
+        out.append((row.project, benefit, float(row.cost_usd_m)))
+    return out
+
+
 def best_project(
-    view: QuarterView, funders: tuple[str, ...], savings_usd_m: float, project_vot: float
+    view: QuarterView,
+    funders: tuple[str, ...],
+    savings_usd_m: float,
+    project_vot: np.ndarray,
+    params: Parameters,
 ) -> tuple[str, float] | None:
     """Return the affordable project naming one of ``funders`` with the best benefit per dollar.
 
-    Benefit: the value of time saved on the project's links at today's loads (queue wait
-    removed by capacity, travel time cut), four quarters a year over ten years, at
-    ``project_vot`` USD per tonne-day; funded only if it exceeds the cost. Projects that
-    open new links (CKU, Trans-Afghan) have no load to measure yet: they enter through
-    scenario events (pledges), not this rule.
+    Among the candidates :func:`appraise` values, those whose benefit exceeds their cost and
+    whose cost is within ``savings_usd_m``; ``None`` if there is none.
     """
-    return project_review(view, funders, savings_usd_m, project_vot)[0]
+    return project_review(view, funders, savings_usd_m, project_vot, params)[0]
 
 
 def project_review(
-    view: QuarterView, funders: tuple[str, ...], savings_usd_m: float, project_vot: float
+    view: QuarterView,
+    funders: tuple[str, ...],
+    savings_usd_m: float,
+    project_vot: np.ndarray,
+    params: Parameters,
 ) -> tuple[tuple[str, float] | None, str]:
     """Return :func:`best_project`'s choice and, when it funds nothing, why.
 
@@ -45,31 +103,19 @@ def project_review(
         affordable project" (savings below the cheapest) or "benefit below cost" (with the
         best ratio's project, its benefit and cost).
     """
-    L = view.layout
     best: tuple[float, str, float] | None = None
-    waits = times = None
     cheapest: tuple[float, str] | None = None
     closest: tuple[float, str, float, float] | None = None  # the best benefit/cost below 1
-    year, done, funders = view.year, view.done_projects, set(funders)
-    for i, row in enumerate(L.projects):
-        if row.project in done or row.earliest_year > year or row.effect == "open":
-            continue
-        if row.feeder_only:  # the feeder fleet is the Caspian operator's decision
-            continue
-        if funders.isdisjoint(row.funders):
-            continue
-        cost = float(row.cost_usd_m)
+    for project, benefit, cost in appraise(view, funders, project_vot, params):
         if cheapest is None or cost < cheapest[0]:
-            cheapest = (cost, row.project)
+            cheapest = (cost, project)
         if cost > savings_usd_m:
             continue
-        if waits is None:
-            waits, times = view.project_savings()
-        benefit = 4 * 10 * project_vot * (waits[i] + times[i]) / 1e6
-        if benefit > cost and (best is None or benefit / cost > best[0]):
-            best = (benefit / cost, row.project, cost)
+        if benefit > cost:
+            if best is None or benefit / cost > best[0]:
+                best = (benefit / cost, project, cost)
         elif closest is None or benefit / cost > closest[0]:
-            closest = (benefit / cost, row.project, benefit, cost)
+            closest = (benefit / cost, project, benefit, cost)
     if best is not None:
         return (best[1], best[2]), ""
     if cheapest is None:
@@ -101,6 +147,7 @@ class CountryAgent(CorridorAgent):
         self.state_rows = state_rows
         self.cargo = cargo
         self.savings_usd_m = 0.0
+        self.income_usd_m = 0.0  # this year's appropriation for projects
         self.to_bloc_usd_m = 0.0  # handed to the bloc this quarter
         self.port_fee_factor = 1.0
         self.border_factor = 1.0
@@ -150,14 +197,17 @@ class CountryAgent(CorridorAgent):
             min(max(self.crude_diversion_t_per_quarter + change, 0.0), headroom)
         )
 
-    def decide(self, view: QuarterView, params: Parameters, project_vot: float) -> None:
-        """Once a year: port fees and border efficiency from congestion; save and fund projects.
+    def decide(self, view: QuarterView, params: Parameters, project_vot: np.ndarray) -> None:
+        """Once a year: port fees and border efficiency from congestion; appropriate and fund projects.
 
         Busy ports (utilisation above 0.9) raise their fees and push border reform (dwell
         down 5% a year, to 60% at most); idle ports (below 0.5) cut fees to attract cargo.
-        In the bloc the five pool their budgets (:class:`BlocAgent`).
+        The year's project budget joins what is left of the last ``budget_window_years``
+        years' (:func:`appropriate`). In the bloc the five pool their budgets
+        (:class:`BlocAgent`). ``project_vot`` is each shipper's value of time (:func:`appraise`).
         """
         self.to_bloc_usd_m = 0.0
+        self.income_usd_m = 0.0
         self.divert_crude(view, params)
         if view.t % 4 != 3:
             return
@@ -169,17 +219,17 @@ class CountryAgent(CorridorAgent):
             self.port_fee_factor = max(self.port_fee_factor * 0.9, 0.5)
         if not params.government_projects:
             return
-        income = self.budget_usd_m_per_year * params.project_budget_share
-        if view.in_bloc:  # the bloc pools this year's budget and whatever the state had saved
+        self.income_usd_m = income = self.budget_usd_m_per_year * params.project_budget_share
+        if view.in_bloc:  # the bloc pools this year's budget and what the state still holds
             self.to_bloc_usd_m = income + self.savings_usd_m
             self.savings_usd_m = 0.0
         else:
-            self.savings_usd_m += income
-            self.fund_projects(view, project_vot)
+            self.savings_usd_m = appropriate(self.savings_usd_m, income, params.budget_window_years)
+            self.fund_projects(view, project_vot, params)
 
-    def fund_projects(self, view: QuarterView, project_vot: float) -> None:
+    def fund_projects(self, view: QuarterView, project_vot: np.ndarray, params: Parameters) -> None:
         """Fund the affordable project that saves the shippers most per dollar, if worth it."""
-        best, reason = project_review(view, (self.country,), self.savings_usd_m, project_vot)
+        best, reason = project_review(view, (self.country,), self.savings_usd_m, project_vot, params)
         if best is None:
             self.refusals.append(reason)
         else:
@@ -191,8 +241,9 @@ class CountryAgent(CorridorAgent):
 class BlocAgent(CorridorAgent):
     """The five acting as one bloc (from ``bloc_from_year``).
 
-    Each year they hand over their budgets (``CountryAgent.to_bloc_usd_m``) and the bloc funds
-    the best project naming any of them.
+    Each year they hand over their budgets (``CountryAgent.to_bloc_usd_m``); the pool holds at
+    most ``budget_window_years`` years of the members' yearly budgets, as a state's own
+    (:func:`appropriate`), and funds the best project naming any of them.
     """
 
     def __init__(self, model: mesa.Model, *, members: tuple[CountryAgent, ...]) -> None:
@@ -202,13 +253,15 @@ class BlocAgent(CorridorAgent):
         self.funded: list[str] = []
         self.refusals: list[str] = []  # why each yearly review funded nothing
 
-    def decide(self, view: QuarterView, params: Parameters, project_vot: float) -> None:
+    def decide(self, view: QuarterView, params: Parameters, project_vot: np.ndarray) -> None:
         """Once a year while in a bloc: pool the members' budgets and fund the best project."""
         if not (view.in_bloc and view.t % 4 == 3):
             return
-        for member in self.members:
-            self.savings_usd_m += member.to_bloc_usd_m
-        best, reason = project_review(view, C5, self.savings_usd_m, project_vot)
+        handed = sum(m.to_bloc_usd_m for m in self.members)
+        income = sum(m.income_usd_m for m in self.members)
+        cap = params.budget_window_years * income
+        self.savings_usd_m = min(self.savings_usd_m + handed, cap)
+        best, reason = project_review(view, C5, self.savings_usd_m, project_vot, params)
         if best is None:
             self.refusals.append(reason)
         else:
@@ -227,7 +280,7 @@ class TransitStateAgent(CorridorAgent):
         self.direction = 1.0
         self.last_revenue: float | None = None
 
-    def decide(self, view: QuarterView, p: Parameters, project_vot: float = 0.0) -> None:
+    def decide(self, view: QuarterView, p: Parameters, project_vot: np.ndarray | None = None) -> None:
         """Yearly hill climb: keep moving the fee the way that raised revenue, else turn back."""
         if not p.transit_fee_response or view.t % 4 != 3:
             return
