@@ -102,10 +102,11 @@ OBSERVABLES: dict[str, Observable] = {
             "pipeline): the crude-only Caspian crossings from a Kazakh seaport",
         ),
         Observable(
-            "baku_port_t",
+            "baku_port_no_trucks_t",
             "t/yr",
-            "everything crossing the Caspian into or out of Baku-Alat (ferries, container feeders, "
-            "crude tankers), both directions, every Caspian port: the Baku port's throughput",
+            "everything crossing the Caspian into or out of Baku-Alat (rail ferries, container "
+            "feeders, tankers and bulk ships), both directions, every Caspian port: the Baku port's "
+            "throughput less the ro-ro trucks, which the model does not carry (A-baku-port-scope)",
         ),
         Observable(
             "baku_port_teu",
@@ -114,11 +115,12 @@ OBSERVABLES: dict[str, Observable] = {
             "container tonnes / t_per_teu_loaded",
         ),
         Observable(
-            "ady_transit_t",
+            "ady_east_west_t",
             "t/yr",
-            "transit on Azerbaijan's railway: the tonnes leaving it at the Georgian border "
-            "(baku_alat -> tbilisi) or onto the Caspian at Baku-Alat (tbilisi -> baku_alat); "
-            "nothing is loaded or unloaded on it in Azerbaijan in the model",
+            "East-West transit on Azerbaijan's railway: the tonnes leaving it at the Georgian "
+            "border (baku_alat -> tbilisi) or onto the Caspian at Baku-Alat (tbilisi -> baku_alat); "
+            "nothing is loaded or unloaded on it in Azerbaijan in the model, which has no "
+            "North-South or North-West (Russian) transit, so the series is ADY's East-West corridor",
         ),
         Observable(
             "gr_transit_t",
@@ -153,9 +155,9 @@ The edge sets are those of :data:`corridors.layout.OBSERVED_EDGE_SETS`, kept in 
 
 _EDGE_SET_OF = {
     "aktau_oil_t": "kz_caspian_crude",
-    "baku_port_t": "baku_caspian",
+    "baku_port_no_trucks_t": "baku_caspian",
     "baku_port_teu": "baku_caspian",
-    "ady_transit_t": "az_rail_transit",
+    "ady_east_west_t": "az_rail_transit",
     "gr_transit_t": "ge_rail_transit",
     "kz_china_rail_t": "kz_cn_rail",
     "kz_transit_t": "kz_entries",
