@@ -23,7 +23,7 @@ from corridors.network import default_data_dir, packaged_network
 from corridors.vocabulary import BASE_YEAR, C5, LAST_OBSERVED_YEAR
 
 DATA = default_data_dir()
-CAUCASUS_TURKEY = ("market_turkey", "market_caucasus")
+CAUCASUS_TURKEY = ("market_turkey", "market_caucasus", "market_black_sea")
 TURKMENBASHI_LEG = ("TM", "UZ", "TJ")  # whose shortest way west across the Caspian is Turkmenbashi
 # Georgia's part of the market_caucasus rows (the table does not split Azerbaijan and Georgia):
 # an even split, for the checks of transit through Azerbaijan and Georgia (A-demand-caucasus).
@@ -49,6 +49,7 @@ def table():
         "kz_exports": (country == "KZ") & (direction == "export") & (commodity != "crude"),
         "market": market,
         "origin": origin,
+        "commodity": commodity,
         "country": country,
         "caspian_bound": caspian_bound,
         "caucasus": caucasus,
@@ -104,19 +105,31 @@ def test_kazakh_rail_exports_to_russia_2023(table):
 
 # --------------------------------------------------------------------------- the Caspian and the Caucasus
 
-BAKU_PORT = {2019: 4.057, 2021: 5.6, 2022: 6.3, 2023: 7.4}  # S-demand-baku-port, Mt
+BAKU_PORT = {2019: 4.057, 2020: 4.85, 2021: 5.6, 2022: 6.3, 2023: 7.4}  # S-demand-baku-port, Mt
+# A-baku-port-scope: the total less the ro-ro trucks (vehicles x 23.9 t, S-kuryk-ro-ro); no 2022 count
+BAKU_PORT_NO_TRUCKS = {2019: 3.249, 2020: 3.817, 2021: 4.658, 2023: 6.105}
+
+
+@pytest.mark.parametrize("year", sorted(BAKU_PORT_NO_TRUCKS))
+def test_caspian_bound_demand_covers_baku_port_less_trucks(table, year):
+    # The rows whose way west is the Caspian (C5 and China trade with Turkey, the Caucasus and the
+    # Black Sea, and the tanker crude) against Baku port less its ro-ro trucks, the scope of the
+    # observable. Tolerance 75-125%. Below: Baku also handles Azerbaijan's own Caspian trade (its
+    # transit share was 87-93% in 2020-21 and 72% in 2023) and Kazakh crude by tanker, whose rise
+    # after 2022 (1.06-1.39 Mt in 2023) is the state's diversion, a decision of the model, not
+    # demand (A-crude-tanker-2019). Above: part of the C5-Turkey trade went by road through Iran or
+    # through Russia, and the 2019 value is derived (L). No row is sized from the port's figures.
+    tonnes = table["year"](year)[table["caspian_bound"]].sum()
+    assert 0.75 <= _ratio(tonnes, BAKU_PORT_NO_TRUCKS[year]) <= 1.25, tonnes
 
 
 @pytest.mark.parametrize("year", sorted(BAKU_PORT))
-def test_caspian_bound_demand_covers_baku_port(table, year):
-    # The rows whose way west is the Caspian (C5 and China trade with Turkey and the Caucasus, and
-    # the tanker crude) against Baku port's throughput. Tolerance 70-125%. Below: Baku also handles
-    # Azerbaijan's own Caspian trade (its transit share was 87-93% in 2020-21 and 72% in 2023) and
-    # Turkmen and Kazakh oil by tanker to Dubendi (2.1 Mt in 2023), whose rise after 2022 is the
-    # state's crude diversion, a decision of the model, not demand (A-crude-tanker-2019). Above:
-    # part of the C5-Turkey trade went by road through Iran or through Russia.
+def test_caspian_bound_demand_within_baku_port_total(table, year):
+    # Against the port's whole throughput, trucks and Azerbaijan's own trade included: the table
+    # may not hold more than the port handled, and holds at least 60% of it (the trucks were
+    # 15-20% of the total, S-baku-port-throughput, and Azerbaijan's own trade 7-28%).
     tonnes = table["year"](year)[table["caspian_bound"]].sum()
-    assert 0.70 <= _ratio(tonnes, BAKU_PORT[year]) <= 1.25, tonnes
+    assert 0.60 <= _ratio(tonnes, BAKU_PORT[year]) <= 1.0, tonnes
 
 
 @pytest.mark.parametrize(
@@ -130,9 +143,11 @@ def test_caspian_bound_demand_covers_baku_port(table, year):
 def test_turkmenbashi_share_of_the_caspian_crossing(table, year, observed):
     # The Turkmen, Uzbek and Tajik part of the Caspian-bound rows against the Turkmenbashi share of
     # Baku's ferry wagons and trucks. Tolerance +-0.12: the port counts vehicles, not tonnes, and
-    # Uzbek cargo also crosses from Aktau and Kuryk (S-demand-uz-caspian).
+    # Uzbek cargo also crosses from Aktau and Kuryk (S-demand-uz-caspian). The oil products, urea
+    # and crude go by tanker and bulk ship (A-caspian-bulk-links), not in ferry vehicles: they are
+    # left out of both sides.
     v = table["year"](year)
-    bound = table["caspian_bound"]
+    bound = table["caspian_bound"] & ~np.isin(table["commodity"], ("oil_products", "crude"))
     leg = bound & np.isin(table["country"], TURKMENBASHI_LEG)
     assert v[leg].sum() / v[bound].sum() == pytest.approx(observed, abs=0.12)
 
@@ -146,16 +161,55 @@ def _crossing_georgia(table, year: int) -> float:
 @pytest.mark.parametrize(
     ("year", "observed"),
     [
-        (2019, 3.77),  # S-demand-ady-gr: ADY transit ~3.77 Mt (derived from 2020 "+8.8%", L)
-        (2022, 3.9),  # S-demand-ady-gr: ADY East-West corridor 3.9 Mt
+        (2021, 3.4),  # S-ady-transit: ADY East-West corridor ~3.4 Mt (derived from 2022 "+0.5 Mt", L)
+        (2022, 3.9),  # S-ady-transit: ADY East-West corridor 3.9 Mt
     ],
 )
 def test_caspian_transit_through_azerbaijan(table, year, observed):
-    # Rows crossing Azerbaijan to Georgia and Turkey (those to the Caucasus at GEORGIA_SHARE) against
-    # ADY transit (2019, which also counts Russian cargo to Georgia and Turkey: ~0.9 Mt in 2021) and
-    # its East-West corridor (2022). Tolerance 30%: the 2019 figure is derived, the Georgian share
-    # of the Caucasus rows is an assumption.
+    # Rows crossing Azerbaijan to Georgia, Turkey and the Black Sea (those to the Caucasus at
+    # GEORGIA_SHARE) against ADY's East-West corridor, the scope of ady_east_west_t (ADY's
+    # North-West and North-South transit start in Russia, outside the table). Tolerance 30%: the
+    # 2021 figure is derived, the Georgian share of the Caucasus rows is an assumption, and part of
+    # the rows' trade with Turkey went by road through Iran or through Russia.
     assert _ratio(_crossing_georgia(table, year), observed) == pytest.approx(1.0, abs=0.30)
+
+
+def test_turkmen_rows_are_the_owners_figures(table):
+    # A-demand-uz-tm-west (S-demand-tm-west): Turkmen oil products through Dubendi/Alat "more than
+    # 360 kt" in 2019 (0.15 of it diesel, gasoline and jet fuel for Georgia) and Garabogaz urea to
+    # Turkey 105 kt in Jan-May 2019 (x12/5); 2023 the Turkmen fleet's +21.6% (S-demand-tm-fleet).
+    # Sized from who ships what, not from Baku's terminals (A-baku-port-scope): within 2%.
+    tm = table["origin"] == "turkmenbashi"
+    assert set(table["market"][tm]) == {"market_caucasus", "market_black_sea"}
+    georgia = tm & (table["market"] == "market_caucasus")
+    assert table["year"](2019)[georgia].sum() == pytest.approx(2 * (0.050 + 0.0229), rel=0.03)
+    assert table["year"](2019)[tm].sum() == pytest.approx(0.36 + 0.105 * 12 / 5, rel=0.02)
+    assert table["year"](2023)[tm].sum() == pytest.approx((0.36 + 0.252) * 1.216, rel=0.02)
+    # Garabogaz (1.155 Mt/yr, more than 90% exported) and the refinery bound the rows from above
+    assert table["year"](2023)[tm].sum() < 0.36 * 1.5 + 0.9 * 1.155
+
+
+def test_bulk_reaches_the_black_sea_only_across_the_caspian():
+    # A-market-black-sea: market_black_sea hangs on Batumi and Poti (bulk classes only); the tanker
+    # and bulk links to Baku leave Turkmenbashi and Aktau, one each, distinct from the ferries, and
+    # only middle may use them (A-caspian-bulk-links).
+    net = packaged_network()
+    layout = Layout.of(net, packaged_inputs())
+    assert "market_black_sea" in set(layout.shipper["market"])
+    e = net.edges
+    links = e[
+        (e["head"] == "baku_alat")
+        & (e["mode"] == "sea")
+        & e["commodities"].map(lambda c: "oil_products" in c)
+    ]
+    assert sorted(links["tail"]) == ["aktau", "turkmenbashi"]
+    assert all(set(c) == {"grain_cotton", "oil_products"} for c in links["commodities"])
+    assert set(links["corridor"]) == {"middle"}
+    into = e[e["head"] == "market_black_sea"]
+    assert set(into["tail"]) == {"batumi", "poti"} and (into["mode"] == "connector").all()
+    for corridor in ("russian", "sea", "chinese"):
+        mask = net.edge_mask(corridor, commodity="oil_products", year=2019)
+        assert not mask[np.argsort(net.perm)[links.index.to_numpy()]].any(), corridor
 
 
 @pytest.mark.parametrize(("year", "observed"), [(2019, 5.2), (2022, 8.6), (2023, 7.7)])

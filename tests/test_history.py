@@ -36,9 +36,11 @@ def test_history_holds_the_observed_series():
     assert values["middle_transit_days", 2023] == 23
     assert values["middle_teu", 2021] == 25_200
     # issue 15: the series on the data's scope (demand_facts.md sections 3-7, corridor_facts A)
-    assert values["baku_port_t", 2019] == 4_057_000
+    assert values["baku_port_no_trucks_t", 2019] == 3_249_000  # 4.057 Mt less ~33,800 trucks x 23.9 t
+    assert values["baku_port_no_trucks_t", 2021] == 4_658_000
+    assert (2022, "baku_port_no_trucks_t") not in {(y, s) for s, y in values.index}, "no 2022 truck count"
     assert values["baku_port_teu", 2023] == 43_900
-    assert values["ady_transit_t", 2022] == 7_500_000
+    assert values["ady_east_west_t", 2022] == 3_900_000  # the East-West corridor, not all ADY transit
     assert values["gr_transit_t", 2023] == 7_700_000
     assert values["aktau_oil_t", 2022] == 250_000
     assert values["kz_china_rail_t", 2023] == 28_000_000
@@ -52,7 +54,7 @@ def test_derived_values_say_so():
     """A value the research derived from a growth rate is marked so, with its confidence (L)."""
     hist = load_history().set_index(["series", "year"])
     for key in [
-        ("ady_transit_t", 2019), ("ady_transit_t", 2021), ("gr_transit_t", 2019),
+        ("ady_east_west_t", 2021), ("baku_port_no_trucks_t", 2019), ("gr_transit_t", 2019),
         ("kz_china_rail_t", 2021), ("kz_transit_t", 2021),
     ]:  # fmt: skip
         scope = hist.loc[key, "scope"]

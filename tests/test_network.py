@@ -315,29 +315,37 @@ def test_commodity_masks_follow_the_commodities_column(net):
     assert not net.edge_mask("sea", commodity="crude")[slot]
 
 
+BULK_ONLY_MARKETS = ("market_black_sea",)
+
+
 @pytest.mark.parametrize("corridor", CORRIDORS)
 def test_paths_never_use_another_corridors_gateway(net, corridor):
     """From each C5 capital to each market of the corridor (corridors.toml), at free flow.
 
     On the 2019 links, and for trans_afghan on those of 2026, when its Torkham road to Pakistan
-    opens (``opens_year``, A-afghan-opening).
+    opens (``opens_year``, A-afghan-opening). Containers, but bulk (``grain_cotton``) to
+    ``market_black_sea``, which only bulk classes reach (A-market-black-sea).
     """
     k = CORRIDORS.index(corridor)
     sources = net.node_ids(C5_CAPITALS)
-    dist, pred = routing.shortest_paths(
-        net.indptr,
-        net.indices,
-        generalised_cost(net),
-        sources,
-        edge_mask=net.edge_mask(
-            corridor, commodity="containers", year=2026 if corridor == "trans_afghan" else 2019
-        ),
-        through_mask=net.through_mask,
-    )
+
+    def solve(commodity):
+        return routing.shortest_paths(
+            net.indptr,
+            net.indices,
+            generalised_cost(net),
+            sources,
+            edge_mask=net.edge_mask(
+                corridor, commodity=commodity, year=2026 if corridor == "trans_afghan" else 2019
+            ),
+            through_mask=net.through_mask,
+        )
+
     markets = CORRIDORS_DOC[corridor]["markets"]
     assert markets
     for i, origin in enumerate(C5_CAPITALS):
         for market in markets:
+            dist, pred = solve("grain_cotton" if market in BULK_ONLY_MARKETS else "containers")
             m = net.node_id(market)
             assert np.isfinite(dist[i, m]), f"{corridor}: no path {origin} -> {market}"
             slots = routing.path_slots(pred[i], net.indptr, int(sources[i]), m)
@@ -694,13 +702,28 @@ def test_skim_columns_are_consistent(net, skims):
     assert skims.loc[("shanghai", "sea"), "time_days"] == pytest.approx(suez_h / 24)
 
 
+TANKER_CARGO = {"crude", "grain_cotton", "oil_products"}
+
+
 def test_caspian_crossing_capacity(net):
     e = net.edges
     crossing = e[
         (e["corridor"] == "middle")
         & e["tail"].isin(CASPIAN_EAST_PORTS)
         & (e["head"] == "baku_alat")
-        & (e["commodities"].map(lambda c: c != ("crude",)))
+        & (e["commodities"].map(lambda c: not set(c) <= TANKER_CARGO))
+    ]
+    # tankers and bulk ships (the Aktau crude tanker, A-tanker-capacity; the oil-product and bulk
+    # links from Turkmenbashi and Aktau, uncapacitated, A-caspian-bulk-links) are not the ferry fleet
+    tankers = e[
+        (e["corridor"] == "middle")
+        & (e["head"] == "baku_alat")
+        & e["commodities"].map(lambda c: set(c) <= TANKER_CARGO)
+    ]
+    assert sorted(zip(tankers["tail"], tankers["mode"], strict=True)) == [
+        ("aktau", "sea"),
+        ("aktau", "sea"),
+        ("turkmenbashi", "sea"),
     ]
     assert set(crossing["tail"]) == set(CASPIAN_EAST_PORTS)  # ferries from all three ports
     assert set(crossing["mode"]) == {"ferry", "sea"}  # rail ferries and container feeders

@@ -87,8 +87,8 @@ def test_a_record_without_edge_sets_gets_none(run_model):
     }
     res = Results.from_record(dataclasses.replace(rec, observed_edges=None))
     assert "observed_edges" not in res.meta
-    with pytest.raises(KeyError, match="baku_port_t needs the run's observed edge sets"):
-        res.observable("baku_port_t")
+    with pytest.raises(KeyError, match="baku_port_no_trucks_t needs the run's observed edge sets"):
+        res.observable("baku_port_no_trucks_t")
     assert res.observable("middle_corridor_t").notna().all(), "the Ministry scope needs only kz_caspian_edges"
 
 
@@ -105,9 +105,9 @@ def test_each_observable_is_what_its_scope_says(res):
         "middle_corridor_t": across,
         "middle_oil_share": (oil / across.where(across > 0)).clip(upper=1.0).fillna(0.0),
         "aktau_oil_t": oil,
-        "baku_port_t": _sum_on(res, sets["baku_caspian"]),
+        "baku_port_no_trucks_t": _sum_on(res, sets["baku_caspian"]),
         "baku_port_teu": _sum_on(res, sets["baku_caspian"], "container_flow_t") / t_per_teu,
-        "ady_transit_t": _sum_on(res, sets["az_rail_transit"]),
+        "ady_east_west_t": _sum_on(res, sets["az_rail_transit"]),
         "gr_transit_t": _sum_on(res, sets["ge_rail_transit"]),
         "kz_china_rail_t": _sum_on(res, sets["kz_cn_rail"]),
         "kz_transit_t": _sum_on(res, sets["kz_entries"])

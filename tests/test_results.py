@@ -178,8 +178,8 @@ def _pandas_observable(res: Results, name: str) -> pd.Series:
     else:
         edge_set = {
             "aktau_oil_t": "kz_caspian_crude",
-            "baku_port_t": "baku_caspian",
-            "ady_transit_t": "az_rail_transit",
+            "baku_port_no_trucks_t": "baku_caspian",
+            "ady_east_west_t": "az_rail_transit",
             "gr_transit_t": "ge_rail_transit",
             "kz_china_rail_t": "kz_cn_rail",
             "iran_route_t": "iran_route",

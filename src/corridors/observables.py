@@ -71,10 +71,11 @@ OBSERVABLES: dict[str, Observable] = {
             "pipeline): the crude-only Caspian crossings from a Kazakh seaport",
         ),
         Observable(
-            "baku_port_t",
+            "baku_port_no_trucks_t",
             "t/yr",
-            "everything crossing the Caspian into or out of Baku-Alat (ferries, container feeders, "
-            "crude tankers), both directions, every Caspian port: the Baku port's throughput",
+            "everything crossing the Caspian into or out of Baku-Alat (rail ferries, container "
+            "feeders, tankers and bulk ships), both directions, every Caspian port: the Baku port's "
+            "throughput less the ro-ro trucks, which the model does not carry (A-baku-port-scope)",
         ),
         Observable(
             "baku_port_teu",
@@ -83,11 +84,12 @@ OBSERVABLES: dict[str, Observable] = {
             "container tonnes / t_per_teu_loaded",
         ),
         Observable(
-            "ady_transit_t",
+            "ady_east_west_t",
             "t/yr",
-            "transit on Azerbaijan's railway: the tonnes leaving it at the Georgian border "
-            "(baku_alat -> tbilisi) or onto the Caspian at Baku-Alat (tbilisi -> baku_alat); "
-            "nothing is loaded or unloaded on it in Azerbaijan in the model",
+            "East-West transit on Azerbaijan's railway: the tonnes leaving it at the Georgian "
+            "border (baku_alat -> tbilisi) or onto the Caspian at Baku-Alat (tbilisi -> baku_alat); "
+            "nothing is loaded or unloaded on it in Azerbaijan in the model, which has no "
+            "North-South or North-West (Russian) transit, so the series is ADY's East-West corridor",
         ),
         Observable(
             "gr_transit_t",

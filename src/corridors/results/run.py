@@ -52,9 +52,9 @@ nothing. Runs saved before format 4 have none."""
 
 _EDGE_SET_OF = {
     "aktau_oil_t": "kz_caspian_crude",
-    "baku_port_t": "baku_caspian",
+    "baku_port_no_trucks_t": "baku_caspian",
     "baku_port_teu": "baku_caspian",
-    "ady_transit_t": "az_rail_transit",
+    "ady_east_west_t": "az_rail_transit",
     "gr_transit_t": "ge_rail_transit",
     "kz_china_rail_t": "kz_cn_rail",
     "kz_transit_t": "kz_entries",

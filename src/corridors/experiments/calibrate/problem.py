@@ -124,8 +124,8 @@ LOSS_WEIGHTS: dict[str, float] = {
     "middle_transit_days": 0.5,
     "middle_kz_share": 1.0,
     "middle_teu": 0.5,
-    "baku_port_t": 1.0,
-    "ady_transit_t": 0.5,
+    "baku_port_no_trucks_t": 1.0,
+    "ady_east_west_t": 0.5,
     "baku_port_teu": 0.5,
     "aktau_oil_t": 0.5,
     "middle_oil_share": 0.5,
@@ -143,10 +143,11 @@ WEIGHT_REASONS: dict[str, str] = {
     "middle_transit_days": "one-off figures with a wide reported range (38-53 days in 2022)",
     "middle_kz_share": "official share, but 2023's 72% is undated (placed at 2023)",
     "middle_teu": "a container count derived in part by the project research (2023)",
-    "baku_port_t": "the port's own figures, H every year, the same scope as the model's "
-    "(everything crossing the Caspian into or out of Baku); an issue target (20%)",
-    "ady_transit_t": "H, but 2019 and 2021 are derived (L) and the series includes North-South "
-    "and North-West transit the model has no links for (about 4 Mt in 2022); an issue target",
+    "baku_port_no_trucks_t": "the port's own figures, H every year (2019 derived), less its ro-ro "
+    "trucks (counted by the port, at a payload derived from Kuryk, 15-20% of the total): the "
+    "model's scope (everything else crossing the Caspian into or out of Baku); an issue target (20%)",
+    "ady_east_west_t": "ADY's East-West corridor, the model's scope (no North-South or North-West "
+    "transit in the network), but two points only and 2021 derived (L); an issue target",
     "baku_port_teu": "H, but the port's boxes include Turkmenbashi feeders and empties the model "
     "counts only as loaded tonnes / 10 t",
     "aktau_oil_t": "H, but 2023 is a range (1.06-1.39 Mt, midpoint used) and the crude decision is "
