@@ -48,6 +48,7 @@ COMMANDS = (
     "scenarios",
     "compare",
     "plot",
+    "explain",
     "schema",
     "network",
     "demo",

@@ -259,6 +259,14 @@ MEASURES: dict[str, Measure] = {
             one_of=("links", "project"),
         ),
         Measure(
+            "link_load_ratio",
+            "ratio",
+            "freight offered over capacity on the links given (or a project's links), their loads "
+            "added over their capacities, mean over the year's quarters (above 1: they bind)",
+            takes=("links", "project"),
+            one_of=("links", "project"),
+        ),
+        Measure(
             "projects_funded",
             "projects",
             "projects funded by the governments (and the bloc) from their budgets, from the first "

@@ -104,6 +104,9 @@ def _check(name: str, given: dict) -> None:
 def link_edges(links: Sequence[str] = (), project: str | None = None) -> list[int]:
     """Return the edge ids of links given as ``"tail>head"``, or of a project of projects.csv.
 
+    A ``"tail>head"`` names every parallel link between the two nodes (Aktau -> Baku-Alat: the
+    rail ferry, the container feeder, the crude tanker and the bulk ships), in edge order.
+
     Raises
     ------
     ValueError
@@ -116,12 +119,14 @@ def link_edges(links: Sequence[str] = (), project: str | None = None) -> list[in
             raise ValueError(msg)
         return [int(e) for e in row["edges"]]
     edges = packaged_network().edges
-    ids = dict(zip(edges["tail"] + ">" + edges["head"], range(len(edges)), strict=True))
+    ids: dict[str, list[int]] = {}
+    for i, name in enumerate(edges["tail"] + ">" + edges["head"]):
+        ids.setdefault(name, []).append(i)
     unknown = [link for link in links if link not in ids]
     if unknown:
         msg = f"unknown link {unknown[0]!r}"
         raise ValueError(msg)
-    return [ids[link] for link in links]
+    return [i for link in links for i in ids[link]]
 
 
 # ----------------------------------------------------------------------- the measures
@@ -225,6 +230,14 @@ def _link_flow(res: Results, years: pd.Index, given: dict) -> pd.Series:
     return _by_year(rows["flow_t"], years)
 
 
+def _link_load_ratio(res: Results, years: pd.Index, given: dict) -> pd.Series:
+    ids = link_edges(given.get("links", ()), given.get("project"))
+    e = res.edges
+    rows = e[e["edge"].isin(ids)].groupby(["year", "step"])[["load_t", "capacity_t"]].sum()
+    ratio = rows["load_t"] / rows["capacity_t"].where(rows["capacity_t"] > 0)
+    return ratio.groupby(level=0).mean().reindex(years)
+
+
 def _funded(res: Results, given: dict) -> pd.DataFrame:
     d = res.decisions
     rows = d[d["decision"] == "fund"]
@@ -261,6 +274,7 @@ _MEASURES = {
     "herfindahl": _herfindahl,
     "critical_minerals_to_west_t": _critical_minerals_to_west,
     "link_flow_t": _link_flow,
+    "link_load_ratio": _link_load_ratio,
     "projects_funded": _projects_funded,
     "projects_funded_usd_m": _projects_funded_usd_m,
 }

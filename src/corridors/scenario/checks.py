@@ -309,7 +309,7 @@ _NAMED_LISTS: dict[str, tuple[_NameSet, str, str]] = {
     "nodes": (lambda: vocabulary().nodes, "node", "see the names of nodes.csv"),
     "controllers": (lambda: vocabulary().controllers, "controller", ""),
     "avoid_transit": (lambda: vocabulary().controllers, "controller", ""),
-    "markets": (lambda: vocabulary().markets, "market node", ""),
+    "markets": (lambda: vocabulary().markets, "market node", "see the nodes of kind market in nodes.csv"),
     "shipper_countries": (lambda: SHIPPER_COUNTRIES, "shipper country", ""),
     "countries": (lambda: vocabulary().countries, "country", ""),
 }
@@ -317,7 +317,7 @@ _NAMED_FIELDS: dict[str, tuple[_NameSet, str, str]] = {
     "funder": (lambda: vocabulary().funders, "funder", ""),
     "imposed_by": (lambda: vocabulary().sanctioners, "sanctioning state or bloc", ""),
     "transit": (lambda: vocabulary().controllers, "controller", ""),
-    "buyer": (lambda: vocabulary().markets, "market node", ""),
+    "buyer": (lambda: vocabulary().markets, "market node", "see the nodes of kind market in nodes.csv"),
     "country": (lambda: SHIPPER_COUNTRIES, "shipper country", ""),
     "project": (lambda: tuple(vocabulary().projects), "project of projects.csv", "see projects.csv"),
 }
@@ -357,7 +357,7 @@ def _not_known(label: str, value: Any, allowed: Any, see: str = "") -> str:
     close = difflib.get_close_matches(str(value), allowed, n=1)
     if close:
         return f"unknown {label} {value!r} (did you mean {close[0]!r}?)"
-    if len(", ".join(allowed)) <= 160:
+    if len(", ".join(allowed)) <= 200:  # ten market nodes still fit on one line
         return f"unknown {label} {value!r}; expected one of {', '.join(allowed)}"
     return f"unknown {label} {value!r}" + (f"; {see}" if see else "")
 
