@@ -16,6 +16,7 @@ generations still missing.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -89,8 +90,8 @@ class AbcOptions:
 
 FULL = AbcOptions()
 """The calibration of the baseline: 10 generations of 1,000 particles (at least 10,000 simulations)."""
-QUICK = AbcOptions(population=12, generations=2, max_simulations=400, predictive=6)
-"""A pipeline check (tests, ``--quick``): 12 particles, 2 generations."""
+QUICK = AbcOptions(population=8, generations=2, max_simulations=200, predictive=6)
+"""A pipeline check (tests, ``--quick``): 8 particles, 2 generations."""
 
 
 # ----------------------------------------------------------------------- the data and the distance
@@ -392,6 +393,7 @@ def run_abc(
     scenario=None,
     seed: int = 0,
     on_generation: Callable[[int, int], None] | None = None,
+    executor: Executor | None = None,
 ) -> AbcFit:
     """Run (or resume) ABC-SMC of the free parameters against ``history`` in ``years``.
 
@@ -417,6 +419,9 @@ def run_abc(
         and the posterior predictive draws.
     on_generation : callable, optional
         Called as ``on_generation(generations_done, generations)`` as generations finish.
+    executor : Executor, optional
+        An executor already started (several fits share its workers); default one made from
+        ``execution`` for this fit.
 
     Returns
     -------
@@ -459,8 +464,8 @@ def run_abc(
         )
     db.parent.mkdir(parents=True, exist_ok=True)
     np.random.seed(seed % SEED_RANGE)  # noqa: NPY002 (pyabc draws from NumPy's global generator)
-    ex = execution.make_executor()
-    with ex:
+    ex = execution.make_executor() if executor is None else executor
+    with ex if executor is None else contextlib.nullcontext(ex):
         abc = pyabc.ABCSMC(
             model,
             _prior(settings),
