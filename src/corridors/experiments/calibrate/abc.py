@@ -57,6 +57,7 @@ __all__ = [
 
 VOLUME_FLOOR = 0.01  # a modelled volume of zero counts as 1% of the observed (log error ~ -4.6)
 SEED_RANGE = 2**31
+FIRST_EPSILON = 1e6  # the first generation's threshold: every prior draw is accepted
 
 
 @dataclass(frozen=True)
@@ -472,6 +473,11 @@ def run_abc(
             distance,
             population_size=options.population,
             sampler=_sampler(ex),
+            # the first generation accepts every prior draw (no separate calibration sample of
+            # the same size; distances are of order 1-100, so 1e6 accepts all, and a finite
+            # value keeps pyabc's stopping check free of inf - inf); each later generation
+            # the median distance of the one before
+            eps=pyabc.MedianEpsilon(initial_epsilon=FIRST_EPSILON),
         )
         if resume:
             hist = abc.load(f"sqlite:///{db}", 1)
