@@ -505,6 +505,35 @@ class Parameters:
         """Return a copy with ``changes``; unknown names raise ``TypeError``."""
         return replace(self, **changes)
 
+    def with_values(self, values: Mapping[str, float | int]) -> Parameters:
+        """Return a copy with ``values`` set, by name; ``"table.key"`` sets one key of a table.
+
+        A dotted name such as ``"reliability_penalty_days.middle"`` sets that key of a
+        table-valued parameter and keeps its other keys (posterior draws and fitted values
+        name table entries so).
+
+        Raises
+        ------
+        TypeError
+            An unknown parameter name (as :meth:`replace`).
+        ValueError
+            A dotted name whose head is not a table of numbers.
+        """
+        changes: dict[str, Any] = {}
+        for name, v in values.items():
+            head, dot, key = name.partition(".")
+            if not dot:
+                changes[name] = v
+                continue
+            current = getattr(self, head, None)
+            if current is None and head not in self.names():
+                raise TypeError(f"{name!r}: {head!r} is not a parameter")
+            if not isinstance(current, dict):
+                raise ValueError(f"{name!r}: {head} is not a table")
+            table = changes.setdefault(head, dict(current))
+            table[key] = float(v)
+        return self.replace(**changes)
+
     def to_dict(self) -> dict[str, Any]:
         """Return the fields as a plain dict by name (tables copied, as :func:`dataclasses.asdict`)."""
         return asdict(self)

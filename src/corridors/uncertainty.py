@@ -72,6 +72,10 @@ class _Distribution(BaseModel):
         """Return the values at the quantiles ``u`` (uniform numbers in [0, 1))."""
         raise NotImplementedError
 
+    def pdf(self, x: np.ndarray) -> np.ndarray:
+        """Return the density at ``x`` (0 outside ``[low, high]``): a prior's density in ABC."""
+        raise NotImplementedError
+
 
 class Uniform(_Distribution):
     """Uniform on ``[low, high]``."""
@@ -81,6 +85,11 @@ class Uniform(_Distribution):
     def ppf(self, u: np.ndarray) -> np.ndarray:
         """Return the values at the quantiles ``u``: ``low + (high - low) * u``."""
         return self.low + (self.high - self.low) * np.asarray(u, dtype=float)
+
+    def pdf(self, x: np.ndarray) -> np.ndarray:
+        """Return the density at ``x``: ``1 / (high - low)`` within the bounds."""
+        x = np.asarray(x, dtype=float)
+        return np.where((x >= self.low) & (x <= self.high), 1.0 / (self.high - self.low), 0.0)
 
 
 class Triangular(_Distribution):
@@ -105,6 +114,15 @@ class Triangular(_Distribution):
         right = b - np.sqrt((1.0 - u) * (b - a) * (b - c))
         return np.where(u < cut, left, right)
 
+    def pdf(self, x: np.ndarray) -> np.ndarray:
+        """Return the density at ``x``: rising from ``low`` to ``mode``, falling to ``high``."""
+        x = np.asarray(x, dtype=float)
+        a, c, b = self.low, self.mode, self.high
+        with np.errstate(divide="ignore", invalid="ignore"):
+            up = np.where(c > a, 2 * (x - a) / ((b - a) * (c - a)), 0.0)
+            down = np.where(b > c, 2 * (b - x) / ((b - a) * (b - c)), 0.0)
+        return np.where((x < a) | (x > b), 0.0, np.where(x < c, up, np.where(x > c, down, 2 / (b - a))))
+
 
 class Normal(_Distribution):
     """Normal with ``mean`` and ``sd``, truncated to ``[low, high]``."""
@@ -123,6 +141,10 @@ class Normal(_Distribution):
     def ppf(self, u: np.ndarray) -> np.ndarray:
         """Return the values at the quantiles ``u`` of the truncated normal."""
         return _truncated_normal_ppf(u, self.mean, self.sd, self.low, self.high)
+
+    def pdf(self, x: np.ndarray) -> np.ndarray:
+        """Return the density at ``x`` of the truncated normal."""
+        return _truncated_normal_pdf(x, self.mean, self.sd, self.low, self.high)
 
 
 class LogNormal(_Distribution):
@@ -149,6 +171,24 @@ class LogNormal(_Distribution):
             u, math.log(self.median), self.sigma, math.log(self.low), math.log(self.high)
         )
         return np.clip(np.exp(logs), self.low, self.high)
+
+    def pdf(self, x: np.ndarray) -> np.ndarray:
+        """Return the density at ``x``: the logarithm's truncated normal density over ``x``."""
+        x = np.asarray(x, dtype=float)
+        safe = np.where(x > 0, x, 1.0)
+        dens = _truncated_normal_pdf(
+            np.log(safe), math.log(self.median), self.sigma, math.log(self.low), math.log(self.high)
+        )
+        return np.where(x > 0, dens / safe, 0.0)
+
+
+def _truncated_normal_pdf(x: np.ndarray, mean: float, sd: float, low: float, high: float) -> np.ndarray:
+    from scipy.special import ndtr
+
+    x = np.asarray(x, dtype=float)
+    mass = ndtr((high - mean) / sd) - ndtr((low - mean) / sd)
+    dens = np.exp(-0.5 * ((x - mean) / sd) ** 2) / (sd * math.sqrt(2 * math.pi) * mass)
+    return np.where((x >= low) & (x <= high), dens, 0.0)
 
 
 def _truncated_normal_ppf(u: np.ndarray, mean: float, sd: float, low: float, high: float) -> np.ndarray:

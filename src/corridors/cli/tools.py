@@ -16,7 +16,18 @@ import typer
 from rich.table import Table
 
 from corridors import plots, routing
-from corridors.cli.guard import EXIT_FAILURE, err, guarded, refuse, save_figure, stdout
+from corridors.cli.guard import (
+    EXIT_FAILURE,
+    ExecutorName,
+    Scheduler,
+    Workers,
+    err,
+    execution_options,
+    guarded,
+    refuse,
+    save_figure,
+    stdout,
+)
 from corridors.demo import route_cost_demo
 from corridors.errors import CorridorsError
 from corridors.experiments import calibrate as cal
@@ -157,30 +168,93 @@ def network(
 
 def calibrate(
     out: Annotated[
-        Path,
-        typer.Option("--out", "-o", help="The report directory to write (replaced if it holds a report)."),
-    ] = Path("results/calibration"),
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="The output directory (lsq: the report, replaced; abc: posterior, databases and report, "
+            "resumed). Default results/calibration (lsq) or results/calibration-abc (abc).",
+        ),
+    ] = None,
+    method: Annotated[
+        str,
+        typer.Option(
+            help="lsq: least squares on the deterministic model; abc: ABC-SMC (pyabc) on the stochastic one."
+        ),
+    ] = "lsq",
     starts: Annotated[
         int,
-        typer.Option(min=1, help="Starts of the fit: the scenario's values, then Latin-hypercube points."),
+        typer.Option(
+            min=1, help="lsq: starts of the fit: the scenario's values, then Latin-hypercube points."
+        ),
     ] = 4,
     quick: Annotated[
         bool,
-        typer.Option("--quick", help="A short fit (1 start, a few evaluations): for testing the pipeline."),
+        typer.Option(
+            "--quick",
+            help="A short run for testing the pipeline (lsq: 1 start, a few evaluations; abc: 8 particles, 2 generations).",
+        ),
     ] = False,
     write_parameters: Annotated[
         Path | None,
         typer.Option(
             "--write-parameters",
-            help="Also write the fitted values as a parameters file (.toml).",
+            help="lsq: also write the fitted values as a parameters file (.toml).",
             dir_okay=False,
         ),
     ] = None,
+    population: Annotated[
+        int | None, typer.Option(min=2, help="abc: particles per generation (default 1000).")
+    ] = None,
+    generations: Annotated[
+        int | None,
+        typer.Option(min=1, help="abc: generations in all (default 10; a resumed run adds the missing)."),
+    ] = None,
+    validation: Annotated[
+        bool,
+        typer.Option("--validation/--no-validation", help="abc: also the rolling-origin and recovery fits."),
+    ] = True,
+    force: Annotated[
+        bool, typer.Option("--force", help="abc: start again in an --out that holds another run.")
+    ] = False,
+    seed: Annotated[
+        int, typer.Option(min=0, help="abc: the root seed of the fits and predictive draws.")
+    ] = 0,
+    workers: Workers = None,
+    executor: ExecutorName = None,
+    scheduler: Scheduler = None,
 ) -> None:
-    """Fit the baseline to 2019-2023 and write the report (fit, errors, targets, plots, cross-validation).
+    """Calibrate the baseline to 2019-2023 and write the report.
+
+    --method lsq (the default): least squares on the deterministic model, with loss profiles
+    and the rolling origin. --method abc: ABC-SMC (pyabc) on the stochastic model, writing
+    the posterior (posterior.parquet, one row per particle with its weight) and a report
+    (marginals, pairs, ESS and acceptance by generation, posterior predictive checks,
+    rolling origin, recovery); run the same command again to resume an interrupted one.
 
     Example: [bold]corridors calibrate --out results/calibration --write-parameters scenarios/fitted.toml[/bold]
+    Example: [bold]corridors calibrate --method abc --workers 2 --out results/calibration-abc[/bold]
     """
+    if method not in ("lsq", "abc"):
+        raise refuse(ValueError(f"--method: must be lsq or abc, got {method!r}"))
+    if method == "abc":
+        _calibrate_abc(
+            out or Path("results/calibration-abc"),
+            quick=quick,
+            population=population,
+            generations=generations,
+            validation=validation,
+            force=force,
+            seed=seed,
+            execution=execution_options(workers, executor, scheduler),
+        )
+        return
+    abc_only = {"--population": population, "--generations": generations, "--workers": workers}
+    abc_only |= {"--executor": executor, "--scheduler": scheduler}
+    given = [k for k, v in abc_only.items() if v is not None] + (["--force"] if force else [])
+    if given:
+        raise refuse(ValueError(f"{', '.join(given)}: apply to --method abc only"))
+    out = out or Path("results/calibration")
     if write_parameters is not None and write_parameters.suffix.lower() != ".toml":
         raise refuse(ValueError(f"--write-parameters: {write_parameters} must end in .toml"))
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "report.md").is_file())):
@@ -225,6 +299,72 @@ def calibrate(
     stdout.print(f"report:  {path.resolve()}  ({time.perf_counter() - t0:.0f} s)")
     if write_parameters is not None:
         stdout.print(f"parameters: {write_parameters.resolve()}")
+
+
+def _calibrate_abc(
+    out: Path,
+    *,
+    quick: bool,
+    population: int | None,
+    generations: int | None,
+    validation: bool,
+    force: bool,
+    seed: int,
+    execution,
+) -> None:
+    """Run the Bayesian calibration of ``corridors calibrate --method abc`` and print its summary."""
+    import shutil
+    from dataclasses import replace
+
+    from corridors.experiments.calibrate import abc, abc_report
+
+    options = abc.QUICK if quick else abc.FULL
+    if population is not None:
+        options = replace(options, population=population)
+    if generations is not None:
+        options = replace(options, generations=generations)
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "abc.db").is_file())):
+        raise refuse(FileExistsError(f"--out: {out} exists and is not a Bayesian calibration directory"))
+    if force and out.exists():
+        shutil.rmtree(out)
+    t0 = time.perf_counter()
+    with guarded("Bayesian calibration", "{task.description}") as progress:
+        task = progress.add_task("starting", total=None)
+        try:
+            cal = abc_report.calibrate_abc(
+                out,
+                options=options,
+                execution=execution,
+                validate=validation,
+                seed=seed,
+                on_stage=lambda stage: progress.update(task, description=stage),
+            )
+        except FileExistsError as exc:
+            raise refuse(exc) from None
+    fit = cal.fit
+    table = Table(title=f"Posterior of the baseline ({fit.simulations:,} simulations)")
+    for col in ("parameter", "median", "90% interval", "sd / prior sd"):
+        table.add_column(col, justify="left" if col == "parameter" else "right")
+    for r in cal.parameters.itertuples():
+        table.add_row(r.parameter, f"{r.median:.4g}", f"{r.q05:.4g} - {r.q95:.4g}", f"{r.contraction:.2f}")
+    stdout.print(table)
+    cov = abc_report.coverage(cal.intervals)
+    stdout.print(
+        f"posterior predictive: {cov['coverage90']:.0%} of {cov['points']} observed points inside the 90% "
+        f"intervals, {cov['coverage50']:.0%} inside the 50%"
+    )
+    for o in cal.origins:
+        c = abc_report.coverage(o.predicted)
+        stdout.print(
+            f"rolling origin (fit to {o.holdout - 1}): {c['coverage90']:.0%} of {c['points']} inside the 90% intervals"
+        )
+    if cal.recovery is not None:
+        rec = cal.recovery.table
+        stdout.print(
+            f"recovery: {int(rec['covered'].sum())} of {len(rec)} known values inside the 90% intervals"
+        )
+    stdout.print(f"posterior: {(out / 'posterior.parquet').resolve()}")
+    stdout.print(f"report:    {(out / 'report').resolve()}  ({time.perf_counter() - t0:.0f} s)")
 
 
 def dashboard(

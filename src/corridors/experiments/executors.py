@@ -143,6 +143,14 @@ class Executor:
         """``(i, fn(tasks[i]), None)`` or ``(i, None, error)`` for each task, as they finish."""
         raise NotImplementedError
 
+    def submitter(self) -> Any:
+        """Return what takes ``submit(fn, *args)`` and gives futures: for libraries that schedule runs themselves.
+
+        The started backend (a ``concurrent.futures`` pool, a Dask client), so that a library
+        such as pyabc runs its simulations on the same prepared workers as ensembles do.
+        """
+        raise NotImplementedError
+
 
 class LocalExecutor(Executor):
     """Worker processes on this machine (``spawn``), ``workers`` of them (default: the cores)."""
@@ -177,6 +185,11 @@ class LocalExecutor(Executor):
         if self._pool is not None:
             self._pool.shutdown(wait=not cancel, cancel_futures=True)
             self._pool = None
+
+    def submitter(self):
+        """Return the started process pool (``concurrent.futures.ProcessPoolExecutor``)."""
+        assert self._pool is not None, "use the executor as a context manager"
+        return self._pool
 
     def imap_unordered(self, fn, tasks):
         """Run ``fn`` on the tasks, a few queued per worker; a crashed worker fails its run only."""
@@ -256,6 +269,11 @@ class DaskExecutor(Executor):
         if self._cluster is not None:
             self._cluster.close()
             self._cluster = None
+
+    def submitter(self):
+        """Return the connected ``distributed.Client``."""
+        assert self._client is not None, "use the executor as a context manager"
+        return self._client
 
     def imap_unordered(self, fn, tasks):
         """Submit every task and yield each as it finishes; the rest are cancelled if the caller stops."""

@@ -33,6 +33,7 @@ import pandas as pd
 
 from corridors.experiments.executors import Execution
 from corridors.experiments.records import run_table
+from corridors.posterior import read_posterior
 from corridors.uncertainty import draw_parameters, parameter_values
 from corridors.vocabulary import LAST_YEAR
 
@@ -121,7 +122,7 @@ def execute(task: RunTask) -> dict[str, Any]:
     try:
         prepare_worker()
         sc = _scenario_from_toml(task.scenario_toml)
-        params = sc.parameters().replace(**task.values)
+        params = sc.parameters().with_values(task.values)
         res = run(
             sc,
             seed=task.seed,
@@ -214,11 +215,18 @@ class Plan:
         text = self.sc.to_toml()
         names = [c for c in self.design.columns if c not in ("run", "point", "replicate")]
         out = []
-        for row in self.design.itertuples(index=False):
-            values = parameter_values({n: getattr(row, n) for n in names if not _missing(getattr(row, n))})
+        # records, not itertuples: a posterior's columns are dotted names ("corridor_constants.russian")
+        for row in self.design.to_dict(orient="records"):
+            values = parameter_values({n: row[n] for n in names if not _missing(row[n])})
             out.append(
                 RunTask(
-                    int(row.run), int(row.replicate), self.seed, values, self.end_year, self.stochastic, text
+                    int(row["run"]),
+                    int(row["replicate"]),
+                    self.seed,
+                    values,
+                    self.end_year,
+                    self.stochastic,
+                    text,
                 )
             )
         return out
@@ -252,7 +260,11 @@ def _missing(v: Any) -> bool:
 
 
 def plan_design(points: pd.DataFrame, replicates: int, sc: Scenario, seed: int) -> pd.DataFrame:
-    """Make the runs: points x replicates, each replicate with its uncertain draws.
+    """Make the runs: points x replicates, each replicate with its draws.
+
+    A replicate draws the scenario's ``[uncertainty]`` and, if the scenario names a
+    ``posterior``, one particle of it (:meth:`corridors.posterior.Posterior.draw`), both
+    from streams spawned from the replicate's seed sequence.
 
     Parameters
     ----------
@@ -262,7 +274,7 @@ def plan_design(points: pd.DataFrame, replicates: int, sc: Scenario, seed: int) 
     replicates : int
         Runs per point.
     sc : Scenario
-        The scenario, whose ``[uncertainty]`` is drawn per replicate.
+        The scenario, whose ``[uncertainty]`` and ``posterior`` are drawn per replicate.
     seed : int
         The root seed of the draws.
 
@@ -274,9 +286,13 @@ def plan_design(points: pd.DataFrame, replicates: int, sc: Scenario, seed: int) 
     """
     rows = []
     swept = list(points.columns)
+    posterior = None if sc.posterior is None else read_posterior(sc.posterior)
     for p, point in enumerate(points.to_dict(orient="records") or [{}]):
         for r in range(replicates):
-            draws = {k: v for k, v in draw_parameters(sc.uncertainty, seed, r).items() if k not in swept}
+            drawn = draw_parameters(sc.uncertainty, seed, r)
+            if posterior is not None:
+                drawn |= posterior.draw(seed, r)
+            draws = {k: v for k, v in drawn.items() if k not in swept}
             rows.append({"run": len(rows), "point": p, "replicate": r, **parameter_values(point), **draws})
     out = pd.DataFrame(rows)
     return out.astype({"run": "int64", "point": "int64", "replicate": "int64"})

@@ -14,6 +14,8 @@ sensitivity and tuner none of one another):
   the public ``corridors.compare``; :func:`compare_plot`, :func:`fan_chart`);
 - :mod:`~corridors.plots.calibration`: the calibration report's :func:`series_figure` and
   :func:`profile_figure`;
+- :mod:`~corridors.plots.posterior`: the Bayesian calibration's :func:`marginals_figure`,
+  :func:`pairs_figure`, :func:`generations_figure` and :func:`predictive_figure`;
 - :mod:`~corridors.plots.sensitivity`: :func:`morris_plot`, a Morris screening;
 - :mod:`~corridors.plots.tuner`: :class:`TunerFigure`, the tuning sliders' figure,
   redrawn in place;
@@ -29,6 +31,7 @@ from __future__ import annotations
 from corridors.plots.calibration import SERIES_LABELS, profile_figure, series_figure
 from corridors.plots.comparison import compare, compare_plot, fan_chart
 from corridors.plots.maps import flow_map, network_map
+from corridors.plots.posterior import generations_figure, marginals_figure, pairs_figure, predictive_figure
 from corridors.plots.sensitivity import morris_plot
 from corridors.plots.series import bottleneck_plot, country_shares_plot, dependence_plot, volumes_plot
 from corridors.plots.standard import run_plots
@@ -48,9 +51,13 @@ __all__ = [
     "dependence_plot",
     "fan_chart",
     "flow_map",
+    "generations_figure",
+    "marginals_figure",
     "morris_plot",
     "network_map",
+    "pairs_figure",
     "png_bytes",
+    "predictive_figure",
     "profile_figure",
     "run_plots",
     "series_figure",

@@ -17,16 +17,18 @@ from typing import Any
 
 from pydantic import Field, PrivateAttr, ValidationError
 
-from corridors.errors import ScenarioError
+from corridors.errors import DataError, ScenarioError
 from corridors.events import Event
 from corridors.known_events import baseline_events
 from corridors.parameters import Parameters
+from corridors.posterior import read_posterior
 from corridors.scenario._toml import toml_dumps, toml_value
 from corridors.scenario.checks import build_event, check_semantics, check_unique_quarters, year_of
 from corridors.scenario.locate import (
     Origins,
     allowed_keys,
     dotted,
+    fail,
     locate_in,
     one_line,
     raise_first,
@@ -53,7 +55,7 @@ from corridors.vocabulary import C5, quarter_index
 __all__ = ["FILE_ONLY_KEYS", "Scenario", "find_scenario", "load_scenario", "parse_override", "scenario_dir"]
 
 # Keys resolved while the files are read: they cannot be overridden afterwards.
-FILE_ONLY_KEYS = ("extends", "parameters_file", "replace_events")
+FILE_ONLY_KEYS = ("extends", "parameters_file", "posterior", "replace_events")
 
 
 class Scenario(StrictModel):
@@ -124,6 +126,7 @@ class Scenario(StrictModel):
     event_specs: list[EventSpec] = Field(default_factory=list, alias="events")
     uncertainty: dict[str, Distribution] = Field(default_factory=dict)
     expect: list[Claim] = Field(default_factory=list)
+    posterior: Path | None = None
     path: Path
     chain: list[Path]
     parameters_files: list[Path] = Field(default_factory=list)
@@ -206,6 +209,8 @@ class Scenario(StrictModel):
             out["sea_rates"] = [r.model_dump() for r in self.sea_rates]
         if self.event_specs:
             out["events"] = [e.model_dump(exclude_unset=True) for e in self.event_specs]
+        if self.posterior is not None:
+            out["posterior"] = str(self.posterior)
         if self.uncertainty:
             out["uncertainty"] = {
                 k: {"dist": v.dist, **v.model_dump(exclude={"dist"})} for k, v in self.uncertainty.items()
@@ -367,7 +372,7 @@ _LOADED_MAX = 64
 def _stamps(sc: Scenario) -> tuple:
     """Return the content (CRC-32) of every file a scenario was read from (None if one is gone)."""
     out = []
-    for f in (*sc.chain, *sc.parameters_files):
+    for f in (*sc.chain, *sc.parameters_files, *([sc.posterior] if sc.posterior else [])):
         try:
             out.append((str(f), zlib.crc32(Path(f).read_bytes())))
         except OSError:
@@ -399,6 +404,11 @@ def _load(leaf: Path, overrides: Mapping[str, Any] | None) -> Scenario:
     check_semantics(sc, origins, claims_period=claims_period)
     claims = [c for c in sc.expect if c.years()[-1] <= sc.period.end_year and c.year >= sc.period.report_from]
     ignored_claims = [c.model_dump(exclude_none=True) for c in sc.expect if c not in claims]
+    if sc.posterior is not None and sc.uncertainty:
+        drawn = set(read_posterior(sc.posterior).names) & set(sc.uncertainty)
+        if drawn:
+            reason = f"also drawn from the posterior ({sc.posterior.name}): a parameter comes from one or the other"
+            fail(origins, ("uncertainty", sorted(drawn)[0]), reason)
     kept, ignored, kept_origins = [], [], []
     for i, spec in enumerate(sc.event_specs):
         if year_of(spec.start) > sc.period.end_year:
@@ -441,6 +451,8 @@ def _load_chain(path: Path, stack: tuple[Path, ...]) -> tuple[dict[str, Any], Or
         origins.sources.append(psrc)
         params = psrc.data["parameters"]
     data["parameters"] = _merge(params, data.get("parameters", {}))
+    if "posterior" in data:
+        data["posterior"] = _posterior_path(path, src, data["posterior"])
 
     replace_events = data.pop("replace_events", False)
     events = data.pop("events", [])
@@ -479,6 +491,17 @@ def _load_chain(path: Path, stack: tuple[Path, ...]) -> tuple[dict[str, Any], Or
     origins.events = [o for _, o in all_events]
     origins.sea_rates = [sea[k][1] for k in sorted(sea)]
     return merged, origins
+
+
+def _posterior_path(path: Path, src: Any, value: str) -> Path:
+    """Resolve a ``posterior`` key against the file naming it, and check the posterior it names."""
+    post = Path(os.path.normpath(path.parent / value))
+    where = where_of(locate_in([src], ("posterior",)), "posterior")
+    try:
+        read_posterior(post)
+    except DataError as exc:
+        raise ScenarioError(path, where, f"posterior file {exc}") from None
+    return post.resolve()
 
 
 def _merge(parent: Mapping[str, Any], child: Mapping[str, Any]) -> dict[str, Any]:

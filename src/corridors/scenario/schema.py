@@ -420,6 +420,11 @@ class ScenarioFile(StrictModel):
     parameters_file: str | None = Field(
         None, description="A TOML file with a [parameters] table (e.g. fitted), relative to this one."
     )
+    posterior: str | None = Field(
+        None,
+        description="A posterior of fitted parameters (Parquet, from `corridors calibrate --method abc`), "
+        "relative to this file: each replicate of an ensemble draws one particle by weight.",
+    )
     replace_events: bool = Field(False, description="Drop the parent's events instead of appending to them.")
     seed: int | None = Field(None, ge=0, description="Default seed of runs.")
     history: bool = Field(True, description="Prepend the known events of 2019-2025 (baseline_events).")

@@ -24,6 +24,14 @@ it). A year in which no westbound transit moves on the Middle Corridor has no mo
 transit time; its residual is ``0.5 * 1.0``, a 100% error, so the loss stays finite. With
 ``stochastic=True`` the observables are averaged over ``seeds`` before the residuals.
 
+Bayesian calibration
+--------------------
+``corridors calibrate --method abc`` (:func:`calibrate_abc`, modules ``abc``, ``priors`` and
+``abc_report``) runs ABC-SMC (pyabc) on the stochastic model with the priors, observation
+errors and kind weights of ``calibration.toml``, and writes the posterior (Parquet, one row
+per particle with its weight) with its validation: posterior predictive coverage, the rolling
+origins and a recovery check.
+
 The full fit uses 2019-2023; the rolling-origin check (:func:`cross_validate`) fits 2019-2021
 and predicts 2022-2023. ``history.csv`` holds 2019-2023 only (later figures are refused there).
 
@@ -44,6 +52,8 @@ widths, so the numbers do not depend on the parameters' units), the loss profile
 parameter, and the issue's targets check (:func:`check_targets`).
 """
 
+from corridors.experiments.calibrate.abc import FULL, QUICK, AbcFit, AbcOptions, run_abc
+from corridors.experiments.calibrate.abc_report import AbcCalibration, calibrate_abc
 from corridors.experiments.calibrate.fit import (
     ROLLING_ORIGIN,
     CrossValidation,
@@ -77,14 +87,20 @@ __all__ = [
     "CONSTANT_TARGETS",
     "FIT_YEARS",
     "FREE_PARAMETERS",
+    "FULL",
     "LOSS_WEIGHTS",
+    "QUICK",
     "REPORT_FILES",
     "ROLLING_ORIGIN",
+    "AbcCalibration",
+    "AbcFit",
+    "AbcOptions",
     "CrossValidation",
     "FitResult",
     "FreeParameter",
     "IdentifiabilityResult",
     "Target",
+    "calibrate_abc",
     "check_targets",
     "cross_validate",
     "default_theta",
@@ -96,6 +112,7 @@ __all__ = [
     "report_markdown",
     "residual_table",
     "residuals",
+    "run_abc",
     "simulate",
     "synthetic_history",
     "write_parameters",

@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -212,18 +211,7 @@ def parameters_for(
     parameter and keeps its other keys.
     """
     x = _as_vector(theta, free)
-    changes: dict[str, Any] = {}
-    for p, v in zip(free, x, strict=True):
-        head, _, key = p.name.partition(".")
-        current = getattr(base, head)  # AttributeError for an unknown parameter
-        if key:
-            if not isinstance(current, dict):
-                raise ValueError(f"free parameter {p.name!r}: {head} is not a table")
-            table = changes.setdefault(head, dict(current))
-            table[key] = float(v)
-        else:
-            changes[head] = float(v)
-    return base.replace(**changes)
+    return base.with_values({p.name: float(v) for p, v in zip(free, x, strict=True)})
 
 
 def _value_of(base: Parameters, name: str) -> float:
@@ -265,16 +253,18 @@ class _Evaluator:
         self.on_run = on_run
         self.stage = "model runs"
         self.runs = 0
-        self.cache: dict[tuple[float, ...], dict[str, pd.Series]] = {}
-        self.constants_of: dict[tuple[float, ...], dict[str, float]] = {}
+        self.cache: dict[tuple, dict[str, pd.Series]] = {}  # (*x, seeds) -> observables
+        self.constants_of: dict[tuple, dict[str, float]] = {}
         self.history = load_history() if history is None else history
         self._last_constants = {k: _value_of(self.base, k) for k in CONSTANT_TARGETS}
 
-    def _observe(self, params: Parameters, end_year: int) -> dict[str, pd.Series]:
+    def _observe(
+        self, params: Parameters, end_year: int, seeds: tuple[int, ...] | None = None
+    ) -> dict[str, pd.Series]:
         from corridors.experiments.runs import run
 
         runs = []
-        for seed in self.seeds:
+        for seed in self.seeds if seeds is None else seeds:
             res = run(self.sc, seed=seed, params=params, end_year=end_year, stochastic=self.stochastic)
             runs.append({n: res.observable(n) for n in OBSERVABLES})
             self.runs += 1
@@ -289,11 +279,14 @@ class _Evaluator:
             out[n] = s
         return out
 
-    def set_constants(self, params: Parameters) -> tuple[Parameters, dict[str, float]]:
+    def set_constants(
+        self, params: Parameters, seeds: tuple[int, ...] | None = None
+    ) -> tuple[Parameters, dict[str, float]]:
         """Set the corridor constants of ``params`` that reproduce the 2019 levels.
 
         The levels are those of :data:`CONSTANT_TARGETS`: a secant search on each constant at
-        once, from the last solution, on runs of 2019 alone.
+        once, from the last solution, on runs of 2019 alone (with ``seeds``, default the
+        evaluator's).
         """
         names = list(CONSTANT_TARGETS)
         target = np.array(
@@ -309,7 +302,7 @@ class _Evaluator:
         setting = tuple(FreeParameter(n, lo, hi, "set from 2019") for n in names)
 
         def gap(c: np.ndarray) -> np.ndarray:
-            obs = self._observe(parameters_for(c, params, setting), BASE_YEAR)
+            obs = self._observe(parameters_for(c, params, setting), BASE_YEAR, seeds)
             model = np.array([float(obs[s].get(BASE_YEAR, np.nan)) for s in CONSTANT_TARGETS.values()])
             return np.log(np.maximum(model, 1.0) / target)
 
@@ -335,26 +328,29 @@ class _Evaluator:
         self._last_constants = solved
         return parameters_for(c, params, setting), solved
 
-    def observables(self, x: Theta) -> dict[str, pd.Series]:
+    def observables(self, x: Theta, *, seeds: Sequence[int] | None = None) -> dict[str, pd.Series]:
+        """Return the observables at ``x``, averaged over ``seeds`` (default the evaluator's), cached."""
         v = _as_vector(x, self.free)
-        key = tuple(float(a) for a in v)
+        runs_with = self.seeds if seeds is None else tuple(int(s) for s in seeds)
+        key = (*(float(a) for a in v), runs_with)
         hit = self.cache.get(key)
         if hit is not None:
             return hit
         params = parameters_for(v, self.base, self.free)
         if self.with_constants:
-            params, self.constants_of[key] = self.set_constants(params)
-        out = self._observe(params, self.end_year)
+            params, self.constants_of[key] = self.set_constants(params, runs_with)
+        out = self._observe(params, self.end_year, runs_with)
         if len(self.cache) > 4096:
             self.cache.clear()
             self.constants_of.clear()
         self.cache[key] = out
         return out
 
-    def constants(self, x: Theta) -> dict[str, float]:
+    def constants(self, x: Theta, *, seeds: Sequence[int] | None = None) -> dict[str, float]:
         """Give the corridor constants set for ``x`` (after :meth:`observables`)."""
-        self.observables(x)
-        key = tuple(float(a) for a in _as_vector(x, self.free))
+        self.observables(x, seeds=seeds)
+        runs_with = self.seeds if seeds is None else tuple(int(s) for s in seeds)
+        key = (*(float(a) for a in _as_vector(x, self.free)), runs_with)
         return dict(self.constants_of.get(key, {}))
 
 
