@@ -358,6 +358,7 @@ PLOT_LAYERS = (
     ("style",),
     ("frames",),
     ("maps", "series", "comparison", "calibration", "sensitivity", "tuner"),
+    ("posterior",),
     ("standard",),
     ("__init__",),
 )

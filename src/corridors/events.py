@@ -519,7 +519,8 @@ def fleet_crossings(net: Network) -> np.ndarray:
     Their capacity is ships x load x round trips (A-ferry-split, A-feeder-capacity), and a
     round trip is the crossing's time, sailing and port stays, both ways: a time factor on
     such a link scales the ships' turnaround as much as the cargo's crossing. Not the crude
-    tankers, whose capacity is an agreed throughput (A-tanker-capacity).
+    tankers, whose capacity is an agreed throughput (A-tanker-capacity), nor the tanker and bulk
+    links without a capacity (A-caspian-bulk-links): no fleet of theirs is modelled.
 
     Parameters
     ----------
@@ -531,7 +532,7 @@ def fleet_crossings(net: Network) -> np.ndarray:
         A boolean mask in edge order.
     """
     caspian, crude_only = caspian_and_crude_only(net.edges)
-    return caspian & ~crude_only
+    return caspian & ~crude_only & np.isfinite(net.capacity_t_per_quarter)
 
 
 def _scale_time(net: Network, state: EdgeState, sel: np.ndarray, factor: float) -> None:
