@@ -51,7 +51,11 @@ FAILING: dict[tuple[str, int], str] = {
         "sanctions_tighter",
         0,
     ): "issue 16: Northern EU-bound freight 0.63x the baseline's in 2030, not under half",
-    ("us_c5_partnership", 1): "issue 16: the Kuryk ferry links carry 0 t in 2030-2035",
+    (
+        "us_c5_partnership",
+        1,
+    ): "issue 16: the Kuryk ferry links carry 0 t in 2030-2035: with Aktau's rail ferry closed "
+    "(A-ferry-split) the wagonload metals take the Aktau container feeders (128/129), same price, 40 km shorter",
     ("us_c5_partnership", 2): "issue 16: Middle Corridor share of EU-bound transit unchanged in 2030",
     ("western_pivot", 2): "issue 16: Middle Corridor transit 0.68x the baseline's in 2030, not 0.6x",
 }

@@ -31,7 +31,7 @@ import corridors
 from corridors.agents import (
     ShipperAgent,
 )
-from corridors.events import OfftakeDeal, RouteClosure, Sanction, Shock
+from corridors.events import OfftakeDeal, RouteClosure, RouteOpening, Sanction, Shock
 from corridors.known_events import baseline_events
 from corridors.model import CorridorModel, rebook_quarter
 from corridors.parameters import Parameters
@@ -289,26 +289,38 @@ def test_offtake_deal_terms_route_the_deals_cargo_off_the_avoided_states(run_mod
     assert before[K["russian"]] > 0  # the terms act from the deal's start only
 
 
-def test_kuryk_ferry_takes_the_freight_when_the_aktau_ferry_closes(baseline, run_model):
-    """Kuryk's ferry is a usable parallel of Aktau's (issue 16): with the fitted parameters it
-    carries nothing while the cheaper Aktau ferry has room (a finding, see
-    us_c5_partnership.toml); it takes Aktau's wagonload freight when Aktau's ferry closes."""
+def _ferry_links(m, port: str) -> np.ndarray:
+    e = m.net.edges
+    return ((e["mode"] == "ferry") & (e["tail"].eq(port) | e["head"].eq(port))).to_numpy()
+
+
+def test_kazakh_rail_ferries_sail_from_kuryk(baseline):
+    """A-ferry-split: Aktau's rail-ferry link starts closed (no fleet), so Kuryk carries the Kazakh
+    rail-ferry freight; under the equal split Aktau's 40 km shorter path took all of it (issue 16)."""
+    m = baseline.model
+    aktau, kuryk = _ferry_links(m, "aktau"), _ferry_links(m, "kuryk")
+    assert aktau.sum() == 2 and kuryk.sum() == 2
+    assert (m.rec["edge_flow"][:, aktau] == 0).all()
+    assert m.rec["edge_flow"][:, kuryk].sum() > 0
+
+
+def test_a_scenario_can_move_the_kazakh_ferries_back_to_aktau(baseline, run_model):
+    """Aktau's closed rail-ferry link opens with a route opening (``opens_year``); with Kuryk's
+    ferry shut at the same time, Aktau takes the wagonload freight."""
     m0 = baseline.model
-    names = (m0.net.edges["tail"] + ">" + m0.net.edges["head"]).tolist()
-    aktau, kuryk = names.index("aktau>baku_alat"), names.index("kuryk>baku_alat")
-    assert m0.rec["edge_flow"][T0:, aktau].sum() > 0
+    aktau, kuryk = _ferry_links(m0, "aktau"), _ferry_links(m0, "kuryk")
     m = run_model(
         events=[
             *baseline_events(P),
-            Shock(start=SCENARIO_START, links=("aktau>baku_alat",), capacity_factor=0.0),
+            RouteOpening(start=SCENARIO_START, links=("aktau>baku_alat", "baku_alat>aktau")),
+            Shock(start=SCENARIO_START, links=("kuryk>baku_alat", "baku_alat>kuryk"), capacity_factor=0.0),
         ]
     )
-    moved = m.rec["edge_flow"][T0:, kuryk].sum()
-    assert m.rec["edge_flow"][T0:, aktau].sum() == 0
-    # Kuryk takes more than it had, and at least half of what the two ferries carried (the
-    # rest waits for Kuryk's capacity or goes to other crossings)
-    assert moved > m0.rec["edge_flow"][T0:, kuryk].sum()
-    assert moved >= 0.5 * m0.rec["edge_flow"][T0:, [aktau, kuryk]].sum()
+    flow = m.rec["edge_flow"]
+    assert (flow[:T0, aktau] == 0).all()
+    assert (flow[T0:, kuryk] == 0).all()
+    # Aktau takes at least half of what Kuryk carried (the rest goes to other crossings)
+    assert flow[T0:, aktau].sum() >= 0.5 * m0.rec["edge_flow"][T0:, kuryk].sum() > 0
 
 
 def test_costs_and_times_are_non_negative(traced):

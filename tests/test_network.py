@@ -23,7 +23,7 @@ import pytest
 from corridors import routing
 from corridors.errors import DataError
 from corridors.network import DEFAULT_VALUE_OF_TIME, Network, default_data_dir, load_network
-from corridors.vocabulary import COMMODITIES, CORRIDORS
+from corridors.vocabulary import BASE_YEAR, COMMODITIES, CORRIDORS
 
 DATA = default_data_dir()
 DATA_FILES = ("nodes.csv", "edges.csv", "corridors.toml", "units.toml", "SOURCES.md")
@@ -707,11 +707,13 @@ TANKER_CARGO = {"crude", "grain_cotton", "oil_products"}
 
 def test_caspian_crossing_capacity(net):
     e = net.edges
+    # the crossings open from the start: Aktau's rail ferry is closed (no fleet, A-ferry-split)
     crossing = e[
         (e["corridor"] == "middle")
         & e["tail"].isin(CASPIAN_EAST_PORTS)
         & (e["head"] == "baku_alat")
         & (e["commodities"].map(lambda c: not set(c) <= TANKER_CARGO))
+        & e["opens_year"].isna()
     ]
     # tankers and bulk ships (the Aktau crude tanker, A-tanker-capacity; the oil-product and bulk
     # links from Turkmenbashi and Aktau, uncapacitated, A-caspian-bulk-links) are not the ferry fleet
@@ -737,6 +739,24 @@ def test_caspian_crossing_capacity(net):
     assert within(seasonal, CASPIAN_T_PER_YEAR), seasonal
     ferries = 4 * crossing.loc[crossing["mode"] == "ferry", "capacity_t_per_quarter"].sum()
     assert ferries == pytest.approx(net.unit("caspian_ferry_fleet_t_per_year"))
+
+
+# S-demand-baku-port: rail wagons on the ferries at Baku by port of origin, 2020 and 2023
+WAGONS_TURKMENBASHI = 19_761 + 18_600
+WAGONS_KAZAKH = 17_686 + 18_700
+
+
+def test_ferry_fleet_is_allocated_by_the_wagons_sailed(net):
+    """A-ferry-split: the fleet as Baku's wagon counts give it, the Kazakh half at Kuryk, none at Aktau."""
+    fleet = net.unit("caspian_ferry_fleet_t_per_year") / 4
+    e = net.edges.set_index(["tail", "head", "mode"])
+    for port, wagons in (("turkmenbashi", WAGONS_TURKMENBASHI), ("kuryk", WAGONS_KAZAKH)):
+        share = wagons / (WAGONS_TURKMENBASHI + WAGONS_KAZAKH)
+        for key in ((port, "baku_alat", "ferry"), ("baku_alat", port, "ferry")):
+            assert e.loc[key, "capacity_t_per_quarter"] == pytest.approx(fleet * share, rel=1e-3)
+            assert pd.isna(e.loc[key, "opens_year"])
+    for key in (("aktau", "baku_alat", "ferry"), ("baku_alat", "aktau", "ferry")):
+        assert e.loc[key, "opens_year"] == BASE_YEAR  # closed until an event opens it
 
 
 def test_baku_tbilisi_kars_capacity(net):
