@@ -211,6 +211,25 @@ def _observe_row(s, quote_money, quote_time, used_any, mm, mt, weight, initial):
 
 
 @_kernel
+def _observe_rows(rows, quote_money, quote_time, mm, mt):
+    """:func:`_observe_row` at the start, for every shipper of ``rows``, in one call."""
+    used = np.zeros(mm.shape[1], dtype=np.bool_)
+    for s in rows:
+        _observe_row(s, quote_money, quote_time, used, mm, mt, 1.0, True)
+
+
+@_kernel
+def _target_rows(
+    rows, available, ban_cap, mm, mt, mv, vot, weight, terms_money, penalty, rw, elasticity, out
+):
+    """:func:`_target_row` for every shipper of ``rows`` into the rows of ``out``, in one call."""
+    for i in range(rows.shape[0]):
+        _target_row(
+            rows[i], available, ban_cap, mm, mt, mv, vot, weight, terms_money, penalty, rw, elasticity, out[i]
+        )
+
+
+@_kernel
 def _choose_kernel(
     rows,
     quote_money,
@@ -439,11 +458,9 @@ def choose_shares(
 
 def observe_quotes(sh: ShipperArrays, view: QuarterView, rows: np.ndarray) -> None:
     """Learn every quote at the start (the memories of corridors never used are the quotes)."""
-    used = np.zeros(sh.shares.shape[1], dtype=bool)
-    for s in rows:
-        _observe_row(
-            int(s), view.quote_money, view.quote_time, used, sh.memory_money, sh.memory_time, 1.0, True
-        )
+    _observe_rows(
+        np.asarray(rows, dtype=np.int64), view.quote_money, view.quote_time, sh.memory_money, sh.memory_time
+    )
 
 
 def target_shares(
@@ -451,22 +468,21 @@ def target_shares(
 ) -> np.ndarray:
     """Mean over the value-of-time segments (weighted by their shares) of the relative-cost logit ``(n, K)``."""
     out = np.empty((rows.size, sh.shares.shape[1]))
-    for i, s in enumerate(rows):
-        _target_row(
-            int(s),
-            view.available,
-            view.ban_cap,
-            sh.memory_money,
-            sh.memory_time,
-            sh.memory_time_var,
-            sh.vot,
-            sh.weight,
-            terms.arrays,
-            terms.penalty_days,
-            params.reliability_weight,
-            params.cost_elasticity,
-            out[i],
-        )
+    _target_rows(
+        np.asarray(rows, dtype=np.int64),
+        view.available,
+        view.ban_cap,
+        sh.memory_money,
+        sh.memory_time,
+        sh.memory_time_var,
+        sh.vot,
+        sh.weight,
+        terms.arrays,
+        terms.penalty_days,
+        float(params.reliability_weight),
+        float(params.cost_elasticity),
+        out,
+    )
     return out
 
 
