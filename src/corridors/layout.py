@@ -59,7 +59,7 @@ class Layout:
 
     Edge arrays are in the network's edge order; ``*_s`` copies are in CSR slot order
     (slot ``k`` holds edge ``slot[k]``); ``observed_edges`` are the links each observed
-    series counts (:func:`observed_edges`). Shipper arrays have one row per trade flow of
+    series counts (:func:`observed_edges`) and ``edge_names`` each link as ``"tail -> head"``. Shipper arrays have one row per trade flow of
     ``inputs.trade`` (a :class:`~corridors.agents.ShipperAgent`).
     """
 
@@ -125,6 +125,7 @@ class Layout:
     project_arrays: tuple
     indicator_arrays: tuple
     observed_edges: dict[str, tuple[int, ...]]
+    edge_names: tuple[str, ...]  # each link as "tail -> head", for the run's record
     _hits: dict = field(default_factory=dict, repr=False)
     _trends: dict = field(default_factory=dict, repr=False)  # quarter -> trend_volumes, read-only
 
@@ -267,6 +268,7 @@ class Layout:
             project_arrays=(),
             indicator_arrays=(),
             observed_edges=observed_edges(net),
+            edge_names=tuple(f"{a} -> {b}" for a, b in zip(e["tail"], e["head"], strict=True)),
         )
         object.__setattr__(
             out,
