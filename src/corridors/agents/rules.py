@@ -164,9 +164,33 @@ def _cost(s, k, mm, terms, mt, mv, vot, penalty, reliability_weight):
 def _target_row(s, available, ban_cap, mm, mt, mv, vot, weight, terms_money, penalty, rw, elasticity, out):
     """Write the relative-cost logit averaged over the value-of-time segments (by ``weight``) into ``out``."""
     K = out.shape[0]
+    _target_row_with(
+        s,
+        available,
+        ban_cap,
+        mm,
+        mt,
+        mv,
+        vot,
+        weight,
+        terms_money,
+        penalty,
+        rw,
+        elasticity,
+        out,
+        np.empty(K),
+        np.empty(K),
+    )
+
+
+@_kernel
+def _target_row_with(
+    s, available, ban_cap, mm, mt, mv, vot, weight, terms_money, penalty, rw, elasticity, out, g, w
+):
+    """:func:`_target_row` with scratch rows ``g`` and ``w`` (K,) the caller allocates once for many rows."""
+    K = out.shape[0]
     for k in range(K):
         out[k] = 0.0
-    g = np.empty(K)
     for seg in range(vot.shape[1]):
         share = weight[s, seg]
         if share == 0.0:
@@ -181,7 +205,6 @@ def _target_row(s, available, ban_cap, mm, mt, mv, vot, weight, terms_money, pen
                 g[k] = np.inf
             gmin = min(gmin, g[k])
         total = 0.0
-        w = np.empty(K)
         for k in range(K):
             avail = available[s, k] and np.isfinite(mm[s, k]) and ban_cap[s, k] > 0
             w[k] = np.exp(-elasticity * np.log(g[k] / gmin)) if avail and np.isfinite(gmin) else 0.0
@@ -223,9 +246,24 @@ def _target_rows(
     rows, available, ban_cap, mm, mt, mv, vot, weight, terms_money, penalty, rw, elasticity, out
 ):
     """:func:`_target_row` for every shipper of ``rows`` into the rows of ``out``, in one call."""
+    g, w = np.empty(out.shape[1]), np.empty(out.shape[1])
     for i in range(rows.shape[0]):
-        _target_row(
-            rows[i], available, ban_cap, mm, mt, mv, vot, weight, terms_money, penalty, rw, elasticity, out[i]
+        _target_row_with(
+            rows[i],
+            available,
+            ban_cap,
+            mm,
+            mt,
+            mv,
+            vot,
+            weight,
+            terms_money,
+            penalty,
+            rw,
+            elasticity,
+            out[i],
+            g,
+            w,
         )
 
 
@@ -258,6 +296,7 @@ def _choose_kernel(
     new = np.empty(K)
     goal = np.empty(K)
     cap = np.empty(K)
+    g, w, room = np.empty(K), np.empty(K), np.empty(K)  # scratch rows, one allocation for all rows
     for s in rows:
         for k in range(K):
             used[k] = (shares[s, k] + alloc[s, k]) > 0
@@ -266,8 +305,8 @@ def _choose_kernel(
             for k in range(K):
                 if np.isfinite(quote_money[s, k]):
                     mm[s, k] = quote_money[s, k]
-        _target_row(
-            s, available, ban_cap, mm, mt, mv, vot, weight, terms_money, penalty, rw, elasticity, goal
+        _target_row_with(
+            s, available, ban_cap, mm, mt, mv, vot, weight, terms_money, penalty, rw, elasticity, goal, g, w
         )
         old_sum = 0.0
         for k in range(K):
@@ -277,7 +316,7 @@ def _choose_kernel(
             new[k] = (1.0 - rate) * shares[s, k] + rate * goal[k] if old_sum > 0 else goal[k]
             cap[k] = 1.0 if available[s, k] and ban_cap[s, k] > 0 else 0.0
             target[s, k] = goal[k]
-        _apply_caps_row(new, cap, goal)
+        _apply_caps_row_with(new, cap, goal, room)
         for k in range(K):
             shares[s, k] = new[k]
 
@@ -285,10 +324,15 @@ def _choose_kernel(
 @_kernel
 def _apply_caps_row(shares, cap, target):
     """:func:`apply_caps` on one row, in place."""
+    _apply_caps_row_with(shares, cap, target, np.empty(shares.shape[0]))
+
+
+@_kernel
+def _apply_caps_row_with(shares, cap, target, room):
+    """:func:`_apply_caps_row` with a scratch row ``room`` (K,) the caller allocates once for many rows."""
     K = shares.shape[0]
     excess_sum = 0.0
     room_sum = 0.0
-    room = np.empty(K)
     for k in range(K):
         excess = max(shares[k] - cap[k], 0.0)
         shares[k] = shares[k] - excess
@@ -351,9 +395,10 @@ def _route_state_kernel(
     log_rel = np.zeros((n, K))
     affinity = np.zeros((n, K))
     cur = np.empty((n, K))
+    g = np.empty(K)
+    util = np.empty(K)
     for i in range(n):
         s = rows[i]
-        g = np.empty(K)
         gmin = np.inf
         for k in range(K):
             avail[i, k] = available[s, k] and np.isfinite(mm[s, k]) and ban_cap[s, k] > 0
@@ -389,7 +434,6 @@ def _route_state_kernel(
         for i in range(n):
             s = rows[i]
             top = -np.inf
-            util = np.empty(K)
             for k in range(K):
                 if avail[i, k]:
                     h = 0.0
