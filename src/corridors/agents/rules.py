@@ -161,33 +161,13 @@ def _cost(s, k, mm, terms, mt, mv, vot, penalty, reliability_weight):
 
 
 @_kernel
-def _target_row(s, available, ban_cap, mm, mt, mv, vot, weight, terms_money, penalty, rw, elasticity, out):
-    """Write the relative-cost logit averaged over the value-of-time segments (by ``weight``) into ``out``."""
-    K = out.shape[0]
-    _target_row_with(
-        s,
-        available,
-        ban_cap,
-        mm,
-        mt,
-        mv,
-        vot,
-        weight,
-        terms_money,
-        penalty,
-        rw,
-        elasticity,
-        out,
-        np.empty(K),
-        np.empty(K),
-    )
-
-
-@_kernel
-def _target_row_with(
+def _target_row(
     s, available, ban_cap, mm, mt, mv, vot, weight, terms_money, penalty, rw, elasticity, out, g, w
 ):
-    """:func:`_target_row` with scratch rows ``g`` and ``w`` (K,) the caller allocates once for many rows."""
+    """Write the relative-cost logit averaged over the value-of-time segments (by ``weight``) into ``out``.
+
+    ``g`` and ``w`` are scratch rows (K,), allocated once by the caller for all its rows.
+    """
     K = out.shape[0]
     for k in range(K):
         out[k] = 0.0
@@ -248,7 +228,7 @@ def _target_rows(
     """:func:`_target_row` for every shipper of ``rows`` into the rows of ``out``, in one call."""
     g, w = np.empty(out.shape[1]), np.empty(out.shape[1])
     for i in range(rows.shape[0]):
-        _target_row_with(
+        _target_row(
             rows[i],
             available,
             ban_cap,
@@ -305,7 +285,7 @@ def _choose_kernel(
             for k in range(K):
                 if np.isfinite(quote_money[s, k]):
                     mm[s, k] = quote_money[s, k]
-        _target_row_with(
+        _target_row(
             s, available, ban_cap, mm, mt, mv, vot, weight, terms_money, penalty, rw, elasticity, goal, g, w
         )
         old_sum = 0.0
@@ -316,20 +296,14 @@ def _choose_kernel(
             new[k] = (1.0 - rate) * shares[s, k] + rate * goal[k] if old_sum > 0 else goal[k]
             cap[k] = 1.0 if available[s, k] and ban_cap[s, k] > 0 else 0.0
             target[s, k] = goal[k]
-        _apply_caps_row_with(new, cap, goal, room)
+        _apply_caps_row(new, cap, goal, room)
         for k in range(K):
             shares[s, k] = new[k]
 
 
 @_kernel
-def _apply_caps_row(shares, cap, target):
-    """:func:`apply_caps` on one row, in place."""
-    _apply_caps_row_with(shares, cap, target, np.empty(shares.shape[0]))
-
-
-@_kernel
-def _apply_caps_row_with(shares, cap, target, room):
-    """:func:`_apply_caps_row` with a scratch row ``room`` (K,) the caller allocates once for many rows."""
+def _apply_caps_row(shares, cap, target, room):
+    """:func:`apply_caps` on one row, in place; ``room`` is a scratch row (K,) the caller allocates once."""
     K = shares.shape[0]
     excess_sum = 0.0
     room_sum = 0.0
@@ -635,8 +609,11 @@ def apply_caps(shares: np.ndarray, cap: np.ndarray, target: np.ndarray) -> np.nd
     renormalised to sum to 1 (or 0 when nothing is open).
     """
     out = np.array(shares, dtype=np.float64)
+    room = np.empty(out.shape[1:])
     for i in range(out.shape[0]):
-        _apply_caps_row(out[i], np.asarray(cap[i], dtype=np.float64), np.asarray(target[i], dtype=np.float64))
+        _apply_caps_row(
+            out[i], np.asarray(cap[i], dtype=np.float64), np.asarray(target[i], dtype=np.float64), room
+        )
     return out
 
 
