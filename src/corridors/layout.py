@@ -59,8 +59,9 @@ class Layout:
 
     Edge arrays are in the network's edge order; ``*_s`` copies are in CSR slot order
     (slot ``k`` holds edge ``slot[k]``); ``observed_edges`` are the links each observed
-    series counts (:func:`observed_edges`) and ``edge_names`` each link as ``"tail -> head"``. Shipper arrays have one row per trade flow of
-    ``inputs.trade`` (a :class:`~corridors.agents.ShipperAgent`).
+    series counts (:func:`observed_edges`) and ``edge_names`` each link as ``"tail -> head"``.
+    Shipper arrays have one row per trade flow of ``inputs.trade`` (a
+    :class:`~corridors.agents.ShipperAgent`).
     """
 
     n_edges: int
