@@ -356,3 +356,14 @@ def test_a_missing_demand_index_is_named(tmp_path):
     (root / "demand_index.csv").unlink()
     with pytest.raises(DataError, match=r"demand_index\.csv: file not found"):
         load_inputs(packaged_network(), root)
+
+
+def test_trend_volumes_are_kept_per_quarter(table):
+    """The trend of each quarter is computed once; another quarter never gets a kept one."""
+    layout = table["layout"]
+    first = [layout.trend_volumes(t) for t in range(40)]
+    again = [layout.trend_volumes(t) for t in reversed(range(40))][::-1]
+    for t in range(39):
+        assert np.array_equal(first[t], again[t])
+        assert not np.array_equal(first[t], first[t + 1]), t
+        assert layout.trend_volume(t, 3) == first[t][3]

@@ -37,3 +37,11 @@ def test_layout_arrays_are_read_only(network, inputs):
     L = Layout.of(network, inputs)
     for name in ("slot", "hard", "caspian", "gateway", "tonnes_2019"):
         assert not getattr(L, name).flags.writeable, name
+
+
+def test_edge_names_are_the_links_tail_and_head(network, inputs):
+    names = Layout.of(network, inputs).edge_names
+    e = network.edges
+    assert len(names) == network.n_edges
+    for i in (0, 17, network.n_edges - 1):
+        assert names[i] == f"{e['tail'].iat[i]} -> {e['head'].iat[i]}"

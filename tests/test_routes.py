@@ -20,3 +20,17 @@ def test_routes_flatten_the_commodity_groups(build_model):
         assert (r.job_row[jobs] % K == k).all()
     # the pairs' shippers (CSR) are every shipper once
     assert sorted(r.od_ship.tolist()) == list(range(m.n_shippers))
+
+
+def test_with_vot_changes_only_the_value_of_time(build_model):
+    """The routes with a value of time equal those built afresh with it; the original keeps its own."""
+    import dataclasses
+
+    r = build_model(end_year=2019).layout.routes
+    vot = np.arange(1.0, r.group_od.size)  # one per group
+    out = r.with_vot(vot)
+    np.testing.assert_array_equal(out.row_vot, np.repeat(vot, r.n_corridors))
+    fresh = dataclasses.replace(r, row_vot=out.row_vot)
+    for f in dataclasses.fields(r):
+        np.testing.assert_array_equal(getattr(out, f.name), getattr(fresh, f.name), err_msg=f.name)
+    assert not np.array_equal(r.row_vot, out.row_vot)

@@ -59,8 +59,9 @@ class Layout:
 
     Edge arrays are in the network's edge order; ``*_s`` copies are in CSR slot order
     (slot ``k`` holds edge ``slot[k]``); ``observed_edges`` are the links each observed
-    series counts (:func:`observed_edges`). Shipper arrays have one row per trade flow of
-    ``inputs.trade`` (a :class:`~corridors.agents.ShipperAgent`).
+    series counts (:func:`observed_edges`) and ``edge_names`` each link as ``"tail -> head"``.
+    Shipper arrays have one row per trade flow of ``inputs.trade`` (a
+    :class:`~corridors.agents.ShipperAgent`).
     """
 
     n_edges: int
@@ -125,7 +126,9 @@ class Layout:
     project_arrays: tuple
     indicator_arrays: tuple
     observed_edges: dict[str, tuple[int, ...]]
+    edge_names: tuple[str, ...]  # each link as "tail -> head", for the run's record
     _hits: dict = field(default_factory=dict, repr=False)
+    _trends: dict = field(default_factory=dict, repr=False)  # quarter -> trend_volumes, read-only
 
     @classmethod
     def of(cls, net: Network, inputs: Inputs) -> Layout:
@@ -266,6 +269,7 @@ class Layout:
             project_arrays=(),
             indicator_arrays=(),
             observed_edges=observed_edges(net),
+            edge_names=tuple(f"{a} -> {b}" for a, b in zip(e["tail"], e["head"], strict=True)),
         )
         object.__setattr__(
             out,
@@ -372,12 +376,25 @@ class Layout:
         numpy.ndarray
             A new array of tonnes per shipper in the quarter (a quarter of the yearly flow).
         """
-        n = self.index_years
-        factor = self.index_last * (1.0 + self.growth_per_year) ** ((t - 4 * n) / 4.0)
-        year = t // 4
-        if year < self.index_factor.shape[0]:
-            factor = np.where(year < n, self.index_factor[year], factor)
-        return self.tonnes_2019 * factor / 4.0
+        return self._trend(t).copy()
+
+    def trend_volume(self, t: int, row: int) -> float:
+        """Return :meth:`trend_volumes` of one shipper ``row`` in quarter ``t``."""
+        return float(self._trend(t)[row])
+
+    def _trend(self, t: int) -> np.ndarray:
+        """:meth:`trend_volumes`, computed once per quarter (read-only): it depends on ``t`` alone."""
+        out = self._trends.get(t)
+        if out is None:
+            n = self.index_years
+            factor = self.index_last * (1.0 + self.growth_per_year) ** ((t - 4 * n) / 4.0)
+            year = t // 4
+            if year < self.index_factor.shape[0]:
+                factor = np.where(year < n, self.index_factor[year], factor)
+            out = self.tonnes_2019 * factor / 4.0
+            out.setflags(write=False)
+            self._trends[t] = out
+        return out
 
     def event_arrays(self, sanctions: list[Sanction], subsidies: list[Subsidy], cache: dict) -> tuple:
         """Return the active sanctions and subsidies as arrays for the policy kernel.

@@ -341,13 +341,8 @@ class CorridorModel(mesa.Model):
                 reliability_weight=float(self.params.reliability_weight),
             ),
             refusals=list(self.refusals),
-            edge_names=self._edge_names(),
+            edge_names=L.edge_names,
         )
-
-    def _edge_names(self) -> tuple[str, ...]:
-        """Each link as ``"tail -> head"``."""
-        e = self.net.edges
-        return tuple(f"{a} -> {b}" for a, b in zip(e["tail"], e["head"], strict=True))
 
     def countries_agents_route(self) -> None:
         """Every government's routing of its state cargo (CountryAgent.route_state_flows), as one batch."""

@@ -12,6 +12,7 @@ bool (int32 for tree orders), built by these modules.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from dataclasses import dataclass
 
@@ -135,9 +136,11 @@ class Routes:
 
     def with_vot(self, group_vot: np.ndarray) -> Routes:
         """Return the same routes with each group's value of time (USD per tonne-day)."""
-        return dataclasses.replace(
-            self, row_vot=np.repeat(np.asarray(group_vot, dtype=np.float64), self.n_corridors)
+        out = copy.copy(self)  # the jobs' markets depend on the pairs alone: not derived again
+        object.__setattr__(
+            out, "row_vot", np.repeat(np.asarray(group_vot, dtype=np.float64), self.n_corridors)
         )
+        return out
 
 
 def _arrays(routes: Routes) -> tuple:

@@ -401,7 +401,7 @@ class QuarterView:
         L = self.layout
         if not L.tanker_index[country].size:
             return 0.0
-        base = L.trend_volumes(self.t)[L.crude_rows[country]]  # the crude the pipeline would carry
+        base = L.trend_volume(self.t, L.crude_rows[country])  # the crude the pipeline would carry
         return float(max(self._indicators()[_IND_TANKER + C5.index(country)] - base, 0.0))
 
     def link_vot(self, shipper_vot: np.ndarray) -> np.ndarray:

@@ -115,7 +115,11 @@ class PowerAgent(CorridorAgent):
             a = L.shipper
             self._linked = L.is_transit & ((a["market"] == "market_eu") | (a["origin"] == "market_eu"))
         on_russia = [sn for sn in view.sanctions if CONTROLLER_BLOC.get(sn.transit) == "russia"]
-        if not any((L.shippers_hit(sn) & self._linked).any() for sn in on_russia):
+        key = ("touches EU-linked transit", *map(id, on_russia))  # the run's events: their ids name them
+        touched_any = view.cache.get(key)
+        if touched_any is None:
+            touched_any = view.cache[key] = any((L.shippers_hit(sn) & self._linked).any() for sn in on_russia)
+        if not touched_any:
             # no sanction on Russian transit touches these flows any more (a relief): the
             # compliance that kept them off the route has lifted with the sanctions
             self.avoidance = 0.0

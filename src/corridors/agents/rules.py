@@ -161,12 +161,16 @@ def _cost(s, k, mm, terms, mt, mv, vot, penalty, reliability_weight):
 
 
 @_kernel
-def _target_row(s, available, ban_cap, mm, mt, mv, vot, weight, terms_money, penalty, rw, elasticity, out):
-    """Write the relative-cost logit averaged over the value-of-time segments (by ``weight``) into ``out``."""
+def _target_row(
+    s, available, ban_cap, mm, mt, mv, vot, weight, terms_money, penalty, rw, elasticity, out, g, w
+):
+    """Write the relative-cost logit averaged over the value-of-time segments (by ``weight``) into ``out``.
+
+    ``g`` and ``w`` are scratch rows (K,), allocated once by the caller for all its rows.
+    """
     K = out.shape[0]
     for k in range(K):
         out[k] = 0.0
-    g = np.empty(K)
     for seg in range(vot.shape[1]):
         share = weight[s, seg]
         if share == 0.0:
@@ -181,7 +185,6 @@ def _target_row(s, available, ban_cap, mm, mt, mv, vot, weight, terms_money, pen
                 g[k] = np.inf
             gmin = min(gmin, g[k])
         total = 0.0
-        w = np.empty(K)
         for k in range(K):
             avail = available[s, k] and np.isfinite(mm[s, k]) and ban_cap[s, k] > 0
             w[k] = np.exp(-elasticity * np.log(g[k] / gmin)) if avail and np.isfinite(gmin) else 0.0
@@ -208,6 +211,40 @@ def _observe_row(s, quote_money, quote_time, used_any, mm, mt, weight, initial):
             m1, t1 = m0, t0
         mm[s, k] = m1 if known else np.nan
         mt[s, k] = t1
+
+
+@_kernel
+def _observe_rows(rows, quote_money, quote_time, mm, mt):
+    """:func:`_observe_row` at the start, for every shipper of ``rows``, in one call."""
+    used = np.zeros(mm.shape[1], dtype=np.bool_)
+    for s in rows:
+        _observe_row(s, quote_money, quote_time, used, mm, mt, 1.0, True)
+
+
+@_kernel
+def _target_rows(
+    rows, available, ban_cap, mm, mt, mv, vot, weight, terms_money, penalty, rw, elasticity, out
+):
+    """:func:`_target_row` for every shipper of ``rows`` into the rows of ``out``, in one call."""
+    g, w = np.empty(out.shape[1]), np.empty(out.shape[1])
+    for i in range(rows.shape[0]):
+        _target_row(
+            rows[i],
+            available,
+            ban_cap,
+            mm,
+            mt,
+            mv,
+            vot,
+            weight,
+            terms_money,
+            penalty,
+            rw,
+            elasticity,
+            out[i],
+            g,
+            w,
+        )
 
 
 @_kernel
@@ -239,6 +276,7 @@ def _choose_kernel(
     new = np.empty(K)
     goal = np.empty(K)
     cap = np.empty(K)
+    g, w, room = np.empty(K), np.empty(K), np.empty(K)  # scratch rows, one allocation for all rows
     for s in rows:
         for k in range(K):
             used[k] = (shares[s, k] + alloc[s, k]) > 0
@@ -248,7 +286,7 @@ def _choose_kernel(
                 if np.isfinite(quote_money[s, k]):
                     mm[s, k] = quote_money[s, k]
         _target_row(
-            s, available, ban_cap, mm, mt, mv, vot, weight, terms_money, penalty, rw, elasticity, goal
+            s, available, ban_cap, mm, mt, mv, vot, weight, terms_money, penalty, rw, elasticity, goal, g, w
         )
         old_sum = 0.0
         for k in range(K):
@@ -258,18 +296,17 @@ def _choose_kernel(
             new[k] = (1.0 - rate) * shares[s, k] + rate * goal[k] if old_sum > 0 else goal[k]
             cap[k] = 1.0 if available[s, k] and ban_cap[s, k] > 0 else 0.0
             target[s, k] = goal[k]
-        _apply_caps_row(new, cap, goal)
+        _apply_caps_row(new, cap, goal, room)
         for k in range(K):
             shares[s, k] = new[k]
 
 
 @_kernel
-def _apply_caps_row(shares, cap, target):
-    """:func:`apply_caps` on one row, in place."""
+def _apply_caps_row(shares, cap, target, room):
+    """:func:`apply_caps` on one row, in place; ``room`` is a scratch row (K,) the caller allocates once."""
     K = shares.shape[0]
     excess_sum = 0.0
     room_sum = 0.0
-    room = np.empty(K)
     for k in range(K):
         excess = max(shares[k] - cap[k], 0.0)
         shares[k] = shares[k] - excess
@@ -332,9 +369,10 @@ def _route_state_kernel(
     log_rel = np.zeros((n, K))
     affinity = np.zeros((n, K))
     cur = np.empty((n, K))
+    g = np.empty(K)
+    util = np.empty(K)
     for i in range(n):
         s = rows[i]
-        g = np.empty(K)
         gmin = np.inf
         for k in range(K):
             avail[i, k] = available[s, k] and np.isfinite(mm[s, k]) and ban_cap[s, k] > 0
@@ -370,7 +408,6 @@ def _route_state_kernel(
         for i in range(n):
             s = rows[i]
             top = -np.inf
-            util = np.empty(K)
             for k in range(K):
                 if avail[i, k]:
                     h = 0.0
@@ -439,11 +476,9 @@ def choose_shares(
 
 def observe_quotes(sh: ShipperArrays, view: QuarterView, rows: np.ndarray) -> None:
     """Learn every quote at the start (the memories of corridors never used are the quotes)."""
-    used = np.zeros(sh.shares.shape[1], dtype=bool)
-    for s in rows:
-        _observe_row(
-            int(s), view.quote_money, view.quote_time, used, sh.memory_money, sh.memory_time, 1.0, True
-        )
+    _observe_rows(
+        np.asarray(rows, dtype=np.int64), view.quote_money, view.quote_time, sh.memory_money, sh.memory_time
+    )
 
 
 def target_shares(
@@ -451,22 +486,21 @@ def target_shares(
 ) -> np.ndarray:
     """Mean over the value-of-time segments (weighted by their shares) of the relative-cost logit ``(n, K)``."""
     out = np.empty((rows.size, sh.shares.shape[1]))
-    for i, s in enumerate(rows):
-        _target_row(
-            int(s),
-            view.available,
-            view.ban_cap,
-            sh.memory_money,
-            sh.memory_time,
-            sh.memory_time_var,
-            sh.vot,
-            sh.weight,
-            terms.arrays,
-            terms.penalty_days,
-            params.reliability_weight,
-            params.cost_elasticity,
-            out[i],
-        )
+    _target_rows(
+        np.asarray(rows, dtype=np.int64),
+        view.available,
+        view.ban_cap,
+        sh.memory_money,
+        sh.memory_time,
+        sh.memory_time_var,
+        sh.vot,
+        sh.weight,
+        terms.arrays,
+        terms.penalty_days,
+        float(params.reliability_weight),
+        float(params.cost_elasticity),
+        out,
+    )
     return out
 
 
@@ -575,8 +609,11 @@ def apply_caps(shares: np.ndarray, cap: np.ndarray, target: np.ndarray) -> np.nd
     renormalised to sum to 1 (or 0 when nothing is open).
     """
     out = np.array(shares, dtype=np.float64)
+    room = np.empty(out.shape[1:])
     for i in range(out.shape[0]):
-        _apply_caps_row(out[i], np.asarray(cap[i], dtype=np.float64), np.asarray(target[i], dtype=np.float64))
+        _apply_caps_row(
+            out[i], np.asarray(cap[i], dtype=np.float64), np.asarray(target[i], dtype=np.float64), room
+        )
     return out
 
 

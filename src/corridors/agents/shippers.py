@@ -112,7 +112,7 @@ class ShipperAgent(CorridorAgent):
 
     def volume_t(self, view: QuarterView) -> float:
         """Trend tonnes of this flow in the view's quarter (before offtake deals and crude diversion)."""
-        return float(view.layout.trend_volumes(view.t)[self.index])
+        return view.layout.trend_volume(view.t, self.index)
 
     def choose(self, view: QuarterView, terms: ChoiceTerms, cargo: StateCargo, params: Parameters) -> None:
         """Renew a part of the contracts at the target shares (:func:`choose_shares` on this row)."""
