@@ -6,7 +6,7 @@ import mesa
 import numpy as np
 
 from corridors.agents.base import CorridorAgent
-from corridors.agents.states import appropriate, project_review
+from corridors.agents.states import ProjectFunder, appropriate
 from corridors.parameters import Parameters
 from corridors.view import QuarterView
 from corridors.vocabulary import CONTROLLER_BLOC
@@ -14,7 +14,7 @@ from corridors.vocabulary import CONTROLLER_BLOC
 __all__ = ["CaspianOperator", "PowerAgent"]
 
 
-class PowerAgent(CorridorAgent):
+class PowerAgent(ProjectFunder, CorridorAgent):
     """An outside power: Russia, China, the US or the EU.
 
     - Russia moves its 1520 tariff 5% a quarter toward a target, ``1 -
@@ -146,13 +146,7 @@ class PowerAgent(CorridorAgent):
         if budget <= 0 or view.t % 4 != 3:
             return
         self.savings_usd_m = appropriate(self.savings_usd_m, budget, params.budget_window_years)
-        best, reason = project_review(view, (self.power,), self.savings_usd_m, project_vot, params)
-        if best is None:
-            self.refusals.append(reason)
-        else:
-            project, cost = best
-            self.savings_usd_m -= cost
-            self.funded.append(project)
+        self.fund_best(view, (self.power,), project_vot, params)
 
 
 class CaspianOperator(CorridorAgent):

@@ -14,6 +14,7 @@ from corridors.vocabulary import C5, CORRIDORS
 __all__ = [
     "BlocAgent",
     "CountryAgent",
+    "ProjectFunder",
     "TransitStateAgent",
     "annuity_factor",
     "appraise",
@@ -129,7 +130,31 @@ def project_review(
     return None, f"benefit below cost: best {project} saves {benefit:.1f} USD m for {cost:.0f} USD m"
 
 
-class CountryAgent(CorridorAgent):
+class ProjectFunder:
+    """What a funder of projects (a government, the bloc, an outside power) does once a year.
+
+    The agent holds ``savings_usd_m`` (its money for projects), ``funded`` (the projects it
+    paid for) and ``refusals`` (why each review that funded nothing did so).
+    """
+
+    savings_usd_m: float
+    funded: list[str]
+    refusals: list[str]
+
+    def fund_best(
+        self, view: QuarterView, funders: tuple[str, ...], project_vot: np.ndarray, params: Parameters
+    ) -> None:
+        """Fund the project :func:`project_review` chooses for ``funders`` from the savings, or record why none."""
+        best, reason = project_review(view, funders, self.savings_usd_m, project_vot, params)
+        if best is None:
+            self.refusals.append(reason)
+        else:
+            project, cost = best
+            self.savings_usd_m -= cost
+            self.funded.append(project)
+
+
+class CountryAgent(ProjectFunder, CorridorAgent):
     """A C5 government: routes state-controlled cargo, sets fees and borders, funds projects."""
 
     def __init__(
@@ -229,16 +254,10 @@ class CountryAgent(CorridorAgent):
 
     def fund_projects(self, view: QuarterView, project_vot: np.ndarray, params: Parameters) -> None:
         """Fund the affordable project that saves the shippers most per dollar, if worth it."""
-        best, reason = project_review(view, (self.country,), self.savings_usd_m, project_vot, params)
-        if best is None:
-            self.refusals.append(reason)
-        else:
-            project, cost = best
-            self.savings_usd_m -= cost
-            self.funded.append(project)
+        self.fund_best(view, (self.country,), project_vot, params)
 
 
-class BlocAgent(CorridorAgent):
+class BlocAgent(ProjectFunder, CorridorAgent):
     """The five acting as one bloc (from ``bloc_from_year``).
 
     Each year they hand over their budgets (``CountryAgent.to_bloc_usd_m``); the pool holds at
@@ -261,13 +280,7 @@ class BlocAgent(CorridorAgent):
         income = sum(m.income_usd_m for m in self.members)
         cap = params.budget_window_years * income
         self.savings_usd_m = min(self.savings_usd_m + handed, cap)
-        best, reason = project_review(view, C5, self.savings_usd_m, project_vot, params)
-        if best is None:
-            self.refusals.append(reason)
-        else:
-            project, cost = best
-            self.savings_usd_m -= cost
-            self.funded.append(project)
+        self.fund_best(view, C5, project_vot, params)
 
 
 class TransitStateAgent(CorridorAgent):
