@@ -65,3 +65,37 @@ def test_the_check_sees_a_circle(tmp_path):
     (tmp_path / "b.py").write_text("def f():\n    from corridors import a, __version__\n")
     assert _imports(tmp_path / "a.py", {"a", "b"}) == {"b"}
     assert _imports(tmp_path / "b.py", {"a", "b"}) == {"a", "__init__"}
+
+
+def test_the_model_class_stays_small():
+    """Issue 13: ``CorridorModel`` keeps the schedule, the agents and the recording: under 400 lines."""
+    import inspect
+
+    from corridors.model import CorridorModel
+
+    lines, _ = inspect.getsourcelines(CorridorModel)
+    assert len(lines) < 400, f"CorridorModel is {len(lines)} lines"
+
+
+def test_agents_write_no_attribute_of_the_model():
+    """Issue 13: agents decide from a view; none assigns to the model (``self.model.x = ...``)."""
+    offenders = []
+    for path in sorted((SRC / "agents").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets = []
+            if isinstance(node, ast.Assign):
+                targets = node.targets
+            elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+                targets = [node.target]
+            for t in targets:
+                base = t
+                while isinstance(base, (ast.Attribute, ast.Subscript)):
+                    value = getattr(base, "value", None)
+                    if (
+                        isinstance(base, ast.Attribute)
+                        and isinstance(value, ast.Attribute)
+                        and value.attr == "model"
+                    ):
+                        offenders.append(f"{path.name}:{node.lineno}")
+                    base = base.value
+    assert offenders == []

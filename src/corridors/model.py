@@ -318,31 +318,7 @@ class CorridorModel(mesa.Model):
 
     def record(self) -> RunRecord:
         """Return the recorded arrays of the steps run so far, and what they are indexed by."""
-        T, L, net = self.t, self.layout, self.net
-        return RunRecord(
-            arrays={name: self.rec[name][:T] for name in STEP_ARRAYS},
-            n_steps=T,
-            end_year=self.end_year,
-            stochastic=self.stochastic,
-            shippers={c: L.shipper[c].tolist() for c in SHIPPER_KEYS},
-            policy_columns=POLICY_COLUMNS,
-            pipelines=tuple(str(p) for p in self.inputs.pipelines["pipeline"]),
-            decisions=[tuple(d.values()) for d in self.decisions],
-            gateway=L.gateway,
-            hard=L.hard,
-            middle_caspian_edges=tuple(L.kz_port_exits.tolist()),
-            kz_caspian_edges=tuple(L.kz_port_ends.tolist()),
-            observed_edges=L.observed_edges,
-            t_per_teu=float(net.unit("t_per_teu_loaded")),
-            cost_terms=CostTerms(
-                vot_usd_per_t_day=(self.sh.vot * self.sh.weight).sum(axis=1),
-                constant=self.corridor_constant,
-                penalty_days=self.penalty_days,
-                reliability_weight=float(self.params.reliability_weight),
-            ),
-            refusals=list(self.refusals),
-            edge_names=L.edge_names,
-        )
+        return record_of(self)
 
     def countries_agents_route(self) -> None:
         """Every government's routing of its state cargo (CountryAgent.route_state_flows), as one batch."""
@@ -537,4 +513,34 @@ def rebook_quarter(model: CorridorModel, moved: np.ndarray, allowed: np.ndarray)
         prev_load_s=model.outcome.load_e[slot],
         first=model.t == 0,
         queue_days=model.params.rebook_queue_days,
+    )
+
+
+def record_of(model: CorridorModel) -> RunRecord:
+    """Return the :class:`RunRecord` of ``model``'s steps so far (:meth:`CorridorModel.record`)."""
+    m = model
+    T, L, net = m.t, m.layout, m.net
+    return RunRecord(
+        arrays={name: m.rec[name][:T] for name in STEP_ARRAYS},
+        n_steps=T,
+        end_year=m.end_year,
+        stochastic=m.stochastic,
+        shippers={c: L.shipper[c].tolist() for c in SHIPPER_KEYS},
+        policy_columns=POLICY_COLUMNS,
+        pipelines=tuple(str(p) for p in m.inputs.pipelines["pipeline"]),
+        decisions=[tuple(d.values()) for d in m.decisions],
+        gateway=L.gateway,
+        hard=L.hard,
+        middle_caspian_edges=tuple(L.kz_port_exits.tolist()),
+        kz_caspian_edges=tuple(L.kz_port_ends.tolist()),
+        observed_edges=L.observed_edges,
+        t_per_teu=float(net.unit("t_per_teu_loaded")),
+        cost_terms=CostTerms(
+            vot_usd_per_t_day=(m.sh.vot * m.sh.weight).sum(axis=1),
+            constant=m.corridor_constant,
+            penalty_days=m.penalty_days,
+            reliability_weight=float(m.params.reliability_weight),
+        ),
+        refusals=list(m.refusals),
+        edge_names=L.edge_names,
     )
