@@ -124,3 +124,34 @@ def test_calibrate_refuses_bad_options_with_exit_code_2(tmp_path):
     (tmp_path / "z" / "other.txt").write_text("x")
     taken = runner.invoke(app, ["calibrate", "--method", "abc", "--quick", "--out", str(tmp_path / "z")])
     assert taken.exit_code == 2 and "not a Bayesian calibration directory" in " ".join(taken.output.split())
+
+
+def test_predictive_intervals_carry_the_observation_error():
+    """A model that always gives the observed value covers it; its band widens by the observation's error."""
+    from corridors.experiments.calibrate.abc_report import observation_draws, predictive_intervals
+
+    points = pd.DataFrame(
+        {
+            "series": ["middle_corridor_t", "middle_kz_share"],
+            "year": [2021, 2021],
+            "observed": [1.0e6, 0.4],
+            "kind": ["volume", "share"],
+            "sd": [0.15, 0.10],
+            "key": ["middle_corridor_t/2021", "middle_kz_share/2021"],
+        }
+    )
+    exact = pd.DataFrame(
+        {"middle_corridor_t/2021": np.full(400, 1.0e6), "middle_kz_share/2021": np.full(400, 0.4)}
+    )
+    t = predictive_intervals(points, exact)
+    assert t["in90"].all() and t["in50"].all()
+    assert (t["model_q05"] == t["model_q95"]).all()  # the model alone has no spread
+    vol, share = t.iloc[0], t.iloc[1]
+    # 90% of a log-normal error of 0.15 and a normal one of 0.10: about exp(+-1.645 * sd) and +-1.645 * sd
+    assert vol.q95 / 1.0e6 == pytest.approx(math.exp(1.645 * 0.15), rel=0.05)
+    assert share.q95 - 0.4 == pytest.approx(1.645 * 0.10, rel=0.1)
+    # a model far off stays outside even with the error; the noise is the same on every call
+    off = predictive_intervals(points.iloc[:1], pd.DataFrame({"middle_corridor_t/2021": np.full(400, 2.0e6)}))
+    assert not off["in90"].iloc[0]
+    a = observation_draws(np.ones(10), "volume", 0.2, "k/2020")
+    np.testing.assert_array_equal(a, observation_draws(np.ones(10), "volume", 0.2, "k/2020"))

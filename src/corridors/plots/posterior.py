@@ -118,6 +118,11 @@ def predictive_figure(intervals: pd.DataFrame, predictive: pd.DataFrame) -> Figu
         ax.fill_between(years, q[1], q[3], color=_INK, alpha=0.3, lw=0, label="50%")
         ax.plot(years, q[2], color=_INK, lw=1.5, label="median")
         obs = intervals[intervals["series"] == name]
+        if {"q05", "q95"} <= set(obs.columns):  # the 90% interval of what the series would report
+            ax.vlines(
+                obs["year"], obs["q05"] * factor, obs["q95"] * factor, color=_INK, lw=3, alpha=0.35,
+                label="90% with observation error",
+            )  # fmt: skip
         ax.plot(obs["year"], obs["observed"] * factor, "o", color=_OBSERVED, label="observed")
         ax.set_title(title, fontsize=9)
         ax.set_ylabel(unit, fontsize=8)
@@ -125,5 +130,9 @@ def predictive_figure(intervals: pd.DataFrame, predictive: pd.DataFrame) -> Figu
         ax.tick_params(labelsize=7)
         if i == 0:
             ax.legend(fontsize=7)
-    fig.suptitle("Posterior predictive checks: the model's 50% and 90% bands, and the history", fontsize=10)
+    fig.suptitle(
+        "Posterior predictive checks: the model's 50% and 90% bands, the 90% interval of the observations "
+        "(with their error) at each observed year, and the history",
+        fontsize=10,
+    )
     return fig

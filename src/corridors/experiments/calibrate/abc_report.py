@@ -56,6 +56,7 @@ __all__ = [
     "AbcCalibration",
     "calibrate_abc",
     "coverage",
+    "observation_draws",
     "parameter_summary",
     "predictive_intervals",
     "write_abc",
@@ -70,18 +71,38 @@ UNINFORMED = 0.9  # a posterior sd above 90% of the prior's: the data barely inf
 REPORT_FIGURES = ("marginals.png", "pairs.png", "generations.png", "predictive.png")
 
 
+def observation_draws(draws: np.ndarray, kind: str, sd: float, key: str, seed: int = 0) -> np.ndarray:
+    """Return ``draws`` of the model with an observation's error added: what the series would report.
+
+    Volumes, counts and times take a log-normal error of ``sd`` on the log scale, shares an
+    absolute normal error of ``sd`` (calibration.toml's ``[observation_errors]``, the same
+    errors the distance weighs). The noise comes from ``seed`` and the point's ``key`` alone,
+    so the intervals are the same on every machine.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence([seed, *key.encode()]))
+    noise = rng.standard_normal(draws.shape)
+    if kind == "share":
+        return draws + sd * noise
+    return draws * np.exp(sd * noise)
+
+
 def predictive_intervals(points: pd.DataFrame, predictive: pd.DataFrame) -> pd.DataFrame:
     """Give each observed point its predictive median, 50% and 90% intervals, coverage and error.
 
-    ``error`` is ``median / observed - 1`` for volumes, counts and times, ``median -
-    observed`` for shares.
+    The intervals are those of the observations, not of the model alone: each simulated
+    value carries the point's observation error (:func:`observation_draws`), as a posterior
+    predictive check compares like with like. ``model_q05`` and ``model_q95`` give the model's
+    own 90% interval (parameter and run-to-run uncertainty only). ``error`` is ``median /
+    observed - 1`` for volumes, counts and times, ``median - observed`` for shares.
     """
     rows = []
     for p in points.itertuples():
-        draws = predictive[p.key].to_numpy(float) if p.key in predictive else np.array([np.nan])
-        q5, q25, q50, q75, q95 = (
-            np.nanquantile(draws, [0.05, 0.25, 0.5, 0.75, 0.95]) if np.isfinite(draws).any() else [np.nan] * 5
-        )
+        model = predictive[p.key].to_numpy(float) if p.key in predictive else np.array([np.nan])
+        ok = np.isfinite(model)
+        sd = float(getattr(p, "sd", 0.0) or 0.0)
+        draws = observation_draws(model[ok], p.kind, sd, p.key) if ok.any() else np.array([np.nan])
+        q5, q25, q75, q95 = np.quantile(draws, [0.05, 0.25, 0.75, 0.95]) if ok.any() else [np.nan] * 4
+        m5, m50, m95 = np.quantile(model[ok], [0.05, 0.5, 0.95]) if ok.any() else [np.nan] * 3
         o = p.observed
         rows.append(
             {
@@ -89,14 +110,16 @@ def predictive_intervals(points: pd.DataFrame, predictive: pd.DataFrame) -> pd.D
                 "year": p.year,
                 "kind": p.kind,
                 "observed": o,
-                "median": q50,
+                "median": m50,
                 "q05": q5,
                 "q25": q25,
                 "q75": q75,
                 "q95": q95,
+                "model_q05": m5,
+                "model_q95": m95,
                 "in50": bool(q25 <= o <= q75),
                 "in90": bool(q5 <= o <= q95),
-                "error": (q50 - o) if p.kind == "share" else (q50 / o - 1.0 if o else np.nan),
+                "error": (m50 - o) if p.kind == "share" else (m50 / o - 1.0 if o else np.nan),
             }
         )
     return pd.DataFrame(rows)
@@ -354,8 +377,10 @@ def report_markdown(cal: AbcCalibration) -> str:
         "",
         "## Posterior predictive checks",
         "",
-        f"{len(fit.predictive)} simulations, particles drawn by weight, new seeds. Figure: `predictive.png`; "
-        "every point: `predictive.csv`.",
+        f"{len(fit.predictive)} simulations, particles drawn by weight, new seeds. The intervals are those of "
+        "the observations: each simulated value carries the point's observation error (calibration.toml), "
+        "so the check compares like with like; `model_q05` and `model_q95` in `predictive.csv` give the "
+        "model's own 90% interval. Figure: `predictive.png`; every point: `predictive.csv`.",
         "",
         f"Of the {cov['points']} observed points of {BASE_YEAR}-{LAST_OBSERVED_YEAR}: **{_pct(cov['coverage50'])} inside "
         f"the 50% intervals, {_pct(cov['coverage90'])} inside the 90% intervals**; median absolute error of the "
