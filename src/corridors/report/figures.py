@@ -144,7 +144,7 @@ def history_figure(
     units = {name: _scale(OBSERVABLES[name].unit) for name in names}
     fig = make_subplots(
         rows=nrows, cols=ncols, subplot_titles=[f"{n} ({units[n][1]})" for n in names],
-        horizontal_spacing=0.07, vertical_spacing=0.6 / nrows,
+        horizontal_spacing=0.07, vertical_spacing=0.3 / nrows,
     )  # fmt: skip
     for i, name in enumerate(names):
         row, col = i // ncols + 1, i % ncols + 1
