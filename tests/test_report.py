@@ -181,6 +181,7 @@ def test_claims_not_evaluated_without_a_baseline(runs, tmp_path):
     assert '<td class="held">' not in page
 
 
+@pytest.mark.timeout(900)  # its fixture runs a three-replicate ensemble in worker processes
 def test_ensemble_report_has_fan_charts_and_says_claims_are_not_evaluated(ensemble_report):
     page = ensemble_report.read_text()
     assert "Fan charts" in page
@@ -214,6 +215,7 @@ def _refused(args, out: Path, expected: str) -> None:
         assert sorted(os.listdir(out.parent)) == before, "no temporary file left"
 
 
+@pytest.mark.timeout(900)  # its fixture runs a three-replicate ensemble in worker processes
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(runs, ensemble, tmp_path):
     not_a_run = tmp_path / "empty"
     not_a_run.mkdir()
@@ -368,6 +370,7 @@ def test_comparison_renders_in_chromium_with_no_console_error_and_no_request(com
 
 
 @needs_chromium
+@pytest.mark.timeout(900)  # its fixture runs a three-replicate ensemble in worker processes
 def test_ensemble_report_renders_in_chromium_with_no_console_error_and_no_request(ensemble_report, tmp_path):
     state, errors, urls = _open_in_chromium(ensemble_report, tmp_path)
     assert errors == []
