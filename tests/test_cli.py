@@ -49,6 +49,7 @@ COMMANDS = (
     "compare",
     "plot",
     "explain",
+    "report",
     "schema",
     "network",
     "demo",

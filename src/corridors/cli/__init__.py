@@ -24,7 +24,7 @@ from typing import Annotated
 import typer
 
 from corridors._version import __version__
-from corridors.cli import ensembles, explain, runs, tools
+from corridors.cli import ensembles, explain, report, runs, tools
 from corridors.cli.guard import stdout
 
 __all__ = ["app"]
@@ -61,6 +61,7 @@ COMMANDS = (
     ("scenarios", runs.list_scenarios),
     ("compare", runs.compare),
     ("explain", explain.explain),
+    ("report", report.report),
     ("sweep", ensembles.sweep),
     ("sensitivity", ensembles.sensitivity),
     ("plot", runs.plot),

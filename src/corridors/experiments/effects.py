@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = [
     "EFFECT_COLUMNS",
     "EffectRuns",
+    "baseline_scenario",
     "check_effects",
     "claim_rows",
     "compare",
@@ -131,6 +132,23 @@ class EffectRuns:
     stochastic: bool
 
 
+def baseline_scenario(sc: Scenario) -> Scenario:
+    """Return the baseline (``baseline.toml``) over the period of ``sc``: what its claims compare with.
+
+    Parameters
+    ----------
+    sc : Scenario
+        The scenario whose claims are checked.
+
+    Returns
+    -------
+    Scenario
+        The shipped baseline with ``sc``'s ``end_year`` and ``report_from``.
+    """
+    period = {"period.end_year": sc.period.end_year, "period.report_from": sc.period.report_from}
+    return load_scenario(find_scenario("baseline"), overrides=period)
+
+
 def effect_runs(
     scenario: Scenario | str | Path,
     *,
@@ -158,8 +176,7 @@ def effect_runs(
     EffectRuns
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(find_scenario(scenario))
-    period = {"period.end_year": sc.period.end_year, "period.report_from": sc.period.report_from}
-    base_sc = load_scenario(find_scenario("baseline"), overrides=period)
+    base_sc = baseline_scenario(sc)
     if seed is None:
         seed = next((s for s in (sc.seed, base_sc.seed) if s is not None), 0)
     res = run(sc, seed=seed, stochastic=stochastic)

@@ -27,7 +27,7 @@ from corridors.uncertainty import replicate_seed
 if TYPE_CHECKING:
     from corridors.scenario import Scenario
 
-__all__ = ["manifest", "run", "write_run"]
+__all__ = ["manifest", "manifest_inputs", "run", "write_run"]
 
 
 def _scenario(scenario: Scenario | str | Path | None, overrides: Mapping[str, Any] | None) -> Scenario:
@@ -150,12 +150,17 @@ def _git_revision() -> str | None:
     return out.stdout.strip() or None
 
 
+def manifest_inputs() -> dict[str, str]:
+    """Return the SHA-256 of every packaged data file, keyed ``data/<name>`` as a manifest records them."""
+    data = default_data_dir()
+    return {f"data/{p.name}": _sha256(p) for p in sorted(data.iterdir()) if p.is_file()}
+
+
 def manifest(res: Results, sc: Scenario) -> dict[str, Any]:
     """Return where a run came from: versions, seed, platform, time, its tables, and hashes of every input."""
     from corridors._version import __version__
 
-    data = default_data_dir()
-    inputs = {f"data/{p.name}": _sha256(p) for p in sorted(data.iterdir()) if p.is_file()}
+    inputs = manifest_inputs()
     inputs |= {f"scenario/{Path(p).name}": _sha256(Path(p)) for p in sc.chain}
     if sc.parameters_file:
         inputs[f"parameters/{Path(sc.parameters_file).name}"] = _sha256(Path(sc.parameters_file))
