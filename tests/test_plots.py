@@ -254,7 +254,12 @@ def test_bottleneck_plot_picks_the_top_links(res: Results, net: Network):
     )
     expected = [f"{net.edges.loc[i, 'tail']} > {net.edges.loc[i, 'head']}" for i in peak.index[:6]]
     link_axes, backlog_ax = fig.axes[:6], fig.axes[6]
-    assert [_title(ax).split("\n")[0] for ax in link_axes] == expected
+    assert [_title(ax).split("\n")[0].split(": ")[0] for ax in link_axes] == expected
+    services = {
+        i: plots.series.link_service(net.edges.loc[i]) for i in peak.index[:6]
+    }  # what each link is: rail ferry, container feeder, crude tanker, rail, road
+    for ax, edge in zip(link_axes, peak.index[:6], strict=True):
+        assert _title(ax).split("\n")[0].endswith(": " + services[edge]), _title(ax)
     for ax, edge in zip(link_axes, peak.index[:6], strict=True):
         corridor = net.edges.loc[edge, "corridor"]
         colour = CORRIDOR_HEX.get(corridor, to_hex(FEEDER_COLOUR))
@@ -360,6 +365,13 @@ def test_sea_lanes_do_not_cross_land(net: Network):
         e for e in net.edges.itertuples() if (e.tail, e.head, e.via) == ("shanghai", "rotterdam", "suez")
     )
     assert len(maps._lane(net, shanghai)) > 20, "the long lanes follow their water points"
+
+
+def test_link_service_names_the_parallel_caspian_links(net: Network):
+    e = net.edges
+    caspian = e[(e["tail"] == "aktau") & (e["head"] == "baku_alat")]
+    services = {plots.series.link_service(row) for _, row in caspian.iterrows()}
+    assert {"rail ferry", "container feeder", "crude tanker"} <= services, services
 
 
 def test_flow_map_has_a_legend_of_node_kinds(res: Results, net: Network):
