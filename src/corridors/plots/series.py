@@ -301,7 +301,11 @@ def link_service(edge) -> str:
 def _link_kind(net: Network, edge: int) -> str:
     e = net.edges.loc[edge]
     corridor = f"{corridor_label(e['corridor'])} corridor" if e["corridor"] else "feeder link"
-    goods = ", ".join(c.replace("_", " ") for c in e["commodities"])
+    carried = set(e["commodities"])
+    everything = set(net.edges["commodities"].explode().dropna()) - {"crude"}
+    goods = (
+        "all but crude" if carried == everything else ", ".join(c.replace("_", " ") for c in e["commodities"])
+    )
     return f"{corridor}, edge {edge}, carries {goods}"
 
 
