@@ -721,6 +721,39 @@ def test_plot_rewrites_the_pngs(run_dir, tmp_path):
     no_traceback(result)
 
 
+def test_plot_year_format_and_dpi(run_dir, tmp_path):
+    """``corridors plot RUN --year 2020 --format svg --dpi 150`` writes SVGs with that year's flow map."""
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir, copy)
+    result = invoke("plot", copy, "--year", "2020", "--format", "svg", "--dpi", "150")
+    assert result.exit_code == 0, result.output
+    for name in PLOTS:
+        svg = (copy / name).with_suffix(".svg").read_text()
+        assert svg.lstrip().startswith("<?xml") and "<svg" in svg, name
+    assert "2020" in (copy / "flow_map.svg").read_text()
+    result = invoke("plot", copy, "--dpi", "50")
+    assert result.exit_code == 0, result.output
+    from PIL import Image
+
+    with Image.open(copy / "volumes.png") as img:
+        assert img.size[0] == 14 * 50, "a 14-inch figure at 50 dpi"
+    no_traceback(result)
+
+
+@pytest.mark.parametrize(
+    ("args", "field"), [(["--year", "1990"], "--year: 1990"), (["--format", "gif"], "--format")]
+)
+def test_plot_refuses_a_bad_year_or_format(run_dir, tmp_path, args, field):
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir, copy)
+    before = sorted(os.listdir(copy))
+    result = invoke("plot", copy, *args)
+    assert result.exit_code == 2
+    assert field in result.stderr
+    assert sorted(os.listdir(copy)) == before, "nothing written"
+    no_traceback(result)
+
+
 def test_schema_prints_json_schema():
     result = invoke("schema")
     assert result.exit_code == 0, result.output

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import itertools
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -21,14 +22,16 @@ matplotlib.use("Agg")
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.collections import LineCollection
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
+from matplotlib.path import Path as MplPath
 
 import corridors
 from corridors import plots
 from corridors.history import load_history, observed
 from corridors.network import Network, load_network
-from corridors.plots import CORRIDOR_COLOURS, FEEDER_COLOUR
+from corridors.plots import CORRIDOR_COLOURS, FEEDER_COLOUR, maps
 from corridors.results import OBSERVABLES, Results
 from corridors.tuning import Tuner
 from corridors.vocabulary import CORRIDORS
@@ -251,7 +254,12 @@ def test_bottleneck_plot_picks_the_top_links(res: Results, net: Network):
     )
     expected = [f"{net.edges.loc[i, 'tail']} > {net.edges.loc[i, 'head']}" for i in peak.index[:6]]
     link_axes, backlog_ax = fig.axes[:6], fig.axes[6]
-    assert [_title(ax).split("\n")[0] for ax in link_axes] == expected
+    assert [_title(ax).split("\n")[0].split(": ")[0] for ax in link_axes] == expected
+    services = {
+        i: plots.series.link_service(net.edges.loc[i]) for i in peak.index[:6]
+    }  # what each link is: rail ferry, container feeder, crude tanker, rail, road
+    for ax, edge in zip(link_axes, peak.index[:6], strict=True):
+        assert _title(ax).split("\n")[0].endswith(": " + services[edge]), _title(ax)
     for ax, edge in zip(link_axes, peak.index[:6], strict=True):
         corridor = net.edges.loc[edge, "corridor"]
         colour = CORRIDOR_HEX.get(corridor, to_hex(FEEDER_COLOUR))
@@ -270,16 +278,105 @@ def test_bottleneck_plot_picks_the_top_links(res: Results, net: Network):
 # ============================================================================ flow map
 
 
+def _map_lines(ax) -> list[tuple[float, str]]:
+    """(width, colour) of every link drawn on a map: the maps draw links as LineCollections."""
+    out = []
+    for coll in ax.collections:
+        if isinstance(coll, LineCollection):
+            widths = np.broadcast_to(coll.get_linewidths(), (len(coll.get_segments()),))
+            colours = np.broadcast_to(coll.get_colors(), (len(coll.get_segments()), 4))
+            out += [(float(w), to_hex(c)) for w, c in zip(widths, colours, strict=True)]
+    return out
+
+
 def test_flow_map_widths_follow_the_flows(res: Results, net: Network):
     fig = plots.flow_map(res, net)
     assert str(END) in fig.get_suptitle(), "default year: the last"
     world = fig.axes[0]
-    widths = [ln.get_linewidth() for ln in world.get_lines()]
-    assert max(widths) == pytest.approx(14.0), "the busiest link gets the widest line"
-    colours = {to_hex(ln.get_color()) for ln in world.get_lines() if ln.get_linewidth() > 1.0}
+    lines = _map_lines(world)
+    assert max(w for w, _ in lines) == pytest.approx(14.0), "the busiest link gets the widest line"
+    colours = {c for w, c in lines if w > 1.0}
     assert colours <= set(CORRIDOR_HEX.values()) | {to_hex(FEEDER_COLOUR)}
     assert any(t.endswith("Mt/yr") for t in _legend_labels(fig)), "a width legend in Mt/yr"
     assert {"longitude (°E)"} == {ax.get_xlabel() for ax in fig.axes}
+
+
+def _label_boxes(fig: Figure, ax) -> dict[str, object]:
+    renderer = fig.canvas.get_renderer()
+    return {t.get_text(): t.get_window_extent(renderer) for t in ax.texts}
+
+
+@pytest.mark.parametrize("which", ["flow", "network"])
+def test_map_labels_name_capitals_and_gateways_without_overlap(res: Results, net: Network, tmp_path, which):
+    fig = plots.flow_map(res, net) if which == "flow" else plots.network_map(net)
+    fig.savefig(tmp_path / "map.png", dpi=120)  # drawn as written: boxes measured after the draw
+    zoom = fig.axes[1]
+    boxes = _label_boxes(fig, zoom)
+    assert {"tashkent", "astana", "bishkek", "aktau", "baku alat", "dostyk"} <= set(boxes)
+    assert "navoi" not in boxes and "samara" not in boxes, "rail hubs are not named"
+    names = sorted(boxes)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            assert not boxes[a].overlaps(boxes[b]), f"labels {a!r} and {b!r} overlap"
+    frame = zoom.get_window_extent(fig.canvas.get_renderer())
+    for name, box in boxes.items():
+        assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1, name
+
+
+def test_place_labels_leaves_out_what_does_not_fit():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = Figure(figsize=(3, 3))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 10)
+    same = [(5.0, 5.0, f"a long label {i}", {"fontsize": 9}) for i in range(12)]
+    placed = maps.place_labels(ax, same)
+    assert 1 <= len(placed) < 12, "labels on one point: some fit around it, the rest are left out"
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in placed]
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+
+
+def test_sea_lanes_do_not_cross_land(net: Network):
+    """Every sea and ferry link is drawn through water on the base map (the Suez Canal excepted).
+
+    Points within 1.5 degrees of a port are not checked: ports sit on a 1:110m coastline.
+    """
+    rings = [MplPath(r) for r in maps._basemap_polygons()[0]]
+    crossing = []
+    seen = set()
+    for edge in net.edges.itertuples():
+        if edge.mode not in ("sea", "ferry") or maps._link_key(edge) in seen:
+            continue
+        seen.add(maps._link_key(edge))
+        xy = maps._lane(net, edge)
+        pts = np.vstack(
+            [np.linspace(a, b, max(2, int(np.hypot(*(b - a)) / 0.1))) for a, b in itertools.pairwise(xy)]
+        )
+        far = (np.hypot(*(pts - xy[0]).T) > 1.5) & (np.hypot(*(pts - xy[-1]).T) > 1.5)
+        canal = (pts[:, 0] > 32.2) & (pts[:, 0] < 32.7) & (pts[:, 1] > 29.7) & (pts[:, 1] < 31.4)
+        pts = pts[far & ~canal]
+        if any(r.contains_points(pts).any() for r in rings):
+            crossing.append(f"{edge.tail}>{edge.head} ({edge.mode})")
+    assert crossing == []
+    shanghai = next(
+        e for e in net.edges.itertuples() if (e.tail, e.head, e.via) == ("shanghai", "rotterdam", "suez")
+    )
+    assert len(maps._lane(net, shanghai)) > 20, "the long lanes follow their water points"
+
+
+def test_link_service_names_the_parallel_caspian_links(net: Network):
+    e = net.edges
+    caspian = e[(e["tail"] == "aktau") & (e["head"] == "baku_alat")]
+    services = {plots.series.link_service(row) for _, row in caspian.iterrows()}
+    assert {"rail ferry", "container feeder", "crude tanker"} <= services, services
+
+
+def test_flow_map_has_a_legend_of_node_kinds(res: Results, net: Network):
+    labels = _legend_labels(plots.flow_map(res, net))
+    assert {"city", "rail hub", "border crossing", "seaport", "dry port", "market"} <= labels
 
 
 def test_flow_map_other_year_and_bad_year(res: Results, net: Network):

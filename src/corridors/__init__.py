@@ -21,21 +21,78 @@ from corridors.kernel_cache import drop_stale
 
 drop_stale()  # before any kernel loads from numba's cache: a kernel compiles in those it calls
 
-from corridors import plots
+from typing import TYPE_CHECKING
+
 from corridors._version import __version__
-from corridors.errors import CorridorsError, DataError, ScenarioError
-from corridors.events import Event
-from corridors.experiments.effects import check_effects
-from corridors.experiments.ensemble import Sensitivity, run_ensemble, run_one, sensitivity, sweep
-from corridors.experiments.executors import Execution
-from corridors.experiments.runs import run
-from corridors.known_events import baseline_events
-from corridors.network import Network, load_network
-from corridors.parameters import Parameters
-from corridors.plots import compare
-from corridors.results import EnsembleResults, Results, load_ensemble, load_results
-from corridors.scenario import Scenario, find_scenario, load_scenario, scenario_dir
-from corridors.tuning import Tuner
+
+if TYPE_CHECKING:  # for type checkers and editors; at run time __getattr__ imports on first use
+    from corridors import plots
+    from corridors.errors import CorridorsError, DataError, ScenarioError
+    from corridors.events import Event
+    from corridors.experiments.effects import check_effects
+    from corridors.experiments.ensemble import Sensitivity, run_ensemble, run_one, sensitivity, sweep
+    from corridors.experiments.executors import Execution
+    from corridors.experiments.runs import run
+    from corridors.known_events import baseline_events
+    from corridors.network import Network, load_network
+    from corridors.parameters import Parameters
+    from corridors.plots import compare
+    from corridors.results import EnsembleResults, Results, load_ensemble, load_results
+    from corridors.scenario import Scenario, find_scenario, load_scenario, scenario_dir
+    from corridors.tuning import Tuner
+
+# The public names, each imported from its module on first use (PEP 562): ``import corridors``
+# (and the ``corridors`` command, which imports the package first) then loads only what is
+# used, not matplotlib, pandas, Mesa and the calibration for every command.
+_PUBLIC = {
+    "CorridorsError": "corridors.errors",
+    "DataError": "corridors.errors",
+    "ScenarioError": "corridors.errors",
+    "Event": "corridors.events",
+    "check_effects": "corridors.experiments.effects",
+    "Sensitivity": "corridors.experiments.ensemble",
+    "run_ensemble": "corridors.experiments.ensemble",
+    "run_one": "corridors.experiments.ensemble",
+    "sensitivity": "corridors.experiments.ensemble",
+    "sweep": "corridors.experiments.ensemble",
+    "Execution": "corridors.experiments.executors",
+    "run": "corridors.experiments.runs",
+    "baseline_events": "corridors.known_events",
+    "Network": "corridors.network",
+    "load_network": "corridors.network",
+    "Parameters": "corridors.parameters",
+    "compare": "corridors.plots",
+    "EnsembleResults": "corridors.results",
+    "Results": "corridors.results",
+    "load_ensemble": "corridors.results",
+    "load_results": "corridors.results",
+    "Scenario": "corridors.scenario",
+    "find_scenario": "corridors.scenario",
+    "load_scenario": "corridors.scenario",
+    "scenario_dir": "corridors.scenario",
+    "Tuner": "corridors.tuning",
+}
+
+
+def __getattr__(name: str):
+    """Import a public name (or the ``plots`` package) from its module on first use."""
+    import importlib
+
+    if name == "plots":
+        return importlib.import_module("corridors.plots")
+    module = _PUBLIC.get(name)
+    if module is None:
+        msg = f"module 'corridors' has no attribute {name!r}"
+        raise AttributeError(msg)
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """Return the public API, for tab completion."""
+    return sorted(__all__)
+
 
 __all__ = [
     "CorridorsError",

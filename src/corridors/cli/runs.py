@@ -320,16 +320,25 @@ def compare(
 
 def plot(
     run_dir: Annotated[Path, typer.Argument(help="A run directory written by `corridors run`.")],
+    year: Annotated[int | None, typer.Option(help="The flow map's year (default: the run's last).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="File format: png, svg or pdf.")] = "png",
+    dpi: Annotated[int, typer.Option(min=30, max=1200, help="Dots per inch.")] = 120,
 ) -> None:
     """Draw (again) the standard plots of a run into its directory.
 
     Example: [bold]corridors plot results/baseline-7[/bold]
+    Example: [bold]corridors plot results/baseline-7 --year 2030 --format svg --dpi 150[/bold]
     """
+    if fmt not in ("png", "svg", "pdf"):
+        raise refuse(ValueError(f"--format: expected png, svg or pdf, got {fmt!r}"))
     try:
         res = load_results(run_dir)
     except (OSError, ValueError) as exc:
         raise refuse(exc) from None
-    for name, data in runs.render_plots(res).items():
+    years = sorted(res.edges["year"].unique())
+    if year is not None and year not in years:
+        raise refuse(ValueError(f"--year: {year} is not in the run {run_dir} ({years[0]}-{years[-1]})"))
+    for name, data in runs.render_plots(res, year=year, fmt=fmt, dpi=dpi).items():
         write_bytes_atomic(run_dir / name, data)
     err.print(f"plots written to {run_dir.resolve()}")
 

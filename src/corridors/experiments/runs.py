@@ -195,11 +195,19 @@ def write_run(
     return res.save(out, extra_files=extra, force=force)
 
 
-def render_plots(res: Results) -> dict[str, bytes]:
-    """Render the run's standard plots as PNG bytes, by file name."""
-    from corridors.plots import png_bytes, run_plots
+def render_plots(
+    res: Results, *, year: int | None = None, fmt: str = "png", dpi: int = 120
+) -> dict[str, bytes]:
+    """Render the run's standard plots, by file name (``volumes.png``, or ``.svg``/``.pdf``).
 
-    out = {}
-    for name, fig in run_plots(res, packaged_network()).items():
-        out[name] = png_bytes(fig, dpi=120)
-    return out
+    ``year`` is the flow map's (default: the run's last); a year not in the run raises
+    ValueError naming it.
+    """
+    from corridors.plots.standard import run_plots
+    from corridors.plots.style import figure_bytes
+
+    figures = run_plots(res, packaged_network(), year=year)
+    return {
+        Path(name).with_suffix(f".{fmt}").name: figure_bytes(fig, fmt=fmt, dpi=dpi)
+        for name, fig in figures.items()
+    }

@@ -1,7 +1,10 @@
 """Maps: the network (:func:`network_map`) and one year's freight flows (:func:`flow_map`).
 
 Both show the whole network with its long sea lanes beside a close-up of Central Asia, the
-Caspian and the Caucasus, on the Natural Earth base map shipped in the package data.
+Caspian and the Caucasus, on the Natural Earth base map shipped in the package data. The
+close-up names the capitals and the main gateways, placed so that no two labels overlap
+(:func:`place_labels`). Links are drawn as one collection per kind, not one artist per link:
+a run directory's map is drawn in a fraction of the time.
 """
 
 from __future__ import annotations
@@ -11,11 +14,14 @@ import math
 from functools import cache
 from typing import TYPE_CHECKING
 
-import matplotlib as mpl
 import numpy as np
 import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
+from matplotlib.transforms import Bbox
 
 from corridors.network import Network, default_data_dir
 from corridors.plots.style import (
@@ -34,53 +40,88 @@ if TYPE_CHECKING:  # never at run time: results must not import plots, nor plots
 
 __all__ = ["flow_map", "network_map"]
 
-# Drawing waypoints of the long sea lanes, so that they follow the sea on the map instead
-# of a straight line across Asia. Geometry for the picture only; the model uses edges.csv.
-_SUEZ_LANE = [
-    (122.0, 30.0),
+# Drawing geometry, not model data (the model uses edges.csv): the water points each sea lane
+# is drawn through, so that it follows the sea on the Natural Earth 1:110m map instead of a
+# straight line across land (SOURCES.md, A-geo-map-lanes; tests/test_plots.py checks that no
+# lane crosses land). Each chain runs from the first-named port towards the second.
+_EAST_CHINA = [(123.5, 30.0), (123.0, 25.5), (121.8, 21.3), (118.5, 20.0)]
+_TO_SRI_LANKA = [
     (110.0, 12.0),
-    (104.0, 1.5),
-    (95.0, 5.5),
-    (80.5, 5.5),
-    (57.0, 13.0),
-    (43.5, 12.6),
-    (38.0, 20.0),
-    (32.6, 29.6),
-    (32.3, 31.3),
-    (20.0, 34.5),
-    (11.0, 37.3),
-    (-5.6, 36.0),
-    (-9.5, 38.5),
-    (-9.5, 43.5),
-    (-5.0, 48.5),
-    (1.5, 51.0),
-    (4.0, 51.9),
+    (105.5, 3.5),
+    (104.6, 1.2),
+    (103.6, 0.95),
+    (102.9, 1.5),
+    (100.8, 2.6),
+    (97.5, 5.9),
+    (94.0, 6.3),
+    (80.5, 5.2),
 ]
-_CAPE_LANE = [
-    (122.0, 30.0),
-    (110.0, 12.0),
-    (104.0, 1.5),
-    (95.0, 5.5),
-    (80.5, 5.5),
+_SUEZ = [(57.0, 13.0), (51.0, 12.3), (43.4, 12.5), (38.5, 19.5),
+    (34.2, 27.3), (33.65, 27.75), (33.35, 28.0), (33.1, 28.3), (32.9, 28.6), (32.75, 29.0), (32.55, 29.3),
+    (32.45, 29.6), (32.4, 29.8), (32.35, 31.25), (32.3, 31.6),
+]  # fmt: skip
+_MED_WEST = [
+    (20.0, 34.5),
+    (11.5, 37.4),
+    (5.0, 37.6),
+    (-2.0, 36.3),
+    (-4.5, 35.85),
+    (-6.5, 35.9),
+    (-10.0, 36.5),
+]
+_CAPE = [
     (60.0, -10.0),
     (35.0, -30.0),
-    (18.5, -35.0),
+    (18.5, -35.5),
     (8.0, -20.0),
     (-10.0, 5.0),
     (-18.0, 20.0),
-    (-12.0, 36.0),
-    (-9.5, 43.5),
-    (-5.0, 48.5),
-    (1.5, 51.0),
-    (4.0, 51.9),
+    (-13.0, 36.0),
 ]
-
-_BOSPORUS_LANE = [(29.0, 41.2), (26.3, 40.1), (23.5, 36.0), (19.0, 39.8)]
-_BALTIC_LANE = [(22.0, 59.5), (19.0, 56.0), (12.5, 55.5), (10.6, 57.8), (7.0, 54.0)]
+_TO_ROTTERDAM = [
+    (-10.0, 43.5),
+    (-5.5, 48.6),
+    (-3.0, 49.9),
+    (0.0, 50.4),
+    (1.2, 50.8),
+    (2.2, 51.3),
+    (3.3, 51.8),
+]
+_AEGEAN_TO_TRIESTE = [(26.2, 40.0), (25.0, 38.5), (23.3, 35.7), (19.5, 37.5), (18.8, 40.2), (14.5, 44.3)]
+_BLACK_SEA_TO_BOSPORUS = [(29.4, 41.5), (28.99, 41.1), (28.0, 40.7), (26.6, 40.3)]
+_SEA_LANES: dict[tuple[str, str, str], list[tuple[float, float]]] = {
+    ("shanghai", "rotterdam", "suez"): [*_EAST_CHINA, *_TO_SRI_LANKA, *_SUEZ, *_MED_WEST, *_TO_ROTTERDAM],
+    ("shanghai", "rotterdam", "cape"): [*_EAST_CHINA, *_TO_SRI_LANKA, *_CAPE, *_TO_ROTTERDAM],
+    ("lianyungang", "rotterdam", "suez"): [(121.8, 34.0), *_EAST_CHINA, *_TO_SRI_LANKA, *_SUEZ, *_MED_WEST, *_TO_ROTTERDAM],
+    ("lianyungang", "rotterdam", "cape"): [(121.8, 34.0), *_EAST_CHINA, *_TO_SRI_LANKA, *_CAPE, *_TO_ROTTERDAM],
+    ("shanghai", "karachi", ""): [*_EAST_CHINA, *_TO_SRI_LANKA, (76.5, 7.0), (72.0, 14.0), (66.3, 23.5)],
+    ("shanghai", "bandar_abbas", ""): [*_EAST_CHINA, *_TO_SRI_LANKA, (76.5, 7.0), (61.0, 21.5), (58.0, 24.8), (56.6, 26.4)],
+    ("st_petersburg", "rotterdam", ""): [(27.0, 59.9), (22.5, 59.4), (19.5, 57.5), (16.0, 55.2), (14.0, 54.9), (12.0, 54.6), (10.8, 55.3), (10.8, 56.0), (11.2, 56.3), (11.3, 57.6), (10.5, 58.0), (7.5, 57.3), (5.0, 53.8)],
+    ("novorossiysk", "trieste", ""): [(34.0, 43.2), (30.5, 42.3), *_BLACK_SEA_TO_BOSPORUS, *_AEGEAN_TO_TRIESTE],
+    ("batumi", "trieste", ""): [(38.5, 42.4), (33.5, 42.5), (30.5, 42.0), *_BLACK_SEA_TO_BOSPORUS, *_AEGEAN_TO_TRIESTE],
+    ("ceyhan", "trieste", ""): [(35.4, 36.2), (33.5, 35.5), (28.5, 35.0), (26.0, 34.6), (23.5, 34.7), (22.3, 35.8), (19.5, 37.5), (18.8, 40.2), (14.5, 44.3)],
+}  # fmt: skip
 
 _WORLD = (-20.0, 135.0, -40.0, 66.0)  # (lon0, lon1, lat0, lat1) of the whole network
 _ZOOM = (26.0, 90.0, 30.0, 57.0)  # and of the Central Asia close-up
 _PIPELINE_STYLE = {"color": PIPELINE_COLOUR, "lw": 1.0, "ls": (0, (1, 1.5))}
+_NO_FLOW = "#BBBBBB"
+# The capitals named on the close-up (labelled before the gateways). Drawing, not model data.
+_CAPITALS = (
+    "astana", "bishkek", "dushanbe", "tashkent", "ashgabat",
+    "kabul", "tehran", "tbilisi", "ankara", "moscow", "minsk",
+)  # fmt: skip
+# Where each label may go, tried in this order: offset (points), alignment.
+_LABEL_SPOTS = (
+    (3, 3, "left", "bottom"),
+    (3, -3, "left", "top"),
+    (-3, 3, "right", "bottom"),
+    (-3, -3, "right", "top"),
+    (0, 5, "center", "bottom"),
+    (0, -5, "center", "top"),
+    (6, 0, "left", "center"),
+    (-6, 0, "right", "center"),
+)
 
 
 @cache
@@ -89,75 +130,88 @@ def _basemap() -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _draw_countries(ax) -> None:
+@cache
+def _basemap_polygons() -> tuple[list[np.ndarray], list[str]]:
+    """Return the base map's rings as arrays and their fill colours (the five in sand), read once."""
+    rings, colours = [], []
     for country in _basemap()["countries"]:
-        c5 = country["iso_a3"] in C5_ISO3
+        colour = "#F1EAD8" if country["iso_a3"] in C5_ISO3 else "#EFEFEF"
         for ring in country["rings"]:
-            xy = np.asarray(ring)
-            ax.fill(
-                xy[:, 0],
-                xy[:, 1],
-                facecolor="#F1EAD8" if c5 else "#EFEFEF",
-                edgecolor="#FFFFFF",
-                linewidth=0.6,
-                zorder=0,
-            )
+            rings.append(np.asarray(ring, dtype=float))
+            colours.append(colour)
+    return rings, colours
+
+
+def _draw_countries(ax) -> None:
+    rings, colours = _basemap_polygons()
+    ax.add_collection(
+        PolyCollection(rings, facecolors=colours, edgecolors="#FFFFFF", linewidths=0.6, zorder=0),
+        autolim=False,
+    )
     ax.set_facecolor("#DCEAF2")
 
 
 def _lane(net: Network, edge) -> np.ndarray:
-    """Coordinates to draw one edge: a straight segment, or a sea lane's waypoints."""
+    """Coordinates to draw one edge: a straight segment, or a sea lane through its water points."""
     a = net.nodes.loc[edge.tail_id, ["lon", "lat"]].to_numpy(float)
     b = net.nodes.loc[edge.head_id, ["lon", "lat"]].to_numpy(float)
-    if edge.mode != "sea":
-        return np.vstack([a, b])
-    east, west = (a, b) if a[0] > b[0] else (b, a)
-    if east[0] > 95 and west[0] < 20:  # East Asia - Europe: round Africa or through Suez
-        points = np.asarray(_CAPE_LANE if edge.via == "cape" else _SUEZ_LANE)[1:-1]
-    elif east[0] > 95:  # within Asia: through the Strait of Malacca towards the west
-        points = np.asarray([p for p in _SUEZ_LANE[1:5] if p[0] > west[0]])
-    elif west[0] < 20 and east[0] > 25 and east[1] > 55:  # Baltic
-        points = np.asarray(_BALTIC_LANE)
-    elif west[0] < 20 and east[1] > 40.5 and 27 < east[0] < 42:  # Black Sea - Mediterranean
-        points = np.asarray(_BOSPORUS_LANE)
-    elif west[0] < 20 and east[0] > 30 and east[1] < 38:  # Levant - Adriatic
-        points = np.asarray(_BOSPORUS_LANE[2:])
-    else:
-        return np.vstack([a, b])
-    xy = np.vstack([east, points, west])
-    return xy if a[0] > b[0] else xy[::-1]
+    via = edge.via if isinstance(edge.via, str) else ""
+    points = _SEA_LANES.get((edge.tail, edge.head, via))
+    if points is not None:
+        return np.vstack([a, points, b])
+    points = _SEA_LANES.get((edge.head, edge.tail, via))
+    if points is not None:
+        return np.vstack([a, points[::-1], b])
+    return np.vstack([a, b])
 
 
-def _draw_edges(ax, net: Network) -> None:
+def _link_key(edge) -> tuple:
+    """One key for both directions of a link (of one mode, through one gateway)."""
+    return (min(edge.tail_id, edge.head_id), max(edge.tail_id, edge.head_id), edge.gateway, edge.mode)
+
+
+def _add_lines(ax, lines: list[tuple[np.ndarray, dict]], zorder: float) -> None:
+    """Draw many polylines as one collection: ``lines`` holds (xy, style) with color, lw and ls."""
+    if not lines:
+        return
+    ax.add_collection(
+        LineCollection(
+            [xy for xy, _ in lines],
+            colors=[st["color"] for _, st in lines],
+            linewidths=[st["lw"] for _, st in lines],
+            linestyles=[st.get("ls", "-") for _, st in lines],
+            capstyle="butt",
+            zorder=zorder,
+        ),
+        autolim=False,
+    )
+
+
+def _network_lines(net: Network) -> dict[float, list]:
+    """Return the network map's links by z-order: pipelines and feeders below, gateway links above."""
+    out: dict[float, list] = {2: [], 3: []}
     seen: set[tuple] = set()
-    order = net.edges.assign(rank=(net.edges["gateway"] >= 0).astype(int)).sort_values("rank", kind="stable")
-    for edge in order.itertuples():
+    for edge in net.edges.itertuples():
         key = _link_key(edge)
         if key in seen:  # draw a two-way link once
             continue
         seen.add(key)
-        xy = _lane(net, edge)
         if edge.mode == "pipeline":
-            style = {**_PIPELINE_STYLE, "zorder": 2}
+            style = dict(_PIPELINE_STYLE)
         elif edge.gateway >= 0:
             corridor = CORRIDORS[edge.gateway]
             enabled = net.corridors[corridor].enabled
-            style = {
-                "color": CORRIDOR_COLOURS[corridor],
-                "lw": 2.6,
-                "ls": "-" if enabled else "--",
-                "zorder": 3,
-            }
+            style = {"color": CORRIDOR_COLOURS[corridor], "lw": 2.6, "ls": "-" if enabled else "--"}
         else:
             closed = not pd.isna(edge.opens_year)
-            style = {"color": FEEDER_COLOUR, "lw": 1.1, "ls": ":" if closed else "-", "zorder": 2}
+            style = {"color": FEEDER_COLOUR, "lw": 1.1, "ls": ":" if closed else "-"}
         if edge.mode in ("sea", "ferry") and edge.gateway < 0:
             style["ls"] = "--"
-        ax.plot(xy[:, 0], xy[:, 1], solid_capstyle="round", **style)
+        out[3 if edge.gateway >= 0 and edge.mode != "pipeline" else 2].append((_lane(net, edge), style))
+    return out
 
 
-def _draw_nodes(ax, net: Network, *, labels: bool, extent) -> None:
-    x0, x1, y0, y1 = extent
+def _draw_nodes(ax, net: Network) -> None:
     for kind, (marker, size) in NODE_MARKERS.items():
         sub = net.nodes[net.nodes["kind"] == kind]
         ax.scatter(
@@ -170,20 +224,106 @@ def _draw_nodes(ax, net: Network, *, labels: bool, extent) -> None:
             linewidths=0.6,
             zorder=5,
         )
-        if not labels and kind != "market":
+
+
+def _label_text(name: str) -> str:
+    return name.removeprefix("market_").replace("_", " ")
+
+
+def _label_order(net: Network) -> list[int]:
+    """Return the nodes the close-up names, most important first: markets, the five's capitals, gateways, other capitals.
+
+    A gateway is a seaport or border crossing on a hard-capacity link or a corridor's
+    gateway link (the Caspian ports, the China and Afghan border crossings, ...).
+    """
+    nodes, edges = net.nodes, net.edges
+    on_key_links = edges[edges["capacity_hard"] | (edges["gateway"] >= 0)]
+    touched = set(on_key_links["tail_id"]) | set(on_key_links["head_id"])
+    by_name = {n: i for i, n in nodes["name"].items()}
+    capitals = [by_name[c] for c in _CAPITALS if c in by_name]
+    c5 = [i for i in capitals if nodes.loc[i, "country"] in ("KZ", "KG", "TJ", "TM", "UZ")]
+    markets = list(nodes.index[nodes["kind"] == "market"])
+    gateways = [
+        i for i in nodes.index if nodes.loc[i, "kind"] in ("seaport", "border_crossing") and i in touched
+    ]
+    order: list[int] = []
+    for i in [*markets, *c5, *gateways, *capitals]:
+        if i not in order:
+            order.append(i)
+    return order
+
+
+def place_labels(ax, points: list[tuple[float, float, str, dict]]) -> list:
+    """Name points on a map so that no two labels overlap, nor leave the axes; greedy, in order.
+
+    Each label tries the spots around its point in turn (above right, below right, above
+    left, ...) and takes the first whose box, measured on the drawn text, overlaps no label
+    placed before it; a label that fits nowhere is left out. Earlier points win.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The map; its figure must have a canvas that can measure text (Agg).
+    points : list of (lon, lat, text, style)
+        The points to name, most important first; ``style`` holds extra text properties.
+
+    Returns
+    -------
+    list of matplotlib.text.Annotation
+        The labels placed.
+    """
+    renderer = ax.figure.canvas.get_renderer()
+    ax.apply_aspect()
+    frame = ax.get_window_extent(renderer)
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    placed: list[Bbox] = []
+    labels = []
+    for lon, lat, text, style in points:
+        if not (x0 <= lon <= x1 and y0 <= lat <= y1):
             continue
-        for n in sub.itertuples():
-            if x0 <= n.lon <= x1 and y0 <= n.lat <= y1:
-                text = n.name.removeprefix("market_").replace("_", " ")
-                ax.annotate(
-                    text,
-                    (n.lon, n.lat),
-                    xytext=(3, 3),
-                    textcoords="offset points",
-                    fontsize=6.5 if kind != "market" else 8,
-                    fontweight="bold" if kind == "market" else "normal",
-                    zorder=6,
-                )
+        for dx, dy, ha, va in _LABEL_SPOTS:
+            label = ax.annotate(
+                text,
+                (lon, lat),
+                xytext=(dx, dy),
+                textcoords="offset points",
+                ha=ha,
+                va=va,
+                zorder=6,
+                bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.65},
+                **style,
+            )
+            box = label.get_window_extent(renderer).padded(1.0)
+            inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+            if inside and not any(box.overlaps(b) for b in placed):
+                placed.append(box)
+                labels.append(label)
+                break
+            label.remove()
+    return labels
+
+
+def _name_places(ax, net: Network) -> None:
+    points = []
+    for i in _label_order(net):
+        n = net.nodes.loc[i]
+        market = n["kind"] == "market"
+        style = {"fontsize": 8 if market else 7, "fontweight": "bold" if market else "normal"}
+        points.append((float(n["lon"]), float(n["lat"]), _label_text(n["name"]), style))
+    place_labels(ax, points)
+
+
+def _name_markets(ax, net: Network) -> None:
+    """Name the markets on the world map, and nothing else: where the freight goes."""
+    markets = net.nodes[net.nodes["kind"] == "market"]
+    place_labels(
+        ax,
+        [
+            (float(n.lon), float(n.lat), _label_text(n.name), {"fontsize": 8, "fontweight": "bold"})
+            for n in markets.itertuples()
+        ],
+    )
 
 
 def _frame(ax, extent, title: str) -> None:
@@ -197,25 +337,23 @@ def _frame(ax, extent, title: str) -> None:
     ax.tick_params(labelsize=8)
 
 
-def _link_key(edge) -> tuple:
-    """One key for both directions of a link (of one mode, through one gateway)."""
-    return (min(edge.tail_id, edge.head_id), max(edge.tail_id, edge.head_id), edge.gateway, edge.mode)
-
-
 def _two_maps(fig: Figure) -> tuple:
-    """Set up the world map and the close-up side by side; the close-up's extent outlined on the world."""
-    world_ax, zoom_ax = fig.subplots(1, 2, width_ratios=[1.05, 1.0])
+    """Set up the world map and the close-up side by side, the close-up's extent outlined on the world.
+
+    At fixed places: a layout engine would lay the figure out again at every save.
+    """
+    FigureCanvasAgg(fig)  # labels are placed by measuring their text
+    grid = fig.add_gridspec(1, 2, width_ratios=[1.05, 1.0], left=0.045, right=0.985, bottom=0.19, top=0.9)
+    world_ax, zoom_ax = grid.subplots()
     x0, x1, y0, y1 = _ZOOM
-    world_ax.add_patch(
-        mpl.patches.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, lw=0.8, ec="#444444", zorder=7)
-    )
+    world_ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, lw=0.8, ec="#444444", zorder=7))
     return world_ax, zoom_ax
 
 
 def _credit(fig: Figure) -> None:
     fig.text(
-        1.0,
-        0.0,
+        0.995,
+        0.005,
         "Basemap: Natural Earth 1:110m (public domain)",
         ha="right",
         va="bottom",
@@ -224,12 +362,29 @@ def _credit(fig: Figure) -> None:
     )
 
 
+def _node_handles() -> list[Line2D]:
+    """Return legend entries for the node kinds: the marker of each."""
+    return [
+        Line2D(
+            [],
+            [],
+            ls="",
+            marker=m,
+            markersize=math.sqrt(s),
+            color="#FFD700" if k == "market" else "#222222",
+            markeredgecolor="#222222",
+            label=k.replace("_", " "),
+        )
+        for k, (m, s) in NODE_MARKERS.items()
+    ]
+
+
 def network_map(net: Network) -> Figure:
     """Map of the network: the whole of it with the sea lanes, and a Central Asia close-up.
 
     Gateway links in their corridor's colour (dashed where the corridor starts closed),
     feeders grey (dotted where the link opens later), pipelines black dots; node kinds by
-    marker, markets as gold stars.
+    marker, markets as gold stars. The close-up names the capitals and the main gateways.
 
     Parameters
     ----------
@@ -241,16 +396,20 @@ def network_map(net: Network) -> Figure:
     matplotlib.figure.Figure
         A new figure of two maps and a legend.
     """
-    fig = Figure(figsize=(16, 7.2), layout="constrained")
+    fig = Figure(figsize=(16, 7.2))
     world_ax, zoom_ax = _two_maps(fig)
-    for ax, extent, labels, title in (
-        (world_ax, _WORLD, False, "The corridor network"),
-        (zoom_ax, _ZOOM, True, "Central Asia, the Caspian and the Caucasus"),
+    lines = _network_lines(net)
+    for ax, extent, title in (
+        (world_ax, _WORLD, "The corridor network"),
+        (zoom_ax, _ZOOM, "Central Asia, the Caspian and the Caucasus"),
     ):
         _draw_countries(ax)
-        _draw_edges(ax, net)
-        _draw_nodes(ax, net, labels=labels, extent=extent)
+        for z, group in lines.items():
+            _add_lines(ax, group, z)
+        _draw_nodes(ax, net)
         _frame(ax, extent, title)
+    _name_markets(world_ax, net)
+    _name_places(zoom_ax, net)
     handles = [
         Line2D(
             [],
@@ -267,20 +426,14 @@ def network_map(net: Network) -> Figure:
         Line2D([], [], color=FEEDER_COLOUR, lw=1.1, ls=":", label="feeder opening later"),
         Line2D([], [], **_PIPELINE_STYLE, label="pipeline (exogenous)"),
     ]
-    handles += [
-        Line2D(
-            [],
-            [],
-            ls="",
-            marker=m,
-            markersize=math.sqrt(s),
-            color="#FFD700" if k == "market" else "#222222",
-            markeredgecolor="#222222",
-            label=k.replace("_", " "),
-        )
-        for k, (m, s) in NODE_MARKERS.items()
-    ]
-    fig.legend(handles=handles, loc="outside lower center", ncol=8, fontsize=8, frameon=False)
+    fig.legend(
+        handles=handles, loc="lower left", bbox_to_anchor=(0.01, 0.02), ncol=5, fontsize=8, frameon=False,
+        title="links", title_fontsize=8,
+    )  # fmt: skip
+    fig.legend(
+        handles=_node_handles(), loc="lower right", bbox_to_anchor=(0.99, 0.02), ncol=3, fontsize=8,
+        frameon=False, title="node kinds", title_fontsize=8,
+    )  # fmt: skip
     _credit(fig)
     return fig
 
@@ -296,37 +449,22 @@ def _nice(value: float) -> float:
     return 10**k
 
 
-def _label_busiest(ax, net: Network, through: dict[int, float], extent, most: int = 30) -> None:
-    """Name the seaports and then the busiest nodes in view, skipping labels that would overlap.
-
-    Label boxes are estimated in degrees for 7-point text on the close-up map.
-    """
-    x0, x1, y0, y1 = extent
-    boxes: list[tuple[float, float, float, float]] = []
-    for n in net.nodes[net.nodes["kind"] == "market"].itertuples():  # _draw_nodes names the markets
-        boxes.append((n.lon, n.lon + 0.75 * len(n.name.removeprefix("market_")) + 0.5, n.lat, n.lat + 1.2))
-    kind = net.nodes["kind"]
-    order = sorted(through.items(), key=lambda kv: (kind.iloc[kv[0]] != "seaport", -kv[1]))  # ports first
-    for node, _ in order:
-        n = net.nodes.loc[node]
-        if n["kind"] == "market" or not (x0 <= n["lon"] <= x1 and y0 <= n["lat"] <= y1):
-            continue
-        text = n["name"].replace("_", " ")
-        box = (n["lon"] + 0.2, n["lon"] + 0.55 * len(text) + 0.5, n["lat"] + 0.1, n["lat"] + 0.95)
-        if any(box[0] < b[1] and b[0] < box[1] and box[2] < b[3] and b[2] < box[3] for b in boxes):
-            continue
-        boxes.append(box)
-        ax.annotate(
-            text,
-            (n["lon"], n["lat"]),
-            xytext=(3, 2),
-            textcoords="offset points",
-            fontsize=7,
-            zorder=6,
-            bbox={"boxstyle": "square,pad=0.05", "fc": "white", "ec": "none", "alpha": 0.6},
-        )
-        if len(boxes) >= most:
-            break
+def _flow_lines(net: Network, links: dict, scale: float) -> tuple[list, list, list, set[str]]:
+    """Return the flow map's links: (pipelines, no flow, with flow widest first, the corridors drawn)."""
+    pipes, idle, busy, used = [], [], [], set()
+    for edge, mt in sorted(links.values(), key=lambda x: -x[1]):
+        xy = _lane(net, edge)
+        if edge.mode == "pipeline":
+            pipes.append((xy, _PIPELINE_STYLE))
+        elif mt <= 0:
+            idle.append((xy, {"color": _NO_FLOW, "lw": 0.5}))
+        else:
+            corridor = CORRIDORS[edge.gateway] if edge.gateway >= 0 else ""
+            used.add(corridor)
+            busy.append(
+                (xy, {"color": CORRIDOR_COLOURS.get(corridor, FEEDER_COLOUR), "lw": max(0.8, mt * scale)})
+            )
+    return pipes, idle, busy, used
 
 
 def flow_map(res: Results, net: Network, year: int | None = None) -> Figure:
@@ -334,8 +472,8 @@ def flow_map(res: Results, net: Network, year: int | None = None) -> Figure:
 
     Flows are ``res.edges.flow_t`` summed over the year's quarters and over both directions of
     a link; gateway links in their corridor's colour, feeders grey, links with no flow as thin
-    light lines, pipelines (exogenous, not to scale) dotted. The close-up names the seaports
-    and the busiest nodes.
+    light lines, pipelines (exogenous, not to scale) dotted. The close-up names the capitals
+    and the main gateways; a legend gives the node kinds.
 
     Parameters
     ----------
@@ -349,7 +487,7 @@ def flow_map(res: Results, net: Network, year: int | None = None) -> Figure:
     Returns
     -------
     matplotlib.figure.Figure
-        A new figure of two maps, a colour legend and a width legend.
+        A new figure of two maps, a colour legend, a node legend and a width legend.
 
     Raises
     ------
@@ -369,47 +507,26 @@ def flow_map(res: Results, net: Network, year: int | None = None) -> Figure:
     peak = max((mt for _, mt in links.values()), default=0.0)
     max_lw = 14.0
     scale = max_lw / peak if peak > 0 else 0.0  # points per Mt/yr
+    pipes, idle, busy, used = _flow_lines(net, links, scale)
 
-    through: dict[int, float] = {}  # node -> Mt/yr on the links that touch it
-    for edge, mt in links.values():
-        if edge.mode != "pipeline" and mt > 0:
-            for node in (edge.tail_id, edge.head_id):
-                through[node] = through.get(node, 0.0) + mt
-
-    fig = Figure(figsize=(16, 6.9), layout="constrained")
+    fig = Figure(figsize=(16, 6.9))
     world_ax, zoom_ax = _two_maps(fig)
-    used: set[str] = set()
     for ax, extent, title in (
         (world_ax, _WORLD, "The whole network"),
         (zoom_ax, _ZOOM, "Central Asia, the Caspian and the Caucasus"),
     ):
         _draw_countries(ax)
-        for edge, mt in sorted(links.values(), key=lambda x: -x[1]):
-            xy = _lane(net, edge)
-            if edge.mode == "pipeline":
-                ax.plot(xy[:, 0], xy[:, 1], **_PIPELINE_STYLE, zorder=2)
-                continue
-            corridor = CORRIDORS[edge.gateway] if edge.gateway >= 0 else ""
-            if mt <= 0:
-                ax.plot(xy[:, 0], xy[:, 1], color="#BBBBBB", lw=0.5, zorder=1)
-                continue
-            used.add(corridor)
-            ax.plot(
-                xy[:, 0],
-                xy[:, 1],
-                color=CORRIDOR_COLOURS.get(corridor, FEEDER_COLOUR),
-                lw=max(0.8, mt * scale),
-                solid_capstyle="butt",
-                alpha=0.85,
-                zorder=3,
-            )
-        _draw_nodes(ax, net, labels=False, extent=extent)
+        _add_lines(ax, idle, 1)
+        _add_lines(ax, pipes, 2)
+        _add_lines(ax, busy, 3)
+        _draw_nodes(ax, net)
         _frame(ax, extent, title)
-    _label_busiest(zoom_ax, net, through, _ZOOM)
+    _name_markets(world_ax, net)
+    _name_places(zoom_ax, net)
     handles = corridor_handles([c for c in CORRIDORS if c in used], lw=4)
     handles += [Line2D([], [], color=FEEDER_COLOUR, lw=4, label="feeder (shared)")]
     handles += [
-        Line2D([], [], color="#BBBBBB", lw=0.5, label="no flow"),
+        Line2D([], [], color=_NO_FLOW, lw=0.5, label="no flow"),
         Line2D([], [], **_PIPELINE_STYLE, label="pipeline (not to scale)"),
     ]
     widths = sorted({_nice(peak * f) for f in (0.08, 0.3, 1.0)} - {0.0})
@@ -417,27 +534,21 @@ def flow_map(res: Results, net: Network, year: int | None = None) -> Figure:
         Line2D([], [], color="#444444", lw=max(0.8, w * scale), solid_capstyle="butt", label=f"{w:g} Mt/yr")
         for w in widths
     ]
+    legend = {"fontsize": 8, "frameon": False, "title_fontsize": 8}
     fig.legend(
-        handles=handles,
-        loc="outside lower left",
-        ncol=4,
-        fontsize=8,
-        frameon=False,
-        title="colour: corridor",
-        title_fontsize=8,
-    )
+        handles=handles, loc="lower left", bbox_to_anchor=(0.01, 0.015), ncol=3,
+        title="colour: corridor", **legend,
+    )  # fmt: skip
     fig.legend(
-        handles=width_handles,
-        loc="outside lower right",
-        ncol=len(width_handles),
-        fontsize=8,
-        frameon=False,
-        title="width: freight on the link, both directions",
-        title_fontsize=8,
-        handlelength=4,
-    )
+        handles=_node_handles(), loc="lower center", bbox_to_anchor=(0.52, 0.015), ncol=3,
+        title="node kinds", **legend,
+    )  # fmt: skip
+    fig.legend(
+        handles=width_handles, loc="lower right", bbox_to_anchor=(0.99, 0.03), ncol=len(width_handles),
+        title="width: freight on the link, both directions", handlelength=4, **legend,
+    )  # fmt: skip
     fig.suptitle(
-        f"Freight flows by link, {year}: width proportional to Mt/yr ({run_title(res)})", fontsize=12
+        f"Freight flows by link, {year}: width proportional to Mt/yr ({run_title(res)})", fontsize=12, y=0.975
     )
     _credit(fig)
     return fig

@@ -269,10 +269,44 @@ def _link_name(net: Network, edge: int) -> str:
     return f"{e['tail']} > {e['head']}"
 
 
+def link_service(edge) -> str:
+    """Name what a link is and carries: a rail ferry, a container feeder, a crude tanker, ...
+
+    Parameters
+    ----------
+    edge : pandas.Series or namedtuple
+        A row of ``Network.edges`` (``mode``, ``commodities``, ``capacity_hard``).
+
+    Returns
+    -------
+    str
+        ``"rail ferry"``, ``"crude tanker"``, ``"container feeder"`` (a Caspian or Black Sea
+        container ship of limited capacity), ``"bulk ship"``, ``"cargo ship"``, or the mode
+        (``"rail"``, ``"road"``, ``"pipeline"``).
+    """
+    goods = set(edge["commodities"] if isinstance(edge, pd.Series) else edge.commodities)
+    hard = bool(edge["capacity_hard"] if isinstance(edge, pd.Series) else edge.capacity_hard)
+    mode = edge["mode"] if isinstance(edge, pd.Series) else edge.mode
+    if mode == "ferry":
+        return "rail ferry"
+    if mode != "sea":
+        return mode
+    if goods == {"crude"}:
+        return "crude tanker"
+    if "containers" in goods:
+        return "container feeder" if hard else "cargo ship"
+    return "bulk ship"
+
+
 def _link_kind(net: Network, edge: int) -> str:
     e = net.edges.loc[edge]
-    corridor = corridor_label(e["corridor"]) if e["corridor"] else "feeder"
-    return f"{corridor}, {e['mode']}, edge {edge}"
+    corridor = f"{corridor_label(e['corridor'])} corridor" if e["corridor"] else "feeder link"
+    carried = set(e["commodities"])
+    everything = set(net.edges["commodities"].explode().dropna()) - {"crude"}
+    goods = (
+        "all but crude" if carried == everything else ", ".join(c.replace("_", " ") for c in e["commodities"])
+    )
+    return f"{corridor}, edge {edge}, carries {goods}"
 
 
 def bottleneck_plot(res: Results, net: Network, top: int = 6) -> Figure:
@@ -335,7 +369,11 @@ def bottleneck_plot(res: Results, net: Network, top: int = 6) -> Figure:
         )
         ax.axhline(1.0, color="#333333", lw=0.8, ls="--", label="capacity")
         ax.set_ylim(0, max(1.2, 1.08 * float(rows["load_ratio"].max())))
-        ax.set_title(f"{_link_name(net, edge)}\n({_link_kind(net, edge)})", loc="left", fontsize=9)
+        ax.set_title(
+            f"{_link_name(net, edge)}: {link_service(net.edges.loc[edge])}\n{_link_kind(net, edge)}",
+            loc="left",
+            fontsize=8.5,
+        )
         year_axis(ax, years, max_ticks=5)
         if i % ncol == 0:
             ax.set_ylabel("ratio to capacity")

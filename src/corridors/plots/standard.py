@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # never at run time: results must not import plots, nor plots
 __all__ = ["run_plots"]
 
 
-def run_plots(res: Results, net: Network) -> dict[str, Figure]:
+def run_plots(res: Results, net: Network, *, year: int | None = None) -> dict[str, Figure]:
     """Draw the standard figures of one run, keyed by the PNG file name to write them to.
 
     Parameters
@@ -25,6 +25,8 @@ def run_plots(res: Results, net: Network) -> dict[str, Figure]:
         The run.
     net : Network
         The network it ran on.
+    year : int, optional
+        The flow map's year (default: the run's last).
 
     Returns
     -------
@@ -37,5 +39,5 @@ def run_plots(res: Results, net: Network) -> dict[str, Figure]:
         "country_shares.png": country_shares_plot(res),
         "dependence.png": dependence_plot(res),
         "bottlenecks.png": bottleneck_plot(res, net),
-        "flow_map.png": flow_map(res, net),
+        "flow_map.png": flow_map(res, net, year),
     }

@@ -28,6 +28,7 @@ __all__ = [
     "PIPELINE_COLOUR",
     "corridor_handles",
     "corridor_label",
+    "figure_bytes",
     "png_bytes",
     "run_title",
     "shade_observed",
@@ -90,8 +91,28 @@ def png_bytes(fig: Figure, *, dpi: int = 120) -> bytes:
     bytes
         The PNG file's content.
     """
+    return figure_bytes(fig, fmt="png", dpi=dpi)
+
+
+def figure_bytes(fig: Figure, *, fmt: str = "png", dpi: int = 120) -> bytes:
+    """Render a figure as PNG, SVG or PDF, in memory (callers write it atomically).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure to render.
+    fmt : {"png", "svg", "pdf"}
+        The file format.
+    dpi : int
+        Dots per inch (of a PNG, and of any raster part of an SVG or PDF).
+
+    Returns
+    -------
+    bytes
+        The file's content.
+    """
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
+    fig.savefig(buf, format=fmt, dpi=dpi)
     return buf.getvalue()
 
 
