@@ -14,6 +14,7 @@ from corridors.events import Subsidy
 from corridors.results import load_results
 from corridors.results.costs import COMPONENTS
 from corridors.results.explain import CAUSES, headline_change, volume_attribution
+from corridors.run_record import CHOICE_ARRAYS
 from corridors.scenario import find_scenario
 from corridors.vocabulary import CORRIDORS
 
@@ -52,11 +53,12 @@ def test_the_parts_add_up_to_the_cost_the_shippers_compare(base):
     for _ in range(6):
         m.step()
     t = 5
-    r = m.rec
+    record = m.record()
+    r = {name: record.choices.dense(name)[t] for name in CHOICE_ARRAYS}
     sh: ShipperArrays = m.sh
-    terms = (r["premium"][t], r["subsidy"][t], r["political"][t], m.corridor_constant)
-    mv = r["memory_time_sd"][t] ** 2
-    res = corridors.Results.from_record(m.record())
+    terms = (r["premium"], r["subsidy"], r["political"], m.corridor_constant)
+    mv = r["memory_time_sd"] ** 2
+    res = corridors.Results.from_record(record)
     rows = res.costs[res.costs["step"] == t]
     checked = 0
     for row in rows[rows["total_usd_per_t"].notna()].itertuples():
@@ -65,9 +67,9 @@ def test_the_parts_add_up_to_the_cost_the_shippers_compare(base):
             _cost(
                 s,
                 k,
-                r["memory_money"][t],
+                r["memory_money"],
                 terms,
-                r["memory_time"][t],
+                r["memory_time"],
                 mv,
                 sh.vot[s, g],
                 m.penalty_days,

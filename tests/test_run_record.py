@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from corridors.events import RouteOpening
+from corridors.known_events import baseline_events
+from corridors.parameters import Parameters
 from corridors.results import Results
-from corridors.run_record import SHIPPER_KEYS, STEP_ARRAYS
+from corridors.run_record import CHOICE_ARRAYS, SHIPPER_KEYS, STEP_ARRAYS
+from corridors.vocabulary import CORRIDORS
 
 
 def test_a_record_holds_the_steps_run_and_what_they_are_indexed_by(run_model, network):
@@ -40,3 +44,33 @@ def test_results_are_built_from_the_record_alone(run_model):
     np.testing.assert_allclose(
         res.corridors.groupby("step")["volume_t"].sum().to_numpy(), m.rec["served"][:8].sum(axis=(1, 2))
     )
+
+
+def test_the_choice_terms_are_kept_for_the_pairs_intended_or_open_only(build_model):
+    """The record keeps what the shippers compared only where a corridor was intended or open
+    to them: a pair joins when a route opening first opens it, and its earlier quarters show
+    that it was neither (the ``(T, S, K)`` arrays, mostly closed pairs, are not stored)."""
+    events = [*baseline_events(Parameters()), RouteOpening(start="2020Q1", corridor="iranian")]
+    m = build_model(events=events, end_year=2020)
+    iranian = CORRIDORS.index("iranian")
+    live = {}
+    while m.running and m.t < m.n_steps:
+        t = m.t
+        m.step()
+        # after the step the quarter's view and state cargo are those write_choices read
+        live[t] = m.view.ban_cap * m.view.available
+    ch = m.record().choices
+    T, S, K = 8, m.n_shippers, m.n_corridors
+    assert ch.values.shape == (T, len(CHOICE_ARRAYS), ch.cells.size)
+    intended, open_share = ch.dense("intended"), ch.dense("open_share")
+    ever = ((intended != 0) | (open_share != 0)).any(axis=0).ravel()
+    assert sorted(ch.cells) == np.flatnonzero(ever).tolist()
+    assert ch.cells.size < 0.5 * S * K
+    for t, expected in live.items():
+        np.testing.assert_array_equal(open_share[t], expected)
+    opened = ch.cells[ch.cells % K == iranian]
+    assert opened.size > 0
+    assert (open_share[:4].reshape(4, -1)[:, opened] == 0).all()
+    assert (open_share[4:].reshape(4, -1)[:, opened] > 0).any()
+    closed = np.setdiff1d(np.arange(S * K), ch.cells)
+    assert np.isnan(ch.dense("memory_money").reshape(T, -1)[:, closed]).all()

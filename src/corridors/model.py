@@ -57,6 +57,7 @@ from corridors.quotes import quote_quarter
 from corridors.run_record import (
     SHIPPER_KEYS,
     STEP_ARRAYS,
+    ChoiceLog,
     CostTerms,
     RunRecord,
     allocate_steps,
@@ -236,6 +237,7 @@ class CorridorModel(mesa.Model):
     def _allocate_tables(self) -> None:
         T, S, K, E = self.n_steps, self.layout.n_shippers, self.n_corridors, self.net.n_edges
         self.rec = allocate_steps(T, S, K, E, len(POLICY_COLUMNS), len(self.inputs.pipelines))
+        self.choices = ChoiceLog(T, S, K)
         self.backlog = np.zeros((S, K))
         self.outcome = Settled.empty(S, K, E, len(self.layout.groups))
         self.expected_wait = np.zeros(E)
@@ -273,7 +275,7 @@ class CorridorModel(mesa.Model):
             choose_shares(self.sh, self.cargo, self.view, self.terms, p, self.all_rows)
             self.countries_agents_route()
             write_choices(
-                self.rec, t, self.sh, self.cargo, self.layout.state_share, self.view, self.quote_wait
+                self.choices, t, self.sh, self.cargo, self.layout.state_share, self.view, self.quote_wait
             )
             self._load(t)
             remember_costs(self.sh, self.view, p, self.all_rows)
@@ -543,4 +545,5 @@ def record_of(model: CorridorModel) -> RunRecord:
         ),
         refusals=list(m.refusals),
         edge_names=L.edge_names,
+        choices=m.choices.upto(T),
     )

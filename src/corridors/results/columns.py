@@ -237,7 +237,7 @@ def _country_table(
 def _table(steps: np.ndarray, n: int, columns: dict[str, Any]) -> pd.DataFrame:
     """Return a long table of ``n`` rows a step: step, year, quarter, then ``columns``.
 
-    The columns must be new arrays (they are not copied).
+    The columns are not copied: each must be an array nothing else will write.
     """
     return pd.DataFrame({**{c: np.repeat(v, n) for c, v in _frame(steps).items()}, **columns}, copy=False)
 

@@ -74,24 +74,25 @@ def cost_table(record: RunRecord) -> pd.DataFrame | None:
         served_t, backlog_t, open_share, vot_usd_per_t_day, the parts of
         :data:`COMPONENTS` (``<part>_usd_per_t``) and total_usd_per_t.
     """
-    ct = record.cost_terms
-    if ct is None:
+    ct, ch = record.cost_terms, record.choices
+    if ct is None or ch is None:
         return None
     r, T = record.arrays, record.n_steps
-    mm, mt = r["memory_money"][:T], r["memory_time"][:T]
+    mm, mt = ch.dense("memory_money")[:T], ch.dense("memory_time")[:T]
+    open_share = ch.dense("open_share")[:T]
     S, K = mm.shape[1], mm.shape[2]
     vot = np.broadcast_to(ct.vot_usd_per_t_day[None, :, None], mm.shape)
-    known = (r["open_share"][:T] > 0) & np.isfinite(mm) & np.isfinite(mt)
+    known = (open_share > 0) & np.isfinite(mm) & np.isfinite(mt)
     with np.errstate(invalid="ignore"):
-        queue_days = np.minimum(r["quote_wait"][:T], mt)
+        queue_days = np.minimum(ch.dense("quote_wait")[:T], mt)
         parts = {
             "tariff_handling": mm,
             "time": vot * (mt - queue_days),
             "queue": vot * queue_days,
-            "reliability": vot * (ct.reliability_weight * r["memory_time_sd"][:T] + ct.penalty_days),
-            "premium": r["premium"][:T],
-            "subsidy": -r["subsidy"][:T],
-            "political": r["political"][:T],
+            "reliability": vot * (ct.reliability_weight * ch.dense("memory_time_sd")[:T] + ct.penalty_days),
+            "premium": ch.dense("premium")[:T],
+            "subsidy": -ch.dense("subsidy")[:T],
+            "political": ch.dense("political")[:T],
             "constant": np.broadcast_to(ct.constant[None], mm.shape),
         }
         parts = {name: np.where(known, v, np.nan) for name, v in parts.items()}
@@ -104,11 +105,11 @@ def cost_table(record: RunRecord) -> pd.DataFrame | None:
             "shipper": np.tile(np.repeat(np.arange(S), K), T),
             "corridor": _tiled_text(CORRIDORS, T * S),
             "demand_t": np.repeat(demand.ravel(), K),
-            "intended_t": (r["intended"][:T] * demand[:, :, None]).ravel(),
+            "intended_t": (ch.dense("intended")[:T] * demand[:, :, None]).ravel(),
             "booked_t": r["offered"][:T].ravel().copy(),
             "served_t": r["served"][:T].ravel().copy(),
             "backlog_t": r["backlog"][:T].ravel().copy(),
-            "open_share": r["open_share"][:T].ravel().copy(),
+            "open_share": open_share.ravel(),
             "vot_usd_per_t_day": vot.ravel().copy(),
             **{f"{name}_usd_per_t": v.ravel() for name, v in parts.items()},
             "total_usd_per_t": total.ravel(),

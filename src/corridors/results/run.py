@@ -177,10 +177,12 @@ class Results:
         add = np.sum if finite_volumes else np.nansum
         usd = _nan_to_num(r["money"][:T])
         usd *= served
+        with np.errstate(invalid="ignore", divide="ignore"):
+            money = add(usd, axis=1) / vol
+        del usd  # the (T, S, K) temporaries go as soon as they are summed: they set the peak
         tonne_days = _nan_to_num(r["time"][:T])
         tonne_days *= served
         with np.errstate(invalid="ignore", divide="ignore"):
-            money = add(usd, axis=1) / vol
             time = add(tonne_days, axis=1) / vol
             share = np.where(total > 0, vol / total, 0.0)
         util = np.zeros((T, K))
@@ -214,21 +216,25 @@ class Results:
         )
         keys, group = _country_keys(record.shippers)
         agg, days = _group_sums(group, len(keys["country"]), served, tonne_days)
+        del tonne_days
         countries = _country_table(steps, keys, agg, days)
+        del days
         E = record.n_edges
+        # the recorded link arrays are the columns themselves, not copies: the model never
+        # writes a recorded quarter again, and nothing else reads them
         edges = _table(
             steps,
             E,
             {
                 "edge": np.tile(np.arange(E), T),
-                "flow_t": flow.ravel().copy(),
-                "container_flow_t": r["edge_container_flow"][:T].ravel().copy(),
-                "load_t": load.ravel().copy(),
-                "capacity_t": cap.ravel().copy(),
+                "flow_t": flow.reshape(-1),
+                "container_flow_t": r["edge_container_flow"][:T].reshape(-1),
+                "load_t": load.reshape(-1),
+                "capacity_t": cap.reshape(-1),
                 "utilisation": edge_util.ravel(),
                 "load_ratio": edge_pressure.ravel(),
-                "time_h": r["edge_time_h"][:T].ravel().copy(),
-                "wait_days": r["edge_wait_days"][:T].ravel().copy(),
+                "time_h": r["edge_time_h"][:T].reshape(-1),
+                "wait_days": r["edge_wait_days"][:T].reshape(-1),
             },
         )
         policy = pd.DataFrame(
