@@ -34,7 +34,7 @@ from corridors.cli import app
 from corridors.errors import ScenarioError
 from corridors.experiments.executors import ExecutorError, LocalExecutor
 from corridors.network import default_data_dir
-from corridors.results import EXPLAIN_TABLES, TABLES
+from corridors.results import EXPLAIN_TABLES, MAP_TABLES, TABLES
 from corridors.scenario import load_scenario, scenario_dir, scenario_schema
 from test_scenario import BAD, BAD_FILES  # the table of what each malformed file must report
 
@@ -321,7 +321,7 @@ def test_run_prints_where_and_a_summary(baseline_run):
 
 def test_run_directory_holds_every_file(run_dir):
     expected = (
-        {f"{t}.parquet" for t in (*TABLES, *EXPLAIN_TABLES)}
+        {f"{t}.parquet" for t in (*TABLES, *EXPLAIN_TABLES, *MAP_TABLES)}
         | {"summary.json", "meta.json", "manifest.json", "scenario.toml"}
         | set(PLOTS)
     )
@@ -391,12 +391,12 @@ def test_run_directory_plots_are_pngs(run_dir):
 
 
 def test_same_scenario_and_seed_give_identical_tables(run_dir, same_seed_dir):
-    for name in (*TABLES, *EXPLAIN_TABLES):
+    for name in (*TABLES, *EXPLAIN_TABLES, *MAP_TABLES):
         a = pd.read_parquet(run_dir / f"{name}.parquet")
         b = pd.read_parquet(same_seed_dir / f"{name}.parquet")
         assert_frame_equal(a, b, check_exact=True)
     for name in [
-        *(f"{t}.parquet" for t in (*TABLES, *EXPLAIN_TABLES)),
+        *(f"{t}.parquet" for t in (*TABLES, *EXPLAIN_TABLES, *MAP_TABLES)),
         "summary.json",
         "meta.json",
         "scenario.toml",
@@ -525,7 +525,7 @@ def _signal_while_writing(tmp_path: Path, sig: int) -> tuple[subprocess.Popen, P
 def _skip_if_finished_first(out: Path) -> None:
     """A run directory may only exist complete: then the signal came after the rename."""
     if out.exists():
-        expected = {f"{t}.parquet" for t in (*TABLES, *EXPLAIN_TABLES)} | {
+        expected = {f"{t}.parquet" for t in (*TABLES, *EXPLAIN_TABLES, *MAP_TABLES)} | {
             "summary.json",
             "meta.json",
             "manifest.json",

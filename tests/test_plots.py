@@ -635,3 +635,24 @@ def test_tuner_figure_draws_the_reference_dashed_and_shares_in_percent(res: Resu
     np.testing.assert_allclose(shares, 100.0)
     assert fig.get_suptitle() == "a run, deterministic: every lever at its default"
     assert fig.get_layout_engine() is None, "a fixed layout: constrained layout is slower than the run"
+
+
+def test_flow_map_colours_a_shared_link_by_the_corridor_carrying_most(res: Results, net: Network):
+    """A feeder link shared by corridors takes the colour of the one with most freight on it that year."""
+    from corridors.plots.maps import _carriers, _link_key
+
+    year = int(res.link_corridors["year"].max())
+    rows = res.link_corridors[res.link_corridors["year"] == year]
+    feeder = net.edges[net.edges["gateway"] < 0]
+    shared = rows[rows["edge"].isin(feeder.index)].groupby("edge")["corridor"].nunique()
+    edge = int(shared[shared > 1].index[0])
+    carriers = _carriers(res, net, year)
+    link = _link_key(next(e for e in net.edges.itertuples() if e.Index == edge))
+    both = [e.Index for e in net.edges.itertuples() if _link_key(e) == link]
+    by = rows[rows["edge"].isin(both)].groupby("corridor")["flow_t"].sum()
+    assert carriers[link] == by.idxmax()
+    # a run saved before the table existed keeps the gateway colours
+    old = Results(res.corridors, res.countries, res.edges, res.policy, res.decisions, res.pipelines, res.meta)
+    old.link_corridors = None
+    assert _carriers(old, net, year) is None
+    assert plots.flow_map(old, net, year=year) is not None

@@ -13,7 +13,7 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 import corridors
-from corridors.results import EXPLAIN_TABLES, OBSERVABLES, TABLES, Results, load_results
+from corridors.results import EXPLAIN_TABLES, MAP_TABLES, OBSERVABLES, TABLES, Results, load_results
 from corridors.vocabulary import CORRIDORS
 
 FIRST, LAST = 2019, 2027
@@ -332,7 +332,7 @@ def test_save_writes_parquet_and_json(res, tmp_path):
     out = res.save(tmp_path / "run", extra_files={"scenario.toml": b"# baseline\n"})
     assert out == tmp_path / "run"
     names = sorted(p.name for p in out.iterdir())
-    tables = (*TABLES, *EXPLAIN_TABLES)
+    tables = (*TABLES, *EXPLAIN_TABLES, *MAP_TABLES)
     assert names == sorted([*(f"{t}.parquet" for t in tables), "summary.json", "meta.json", "scenario.toml"])
     assert not [p for p in out.iterdir() if p.suffix == ".pkl"]
     assert (out / "scenario.toml").read_bytes() == b"# baseline\n"
@@ -408,3 +408,18 @@ def test_load_results_round_trips_every_table(res, tmp_path):
 def test_load_results_of_a_missing_directory_raises(tmp_path):
     with pytest.raises(FileNotFoundError, match="run directory"):
         load_results(tmp_path / "nothing")
+
+
+def test_link_corridors_split_each_link_flow_by_corridor(res, tmp_path):
+    """Each corridor's freight per link and year adds up to the link's flow; saved and read back."""
+    lc = res.link_corridors
+    assert list(lc.columns) == ["year", "edge", "corridor", "flow_t"]
+    assert set(lc["corridor"]) <= set(CORRIDORS) and (lc["flow_t"] > 0).all()
+    flows = res.edges.groupby(["year", "edge"])["flow_t"].sum()
+    split = lc.groupby(["year", "edge"])["flow_t"].sum().reindex(flows.index, fill_value=0.0)
+    np.testing.assert_allclose(split.to_numpy(), flows.to_numpy(), rtol=1e-9, atol=1e-6)
+    assert lc.groupby(["year", "edge"])["corridor"].nunique().max() > 1  # shared links exist
+    back = load_results(res.save(tmp_path / "run"))
+    pd.testing.assert_frame_equal(back.link_corridors, lc)
+    trimmed = res.trimmed(FIRST + 1)
+    assert trimmed.link_corridors["year"].min() == FIRST + 1

@@ -8,7 +8,7 @@ from corridors.events import RouteOpening
 from corridors.known_events import baseline_events
 from corridors.parameters import Parameters
 from corridors.results import Results
-from corridors.run_record import CHOICE_ARRAYS, SHIPPER_KEYS, STEP_ARRAYS
+from corridors.run_record import CHOICE_ARRAYS, SHIPPER_KEYS, STEP_ARRAYS, YEAR_ARRAY
 from corridors.vocabulary import CORRIDORS
 
 
@@ -16,10 +16,16 @@ def test_a_record_holds_the_steps_run_and_what_they_are_indexed_by(run_model, ne
     m = run_model(end_year=2020)
     rec = m.record()
     assert rec.n_steps == m.t == 8
-    assert set(rec.arrays) == set(STEP_ARRAYS)
-    for name, a in rec.arrays.items():
+    assert set(rec.arrays) == {*STEP_ARRAYS, YEAR_ARRAY}
+    for name in STEP_ARRAYS:
+        a = rec.arrays[name]
         assert a.shape[0] == 8, name
         np.testing.assert_array_equal(a, m.rec[name][:8])
+    # the year array: two years, each the sum of its quarters' corridor flows = the link flows
+    years = rec.arrays[YEAR_ARRAY]
+    assert years.shape == (2, m.n_corridors, network.n_edges)
+    quarters = rec.arrays["edge_flow"].reshape(2, 4, -1).sum(axis=1)
+    np.testing.assert_allclose(years.sum(axis=1), quarters, rtol=1e-9, atol=1e-6)
     assert set(rec.shippers) == set(SHIPPER_KEYS)
     assert all(len(v) == m.n_shippers for v in rec.shippers.values())
     assert rec.n_edges == network.n_edges

@@ -22,7 +22,7 @@ import corridors
 import corridors.experiments.runs as runs
 from corridors.events import Event
 from corridors.network import default_data_dir
-from corridors.results import EXPLAIN_TABLES, TABLES, Results, load_results
+from corridors.results import EXPLAIN_TABLES, MAP_TABLES, TABLES, Results, load_results
 from corridors.scenario import Scenario, load_scenario, scenario_dir
 from corridors.vocabulary import CORRIDORS, quarter_index
 
@@ -233,7 +233,7 @@ def test_write_run_without_plots(short_run, tmp_path):
     res, sc = short_run
     out = runs.write_run(res, sc, tmp_path / "run", plots=False)
     assert out == tmp_path / "run"
-    expected = {f"{t}.parquet" for t in (*TABLES, *EXPLAIN_TABLES)} | {
+    expected = {f"{t}.parquet" for t in (*TABLES, *EXPLAIN_TABLES, *MAP_TABLES)} | {
         "summary.json",
         "meta.json",
         "manifest.json",

@@ -57,6 +57,7 @@ from corridors.quotes import quote_quarter
 from corridors.run_record import (
     SHIPPER_KEYS,
     STEP_ARRAYS,
+    YEAR_ARRAY,
     ChoiceLog,
     CostTerms,
     RunRecord,
@@ -260,6 +261,7 @@ class CorridorModel(mesa.Model):
             self._load(0)
             remember_costs(self.sh, self.view, self.params, self.all_rows)
         self.backlog = np.zeros_like(self.backlog)
+        self.rec[YEAR_ARRAY][:] = 0.0  # summed over quarters: the spin-up's are not the run's
 
     # ------------------------------------------------------------------ the step
 
@@ -523,7 +525,8 @@ def record_of(model: CorridorModel) -> RunRecord:
     m = model
     T, L, net = m.t, m.layout, m.net
     return RunRecord(
-        arrays={name: m.rec[name][:T] for name in STEP_ARRAYS},
+        arrays={name: m.rec[name][:T] for name in STEP_ARRAYS}
+        | {YEAR_ARRAY: m.rec[YEAR_ARRAY][: (T + 3) // 4]},
         n_steps=T,
         end_year=m.end_year,
         stochastic=m.stochastic,

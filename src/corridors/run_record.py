@@ -17,6 +17,7 @@ __all__ = [
     "CHOICE_ARRAYS",
     "SHIPPER_KEYS",
     "STEP_ARRAYS",
+    "YEAR_ARRAY",
     "ChoiceLog",
     "Choices",
     "CostTerms",
@@ -72,6 +73,10 @@ STEP_ARRAYS = (
 """The per-step arrays of a record: ``(T, S, K)`` per shipper and corridor, ``(T, S)`` per
 shipper, ``(T, E)`` per link, ``(T, len(policy_columns))`` and ``(T, len(pipelines))``.
 The choice terms (:data:`CHOICE_ARRAYS`) are kept apart, compactly (:class:`Choices`)."""
+
+YEAR_ARRAY = "corridor_link_flow"
+"""The one per-year array of a record: ``(years, K, E)`` served tonnes of each corridor's freight
+on each link, summed over the year's quarters (what the flow map colours links by)."""
 
 SHIPPER_KEYS = ("origin", "market", "commodity", "direction", "country")
 
@@ -144,7 +149,8 @@ class RunRecord:
     Attributes
     ----------
     arrays : mapping of str to numpy.ndarray
-        Every name of :data:`STEP_ARRAYS`, with ``n_steps`` rows.
+        Every name of :data:`STEP_ARRAYS`, with ``n_steps`` rows, and :data:`YEAR_ARRAY` with
+        a row per year begun (absent in a record made without it).
     n_steps : int
         Quarters run (from 2019Q1).
     end_year : int
@@ -238,6 +244,7 @@ def allocate_steps(
     arrays = {name: np.zeros(shape) for name, shape in shapes.items()}
     for name in ("money", "time"):
         arrays[name] = np.full((T, S, K), np.nan)
+    arrays[YEAR_ARRAY] = np.zeros(((T + 3) // 4, K, E))
     return arrays
 
 
@@ -407,3 +414,4 @@ def write_loading(arrays: Mapping[str, np.ndarray], t: int, view, outcome, new, 
     r["edge_capacity"][t] = v.capacity
     r["edge_time_h"][t] = o.time_e
     r["edge_wait_days"][t] = o.wait_e
+    r[YEAR_ARRAY][t // 4] += o.corridor_flow_e

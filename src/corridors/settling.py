@@ -34,6 +34,7 @@ class Settled:
     time_e: np.ndarray  # (E,) experienced travel time, hours
     box_flows: np.ndarray  # (n_slots,) served containers, tonnes, in slot order
     group_flow_e: np.ndarray  # (G, E) served tonnes of each commodity group
+    corridor_flow_e: np.ndarray  # (K, E) served tonnes of each corridor's freight
 
     @classmethod
     def empty(cls, S: int, K: int, E: int, G: int = 1) -> Settled:
@@ -50,12 +51,18 @@ class Settled:
             np.zeros(E),
             np.zeros(E),
             np.zeros((G, E)),
+            np.zeros((K, E)),
         )
 
     @classmethod
     def allocate(cls, S: int, K: int, E: int, G: int) -> Settled:
         """Return arrays for ``S`` shippers, ``K`` corridors, ``E`` edges and ``G`` groups, not yet filled."""
-        return cls(*(np.empty((S, K)) for _ in range(4)), *(np.empty(E) for _ in range(5)), np.empty((G, E)))
+        return cls(
+            *(np.empty((S, K)) for _ in range(4)),
+            *(np.empty(E) for _ in range(5)),
+            np.empty((G, E)),
+            np.empty((K, E)),
+        )
 
     def arrays(self) -> tuple:
         """Return the arrays as a tuple for the kernels, in the order of the fields."""
@@ -70,6 +77,7 @@ class Settled:
             self.time_e,
             self.box_flows,
             self.group_flow_e,
+            self.corridor_flow_e,
         )
 
 
@@ -164,7 +172,19 @@ def _settle_on_paths(
 
     ``of`` is the index among them of each round's tree set.
     """
-    served, backlog, exp_money, exp_time, flow_e, load_e, wait_e, time_e, box_flows, group_flow_e = out
+    (
+        served,
+        backlog,
+        exp_money,
+        exp_time,
+        flow_e,
+        load_e,
+        wait_e,
+        time_e,
+        box_flows,
+        group_flow_e,
+        corridor_flow_e,
+    ) = out
     group_od = ra[3]
     box_group = ra[6]
     D = len(cached)
@@ -199,6 +219,19 @@ def _settle_on_paths(
                 group_flow_e[g, slot[i]] += parts[of[m], g, i]
                 if box_group[g]:
                     box_flows[i] += parts[of[m], g, i]
+    # each corridor's served tonnes per link: its parts of every flow, as the group flows above
+    corridor_flow_e[:] = 0.0
+    for m in range(n_mix):
+        ptr, slots, reach = cached[of[m]]
+        for s in range(S):
+            o = ship_od[s]
+            for k in range(K):
+                i = o * K + k
+                v = offered[s, k] * ratios[of[m], s, k] / n_mix
+                if not reach[i] or v == 0.0:
+                    continue
+                for j in range(ptr[i], ptr[i + 1]):
+                    corridor_flow_e[k, slot[slots[j]]] += v
     # experienced time: BPR below capacity plus the queue's wait (Little's law)
     int_beta = int(beta) if beta == int(beta) and 0 <= beta <= 64 else -1
     values = np.empty((2, n_slots))

@@ -21,7 +21,7 @@ from corridors.events import Event
 from corridors.inputs import packaged_inputs
 from corridors.network import default_data_dir, packaged_network
 from corridors.parameters import Parameters
-from corridors.results import EXPLAIN_TABLES, TABLES, Results
+from corridors.results import EXPLAIN_TABLES, MAP_TABLES, TABLES, Results
 from corridors.uncertainty import replicate_seed
 
 if TYPE_CHECKING:
@@ -175,7 +175,9 @@ def manifest(res: Results, sc: Scenario) -> dict[str, Any]:
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "overrides": dict(sc.overrides),
         "ignored_events": list(sc.ignored_events),
-        "tables": [f"{t}.parquet" for t in (*TABLES, *EXPLAIN_TABLES) if getattr(res, t) is not None],
+        "tables": [
+            f"{t}.parquet" for t in (*TABLES, *EXPLAIN_TABLES, *MAP_TABLES) if getattr(res, t) is not None
+        ],
         "input_sha256": inputs,
     }
 

@@ -449,17 +449,26 @@ def _nice(value: float) -> float:
     return 10**k
 
 
-def _flow_lines(net: Network, links: dict, scale: float) -> tuple[list, list, list, set[str]]:
-    """Return the flow map's links: (pipelines, no flow, with flow widest first, the corridors drawn)."""
+def _flow_lines(
+    net: Network, links: dict, scale: float, carrier: dict | None = None
+) -> tuple[list, list, list, set[str]]:
+    """Return the flow map's links: (pipelines, no flow, with flow widest first, the corridors drawn).
+
+    A link is drawn in the colour of ``carrier[link]``, the corridor carrying most on it, where
+    given; else in its gateway corridor's colour, grey for a feeder.
+    """
     pipes, idle, busy, used = [], [], [], set()
-    for edge, mt in sorted(links.values(), key=lambda x: -x[1]):
+    for key, (edge, mt) in sorted(links.items(), key=lambda x: -x[1][1]):
         xy = _lane(net, edge)
         if edge.mode == "pipeline":
             pipes.append((xy, _PIPELINE_STYLE))
         elif mt <= 0:
             idle.append((xy, {"color": _NO_FLOW, "lw": 0.5}))
         else:
-            corridor = CORRIDORS[edge.gateway] if edge.gateway >= 0 else ""
+            if carrier is not None and key in carrier:
+                corridor = carrier[key]
+            else:
+                corridor = CORRIDORS[edge.gateway] if edge.gateway >= 0 else ""
             used.add(corridor)
             busy.append(
                 (xy, {"color": CORRIDOR_COLOURS.get(corridor, FEEDER_COLOUR), "lw": max(0.8, mt * scale)})
@@ -467,12 +476,33 @@ def _flow_lines(net: Network, links: dict, scale: float) -> tuple[list, list, li
     return pipes, idle, busy, used
 
 
+def _carriers(res: Results, net: Network, year: int) -> dict | None:
+    """Return the corridor carrying most freight on each link in ``year``, both directions together.
+
+    From the run's ``link_corridors`` table; ``None`` for a run saved without it (before
+    results format 5), whose links keep their gateway colours.
+    """
+    table = getattr(res, "link_corridors", None)
+    if table is None:
+        return None
+    rows = table[table["year"] == year]
+    totals: dict[tuple, dict[str, float]] = {}
+    keys = {e.Index: _link_key(e) for e in net.edges.itertuples()}
+    for edge, corridor, tonnes in zip(rows["edge"], rows["corridor"], rows["flow_t"], strict=True):
+        by = totals.setdefault(keys[int(edge)], {})
+        by[corridor] = by.get(corridor, 0.0) + float(tonnes)
+    # the largest; ties go to the corridor listed first in CORRIDORS
+    return {key: max(CORRIDORS, key=lambda c: by.get(c, 0.0)) for key, by in totals.items()}
+
+
 def flow_map(res: Results, net: Network, year: int | None = None) -> Figure:
     """Map of one year's freight: line width proportional to the flow on each link.
 
     Flows are ``res.edges.flow_t`` summed over the year's quarters and over both directions of
-    a link; gateway links in their corridor's colour, feeders grey, links with no flow as thin
-    light lines, pipelines (exogenous, not to scale) dotted. The close-up names the capitals
+    a link; each link in the colour of the corridor that carries most freight on it that year
+    (``res.link_corridors``; a run saved without it: gateway links in their corridor's colour,
+    feeders grey), links with no flow as thin light lines, pipelines (exogenous, not to
+    scale) dotted. The close-up names the capitals
     and the main gateways; a legend gives the node kinds.
 
     Parameters
@@ -507,7 +537,7 @@ def flow_map(res: Results, net: Network, year: int | None = None) -> Figure:
     peak = max((mt for _, mt in links.values()), default=0.0)
     max_lw = 14.0
     scale = max_lw / peak if peak > 0 else 0.0  # points per Mt/yr
-    pipes, idle, busy, used = _flow_lines(net, links, scale)
+    pipes, idle, busy, used = _flow_lines(net, links, scale, _carriers(res, net, year))
 
     fig = Figure(figsize=(16, 6.9))
     world_ax, zoom_ax = _two_maps(fig)
@@ -524,7 +554,8 @@ def flow_map(res: Results, net: Network, year: int | None = None) -> Figure:
     _name_markets(world_ax, net)
     _name_places(zoom_ax, net)
     handles = corridor_handles([c for c in CORRIDORS if c in used], lw=4)
-    handles += [Line2D([], [], color=FEEDER_COLOUR, lw=4, label="feeder (shared)")]
+    if "" in used:
+        handles += [Line2D([], [], color=FEEDER_COLOUR, lw=4, label="feeder (shared)")]
     handles += [
         Line2D([], [], color=_NO_FLOW, lw=0.5, label="no flow"),
         Line2D([], [], **_PIPELINE_STYLE, label="pipeline (not to scale)"),
@@ -537,7 +568,7 @@ def flow_map(res: Results, net: Network, year: int | None = None) -> Figure:
     legend = {"fontsize": 8, "frameon": False, "title_fontsize": 8}
     fig.legend(
         handles=handles, loc="lower left", bbox_to_anchor=(0.01, 0.015), ncol=3,
-        title="colour: corridor", **legend,
+        title="colour: the corridor carrying most on the link", **legend,
     )  # fmt: skip
     fig.legend(
         handles=_node_handles(), loc="lower center", bbox_to_anchor=(0.52, 0.015), ncol=3,

@@ -16,18 +16,31 @@ and, for :meth:`Results.explain` (:data:`EXPLAIN_TABLES`):
 - ``costs``: step, year, quarter, shipper, corridor, the freight and the parts of the
   generalised cost the shippers compare (:mod:`corridors.results.costs`)
 - ``refusals``: the yearly project reviews that funded nothing, and why
+
+and, for the flow map (:data:`MAP_TABLES`):
+
+- ``link_corridors``: year, edge, corridor, flow_t: each corridor's freight on each link
 """
 
 from corridors.results.columns import FORMAT_VERSION, KEY_COLUMNS, TEXT_DTYPE, parquet_bytes
 from corridors.results.ensemble import ENSEMBLE_TABLES, QUANTILES, EnsembleResults, load_ensemble
 from corridors.results.measures import measure
-from corridors.results.run import EXPLAIN_TABLES, OBSERVABLES, TABLES, Observable, Results, load_results
+from corridors.results.run import (
+    EXPLAIN_TABLES,
+    MAP_TABLES,
+    OBSERVABLES,
+    TABLES,
+    Observable,
+    Results,
+    load_results,
+)
 
 __all__ = [
     "ENSEMBLE_TABLES",
     "EXPLAIN_TABLES",
     "FORMAT_VERSION",
     "KEY_COLUMNS",
+    "MAP_TABLES",
     "OBSERVABLES",
     "QUANTILES",
     "TABLES",

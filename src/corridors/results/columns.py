@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 
-FORMAT_VERSION = 4  # of a saved run or ensemble directory (3: meta "observed_edges"; 4: costs, refusals)
+FORMAT_VERSION = 5  # of a saved run or ensemble directory (3: meta "observed_edges"; 4: costs, refusals; 5: link_corridors)
 KEY_COLUMNS = ("country", "commodity", "market", "direction")  # of the countries table, before the corridor
 TEXT_DTYPE = pd.Series(["text"]).dtype  # of a column of Python strings: "str" with pandas 3
 

@@ -13,6 +13,7 @@ import pandas as pd
 
 from corridors.atomic import write_dir_atomic
 from corridors.observables import OBSERVABLES, Observable
+from corridors.run_record import YEAR_ARRAY
 from corridors.vocabulary import BASE_YEAR, C5, CORRIDORS
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 from corridors.results.columns import (
     FORMAT_VERSION,
+    TEXT_DTYPE,
     _Columns,
     _corridor_order,
     _country_keys,
@@ -42,10 +44,13 @@ from corridors.results.columns import (
 )
 from corridors.results.costs import cost_table
 
-__all__ = ["EXPLAIN_TABLES", "OBSERVABLES", "TABLES", "Observable", "Results", "load_results"]
+__all__ = ["EXPLAIN_TABLES", "MAP_TABLES", "OBSERVABLES", "TABLES", "Observable", "Results", "load_results"]
 
 TABLES = ("corridors", "countries", "edges", "policy", "decisions", "pipelines")
 EXPLAIN_TABLES = ("costs", "refusals")
+MAP_TABLES = ("link_corridors",)
+"""The tables the flow map reads besides :data:`TABLES`: each corridor's freight on each link
+and year (``None`` for a run saved before format 5)."""
 """The tables :meth:`Results.explain` reads besides :data:`TABLES`: the parts of the shippers'
 generalised cost (:mod:`corridors.results.costs`) and the yearly project reviews that funded
 nothing. Runs saved before format 4 have none."""
@@ -121,6 +126,10 @@ class Results:
     refusals : pandas.DataFrame, optional
         The yearly project reviews that funded nothing: step, agent, decision ("refuse"),
         detail (why); ``None`` for a run saved before format 4.
+    link_corridors : pandas.DataFrame, optional
+        By year, edge and corridor: flow_t, the served tonnes of the corridor's freight on the
+        link in the year (rows with freight only); what the flow map colours links by.
+        ``None`` for a run saved before format 5.
 
     Examples
     --------
@@ -142,6 +151,7 @@ class Results:
     summary: dict[str, Any] = field(default_factory=dict)
     costs: pd.DataFrame | None = _LazyTable()  # type: ignore[assignment]
     refusals: pd.DataFrame | None = None
+    link_corridors: pd.DataFrame | None = _LazyTable()  # type: ignore[assignment]
 
     # ---------------------------------------------------------------- building
 
@@ -267,6 +277,7 @@ class Results:
         refusals = pd.DataFrame(record.refusals, columns=["step", "agent", "decision", "detail"])
         res = cls(corridors, countries, edges, policy, decisions, pipelines, meta)
         res.costs, res.refusals = functools.partial(cost_table, record), refusals
+        res.link_corridors = functools.partial(_link_corridor_table, record)
         res.summary = _finite(
             _summary(vol, backlog_t, time, keys, agg) if finite_volumes else res.indicators()
         )
@@ -298,6 +309,7 @@ class Results:
         }
         res = Results(**keep, **steps, meta={**self.meta, "report_from": report_from})
         res.costs = functools.partial(_from_year, self, "costs", report_from)
+        res.link_corridors = functools.partial(_from_year, self, "link_corridors", report_from)
         res.summary = _finite(res.indicators())
         return res
 
@@ -565,8 +577,8 @@ class Results:
     ) -> Path:
         """Write the run directory atomically: a temporary sibling, then a rename.
 
-        Holds the tables as Parquet (:data:`TABLES`, and :data:`EXPLAIN_TABLES` when the run
-        has them), ``summary.json`` and ``meta.json`` (no pickles), plus
+        Holds the tables as Parquet (:data:`TABLES`, and :data:`EXPLAIN_TABLES` and
+        :data:`MAP_TABLES` when the run has them), ``summary.json`` and ``meta.json`` (no pickles), plus
         ``extra_files`` (name -> bytes). An existing directory is an error unless ``force``.
 
         Parameters
@@ -590,7 +602,7 @@ class Results:
         """
 
         def fill(tmp: Path) -> None:
-            for name in (*TABLES, *EXPLAIN_TABLES):
+            for name in (*TABLES, *EXPLAIN_TABLES, *MAP_TABLES):
                 if getattr(self, name) is not None:
                     getattr(self, name).to_parquet(tmp / f"{name}.parquet", index=False)
             (tmp / "summary.json").write_text(_strict_json(self.summary))
@@ -611,6 +623,26 @@ def _observed_edges_meta(record: RunRecord) -> dict[str, Any]:
     if sets is None:
         return {}
     return {"observed_edges": {name: [int(i) for i in edges] for name, edges in sets.items()}}
+
+
+def _link_corridor_table(record: RunRecord) -> pd.DataFrame | None:
+    """Return each corridor's served tonnes per link and year (rows with freight), or ``None``.
+
+    From the record's :data:`~corridors.run_record.YEAR_ARRAY`; ``None`` for a record made
+    without it.
+    """
+    flows = record.arrays.get(YEAR_ARRAY)
+    if flows is None:
+        return None
+    year, k, edge = np.nonzero(flows > 0)
+    return pd.DataFrame(
+        {
+            "year": (BASE_YEAR + year).astype(np.int64),
+            "edge": edge.astype(np.int64),
+            "corridor": pd.array(np.array(CORRIDORS, dtype=object)[k], dtype=TEXT_DTYPE),
+            "flow_t": flows[year, k, edge],
+        }
+    )
 
 
 def _from_year(res: Results, name: str, year: int) -> pd.DataFrame | None:
@@ -665,7 +697,7 @@ def load_results(path: str | Path) -> Results:
     tables = {name: pd.read_parquet(path / f"{name}.parquet") for name in TABLES}
     tables |= {
         name: pd.read_parquet(path / f"{name}.parquet")
-        for name in EXPLAIN_TABLES
+        for name in (*EXPLAIN_TABLES, *MAP_TABLES)
         if (path / f"{name}.parquet").is_file()
     }
     meta = json.loads((path / "meta.json").read_text())
