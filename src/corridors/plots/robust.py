@@ -42,8 +42,8 @@ def robust_figure(
     """
     rows, cols = net.shape
     width = min(4.5 + 0.9 * cols, 16.0)
-    fig = Figure(figsize=(width + 4.2, 1.6 + 0.45 * rows), layout="constrained")
-    heat, bars = fig.subplots(1, 2, width_ratios=[width, 4.2])
+    fig = Figure(figsize=(width + 4.6, 2.0 + 0.45 * rows), layout="constrained")
+    heat, bars = fig.subplots(1, 2, width_ratios=[width, 4.6])
     values = net.to_numpy(dtype=float)
     span = max(float(np.nanmax(np.abs(values))), 1e-9)
     image = heat.imshow(values, cmap="RdBu", norm=TwoSlopeNorm(0.0, -span, span), aspect="auto")
@@ -65,12 +65,19 @@ def robust_figure(
     s = summary.reindex(order)
     colours = [_CHOICE if pick else _OTHER for pick in s["minimax_regret"]]
     y = np.arange(len(order))
-    bars.barh(y, s["max_regret_usd_m"], color=colours, alpha=0.9)
+    regret = s["max_regret_usd_m"].to_numpy(dtype=float)
+    bars.barh(y, regret, color=colours, alpha=0.9)
+    # a zero bar is invisible: a marker at 0 shows the colour, the value is written beside
+    bars.scatter(np.zeros(len(y)), y, color=colours, marker="|", s=200, lw=3, zorder=3, clip_on=False)
+    top = max(float(regret.max()), 1e-9)
+    for yi, v in zip(y, regret, strict=True):
+        bars.text(v + 0.02 * top, yi, _usd(v), va="center", fontsize=7)
+    bars.set_xlim(0, top * 1.2)
     labels = [f"{c} *" if best else str(c) for c, best in zip(order, s["best_expected"], strict=True)]
     bars.set_yticks(y, labels, fontsize=8)
     bars.invert_yaxis()  # the same order top-down as the heatmap
     bars.set_xlabel("worst regret over the futures (USD m)")
-    bars.set_title("Regret (vermilion: minimax; *: best expected)", fontsize=10)
+    bars.set_title("Worst regret\nvermilion: minimax-regret choice; *: best expected", fontsize=9)
     bars.grid(axis="x", color="#DDDDDD", lw=0.6)
     bars.set_axisbelow(True)
     fig.suptitle(title, fontsize=12)
