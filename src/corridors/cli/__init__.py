@@ -24,7 +24,7 @@ from typing import Annotated
 import typer
 
 from corridors._version import __version__
-from corridors.cli import ensembles, explain, report, runs, tools
+from corridors.cli import ensembles, explain, report, robust, runs, tools
 from corridors.cli.guard import stdout
 
 __all__ = ["app"]
@@ -64,6 +64,7 @@ COMMANDS = (
     ("report", report.report),
     ("sweep", ensembles.sweep),
     ("sensitivity", ensembles.sensitivity),
+    ("robust", robust.robust),
     ("plot", runs.plot),
     ("schema", runs.schema),
     ("warmup", tools.warmup),

@@ -35,12 +35,12 @@ import numpy as np
 import pandas as pd
 
 from corridors.results.columns import _table, _tiled_text
-from corridors.vocabulary import CORRIDORS
+from corridors.vocabulary import C5, CORRIDORS
 
 if TYPE_CHECKING:
     from corridors.run_record import RunRecord
 
-__all__ = ["COMPONENTS", "cost_breakdown", "cost_table", "shipper_groups"]
+__all__ = ["COMPONENTS", "cost_breakdown", "cost_table", "shipper_groups", "trade_cost_usd"]
 
 COMPONENTS = (
     "tariff_handling",
@@ -229,3 +229,46 @@ def cost_breakdown(
         ["year", *by, "corridor"], key=lambda col: col.map(order) if col.name == "corridor" else col
     )
     return out.reset_index(drop=True)
+
+
+def trade_cost_usd(
+    costs: pd.DataFrame, shippers: Mapping[str, list], *, countries: Sequence[str] = C5
+) -> pd.Series:
+    """Return the generalised cost of the trade of ``countries``' shippers, USD a year.
+
+    Each quarter, each shipper's freight booked on a corridor (``booked_t``, its whole
+    freight over the corridors) times the generalised cost it sees there
+    (``total_usd_per_t``), summed over the shippers, corridors and quarters of the year.
+    The freight is the trade's, fixed by demand, so a change in this sum is a change in
+    what moving the same trade costs (money, time, queues, reliability, premiums).
+
+    Parameters
+    ----------
+    costs : pandas.DataFrame
+        The ``costs`` table (:func:`cost_table`).
+    shippers : mapping
+        ``meta["shippers"]`` of the run.
+    countries : sequence of str
+        The shippers' countries counted (default: the five; China's transit is not theirs).
+
+    Returns
+    -------
+    pandas.Series
+        USD a year, indexed by the years of ``costs``, named ``trade_cost_usd``.
+
+    Raises
+    ------
+    ValueError
+        If freight is booked where its cost is unknown (it would be left out silently).
+    """
+    keys = shipper_groups(shippers, ("country",))
+    mine = keys.index[keys["country"].isin(list(countries))].to_numpy()
+    rows = costs[costs["shipper"].isin(mine) & (costs["booked_t"] > 0)]
+    unknown = rows["total_usd_per_t"].isna()
+    if unknown.any():
+        first = rows[unknown].iloc[0]
+        msg = f"costs: freight booked on {first['corridor']} by shipper {first['shipper']} in {first['year']} at no known cost"
+        raise ValueError(msg)
+    usd = (rows["booked_t"] * rows["total_usd_per_t"]).groupby(rows["year"]).sum()
+    years = np.unique(costs["year"].to_numpy())
+    return usd.reindex(years, fill_value=0.0).rename("trade_cost_usd").rename_axis("year")

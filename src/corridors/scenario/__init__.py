@@ -60,6 +60,8 @@ The package, each module importing only those above it:
 - ``locate``: the files read, where each part of the merged scenario came from, and
   validation errors as one line with file and line;
 - ``checks``: meaning checks the schema cannot make, and the typed events;
+- ``candidates``: candidate investments of ``corridors robust`` from a file of investment
+  events (:func:`~corridors.scenario.candidates.load_candidates`);
 - ``resolve``: :class:`Scenario`, :func:`load_scenario` (``extends``, ``parameters_file``,
   overrides), :func:`find_scenario`, :func:`scenario_dir`, :func:`parse_override`.
 """

@@ -32,6 +32,7 @@ __all__ = [
     "NAMED_EVENT_FIELDS",
     "Vocabulary",
     "build_event",
+    "check_event",
     "check_semantics",
     "check_unique_quarters",
     "known_sources",
@@ -166,7 +167,7 @@ def check_semantics(sc: BaseModel, origins: Origins, *, claims_period: BaseModel
     if bounds is not None and bounds[0] > bounds[1]:
         fail(origins, ("parameters", "transit_fee_bounds"), f"lower bound above upper bound: {bounds}")
     for i, spec in enumerate(sc.event_specs):
-        _check_event(spec, ("events", i), origins)
+        check_event(spec, ("events", i), origins)
     for name, dist in sc.uncertainty.items():
         _check_uncertainty(name, dist, origins)
     for i, claim in enumerate(sc.expect):
@@ -272,7 +273,14 @@ def _check_uncertainty(name: str, dist: Any, origins: Origins) -> None:
 _BOUND_WORDS_SHORT = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
 
 
-def _check_event(spec: BaseModel, loc: tuple, origins: Origins) -> None:
+def check_event(spec: BaseModel, loc: tuple, origins: Origins) -> None:
+    """Check one event of a file against the others' rules: its dates, references, names and links.
+
+    Raises
+    ------
+    ScenarioError
+        The first problem, at the event's field (see :func:`check_semantics`).
+    """
     kind = spec.kind
     start = quarter_index(spec.start)
     if spec.end is not None and quarter_index(spec.end, end=True) < start:

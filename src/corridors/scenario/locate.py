@@ -59,7 +59,7 @@ class Source:
     path: Path
     text: str
     data: dict[str, Any]
-    role: str = "scenario"  # or "parameters"
+    role: str = "scenario"  # or "parameters", "candidates"
 
     @functools.cached_property
     def entries(self) -> list[tuple[tuple, int]]:
@@ -157,7 +157,7 @@ def read_source(path: Path, role: str = "scenario") -> Source:
     ----------
     path : Path
         The file.
-    role : {"scenario", "parameters"}
+    role : {"scenario", "parameters", "candidates"}
         What the file is, for the messages.
 
     Returns
@@ -192,7 +192,10 @@ def read_source(path: Path, role: str = "scenario") -> Source:
         reason = msg[: m.start()] + msg[m.end() :] if m else msg
         raise ScenarioError(path, where, f"not valid TOML: {one_line(reason)}") from None
     if not data:
-        what = "name, title, description and article" if role == "scenario" else "a [parameters] table"
+        what = {
+            "scenario": "name, title, description and article",
+            "candidates": "[[events]] of kind investment",
+        }.get(role, "a [parameters] table")
         raise ScenarioError(path, None, f"empty file: nothing but comments or blanks (it needs {what})")
     return Source(path=path, text=text, data=data, role=role)
 
