@@ -454,7 +454,7 @@ def _imports(path: Path) -> list[tuple[str, bool]]:
 PLOT_LAYERS = (
     ("style",),
     ("frames",),
-    ("maps", "series", "comparison", "calibration", "sensitivity", "tuner"),
+    ("maps", "series", "comparison", "calibration", "sensitivity", "discovery", "tuner"),
     ("posterior",),
     ("standard",),
     ("__init__",),
@@ -478,7 +478,7 @@ def test_plots_and_results_do_not_import_each_other():
             assert "pyplot" not in module, f"{where}: plots uses pyplot"
             top = module.split(".")[0]
             assert top in {"matplotlib", "numpy", "pandas", "corridors", "__future__", "collections", "functools",
-                           "typing", "json", "math", "re", "io"}, where  # fmt: skip
+                           "typing", "json", "math", "re", "io", "textwrap"}, where  # fmt: skip
             if top == "corridors":
                 assert module in PLOT_DEPENDENCIES or module.startswith("corridors.plots."), where
     for path in (src.parent / "results").glob("*.py"):

@@ -2,7 +2,7 @@
 
 The commands are grouped by what they work on: :mod:`~corridors.cli.runs` (single runs,
 scenario files, comparisons, plots, the schema), :mod:`~corridors.cli.ensembles`
-(ensembles, sweeps, sensitivity) and :mod:`~corridors.cli.tools` (warmup, the demo, the
+(ensembles, sweeps, sensitivity, scenario discovery) and :mod:`~corridors.cli.tools` (warmup, the demo, the
 network, the calibration, the dashboard). :mod:`~corridors.cli.guard` holds what they share:
 the guard every long command runs in (progress bar, SIGTERM as Ctrl-C, one line for what
 stopped it), the consoles, the exit codes and the options. The only package that prints.
@@ -65,6 +65,7 @@ COMMANDS = (
     ("sweep", ensembles.sweep),
     ("sensitivity", ensembles.sensitivity),
     ("robust", robust.robust),
+    ("discover", ensembles.discover),
     ("plot", runs.plot),
     ("schema", runs.schema),
     ("warmup", tools.warmup),

@@ -1,4 +1,4 @@
-"""The commands of many runs: sweep and sensitivity, and the ensemble of ``run --replicates``.
+"""The commands of many runs: sweep, sensitivity, discover, and the ensemble of ``run --replicates``.
 
 Each runs its work through :func:`run_many`: a progress bar counting the finished, failed
 and remaining runs, the table of the results, and exit code 1 if any run failed (the
@@ -29,7 +29,7 @@ from corridors.cli.guard import (
     stdout,
 )
 from corridors.errors import CorridorsError
-from corridors.experiments import ensemble
+from corridors.experiments import discovery, ensemble
 from corridors.experiments.designs import parse_range
 from corridors.experiments.executors import Execution
 
@@ -251,3 +251,90 @@ def sensitivity(
         replicates=replicates,
         seed=seed,
     )
+
+
+def discover(
+    directory: Annotated[
+        Path, typer.Argument(help="A sweep or ensemble directory (sweep, run --replicates).")
+    ],
+    where: Annotated[
+        str,
+        typer.Option(
+            "--where",
+            "-w",
+            help="The condition: SERIES[YEAR] OP NUMBER (OP: < <= > >=), joined by and / or, "
+            "e.g. 'middle_corridor_t[2030] > 8e6 and russian_share[2030] < 0.33'.",
+        ),
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="The directory to write (default: DIRECTORY/discover).")
+    ] = None,
+    min_coverage: Annotated[
+        float, typer.Option(help="Choose the densest box holding at least this share of the cases.")
+    ] = discovery.MIN_COVERAGE,
+    threshold: Annotated[
+        float | None, typer.Option(help="Choose instead the box of highest coverage at least this dense.")
+    ] = None,
+    box: Annotated[
+        int | None, typer.Option(help="Choose instead this box of the trajectory (0: all runs).")
+    ] = None,
+    peel_alpha: Annotated[
+        float, typer.Option(help="Share of a box's runs peeled off at each step.")
+    ] = discovery.PEEL_ALPHA,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing output directory.")] = False,
+) -> None:
+    """Scenario discovery (PRIM): the ranges of the uncertain inputs in which a condition holds.
+
+    Marks the runs where the condition holds and peels the inputs' ranges (EMA Workbench's
+    PRIM) to a box that holds many of them (coverage) and few other runs (density). Writes
+    the peeling trajectory, the chosen box's limits with their quasi-p-values, and their
+    plots; prints the box. Series: the observables (middle_corridor_t, ...) and each
+    corridor's CORRIDOR_VARIABLE (russian_share, middle_volume_t, ...).
+
+    Example: [bold]corridors discover results/sweep --where "middle_corridor_t[2030] > 8e6"[/bold]
+    """
+    target = out if out is not None else directory / "discover"
+    with guarded("discover", bad_input=(CorridorsError, FileNotFoundError, FileExistsError)):
+        if target.exists() and not force:
+            raise FileExistsError(f"--out: {target} exists (use --force to replace it)")
+        try:
+            found = discovery.discover(
+                directory,
+                where,
+                min_coverage=min_coverage,
+                threshold=threshold,
+                box=box,
+                peel_alpha=peel_alpha,
+            )
+        except CorridorsError as exc:
+            raise _as_option(exc) from None
+        discovery.write_discovery(found, target, force=force)
+    _print_discovery(found)
+    stdout.print(f"results: {target.resolve()}")
+
+
+def _as_option(exc: CorridorsError) -> CorridorsError:
+    """Name the option at fault as the command spells it (--where, --min-coverage, ...)."""
+    if exc.where in ("where", "min_coverage", "threshold", "box", "peel_alpha"):
+        return CorridorsError(exc.file, "--" + exc.where.replace("_", "-"), exc.reason)
+    return exc
+
+
+def _print_discovery(d) -> None:
+    b = d.box
+    stdout.print(
+        f"{d.where}: holds in {int(d.cases.sum())} of {len(d.cases)} runs. "
+        f"Box {d.chosen} of {len(d.trajectory)} ({d.rule}): coverage {b['coverage']:.2f}, "
+        f"density {b['density']:.2f}, mass {b['mass']:.2f}",
+        soft_wrap=True,
+        highlight=False,
+    )
+    table = Table(title="the box (restricted inputs)")
+    for col in ("input", "lower", "upper", "sampled range", "quasi-p (lower, upper)"):
+        table.add_column(col, justify="left" if col == "input" else "right")
+    for r in d.limits[d.limits["restricted"]].itertuples():
+        qp = ", ".join("-" if p != p else f"{p:.2g}" for p in (r.qp_lower, r.qp_upper))
+        table.add_row(
+            r.input, f"{r.lower:.4g}", f"{r.upper:.4g}", f"{r.sampled_min:.4g}-{r.sampled_max:.4g}", qp
+        )
+    stdout.print(table)

@@ -2,7 +2,7 @@
 
 One fixed, colour-blind-safe colour per corridor everywhere. The modules, from the bottom
 up (each imports only modules listed before it; maps, series, comparison, calibration,
-sensitivity and tuner none of one another):
+sensitivity, discovery and tuner none of one another):
 
 - :mod:`~corridors.plots.style`: colours, markers, axes helpers, the PNG writer
   :func:`png_bytes`;
@@ -17,6 +17,8 @@ sensitivity and tuner none of one another):
 - :mod:`~corridors.plots.posterior`: the Bayesian calibration's :func:`marginals_figure`,
   :func:`pairs_figure`, :func:`generations_figure` and :func:`predictive_figure`;
 - :mod:`~corridors.plots.sensitivity`: :func:`morris_plot`, a Morris screening;
+- :mod:`~corridors.plots.discovery`: scenario discovery's :func:`trajectory_plot` and
+  :func:`box_limits_plot`;
 - :mod:`~corridors.plots.tuner`: :class:`TunerFigure`, the tuning sliders' figure,
   redrawn in place;
 - :mod:`~corridors.plots.standard`: :func:`run_plots`, the figures of a run directory.
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 from corridors.plots.calibration import SERIES_LABELS, profile_figure, series_figure
 from corridors.plots.comparison import compare, compare_plot, fan_chart
+from corridors.plots.discovery import box_limits_plot, trajectory_plot
 from corridors.plots.maps import flow_map, network_map
 from corridors.plots.posterior import generations_figure, marginals_figure, pairs_figure, predictive_figure
 from corridors.plots.sensitivity import morris_plot
@@ -45,6 +48,7 @@ __all__ = [
     "SERIES_LABELS",
     "TunerFigure",
     "bottleneck_plot",
+    "box_limits_plot",
     "compare",
     "compare_plot",
     "country_shares_plot",
@@ -61,5 +65,6 @@ __all__ = [
     "profile_figure",
     "run_plots",
     "series_figure",
+    "trajectory_plot",
     "volumes_plot",
 ]
