@@ -57,6 +57,8 @@ COMMANDS = (
     "calibrate",
     "sweep",
     "sensitivity",
+    "discover",
+    "robust",
     "dashboard",
 )
 SHORT = "period.end_year=2021"
