@@ -24,7 +24,7 @@ from typing import Annotated
 import typer
 
 from corridors._version import __version__
-from corridors.cli import ensembles, explain, runs, tools
+from corridors.cli import criticality, ensembles, explain, runs, tools
 from corridors.cli.guard import stdout
 
 __all__ = ["app"]
@@ -63,6 +63,7 @@ COMMANDS = (
     ("explain", explain.explain),
     ("sweep", ensembles.sweep),
     ("sensitivity", ensembles.sensitivity),
+    ("criticality", criticality.criticality),
     ("plot", runs.plot),
     ("schema", runs.schema),
     ("warmup", tools.warmup),
