@@ -130,18 +130,12 @@ def _print_table(result, top: int) -> None:
     table = Table(
         title=f"{meta['scenario']}: links closed {a}-{b}, seed {meta['seed']}, {mode}; the five's freight"
     )
-    for col in (
-        "rank",
-        "link",
-        "corridor",
-        "extra cost (M USD)",
-        "not delivered (kt)",
-        "rerouted (kt)",
-        "corridor volumes (kt)",
-    ):
-        table.add_column(
-            col, justify="left" if col in ("link", "corridor", "corridor volumes (kt)") else "right"
-        )
+    table.add_column("#", justify="right")
+    table.add_column("link", no_wrap=True)
+    table.add_column("extra cost M USD", justify="right")
+    table.add_column("not delivered kt", justify="right")
+    table.add_column("rerouted kt", justify="right")
+    table.add_column("corridor volumes kt")
     for r in result.top(top).to_dict(orient="records"):
         changes = [
             f"{c.replace('_', '-')} {r[f'{c}_volume_change_t'] / 1e3:+,.0f}"
@@ -151,7 +145,6 @@ def _print_table(result, top: int) -> None:
         table.add_row(
             str(r["rank"]),
             r["link"],
-            r["corridor"],
             f"{r['extra_cost_usd'] / 1e6:,.1f}",
             f"{r['not_delivered_t'] / 1e3:,.0f}",
             f"{r['rerouted_t'] / 1e3:,.0f}",

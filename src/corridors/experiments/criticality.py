@@ -364,7 +364,9 @@ def compare_runs(reference: pd.DataFrame, closed: pd.DataFrame, *, patience_days
         rerouted_t and ``<corridor>_volume_change_t`` for each corridor.
     """
     key = ["shipper", "corridor"]
-    both = reference.set_index(key).join(closed.set_index(key), rsuffix="_c", how="outer")
+    both = reference.set_index(key).merge(
+        closed.set_index(key), left_index=True, right_index=True, how="outer", suffixes=("", "_c")
+    )
     both = both.fillna({"served_t": 0.0, "served_t_c": 0.0, "cost_usd": 0.0, "cost_usd_c": 0.0})
     volume = both.groupby(level="corridor")[["served_t", "served_t_c"]].sum()
     change = (volume["served_t_c"] - volume["served_t"]).reindex(list(CORRIDORS), fill_value=0.0)
