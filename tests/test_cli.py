@@ -59,6 +59,7 @@ COMMANDS = (
     "sensitivity",
     "discover",
     "robust",
+    "criticality",
     "dashboard",
 )
 SHORT = "period.end_year=2021"

@@ -24,7 +24,7 @@ from typing import Annotated
 import typer
 
 from corridors._version import __version__
-from corridors.cli import ensembles, explain, report, robust, runs, tools
+from corridors.cli import criticality, ensembles, explain, report, robust, runs, tools
 from corridors.cli.guard import stdout
 
 __all__ = ["app"]
@@ -66,6 +66,7 @@ COMMANDS = (
     ("sensitivity", ensembles.sensitivity),
     ("robust", robust.robust),
     ("discover", ensembles.discover),
+    ("criticality", criticality.criticality),
     ("plot", runs.plot),
     ("schema", runs.schema),
     ("warmup", tools.warmup),
