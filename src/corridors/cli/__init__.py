@@ -1,7 +1,8 @@
 """The ``corridors`` command: the Typer app and its commands, in the order ``--help`` lists them.
 
 The commands are grouped by what they work on: :mod:`~corridors.cli.runs` (single runs,
-scenario files, comparisons, plots, the schema), :mod:`~corridors.cli.ensembles`
+scenario files, comparisons, plots, the schema), :mod:`~corridors.cli.exports` (CSV and
+Excel exports), :mod:`~corridors.cli.ensembles`
 (ensembles, sweeps, sensitivity) and :mod:`~corridors.cli.tools` (warmup, the demo, the
 network, the calibration, the dashboard). :mod:`~corridors.cli.guard` holds what they share:
 the guard every long command runs in (progress bar, SIGTERM as Ctrl-C, one line for what
@@ -24,7 +25,7 @@ from typing import Annotated
 import typer
 
 from corridors._version import __version__
-from corridors.cli import ensembles, explain, runs, tools
+from corridors.cli import ensembles, explain, exports, runs, tools
 from corridors.cli.guard import stdout
 
 __all__ = ["app"]
@@ -64,6 +65,7 @@ COMMANDS = (
     ("sweep", ensembles.sweep),
     ("sensitivity", ensembles.sensitivity),
     ("plot", runs.plot),
+    ("export", exports.export),
     ("schema", runs.schema),
     ("warmup", tools.warmup),
     ("demo", tools.demo),
