@@ -48,6 +48,7 @@ COMMANDS = (
     "scenarios",
     "compare",
     "plot",
+    "export",
     "explain",
     "schema",
     "network",
@@ -263,7 +264,9 @@ def test_compare_and_plot_reject_bad_input(tmp_path, run_dir):
         ["compare", run_dir, "--out", tmp_path / "c.png"],  # one run
         ["compare", run_dir, not_a_run, "--out", tmp_path / "c.png"],  # not a run directory
         ["compare", run_dir, tmp_path / "missing", "--out", tmp_path / "c.png"],
-        ["compare", run_dir, run_dir, "--out", tmp_path / "c.pdf"],  # not a PNG
+        ["compare", run_dir, run_dir, "--out", tmp_path / "c.jpg"],  # not PNG, PDF or SVG
+        ["compare", run_dir, run_dir, "--out", tmp_path / "c.png", "--table", tmp_path / "t.xlsx"],
+        ["compare", run_dir, run_dir, "--out", tmp_path / "c.png", "--year", "2020"],  # --year needs --table
         ["plot", not_a_run],
         ["plot", tmp_path / "missing"],
     ]

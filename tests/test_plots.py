@@ -357,7 +357,7 @@ def _imports(path: Path) -> list[tuple[str, bool]]:
 PLOT_LAYERS = (
     ("style",),
     ("frames",),
-    ("maps", "series", "comparison", "calibration", "sensitivity", "tuner"),
+    ("maps", "series", "comparison", "calibration", "sensitivity", "sweeps", "tuner"),
     ("posterior",),
     ("standard",),
     ("__init__",),
