@@ -71,11 +71,12 @@ def directory_labels(paths: Sequence[str | Path]) -> list[str]:
         name = str(m.get("scenario") or path.name)
         changed = [f"{k.removeprefix('parameters.')}={v}" for k, v in over.items() if (k, v) not in shared]
         labels.append(f"{name} ({', '.join(changed)})" if changed else name)
-    if len(set(labels)) < len(labels):
-        labels = [
-            f"{label}, seed {m['seed']}" if m.get("seed") is not None else label
-            for label, m in zip(labels, manifests, strict=True)
-        ]
-    if len(set(labels)) < len(labels):
-        labels = [f"{label} [{p.name}]" for label, p in zip(labels, paths, strict=True)]
-    return labels
+    if len(set(labels)) == len(labels):
+        return labels
+    seeded = [
+        f"{label}, seed {m['seed']}" if m.get("seed") is not None else label
+        for label, m in zip(labels, manifests, strict=True)
+    ]
+    if len(set(seeded)) == len(seeded):
+        return seeded
+    return [f"{label} [{p.name}]" for label, p in zip(labels, paths, strict=True)]
