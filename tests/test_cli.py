@@ -781,7 +781,7 @@ def ensemble_dir(tmp_path_factory) -> Path:
 def test_run_with_replicates_writes_an_ensemble_directory(ensemble_dir):
     names = {p.name for p in ensemble_dir.iterdir()}
     assert {"manifest.json", "design.parquet", "scenario.toml", "runs", "ensemble.json", "corridors.parquet",
-            "observables.parquet", "outcomes.parquet", "failures.json"} == names  # fmt: skip
+            "observables.parquet", "outcomes.parquet", "failures.json", "fan_chart.png"} == names  # fmt: skip
     assert len(list((ensemble_dir / "runs").glob("run-*.parquet"))) == 3
     manifest = strict_json((ensemble_dir / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["seed"] == 4 and manifest["runs"] == 3
