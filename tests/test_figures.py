@@ -123,6 +123,14 @@ def test_compare_of_ensembles_names_them_by_scenario_and_overrides(ensemble_run,
     assert "rests on 2 runs" in result.stderr
 
 
+def test_compare_of_more_ensembles_than_styles_exits_2(ensemble_run, tmp_path):
+    result = invoke("compare", *[ensemble_run[1]] * 5, "--out", tmp_path / "fan.png")
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "at most 4 ensembles in one figure, got 5" in lines[0]
+    assert os.listdir(tmp_path) == []
+
+
 def test_plot_redraws_an_ensemble_figure(ensemble_run, tmp_path):
     copy = tmp_path / "copy"
     copy.mkdir()

@@ -334,7 +334,10 @@ def compare(
             headlines = scenario_table.headline_table(items, labels, year=year)
         except ValueError as exc:
             raise refuse(ValueError(f"--{exc}")) from None
-    figure = plots.compare(items, labels, overtake=(pair[0], pair[1]))
+    try:
+        figure = plots.compare(items, labels, overtake=(pair[0], pair[1]))
+    except ValueError as exc:  # more ensembles than a fan chart tells apart
+        raise refuse(ValueError(f"compare: {exc}")) from None
     save_figure(figure, out)
     err.print(f"figure written to {out.resolve()}")
     for item, label in zip(items, labels, strict=True):
