@@ -48,6 +48,7 @@ COMMANDS = (
     "scenarios",
     "compare",
     "plot",
+    "export",
     "explain",
     "report",
     "schema",
@@ -267,7 +268,9 @@ def test_compare_and_plot_reject_bad_input(tmp_path, run_dir):
         ["compare", run_dir, "--out", tmp_path / "c.png"],  # one run
         ["compare", run_dir, not_a_run, "--out", tmp_path / "c.png"],  # not a run directory
         ["compare", run_dir, tmp_path / "missing", "--out", tmp_path / "c.png"],
-        ["compare", run_dir, run_dir, "--out", tmp_path / "c.pdf"],  # not a PNG
+        ["compare", run_dir, run_dir, "--out", tmp_path / "c.jpg"],  # not PNG, PDF or SVG
+        ["compare", run_dir, run_dir, "--out", tmp_path / "c.png", "--table", tmp_path / "t.xlsx"],
+        ["compare", run_dir, run_dir, "--out", tmp_path / "c.png", "--year", "2020"],  # --year needs --table
         ["plot", not_a_run],
         ["plot", tmp_path / "missing"],
     ]
@@ -815,7 +818,7 @@ def ensemble_dir(tmp_path_factory) -> Path:
 def test_run_with_replicates_writes_an_ensemble_directory(ensemble_dir):
     names = {p.name for p in ensemble_dir.iterdir()}
     assert {"manifest.json", "design.parquet", "scenario.toml", "runs", "ensemble.json", "corridors.parquet",
-            "observables.parquet", "outcomes.parquet", "failures.json"} == names  # fmt: skip
+            "observables.parquet", "outcomes.parquet", "failures.json", "fan_chart.png"} == names  # fmt: skip
     assert len(list((ensemble_dir / "runs").glob("run-*.parquet"))) == 3
     manifest = strict_json((ensemble_dir / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["seed"] == 4 and manifest["runs"] == 3

@@ -454,7 +454,7 @@ def _imports(path: Path) -> list[tuple[str, bool]]:
 PLOT_LAYERS = (
     ("style",),
     ("frames",),
-    ("maps", "series", "comparison", "calibration", "sensitivity", "discovery", "tuner"),
+    ("maps", "series", "comparison", "calibration", "sensitivity", "discovery", "sweeps", "tuner"),
     ("posterior",),
     ("standard",),
     ("__init__",),

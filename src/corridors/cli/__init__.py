@@ -1,7 +1,8 @@
 """The ``corridors`` command: the Typer app and its commands, in the order ``--help`` lists them.
 
 The commands are grouped by what they work on: :mod:`~corridors.cli.runs` (single runs,
-scenario files, comparisons, plots, the schema), :mod:`~corridors.cli.ensembles`
+scenario files, comparisons, plots, the schema), :mod:`~corridors.cli.exports` (CSV and
+Excel exports), :mod:`~corridors.cli.ensembles`
 (ensembles, sweeps, sensitivity, scenario discovery) and :mod:`~corridors.cli.tools` (warmup, the demo, the
 network, the calibration, the dashboard). :mod:`~corridors.cli.guard` holds what they share:
 the guard every long command runs in (progress bar, SIGTERM as Ctrl-C, one line for what
@@ -24,7 +25,7 @@ from typing import Annotated
 import typer
 
 from corridors._version import __version__
-from corridors.cli import criticality, ensembles, explain, report, robust, runs, tools
+from corridors.cli import criticality, ensembles, explain, exports, report, robust, runs, tools
 from corridors.cli.guard import stdout
 
 __all__ = ["app"]
@@ -68,6 +69,7 @@ COMMANDS = (
     ("discover", ensembles.discover),
     ("criticality", criticality.criticality),
     ("plot", runs.plot),
+    ("export", exports.export),
     ("schema", runs.schema),
     ("warmup", tools.warmup),
     ("demo", tools.demo),

@@ -32,6 +32,8 @@ from corridors.errors import CorridorsError
 from corridors.experiments import discovery, ensemble
 from corridors.experiments.designs import parse_range
 from corridors.experiments.executors import Execution
+from corridors.experiments.figures import write_ensemble_figures
+from corridors.plots import MIN_FAN_RUNS
 
 
 def run_many(
@@ -60,7 +62,12 @@ def run_many(
             progress.update(task, completed=done + failed, total=total, done=done, failed=failed, left=left)
 
         result = fn(sc, out=target, force=force, execution=execution, on_progress=on_progress, **kwargs)
-    ens = getattr(result, "ensemble", result)
+        ens = getattr(result, "ensemble", result)
+        if ens.failures.empty:
+            progress.update(task, description=f"drawing the figures of {target}")
+            figures = write_ensemble_figures(target, ens)
+    if ens.failures.empty:
+        _say_figures(figures, ens)
     _print_ensemble(ens)
     if hasattr(result, "indices"):
         _print_indices(result)
@@ -82,6 +89,25 @@ def run_many(
             err.print(f"  ... and {n - 5} more")
         raise typer.Exit(EXIT_FAILURE)
     return result
+
+
+def _say_figures(figures: list[Path], ens) -> None:
+    """Name the figures written; warn when a fan chart rests on too few runs."""
+    if figures:
+        err.print(f"figures: {', '.join(str(p) for p in figures)}", highlight=False, soft_wrap=True)
+    if ens.meta.get("kind", "ensemble") == "ensemble":
+        warn_few_runs("the fan chart", ens.runs)
+
+
+def warn_few_runs(what: str, runs: int) -> None:
+    """Warn on stderr when a fan chart's bands rest on fewer than ``MIN_FAN_RUNS`` runs."""
+    if runs < MIN_FAN_RUNS:
+        err.print(
+            f"[yellow]warning:[/yellow] {escape(what)} rests on {runs} runs; the bands of a fan chart "
+            f"need {MIN_FAN_RUNS} or more (--replicates {MIN_FAN_RUNS})",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _print_ensemble(ens) -> None:

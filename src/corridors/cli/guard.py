@@ -144,8 +144,8 @@ def refuse(exc: Exception) -> typer.Exit:
 
 
 def save_figure(fig, path: Path) -> None:
-    """Write a figure atomically: a temporary file in the same folder, then a rename."""
-    write_bytes_atomic(path, plots.png_bytes(fig, dpi=150))
+    """Write a figure atomically, in the format of its suffix (.png, .pdf, .svg): a temporary file, then a rename."""
+    write_bytes_atomic(path, plots.figure_bytes(fig, path.suffix.lower().lstrip("."), dpi=150))
 
 
 def open_scenario(scenario: str, sets: list[str] | None = None):

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from corridors import plots
 from corridors.atomic import write_bytes_atomic
-from corridors.cli.ensembles import run_many
+from corridors.cli.ensembles import run_many, warn_few_runs
 from corridors.cli.guard import (
     EXIT_BAD_INPUT,
     EXIT_FAILURE,
@@ -31,9 +31,11 @@ from corridors.cli.guard import (
 )
 from corridors.errors import CorridorsError
 from corridors.experiments import effects, ensemble, runs, scenario_table
+from corridors.experiments.figures import write_ensemble_figures
 from corridors.network import CORRIDORS
 from corridors.results import load_ensemble, load_results
 from corridors.results.explain import headline_change
+from corridors.results.labels import directory_labels
 from corridors.scenario import find_scenario, load_scenario, scenario_dir, scenario_schema
 
 
@@ -270,28 +272,49 @@ def compare(
     run_dirs: Annotated[
         list[Path], typer.Argument(help="Run directories, or ensemble directories (one or more).")
     ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the figure (PNG).")] = Path(
-        "results/compare.png"
-    ),
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Where to write the figure: .png, .pdf or .svg.")
+    ] = Path("results/compare.png"),
     overtake: Annotated[
         str,
         typer.Option(help="With ensembles: the probability that corridor A passes B by each year, as A:B."),
     ] = "middle:russian",
+    table: Annotated[
+        Path | None,
+        typer.Option(
+            "--table",
+            help="Also print the runs' headline indicators side by side and write them here (.csv or .md).",
+            dir_okay=False,
+        ),
+    ] = None,
+    year: Annotated[
+        int | None, typer.Option(help="With --table: the year (default: the last one every run reports).")
+    ] = None,
 ) -> None:
     """Draw runs side by side: volumes by corridor and their differences against the first.
 
     Given ensemble directories (corridors run --replicates, sweep, sensitivity), draw fan
     charts instead (median, 50% and 90% bands per corridor) and the probability that one
-    corridor overtakes another by each year.
+    corridor overtakes another by each year. Legends name each run by its scenario and
+    overrides (--set).
+
+    With --table, print the headline indicators of the runs (volumes, Middle Corridor
+    transit days, the five's Russian dependence, critical minerals to the West) with each
+    run's change against the first, and write them as CSV or Markdown.
 
     Runs whose headline indicators are all within 1% of the first's are named, with the
     `corridors explain` command that says why.
 
-    Example: [bold]corridors compare results/baseline-7 results/c5_bloc-7 --out results/bloc.png[/bold]
-    Example: [bold]corridors compare results/baseline-ens results/bloc-ens --out results/fan.png[/bold]
+    Example: [bold]corridors compare results/baseline-7 results/c5_bloc-7 --out results/bloc.pdf[/bold]
+    Example: [bold]corridors compare results/baseline-7 results/c5_bloc-7 --table results/headlines.csv[/bold]
+    Example: [bold]corridors compare results/baseline-ens results/bloc-ens --out results/fan.svg[/bold]
     """
-    if out.suffix.lower() != ".png":
-        raise refuse(ValueError(f"--out: {out} must end in .png"))
+    if out.suffix.lower().lstrip(".") not in plots.FIGURE_FORMATS:
+        raise refuse(ValueError(f"--out: {out} must end in .png, .pdf or .svg"))
+    if table is not None and table.suffix.lower() not in (".csv", ".md"):
+        raise refuse(ValueError(f"--table: {table} must end in .csv or .md"))
+    if year is not None and table is None:
+        raise refuse(ValueError("--year applies to --table: add --table FILE"))
     pair = overtake.split(":")
     if len(pair) != 2 or not all(c in CORRIDORS for c in pair) or pair[0] == pair[1]:
         raise refuse(ValueError(f"--overtake: expected A:B, two of {', '.join(CORRIDORS)}, got {overtake!r}"))
@@ -302,11 +325,28 @@ def compare(
     ensembles = any(not hasattr(r, "countries") for r in items)
     if len(items) < 2 and not ensembles:
         raise refuse(ValueError("compare: give at least two run directories, or an ensemble directory"))
-    labels = [r.meta.get("scenario") or d.name for r, d in zip(items, run_dirs, strict=True)]
-    if len(set(labels)) < len(labels):
-        labels = [d.name for d in run_dirs]
-    save_figure(plots.compare(items, labels, overtake=(pair[0], pair[1])), out)
+    if table is not None and ensembles:
+        raise refuse(ValueError("--table: compares single runs; give run directories, not ensembles"))
+    labels = directory_labels(run_dirs)
+    headlines = None
+    if table is not None:
+        try:
+            headlines = scenario_table.headline_table(items, labels, year=year)
+        except ValueError as exc:
+            raise refuse(ValueError(f"--{exc}")) from None
+    try:
+        figure = plots.compare(items, labels, overtake=(pair[0], pair[1]))
+    except ValueError as exc:  # more ensembles than a fan chart tells apart
+        raise refuse(ValueError(f"compare: {exc}")) from None
+    save_figure(figure, out)
     err.print(f"figure written to {out.resolve()}")
+    for item, label in zip(items, labels, strict=True):
+        if hasattr(item, "quantiles"):  # an ensemble (single runs are drawn without bands)
+            warn_few_runs(label, item.runs)
+    if headlines is not None:
+        stdout.print(_headline_rich(headlines))
+        scenario_table.write_headline_table(headlines, table)
+        err.print(f"table written to {table.resolve()}")
     if not ensembles:
         for res, d in zip(items[1:], run_dirs[1:], strict=True):
             if headline_change(res, items[0]) < 0.01:  # every headline indicator within 1%
@@ -318,19 +358,49 @@ def compare(
                 )
 
 
+def _headline_rich(headlines) -> Table:
+    """Lay out the headline table for the terminal: a row per indicator, a column per run (changes in brackets)."""
+    year = int(headlines["year"].iloc[0])
+    out = Table(title=f"Headline indicators in {year} (in brackets: change against the first run)")
+    out.add_column("indicator", ratio=1, min_width=14)
+    rows = scenario_table.headline_cells(headlines)
+    for cells in rows:
+        out.add_column(escape(cells[0]), justify="right")
+    for i, (heading, *_) in enumerate(scenario_table.HEADLINES, start=1):
+        out.add_row(heading, *(escape(cells[i]) for cells in rows))
+    return out
+
+
 def plot(
-    run_dir: Annotated[Path, typer.Argument(help="A run directory written by `corridors run`.")],
+    run_dir: Annotated[
+        Path,
+        typer.Argument(help="A run directory (corridors run), or an ensemble, sweep or sensitivity one."),
+    ],
     year: Annotated[int | None, typer.Option(help="The flow map's year (default: the run's last).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="File format: png, svg or pdf.")] = "png",
     dpi: Annotated[int, typer.Option(min=30, max=1200, help="Dots per inch.")] = 120,
 ) -> None:
-    """Draw (again) the standard plots of a run into its directory.
+    """Draw (again) the standard plots of a run, or the figure of an ensemble, into its directory.
+
+    An ensemble gets its fan chart (fan_chart.png), a sweep its outcomes against each swept
+    parameter (sweep.png), a sensitivity analysis its indices (sensitivity.png).
 
     Example: [bold]corridors plot results/baseline-7[/bold]
     Example: [bold]corridors plot results/baseline-7 --year 2030 --format svg --dpi 150[/bold]
+    Example: [bold]corridors plot results/baseline-ens[/bold] (an ensemble: --year, --format and
+    --dpi are for runs)
     """
     if fmt not in ("png", "svg", "pdf"):
         raise refuse(ValueError(f"--format: expected png, svg or pdf, got {fmt!r}"))
+    if (run_dir / "ensemble.json").is_file():
+        try:
+            written = write_ensemble_figures(run_dir)
+        except (OSError, ValueError) as exc:
+            raise refuse(exc) from None
+        err.print(
+            f"figures: {', '.join(str(p) for p in written) or 'none (no finished run)'}", soft_wrap=True
+        )
+        return
     try:
         res = load_results(run_dir)
     except (OSError, ValueError) as exc:

@@ -9,6 +9,8 @@ Modules: :mod:`~corridors.experiments.runs`, :mod:`~corridors.experiments.execut
 :mod:`~corridors.experiments.plans` (what an ensemble runs, one task per run),
 :mod:`~corridors.experiments.directory` (the resumable ensemble directory),
 :mod:`~corridors.experiments.ensemble` (ensembles, sweeps, sensitivity),
+:mod:`~corridors.experiments.figures` (the figure drawn into an ensemble, sweep or
+sensitivity directory),
 :mod:`~corridors.experiments.effects` (a scenario's ``[[expect]]`` claims against the baseline),
 :mod:`~corridors.experiments.scenario_table` (docs/scenarios.md), and the package
 :mod:`~corridors.experiments.calibrate` (the problem, the fit, the report).

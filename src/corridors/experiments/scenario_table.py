@@ -17,10 +17,19 @@ import pandas as pd
 
 from corridors.atomic import write_bytes_atomic
 from corridors.experiments.effects import EffectRuns, claim_rows, effect_runs, format_test, format_value
+from corridors.results import Results
 from corridors.results.measures import measure
 from corridors.scenario import Scenario, load_scenario, scenario_dir
 
-__all__ = ["HEADLINES", "TABLE_YEARS", "scenarios_table", "write_scenarios_table"]
+__all__ = [
+    "HEADLINES",
+    "TABLE_YEARS",
+    "headline_cells",
+    "headline_table",
+    "scenarios_table",
+    "write_headline_table",
+    "write_scenarios_table",
+]
 
 TABLE_YEARS = (2030, 2035)
 """The years of the headline indicators."""
@@ -175,3 +184,122 @@ def write_scenarios_table(
     text = scenarios_table(scenarios, on_scenario=on_scenario)
     write_bytes_atomic(Path(path), text.encode())
     return Path(path)
+
+
+# ----------------------------------------------------------------- runs side by side (compare --table)
+
+
+def headline_table(
+    results: Sequence[Results], labels: Sequence[str], *, year: int | None = None
+) -> pd.DataFrame:
+    """Return the headline indicators (:data:`HEADLINES`) of runs side by side, one row per run.
+
+    Parameters
+    ----------
+    results : sequence of Results
+        The runs (the first is the one the others are compared with).
+    labels : sequence of str
+        One name per run.
+    year : int, optional
+        The year of the indicators (default: the last year every run reports).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``run`` (the label), ``year``, then one per heading of :data:`HEADLINES`,
+        each in the heading's unit (Mt, days, %, kt); NaN where undefined.
+
+    Raises
+    ------
+    ValueError
+        No run, not one label per run, or a ``year`` some run does not report.
+    """
+    results, labels = list(results), list(labels)
+    if not results or len(labels) != len(results):
+        msg = f"headline_table: {len(results)} runs and {len(labels)} labels"
+        raise ValueError(msg)
+    years = [set(r.corridors["year"].unique().tolist()) for r in results]
+    common = set.intersection(*years)
+    if year is None:
+        if not common:
+            msg = "year: the runs share no year"
+            raise ValueError(msg)
+        year = max(common)
+    elif year not in common:
+        msg = (
+            f"year: {year} is not reported by every run (they share {min(common)}-{max(common)})"
+            if common
+            else f"year: {year}: the runs share no year"
+        )
+        raise ValueError(msg)
+    rows = []
+    for res, label in zip(results, labels, strict=True):
+        row: dict[str, object] = {"run": label, "year": year}
+        for heading, name, qualifiers, factor, _ in HEADLINES:
+            row[heading] = float(measure(res, name, **qualifiers).get(year, math.nan)) * factor
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def headline_cells(table: pd.DataFrame) -> list[list[str]]:
+    """Format :func:`headline_table` as text: the first run's values, the others' with their change.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        As :func:`headline_table` returns it.
+
+    Returns
+    -------
+    list of list of str
+        One row per run: its label, then one cell per heading (``"12.34 (+1.02)"``).
+    """
+    base = table.iloc[0]
+    out = []
+    for i, (_, row) in enumerate(table.iterrows()):
+        cells = [str(row["run"])]
+        for heading, *_, decimals in HEADLINES:
+            cells.append(_cell(row[heading], None if i == 0 else base[heading], decimals))
+        out.append(cells)
+    return out
+
+
+def write_headline_table(table: pd.DataFrame, path: str | Path) -> Path:
+    """Write :func:`headline_table` atomically: CSV (the numbers) or Markdown (the cells), by suffix.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        As :func:`headline_table` returns it.
+    path : str or Path
+        A ``.csv`` or ``.md`` file.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    ValueError
+        If ``path`` ends in neither ``.csv`` nor ``.md``.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        text = table.to_csv(index=False)
+    elif suffix == ".md":
+        year = int(table["year"].iloc[0])
+        lines = [
+            f"Headline indicators in {year}; in brackets, the change against {_md(table['run'].iloc[0])}.",
+            "",
+            "| run | " + " | ".join(h for h, *_ in HEADLINES) + " |",
+            "|---|" + "---:|" * len(HEADLINES),
+        ]
+        lines += ["| " + " | ".join(_md(c) for c in cells) + " |" for cells in headline_cells(table)]
+        text = "\n".join(lines) + "\n"
+    else:
+        msg = f"table: {path} must end in .csv or .md"
+        raise ValueError(msg)
+    write_bytes_atomic(path, text.encode())
+    return path

@@ -2,10 +2,10 @@
 
 One fixed, colour-blind-safe colour per corridor everywhere. The modules, from the bottom
 up (each imports only modules listed before it; maps, series, comparison, calibration,
-sensitivity, discovery and tuner none of one another):
+sensitivity, discovery, sweeps and tuner none of one another):
 
-- :mod:`~corridors.plots.style`: colours, markers, axes helpers, the PNG writer
-  :func:`png_bytes`;
+- :mod:`~corridors.plots.style`: colours, markers, axes helpers, the writers
+  :func:`png_bytes` and :func:`figure_bytes` (PNG, PDF, SVG);
 - :mod:`~corridors.plots.frames`: the tables the run figures draw, from a run's Results;
 - :mod:`~corridors.plots.maps`: :func:`network_map` and :func:`flow_map`;
 - :mod:`~corridors.plots.series`: one run over time (:func:`volumes_plot`,
@@ -16,7 +16,10 @@ sensitivity, discovery and tuner none of one another):
   :func:`profile_figure`;
 - :mod:`~corridors.plots.posterior`: the Bayesian calibration's :func:`marginals_figure`,
   :func:`pairs_figure`, :func:`generations_figure` and :func:`predictive_figure`;
-- :mod:`~corridors.plots.sensitivity`: :func:`morris_plot`, a Morris screening;
+- :mod:`~corridors.plots.sensitivity`: :func:`morris_plot`, a Morris screening, and
+  :func:`sobol_plot`, Sobol' indices with their confidence intervals;
+- :mod:`~corridors.plots.sweeps`: :func:`sweep_plot`, a sweep's outcomes against each
+  swept parameter;
 - :mod:`~corridors.plots.discovery`: scenario discovery's :func:`trajectory_plot` and
   :func:`box_limits_plot`;
 - :mod:`~corridors.plots.tuner`: :class:`TunerFigure`, the tuning sliders' figure,
@@ -31,20 +34,30 @@ anything above it) at run time.
 from __future__ import annotations
 
 from corridors.plots.calibration import SERIES_LABELS, profile_figure, series_figure
-from corridors.plots.comparison import compare, compare_plot, fan_chart
+from corridors.plots.comparison import MIN_FAN_RUNS, compare, compare_plot, fan_chart
 from corridors.plots.discovery import box_limits_plot, trajectory_plot
 from corridors.plots.maps import flow_map, network_map
 from corridors.plots.posterior import generations_figure, marginals_figure, pairs_figure, predictive_figure
-from corridors.plots.sensitivity import morris_plot
+from corridors.plots.sensitivity import morris_plot, sobol_plot
 from corridors.plots.series import bottleneck_plot, country_shares_plot, dependence_plot, volumes_plot
 from corridors.plots.standard import run_plots
-from corridors.plots.style import CORRIDOR_COLOURS, COUNTRY_NAMES, FEEDER_COLOUR, png_bytes
+from corridors.plots.style import (
+    CORRIDOR_COLOURS,
+    COUNTRY_NAMES,
+    FEEDER_COLOUR,
+    FIGURE_FORMATS,
+    figure_bytes,
+    png_bytes,
+)
+from corridors.plots.sweeps import sweep_plot
 from corridors.plots.tuner import TunerFigure
 
 __all__ = [
     "CORRIDOR_COLOURS",
     "COUNTRY_NAMES",
     "FEEDER_COLOUR",
+    "FIGURE_FORMATS",
+    "MIN_FAN_RUNS",
     "SERIES_LABELS",
     "TunerFigure",
     "bottleneck_plot",
@@ -54,6 +67,7 @@ __all__ = [
     "country_shares_plot",
     "dependence_plot",
     "fan_chart",
+    "figure_bytes",
     "flow_map",
     "generations_figure",
     "marginals_figure",
@@ -65,6 +79,8 @@ __all__ = [
     "profile_figure",
     "run_plots",
     "series_figure",
+    "sobol_plot",
+    "sweep_plot",
     "trajectory_plot",
     "volumes_plot",
 ]

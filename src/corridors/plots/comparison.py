@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import matplotlib as mpl
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -20,17 +21,21 @@ from matplotlib.lines import Line2D
 from corridors.plots.frames import active_corridors, annual_by_corridor
 from corridors.plots.style import (
     CORRIDOR_COLOURS,
+    HISTORY_SHADE,
     corridor_handles,
     corridor_label,
     shade_observed,
     year_axis,
 )
-from corridors.vocabulary import CORRIDORS
+from corridors.vocabulary import BASE_YEAR, CORRIDORS, LAST_OBSERVED_YEAR
 
 if TYPE_CHECKING:  # never at run time: results must not import plots, nor plots results
     from corridors.results import Results
 
-__all__ = ["compare", "compare_plot", "fan_chart"]
+__all__ = ["MIN_FAN_RUNS", "compare", "compare_plot", "fan_chart"]
+
+MIN_FAN_RUNS = 30
+"""Fewer runs than this: a fan chart warns that its bands (5% and 95% quantiles) are rough."""
 
 
 def compare_plot(results: Sequence[Results], labels: Sequence[str]) -> Figure:
@@ -145,6 +150,23 @@ def compare_plot(results: Sequence[Results], labels: Sequence[str]) -> Figure:
 # ---------------------------------------------------------------------------- ensembles
 
 _STYLES = ("-", "--", ":", "-.")
+# Each item also has its own shade of the corridor's colour (the hue still names the corridor),
+# a marker on its median, and a grey of its own in the overtaking panel: items whose lines
+# overlap stay told apart.
+_SHADES = (0.0, -0.45, 0.45, -0.7)  # towards black (< 0) or white (> 0)
+_MARKERS = ("o", "s", "^", "D")
+_GREYS = ("#222222", "#777777", "#000000", "#AAAAAA")
+
+
+def _shade(colour: str, amount: float) -> tuple[float, float, float]:
+    """Mix a colour with black (``amount`` < 0) or white (> 0)."""
+    rgb = np.array(mpl.colors.to_rgb(colour))
+    target = 0.0 if amount < 0 else 1.0
+    return tuple(rgb + (target - rgb) * abs(amount))
+
+
+def _runs_text(runs: int) -> str:
+    return f"{runs} run" if runs == 1 else f"{runs} runs"
 
 
 def _fan_data(item) -> tuple[pd.DataFrame, int]:
@@ -177,9 +199,12 @@ def fan_chart(
 ) -> Figure:
     """Ensembles (or single runs) as fan charts: one panel per corridor, and overtaking odds.
 
-    Each corridor panel shows every item's median (line style by item) with its 50% and
-    90% bands (darker and lighter); the last panel the probability that corridor
+    Each corridor panel shows every item's median with its 50% and 90% bands (darker and
+    lighter); items differ in line style, marker and shade of the corridor's colour, so
+    that overlapping ones stay apart. The last panel shows the probability that corridor
     ``overtake[0]`` has carried more than ``overtake[1]`` in some year up to each year.
+    The title says how many runs the bands rest on; an ensemble of fewer than
+    :data:`MIN_FAN_RUNS` runs gets a warning in red above the legend.
 
     Parameters
     ----------
@@ -213,45 +238,86 @@ def fan_chart(
     n_panels = len(active) + 1
     ncols = min(3, n_panels)
     nrows = math.ceil(n_panels / ncols)
-    fig = Figure(figsize=(4.4 * ncols, 3.4 * nrows + 0.6), layout="constrained")
+    fig = Figure(figsize=(4.4 * ncols, 3.4 * nrows + 0.9), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     years = sorted(set().union(*(set(q["year"]) for q, _ in fans)))
+    span = (years[0] - 0.5, years[-1] + 0.5)
     for ax, c in zip(axes, active, strict=False):
-        colour = CORRIDOR_COLOURS[c]
-        for (q, _), style in zip(fans, _STYLES, strict=False):
+        top = 0.0
+        for i, (q, _) in enumerate(fans):
+            colour = _shade(CORRIDOR_COLOURS[c], _SHADES[i])
             k = q[q["corridor"] == c].sort_values("year")
             x = k["year"].to_numpy()
             ax.fill_between(x, k["q0.05"], k["q0.95"], color=colour, alpha=0.15, lw=0)
             ax.fill_between(x, k["q0.25"], k["q0.75"], color=colour, alpha=0.3, lw=0)
-            ax.plot(x, k["q0.5"], color=colour, lw=2.0, ls=style)
-        ax.set_title(corridor_label(c), fontsize=11, color=colour)
+            ax.plot(x, k["q0.5"], color=colour, lw=2.0, ls=_STYLES[i], marker=_MARKERS[i], ms=4)
+            top = max(top, float(k["q0.95"].max()))
+        ax.set_title(corridor_label(c), fontsize=11, color=CORRIDOR_COLOURS[c])
         ax.set_ylabel("freight (Mt/yr)")
-        ax.set_ylim(bottom=0)
+        ax.set_ylim(0, top * 1.08 if top > 0 else 1.0)  # room above the highest band
         year_axis(ax, years, max_ticks=6)
         shade_observed(ax)
+        ax.set_xlim(*span)
     ax = axes[len(active)]
     a, b = overtake
-    for item, style, label in zip(items, _STYLES, labels, strict=False):
+    for i, (item, label) in enumerate(zip(items, labels, strict=False)):
         p = _overtaking(item, a, b)
-        ax.step(p["year"], p["p_overtaken_by"], where="mid", color="#333333", lw=2.0, ls=style, label=label)
-    ax.set_ylim(-0.02, 1.02)
+        ax.step(
+            p["year"], p["p_overtaken_by"], where="mid", color=_GREYS[i], lw=2.0, ls=_STYLES[i], label=label
+        )
+        ax.plot(p["year"], p["p_overtaken_by"], ls="none", marker=_MARKERS[i], ms=5, color=_GREYS[i])
+    ax.set_ylim(-0.04, 1.04)
     ax.set_ylabel("probability")
     ax.set_title(f"P({corridor_label(a)} has passed {corridor_label(b)})", fontsize=11)
     year_axis(ax, years, max_ticks=6)
+    ax.set_xlim(*span)
     for extra in axes[len(active) + 1 :]:
         extra.axis("off")
     handles = [
-        Line2D([], [], color="#333333", lw=2.0, ls=style, label=f"{label} ({runs} runs)")
-        for (_, runs), style, label in zip(fans, _STYLES, labels, strict=False)
+        Line2D(
+            [],
+            [],
+            color=_GREYS[i],
+            lw=2.0,
+            ls=_STYLES[i],
+            marker=_MARKERS[i],
+            ms=5,
+            label=f"{label} ({_runs_text(runs)})",
+        )
+        for i, ((_, runs), label) in enumerate(zip(fans, labels, strict=False))
     ]
     handles += [
-        mpl.patches.Patch(color="#777777", alpha=0.45, label="50% of runs"),
-        mpl.patches.Patch(color="#777777", alpha=0.15, label="90% of runs"),
+        mpl.patches.Patch(color="#555555", alpha=0.5, label="50% of runs (darker band)"),
+        mpl.patches.Patch(color="#555555", alpha=0.25, label="90% of runs (lighter band)"),
+        mpl.patches.Patch(
+            facecolor=HISTORY_SHADE,
+            edgecolor="#999999",
+            label=f"observed years ({BASE_YEAR}-{LAST_OBSERVED_YEAR})",
+        ),
     ]
-    fig.legend(
-        handles=handles, loc="outside lower center", ncols=min(len(handles), 4), fontsize=9, frameon=False
+    counts = [runs for (_, runs), item in zip(fans, items, strict=True) if hasattr(item, "quantiles")]
+    rests = " and ".join(_runs_text(n) for n in counts) if counts else "single runs (no bands)"
+    few = [
+        (label, runs)
+        for (_, runs), item, label in zip(fans, items, labels, strict=True)
+        if hasattr(item, "quantiles") and runs < MIN_FAN_RUNS
+    ]
+    warning = None
+    if few:
+        named = "; ".join(f"{label}: {_runs_text(runs)}" for label, runs in few)
+        warning = f"Warning: too few runs for reliable bands ({named}; {MIN_FAN_RUNS} or more needed)"
+    legend = fig.legend(
+        handles=handles,
+        loc="outside lower center",
+        ncols=min(len(handles), 3),
+        fontsize=9,
+        frameon=False,
+        title=warning,
+        title_fontproperties={"size": 10, "weight": "bold"},
     )
-    fig.suptitle("Freight by corridor: median, 50% and 90% bands over the runs", fontsize=12)
+    if warning:
+        legend.get_title().set_color("#B00000")
+    fig.suptitle(f"Freight by corridor: median, 50% and 90% bands over {rests}", fontsize=12)
     return fig
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "COUNTRY_NAMES",
     "COUNTRY_STYLES",
     "FEEDER_COLOUR",
+    "FIGURE_FORMATS",
     "HISTORY_SHADE",
     "NODE_MARKERS",
     "PIPELINE_COLOUR",
@@ -74,6 +75,40 @@ COUNTRY_STYLES: dict[str, dict] = {
     "UZ": {"color": "#A8A8A8", "marker": "v", "ls": "-"},
 }
 HISTORY_SHADE = "#E4E4E4"
+FIGURE_FORMATS = ("png", "pdf", "svg")
+"""The file formats a figure is written in (the file's suffix, lower case, without the dot)."""
+
+
+def figure_bytes(fig: Figure, fmt: str = "png", *, dpi: int = 120) -> bytes:
+    """Render a figure as PNG, PDF or SVG, in memory (callers write it atomically).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure to render.
+    fmt : {"png", "pdf", "svg"}
+        The format (:data:`FIGURE_FORMATS`).
+    dpi : int
+        Dots per inch (of the PNG; of the images inside a PDF or SVG).
+
+    Returns
+    -------
+    bytes
+        The file's content.
+
+    Raises
+    ------
+    ValueError
+        If ``fmt`` is not one of :data:`FIGURE_FORMATS`.
+    """
+    if fmt not in FIGURE_FORMATS:
+        msg = f"format: must be one of {', '.join(FIGURE_FORMATS)}, got {fmt!r}"
+        raise ValueError(msg)
+    buf = io.BytesIO()
+    # no creation date in the metadata: the same figure gives the same PDF or SVG bytes
+    metadata = {"png": None, "pdf": {"CreationDate": None}, "svg": {"Date": None}}[fmt]
+    fig.savefig(buf, format=fmt, dpi=dpi, metadata=metadata)
+    return buf.getvalue()
 
 
 def png_bytes(fig: Figure, *, dpi: int = 120) -> bytes:
@@ -91,29 +126,7 @@ def png_bytes(fig: Figure, *, dpi: int = 120) -> bytes:
     bytes
         The PNG file's content.
     """
-    return figure_bytes(fig, fmt="png", dpi=dpi)
-
-
-def figure_bytes(fig: Figure, *, fmt: str = "png", dpi: int = 120) -> bytes:
-    """Render a figure as PNG, SVG or PDF, in memory (callers write it atomically).
-
-    Parameters
-    ----------
-    fig : matplotlib.figure.Figure
-        The figure to render.
-    fmt : {"png", "svg", "pdf"}
-        The file format.
-    dpi : int
-        Dots per inch (of a PNG, and of any raster part of an SVG or PDF).
-
-    Returns
-    -------
-    bytes
-        The file's content.
-    """
-    buf = io.BytesIO()
-    fig.savefig(buf, format=fmt, dpi=dpi)
-    return buf.getvalue()
+    return figure_bytes(fig, "png", dpi=dpi)
 
 
 def corridor_label(corridor: str) -> str:
