@@ -454,8 +454,8 @@ def _imports(path: Path) -> list[tuple[str, bool]]:
 PLOT_LAYERS = (
     ("style",),
     ("frames",),
-    ("maps", "series", "comparison", "calibration", "sensitivity", "discovery", "sweeps", "tuner"),
-    ("posterior",),
+    ("maps", "series", "comparison", "calibration", "sensitivity", "discovery", "sweeps", "robust", "tuner"),
+    ("posterior", "criticality"),
     ("standard",),
     ("__init__",),
 )

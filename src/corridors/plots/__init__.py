@@ -48,6 +48,7 @@ from corridors.plots.style import (
     FIGURE_FORMATS,
     figure_bytes,
     png_bytes,
+    svg_text_bytes,
 )
 from corridors.plots.sweeps import sweep_plot
 from corridors.plots.tuner import TunerFigure
@@ -80,6 +81,7 @@ __all__ = [
     "run_plots",
     "series_figure",
     "sobol_plot",
+    "svg_text_bytes",
     "sweep_plot",
     "trajectory_plot",
     "volumes_plot",

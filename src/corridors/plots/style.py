@@ -11,6 +11,7 @@ import io
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import matplotlib as mpl
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -33,6 +34,7 @@ __all__ = [
     "png_bytes",
     "run_title",
     "shade_observed",
+    "svg_text_bytes",
     "y_grid",
     "year_axis",
 ]
@@ -127,6 +129,23 @@ def png_bytes(fig: Figure, *, dpi: int = 120) -> bytes:
         The PNG file's content.
     """
     return figure_bytes(fig, "png", dpi=dpi)
+
+
+def svg_text_bytes(fig: Figure) -> bytes:
+    """Render a figure as SVG whose text stays text (``svg.fonttype = none``), to embed in a page.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure to render.
+
+    Returns
+    -------
+    bytes
+        The SVG file's content.
+    """
+    with mpl.rc_context({"svg.fonttype": "none"}):
+        return figure_bytes(fig, "svg")
 
 
 def corridor_label(corridor: str) -> str:

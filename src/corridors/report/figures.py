@@ -13,21 +13,29 @@ anything: the HTML page embeds plotly.js once (:mod:`corridors.report.build`).
 from __future__ import annotations
 
 import base64
-import io
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import plotly.graph_objects as go
-from matplotlib.figure import Figure
 from plotly.subplots import make_subplots
 
 from corridors.history import observed
 from corridors.observables import OBSERVABLES
 from corridors.plots.frames import active_corridors, annual_by_corridor, country_shares
-from corridors.plots.style import CORRIDOR_COLOURS, COUNTRY_NAMES, HISTORY_SHADE, corridor_label
+from corridors.plots.style import (
+    CORRIDOR_COLOURS,
+    COUNTRY_NAMES,
+    HISTORY_SHADE,
+    corridor_label,
+    svg_text_bytes,
+)
 from corridors.results import EnsembleResults, Results
 from corridors.vocabulary import BASE_YEAR, C5, CORRIDORS, LAST_OBSERVED_YEAR
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = [
     "DASHES",
@@ -379,9 +387,4 @@ def svg_data_uri(fig: Figure) -> str:
     str
         ``data:image/svg+xml;base64,...``; text stays text (``svg.fonttype = none``).
     """
-    import matplotlib as mpl
-
-    buf = io.BytesIO()
-    with mpl.rc_context({"svg.fonttype": "none"}):
-        fig.savefig(buf, format="svg")
-    return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return "data:image/svg+xml;base64," + base64.b64encode(svg_text_bytes(fig)).decode("ascii")
