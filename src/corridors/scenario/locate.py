@@ -192,7 +192,7 @@ def read_source(path: Path, role: str = "scenario") -> Source:
         reason = msg[: m.start()] + msg[m.end() :] if m else msg
         raise ScenarioError(path, where, f"not valid TOML: {one_line(reason)}") from None
     if not data:
-        what = "name, title, description and article" if role == "scenario" else "a [parameters] table"
+        what = "name and title" if role == "scenario" else "a [parameters] table"
         raise ScenarioError(path, None, f"empty file: nothing but comments or blanks (it needs {what})")
     return Source(path=path, text=text, data=data, role=role)
 

@@ -52,7 +52,15 @@ from corridors.scenario.schema import (
 from corridors.uncertainty import Distribution
 from corridors.vocabulary import C5, quarter_index
 
-__all__ = ["FILE_ONLY_KEYS", "Scenario", "find_scenario", "load_scenario", "parse_override", "scenario_dir"]
+__all__ = [
+    "FILE_ONLY_KEYS",
+    "Scenario",
+    "find_scenario",
+    "load_scenario",
+    "parse_override",
+    "scenario_dir",
+    "shipped_scenario",
+]
 
 # Keys resolved while the files are read: they cannot be overridden afterwards.
 FILE_ONLY_KEYS = ("extends", "parameters_file", "posterior", "replace_events")
@@ -78,7 +86,9 @@ class Scenario(StrictModel):
     name : str
         Identifier: lower case, digits and ``_``.
     title, description, article : str
-        A short human title, what the scenario assumes, and the article passage it models.
+        A short human title, what the scenario assumes, and the article passage it models
+        (``description`` and ``article`` may be empty in a user's scenario; the shipped
+        ones give both).
     sources : list of str
         Keys of the sources of its numbers: headings of SOURCES.md.
     seed : int or None
@@ -114,8 +124,8 @@ class Scenario(StrictModel):
 
     name: str = Field(pattern=NAME_PATTERN)
     title: str = Field(min_length=1)
-    description: str = Field(min_length=1)
-    article: str = Field(min_length=1)
+    description: str = ""
+    article: str = ""
     sources: list[str] = Field(default_factory=list)
     seed: int | None = Field(None, ge=0)
     history: bool = True
@@ -255,28 +265,53 @@ def find_scenario(name_or_path: str | Path) -> Path:
     Parameters
     ----------
     name_or_path : str or Path
-        An existing path, or a bare name (``"baseline"`` or ``"baseline.toml"``).
+        An existing file, or a bare name (``"baseline"`` or ``"baseline.toml"``).
 
     Returns
     -------
     Path
-        The path as given if it exists, else ``<scenario_dir()>/<name>.toml``.
+        The path as given if it is a file, else ``<scenario_dir()>/<name>.toml``. A bare
+        name that is both a folder of the working directory and a shipped scenario
+        (``results/`` holding ``c5_bloc``, say) is the shipped scenario: a folder is never
+        a scenario.
 
     Raises
     ------
     ScenarioError
-        Neither exists; the message lists the shipped scenarios.
+        Neither exists, or the path is a folder and no shipped scenario has its name; the
+        message lists the shipped scenarios.
     """
     path = Path(name_or_path)
-    if path.exists():
+    if path.is_file():
         return path
-    if len(path.parts) == 1:
-        shipped = scenario_dir() / (path.name if path.suffix == ".toml" else f"{path.name}.toml")
-        if shipped.is_file():
-            return shipped
+    shipped = shipped_scenario(path)
+    if shipped is not None:
+        return shipped
     names = sorted(p.stem for p in scenario_dir().glob("*.toml"))
     known = f"; shipped scenarios: {', '.join(names)}" if names else ""
+    if path.is_dir():
+        raise ScenarioError(path, None, f"is a folder, not a scenario file{known}")
     raise ScenarioError(path, None, f"no such file, and no shipped scenario of that name{known}")
+
+
+def shipped_scenario(name: str | Path) -> Path | None:
+    """Return the shipped scenario of a bare name (``"baseline"`` or ``"baseline.toml"``), if any.
+
+    Parameters
+    ----------
+    name : str or Path
+        A name; one with a folder in it (``"scenarios/x"``) is never a shipped scenario's.
+
+    Returns
+    -------
+    Path or None
+        ``<scenario_dir()>/<name>.toml`` if that file exists.
+    """
+    path = Path(name)
+    if len(path.parts) != 1:
+        return None
+    shipped = scenario_dir() / (path.name if path.suffix == ".toml" else f"{path.name}.toml")
+    return shipped if shipped.is_file() else None
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -464,6 +499,8 @@ def _load_chain(path: Path, stack: tuple[Path, ...]) -> tuple[dict[str, Any], Or
         merged, parent_events, parent_sea = data, [], {}
     else:
         parent = Path(os.path.normpath(path.parent / parent_name))
+        if not parent.is_file():  # a bare name: a shipped scenario, from anywhere
+            parent = shipped_scenario(parent_name) or parent
         line = locate_in([src], ("extends",))
         chain = (*stack, path.resolve())
         target = parent.resolve()

@@ -411,12 +411,23 @@ class ScenarioFile(StrictModel):
 
     name: str = Field(pattern=NAME_PATTERN, description="Identifier: lower case, digits and '_'.")
     title: str = Field(min_length=1, description="A short human title.")
-    description: str = Field(min_length=1, description="What the scenario assumes.")
-    article: str = Field(min_length=1, description="The article passage the scenario models, quoted.")
+    description: str | None = Field(
+        None,
+        min_length=1,
+        description="What the scenario assumes (optional; the shipped scenarios all give it).",
+    )
+    article: str | None = Field(
+        None,
+        min_length=1,
+        description="The article passage the scenario models, quoted (optional; the shipped scenarios all give it).",
+    )
     sources: list[str] = Field(
         default_factory=list, description="Keys of the sources of its numbers: headings of SOURCES.md."
     )
-    extends: str | None = Field(None, description="A parent scenario file, relative to this one.")
+    extends: str | None = Field(
+        None,
+        description="A parent scenario: a file relative to this one, or a shipped scenario's name ('baseline').",
+    )
     parameters_file: str | None = Field(
         None, description="A TOML file with a [parameters] table (e.g. fitted), relative to this one."
     )
