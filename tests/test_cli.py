@@ -276,6 +276,40 @@ def test_compare_and_plot_reject_bad_input(tmp_path, run_dir):
     assert os.listdir(not_a_run) == []
 
 
+def test_each_wrong_run_directory_gets_its_own_message(tmp_path, run_dir):
+    """Missing folder, not a run, an interrupted ensemble, a corrupt meta.json, a missing table."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    interrupted = tmp_path / "ens"
+    (interrupted / "runs").mkdir(parents=True)
+    (interrupted / "manifest.json").write_text(json.dumps({"kind": "ensemble", "status": "running"}))
+    corrupt = tmp_path / "corrupt"
+    shutil.copytree(run_dir, corrupt)
+    (corrupt / "meta.json").write_text('{"seed": 3,')
+    no_countries = tmp_path / "no_countries"
+    shutil.copytree(run_dir, no_countries)
+    (no_countries / "countries.parquet").unlink()
+    cases = {
+        tmp_path / "missing": "missing: no such folder",
+        empty: "empty: not a run directory (no meta.json)",
+        interrupted: "an interrupted ensemble (manifest.json says status 'running'; its finished runs are "
+        "kept): run the same command again to resume",
+        corrupt: "meta.json: line 1, column 12: not valid JSON",
+        no_countries: "countries.parquet: missing (the directory is incomplete",
+    }
+    messages = set()
+    for path, expected in cases.items():
+        result = invoke("plot", path)
+        assert result.exit_code == 2, result.output
+        line = one_line(result.stderr)
+        assert expected in line and str(path) in line, line
+        no_traceback(result)
+        messages.add(line)
+    assert len(messages) == len(cases)
+    result = invoke("compare", run_dir, interrupted, "--out", tmp_path / "c.png")
+    assert result.exit_code == 2 and "run the same command again to resume" in one_line(result.stderr)
+
+
 # ============================================================================ the run directory
 
 
