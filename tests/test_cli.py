@@ -165,6 +165,29 @@ def test_validate_of_a_bad_file_exits_2_with_one_line(name):
     no_traceback(result)
 
 
+def test_validate_warns_of_late_events_and_parallel_links(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text(
+        'extends = "baseline"\nname = "mine"\ntitle = "Mine"\n[period]\nend_year = 2030\n\n'
+        '[[events]]\nkind = "shock"\nstart = "2026Q1"\nend = "2026Q4"\nlinks = ["aktau>baku_alat"]\n'
+        "capacity_factor = 0.5\n\n"
+        '[[events]]\nkind = "shock"\nstart = "2032Q1"\nedges = [122]\ncapacity_factor = 0.5\n'
+    )
+    result = invoke("validate", path)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("ok  mine")
+    late, parallel = result.stderr.strip().splitlines()
+    assert (
+        late
+        == f"warning: {path}: line 14, events[1]: shock starting 2032Q1 is after period.end_year = 2030: ignored"
+    )
+    assert f"{path}: line 10, events[0].links[0]: 'aktau>baku_alat' selects 4 parallel links" in parallel
+    assert "ferry carrying" in parallel and "sea carrying crude" in parallel
+    assert "edges = [122, 128, 130, 246]" in parallel
+    result = invoke("validate", "baseline")  # the shipped scenarios have neither
+    assert result.exit_code == 0 and result.stderr == ""
+
+
 def test_validate_of_many_files_reports_each():
     bad = sorted(BAD_FILES)
     result = invoke("validate", SCENARIOS[0], *(BAD / n for n in bad), SCENARIOS[1])

@@ -834,5 +834,5 @@ def test_a_folder_named_like_a_shipped_scenario_is_not_taken_for_it(tmp_path, mo
     (tmp_path / "c5_bloc").mkdir()
     assert find_scenario("c5_bloc") == scenario_dir() / "c5_bloc.toml"
     (tmp_path / "not_shipped").mkdir()
-    with pytest.raises(ScenarioError, match=r"not_shipped: is a folder, not a scenario file; shipped"):
-        find_scenario("not_shipped")
+    with pytest.raises(ScenarioError, match=r"not_shipped: is a directory, not a scenario file"):
+        load_scenario(find_scenario("not_shipped"))

@@ -148,7 +148,11 @@ def validate(
         ),
     ] = False,
 ) -> None:
-    """Check scenario files without running them; one line per file.
+    """Check scenario files without running them; one line per file, then its warnings.
+
+    Warnings (on stderr, exit code still 0): events starting after period.end_year (they
+    are ignored), and a link name (tail>head) that selects several parallel links, such as
+    aktau>baku_alat (the rail ferry, the container feeder, the crude tanker, the bulk ships).
 
     With --effects, run each scenario and the baseline (the same seed, period and stochastic
     mode) and print its claims ([[expect]]) as held or failed with the two values; the exit
@@ -172,6 +176,8 @@ def validate(
             loaded.append(sc)
             if not effects:
                 stdout.print(f"ok  {sc.name}  ({sc.path})", highlight=False, soft_wrap=True)
+            for note in sc.notes():
+                err.print(f"[yellow]warning:[/yellow] {escape(note)}", highlight=False, soft_wrap=True)
     if bad:
         raise typer.Exit(EXIT_BAD_INPUT)
     if effects:

@@ -89,6 +89,8 @@ class Origins:
     events: list[tuple[Source, int]] = field(default_factory=list)
     sea_rates: list[tuple[Source, int]] = field(default_factory=list)
     overrides: list[tuple[tuple, str]] = field(default_factory=list)
+    # events after period.end_year: (source, index in it, index in the merged timeline)
+    ignored_events: list[tuple[Source, int, int]] = field(default_factory=list)
 
     @classmethod
     def bare(cls, leaf: Path) -> "Origins":

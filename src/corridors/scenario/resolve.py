@@ -23,7 +23,13 @@ from corridors.known_events import baseline_events
 from corridors.parameters import Parameters
 from corridors.posterior import read_posterior
 from corridors.scenario._toml import toml_dumps, toml_value
-from corridors.scenario.checks import build_event, check_semantics, check_unique_quarters, year_of
+from corridors.scenario.checks import (
+    build_event,
+    check_semantics,
+    check_unique_quarters,
+    parallel_link_notes,
+    year_of,
+)
 from corridors.scenario.locate import (
     Origins,
     allowed_keys,
@@ -197,6 +203,25 @@ class Scenario(StrictModel):
                 out[c] = values
         return out
 
+    def notes(self) -> list[str]:
+        """Return what ``corridors validate`` warns of in a valid scenario, one line each.
+
+        Events starting after ``period.end_year`` (left out of the run), and link names that
+        select several parallel links (:func:`~corridors.scenario.checks.parallel_link_notes`).
+        Each names the file, the line and the field.
+        """
+        origins = self._origins or Origins.bare(self.path)
+        out = []
+        for k, ev in enumerate(self.ignored_events):
+            src, local, i = origins.ignored_events[k] if k < len(origins.ignored_events) else (None, k, k)
+            line = locate_in([src], ("events", local)) if src else None
+            out.append(
+                f"{src.path if src else self.path}: {where_of(line, f'events[{i}]')}: "
+                f"{ev.get('kind', 'event')} starting {ev.get('start')} is after "
+                f"period.end_year = {self.end_year}: ignored"
+            )
+        return out + parallel_link_notes(self, origins)
+
     def to_dict(self) -> dict[str, Any]:
         """Return the resolved scenario in the file format: every parameter pinned, events as written."""
         out: dict[str, Any] = {
@@ -270,16 +295,15 @@ def find_scenario(name_or_path: str | Path) -> Path:
     Returns
     -------
     Path
-        The path as given if it is a file, else ``<scenario_dir()>/<name>.toml``. A bare
-        name that is both a folder of the working directory and a shipped scenario
-        (``results/`` holding ``c5_bloc``, say) is the shipped scenario: a folder is never
-        a scenario.
+        The path as given if it is a file, else ``<scenario_dir()>/<name>.toml``, else the
+        path as given if it is a folder (which the loader refuses). A bare name that is both
+        a folder of the working directory and a shipped scenario (a folder ``c5_bloc`` of
+        results, say) is the shipped scenario: a folder is never a scenario.
 
     Raises
     ------
     ScenarioError
-        Neither exists, or the path is a folder and no shipped scenario has its name; the
-        message lists the shipped scenarios.
+        Nothing of that name exists; the message lists the shipped scenarios.
     """
     path = Path(name_or_path)
     if path.is_file():
@@ -287,10 +311,10 @@ def find_scenario(name_or_path: str | Path) -> Path:
     shipped = shipped_scenario(path)
     if shipped is not None:
         return shipped
+    if path.exists():
+        return path  # a folder: the loader says it is not a scenario file
     names = sorted(p.stem for p in scenario_dir().glob("*.toml"))
     known = f"; shipped scenarios: {', '.join(names)}" if names else ""
-    if path.is_dir():
-        raise ScenarioError(path, None, f"is a folder, not a scenario file{known}")
     raise ScenarioError(path, None, f"no such file, and no shipped scenario of that name{known}")
 
 
@@ -448,6 +472,7 @@ def _load(leaf: Path, overrides: Mapping[str, Any] | None) -> Scenario:
     for i, spec in enumerate(sc.event_specs):
         if year_of(spec.start) > sc.period.end_year:
             ignored.append(spec.model_dump(exclude_unset=True))
+            origins.ignored_events.append((*origins.events[i], i))
         else:
             kept.append(spec)
             kept_origins.append(origins.events[i])
