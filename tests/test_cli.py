@@ -181,7 +181,7 @@ def test_validate_warns_of_late_events_and_parallel_links(tmp_path):
         late
         == f"warning: {path}: line 14, events[1]: shock starting 2032Q1 is after period.end_year = 2030: ignored"
     )
-    assert f"{path}: line 10, events[0].links[0]: 'aktau>baku_alat' selects 4 parallel links" in parallel
+    assert f"{path}: line 11, events[0].links[0]: 'aktau>baku_alat' selects 4 parallel links" in parallel
     assert "ferry carrying" in parallel and "sea carrying crude" in parallel
     assert "edges = [122, 128, 130, 246]" in parallel
     result = invoke("validate", "baseline")  # the shipped scenarios have neither
