@@ -865,6 +865,25 @@ def test_compare_ensembles_draws_fan_charts(ensemble_dir, run_dir, tmp_path):
     no_traceback(result)
 
 
+def test_sweep_param_and_set_take_the_same_names_mapped_ones_too(tmp_path):
+    """``--param reliability_penalty_days.middle=...`` sweeps what ``--set`` with that name sets."""
+    out = tmp_path / "sweep"
+    name = "reliability_penalty_days.middle"
+    result = invoke("sweep", "baseline", "--param", f"{name}=0:40", "--samples", "2", "--design", "grid",
+                    "--set", "period.end_year=2020", "--workers", "1", "--out", out)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    design = pd.read_parquet(out / "design.parquet")
+    assert design[name].tolist() == [0.0, 40.0]
+    outcomes = pd.read_parquet(out / "outcomes.parquet").sort_values("run")["middle_volume_t"].tolist()
+    assert outcomes[0] != outcomes[1]  # the parameter moved the Middle Corridor
+    single = tmp_path / "set"
+    done = invoke("run", "baseline", "--set", f"{name}=40", "--set", "period.end_year=2020", "--no-plots",
+                  "--out", single)  # fmt: skip
+    assert done.exit_code == 0, done.output
+    summary = json.loads((single / "summary.json").read_text())
+    assert summary["volume_t_last_year"]["middle"] == pytest.approx(outcomes[1], rel=1e-12)
+
+
 def test_sweep_with_failing_points_records_them_and_exits_1(tmp_path):
     out = tmp_path / "sweep"
     result = invoke("sweep", LAG, "--param", "queue_patience_quarters=1:3", "--samples", "5", "--design", "grid",

@@ -20,9 +20,9 @@ from corridors.errors import ScenarioError
 from corridors.events import EVENT_TYPES, Event
 from corridors.network import default_data_dir
 from corridors.observables import COMPARISONS, MEASURES, QUALIFIERS
-from corridors.parameters import Parameters
+from corridors.parameters import BUDGET_POWERS, Parameters
 from corridors.scenario.locate import PARAMETERS_LISTED, Origins, Source, dotted, fail, locate_in, where_of
-from corridors.scenario.schema import BUDGET_POWERS, SELECTOR_FIELDS, SHIPPER_COUNTRIES, ParameterRef
+from corridors.scenario.schema import SELECTOR_FIELDS, SHIPPER_COUNTRIES, ParameterRef
 from corridors.uncertainty import NUMERIC_PARAMETERS
 from corridors.vocabulary import C5, quarter_index, step_year
 

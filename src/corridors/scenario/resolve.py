@@ -344,7 +344,9 @@ def parse_override(text: str) -> tuple[str, Any]:
     Parameters
     ----------
     text : str
-        ``"agents.KZ.border_efficiency=0.8"``; the value is read as a TOML literal (number,
+        ``"agents.KZ.border_efficiency=0.8"``; a parameter may be named alone, as
+        ``--param`` names it (``cost_elasticity=3.5``, ``reliability_penalty_days.middle=20``:
+        the key of ``parameters.``). The value is read as a TOML literal (number,
         boolean, string, array, inline table), anything else as a bare string
         (``events[0].start=2026Q1``).
 
@@ -592,6 +594,8 @@ def _override_parts(leaf: Path, key: str) -> tuple:
             )
         parts.append(m.group(1))
         parts.extend(int(i) for i in re.findall(r"\[(\d+)\]", m.group(2)))
+    if parts[0] not in ScenarioFile.model_fields and parts[0] in Parameters.names():
+        parts.insert(0, "parameters")  # a parameter's name alone, as --param takes it
     return tuple(parts)
 
 
