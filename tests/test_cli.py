@@ -46,6 +46,7 @@ COMMANDS = (
     "run",
     "validate",
     "scenarios",
+    "list",
     "compare",
     "plot",
     "explain",
@@ -186,6 +187,36 @@ def test_validate_warns_of_late_events_and_parallel_links(tmp_path):
     assert "edges = [122, 128, 130, 246]" in parallel
     result = invoke("validate", "baseline")  # the shipped scenarios have neither
     assert result.exit_code == 0 and result.stderr == ""
+
+
+def test_list_prints_the_names_a_scenario_may_use():
+    from corridors.scenario.checks import vocabulary
+    from corridors.uncertainty import MAPPED_PARAMETERS, NUMERIC_PARAMETERS
+
+    known = {
+        "nodes": vocabulary().nodes,
+        "links": vocabulary().links,
+        "markets": vocabulary().markets,
+        "projects": set(vocabulary().projects),
+        "parameters": {*NUMERIC_PARAMETERS, *MAPPED_PARAMETERS},
+    }
+    lines = {}
+    for kind, names in known.items():
+        result = invoke("list", kind)
+        assert result.exit_code == 0, result.output
+        rows = result.stdout.strip().splitlines()
+        assert {row.split()[0] for row in rows} == set(names), kind
+        assert all(len(row.split()) >= 2 for row in rows), kind  # each with what it is
+        lines[kind] = {row.split()[0]: row for row in rows}
+    assert "4 parallel links: ferry carrying" in lines["links"]["aktau>baku_alat"]
+    assert "seaport, KZ" in lines["nodes"]["aktau"]
+    assert "default 10, baseline 60" in lines["parameters"]["reliability_penalty_days.middle"]
+    assert "lag 12 quarters" in lines["projects"]["btk_upgrade"]
+    result = invoke("list", "ports")
+    assert result.exit_code == 2
+    assert one_line(result.stderr) == (
+        "error: list: unknown kind 'ports'; expected one of nodes, links, markets, projects, parameters"
+    )
 
 
 def test_validate_of_many_files_reports_each():

@@ -59,6 +59,7 @@ COMMANDS = (
     ("run", runs.run_command),
     ("validate", runs.validate),
     ("scenarios", runs.list_scenarios),
+    ("list", runs.list_names),
     ("compare", runs.compare),
     ("explain", explain.explain),
     ("sweep", ensembles.sweep),

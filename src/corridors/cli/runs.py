@@ -1,4 +1,4 @@
-"""The commands of single runs and scenario files: run, validate, scenarios, compare, plot, schema."""
+"""The commands of single runs and scenario files: run, validate, scenarios, list, compare, plot, schema."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ from corridors.network import CORRIDORS
 from corridors.results import load_ensemble, load_results
 from corridors.results.explain import headline_change
 from corridors.scenario import find_scenario, load_scenario, scenario_dir, scenario_schema
+from corridors.scenario.names import scenario_names
 
 
 def run_command(
@@ -270,6 +271,29 @@ def list_scenarios(
             err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", soft_wrap=True)
             continue
         stdout.print(f"[bold]{sc.name:22}[/bold] {escape(sc.title)}", soft_wrap=True)
+
+
+def list_names(
+    kind: Annotated[str, typer.Argument(help="What to list: nodes, links, markets, projects or parameters.")],
+) -> None:
+    """List the names a scenario file may use, one line each with what it is.
+
+    nodes, markets and links (tail>head; one name may select parallel links, e.g. the
+    ferry, feeder and crude tanker of aktau>baku_alat) for events' selectors and claims;
+    projects of projects.csv for investments; parameters for [parameters], --set and
+    --param (with their defaults, bounds and meaning; a key of a table such as
+    reliability_penalty_days.middle is one too).
+
+    Example: [bold]corridors list links[/bold]
+    Example: [bold]corridors list parameters[/bold]
+    """
+    try:
+        rows = scenario_names(kind)
+    except ValueError as exc:
+        raise refuse(ValueError(f"list: {exc}")) from None
+    width = max(len(name) for name, _ in rows)
+    for name, what in rows:
+        stdout.print(f"{name:{width}}  {what}", markup=False, highlight=False, soft_wrap=True)
 
 
 def compare(
