@@ -915,6 +915,30 @@ def test_sweep_param_and_set_take_the_same_names_mapped_ones_too(tmp_path):
     assert summary["volume_t_last_year"]["middle"] == pytest.approx(outcomes[1], rel=1e-12)
 
 
+def test_a_run_that_leaves_its_calibration_says_so_in_one_line_and_its_manifest(tmp_path, run_dir):
+    out = tmp_path / "elastic"
+    result = invoke("run", "baseline", "--set", "cost_elasticity=3.5", "--set", "period.end_year=2023",
+                    "--no-plots", "--out", out)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    line = one_line(result.stderr)
+    assert line.startswith("warning: this run leaves its calibration: its 2019-2023 history moves "), line
+    assert "observation errors from the calibrated baseline" in line
+    check = json.loads((out / "manifest.json").read_text())["calibration_check"]
+    assert check == json.loads((out / "meta.json").read_text())["calibration_check"]
+    assert check["status"] == "outside" and check["outside"][0] in line
+    assert check["series_rms_sd"][check["outside"][0]] > 1.0
+    assert "baseline_fit.toml" in check["reference"]
+    # the baseline itself (a shorter period: the same 2019-2021) has the calibrated history
+    same = json.loads((run_dir / "manifest.json").read_text())["calibration_check"]
+    assert same["status"] == "same history" and same["outside"] == []
+    near = tmp_path / "near"  # a small move of a fitted parameter stays within the tolerance
+    result = invoke("run", "baseline", "--set", "reliability_penalty_days.middle=55", "--set",
+                    "period.end_year=2023", "--no-plots", "--out", near)  # fmt: skip
+    assert result.exit_code == 0 and "warning" not in result.stderr, result.output
+    check = json.loads((near / "manifest.json").read_text())["calibration_check"]
+    assert check["status"] == "within" and 0 < max(check["series_rms_sd"].values()) <= 1.0
+
+
 def test_sweep_with_failing_points_records_them_and_exits_1(tmp_path):
     out = tmp_path / "sweep"
     result = invoke("sweep", LAG, "--param", "queue_patience_quarters=1:3", "--samples", "5", "--design", "grid",

@@ -31,6 +31,7 @@ from corridors.cli.guard import (
 )
 from corridors.errors import CorridorsError
 from corridors.experiments import effects, ensemble, runs, scenario_table
+from corridors.experiments.calibrate.drift import calibration_drift
 from corridors.network import CORRIDORS
 from corridors.results import load_ensemble, load_results
 from corridors.results.explain import headline_change
@@ -69,6 +70,10 @@ def run_command(
     same seed) and write an ensemble directory; run the same command again to finish an
     interrupted one.
 
+    A single run whose 2019-2023 history moves a calibration series by more than its
+    observation error from the calibrated baseline's (e.g. --set cost_elasticity=3.5) says
+    so in one line, and records the check as calibration_check in meta.json and manifest.json.
+
     Example: [bold]corridors run baseline --seed 7 --out results/baseline-7[/bold]
     Example: [bold]corridors run baseline --replicates 100 --workers 2 --out results/baseline-ens[/bold]
     """
@@ -98,8 +103,13 @@ def run_command(
         res = runs.run(
             sc, seed=seed, on_step=lambda done, total: progress.update(task, completed=done, total=total)
         )
+        progress.update(task, description="comparing 2019-2023 with the calibrated baseline")
+        drift = calibration_drift(res, sc, seed=res.meta.get("seed"))
+        res.meta["calibration_check"] = drift.to_dict()
         progress.update(task, description=f"writing {target}")
         path = runs.write_run(res, sc, target, force=force, plots=plots)
+    if drift.warning():
+        err.print(f"[yellow]warning:[/yellow] {escape(drift.warning())}", highlight=False, soft_wrap=True)
     _print_summary(res)
     stdout.print(f"results: {path.resolve()}")
     if plots:

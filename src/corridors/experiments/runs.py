@@ -151,7 +151,11 @@ def _git_revision() -> str | None:
 
 
 def manifest(res: Results, sc: Scenario) -> dict[str, Any]:
-    """Return where a run came from: versions, seed, platform, time, its tables, and hashes of every input."""
+    """Return where a run came from: versions, seed, platform, time, its tables, and hashes of every input.
+
+    With the run's ``calibration_check`` (:mod:`corridors.experiments.calibrate.drift`) when
+    its ``meta`` has one.
+    """
     from corridors._version import __version__
 
     data = default_data_dir()
@@ -172,6 +176,7 @@ def manifest(res: Results, sc: Scenario) -> dict[str, Any]:
         "ignored_events": list(sc.ignored_events),
         "tables": [f"{t}.parquet" for t in (*TABLES, *EXPLAIN_TABLES) if getattr(res, t) is not None],
         "input_sha256": inputs,
+        **({"calibration_check": res.meta["calibration_check"]} if "calibration_check" in res.meta else {}),
     }
 
 
