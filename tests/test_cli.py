@@ -854,6 +854,23 @@ def test_top_level_help_and_version():
 LAG = Path(__file__).parent / "data" / "ensembles" / "lag_from_parameter.toml"
 
 
+def test_help_is_not_cut_at_80_columns_and_keeps_its_brackets():
+    """At 80 columns, --help is laid out 100 wide; rich markup does not eat [dashboard] or [[expect]]."""
+    env = {**subprocess_env(), "COLUMNS": "80"}
+    env.pop("TERMINAL_WIDTH", None)
+    helps = {}
+    for command in ("run", "dashboard", "validate", "sweep"):
+        proc = subprocess.run([sys.executable, "-m", "corridors", command, "--help"], capture_output=True,
+                              text=True, timeout=120, env=env)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        assert "…" not in proc.stdout, proc.stdout
+        assert max(len(line) for line in proc.stdout.splitlines()) == 100
+        helps[command] = " ".join(proc.stdout.replace("│", " ").split())
+    assert "--set parameters.cost_elasticity=3.5 (repeatable)" in helps["run"]
+    assert 'pip install -e ".[dashboard]"' in helps["dashboard"]
+    assert "[[expect]]" in helps["validate"]
+
+
 @pytest.fixture(scope="module")
 def ensemble_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("ens") / "baseline-ens"

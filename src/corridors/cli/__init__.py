@@ -19,15 +19,25 @@ command; Solara runs in a process of its own.
 
 from __future__ import annotations
 
+import os
+import shutil
 from typing import Annotated
 
 import typer
+import typer.rich_utils
 
 from corridors._version import __version__
 from corridors.cli import ensembles, explain, runs, tools
 from corridors.cli.guard import stdout
 
 __all__ = ["app"]
+
+HELP_MIN_WIDTH = 100
+"""``--help`` is laid out at least this wide (or as wide as the terminal), so that long
+option values (``--set parameters.cost_elasticity=3.5``) are not cut at 80 columns; an
+explicit ``TERMINAL_WIDTH`` wins."""
+if not os.environ.get("TERMINAL_WIDTH"):
+    typer.rich_utils.MAX_WIDTH = max(HELP_MIN_WIDTH, shutil.get_terminal_size((80, 24)).columns)
 
 app = typer.Typer(
     name="corridors",

@@ -144,7 +144,7 @@ def validate(
         bool,
         typer.Option(
             "--effects",
-            help="Also run each scenario and the baseline, and check its [[expect]] claims (exit 1 if one fails).",
+            help="Also run each scenario and the baseline, and check its \\[\\[expect]] claims (exit 1 if one fails).",
         ),
     ] = False,
     seed: Annotated[
@@ -159,14 +159,14 @@ def validate(
         ),
     ] = False,
 ) -> None:
-    """Check scenario files without running them; one line per file, then its warnings.
+    r"""Check scenario files without running them; one line per file, then its warnings.
 
     Warnings (on stderr, exit code still 0): events starting after period.end_year (they
     are ignored), and a link name (tail>head) that selects several parallel links, such as
     aktau>baku_alat (the rail ferry, the container feeder, the crude tanker, the bulk ships).
 
     With --effects, run each scenario and the baseline (the same seed, period and stochastic
-    mode) and print its claims ([[expect]]) as held or failed with the two values; the exit
+    mode) and print its claims (\[\[expect]]) as held or failed with the two values; the exit
     code is 1 if any claim failed.
 
     Example: [bold]corridors validate scenarios/*.toml[/bold]
@@ -251,11 +251,11 @@ def list_scenarios(
         ),
     ] = None,
 ) -> None:
-    """List the shipped scenarios, one line each (or write the scenario-effects table).
+    r"""List the shipped scenarios, one line each (or write the scenario-effects table).
 
     With --table, run every shipped scenario and the baseline (deterministic, the same seed
     and period) and write their headline indicators in 2030 and 2035 and their claims
-    ([[expect]]), held or failed, as Markdown.
+    (\[\[expect]]), held or failed, as Markdown.
 
     Example: [bold]corridors scenarios[/bold]
     Example: [bold]corridors scenarios --table docs/scenarios.md[/bold]

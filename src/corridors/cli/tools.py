@@ -81,20 +81,25 @@ def demo(
     """Route costs for three corridors from Khorgos to the EU, with congestion.
 
     An illustrative network (round numbers, not the sourced data): each corridor's
-    least-cost path, free-flow and loaded time, and cost per tonne.
+    least-cost path, free-flow and loaded time, and cost per tonne: the price (tariffs and
+    handling, what `corridors network` lists as USD/t on the sourced network) and the
+    loaded time valued at 0.25 USD per tonne-hour.
 
     Example: [bold]corridors demo --middle 6000[/bold]
     """
     rows = route_cost_demo((russian, middle, sea))
-    table = Table(title="Khorgos -> EU: route costs by corridor (illustrative network)")
-    for col in ("corridor", "km", "free-flow days", "loaded days", "USD/t", "bottleneck v/c"):
-        table.add_column(col, justify="left" if col == "corridor" else "right")
+    table = Table(title="Khorgos -> EU by corridor (illustrative network); price, time and total in USD/t")
+    cols = ("corridor", "km", "days", "days loaded", "price", "time", "total", "max v/c")
+    for col in cols:
+        table.add_column(col, justify="left" if col == "corridor" else "right", no_wrap=col == "corridor")
     for r in rows:
         table.add_row(
             r.corridor,
             f"{r.distance_km:,.0f}",
             f"{r.free_flow_days:.1f}",
             f"{r.loaded_days:.1f}",
+            f"{r.price_usd_per_t:,.0f}",
+            f"{r.time_cost_usd_per_t:,.0f}",
             f"{r.cost_usd_per_t:,.0f}",
             f"{r.bottleneck_utilisation:.2f}",
         )
@@ -102,7 +107,10 @@ def demo(
     for r in rows:
         stdout.print(f"  {r.corridor:8} {r.route}")
     stdout.print(
-        "USD/t = tariffs and handling + 0.25 USD per tonne-hour of transit time at loaded times (BPR)."
+        "days: free flow; price = tariffs and handling; time = 0.25 USD per tonne-hour of transit at loaded "
+        "times (BPR); total = both; max v/c: the route's busiest link. This is a toy network of round numbers: `corridors network` lists the sourced "
+        "network's routes, and its USD/t is the price alone (no time value), hence lower.",
+        soft_wrap=True,
     )
 
 
@@ -382,9 +390,10 @@ def dashboard(
     ),
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8765,
 ) -> None:
-    """Serve the tuning sliders of notebooks/02_tune_parameters.ipynb as a web app (Solara).
+    r"""Serve the tuning sliders of notebooks/02_tune_parameters.ipynb as a web app (Solara).
 
-    Needs the dashboard extra: pip install -e ".[dashboard]". Ctrl-C stops it.
+    Needs the dashboard extra: pip install -e ".\[dashboard]". Ctrl-C or SIGTERM stops it
+    and its server.
 
     Example: [bold]corridors dashboard c5_bloc --end-year 2030[/bold]
     """
@@ -394,7 +403,7 @@ def dashboard(
     except (CorridorsError, OSError) as exc:
         raise refuse(exc) from None
     if importlib.util.find_spec("solara") is None:
-        err.print('[bold red]the dashboard needs Solara:[/bold red] pip install -e ".[dashboard]"')
+        err.print('[bold red]the dashboard needs Solara:[/bold red] pip install -e ".\\[dashboard]"')
         raise typer.Exit(EXIT_FAILURE)
     # The names of corridors.dashboard.SCENARIO_ENV and END_YEAR_ENV (not imported: that imports Solara).
     env = {
