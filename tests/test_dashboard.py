@@ -94,3 +94,63 @@ def test_dashboard_command_serves_on_loopback() -> None:
         proc.wait(timeout=30)
         if proc.stdout:
             proc.stdout.close()
+
+
+def test_a_busy_port_is_refused_before_the_server_starts() -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = CliRunner().invoke(app, ["dashboard", "--end-year", "2026", "--port", str(port)],
+                                    env={"COLUMNS": "200"})  # fmt: skip
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert lines == [
+        f"error: --port: 127.0.0.1:{port} is in use (Address already in use); choose another with --port"
+    ]
+    assert "server is starting" not in result.output
+
+
+def _children(pid: int) -> list[int]:
+    path = f"/proc/{pid}/task/{pid}/children"
+    with open(path) as f:
+        return [int(c) for c in f.read().split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
+def test_signalling_the_command_alone_stops_its_server(how) -> None:
+    """SIGTERM (or even SIGKILL) to `corridors dashboard` only, not its group: no server is left serving."""
+    port = _free_port()
+    cmd = [sys.executable, "-m", "corridors", "dashboard", "--end-year", "2026", "--port", str(port)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    server = None
+    try:
+        deadline = time.monotonic() + 90
+        while server is None and time.monotonic() < deadline and proc.poll() is None:
+            children = _children(proc.pid)
+            server = children[0] if children else None
+            time.sleep(0.2)
+        assert server is not None, "the command started no server"
+        os.kill(proc.pid, how)  # the command alone
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 20
+        while _alive(server) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _alive(server), f"the server {server} outlived the command"
+        if how == signal.SIGTERM:
+            assert proc.returncode == 0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+        if server is not None and _alive(server):
+            os.kill(server, signal.SIGKILL)

@@ -424,14 +424,55 @@ def dashboard(
         "--production",
         "--no-open",
     ]
+    busy = _port_in_use(host, port)
+    if busy:
+        raise refuse(ValueError(f"--port: {host}:{port} is in use ({busy}); choose another with --port"))
     err.print(f"corridors dashboard: {path.stem} to {end_year} on http://{host}:{port} (Ctrl-C to stop)")
+    server = None
     with guarded("dashboard", stop_ok=True):  # Ctrl-C or SIGTERM: stop the server, exit 0
-        server = subprocess.Popen(cmd, env=env)
         try:
+            server = subprocess.Popen(cmd, env=env, preexec_fn=_die_with_parent)
             code = server.wait()
         finally:
-            _stop(server)
+            if server is not None:
+                _stop(server)
     raise typer.Exit(code)
+
+
+def _port_in_use(host: str, port: int) -> str:
+    """Return why ``host:port`` cannot be listened on (another server holds it), or ``""``."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        return f"cannot resolve {host}: {exc.strerror or exc}"
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return ""
+
+
+def _die_with_parent() -> None:
+    """In the server's process: ask Linux to send it SIGTERM when ``corridors dashboard`` dies.
+
+    The command stops its server itself on Ctrl-C and SIGTERM; this covers what it cannot
+    catch (SIGKILL, a signal before its handler is set), so no server is left serving.
+    Elsewhere a no-op.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import contextlib
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    with contextlib.suppress(OSError, AttributeError):  # no prctl: nothing more to do
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _stop(process: subprocess.Popen, grace: float = 10.0) -> None:
