@@ -697,8 +697,9 @@ class _Server:
     def __init__(self, how: str) -> None:
         self.how, self.terminated = how, False
 
-    def __call__(self, cmd, env):
+    def __call__(self, cmd, env, preexec_fn=None):
         assert cmd[1:4] == ["-m", "solara", "run"] and "CORRIDORS_DASHBOARD_SCENARIO" in env
+        assert preexec_fn is cli_tools._die_with_parent  # the server dies with the command
         return self
 
     def wait(self, timeout=None):
@@ -852,6 +853,28 @@ def test_top_level_help_and_version():
 # ============================================================================ ensembles, sweeps, sensitivity
 
 LAG = Path(__file__).parent / "data" / "ensembles" / "lag_from_parameter.toml"
+
+
+@pytest.mark.parametrize("delay", [0.3, 0.9])
+def test_ctrl_c_while_starting_prints_one_line_and_exits_130(tmp_path, delay):
+    """Ctrl-C during the imports (about a second): no KeyboardInterrupt traceback, nothing written."""
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "corridors", "run", "baseline", "--no-plots", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=subprocess_env())  # fmt: skip
+    time.sleep(delay)
+    assert proc.poll() is None, "the command finished before Ctrl-C: not a start-up test"
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert stderr == "corridors: interrupted by Ctrl-C while starting\n"
+    assert not out.exists() and os.listdir(tmp_path) == []
+
+
+def test_importing_the_package_leaves_ctrl_c_alone():
+    code = "import signal, corridors; assert signal.getsignal(signal.SIGINT) is signal.default_int_handler"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env=subprocess_env())  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
 
 
 def test_help_is_not_cut_at_80_columns_and_keeps_its_brackets():

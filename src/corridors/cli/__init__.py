@@ -26,6 +26,7 @@ from typing import Annotated
 import typer
 import typer.rich_utils
 
+from corridors._interrupt import interrupts_as_usual
 from corridors._version import __version__
 from corridors.cli import ensembles, explain, runs, tools
 from corridors.cli.guard import stdout
@@ -62,6 +63,7 @@ def main(
     ] = False,
 ) -> None:
     """Simulate the competition between Central Asia's trade routes."""
+    interrupts_as_usual()  # started: a command's own Ctrl-C handling (guarded) from here on
 
 
 # The commands, in the order of --help.
