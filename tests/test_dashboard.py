@@ -23,8 +23,13 @@ import ipyvuetify as v  # noqa: E402  (with solara, which brings it)
 import ipywidgets as widgets  # noqa: E402
 
 from corridors import dashboard  # noqa: E402
+from corridors.tuning import LEVERS  # noqa: E402
 
-PREMIUM = "Russia premium (USD/t)"
+PREMIUM = list(LEVERS).index("russia_premium_usd_per_t")  # the sliders are in the levers' order
+
+
+def _sliders(rc) -> list:
+    return rc.find(v.Slider).widgets
 
 
 @pytest.fixture
@@ -42,23 +47,34 @@ def _image(rc) -> bytes:
 
 def test_a_slider_reruns_the_model_and_reset_restores_the_scenario(page) -> None:
     first = _image(page)
-    slider = page.find(v.Slider, label=PREMIUM)
-    slider.assert_single()
-    initial = slider.widget.v_model
-    slider.widget.v_model = 200.0
+    slider = _sliders(page)[PREMIUM]
+    initial = slider.v_model
+    slider.v_model = 200.0
     changed = _image(page)
     assert changed != first
     assert page.find(v.Html, tag="span").widget.children[0].startswith("run and redraw: ")
     page.find(v.Btn).widget.fire_event("click", {})
-    assert page.find(v.Slider, label=PREMIUM).widget.v_model == initial
+    assert _sliders(page)[PREMIUM].v_model == initial
     assert _image(page) == first
 
 
 def test_there_is_a_slider_for_every_lever(page) -> None:
     from corridors.tuning import LEVERS
 
-    labels = {s.label for s in page.find(v.Slider).widgets}
-    assert labels == {lever.label for lever in LEVERS.values()}
+    assert len(_sliders(page)) == len(LEVERS)
+
+
+def test_each_lever_shows_its_value_and_unit_on_its_own_line(page) -> None:
+    """No inline labels of different widths, no floating values over the slider above: a line each."""
+    from corridors.tuning import LEVERS
+
+    lines = [str(t.template) for t in page.find(v.VuetifyTemplate).widgets]
+    for slider in _sliders(page):
+        assert slider.label in ("", None) and slider.thumb_label is False
+    for lever in LEVERS.values():
+        assert lever.unit and lever.label == f"{lever.title} ({lever.unit})"
+    for lever in LEVERS.values():  # one line per lever, naming its title and unit
+        assert sum(f"<strong>{lever.title}</strong>:" in line and lever.unit in line for line in lines) == 1
 
 
 def test_dashboard_command_rejects_an_unknown_scenario() -> None:
