@@ -40,7 +40,7 @@ def check_directory(path: Path, marker: str, what: str) -> None:
         ``marker``.
     """
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no such folder")
+        raise FileNotFoundError(f"{path}: no such folder (expected a {what})")
     if not path.is_dir():
         raise FileNotFoundError(f"{path}: a file, not a {what}")
     if (path / marker).is_file():
