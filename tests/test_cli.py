@@ -46,6 +46,7 @@ COMMANDS = (
     "run",
     "validate",
     "scenarios",
+    "list",
     "compare",
     "plot",
     "export",
@@ -170,6 +171,59 @@ def test_validate_of_a_bad_file_exits_2_with_one_line(name):
     no_traceback(result)
 
 
+def test_validate_warns_of_late_events_and_parallel_links(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text(
+        'extends = "baseline"\nname = "mine"\ntitle = "Mine"\n[period]\nend_year = 2030\n\n'
+        '[[events]]\nkind = "shock"\nstart = "2026Q1"\nend = "2026Q4"\nlinks = ["aktau>baku_alat"]\n'
+        "capacity_factor = 0.5\n\n"
+        '[[events]]\nkind = "shock"\nstart = "2032Q1"\nedges = [122]\ncapacity_factor = 0.5\n'
+    )
+    result = invoke("validate", path)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("ok  mine")
+    late, parallel = result.stderr.strip().splitlines()
+    assert (
+        late
+        == f"warning: {path}: line 14, events[1]: shock starting 2032Q1 is after period.end_year = 2030: ignored"
+    )
+    assert f"{path}: line 11, events[0].links[0]: 'aktau>baku_alat' selects 4 parallel links" in parallel
+    assert "ferry carrying" in parallel and "sea carrying crude" in parallel
+    assert "edges = [122, 128, 130, 246]" in parallel
+    result = invoke("validate", "baseline")  # the shipped scenarios have neither
+    assert result.exit_code == 0 and result.stderr == ""
+
+
+def test_list_prints_the_names_a_scenario_may_use():
+    from corridors.scenario.checks import vocabulary
+    from corridors.uncertainty import MAPPED_PARAMETERS, NUMERIC_PARAMETERS
+
+    known = {
+        "nodes": vocabulary().nodes,
+        "links": vocabulary().links,
+        "markets": vocabulary().markets,
+        "projects": set(vocabulary().projects),
+        "parameters": {*NUMERIC_PARAMETERS, *MAPPED_PARAMETERS},
+    }
+    lines = {}
+    for kind, names in known.items():
+        result = invoke("list", kind)
+        assert result.exit_code == 0, result.output
+        rows = result.stdout.strip().splitlines()
+        assert {row.split()[0] for row in rows} == set(names), kind
+        assert all(len(row.split()) >= 2 for row in rows), kind  # each with what it is
+        lines[kind] = {row.split()[0]: row for row in rows}
+    assert "4 parallel links: ferry carrying" in lines["links"]["aktau>baku_alat"]
+    assert "seaport, KZ" in lines["nodes"]["aktau"]
+    assert "default 10, baseline 60" in lines["parameters"]["reliability_penalty_days.middle"]
+    assert "lag 12 quarters" in lines["projects"]["btk_upgrade"]
+    result = invoke("list", "ports")
+    assert result.exit_code == 2
+    assert one_line(result.stderr) == (
+        "error: list: unknown kind 'ports'; expected one of nodes, links, markets, projects, parameters"
+    )
+
+
 def test_validate_of_many_files_reports_each():
     bad = sorted(BAD_FILES)
     result = invoke("validate", SCENARIOS[0], *(BAD / n for n in bad), SCENARIOS[1])
@@ -281,6 +335,40 @@ def test_compare_and_plot_reject_bad_input(tmp_path, run_dir):
         no_traceback(result)
     assert sorted(os.listdir(tmp_path)) == ["empty"]
     assert os.listdir(not_a_run) == []
+
+
+def test_each_wrong_run_directory_gets_its_own_message(tmp_path, run_dir):
+    """Missing folder, not a run, an interrupted ensemble, a corrupt meta.json, a missing table."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    interrupted = tmp_path / "ens"
+    (interrupted / "runs").mkdir(parents=True)
+    (interrupted / "manifest.json").write_text(json.dumps({"kind": "ensemble", "status": "running"}))
+    corrupt = tmp_path / "corrupt"
+    shutil.copytree(run_dir, corrupt)
+    (corrupt / "meta.json").write_text('{"seed": 3,')
+    no_countries = tmp_path / "no_countries"
+    shutil.copytree(run_dir, no_countries)
+    (no_countries / "countries.parquet").unlink()
+    cases = {
+        tmp_path / "missing": "missing: no such folder",
+        empty: "empty: not a run directory (no meta.json)",
+        interrupted: "an interrupted ensemble (manifest.json says status 'running'; its finished runs are "
+        "kept): run the same command again to resume",
+        corrupt: "meta.json: line 1, column 12: not valid JSON",
+        no_countries: "countries.parquet: missing (the directory is incomplete",
+    }
+    messages = set()
+    for path, expected in cases.items():
+        result = invoke("plot", path)
+        assert result.exit_code == 2, result.output
+        line = one_line(result.stderr)
+        assert expected in line and str(path) in line, line
+        no_traceback(result)
+        messages.add(line)
+    assert len(messages) == len(cases)
+    result = invoke("compare", run_dir, interrupted, "--out", tmp_path / "c.png")
+    assert result.exit_code == 2 and "run the same command again to resume" in one_line(result.stderr)
 
 
 # ============================================================================ the run directory
@@ -616,8 +704,9 @@ class _Server:
     def __init__(self, how: str) -> None:
         self.how, self.terminated = how, False
 
-    def __call__(self, cmd, env):
+    def __call__(self, cmd, env, preexec_fn=None):
         assert cmd[1:4] == ["-m", "solara", "run"] and "CORRIDORS_DASHBOARD_SCENARIO" in env
+        assert preexec_fn is cli_tools._die_with_parent  # the server dies with the command
         return self
 
     def wait(self, timeout=None):
@@ -806,6 +895,45 @@ def test_top_level_help_and_version():
 LAG = Path(__file__).parent / "data" / "ensembles" / "lag_from_parameter.toml"
 
 
+@pytest.mark.parametrize("delay", [0.3, 0.9])
+def test_ctrl_c_while_starting_prints_one_line_and_exits_130(tmp_path, delay):
+    """Ctrl-C during the imports (about a second): no KeyboardInterrupt traceback, nothing written."""
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "corridors", "run", "baseline", "--no-plots", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=subprocess_env())  # fmt: skip
+    time.sleep(delay)
+    assert proc.poll() is None, "the command finished before Ctrl-C: not a start-up test"
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert stderr == "corridors: interrupted by Ctrl-C while starting\n"
+    assert not out.exists() and os.listdir(tmp_path) == []
+
+
+def test_importing_the_package_leaves_ctrl_c_alone():
+    code = "import signal, corridors; assert signal.getsignal(signal.SIGINT) is signal.default_int_handler"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env=subprocess_env())  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_help_is_not_cut_at_80_columns_and_keeps_its_brackets():
+    """At 80 columns, --help is laid out 100 wide; rich markup does not eat [dashboard] or [[expect]]."""
+    env = {**subprocess_env(), "COLUMNS": "80"}
+    env.pop("TERMINAL_WIDTH", None)
+    helps = {}
+    for command in ("run", "dashboard", "validate", "sweep"):
+        proc = subprocess.run([sys.executable, "-m", "corridors", command, "--help"], capture_output=True,
+                              text=True, timeout=120, env=env)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        assert "…" not in proc.stdout, proc.stdout
+        assert max(len(line) for line in proc.stdout.splitlines()) == 100
+        helps[command] = " ".join(proc.stdout.replace("│", " ").split())
+    assert "--set parameters.cost_elasticity=3.5 (repeatable)" in helps["run"]
+    assert 'pip install -e ".[dashboard]"' in helps["dashboard"]
+    assert "[[expect]]" in helps["validate"]
+
+
 @pytest.fixture(scope="module")
 def ensemble_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("ens") / "baseline-ens"
@@ -846,6 +974,49 @@ def test_compare_ensembles_draws_fan_charts(ensemble_dir, run_dir, tmp_path):
     one = invoke("compare", ensemble_dir, "--out", tmp_path / "one.png")  # one ensemble is enough
     assert one.exit_code == 0, one.output
     no_traceback(result)
+
+
+def test_sweep_param_and_set_take_the_same_names_mapped_ones_too(tmp_path):
+    """``--param reliability_penalty_days.middle=...`` sweeps what ``--set`` with that name sets."""
+    out = tmp_path / "sweep"
+    name = "reliability_penalty_days.middle"
+    result = invoke("sweep", "baseline", "--param", f"{name}=0:40", "--samples", "2", "--design", "grid",
+                    "--set", "period.end_year=2020", "--workers", "1", "--out", out)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    design = pd.read_parquet(out / "design.parquet")
+    assert design[name].tolist() == [0.0, 40.0]
+    outcomes = pd.read_parquet(out / "outcomes.parquet").sort_values("run")["middle_volume_t"].tolist()
+    assert outcomes[0] != outcomes[1]  # the parameter moved the Middle Corridor
+    single = tmp_path / "set"
+    done = invoke("run", "baseline", "--set", f"{name}=40", "--set", "period.end_year=2020", "--no-plots",
+                  "--out", single)  # fmt: skip
+    assert done.exit_code == 0, done.output
+    summary = json.loads((single / "summary.json").read_text())
+    assert summary["volume_t_last_year"]["middle"] == pytest.approx(outcomes[1], rel=1e-12)
+
+
+def test_a_run_that_leaves_its_calibration_says_so_in_one_line_and_its_manifest(tmp_path, run_dir):
+    out = tmp_path / "elastic"
+    result = invoke("run", "baseline", "--set", "cost_elasticity=3.5", "--set", "period.end_year=2023",
+                    "--no-plots", "--out", out)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    line = one_line(result.stderr)
+    assert line.startswith("warning: this run leaves its calibration: its 2019-2023 history moves "), line
+    assert "observation errors from the calibrated baseline" in line
+    check = json.loads((out / "manifest.json").read_text())["calibration_check"]
+    assert check == json.loads((out / "meta.json").read_text())["calibration_check"]
+    assert check["status"] == "outside" and check["outside"][0] in line
+    assert check["series_rms_sd"][check["outside"][0]] > 1.0
+    assert "baseline_fit.toml" in check["reference"]
+    # the baseline itself (a shorter period: the same 2019-2021) has the calibrated history
+    same = json.loads((run_dir / "manifest.json").read_text())["calibration_check"]
+    assert same["status"] == "same history" and same["outside"] == []
+    near = tmp_path / "near"  # a small move of a fitted parameter stays within the tolerance
+    result = invoke("run", "baseline", "--set", "reliability_penalty_days.middle=55", "--set",
+                    "period.end_year=2023", "--no-plots", "--out", near)  # fmt: skip
+    assert result.exit_code == 0 and "warning" not in result.stderr, result.output
+    check = json.loads((near / "manifest.json").read_text())["calibration_check"]
+    assert check["status"] == "within" and 0 < max(check["series_rms_sd"].values()) <= 1.0
 
 
 def test_sweep_with_failing_points_records_them_and_exits_1(tmp_path):

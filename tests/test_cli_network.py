@@ -176,6 +176,23 @@ def test_demo_prints_three_corridors():
         assert re.search(rf"^\s*{corridor}\s+khorgos\b", result.stdout, re.M), corridor
 
 
+def test_demo_splits_its_cost_into_price_and_time_and_says_why_network_differs():
+    """The demo's sea route (USD 346/t) against `network`'s 146: the demo adds time valued at 0.25 USD/t-h."""
+    from corridors.demo import VALUE_OF_TIME_USD_PER_T_H, route_cost_demo
+
+    result = invoke("demo")
+    assert result.exit_code == 0, result.output
+    for r in route_cost_demo():
+        assert r.time_cost_usd_per_t == pytest.approx(VALUE_OF_TIME_USD_PER_T_H * r.loaded_days * 24)
+        cells = f"{r.price_usd_per_t:,.0f} │ {r.time_cost_usd_per_t:,.0f} │ {r.cost_usd_per_t:,.0f} │"
+        assert cells in result.stdout.replace("  ", " ").replace("  ", " "), (cells, result.stdout)
+    sea = route_cost_demo()[2]
+    assert sea.price_usd_per_t < 150 < 300 < sea.cost_usd_per_t  # the price is near network's 146
+    note = " ".join(result.stdout.split())
+    assert "`corridors network` lists the sourced network's routes, and its USD/t is the price alone" in note
+    assert "…" not in result.stdout  # no header cut at 80 columns
+
+
 def test_network_runs_as_a_module(tmp_path):
     out = tmp_path / "map.png"
     proc = subprocess.run(

@@ -606,7 +606,7 @@ def test_update_keeps_earlier_changes_and_redraws_the_same_figure() -> None:
     np.testing.assert_allclose(after, expected)
     assert after[-1] < before[-1]
     assert "Russia premium (USD/t) 200" in figure.get_suptitle()
-    assert "Sea rate x 1.5" in figure.get_suptitle()
+    assert "Sea rate (x the scenario's) 1.5" in figure.get_suptitle()
 
 
 def test_update_without_drawing_runs_and_leaves_the_figure() -> None:

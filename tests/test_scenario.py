@@ -581,7 +581,8 @@ def test_schema_is_json_schema():
     schema = scenario_schema()
     text = json.dumps(schema)
     assert schema["type"] == "object" and schema["additionalProperties"] is False
-    assert {"name", "title", "description", "article"} <= set(schema["required"])
+    assert {"name", "title"} <= set(schema["required"])
+    assert not {"description", "article"} & set(schema["required"])  # optional for a user's file
     props = schema["properties"]
     assert {"period", "parameters", "agents", "sea_rates", "events", "extends", "parameters_file"} <= set(
         props
@@ -754,7 +755,7 @@ def test_toml_dumps_round_trips():
 
 def test_package_modules_import_one_way():
     """Inside corridors.scenario each module imports only those listed before it."""
-    order = ["_toml", "schema", "locate", "checks", "candidates", "resolve"]
+    order = ["_toml", "schema", "locate", "checks", "candidates", "resolve", "names"]
     package = Path(corridors.scenario.__file__).parent
     assert sorted(p.stem for p in package.glob("*.py")) == sorted([*order, "__init__"])
     for i, name in enumerate(order):
@@ -791,3 +792,47 @@ def test_a_scenario_is_resolved_once_until_its_file_changes(tmp_path):
     path.write_text(head + "[period]\nend_year = 2031\n")
     again = load_scenario(path)
     assert again is not first and again.period.end_year == 2031
+
+
+# ----------------------------------------------------------------------- writing a scenario
+
+
+def test_extends_names_a_shipped_scenario_from_any_folder(tmp_path, monkeypatch):
+    """``extends = "baseline"`` finds the shipped baseline though no baseline.toml is beside the file."""
+    mine = tmp_path / "elsewhere" / "mine.toml"
+    mine.parent.mkdir()
+    mine.write_text('extends = "baseline"\nname = "mine"\ntitle = "Mine"\n[period]\nend_year = 2030\n')
+    monkeypatch.chdir(tmp_path)
+    sc = load_scenario(mine)
+    assert sc.chain == [scenario_dir().joinpath("baseline.toml").resolve(), mine.resolve()]
+    assert sc.event_specs == load_scenario(find_scenario("baseline")).event_specs
+
+
+def test_extends_a_file_beside_wins_over_a_shipped_name(tmp_path):
+    (tmp_path / "baseline.toml").write_text(_head("local_parent"))
+    (tmp_path / "child.toml").write_text('extends = "baseline.toml"\n' + _head("child"))
+    assert load_scenario(tmp_path / "child.toml").chain[0] == (tmp_path / "baseline.toml").resolve()
+
+
+def test_description_and_article_are_optional_for_a_users_scenario(tmp_path):
+    path = tmp_path / "bare.toml"
+    path.write_text('name = "bare"\ntitle = "Bare"\n')
+    sc = load_scenario(path)
+    assert (sc.description, sc.article) == ("", "")
+    assert tomllib.loads(sc.to_toml())["name"] == "bare"
+
+
+@pytest.mark.parametrize("path", sorted(scenario_dir().glob("*.toml")), ids=lambda p: p.stem)
+def test_shipped_scenarios_give_a_description_and_an_article(path):
+    data = tomllib.loads(path.read_text())
+    assert data.get("description", "").strip(), f"{path.name}: no description"
+    assert data.get("article", "").strip(), f"{path.name}: no article passage"
+
+
+def test_a_folder_named_like_a_shipped_scenario_is_not_taken_for_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c5_bloc").mkdir()
+    assert find_scenario("c5_bloc") == scenario_dir() / "c5_bloc.toml"
+    (tmp_path / "not_shipped").mkdir()
+    with pytest.raises(ScenarioError, match=r"not_shipped: is a directory, not a scenario file"):
+        load_scenario(find_scenario("not_shipped"))

@@ -19,9 +19,9 @@ from typer.testing import CliRunner
 from corridors.cli import app
 from corridors.errors import ScenarioError
 from corridors.known_events import baseline_events
+from corridors.parameters import BUDGET_POWERS
 from corridors.scenario import EVENT_MODELS, load_scenario, scenario_dir
 from corridors.scenario.checks import BLOC_FUNDER, NAMED_EVENT_FIELDS, vocabulary
-from corridors.scenario.schema import BUDGET_POWERS
 from corridors.vocabulary import C5
 
 HEAD = """\

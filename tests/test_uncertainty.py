@@ -67,3 +67,23 @@ def test_parameter_names_and_values():
     values = parameter_values({"max_vessels": 7.6, "cost_elasticity": np.float32(3)})
     assert values == {"max_vessels": 8, "cost_elasticity": 3.0}
     assert type(values["max_vessels"]) is int and type(values["cost_elasticity"]) is float
+
+
+def test_param_and_set_take_the_same_names():
+    """Every name ``--param`` takes, ``--set`` takes too (bare, or under ``parameters.``), mapped ones too."""
+    from corridors.experiments.designs import parse_range
+    from corridors.scenario import find_scenario, load_scenario, parse_override
+    from corridors.uncertainty import MAPPED_PARAMETERS
+
+    assert "reliability_penalty_days.middle" in MAPPED_PARAMETERS
+    assert "power_budgets_usd_m.US" in MAPPED_PARAMETERS
+    base = find_scenario("baseline")
+    for name in ("cost_elasticity", "reliability_penalty_days.middle", "corridor_constants.sea"):
+        assert parse_range(f"{name}=0.5:2")[0] == name
+        assert parse_range(f"parameters.{name}=0.5:2")[0] == name
+        for key in (name, f"parameters.{name}"):
+            sc = load_scenario(base, overrides=dict([parse_override(f"{key}=1.5")]))
+            assert sc.parameters().with_values({name: 1.5}) == sc.parameters()
+            head, _, entry = name.partition(".")
+            value = getattr(sc.parameters(), head)
+            assert (value[entry] if entry else value) == 1.5

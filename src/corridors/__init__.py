@@ -17,6 +17,10 @@ The public API::
 
 from __future__ import annotations
 
+from corridors._interrupt import quiet_while_starting
+
+quiet_while_starting()  # the `corridors` command only: Ctrl-C during the imports below, one line
+
 from corridors.kernel_cache import drop_stale
 
 drop_stale()  # before any kernel loads from numba's cache: a kernel compiles in those it calls

@@ -32,6 +32,23 @@ def make_tuner() -> Tuner:
 
 
 @solara.component
+def _Lever(lever, value, on_value):  # noqa: N802 (a component)
+    """One lever: its title, value and unit on a line of their own, the slider under them.
+
+    The slider carries no inline label and no floating value (``thumb_label``): inline labels
+    of different lengths gave each slider a different width, and values floating above the
+    thumbs covered the slider above.
+    """
+    shown = f"{int(value)}" if lever.integer else f"{value:.3g}"
+    solara.Markdown(f"**{lever.title}**: {shown} {lever.unit}", style={"margin-bottom": "-12px"})
+    kwargs = {"value": value, "min": lever.low, "max": lever.high, "step": lever.step}
+    if lever.integer:
+        kwargs = {k: int(v) for k, v in kwargs.items()}
+    slider = solara.SliderInt if lever.integer else solara.SliderFloat
+    slider("", **kwargs, thumb_label=False, on_value=on_value)
+
+
+@solara.component
 def Page():  # noqa: N802 (solara run serves the component named Page)
     """Sliders on the left; corridor volumes and shares, and the time of the update, on the right."""
     tuner = solara.use_memo(make_tuner, dependencies=[])  # one per browser session: its own figure
@@ -43,26 +60,7 @@ def Page():  # noqa: N802 (solara run serves the component named Page)
         with solara.Column():
             solara.Markdown(f"**{tuner.scenario.title}**, to {tuner.end_year}, deterministic")
             for name, lever in tuner.levers.items():
-                if lever.integer:
-                    solara.SliderInt(
-                        lever.label,
-                        value=int(values[name]),
-                        min=int(lever.low),
-                        max=int(lever.high),
-                        step=int(lever.step),
-                        thumb_label="always",
-                        on_value=lambda v, n=name: set_values({**values, n: v}),
-                    )
-                else:
-                    solara.SliderFloat(
-                        lever.label,
-                        value=values[name],
-                        min=lever.low,
-                        max=lever.high,
-                        step=lever.step,
-                        thumb_label="always",
-                        on_value=lambda v, n=name: set_values({**values, n: v}),
-                    )
+                _Lever(lever, values[name], lambda v, n=name: set_values({**values, n: v}))
             solara.Button("reset to the scenario", on_click=lambda: set_values(dict(tuner.defaults)))
         with solara.Column():
             solara.FigureMatplotlib(update.figure, dependencies=[key], format="png")

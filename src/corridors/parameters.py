@@ -15,12 +15,32 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-from corridors.vocabulary import BASE_YEAR, LAST_YEAR
+from corridors.vocabulary import BASE_YEAR, CORRIDORS, LAST_YEAR, POWERS
 
-__all__ = ["BOUND_KINDS", "Parameters", "default_alignment"]
+__all__ = ["BOUND_KINDS", "BUDGET_POWERS", "Parameters", "default_alignment", "table_keys"]
 
 # The kinds of bound a field may declare, as in pydantic: > , >=, <, <=.
 BOUND_KINDS: tuple[str, ...] = ("gt", "ge", "lt", "le")
+
+
+BUDGET_POWERS: tuple[str, ...] = ("RU", "CN", "US", "EU")
+"""The powers with a yearly budget (``power_budgets_usd_m``)."""
+
+
+def table_keys() -> dict[str, tuple[tuple[str, ...], ...]]:
+    """Return the keys of the table-valued parameters, level by level.
+
+    A scenario's ``[parameters.reliability_penalty_days]`` may hold only corridors; one
+    key of a one-level table of numbers is a parameter of its own for ``--set`` and
+    ``--param`` (``reliability_penalty_days.middle``).
+    """
+    return {
+        "reliability_penalty_days": (CORRIDORS,),
+        "corridor_constants": (CORRIDORS,),
+        "bulk_corridor_constants": (CORRIDORS,),
+        "power_budgets_usd_m": (BUDGET_POWERS,),
+        "alignment": (tuple(default_alignment()), POWERS),
+    }
 
 
 def default_alignment() -> dict[str, dict[str, float]]:

@@ -67,10 +67,15 @@ CASPIAN_MODES = ("ferry", "sea")
 
 @dataclass(frozen=True)
 class Lever:
-    """One slider: its range, step and default ("no change" unless a parameter's default)."""
+    """One slider: its range, step, default ("no change" unless a parameter's default) and unit.
+
+    ``label`` names the lever with its unit in brackets (``"Russia premium (USD/t)"``), as
+    sliders, the notebook and the figure's title show it; ``name`` is the short name alone.
+    """
 
     name: str
-    label: str
+    title: str
+    unit: str
     low: float
     high: float
     step: float
@@ -78,25 +83,31 @@ class Lever:
     help: str
     integer: bool = False
 
+    @property
+    def label(self) -> str:
+        """The lever's title and unit: ``"Russia premium (USD/t)"``."""
+        return f"{self.title} ({self.unit})"
+
 
 def _levers() -> dict[str, Lever]:
     p = Parameters()
     levers = (
-        Lever("russia_premium_usd_per_t", "Russia premium (USD/t)", 0.0, 200.0, 5.0, p.russia_premium_usd_per_t,
+        Lever("russia_premium_usd_per_t", "Russia premium", "USD/t", 0.0, 200.0, 5.0, p.russia_premium_usd_per_t,
               "Premium on EU-linked freight through Russia from 2022Q1 (sanctions, insurance, compliance)."),
-        Lever("russia_avoidance_share", "Russia avoidance", 0.0, 1.0, 0.05, p.russia_avoidance_share,
+        Lever("russia_avoidance_share", "Russia avoidance", "share of EU transit", 0.0, 1.0, 0.05,
+              p.russia_avoidance_share,
               "Share of EU-bound transit that stopped using Russia from 2022Q2 (a ban on that share)."),
-        Lever("caspian_capacity_factor", "Caspian capacity x", 1.0, 4.0, 0.1, 1.0,
+        Lever("caspian_capacity_factor", "Caspian capacity", "x today", 1.0, 4.0, 0.1, 1.0,
               "Investment: factor on the capacity of the Caspian crossings to Baku/Alat (1 = none)."),
-        Lever("caspian_investment_year", "Investment year", 2026.0, 2035.0, 1.0, 2027.0,
+        Lever("caspian_investment_year", "Investment year", "from Q1", 2026.0, 2035.0, 1.0, 2027.0,
               "Year (Q1) from which the Caspian investment adds its capacity.", integer=True),
-        Lever("cost_elasticity", "Cost elasticity", 0.5, 20.0, 0.25, p.cost_elasticity,
+        Lever("cost_elasticity", "Cost elasticity", "logit exponent", 0.5, 20.0, 0.25, p.cost_elasticity,
               "Choice scale: shares ~ (cost / cheapest cost) ** -elasticity."),
-        Lever("alignment_russia_shift", "Align. Russia +", -0.5, 0.5, 0.05, 0.0,
+        Lever("alignment_russia_shift", "Alignment with Russia", "+ points of 0-1", -0.5, 0.5, 0.05, 0.0,
               "Added to each of the five states' alignment with Russia (clipped to [0, 1])."),
-        Lever("alignment_west_shift", "Align. West +", -0.5, 0.5, 0.05, 0.0,
+        Lever("alignment_west_shift", "Alignment with the West", "+ points of 0-1", -0.5, 0.5, 0.05, 0.0,
               "Added to each of the five states' alignment with the West (clipped to [0, 1])."),
-        Lever("sea_rate_factor", "Sea rate x", 0.25, 3.0, 0.05, 1.0,
+        Lever("sea_rate_factor", "Sea rate", "x the scenario's", 0.25, 3.0, 0.05, 1.0,
               f"Factor on the deep-sea container rate from {SEA_RATE_FROM} on (1 = the scenario's rates)."),
     )  # fmt: skip
     return {lever.name: lever for lever in levers}

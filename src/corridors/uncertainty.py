@@ -29,11 +29,12 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from corridors.parameters import Parameters
+from corridors.parameters import Parameters, table_keys
 
 __all__ = [
     "DISTRIBUTIONS",
     "INTEGER_PARAMETERS",
+    "MAPPED_PARAMETERS",
     "NUMERIC_PARAMETERS",
     "Distribution",
     "LogNormal",
@@ -52,6 +53,17 @@ NUMERIC_PARAMETERS: tuple[str, ...] = tuple(
     n for n in Parameters.names() if _HINTS[n] in (float, int, int | None)
 )
 INTEGER_PARAMETERS: frozenset[str] = frozenset(n for n in NUMERIC_PARAMETERS if _HINTS[n] is not float)
+MAPPED_PARAMETERS: tuple[str, ...] = tuple(
+    f"{head}.{key}"
+    for head, levels in table_keys().items()
+    if len(levels) == 1 and _HINTS[head] == dict[str, float]
+    for key in levels[0]
+)
+"""One key of a one-level table of numbers, a parameter of its own: ``reliability_penalty_days.middle``.
+
+``--param`` (sweeps, sensitivity) and ``--set`` take them as they take the numeric
+parameters; :meth:`corridors.parameters.Parameters.with_values` sets them.
+"""
 
 _CONFIG = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
 
@@ -248,15 +260,17 @@ def draw_parameters(
 def parameter_name(key: str) -> str:
     """``"parameters.cost_elasticity"`` or ``"cost_elasticity"`` -> ``"cost_elasticity"``.
 
-    Raises ``ValueError`` naming the key unless it is a numeric field of Parameters.
+    A key of a table of numbers is a parameter too: ``"reliability_penalty_days.middle"``
+    (:data:`MAPPED_PARAMETERS`). Raises ``ValueError`` naming the key unless it is one of
+    those or a numeric field of Parameters.
     """
     name = key.strip().removeprefix("parameters.")
-    if name not in NUMERIC_PARAMETERS:
+    if name not in NUMERIC_PARAMETERS and name not in MAPPED_PARAMETERS:
         import difflib
 
-        close = difflib.get_close_matches(name, NUMERIC_PARAMETERS, n=1)
+        close = difflib.get_close_matches(name, (*NUMERIC_PARAMETERS, *MAPPED_PARAMETERS), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        msg = f"{key!r} is not a numeric parameter{hint}"
+        msg = f"{key!r} is not a numeric parameter{hint}; `corridors list parameters` lists them"
         raise ValueError(msg)
     return name
 

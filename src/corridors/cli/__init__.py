@@ -20,15 +20,26 @@ command; Solara runs in a process of its own.
 
 from __future__ import annotations
 
+import os
+import shutil
 from typing import Annotated
 
 import typer
+import typer.rich_utils
 
+from corridors._interrupt import interrupts_as_usual
 from corridors._version import __version__
 from corridors.cli import criticality, ensembles, explain, exports, report, robust, runs, tools
 from corridors.cli.guard import stdout
 
 __all__ = ["app"]
+
+HELP_MIN_WIDTH = 100
+"""``--help`` is laid out at least this wide (or as wide as the terminal), so that long
+option values (``--set parameters.cost_elasticity=3.5``) are not cut at 80 columns; an
+explicit ``TERMINAL_WIDTH`` wins."""
+if not os.environ.get("TERMINAL_WIDTH"):
+    typer.rich_utils.MAX_WIDTH = max(HELP_MIN_WIDTH, shutil.get_terminal_size((80, 24)).columns)
 
 app = typer.Typer(
     name="corridors",
@@ -53,6 +64,7 @@ def main(
     ] = False,
 ) -> None:
     """Simulate the competition between Central Asia's trade routes."""
+    interrupts_as_usual()  # started: a command's own Ctrl-C handling (guarded) from here on
 
 
 # The commands, in the order of --help.
@@ -60,6 +72,7 @@ COMMANDS = (
     ("run", runs.run_command),
     ("validate", runs.validate),
     ("scenarios", runs.list_scenarios),
+    ("list", runs.list_names),
     ("compare", runs.compare),
     ("explain", explain.explain),
     ("report", report.report),

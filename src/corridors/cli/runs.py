@@ -1,4 +1,4 @@
-"""The commands of single runs and scenario files: run, validate, scenarios, compare, plot, schema."""
+"""The commands of single runs and scenario files: run, validate, scenarios, list, compare, plot, schema."""
 
 from __future__ import annotations
 
@@ -31,12 +31,14 @@ from corridors.cli.guard import (
 )
 from corridors.errors import CorridorsError
 from corridors.experiments import effects, ensemble, runs, scenario_table
+from corridors.experiments.calibrate.drift import calibration_drift
 from corridors.experiments.figures import write_ensemble_figures
 from corridors.network import CORRIDORS
 from corridors.results import load_ensemble, load_results
 from corridors.results.explain import headline_change
 from corridors.results.labels import directory_labels
 from corridors.scenario import find_scenario, load_scenario, scenario_dir, scenario_schema
+from corridors.scenario.names import scenario_names
 
 
 def run_command(
@@ -70,6 +72,10 @@ def run_command(
     same seed) and write an ensemble directory; run the same command again to finish an
     interrupted one.
 
+    A single run whose 2019-2023 history moves a calibration series by more than its
+    observation error from the calibrated baseline's (e.g. --set cost_elasticity=3.5) says
+    so in one line, and records the check as calibration_check in meta.json and manifest.json.
+
     Example: [bold]corridors run baseline --seed 7 --out results/baseline-7[/bold]
     Example: [bold]corridors run baseline --replicates 100 --workers 2 --out results/baseline-ens[/bold]
     """
@@ -99,8 +105,13 @@ def run_command(
         res = runs.run(
             sc, seed=seed, on_step=lambda done, total: progress.update(task, completed=done, total=total)
         )
+        progress.update(task, description="comparing 2019-2023 with the calibrated baseline")
+        drift = calibration_drift(res, sc, seed=res.meta.get("seed"))
+        res.meta["calibration_check"] = drift.to_dict()
         progress.update(task, description=f"writing {target}")
         path = runs.write_run(res, sc, target, force=force, plots=plots)
+    if drift.warning():
+        err.print(f"[yellow]warning:[/yellow] {escape(drift.warning())}", highlight=False, soft_wrap=True)
     _print_summary(res)
     stdout.print(f"results: {path.resolve()}")
     if plots:
@@ -135,7 +146,7 @@ def validate(
         bool,
         typer.Option(
             "--effects",
-            help="Also run each scenario and the baseline, and check its [[expect]] claims (exit 1 if one fails).",
+            help="Also run each scenario and the baseline, and check its \\[\\[expect]] claims (exit 1 if one fails).",
         ),
     ] = False,
     seed: Annotated[
@@ -150,10 +161,14 @@ def validate(
         ),
     ] = False,
 ) -> None:
-    """Check scenario files without running them; one line per file.
+    r"""Check scenario files without running them; one line per file, then its warnings.
+
+    Warnings (on stderr, exit code still 0): events starting after period.end_year (they
+    are ignored), and a link name (tail>head) that selects several parallel links, such as
+    aktau>baku_alat (the rail ferry, the container feeder, the crude tanker, the bulk ships).
 
     With --effects, run each scenario and the baseline (the same seed, period and stochastic
-    mode) and print its claims ([[expect]]) as held or failed with the two values; the exit
+    mode) and print its claims (\[\[expect]]) as held or failed with the two values; the exit
     code is 1 if any claim failed.
 
     Example: [bold]corridors validate scenarios/*.toml[/bold]
@@ -174,6 +189,8 @@ def validate(
             loaded.append(sc)
             if not effects:
                 stdout.print(f"ok  {sc.name}  ({sc.path})", highlight=False, soft_wrap=True)
+            for note in sc.notes():
+                err.print(f"[yellow]warning:[/yellow] {escape(note)}", highlight=False, soft_wrap=True)
     if bad:
         raise typer.Exit(EXIT_BAD_INPUT)
     if effects:
@@ -236,11 +253,11 @@ def list_scenarios(
         ),
     ] = None,
 ) -> None:
-    """List the shipped scenarios, one line each (or write the scenario-effects table).
+    r"""List the shipped scenarios, one line each (or write the scenario-effects table).
 
     With --table, run every shipped scenario and the baseline (deterministic, the same seed
     and period) and write their headline indicators in 2030 and 2035 and their claims
-    ([[expect]]), held or failed, as Markdown.
+    (\[\[expect]]), held or failed, as Markdown.
 
     Example: [bold]corridors scenarios[/bold]
     Example: [bold]corridors scenarios --table docs/scenarios.md[/bold]
@@ -266,6 +283,29 @@ def list_scenarios(
             err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", soft_wrap=True)
             continue
         stdout.print(f"[bold]{sc.name:22}[/bold] {escape(sc.title)}", soft_wrap=True)
+
+
+def list_names(
+    kind: Annotated[str, typer.Argument(help="What to list: nodes, links, markets, projects or parameters.")],
+) -> None:
+    """List the names a scenario file may use, one line each with what it is.
+
+    nodes, markets and links (tail>head; one name may select parallel links, e.g. the
+    ferry, feeder and crude tanker of aktau>baku_alat) for events' selectors and claims;
+    projects of projects.csv for investments; parameters for [parameters], --set and
+    --param (with their defaults, bounds and meaning; a key of a table such as
+    reliability_penalty_days.middle is one too).
+
+    Example: [bold]corridors list links[/bold]
+    Example: [bold]corridors list parameters[/bold]
+    """
+    try:
+        rows = scenario_names(kind)
+    except ValueError as exc:
+        raise refuse(ValueError(f"list: {exc}")) from None
+    width = max(len(name) for name, _ in rows)
+    for name, what in rows:
+        stdout.print(f"{name:{width}}  {what}", markup=False, highlight=False, soft_wrap=True)
 
 
 def compare(

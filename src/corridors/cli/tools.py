@@ -81,20 +81,25 @@ def demo(
     """Route costs for three corridors from Khorgos to the EU, with congestion.
 
     An illustrative network (round numbers, not the sourced data): each corridor's
-    least-cost path, free-flow and loaded time, and cost per tonne.
+    least-cost path, free-flow and loaded time, and cost per tonne: the price (tariffs and
+    handling, what `corridors network` lists as USD/t on the sourced network) and the
+    loaded time valued at 0.25 USD per tonne-hour.
 
     Example: [bold]corridors demo --middle 6000[/bold]
     """
     rows = route_cost_demo((russian, middle, sea))
-    table = Table(title="Khorgos -> EU: route costs by corridor (illustrative network)")
-    for col in ("corridor", "km", "free-flow days", "loaded days", "USD/t", "bottleneck v/c"):
-        table.add_column(col, justify="left" if col == "corridor" else "right")
+    table = Table(title="Khorgos -> EU by corridor (illustrative network); price, time and total in USD/t")
+    cols = ("corridor", "km", "days", "days loaded", "price", "time", "total", "max v/c")
+    for col in cols:
+        table.add_column(col, justify="left" if col == "corridor" else "right", no_wrap=col == "corridor")
     for r in rows:
         table.add_row(
             r.corridor,
             f"{r.distance_km:,.0f}",
             f"{r.free_flow_days:.1f}",
             f"{r.loaded_days:.1f}",
+            f"{r.price_usd_per_t:,.0f}",
+            f"{r.time_cost_usd_per_t:,.0f}",
             f"{r.cost_usd_per_t:,.0f}",
             f"{r.bottleneck_utilisation:.2f}",
         )
@@ -102,7 +107,10 @@ def demo(
     for r in rows:
         stdout.print(f"  {r.corridor:8} {r.route}")
     stdout.print(
-        "USD/t = tariffs and handling + 0.25 USD per tonne-hour of transit time at loaded times (BPR)."
+        "days: free flow; price = tariffs and handling; time = 0.25 USD per tonne-hour of transit at loaded "
+        "times (BPR); total = both; max v/c: the route's busiest link. This is a toy network of round numbers: `corridors network` lists the sourced "
+        "network's routes, and its USD/t is the price alone (no time value), hence lower.",
+        soft_wrap=True,
     )
 
 
@@ -382,9 +390,10 @@ def dashboard(
     ),
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8765,
 ) -> None:
-    """Serve the tuning sliders of notebooks/02_tune_parameters.ipynb as a web app (Solara).
+    r"""Serve the tuning sliders of notebooks/02_tune_parameters.ipynb as a web app (Solara).
 
-    Needs the dashboard extra: pip install -e ".[dashboard]". Ctrl-C stops it.
+    Needs the dashboard extra: pip install -e ".\[dashboard]". Ctrl-C or SIGTERM stops it
+    and its server.
 
     Example: [bold]corridors dashboard c5_bloc --end-year 2030[/bold]
     """
@@ -394,7 +403,7 @@ def dashboard(
     except (CorridorsError, OSError) as exc:
         raise refuse(exc) from None
     if importlib.util.find_spec("solara") is None:
-        err.print('[bold red]the dashboard needs Solara:[/bold red] pip install -e ".[dashboard]"')
+        err.print('[bold red]the dashboard needs Solara:[/bold red] pip install -e ".\\[dashboard]"')
         raise typer.Exit(EXIT_FAILURE)
     # The names of corridors.dashboard.SCENARIO_ENV and END_YEAR_ENV (not imported: that imports Solara).
     env = {
@@ -415,14 +424,55 @@ def dashboard(
         "--production",
         "--no-open",
     ]
+    busy = _port_in_use(host, port)
+    if busy:
+        raise refuse(ValueError(f"--port: {host}:{port} is in use ({busy}); choose another with --port"))
     err.print(f"corridors dashboard: {path.stem} to {end_year} on http://{host}:{port} (Ctrl-C to stop)")
+    server = None
     with guarded("dashboard", stop_ok=True):  # Ctrl-C or SIGTERM: stop the server, exit 0
-        server = subprocess.Popen(cmd, env=env)
         try:
+            server = subprocess.Popen(cmd, env=env, preexec_fn=_die_with_parent)
             code = server.wait()
         finally:
-            _stop(server)
+            if server is not None:
+                _stop(server)
     raise typer.Exit(code)
+
+
+def _port_in_use(host: str, port: int) -> str:
+    """Return why ``host:port`` cannot be listened on (another server holds it), or ``""``."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        return f"cannot resolve {host}: {exc.strerror or exc}"
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return ""
+
+
+def _die_with_parent() -> None:
+    """In the server's process: ask Linux to send it SIGTERM when ``corridors dashboard`` dies.
+
+    The command stops its server itself on Ctrl-C and SIGTERM; this covers what it cannot
+    catch (SIGKILL, a signal before its handler is set), so no server is left serving.
+    Elsewhere a no-op.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import contextlib
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    with contextlib.suppress(OSError, AttributeError):  # no prctl: nothing more to do
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _stop(process: subprocess.Popen, grace: float = 10.0) -> None:

@@ -157,7 +157,11 @@ def manifest_inputs() -> dict[str, str]:
 
 
 def manifest(res: Results, sc: Scenario) -> dict[str, Any]:
-    """Return where a run came from: versions, seed, platform, time, its tables, and hashes of every input."""
+    """Return where a run came from: versions, seed, platform, time, its tables, and hashes of every input.
+
+    With the run's ``calibration_check`` (:mod:`corridors.experiments.calibrate.drift`) when
+    its ``meta`` has one.
+    """
     from corridors._version import __version__
 
     inputs = manifest_inputs()
@@ -179,6 +183,7 @@ def manifest(res: Results, sc: Scenario) -> dict[str, Any]:
             f"{t}.parquet" for t in (*TABLES, *EXPLAIN_TABLES, *MAP_TABLES) if getattr(res, t) is not None
         ],
         "input_sha256": inputs,
+        **({"calibration_check": res.meta["calibration_check"]} if "calibration_check" in res.meta else {}),
     }
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +16,7 @@ if TYPE_CHECKING:
 
 
 from corridors.results.columns import FORMAT_VERSION, _corridor_order, _strict_json, parquet_bytes
+from corridors.results.reading import check_directory, read_json, read_table
 
 __all__ = ["ENSEMBLE_TABLES", "QUANTILES", "EnsembleResults", "load_ensemble"]
 
@@ -197,15 +197,17 @@ def load_ensemble(path: str | Path) -> EnsembleResults:
     Raises
     ------
     FileNotFoundError
-        If ``path`` has no ``ensemble.json`` (not an ensemble directory, or one still
-        being written), or a table is missing.
+        No such folder, not an ensemble directory (no ``ensemble.json``), one interrupted
+        (its manifest's status ``running``: the same command again resumes it), or a table
+        missing.
+    DataError
+        A JSON file or table that does not parse, named with its path.
     """
     path = Path(path)
-    if not (path / "ensemble.json").is_file():
-        raise FileNotFoundError(f"{path}: not an ensemble directory (no ensemble.json; is it still running?)")
-    tables = {name: pd.read_parquet(path / f"{name}.parquet") for name in ENSEMBLE_TABLES}
+    check_directory(path, "ensemble.json", "ensemble directory")
+    tables = {name: read_table(path / f"{name}.parquet") for name in ENSEMBLE_TABLES}
     failures = pd.DataFrame(
-        json.loads((path / "failures.json").read_text()), columns=["run", "replicate", "error", "message"]
+        read_json(path / "failures.json"), columns=["run", "replicate", "error", "message"]
     )
-    meta = json.loads((path / "ensemble.json").read_text())
+    meta = read_json(path / "ensemble.json")
     return EnsembleResults(**tables, failures=failures, meta=meta)

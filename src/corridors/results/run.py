@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,6 +42,7 @@ from corridors.results.columns import (
     _year_sums,
 )
 from corridors.results.costs import cost_table
+from corridors.results.reading import check_directory, read_json, read_table
 
 __all__ = ["EXPLAIN_TABLES", "MAP_TABLES", "OBSERVABLES", "TABLES", "Observable", "Results", "load_results"]
 
@@ -679,7 +679,10 @@ def load_results(path: str | Path) -> Results:
     Raises
     ------
     FileNotFoundError
-        If ``path`` has no ``meta.json`` (it is not a run directory), or a table is missing.
+        No such folder, a folder that is not a run directory (no ``meta.json``; an
+        interrupted ensemble is named as one), or a table missing (:mod:`~corridors.results.reading`).
+    DataError
+        A JSON file or table that does not parse, named with its path.
 
     Examples
     --------
@@ -692,16 +695,15 @@ def load_results(path: str | Path) -> Results:
     True
     """
     path = Path(path)
-    if not (path / "meta.json").is_file():
-        raise FileNotFoundError(f"{path}: not a run directory (no meta.json)")
-    tables = {name: pd.read_parquet(path / f"{name}.parquet") for name in TABLES}
+    check_directory(path, "meta.json", "run directory")
+    tables = {name: read_table(path / f"{name}.parquet") for name in TABLES}
     tables |= {
-        name: pd.read_parquet(path / f"{name}.parquet")
+        name: read_table(path / f"{name}.parquet")
         for name in (*EXPLAIN_TABLES, *MAP_TABLES)
         if (path / f"{name}.parquet").is_file()
     }
-    meta = json.loads((path / "meta.json").read_text())
-    summary = json.loads((path / "summary.json").read_text())
+    meta = read_json(path / "meta.json")
+    summary = read_json(path / "summary.json")
     return Results(**tables, meta=meta, summary=summary)
 
 

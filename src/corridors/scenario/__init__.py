@@ -9,7 +9,7 @@ period, parameters, agents' settings, sea rates and a timeline of typed events
     description = "..."
     article = "..."
     sources = ["S-btk"]                    # headings of the packaged SOURCES.md
-    extends = "baseline.toml"              # optional, relative to this file
+    extends = "baseline"                   # optional: a shipped scenario, or a file relative to this one
     parameters_file = "fit.toml"           # optional, a file with a [parameters] table
     seed = 7
     history = true                         # prepend baseline_events(params)
@@ -63,7 +63,8 @@ The package, each module importing only those above it:
 - ``candidates``: candidate investments of ``corridors robust`` from a file of investment
   events (:func:`~corridors.scenario.candidates.load_candidates`);
 - ``resolve``: :class:`Scenario`, :func:`load_scenario` (``extends``, ``parameters_file``,
-  overrides), :func:`find_scenario`, :func:`scenario_dir`, :func:`parse_override`.
+  overrides), :func:`find_scenario`, :func:`scenario_dir`, :func:`parse_override`;
+- ``names``: the names a file may use, one line each (``corridors list``).
 """
 
 from corridors.scenario.resolve import Scenario, find_scenario, load_scenario, parse_override, scenario_dir

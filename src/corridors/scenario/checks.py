@@ -20,9 +20,9 @@ from corridors.errors import ScenarioError
 from corridors.events import EVENT_TYPES, Event
 from corridors.network import default_data_dir
 from corridors.observables import COMPARISONS, MEASURES, QUALIFIERS
-from corridors.parameters import Parameters
+from corridors.parameters import BUDGET_POWERS, Parameters
 from corridors.scenario.locate import PARAMETERS_LISTED, Origins, Source, dotted, fail, locate_in, where_of
-from corridors.scenario.schema import BUDGET_POWERS, SELECTOR_FIELDS, SHIPPER_COUNTRIES, ParameterRef
+from corridors.scenario.schema import SELECTOR_FIELDS, SHIPPER_COUNTRIES, ParameterRef
 from corridors.uncertainty import NUMERIC_PARAMETERS
 from corridors.vocabulary import C5, quarter_index, step_year
 
@@ -36,6 +36,7 @@ __all__ = [
     "check_semantics",
     "check_unique_quarters",
     "known_sources",
+    "parallel_link_notes",
     "vocabulary",
     "year_of",
 ]
@@ -71,6 +72,10 @@ class Vocabulary:
         Links of edges.csv (ids ``0..n_edges - 1``).
     projects : dict
         Each project of projects.csv: its links and effects.
+    parallel : dict of str to tuple of str
+        Each ``"tail>head"`` naming several parallel links (Aktau -> Baku-Alat: the rail
+        ferry, the container feeder, the crude tanker, the bulk ships): one description of
+        each, ``"edge 122: ferry carrying metals_ores, ..."``, in edge order.
     """
 
     nodes: frozenset[str]
@@ -82,6 +87,7 @@ class Vocabulary:
     sanctioners: frozenset[str]
     n_edges: int
     projects: dict[str, dict[str, Any]]
+    parallel: dict[str, tuple[str, ...]]
 
 
 @functools.cache
@@ -107,6 +113,11 @@ def vocabulary() -> Vocabulary:
     countries = frozenset(nodes["country"]) - {"XX"}
     controllers = frozenset(edges["controller"])
     hinted = {f.strip() for hint in inputs.projects["funder_hint"] for f in str(hint).split(";") if f.strip()}
+    names = edges["tail"] + ">" + edges["head"]
+    described: dict[str, list[str]] = {}
+    for i, (name, mode, carries) in enumerate(zip(names, edges["mode"], edges["commodities"], strict=True)):
+        goods = ", ".join(carries.split(";") if isinstance(carries, str) else carries) or "all freight"
+        described.setdefault(name, []).append(f"edge {i}: {mode} carrying {goods}")
     return Vocabulary(
         nodes=frozenset(nodes["name"]),
         markets=frozenset(nodes.loc[nodes["kind"] == "market", "name"]),
@@ -117,7 +128,45 @@ def vocabulary() -> Vocabulary:
         sanctioners=frozenset({*BUDGET_POWERS, *countries, *controllers}),
         n_edges=net.n_edges,
         projects=projects,
+        parallel={name: tuple(d) for name, d in described.items() if len(d) > 1},
     )
+
+
+def parallel_link_notes(sc: BaseModel, origins: Origins) -> list[str]:
+    """Return a note for each link name of a scenario's events and claims that selects parallel links.
+
+    ``links = ["aktau>baku_alat"]`` selects the rail ferry, the container feeder, the crude
+    tanker and the bulk ships alike; a writer who meant one of them gives its ``edges``
+    instead. Not an error: selecting them all is often what is meant.
+
+    Parameters
+    ----------
+    sc : Scenario
+        The resolved scenario.
+    origins : Origins
+        Where its events came from, for the file and line of each note.
+
+    Returns
+    -------
+    list of str
+        ``"file: line 40, events[3].links[0]: 'aktau>baku_alat' selects 4 parallel links
+        (edge 122: ferry carrying ...; ...); give edges = [...] to select some of them"``.
+    """
+    parallel = vocabulary().parallel
+    notes = []
+    places = [(("events", i), spec) for i, spec in enumerate(sc.event_specs)]
+    places += [(("expect", i), claim) for i, claim in enumerate(sc.expect)]
+    for loc, item in places:
+        for j, link in enumerate(getattr(item, "links", None) or ()):
+            if link in parallel:
+                path, _, where = origins.locate((*loc, "links", j))
+                ids = [d.split(":")[0].removeprefix("edge ") for d in parallel[link]]
+                notes.append(
+                    f"{path}: {where}: {link!r} selects {len(parallel[link])} parallel links "
+                    f"({'; '.join(parallel[link])}); give edges = [{', '.join(ids)}] or some of them "
+                    "to select fewer"
+                )
+    return notes
 
 
 @functools.cache

@@ -89,6 +89,8 @@ class Origins:
     events: list[tuple[Source, int]] = field(default_factory=list)
     sea_rates: list[tuple[Source, int]] = field(default_factory=list)
     overrides: list[tuple[tuple, str]] = field(default_factory=list)
+    # events after period.end_year: (source, index in it, index in the merged timeline)
+    ignored_events: list[tuple[Source, int, int]] = field(default_factory=list)
 
     @classmethod
     def bare(cls, leaf: Path) -> "Origins":
@@ -193,7 +195,7 @@ def read_source(path: Path, role: str = "scenario") -> Source:
         raise ScenarioError(path, where, f"not valid TOML: {one_line(reason)}") from None
     if not data:
         what = {
-            "scenario": "name, title, description and article",
+            "scenario": "name and title",
             "candidates": "[[events]] of kind investment",
         }.get(role, "a [parameters] table")
         raise ScenarioError(path, None, f"empty file: nothing but comments or blanks (it needs {what})")

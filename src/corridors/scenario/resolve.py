@@ -23,7 +23,13 @@ from corridors.known_events import baseline_events
 from corridors.parameters import Parameters
 from corridors.posterior import read_posterior
 from corridors.scenario._toml import toml_dumps, toml_value
-from corridors.scenario.checks import build_event, check_semantics, check_unique_quarters, year_of
+from corridors.scenario.checks import (
+    build_event,
+    check_semantics,
+    check_unique_quarters,
+    parallel_link_notes,
+    year_of,
+)
 from corridors.scenario.locate import (
     Origins,
     allowed_keys,
@@ -52,7 +58,15 @@ from corridors.scenario.schema import (
 from corridors.uncertainty import Distribution
 from corridors.vocabulary import C5, quarter_index
 
-__all__ = ["FILE_ONLY_KEYS", "Scenario", "find_scenario", "load_scenario", "parse_override", "scenario_dir"]
+__all__ = [
+    "FILE_ONLY_KEYS",
+    "Scenario",
+    "find_scenario",
+    "load_scenario",
+    "parse_override",
+    "scenario_dir",
+    "shipped_scenario",
+]
 
 # Keys resolved while the files are read: they cannot be overridden afterwards.
 FILE_ONLY_KEYS = ("extends", "parameters_file", "posterior", "replace_events")
@@ -78,7 +92,9 @@ class Scenario(StrictModel):
     name : str
         Identifier: lower case, digits and ``_``.
     title, description, article : str
-        A short human title, what the scenario assumes, and the article passage it models.
+        A short human title, what the scenario assumes, and the article passage it models
+        (``description`` and ``article`` may be empty in a user's scenario; the shipped
+        ones give both).
     sources : list of str
         Keys of the sources of its numbers: headings of SOURCES.md.
     seed : int or None
@@ -114,8 +130,8 @@ class Scenario(StrictModel):
 
     name: str = Field(pattern=NAME_PATTERN)
     title: str = Field(min_length=1)
-    description: str = Field(min_length=1)
-    article: str = Field(min_length=1)
+    description: str = ""
+    article: str = ""
     sources: list[str] = Field(default_factory=list)
     seed: int | None = Field(None, ge=0)
     history: bool = True
@@ -187,6 +203,25 @@ class Scenario(StrictModel):
                 out[c] = values
         return out
 
+    def notes(self) -> list[str]:
+        """Return what ``corridors validate`` warns of in a valid scenario, one line each.
+
+        Events starting after ``period.end_year`` (left out of the run), and link names that
+        select several parallel links (:func:`~corridors.scenario.checks.parallel_link_notes`).
+        Each names the file, the line and the field.
+        """
+        origins = self._origins or Origins.bare(self.path)
+        out = []
+        for k, ev in enumerate(self.ignored_events):
+            src, local, i = origins.ignored_events[k] if k < len(origins.ignored_events) else (None, k, k)
+            line = locate_in([src], ("events", local)) if src else None
+            out.append(
+                f"{src.path if src else self.path}: {where_of(line, f'events[{i}]')}: "
+                f"{ev.get('kind', 'event')} starting {ev.get('start')} is after "
+                f"period.end_year = {self.end_year}: ignored"
+            )
+        return out + parallel_link_notes(self, origins)
+
     def to_dict(self) -> dict[str, Any]:
         """Return the resolved scenario in the file format: every parameter pinned, events as written."""
         out: dict[str, Any] = {
@@ -255,28 +290,52 @@ def find_scenario(name_or_path: str | Path) -> Path:
     Parameters
     ----------
     name_or_path : str or Path
-        An existing path, or a bare name (``"baseline"`` or ``"baseline.toml"``).
+        An existing file, or a bare name (``"baseline"`` or ``"baseline.toml"``).
 
     Returns
     -------
     Path
-        The path as given if it exists, else ``<scenario_dir()>/<name>.toml``.
+        The path as given if it is a file, else ``<scenario_dir()>/<name>.toml``, else the
+        path as given if it is a folder (which the loader refuses). A bare name that is both
+        a folder of the working directory and a shipped scenario (a folder ``c5_bloc`` of
+        results, say) is the shipped scenario: a folder is never a scenario.
 
     Raises
     ------
     ScenarioError
-        Neither exists; the message lists the shipped scenarios.
+        Nothing of that name exists; the message lists the shipped scenarios.
     """
     path = Path(name_or_path)
-    if path.exists():
+    if path.is_file():
         return path
-    if len(path.parts) == 1:
-        shipped = scenario_dir() / (path.name if path.suffix == ".toml" else f"{path.name}.toml")
-        if shipped.is_file():
-            return shipped
+    shipped = shipped_scenario(path)
+    if shipped is not None:
+        return shipped
+    if path.exists():
+        return path  # a folder: the loader says it is not a scenario file
     names = sorted(p.stem for p in scenario_dir().glob("*.toml"))
     known = f"; shipped scenarios: {', '.join(names)}" if names else ""
     raise ScenarioError(path, None, f"no such file, and no shipped scenario of that name{known}")
+
+
+def shipped_scenario(name: str | Path) -> Path | None:
+    """Return the shipped scenario of a bare name (``"baseline"`` or ``"baseline.toml"``), if any.
+
+    Parameters
+    ----------
+    name : str or Path
+        A name; one with a folder in it (``"scenarios/x"``) is never a shipped scenario's.
+
+    Returns
+    -------
+    Path or None
+        ``<scenario_dir()>/<name>.toml`` if that file exists.
+    """
+    path = Path(name)
+    if len(path.parts) != 1:
+        return None
+    shipped = scenario_dir() / (path.name if path.suffix == ".toml" else f"{path.name}.toml")
+    return shipped if shipped.is_file() else None
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -285,7 +344,9 @@ def parse_override(text: str) -> tuple[str, Any]:
     Parameters
     ----------
     text : str
-        ``"agents.KZ.border_efficiency=0.8"``; the value is read as a TOML literal (number,
+        ``"agents.KZ.border_efficiency=0.8"``; a parameter may be named alone, as
+        ``--param`` names it (``cost_elasticity=3.5``, ``reliability_penalty_days.middle=20``:
+        the key of ``parameters.``). The value is read as a TOML literal (number,
         boolean, string, array, inline table), anything else as a bare string
         (``events[0].start=2026Q1``).
 
@@ -413,6 +474,7 @@ def _load(leaf: Path, overrides: Mapping[str, Any] | None) -> Scenario:
     for i, spec in enumerate(sc.event_specs):
         if year_of(spec.start) > sc.period.end_year:
             ignored.append(spec.model_dump(exclude_unset=True))
+            origins.ignored_events.append((*origins.events[i], i))
         else:
             kept.append(spec)
             kept_origins.append(origins.events[i])
@@ -464,6 +526,8 @@ def _load_chain(path: Path, stack: tuple[Path, ...]) -> tuple[dict[str, Any], Or
         merged, parent_events, parent_sea = data, [], {}
     else:
         parent = Path(os.path.normpath(path.parent / parent_name))
+        if not parent.is_file():  # a bare name: a shipped scenario, from anywhere
+            parent = shipped_scenario(parent_name) or parent
         line = locate_in([src], ("extends",))
         chain = (*stack, path.resolve())
         target = parent.resolve()
@@ -530,6 +594,8 @@ def _override_parts(leaf: Path, key: str) -> tuple:
             )
         parts.append(m.group(1))
         parts.extend(int(i) for i in re.findall(r"\[(\d+)\]", m.group(2)))
+    if parts[0] not in ScenarioFile.model_fields and parts[0] in Parameters.names():
+        parts.insert(0, "parameters")  # a parameter's name alone, as --param takes it
     return tuple(parts)
 
 

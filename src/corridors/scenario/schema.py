@@ -27,7 +27,7 @@ from pydantic.json_schema import GenerateJsonSchema
 from corridors.events import EVENT_TYPES, Event
 from corridors.network import MODES
 from corridors.observables import COMPARISONS, MEASURES
-from corridors.parameters import Parameters, default_alignment
+from corridors.parameters import Parameters, table_keys
 from corridors.scenario._toml import show, toml_type
 from corridors.uncertainty import Distribution
 from corridors.vocabulary import (
@@ -37,7 +37,6 @@ from corridors.vocabulary import (
     CORRIDORS,
     DIRECTIONS,
     LAST_YEAR,
-    POWERS,
     quarter_index,
 )
 
@@ -60,7 +59,6 @@ __all__ = [
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 # Countries a shipper belongs to (the model's ShipperAgent.country), and the powers with budgets.
 SHIPPER_COUNTRIES = (*C5, "CN")
-BUDGET_POWERS = ("RU", "CN", "US", "EU")
 SELECTOR_FIELDS = ("edges", "links", "nodes", "controllers", "modes", "corridors")
 _CONFIG = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
 
@@ -187,13 +185,7 @@ class SeaRate(StrictModel):
 # ----------------------------------------------------------------------- the parameters
 
 # Keys of the table-valued parameters, level by level (their numbers' bounds are on the fields).
-_PARAM_KEYS: dict[str, tuple[tuple[str, ...], ...]] = {
-    "reliability_penalty_days": (CORRIDORS,),
-    "corridor_constants": (CORRIDORS,),
-    "bulk_corridor_constants": (CORRIDORS,),
-    "power_budgets_usd_m": (BUDGET_POWERS,),
-    "alignment": (tuple(default_alignment()), POWERS),
-}
+_PARAM_KEYS = table_keys()
 
 
 def _parameter_type(name: str, tp: Any) -> Any:
@@ -411,12 +403,23 @@ class ScenarioFile(StrictModel):
 
     name: str = Field(pattern=NAME_PATTERN, description="Identifier: lower case, digits and '_'.")
     title: str = Field(min_length=1, description="A short human title.")
-    description: str = Field(min_length=1, description="What the scenario assumes.")
-    article: str = Field(min_length=1, description="The article passage the scenario models, quoted.")
+    description: str | None = Field(
+        None,
+        min_length=1,
+        description="What the scenario assumes (optional; the shipped scenarios all give it).",
+    )
+    article: str | None = Field(
+        None,
+        min_length=1,
+        description="The article passage the scenario models, quoted (optional; the shipped scenarios all give it).",
+    )
     sources: list[str] = Field(
         default_factory=list, description="Keys of the sources of its numbers: headings of SOURCES.md."
     )
-    extends: str | None = Field(None, description="A parent scenario file, relative to this one.")
+    extends: str | None = Field(
+        None,
+        description="A parent scenario: a file relative to this one, or a shipped scenario's name ('baseline').",
+    )
     parameters_file: str | None = Field(
         None, description="A TOML file with a [parameters] table (e.g. fitted), relative to this one."
     )
