@@ -21,8 +21,13 @@ _CHOSEN = "#D55E00"  # vermilion, as the matplotlib figures of discovery and rob
 
 
 def _legend_below_axis_title(fig: go.Figure) -> go.Figure:
-    """Move the legend under the x axis' title (the report's layout puts it where the title is)."""
-    return fig.update_layout(legend={"y": -0.2, "yanchor": "top"}, margin={"b": 110})
+    """Move the legend just under the x axis' title (the report's layout puts it where the title is).
+
+    The legend's place is a share of the plot's height: 75 px below the plot, whatever its height.
+    """
+    bottom = 110
+    plot = fig.layout.height - fig.layout.margin.t - bottom
+    return fig.update_layout(legend={"y": -75 / plot, "yanchor": "top"}, margin={"b": bottom})
 
 
 def trajectory_figure(trajectory: pd.DataFrame, where: str) -> go.Figure:
