@@ -1,13 +1,16 @@
 """Tests of ``corridors report``: the page's content, its bad input, and the page in headless Chromium.
 
-The runs are real (``corridors run`` to 2021, and a three-replicate ensemble); the report is
-made by the command and opened in Debian's ``chromium`` through the DevTools protocol, which
-reports every request the page makes and every console error. CI installs chromium
+The runs are real (``corridors run`` to 2021, and a three-replicate ensemble), and so are the
+analyses (``discover`` on the discovery tests' synthetic runs, ``criticality`` of two links
+closed in 2020, ``robust`` of one candidate in one future to 2020, by their Python APIs);
+the report is made by the command and opened in Debian's ``chromium`` through the DevTools
+protocol, which reports every request the page makes and every console error. CI installs chromium
 (``.ci/run``); the browser tests are skipped, saying why, only where it is absent.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import shutil
@@ -17,11 +20,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from corridors.cli import app
+from corridors.events import Investment
+from corridors.experiments import robust as grid
+from corridors.experiments.criticality import criticality
+from corridors.experiments.discovery import discover, write_discovery
 from corridors.scenario import scenario_dir
+from test_discover import synthetic_ensemble  # the discovery tests' synthetic runs: a known box
 
 ENV = {"COLUMNS": "80"}
 SHORT = "period.end_year=2021"
@@ -103,6 +112,42 @@ def comparison(runs, tmp_path_factory) -> Path:
 def ensemble_report(ensemble, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("report") / "ensemble.html"
     result = invoke("report", ensemble, "--out", out, "--year", "2020")
+    assert result.exit_code == 0, result.output
+    return out
+
+
+# The Middle Corridor's only way west from Baku, and a link with a parallel alternative
+CUT_OFF, PARALLEL = "baku_alat>tbilisi", "kuryk>baku_alat"
+# The Khorgos -> Altynkol gauge-change yard, which binds in 2019-2020, doubled (as in tests/test_robust.py)
+CANDIDATE = grid.Candidate(
+    "khorgos_yard_x2",
+    Investment(
+        start="2019Q2", funder="KZ", links=("khorgos>altynkol",), capacity_factor=2.0, amount_usd_m=30.0
+    ),
+    30.0,
+)
+
+
+@pytest.fixture(scope="module")
+def analyses(tmp_path_factory) -> dict[str, Path]:
+    """The output directories of discover, criticality and robust, made small by their Python APIs."""
+    root = tmp_path_factory.mktemp("report-analyses")
+    found = discover(synthetic_ensemble(300, seed=2), "middle_corridor_t[2030] > 8e6")
+    out = {"discovery": write_discovery(found, root / "discover")}
+    criticality("baseline", links=[CUT_OFF, PARALLEL], start="2020Q1", quarters=4, seed=7, workers=1,
+                out=root / "criticality")  # fmt: skip
+    out["criticality"] = root / "criticality"
+    res = grid.robust([CANDIDATE], grid.scenario_futures(["baseline"]), end_year=2020, workers=1)
+    out["robust"] = res.save(root / "robust")
+    return out
+
+
+@pytest.fixture(scope="module")
+def analyses_report(analyses, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("report") / "analyses.html"
+    result = invoke(
+        "report", analyses["discovery"], analyses["criticality"], analyses["robust"], "--out", out
+    )
     assert result.exit_code == 0, result.output
     return out
 
@@ -200,6 +245,61 @@ def test_the_year_chooses_the_sankey_and_the_tables(runs, tmp_path):
     assert "Freight in 2020: shipper" in page and "Flow map, 2020" in page
 
 
+@pytest.mark.timeout(900)  # its fixture runs the criticality and robust runs
+def test_analyses_report_has_a_section_for_each_from_its_saved_tables(analyses, analyses_report):
+    page = analyses_report.read_text()
+    for text in (
+        # discovery: the condition, the chosen box, the limits with quasi-p-values, trajectory, box limits
+        "Scenario discovery: middle_corridor_t[2030] &gt; 8e6",
+        "the box of highest density among those with coverage &gt;= 0.8",
+        "<th>quasi-p lower</th>",
+        "PRIM peeling trajectory",
+        "chosen: box",
+        # criticality: what was closed, the ranked table in M USD and kt, the bars, the map
+        "Chokepoint criticality: baseline, each link closed 2020Q1-2020Q4",
+        "<th>extra cost (M USD)</th>",
+        "<th>not delivered (kt)</th>",
+        "most critical links, one closed at a time",
+        # robust: the choices, net benefit and regret tables, the heatmap
+        "Minimax-regret choice: khorgos_yard_x2",
+        "Best expected choice: khorgos_yard_x2",
+        "Net benefit to the five by candidate and future",
+        "<th>worst regret</th>",
+    ):
+        assert text in page, text
+    for absent in ("Headline indicators", "The model against the observed history"):  # no run given
+        assert absent not in page, absent
+    summary = json.loads((analyses["discovery"] / "discovery.json").read_text())
+    assert f"{summary['coverage']:.3f} (share of the cases inside the box)" in page
+    assert f"box {summary['chosen_box']} of " in page
+    limits = pd.read_parquet(analyses["discovery"] / "box_limits.parquet").set_index("input")
+    assert f"<td>{limits.loc['x1', 'qp_lower']:.2g}</td>" in page  # the quasi-p-value of x1's lower side
+    ranked = pd.read_parquet(analyses["criticality"] / "criticality.parquet")
+    assert ranked["link"].tolist() == [CUT_OFF, PARALLEL]
+    first = ranked.iloc[0]
+    row = page[page.index(f"<td>{html.escape(CUT_OFF)}</td>") :].split("</tr>", 1)[0]
+    assert f"<td>{first['extra_cost_usd'] / 1e6:,.1f}</td>" in row  # M USD
+    assert f"<td>{first['not_delivered_t'] / 1e3:,.1f}</td>" in row  # kt
+    net = pd.read_parquet(analyses["robust"] / "benefits.parquet").set_index("candidate")["net_benefit_usd_m"]
+    regret = page[page.index("Regret, USD m") :]
+    # doing nothing regrets the whole net benefit of the candidate in the one future
+    assert f"<td>nothing</td>\n      <td>{net['khorgos_yard_x2']:,.1f}</td>" in regret
+    # three plotly figures: the trajectory, the bars and the heatmap (centred on a net benefit of 0)
+    assert page.count('class="plotly-graph-div"') == 3 and '"zmid":0.0' in page
+    assert page.count("data:image/svg+xml;base64,") == 2  # the box limits and the criticality map
+
+
+@pytest.mark.timeout(900)  # its fixture runs the criticality and robust runs
+def test_an_analysis_beside_a_run(runs, analyses, tmp_path):
+    out = tmp_path / "beside.html"
+    result = invoke("report", runs["baseline"], analyses["discovery"], "--out", out, "--no-run-baseline")
+    assert result.exit_code == 0, result.output
+    page = out.read_text()
+    assert "Headline indicators, 2021" in page and "Flow map, 2021" in page
+    assert "Scenario discovery: middle_corridor_t[2030] &gt; 8e6" in page
+    assert 'href="#analysis-1">Discovery (discover)</a>' in page
+
+
 # ============================================================================ bad input
 
 
@@ -223,12 +323,37 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(runs, ensemble, tmp_
     afile.write_text("x")
     out = tmp_path / "r.html"
     _refused([tmp_path / "missing"], out, "missing: RUN_OR_ENSEMBLE: no such directory")
-    _refused([not_a_run], out, "not a run or ensemble directory")
+    _refused([not_a_run], out, "not a run, ensemble, discovery, criticality or robust directory")
     _refused([runs["baseline"], ensemble], out, "mixed")
     _refused([runs["baseline"], "--year", "2030"], out, "--year: 2030 is not a year of every directory")
     _refused([runs["baseline"]], tmp_path / "r.pdf", "--out: must end in .html")
     _refused([runs["baseline"]], afile / "r.html", "is not a directory")
     _refused([runs["baseline"]] * 7, out, "at most 6 directories")
+
+
+@pytest.mark.timeout(900)  # its fixture runs the criticality and robust runs
+def test_bad_analysis_directories_exit_2_with_one_line(analyses, tmp_path):
+    out = tmp_path / "r.html"
+    unknown = tmp_path / "unknown"
+    unknown.mkdir()
+    (unknown / "notes.txt").write_text("x")
+    _refused(
+        [unknown], out, "unknown: RUN_OR_ENSEMBLE: not a run, ensemble, discovery, criticality or robust"
+    )
+    _refused([unknown], out, "discovery.json (corridors discover)")  # it names what it expected
+    running = tmp_path / "running"
+    shutil.copytree(analyses["criticality"], running)
+    (running / "criticality.parquet").unlink()  # as before its last run finished
+    _refused([running], out, f"{running}: criticality: a criticality analysis not finished")
+    broken = tmp_path / "broken"
+    shutil.copytree(analyses["discovery"], broken)
+    (broken / "discovery.json").write_text("{not json")
+    _refused([broken], out, f"{broken}: discovery: discovery.json is corrupt")
+    lost = tmp_path / "lost"
+    shutil.copytree(analyses["robust"], lost)
+    (lost / "benefits.parquet").unlink()
+    _refused([lost], out, f"{lost}: robust: cannot be read")
+    _refused([analyses["robust"], "--year", "2020"], out, "--year: chooses the year of runs or ensembles")
 
 
 def test_corrupt_meta_json_names_the_directory(runs, tmp_path):
@@ -376,6 +501,17 @@ def test_ensemble_report_renders_in_chromium_with_no_console_error_and_no_reques
     assert errors == []
     assert _remote(urls) == []
     assert state["figures"] == 2 and state["drawn"] == 2, state  # the fan chart and the history
+
+
+@needs_chromium
+@pytest.mark.timeout(900)  # its fixture runs the criticality and robust runs
+def test_analyses_report_renders_in_chromium_with_no_console_error_and_no_request(analyses_report, tmp_path):
+    state, errors, urls = _open_in_chromium(analyses_report, tmp_path)
+    assert errors == []
+    assert _remote(urls) == []
+    # the trajectory, the criticality bars and the net-benefit heatmap; the box limits and the map
+    assert state["figures"] == 3 and state["drawn"] == 3, state
+    assert state["images"] == 2 and state["images_ok"] == 2, state
 
 
 @needs_chromium

@@ -17,7 +17,8 @@ def report(
         list[Path],
         typer.Argument(
             metavar="RUN_OR_ENSEMBLE...",
-            help="Run directories (one, or several to compare), or ensemble directories; not both.",
+            help="Run directories (one, or several to compare), or ensemble directories, not both; and/or "
+            "the output directories of discover, criticality and robust.",
         ),
     ],
     out: Annotated[
@@ -37,17 +38,20 @@ def report(
         ),
     ] = True,
 ) -> None:
-    """Write one self-contained HTML report of runs or ensembles; it opens offline and loads nothing.
+    """Write one self-contained HTML report of runs, ensembles or analyses; it opens offline and loads nothing.
 
     It holds each scenario's title, description, article passage and provenance (version,
     seed, input hashes), a headline table across the runs, corridor volumes with the
     observed history, route shares by country, a Sankey of the year's flows (country ->
     corridor -> market), the flow map, the bottlenecks, the `corridors explain` tables
     and the scenario's claims ([[expect]]) against the baseline of the same seed; for
-    ensembles, fan charts.
+    ensembles, fan charts. A directory written by discover (the PRIM box, its limits and
+    trajectory), criticality (the ranked links, bars and map) or robust (net benefit,
+    regret and the choices) gets a section of its own, drawn from its saved tables.
 
     Example: [bold]corridors report results/c5_bloc-7 results/baseline-7 --out results/bloc.html[/bold]
     Example: [bold]corridors report results/baseline-ens --out results/baseline-ens.html --year 2035[/bold]
+    Example: [bold]corridors report results/sweep/discover results/criticality results/robust --out results/analyses.html[/bold]
     """
     # plotly and jinja2 load with the command only: `corridors --help` and the other commands stay fast
     from corridors.report import check_out, write_report

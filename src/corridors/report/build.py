@@ -1,8 +1,10 @@
-"""Build the report: one self-contained HTML page from run or ensemble directories.
+"""Build the report: one self-contained HTML page from run or ensemble directories and analyses.
 
 :func:`build_report` reads the directories (:func:`corridors.report.sources.open_items`),
-draws the figures (:mod:`corridors.report.figures`), computes the tables
-(:mod:`corridors.report.tables`) and fills the jinja2 template ``templates/report.html.j2``.
+draws the figures (:mod:`corridors.report.figures`, and :mod:`~corridors.report.analysis_figures`
+for the discovery, criticality and robust directories), computes the tables
+(:mod:`corridors.report.tables`, :mod:`~corridors.report.analysis_tables`) and fills the
+jinja2 template ``templates/report.html.j2``.
 plotly.js is embedded once in the page's head, each figure's data beside it, the matplotlib
 maps as SVG ``data:`` URIs: the page opens offline and requests nothing.
 :func:`write_report` checks ``out`` first, then writes the page atomically.
@@ -23,11 +25,15 @@ from plotly.offline import get_plotlyjs
 from corridors._version import __version__
 from corridors.atomic import write_bytes_atomic
 from corridors.errors import CorridorsError
+from corridors.experiments.robust import NOTHING
 from corridors.history import load_history
 from corridors.network import packaged_network
+from corridors.plots.criticality import criticality_map
+from corridors.plots.discovery import box_limits_plot
 from corridors.plots.maps import flow_map
 from corridors.plots.series import bottleneck_plot
-from corridors.report import figures, tables
+from corridors.report import analysis_figures, analysis_tables, figures, tables
+from corridors.report.analyses import Analysis
 from corridors.report.sources import ReportItem, open_items, report_years
 
 __all__ = ["build_report", "check_out", "write_report"]
@@ -158,6 +164,96 @@ def _claims(item, items, *, run_baseline: bool, on_progress) -> dict[str, Any]:
     }
 
 
+def _discovery_section(item: Analysis, figs: _Figures) -> dict[str, Any]:
+    """Fill a discovery's part of the page: the condition, the chosen box, its limits, the trajectory."""
+    where = str(item.meta["where"])
+    trajectory, limits = item.tables["trajectory"], item.tables["box_limits"]
+    chosen = trajectory[trajectory["chosen"].astype(bool)].iloc[0]
+    box = {k: float(chosen[k]) for k in ("coverage", "density", "mass")}
+    return {
+        "title": f"Scenario discovery: {where}",
+        "rows": [("directory", str(item.path.resolve())), *analysis_tables.box_rows(item)],
+        "limits": _table_html(analysis_tables.limits_table(limits)),
+        "trajectory": figs.html(analysis_figures.trajectory_figure(trajectory, where)),
+        "box_limits": figures.svg_data_uri(box_limits_plot(limits, box, title=where)),
+    }
+
+
+def _criticality_section(item: Analysis, figs: _Figures) -> dict[str, Any]:
+    """Fill a criticality analysis' part of the page: what was closed, the ranked links, bars and map."""
+    m, table = item.meta, item.tables["criticality"]
+    top = analysis_tables.TOP_LINKS
+    a, b = m["closure"]
+    return {
+        "title": f"Chokepoint criticality: {m['scenario']}, each link closed {a}-{b}",
+        "rows": analysis_tables.criticality_rows(item),
+        "shown": min(top, len(table)),
+        "links": len(table),
+        "ranked": _table_html(analysis_tables.ranked_links(table, top), decimals=1),
+        "bars": figs.html(analysis_figures.criticality_figure(table, top=top)),
+        "map": figures.svg_data_uri(criticality_map(table, packaged_network(), m)),
+    }
+
+
+def _robust_section(item: Analysis, figs: _Figures) -> dict[str, Any]:
+    """Fill a robust analysis' part of the page: the futures, the choices, net benefit and regret."""
+    m = item.meta
+    net, regret = analysis_tables.robust_tables(item)
+    summary = item.tables["summary"].set_index("candidate")
+    choices = {"minimax_regret": str(m["minimax_regret"]), "best_expected": str(m["best_expected"])}
+    benefits = item.tables["benefits"]
+    detail = pd.DataFrame(
+        {
+            "candidate": benefits["candidate"],
+            "future": benefits["future"],
+            "cost (USD m)": benefits.get("cost_usd_m"),
+            "benefit in the run (USD m)": benefits.get("benefit_in_run_usd_m"),
+            "benefit after it (USD m)": benefits.get("benefit_after_run_usd_m"),
+            "net benefit (USD m)": benefits["net_benefit_usd_m"],
+            "Russian share change (points)": 100 * benefits.get("russian_share_change", float("nan")),
+        }
+    )
+    candidates = len(net) - (NOTHING in set(net["candidate"]))
+    futures = len(m["futures"])
+    return {
+        "title": f"Robust investments: {_count(candidates, 'candidate')} against {_count(futures, 'future')}",
+        "rows": analysis_tables.robust_rows(item),
+        "minimax": choices["minimax_regret"],
+        "minimax_regret": float(summary.loc[choices["minimax_regret"], "max_regret_usd_m"]),
+        "best": choices["best_expected"],
+        "best_expected": float(summary.loc[choices["best_expected"], "expected_net_usd_m"]),
+        "net": _table_html(net, decimals=1),
+        "regret": _table_html(regret, decimals=1),
+        "detail": _table_html(detail, decimals=2),
+        "heatmap": figs.html(
+            analysis_figures.net_benefit_figure(net.set_index("candidate").drop(columns="expected"), choices)
+        ),
+    }
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+_SECTIONS = {"discovery": _discovery_section, "criticality": _criticality_section, "robust": _robust_section}
+_NAMES = {"discovery": "Discovery", "criticality": "Criticality", "robust": "Robust investments"}
+"""How the navigation bar and the title of a page of analyses only name each kind."""
+
+
+def _analyses(analyses: list[Analysis], figs: _Figures, on_progress: Callable[[str], None]) -> list[dict]:
+    """Fill the analyses' sections, in the order given."""
+    out = []
+    for i, item in enumerate(analyses, 1):
+        on_progress(f"drawing the {item.kind} analysis {item.path.name}")
+        entry = {
+            "anchor": f"analysis-{i}",
+            "kind": item.kind,
+            "nav": f"{_NAMES[item.kind]} ({item.path.name})",
+        }
+        out.append(entry | {"notes": item.notes} | _SECTIONS[item.kind](item, figs))
+    return out
+
+
 def build_report(
     paths: list[Path],
     *,
@@ -165,15 +261,18 @@ def build_report(
     run_baseline: bool = True,
     on_progress: Callable[[str], None] | None = None,
 ) -> str:
-    """Build the HTML report of run directories, or of ensemble directories.
+    """Build the HTML report of run or ensemble directories, and of analyses.
 
     Parameters
     ----------
     paths : list of Path
-        Run directories (one, or several to compare) or ensemble directories; not both.
+        Run directories (one, or several to compare) or ensemble directories, not both;
+        beside them or alone, the output directories of ``corridors discover``,
+        ``criticality`` and ``robust``, each drawn in a section of its own from its saved
+        tables.
     year : int, optional
         The year of the Sankey, the flow map, the headline and ``explain`` tables (default
-        2030 when every directory reports it, else their last shared year).
+        2030 when every run or ensemble reports it, else their last shared year).
     run_baseline : bool
         Whether the baseline may be run now to check a run's claims when no baseline run
         with its seed, period and mode is given.
@@ -188,24 +287,61 @@ def build_report(
     Raises
     ------
     CorridorsError
-        If a path is not a run or ensemble directory, runs and ensembles are mixed, or
-        ``year`` is not a year of every directory.
+        If a path is none of these kinds of directory, runs and ensembles are mixed, or
+        ``year`` is not a year of every run or ensemble (or is given without any).
     """
     progress = on_progress or (lambda _: None)
-    items = open_items(paths)
-    year, shared = report_years(items, year)
+    items, analyses = open_items(paths)
     figs = _Figures()
+    context: dict[str, Any] = {
+        "plotly_js": get_plotlyjs(),
+        "version": __version__,
+        "runs": bool(items),
+        "ensembles": bool(items) and items[0].kind == "ensemble",
+        "items": [],
+        "analyses": [],
+    }
+    if items:
+        context |= _runs_context(items, year, figs, run_baseline=run_baseline, on_progress=progress)
+    elif year is not None:
+        raise CorridorsError(
+            None, "--year", "chooses the year of runs or ensembles, and none is given (analyses have no year)"
+        )
+    context["analyses"] = _analyses(analyses, figs, progress)
+    if not items:
+        found = context["analyses"]
+        context["title"] = (
+            found[0]["title"]
+            if len(found) == 1
+            else "Analyses: " + ", ".join(a["nav"].lower() for a in found)
+        )
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("corridors.report", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    return env.get_template(_TEMPLATE).render(**context)
+
+
+def _runs_context(
+    items: list[ReportItem],
+    year: int | None,
+    figs: _Figures,
+    *,
+    run_baseline: bool,
+    on_progress: Callable[[str], None],
+) -> dict[str, Any]:
+    """Fill the runs' or ensembles' part of the page: headline, volumes or fans, history, one section each."""
+    year, shared = report_years(items, year)
     history = load_history()
     reference = tables.reference_of(items)
     labels = [it.label for it in items]
     ensembles = items[0].kind == "ensemble"
-    progress("drawing the figures across the runs")
+    on_progress("drawing the figures across the runs")
     context: dict[str, Any] = {
-        "plotly_js": get_plotlyjs(),
-        "version": __version__,
         "year": year,
         "shared": f"{shared[0]}-{shared[-1]}",
-        "ensembles": ensembles,
         "reference": reference.label if len(items) > 1 else None,
         "title": (
             _scenario_text(items[0])["title"]
@@ -235,18 +371,12 @@ def build_report(
         }
         if item.kind == "run":
             entry |= _run_section(
-                item, reference, year, figs, items, run_baseline=run_baseline, on_progress=progress
+                item, reference, year, figs, items, run_baseline=run_baseline, on_progress=on_progress
             )
         else:
-            entry["claims"] = _claims(item, items, run_baseline=run_baseline, on_progress=progress)
+            entry["claims"] = _claims(item, items, run_baseline=run_baseline, on_progress=on_progress)
         context["items"].append(entry)
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("corridors.report", "templates"),
-        autoescape=jinja2.select_autoescape(["html", "j2"]),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-    )
-    return env.get_template(_TEMPLATE).render(**context)
+    return context
 
 
 def check_out(out: Path) -> None:
@@ -284,7 +414,8 @@ def write_report(
     Parameters
     ----------
     paths : list of Path
-        Run directories, or ensemble directories.
+        Run directories or ensemble directories, and discovery, criticality or robust
+        directories (see :func:`build_report`).
     out : str or Path
         The HTML file to write (replaced if it exists).
     year, run_baseline, on_progress

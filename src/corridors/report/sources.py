@@ -1,9 +1,11 @@
-"""What a report is made from: run and ensemble directories, read and checked, with their provenance.
+"""What a report is made from: run and ensemble directories and analyses, read and checked.
 
-:func:`open_items` reads the directories given to ``corridors report``: each a run
-directory (``corridors run``: ``meta.json``, tables, ``scenario.toml``, ``manifest.json``)
-or an ensemble directory (``corridors run --replicates``: ``ensemble.json``, merged tables,
-``scenario.toml``, ``manifest.json``), all of one kind. Bad input raises a
+:func:`open_items` reads the directories given to ``corridors report``: run directories
+(``corridors run``: ``meta.json``, tables, ``scenario.toml``, ``manifest.json``) or ensemble
+directories (``corridors run --replicates``: ``ensemble.json``, merged tables,
+``scenario.toml``, ``manifest.json``), not both; and beside them, or alone, the output
+directories of ``discover``, ``criticality`` and ``robust``
+(:mod:`~corridors.report.analyses`). Bad input raises a
 :class:`~corridors.errors.CorridorsError` naming the directory, what is wrong and why.
 """
 
@@ -15,13 +17,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from corridors.errors import CorridorsError
+from corridors.report.analyses import ANALYSIS_KINDS, Analysis, analysis_kind, read_analysis
 from corridors.results import EnsembleResults, Results, load_ensemble, load_results
 from corridors.scenario import Scenario, load_scenario
 
-__all__ = ["MAX_ITEMS", "ReportItem", "open_items", "report_years"]
+__all__ = ["MAX_ITEMS", "DirectoryKind", "ReportItem", "directory_kind", "open_items", "report_years"]
 
 MAX_ITEMS = 6
-"""The most directories one report compares (the line styles that tell them apart)."""
+"""The most run or ensemble directories one report compares (the line styles that tell them apart)."""
 
 _ARGUMENT = "RUN_OR_ENSEMBLE"
 
@@ -73,24 +76,55 @@ class ReportItem:
         return sorted(int(y) for y in self.results.corridors["year"].unique())
 
 
-def _read(path: Path) -> ReportItem:
-    """Read one directory as a run or an ensemble; bad input raises a CorridorsError naming it."""
+DirectoryKind = Literal["run", "ensemble", "discovery", "criticality", "robust"]
+
+
+def directory_kind(path: Path) -> DirectoryKind:
+    """Say what a directory given to the report is, by the files its command writes.
+
+    Parameters
+    ----------
+    path : Path
+        A directory given to ``corridors report``.
+
+    Returns
+    -------
+    {"run", "ensemble", "discovery", "criticality", "robust"}
+
+    Raises
+    ------
+    CorridorsError
+        It does not exist, is not a directory, or is none of these kinds (the message names
+        the files each kind has).
+    """
     if not path.exists():
         raise CorridorsError(path, _ARGUMENT, "no such directory")
     if not path.is_dir():
-        raise CorridorsError(path, _ARGUMENT, "not a directory (give a run or ensemble directory)")
-    if (path / "ensemble.json").is_file():
-        kind: Literal["run", "ensemble"] = "ensemble"
-        load = load_ensemble
-    elif (path / "meta.json").is_file():
-        kind, load = "run", load_results
-    else:
         raise CorridorsError(
             path,
             _ARGUMENT,
-            "not a run or ensemble directory (no meta.json or ensemble.json; an ensemble still "
-            "running has neither: run the same command again to finish it)",
+            "not a directory (give a run, ensemble, discovery, criticality or robust directory)",
         )
+    if (path / "ensemble.json").is_file():
+        return "ensemble"
+    if (path / "meta.json").is_file():
+        return "run"
+    analysis = analysis_kind(path)
+    if analysis is not None:
+        return analysis
+    expected = "; ".join(f"{k}: {v}" for k, v in ANALYSIS_KINDS.items())
+    raise CorridorsError(
+        path,
+        _ARGUMENT,
+        "not a run, ensemble, discovery, criticality or robust directory (expected meta.json for a "
+        f"run, ensemble.json for an ensemble; {expected}; an ensemble still running has none of "
+        "them: run the same command again to finish it)",
+    )
+
+
+def _read(path: Path, kind: Literal["run", "ensemble"]) -> ReportItem:
+    """Read one directory as a run or an ensemble; bad input raises a CorridorsError naming it."""
+    load = load_ensemble if kind == "ensemble" else load_results
     try:
         results = load(path)
     except json.JSONDecodeError as exc:
@@ -129,34 +163,41 @@ def _label(items: list[ReportItem]) -> None:
             it.label = f"{it.label} #{i}"
 
 
-def open_items(paths: list[Path]) -> list[ReportItem]:
-    """Read the directories of a report: all runs, or all ensembles.
+def open_items(paths: list[Path]) -> tuple[list[ReportItem], list[Analysis]]:
+    """Read the directories of a report: runs or ensembles (not both), and analyses.
 
     Parameters
     ----------
     paths : list of Path
-        Run directories or ensemble directories, at most :data:`MAX_ITEMS`.
+        Run directories or ensemble directories, at most :data:`MAX_ITEMS`, and any
+        discovery, criticality or robust directories, in any order.
 
     Returns
     -------
-    list of ReportItem
-        One per path, in order, each labelled.
+    tuple of (list of ReportItem, list of Analysis)
+        The runs or ensembles, in order, each labelled; the analyses, in order.
 
     Raises
     ------
     CorridorsError
-        If no path is given, more than :data:`MAX_ITEMS`, a path is not a run or ensemble
-        directory (or cannot be read), or runs and ensembles are mixed.
+        If no path is given, more than :data:`MAX_ITEMS` runs or ensembles, a path is none
+        of the known kinds of directory (or cannot be read), or runs and ensembles are mixed.
     """
     if not paths:
-        raise CorridorsError(None, _ARGUMENT, "give at least one run or ensemble directory")
-    if len(paths) > MAX_ITEMS:
         raise CorridorsError(
-            None, _ARGUMENT, f"at most {MAX_ITEMS} directories in one report, got {len(paths)}"
+            None, _ARGUMENT, "give at least one run, ensemble, discovery, criticality or robust directory"
         )
-    items = [_read(Path(p)) for p in paths]
-    kinds = {it.kind for it in items}
-    if len(kinds) > 1:
+    kinds = [(Path(p), directory_kind(Path(p))) for p in paths]
+    runs = [(p, k) for p, k in kinds if k in ("run", "ensemble")]
+    if len(runs) > MAX_ITEMS:
+        raise CorridorsError(
+            None,
+            _ARGUMENT,
+            f"at most {MAX_ITEMS} directories of runs or ensembles in one report, got {len(runs)}",
+        )
+    items = [_read(p, k) for p, k in runs]  # type: ignore[arg-type]
+    analyses = [read_analysis(p, k) for p, k in kinds if k not in ("run", "ensemble")]  # type: ignore[arg-type]
+    if len({it.kind for it in items}) > 1:
         runs = ", ".join(str(it.path) for it in items if it.kind == "run")
         ensembles = ", ".join(str(it.path) for it in items if it.kind == "ensemble")
         raise CorridorsError(
@@ -165,7 +206,7 @@ def open_items(paths: list[Path]) -> list[ReportItem]:
             f"runs ({runs}) and ensembles ({ensembles}) mixed: report runs together, or ensembles together",
         )
     _label(items)
-    return items
+    return items, analyses
 
 
 def report_years(items: list[ReportItem], year: int | None) -> tuple[int, list[int]]:
