@@ -33,9 +33,19 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time __getattr__ impo
     from corridors import plots
     from corridors.errors import CorridorsError, DataError, ScenarioError
     from corridors.events import Event
+    from corridors.experiments.criticality import Criticality, criticality
+    from corridors.experiments.discovery import Discovery, discover
     from corridors.experiments.effects import check_effects
     from corridors.experiments.ensemble import Sensitivity, run_ensemble, run_one, sensitivity, sweep
     from corridors.experiments.executors import Execution
+    from corridors.experiments.robust import (
+        RobustResults,
+        candidates_from,
+        project_candidates,
+        robust,
+        sample_futures,
+        scenario_futures,
+    )
     from corridors.experiments.runs import run
     from corridors.known_events import baseline_events
     from corridors.network import Network, load_network
@@ -53,6 +63,10 @@ _PUBLIC = {
     "DataError": "corridors.errors",
     "ScenarioError": "corridors.errors",
     "Event": "corridors.events",
+    "Criticality": "corridors.experiments.criticality",
+    "criticality": "corridors.experiments.criticality",
+    "Discovery": "corridors.experiments.discovery",
+    "discover": "corridors.experiments.discovery",
     "check_effects": "corridors.experiments.effects",
     "Sensitivity": "corridors.experiments.ensemble",
     "run_ensemble": "corridors.experiments.ensemble",
@@ -60,6 +74,12 @@ _PUBLIC = {
     "sensitivity": "corridors.experiments.ensemble",
     "sweep": "corridors.experiments.ensemble",
     "Execution": "corridors.experiments.executors",
+    "RobustResults": "corridors.experiments.robust",
+    "candidates_from": "corridors.experiments.robust",
+    "project_candidates": "corridors.experiments.robust",
+    "robust": "corridors.experiments.robust",
+    "sample_futures": "corridors.experiments.robust",
+    "scenario_futures": "corridors.experiments.robust",
     "run": "corridors.experiments.runs",
     "baseline_events": "corridors.known_events",
     "Network": "corridors.network",
@@ -100,31 +120,41 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "CorridorsError",
+    "Criticality",
     "DataError",
+    "Discovery",
     "EnsembleResults",
     "Event",
     "Execution",
     "Network",
     "Parameters",
     "Results",
+    "RobustResults",
     "Scenario",
     "ScenarioError",
     "Sensitivity",
     "Tuner",
     "__version__",
     "baseline_events",
+    "candidates_from",
     "check_effects",
     "compare",
+    "criticality",
+    "discover",
     "find_scenario",
     "load_ensemble",
     "load_network",
     "load_results",
     "load_scenario",
     "plots",
+    "project_candidates",
+    "robust",
     "run",
     "run_ensemble",
     "run_one",
+    "sample_futures",
     "scenario_dir",
+    "scenario_futures",
     "sensitivity",
     "sweep",
 ]

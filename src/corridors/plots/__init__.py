@@ -35,9 +35,11 @@ from __future__ import annotations
 
 from corridors.plots.calibration import SERIES_LABELS, profile_figure, series_figure
 from corridors.plots.comparison import MIN_FAN_RUNS, compare, compare_plot, fan_chart
+from corridors.plots.criticality import criticality_bars, criticality_map
 from corridors.plots.discovery import box_limits_plot, trajectory_plot
 from corridors.plots.maps import flow_map, network_map
 from corridors.plots.posterior import generations_figure, marginals_figure, pairs_figure, predictive_figure
+from corridors.plots.robust import robust_figure
 from corridors.plots.sensitivity import morris_plot, sobol_plot
 from corridors.plots.series import bottleneck_plot, country_shares_plot, dependence_plot, volumes_plot
 from corridors.plots.standard import run_plots
@@ -66,6 +68,8 @@ __all__ = [
     "compare",
     "compare_plot",
     "country_shares_plot",
+    "criticality_bars",
+    "criticality_map",
     "dependence_plot",
     "fan_chart",
     "figure_bytes",
@@ -78,6 +82,7 @@ __all__ = [
     "png_bytes",
     "predictive_figure",
     "profile_figure",
+    "robust_figure",
     "run_plots",
     "series_figure",
     "sobol_plot",
