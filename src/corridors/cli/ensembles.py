@@ -29,8 +29,6 @@ from corridors.cli.guard import (
     stdout,
 )
 from corridors.errors import CorridorsError
-from corridors.experiments import ensemble
-from corridors.experiments.designs import parse_range
 from corridors.experiments.executors import Execution
 
 
@@ -127,6 +125,8 @@ def _print_indices(sens) -> None:
 
 
 def _ranges(params: list[str] | None) -> dict[str, tuple[float, float]]:
+    from corridors.experiments.designs import parse_range
+
     if not params:
         raise refuse(ValueError("--param: give at least one, e.g. --param cost_elasticity=2:6"))
     out: dict[str, tuple[float, float]] = {}
@@ -181,6 +181,8 @@ def sweep(
 
     Example: [bold]corridors sweep baseline --param cost_elasticity=2:6 --param russia_premium_usd_per_t=20:120 --samples 50 --out results/sweep[/bold]
     """
+    from corridors.experiments import ensemble
+
     if design not in ("grid", "lhs"):
         raise refuse(ValueError(f"--design: must be grid or lhs, got {design!r}"))
     ranges = _ranges(params)
@@ -231,6 +233,8 @@ def sensitivity(
 
     Example: [bold]corridors sensitivity baseline --param cost_elasticity=2:6 --param renewal_rate=0.1:0.5 --method morris --samples 10[/bold]
     """
+    from corridors.experiments import ensemble
+
     if method not in ("morris", "sobol"):
         raise refuse(ValueError(f"--method: must be morris or sobol, got {method!r}"))
     if method == "sobol" and samples & (samples - 1):

@@ -12,7 +12,6 @@ from rich.markup import escape
 from rich.progress import MofNCompleteColumn
 from rich.table import Table
 
-from corridors import plots
 from corridors.atomic import write_bytes_atomic
 from corridors.cli.ensembles import run_many
 from corridors.cli.guard import (
@@ -30,11 +29,10 @@ from corridors.cli.guard import (
     stdout,
 )
 from corridors.errors import CorridorsError
-from corridors.experiments import effects, ensemble, runs, scenario_table
-from corridors.network import CORRIDORS
-from corridors.results import load_ensemble, load_results
-from corridors.results.explain import headline_change
-from corridors.scenario import find_scenario, load_scenario, scenario_dir, scenario_schema
+from corridors.vocabulary import CORRIDORS
+
+# The model, its results and the plots (numpy, pandas, Numba, Mesa, matplotlib) are imported in
+# the commands that use them: `corridors --help` and `corridors scenarios` need none of them.
 
 
 def run_command(
@@ -71,6 +69,8 @@ def run_command(
     Example: [bold]corridors run baseline --seed 7 --out results/baseline-7[/bold]
     Example: [bold]corridors run baseline --replicates 100 --workers 2 --out results/baseline-ens[/bold]
     """
+    from corridors.experiments import runs
+
     if replicates is None and (workers is not None or executor is not None or scheduler is not None):
         raise refuse(
             ValueError("--workers, --executor and --scheduler apply to ensembles: add --replicates N")
@@ -78,6 +78,8 @@ def run_command(
     execution = execution_options(workers, executor, scheduler)
     sc = open_scenario(scenario, sets)
     if replicates is not None:
+        from corridors.experiments import ensemble
+
         run_many(
             "ensemble",
             ensemble.run_ensemble,
@@ -157,6 +159,8 @@ def validate(
     Example: [bold]corridors validate scenarios/*.toml[/bold]
     Example: [bold]corridors validate --effects eu_global_gateway c5_bloc[/bold]
     """
+    from corridors.scenario import find_scenario, load_scenario
+
     if not effects and (seed is not None or stochastic):
         raise refuse(ValueError("--seed and --stochastic apply to --effects: add --effects"))
     bad = 0
@@ -180,6 +184,8 @@ def validate(
 
 def _check_effects(scenarios: list, *, seed: int | None, stochastic: bool) -> None:
     """Run each scenario with claims and the baseline, print its claims; exit 1 if one failed."""
+    from corridors.experiments import effects
+
     tables = []
     with_claims = [sc for sc in scenarios if sc.expect]
     with guarded("validate --effects", MofNCompleteColumn(), "scenarios") as progress:
@@ -204,6 +210,8 @@ def _check_effects(scenarios: list, *, seed: int | None, stochastic: bool) -> No
 
 def _claims_table(table) -> Table:
     """One scenario's claims as a rich table: the claim, the two values, the test, held or failed."""
+    from corridors.experiments import effects
+
     name = table["scenario"].iloc[0]
     out = Table(title=f"{name}: claims against the baseline", title_justify="left")
     out.add_column("claim (measure)", ratio=1, min_width=20)
@@ -243,6 +251,9 @@ def list_scenarios(
     Example: [bold]corridors scenarios[/bold]
     Example: [bold]corridors scenarios --table docs/scenarios.md[/bold]
     """
+    from corridors.experiments import scenario_table
+    from corridors.scenario import load_scenario, scenario_dir
+
     if table is not None:
         if table.suffix.lower() != ".md":
             raise refuse(ValueError(f"--table: {table} must end in .md"))
@@ -290,6 +301,10 @@ def compare(
     Example: [bold]corridors compare results/baseline-7 results/c5_bloc-7 --out results/bloc.png[/bold]
     Example: [bold]corridors compare results/baseline-ens results/bloc-ens --out results/fan.png[/bold]
     """
+    from corridors import plots
+    from corridors.results import load_ensemble, load_results
+    from corridors.results.explain import headline_change
+
     if out.suffix.lower() != ".png":
         raise refuse(ValueError(f"--out: {out} must end in .png"))
     pair = overtake.split(":")
@@ -329,6 +344,9 @@ def plot(
     Example: [bold]corridors plot results/baseline-7[/bold]
     Example: [bold]corridors plot results/baseline-7 --year 2030 --format svg --dpi 150[/bold]
     """
+    from corridors.experiments import runs
+    from corridors.results import load_results
+
     if fmt not in ("png", "svg", "pdf"):
         raise refuse(ValueError(f"--format: expected png, svg or pdf, got {fmt!r}"))
     try:
@@ -352,6 +370,8 @@ def schema(
 
     Example: [bold]corridors schema --out scenario.schema.json[/bold]
     """
+    from corridors.scenario import scenario_schema
+
     text = json.dumps(scenario_schema(), indent=2)
     if out is None:
         typer.echo(text)
