@@ -41,7 +41,7 @@ test: warmup
 test-all: warmup
 	$(BIN)/python -m pytest -m ""
 
-# Every benchmarks/bench_*.py script, then scipy_router.py's self-check, sharing one temporary
+# Every benchmarks/bench_*.py script (bench_cli_run.py checks out its own 8ddd2cd), then scipy_router.py's self-check, sharing one temporary
 # git worktree of the old revision (5122682); exits non-zero if any script fails. A missed
 # speed target does not fail: the scripts print MISS and exit 0.
 bench: install

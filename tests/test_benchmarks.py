@@ -44,7 +44,13 @@ class _Parsed(Exception):  # noqa: N818 - a signal, not an error
 
 
 def test_the_scripts_are_found():
-    assert {"bench_model.py", "bench_ensemble.py", "bench_routing.py", "scipy_router.py"} <= set(SCRIPTS)
+    assert {
+        "bench_model.py",
+        "bench_ensemble.py",
+        "bench_routing.py",
+        "bench_cli_run.py",
+        "scipy_router.py",
+    } <= set(SCRIPTS)
 
 
 @pytest.mark.parametrize("name", SCRIPTS)

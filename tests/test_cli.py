@@ -1145,3 +1145,24 @@ def test_an_existing_sweep_directory_of_another_design_exits_2(ensemble_dir):
                     "--out", ensemble_dir)  # fmt: skip
     assert result.exit_code == 2
     assert "holds a different ensemble" in one_line(result.stderr)
+
+
+def test_help_imports_neither_the_model_nor_the_plots():
+    """`corridors --help` loads typer and rich, not numpy, pandas, Numba, Mesa or matplotlib: each
+    command imports what it uses when it runs (they took 1 s of the start-up of every command)."""
+    heavy = ("numpy", "pandas", "numba", "mesa", "matplotlib", "scipy", "pyarrow", "pydantic")
+    code = (
+        "import sys\n"
+        "sys.argv = ['corridors', '--help']\n"
+        "from corridors.cli import app\n"
+        "try:\n"
+        "    app(prog_name='corridors')\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        f"print('LOADED', [m for m in {heavy!r} if m in sys.modules])\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "run" in out.stdout and "report" in out.stdout
+    assert out.stdout.strip().splitlines()[-1] == "LOADED []"

@@ -22,6 +22,7 @@ matplotlib.use("Agg")
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
@@ -135,6 +136,37 @@ def test_run_plot_structure(figures: dict[str, Figure], name: str, n_axes: int):
     _assert_labelled(fig)
     assert _legends(fig), f"{name}: no legend"
     assert fig.get_suptitle().strip()
+
+
+@pytest.mark.parametrize(
+    "name", ["volumes.png", "country_shares.png", "dependence.png", "bottlenecks.png", "flow_map.png"]
+)
+def test_run_plot_fixed_layout_keeps_every_text_inside_and_apart(figures: dict[str, Figure], name: str):
+    """No layout engine (it lays a figure out again at every save); the fixed margins still hold
+    every axes with its titles, labels and tick labels, and every legend, inside the figure,
+    and no two of them overlap."""
+    fig = figures[name]
+    assert fig.get_layout_engine() is None, f"{name}: a fixed layout, not {fig.get_layout_engine()}"
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    page = fig.bbox
+    boxes = {f"axes {i} ({ax.get_title(loc='left') or ax.get_title()})": ax.get_tightbbox(renderer)
+             for i, ax in enumerate(fig.axes)}  # fmt: skip
+    boxes |= {f"legend {i}": leg.get_window_extent(renderer) for i, leg in enumerate(fig.legends)}
+    boxes |= {f"text {t.get_text()!r}": t.get_window_extent(renderer) for t in fig.texts if t.get_text()}
+    for what, box in boxes.items():
+        inside = (
+            page.x0 - 0.5 <= box.x0
+            and box.x1 <= page.x1 + 0.5
+            and page.y0 - 0.5 <= box.y0
+            and box.y1 <= page.y1 + 0.5
+        )
+        assert inside, f"{name}: {what} reaches outside the figure ({box} in {page})"
+    names = list(boxes)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            assert not boxes[a].overlaps(boxes[b]), f"{name}: {a} overlaps {b}"
 
 
 def test_run_plots_names_the_five_files(figures: dict[str, Figure]):

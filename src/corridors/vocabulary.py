@@ -15,6 +15,7 @@ __all__ = [
     "CONTROLLER_BLOC",
     "CORRIDORS",
     "DIRECTIONS",
+    "GROUP_KEYS",
     "LAST_OBSERVED_YEAR",
     "LAST_YEAR",
     "POWERS",
@@ -57,6 +58,9 @@ tank- and hopper-wagon cargo, fertilisers included)."""
 
 DIRECTIONS: tuple[str, ...] = ("export", "import", "transit")
 """The directions of a trade flow, seen from the five."""
+
+GROUP_KEYS: tuple[str, ...] = ("origin", "market", "commodity", "direction", "country")
+"""The attributes of a shipper (one per origin, market and commodity) that group its costs."""
 
 # ----------------------------------------------------------------------- when
 

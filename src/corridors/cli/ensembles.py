@@ -153,6 +153,7 @@ def _print_indices(sens) -> None:
 
 
 def _ranges(params: list[str] | None) -> dict[str, tuple[float, float]]:
+
     if not params:
         raise refuse(ValueError("--param: give at least one, e.g. --param cost_elasticity=2:6"))
     out: dict[str, tuple[float, float]] = {}

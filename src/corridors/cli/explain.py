@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import MofNCompleteColumn
 
 from corridors.cli.guard import guarded, open_scenario, refuse, stdout
-from corridors.experiments import runs
-from corridors.results import Results, load_results
-from corridors.results.costs import GROUP_KEYS
-from corridors.vocabulary import CORRIDORS
+from corridors.vocabulary import CORRIDORS, GROUP_KEYS
+
+if TYPE_CHECKING:  # the run and its results are imported by the command, not by `corridors --help`
+    from corridors.results import Results
 
 __all__ = ["explain"]
 
@@ -34,6 +34,9 @@ def _groups(items: list[str] | None) -> dict[str, str]:
 
 def _open(item: str, *, seed: int | None, deterministic: bool, progress) -> Results:
     """Read a run directory, or run a scenario (name or file)."""
+    from corridors.experiments import runs
+    from corridors.results import load_results
+
     path = Path(item)
     if path.is_dir():
         try:

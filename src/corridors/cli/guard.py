@@ -27,11 +27,9 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from corridors import plots
 from corridors.atomic import write_bytes_atomic
 from corridors.errors import CorridorsError
 from corridors.experiments.executors import Execution, ExecutorError
-from corridors.scenario import find_scenario, load_scenario, parse_override
 
 stdout = Console()
 err = Console(stderr=True)
@@ -145,11 +143,15 @@ def refuse(exc: Exception) -> typer.Exit:
 
 def save_figure(fig, path: Path) -> None:
     """Write a figure atomically, in the format of its suffix (.png, .pdf, .svg): a temporary file, then a rename."""
+    from corridors import plots
+
     write_bytes_atomic(path, plots.figure_bytes(fig, path.suffix.lower().lstrip("."), dpi=150))
 
 
 def open_scenario(scenario: str, sets: list[str] | None = None):
     """Load a scenario by name or path with ``--set`` overrides; bad input exits with code 2."""
+    from corridors.scenario import find_scenario, load_scenario, parse_override
+
     try:
         overrides = dict(parse_override(item) for item in sets or [])
         return load_scenario(find_scenario(scenario), overrides=overrides)

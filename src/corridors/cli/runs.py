@@ -30,7 +30,7 @@ from corridors.cli.guard import (
     stdout,
 )
 from corridors.errors import CorridorsError
-from corridors.experiments import effects, ensemble, runs, scenario_table
+from corridors.experiments import effects, runs, scenario_table
 from corridors.experiments.calibrate.drift import calibration_drift
 from corridors.experiments.figures import write_ensemble_figures
 from corridors.network import CORRIDORS
@@ -86,6 +86,8 @@ def run_command(
     execution = execution_options(workers, executor, scheduler)
     sc = open_scenario(scenario, sets)
     if replicates is not None:
+        from corridors.experiments import ensemble
+
         run_many(
             "ensemble",
             ensemble.run_ensemble,
@@ -262,6 +264,8 @@ def list_scenarios(
     Example: [bold]corridors scenarios[/bold]
     Example: [bold]corridors scenarios --table docs/scenarios.md[/bold]
     """
+    from corridors.experiments import scenario_table
+
     if table is not None:
         if table.suffix.lower() != ".md":
             raise refuse(ValueError(f"--table: {table} must end in .md"))
@@ -430,6 +434,8 @@ def plot(
     Example: [bold]corridors plot results/baseline-ens[/bold] (an ensemble: --year, --format and
     --dpi are for runs)
     """
+    from corridors.results import load_results
+
     if fmt not in ("png", "svg", "pdf"):
         raise refuse(ValueError(f"--format: expected png, svg or pdf, got {fmt!r}"))
     if (run_dir / "ensemble.json").is_file():

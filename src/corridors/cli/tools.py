@@ -11,11 +11,9 @@ import types
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 from rich.table import Table
 
-from corridors import plots, routing
 from corridors.cli.guard import (
     EXIT_FAILURE,
     ExecutorName,
@@ -28,13 +26,8 @@ from corridors.cli.guard import (
     save_figure,
     stdout,
 )
-from corridors.demo import route_cost_demo
 from corridors.errors import CorridorsError
-from corridors.experiments import calibrate as cal
-from corridors.history import load_history
-from corridors.network import CORRIDORS, load_network
-from corridors.scenario import find_scenario, load_scenario
-from corridors.vocabulary import BASE_YEAR, LAST_YEAR
+from corridors.vocabulary import BASE_YEAR, CORRIDORS, LAST_YEAR
 
 # Main origin-market pairs of the `network` table: China-Europe transit, the five's exports.
 MAIN_PAIRS = (
@@ -54,6 +47,9 @@ def warmup() -> None:
 
     Example: [bold]corridors warmup[/bold]
     """
+    import numpy as np
+
+    from corridors import routing
     from corridors.model import (  # lazy: +0.6 s to import (Mesa 0.57 s), only warmup needs it
         CorridorModel,
         rebook_quarter,
@@ -87,6 +83,8 @@ def demo(
 
     Example: [bold]corridors demo --middle 6000[/bold]
     """
+    from corridors.demo import route_cost_demo
+
     rows = route_cost_demo((russian, middle, sea))
     table = Table(title="Khorgos -> EU by corridor (illustrative network); price, time and total in USD/t")
     cols = ("corridor", "km", "days", "days loaded", "price", "time", "total", "max v/c")
@@ -132,6 +130,9 @@ def network(
 
     Example: [bold]corridors network --out results/network.png[/bold]
     """
+    from corridors import plots
+    from corridors.network import load_network
+
     if out.suffix.lower() != ".png":
         raise refuse(ValueError(f"--out: {out} must end in .png"))
     try:
@@ -243,6 +244,9 @@ def calibrate(
     Example: [bold]corridors calibrate --out results/calibration --write-parameters scenarios/fitted.toml[/bold]
     Example: [bold]corridors calibrate --method abc --workers 2 --out results/calibration-abc[/bold]
     """
+    from corridors.experiments import calibrate as cal
+    from corridors.history import load_history
+
     if method not in ("lsq", "abc"):
         raise refuse(ValueError(f"--method: must be lsq or abc, got {method!r}"))
     if method == "abc":
@@ -397,6 +401,8 @@ def dashboard(
 
     Example: [bold]corridors dashboard c5_bloc --end-year 2030[/bold]
     """
+    from corridors.scenario import find_scenario, load_scenario
+
     try:
         path = find_scenario(scenario)
         load_scenario(path, overrides={"period.end_year": end_year})

@@ -151,10 +151,18 @@ def _draw_countries(ax) -> None:
     ax.set_facecolor("#DCEAF2")
 
 
-def _lane(net: Network, edge) -> np.ndarray:
-    """Coordinates to draw one edge: a straight segment, or a sea lane through its water points."""
-    a = net.nodes.loc[edge.tail_id, ["lon", "lat"]].to_numpy(float)
-    b = net.nodes.loc[edge.head_id, ["lon", "lat"]].to_numpy(float)
+def _coords(net: Network) -> dict:
+    """Each node's (lon, lat), by node id: looked up once per map, not once per link."""
+    return dict(zip(net.nodes.index, net.nodes[["lon", "lat"]].to_numpy(float), strict=True))
+
+
+def _lane(net: Network, edge, coords: dict | None = None) -> np.ndarray:
+    """Coordinates to draw one edge: a straight segment, or a sea lane through its water points.
+
+    ``coords`` is :func:`_coords` of ``net``, passed by callers that draw many links.
+    """
+    coords = _coords(net) if coords is None else coords
+    a, b = coords[edge.tail_id], coords[edge.head_id]
     via = edge.via if isinstance(edge.via, str) else ""
     points = _SEA_LANES.get((edge.tail, edge.head, via))
     if points is not None:
@@ -191,6 +199,7 @@ def _network_lines(net: Network) -> dict[float, list]:
     """Return the network map's links by z-order: pipelines and feeders below, gateway links above."""
     out: dict[float, list] = {2: [], 3: []}
     seen: set[tuple] = set()
+    coords = _coords(net)
     for edge in net.edges.itertuples():
         key = _link_key(edge)
         if key in seen:  # draw a two-way link once
@@ -207,7 +216,9 @@ def _network_lines(net: Network) -> dict[float, list]:
             style = {"color": FEEDER_COLOUR, "lw": 1.1, "ls": ":" if closed else "-"}
         if edge.mode in ("sea", "ferry") and edge.gateway < 0:
             style["ls"] = "--"
-        out[3 if edge.gateway >= 0 and edge.mode != "pipeline" else 2].append((_lane(net, edge), style))
+        out[3 if edge.gateway >= 0 and edge.mode != "pipeline" else 2].append(
+            (_lane(net, edge, coords), style)
+        )
     return out
 
 
@@ -458,8 +469,9 @@ def _flow_lines(
     given; else in its gateway corridor's colour, grey for a feeder.
     """
     pipes, idle, busy, used = [], [], [], set()
+    coords = _coords(net)
     for key, (edge, mt) in sorted(links.items(), key=lambda x: -x[1][1]):
-        xy = _lane(net, edge)
+        xy = _lane(net, edge, coords)
         if edge.mode == "pipeline":
             pipes.append((xy, _PIPELINE_STYLE))
         elif mt <= 0:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+import textwrap
 from typing import TYPE_CHECKING
 
 import matplotlib as mpl
@@ -28,6 +29,7 @@ from corridors.plots.style import (
     COUNTRY_STYLES,
     FEEDER_COLOUR,
     corridor_label,
+    inch_grid,
     run_title,
     shade_observed,
     year_axis,
@@ -75,8 +77,10 @@ def volumes_plot(res: Results, history: pd.DataFrame | None = None) -> Figure:
     history = load_history() if history is None else history
     vol = annual_by_corridor(res)
     years = vol.index.to_numpy()
-    fig = Figure(figsize=(14, 7.2), layout="constrained")
-    gs = fig.add_gridspec(2, 2, width_ratios=[1.5, 1.0])
+    fig = Figure(figsize=(14, 7.2))
+    gs = inch_grid(
+        fig, 2, 2, left=0.75, right=0.15, top=0.68, bottom=0.6, wgap=0.95, hgap=0.5, width_ratios=[1.5, 1.0]
+    )
     ax = fig.add_subplot(gs[:, 0])
     ax_mid = fig.add_subplot(gs[0, 1])
     ax_north = fig.add_subplot(gs[1, 1], sharex=ax_mid)
@@ -153,8 +157,9 @@ def country_shares_plot(res: Results) -> Figure:
     """
     shares = country_shares(res)
     active = [c for c in CORRIDORS if (shares[c] > 0).any()]
-    fig = Figure(figsize=(16, 4.8), layout="constrained")
-    axes = fig.subplots(1, len(C5), sharex=True, sharey=True)
+    fig = Figure(figsize=(16, 4.8))
+    grid = inch_grid(fig, 1, len(C5), left=0.65, right=0.15, top=0.62, bottom=0.9, wgap=0.35)
+    axes = grid.subplots(sharex=True, sharey=True)
     for ax, code in zip(axes, C5, strict=True):
         if code in shares.index.get_level_values("country"):
             s = shares.loc[code]
@@ -176,7 +181,8 @@ def country_shares_plot(res: Results) -> Figure:
     axes[0].set_ylabel("share of the country's freight (0-1)")
     fig.legend(
         handles=[mpl.patches.Patch(color=CORRIDOR_COLOURS[c], label=corridor_label(c)) for c in active],
-        loc="outside lower center",
+        loc="lower center",
+        bbox_to_anchor=(0.5, 0.0),
         ncol=len(active),
         fontsize=9,
         frameon=False,
@@ -218,8 +224,10 @@ def dependence_plot(res: Results) -> Figure:
         single route), a line per state labelled at its right end.
     """
     shares = country_shares(res)
-    fig = Figure(figsize=(13.5, 5.2), layout="constrained")
-    ax_ru, ax_hhi = fig.subplots(1, 2, sharex=True)
+    fig = Figure(figsize=(13.5, 5.2))
+    ax_ru, ax_hhi = inch_grid(fig, 1, 2, left=0.65, right=0.15, top=0.72, bottom=0.9, wgap=0.85).subplots(
+        sharex=True
+    )
     ends: dict = {ax_ru: [], ax_hhi: []}
     for code in C5:
         if code not in shares.index.get_level_values("country"):
@@ -254,7 +262,15 @@ def dependence_plot(res: Results) -> Figure:
         year_axis(ax, years)
         ax.set_xlim(years[0] - 0.3, years[-1] + 1.2)
     handles, labels = ax_ru.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=len(handles), fontsize=9, frameon=False)
+    fig.legend(
+        handles,
+        labels,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=len(handles),
+        fontsize=9,
+        frameon=False,
+    )
     fig.suptitle(
         f"Dependence and diversification, exports and imports by tonnage ({run_title(res)})", fontsize=12
     )
@@ -309,6 +325,12 @@ def _link_kind(net: Network, edge: int) -> str:
     return f"{corridor}, edge {edge}, carries {goods}"
 
 
+_LINKS_TOP = 1.3  # inches above the link panels: the figure's titles, a panel's title of up to three lines
+_LINK_H = 2.1  # inches: a link panel's height
+_LINK_GAP = 1.0  # inches between rows of link panels: tick labels, x label, the next titles
+_LINK_TITLE_CHARS = 58  # a panel title's lines wrap here, so as not to run into the next panel
+
+
 def bottleneck_plot(res: Results, net: Network, top: int = 6) -> Figure:
     """Utilisation and load ratio of the most loaded hard-capacity links, and backlog, quarterly.
 
@@ -338,14 +360,27 @@ def bottleneck_plot(res: Results, net: Network, top: int = 6) -> Figure:
     links = [int(i) for i in peak.sort_values(ascending=False, kind="stable").index[:top]]
     ncol = 3
     nrow = max(1, math.ceil(len(links) / ncol))
-    fig = Figure(figsize=(14, 3.0 * nrow + 4.4), layout="constrained")
-    sf_links, sf_backlog = fig.subfigures(2, 1, height_ratios=[3.0 * nrow + 0.9, 3.5])
-    gs = sf_links.add_gridspec(nrow, ncol)
+    # Fixed places, in inches from the top: the titles, the link panels (two-line titles), their
+    # legend, then the backlog panel.
+    height = 3.0 * nrow + 4.6
+    links_end = _LINKS_TOP + nrow * _LINK_H + (nrow - 1) * _LINK_GAP
+    fig = Figure(figsize=(14, height))
+    gs = inch_grid(
+        fig,
+        nrow,
+        ncol,
+        left=0.75,
+        right=0.15,
+        top=_LINKS_TOP,
+        bottom=height - links_end,
+        wgap=0.75,
+        hgap=_LINK_GAP,
+    )
     c = res.corridors
     years = sorted(c["year"].unique())
     first = None
     for i, edge in enumerate(links):
-        ax = sf_links.add_subplot(gs[i // ncol, i % ncol], sharex=first)
+        ax = fig.add_subplot(gs[i // ncol, i % ncol], sharex=first)
         first = first or ax
         rows = e[e["edge"] == edge].sort_values("step")
         t = quarter_time(rows).to_numpy()
@@ -370,7 +405,8 @@ def bottleneck_plot(res: Results, net: Network, top: int = 6) -> Figure:
         ax.axhline(1.0, color="#333333", lw=0.8, ls="--", label="capacity")
         ax.set_ylim(0, max(1.2, 1.08 * float(rows["load_ratio"].max())))
         ax.set_title(
-            f"{_link_name(net, edge)}: {link_service(net.edges.loc[edge])}\n{_link_kind(net, edge)}",
+            f"{_link_name(net, edge)}: {link_service(net.edges.loc[edge])}\n"
+            + textwrap.fill(_link_kind(net, edge), _LINK_TITLE_CHARS),
             loc="left",
             fontsize=8.5,
         )
@@ -379,16 +415,27 @@ def bottleneck_plot(res: Results, net: Network, top: int = 6) -> Figure:
             ax.set_ylabel("ratio to capacity")
         if i // ncol == nrow - 1 or i + ncol >= len(links):
             ax.set_xlabel("year (quarterly)", fontsize=8)
-    sf_links.suptitle(
+    fig.text(
+        0.01,
+        1 - 0.55 / height,
         f"The {len(links)} hard-capacity links with the highest peak load ratio, quarterly",
-        x=0.01,
         ha="left",
+        va="center",
         fontsize=11,
     )
     if first is not None:
         handles, labels = first.get_legend_handles_labels()
-        sf_links.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=9, frameon=False)
-    ax_b = sf_backlog.add_subplot(1, 1, 1, sharex=first)
+        fig.legend(
+            handles,
+            labels,
+            loc="upper center",
+            bbox_to_anchor=(0.5, 1 - (links_end + 0.5) / height),
+            ncol=3,
+            fontsize=9,
+            frameon=False,
+        )
+    backlog = inch_grid(fig, 1, 1, left=0.75, right=0.15, top=links_end + 1.25, bottom=0.6)
+    ax_b = fig.add_subplot(backlog[0, 0], sharex=first)
     active = [k for k in CORRIDORS if (c.loc[c["corridor"] == k, "backlog_t"] > 0).any()]
     for k in active:
         rows = c[c["corridor"] == k].sort_values("step")

@@ -14,6 +14,7 @@ from typing import Any
 import matplotlib as mpl
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.gridspec import GridSpec
 from matplotlib.lines import Line2D
 
 from corridors.vocabulary import BASE_YEAR, LAST_OBSERVED_YEAR
@@ -31,6 +32,7 @@ __all__ = [
     "corridor_handles",
     "corridor_label",
     "figure_bytes",
+    "inch_grid",
     "png_bytes",
     "run_title",
     "shade_observed",
@@ -109,7 +111,10 @@ def figure_bytes(fig: Figure, fmt: str = "png", *, dpi: int = 120) -> bytes:
     buf = io.BytesIO()
     # no creation date in the metadata: the same figure gives the same PDF or SVG bytes
     metadata = {"png": None, "pdf": {"CreationDate": None}, "svg": {"Date": None}}[fmt]
-    fig.savefig(buf, format=fmt, dpi=dpi, metadata=metadata)
+    # PNG at zlib level 1, not Pillow's 6: encoding took about a fifth of saving a run's five
+    # PNGs, for files about a tenth smaller; the pixels are the same
+    extra = {"pil_kwargs": {"compress_level": 1}} if fmt == "png" else {}
+    fig.savefig(buf, format=fmt, dpi=dpi, metadata=metadata, **extra)
     return buf.getvalue()
 
 
@@ -146,6 +151,60 @@ def svg_text_bytes(fig: Figure) -> bytes:
     """
     with mpl.rc_context({"svg.fonttype": "none"}):
         return figure_bytes(fig, "svg")
+
+
+def inch_grid(
+    fig: Figure,
+    nrows: int,
+    ncols: int,
+    *,
+    left: float,
+    right: float,
+    top: float,
+    bottom: float,
+    wgap: float = 0.0,
+    hgap: float = 0.0,
+    **kwargs: Any,
+) -> GridSpec:
+    """Return a grid of axes at fixed places, its margins and gaps given in inches.
+
+    A fixed layout instead of ``layout="constrained"``: the layout engine measures every
+    text of a figure and lays it out again at each save, which took longer than drawing the
+    run's figures themselves. Margins in inches keep room for titles, tick labels and
+    legends whatever the figure's size.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure to add the grid to.
+    nrows, ncols : int
+        Rows and columns of the grid.
+    left, right, top, bottom : float
+        Margins between the grid and the figure's edges, in inches.
+    wgap, hgap : float
+        Space between columns and between rows, in inches.
+    **kwargs
+        Passed to :meth:`~matplotlib.figure.Figure.add_gridspec` (``width_ratios``, ...).
+
+    Returns
+    -------
+    matplotlib.gridspec.GridSpec
+        The grid; ``fig.add_subplot(grid[i, j])`` places an axes in it.
+    """
+    width, height = fig.get_size_inches()
+    cell_w = (width - left - right - wgap * (ncols - 1)) / ncols
+    cell_h = (height - top - bottom - hgap * (nrows - 1)) / nrows
+    return fig.add_gridspec(
+        nrows,
+        ncols,
+        left=left / width,
+        right=1 - right / width,
+        top=1 - top / height,
+        bottom=bottom / height,
+        wspace=wgap / cell_w,
+        hspace=hgap / cell_h,
+        **kwargs,
+    )
 
 
 def corridor_label(corridor: str) -> str:

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from corridors.results.columns import _table, _tiled_text
-from corridors.vocabulary import C5, CORRIDORS
+from corridors.vocabulary import C5, CORRIDORS, GROUP_KEYS
 
 if TYPE_CHECKING:
     from corridors.run_record import RunRecord
@@ -53,8 +53,6 @@ COMPONENTS = (
     "constant",
 )
 """The parts of the generalised cost, in the order of the table (each ``<part>_usd_per_t``)."""
-
-GROUP_KEYS = ("origin", "market", "commodity", "direction", "country")
 
 
 def cost_table(record: RunRecord) -> pd.DataFrame | None:
