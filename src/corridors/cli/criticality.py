@@ -24,9 +24,6 @@ from corridors.cli.guard import (
     stdout,
 )
 from corridors.errors import CorridorsError
-from corridors.experiments.criticality import criticality as run_criticality
-from corridors.network import packaged_network
-from corridors.plots.criticality import criticality_bars, criticality_map
 from corridors.vocabulary import CORRIDORS
 
 
@@ -73,6 +70,10 @@ def criticality(
 
     Example: [bold]corridors criticality baseline --links "baku_alat>tbilisi" --links "kuryk>baku_alat" --from 2027Q1 --quarters 4 --workers 2 --out results/criticality[/bold]
     """
+    from corridors.experiments.criticality import criticality as run_criticality
+    from corridors.network import packaged_network
+    from corridors.plots.criticality import criticality_bars, criticality_map
+
     execution = execution_options(workers, executor, scheduler)
     sc = open_scenario(scenario, sets)
     target = out or Path("results") / f"{sc.name}-criticality-{datetime.now():%Y%m%d-%H%M%S}"

@@ -29,11 +29,7 @@ from corridors.cli.guard import (
     stdout,
 )
 from corridors.errors import CorridorsError
-from corridors.experiments import discovery, ensemble
-from corridors.experiments.designs import parse_range
 from corridors.experiments.executors import Execution
-from corridors.experiments.figures import write_ensemble_figures
-from corridors.plots import MIN_FAN_RUNS
 
 
 def run_many(
@@ -47,6 +43,8 @@ def run_many(
     **kwargs: Any,
 ) -> Any:
     """Run an ensemble, sweep or sensitivity with a progress bar; exit 1 if any run failed."""
+    from corridors.experiments.figures import write_ensemble_figures
+
     target = out or Path("results") / f"{sc.name}-{kind}-{datetime.now():%Y%m%d-%H%M%S}"
     counts = "{task.fields[done]} done, {task.fields[failed]} failed, {task.fields[left]} left"
     resume = f"finished runs are kept in {target}; run the same command again to resume"
@@ -101,6 +99,8 @@ def _say_figures(figures: list[Path], ens) -> None:
 
 def warn_few_runs(what: str, runs: int) -> None:
     """Warn on stderr when a fan chart's bands rest on fewer than ``MIN_FAN_RUNS`` runs."""
+    from corridors.plots import MIN_FAN_RUNS
+
     if runs < MIN_FAN_RUNS:
         err.print(
             f"[yellow]warning:[/yellow] {escape(what)} rests on {runs} runs; the bands of a fan chart "
@@ -153,6 +153,8 @@ def _print_indices(sens) -> None:
 
 
 def _ranges(params: list[str] | None) -> dict[str, tuple[float, float]]:
+
+    from corridors.experiments.designs import parse_range
 
     if not params:
         raise refuse(ValueError("--param: give at least one, e.g. --param cost_elasticity=2:6"))
@@ -208,6 +210,8 @@ def sweep(
 
     Example: [bold]corridors sweep baseline --param cost_elasticity=2:6 --param russia_premium_usd_per_t=20:120 --samples 50 --out results/sweep[/bold]
     """
+    from corridors.experiments import ensemble
+
     if design not in ("grid", "lhs"):
         raise refuse(ValueError(f"--design: must be grid or lhs, got {design!r}"))
     ranges = _ranges(params)
@@ -258,6 +262,8 @@ def sensitivity(
 
     Example: [bold]corridors sensitivity baseline --param cost_elasticity=2:6 --param renewal_rate=0.1:0.5 --method morris --samples 10[/bold]
     """
+    from corridors.experiments import ensemble
+
     if method not in ("morris", "sobol"):
         raise refuse(ValueError(f"--method: must be morris or sobol, got {method!r}"))
     if method == "sobol" and samples & (samples - 1):
@@ -297,8 +303,9 @@ def discover(
         Path | None, typer.Option("--out", "-o", help="The directory to write (default: DIRECTORY/discover).")
     ] = None,
     min_coverage: Annotated[
-        float, typer.Option(help="Choose the densest box holding at least this share of the cases.")
-    ] = discovery.MIN_COVERAGE,
+        float | None,
+        typer.Option(help="Choose the densest box holding at least this share of the cases (default 0.8)."),
+    ] = None,
     threshold: Annotated[
         float | None, typer.Option(help="Choose instead the box of highest coverage at least this dense.")
     ] = None,
@@ -306,8 +313,8 @@ def discover(
         int | None, typer.Option(help="Choose instead this box of the trajectory (0: all runs).")
     ] = None,
     peel_alpha: Annotated[
-        float, typer.Option(help="Share of a box's runs peeled off at each step.")
-    ] = discovery.PEEL_ALPHA,
+        float | None, typer.Option(help="Share of a box's runs peeled off at each step (default 0.05).")
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing output directory.")] = False,
 ) -> None:
     """Scenario discovery (PRIM): the ranges of the uncertain inputs in which a condition holds.
@@ -320,6 +327,8 @@ def discover(
 
     Example: [bold]corridors discover results/sweep --where "middle_corridor_t[2030] > 8e6"[/bold]
     """
+    from corridors.experiments import discovery
+
     target = out if out is not None else directory / "discover"
     with guarded("discover", bad_input=(CorridorsError, FileNotFoundError, FileExistsError)):
         if target.exists() and not force:
@@ -328,10 +337,10 @@ def discover(
             found = discovery.discover(
                 directory,
                 where,
-                min_coverage=min_coverage,
+                min_coverage=discovery.MIN_COVERAGE if min_coverage is None else min_coverage,
                 threshold=threshold,
                 box=box,
-                peel_alpha=peel_alpha,
+                peel_alpha=discovery.PEEL_ALPHA if peel_alpha is None else peel_alpha,
             )
         except CorridorsError as exc:
             raise _as_option(exc) from None

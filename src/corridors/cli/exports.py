@@ -9,7 +9,6 @@ import typer
 
 from corridors.cli.guard import err, guarded
 from corridors.errors import CorridorsError
-from corridors.results.export import export_run
 
 
 def export(
@@ -39,6 +38,8 @@ def export(
     Example: [bold]corridors export results/baseline-7 --format xlsx --out baseline-7.xlsx[/bold]
     Example: [bold]corridors export results/baseline-7 --format csv --out baseline-7-csv[/bold]
     """
+    from corridors.results.export import export_run
+
     target = out or run_dir.parent / (f"{run_dir.name}.xlsx" if fmt == "xlsx" else f"{run_dir.name}-csv")
     with guarded("export"):
         try:

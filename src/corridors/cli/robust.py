@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -20,8 +20,9 @@ from corridors.cli.guard import (
     stdout,
 )
 from corridors.errors import CorridorsError
-from corridors.experiments import robust as grid
-from corridors.scenario import parse_override
+
+if TYPE_CHECKING:
+    from corridors.experiments.robust import RobustResults
 
 __all__ = ["robust"]
 
@@ -42,7 +43,7 @@ def _weights(text: str | None) -> dict[str, float] | None:
     return out
 
 
-def _print(res: grid.RobustResults) -> None:
+def _print(res: RobustResults) -> None:
     net = res.net()
     regret = net.max(axis=0) - net
     table = Table(title="Net benefit to the five (USD m, present value) and regret")
@@ -97,8 +98,12 @@ def robust(
     scenario: Annotated[str, typer.Option(help="The scenario the samples vary.")] = "baseline",
     params: Ranges = None,
     start: Annotated[
-        str, typer.Option(help="The quarter the projects named start (not a file's events), e.g. 2026Q1.")
-    ] = grid.DEFAULT_START,
+        str | None,
+        typer.Option(
+            help="The quarter the projects named start (not a file's events); default 2026Q1, the first "
+            "quarter after the known history."
+        ),
+    ] = None,
     end_year: Annotated[
         int | None, typer.Option(help="The last year of every run (default: the futures').")
     ] = None,
@@ -133,6 +138,9 @@ def robust(
 
     Example: [bold]corridors robust -c sarzha_terminal_kuryk -c aktau_container_hub -c poti_deep_water_terminal -f baseline -f sanctions_tighter -f sanctions_relief -f caspian_falling --out results/robust[/bold]
     """
+    from corridors.experiments import robust as grid
+    from corridors.scenario import parse_override
+
     execution = execution_options(workers, executor, scheduler)
     w = _weights(weights)
     if not futures and samples is None:
@@ -149,6 +157,7 @@ def robust(
         bad_input=(CorridorsError, ValueError, FileExistsError),
     ) as progress:
         overrides = dict(parse_override(item) for item in sets or [])
+        start = grid.DEFAULT_START if start is None else start
         cands = grid.candidates_from(candidates or [], start=start)
         found = grid.scenario_futures(futures or [], overrides=overrides, seed=seed)
         if samples is not None:

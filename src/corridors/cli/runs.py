@@ -12,7 +12,6 @@ from rich.markup import escape
 from rich.progress import MofNCompleteColumn
 from rich.table import Table
 
-from corridors import plots
 from corridors.atomic import write_bytes_atomic
 from corridors.cli.ensembles import run_many, warn_few_runs
 from corridors.cli.guard import (
@@ -30,15 +29,6 @@ from corridors.cli.guard import (
     stdout,
 )
 from corridors.errors import CorridorsError
-from corridors.experiments import effects, runs, scenario_table
-from corridors.experiments.calibrate.drift import calibration_drift
-from corridors.experiments.figures import write_ensemble_figures
-from corridors.network import CORRIDORS
-from corridors.results import load_ensemble, load_results
-from corridors.results.explain import headline_change
-from corridors.results.labels import directory_labels
-from corridors.scenario import find_scenario, load_scenario, scenario_dir, scenario_schema
-from corridors.scenario.names import scenario_names
 
 
 def run_command(
@@ -79,6 +69,10 @@ def run_command(
     Example: [bold]corridors run baseline --seed 7 --out results/baseline-7[/bold]
     Example: [bold]corridors run baseline --replicates 100 --workers 2 --out results/baseline-ens[/bold]
     """
+    from corridors import plots
+    from corridors.experiments import runs
+    from corridors.experiments.calibrate.drift import calibration_drift
+
     if replicates is None and (workers is not None or executor is not None or scheduler is not None):
         raise refuse(
             ValueError("--workers, --executor and --scheduler apply to ensembles: add --replicates N")
@@ -176,6 +170,9 @@ def validate(
     Example: [bold]corridors validate scenarios/*.toml[/bold]
     Example: [bold]corridors validate --effects eu_global_gateway c5_bloc[/bold]
     """
+    from corridors.experiments import effects
+    from corridors.scenario import find_scenario, load_scenario
+
     if not effects and (seed is not None or stochastic):
         raise refuse(ValueError("--seed and --stochastic apply to --effects: add --effects"))
     bad = 0
@@ -201,6 +198,8 @@ def validate(
 
 def _check_effects(scenarios: list, *, seed: int | None, stochastic: bool) -> None:
     """Run each scenario with claims and the baseline, print its claims; exit 1 if one failed."""
+    from corridors.experiments import effects
+
     tables = []
     with_claims = [sc for sc in scenarios if sc.expect]
     with guarded("validate --effects", MofNCompleteColumn(), "scenarios") as progress:
@@ -225,6 +224,8 @@ def _check_effects(scenarios: list, *, seed: int | None, stochastic: bool) -> No
 
 def _claims_table(table) -> Table:
     """One scenario's claims as a rich table: the claim, the two values, the test, held or failed."""
+    from corridors.experiments import effects
+
     name = table["scenario"].iloc[0]
     out = Table(title=f"{name}: claims against the baseline", title_justify="left")
     out.add_column("claim (measure)", ratio=1, min_width=20)
@@ -265,6 +266,7 @@ def list_scenarios(
     Example: [bold]corridors scenarios --table docs/scenarios.md[/bold]
     """
     from corridors.experiments import scenario_table
+    from corridors.scenario import load_scenario, scenario_dir
 
     if table is not None:
         if table.suffix.lower() != ".md":
@@ -303,6 +305,8 @@ def list_names(
     Example: [bold]corridors list links[/bold]
     Example: [bold]corridors list parameters[/bold]
     """
+    from corridors.scenario.names import scenario_names
+
     try:
         rows = scenario_names(kind)
     except ValueError as exc:
@@ -353,6 +357,13 @@ def compare(
     Example: [bold]corridors compare results/baseline-7 results/c5_bloc-7 --table results/headlines.csv[/bold]
     Example: [bold]corridors compare results/baseline-ens results/bloc-ens --out results/fan.svg[/bold]
     """
+    from corridors import plots
+    from corridors.experiments import scenario_table
+    from corridors.network import CORRIDORS
+    from corridors.results import load_ensemble, load_results
+    from corridors.results.explain import headline_change
+    from corridors.results.labels import directory_labels
+
     if out.suffix.lower().lstrip(".") not in plots.FIGURE_FORMATS:
         raise refuse(ValueError(f"--out: {out} must end in .png, .pdf or .svg"))
     if table is not None and table.suffix.lower() not in (".csv", ".md"):
@@ -404,6 +415,8 @@ def compare(
 
 def _headline_rich(headlines) -> Table:
     """Lay out the headline table for the terminal: a row per indicator, a column per run (changes in brackets)."""
+    from corridors.experiments import scenario_table
+
     year = int(headlines["year"].iloc[0])
     out = Table(title=f"Headline indicators in {year} (in brackets: change against the first run)")
     out.add_column("indicator", ratio=1, min_width=14)
@@ -434,6 +447,8 @@ def plot(
     Example: [bold]corridors plot results/baseline-ens[/bold] (an ensemble: --year, --format and
     --dpi are for runs)
     """
+    from corridors.experiments import runs
+    from corridors.experiments.figures import write_ensemble_figures
     from corridors.results import load_results
 
     if fmt not in ("png", "svg", "pdf"):
@@ -468,6 +483,8 @@ def schema(
 
     Example: [bold]corridors schema --out scenario.schema.json[/bold]
     """
+    from corridors.scenario import scenario_schema
+
     text = json.dumps(scenario_schema(), indent=2)
     if out is None:
         typer.echo(text)
