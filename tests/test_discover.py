@@ -215,4 +215,4 @@ def test_the_command_on_a_real_sweep(tmp_path):
     )
     assert late.exit_code == 2 and "the runs cover the years 2019-2024" in late.output
     missing = runner.invoke(app, ["discover", str(tmp_path / "none"), "--where", where])
-    assert missing.exit_code == 2 and "not an ensemble directory" in missing.output
+    assert missing.exit_code == 2 and "no such folder (expected an ensemble directory)" in missing.output

@@ -360,7 +360,7 @@ def test_corrupt_meta_json_names_the_directory(runs, tmp_path):
     broken = tmp_path / "broken"
     shutil.copytree(runs["baseline"], broken)
     (broken / "meta.json").write_text("{not json")
-    _refused([broken], tmp_path / "r.html", f"{broken}: run: a JSON file is corrupt")
+    _refused([broken], tmp_path / "r.html", f"{broken}: run: cannot be read: {broken / 'meta.json'}: line 1")
 
 
 # ============================================================================ in headless Chromium

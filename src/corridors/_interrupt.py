@@ -4,9 +4,9 @@ Importing the package takes about a second (NumPy, pandas, Numba's cached kernel
 Ctrl-C then would print a ``KeyboardInterrupt`` traceback from deep inside an import. When
 the process is the ``corridors`` command (the console script, or ``python -m corridors``),
 :func:`quiet_while_starting` makes Ctrl-C print one line and exit 130 at once (nothing has
-been written yet); the command's callback hands Ctrl-C back to Python
-(:func:`interrupts_as_usual`) once its arguments are parsed, so that a command's own cleanup
-(``corridors.cli.guard.guarded``) runs as before. A library import changes nothing.
+been written yet); a command hands Ctrl-C back to Python
+(:func:`interrupts_as_usual`) when its work starts (``corridors.cli.guard.guarded``, after the
+command's own imports of the model, results and plots), so that its cleanup runs as before. A library import changes nothing.
 """
 
 from __future__ import annotations

@@ -28,7 +28,6 @@ from typing import Annotated
 import typer
 import typer.rich_utils
 
-from corridors._interrupt import interrupts_as_usual
 from corridors._version import __version__
 from corridors.cli import criticality, ensembles, explain, exports, report, robust, runs, tools
 from corridors.cli.guard import stdout
@@ -65,7 +64,6 @@ def main(
     ] = False,
 ) -> None:
     """Simulate the competition between Central Asia's trade routes."""
-    interrupts_as_usual()  # started: a command's own Ctrl-C handling (guarded) from here on
 
 
 # The commands, in the order of --help.

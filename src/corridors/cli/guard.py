@@ -27,6 +27,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from corridors._interrupt import interrupts_as_usual
 from corridors.atomic import write_bytes_atomic
 from corridors.errors import CorridorsError
 from corridors.experiments.executors import Execution, ExecutorError
@@ -109,6 +110,7 @@ def guarded(
         else ()
     )
     suffix = f" ({note})" if note else ""
+    interrupts_as_usual()  # the work starts: Ctrl-C is this block's from here (one line, exit 130)
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         with Progress(*columns, console=err, transient=True, disable=not counts) as progress:

@@ -69,7 +69,6 @@ def run_command(
     Example: [bold]corridors run baseline --seed 7 --out results/baseline-7[/bold]
     Example: [bold]corridors run baseline --replicates 100 --workers 2 --out results/baseline-ens[/bold]
     """
-    from corridors import plots
     from corridors.experiments import runs
     from corridors.experiments.calibrate.drift import calibration_drift
 
@@ -170,7 +169,6 @@ def validate(
     Example: [bold]corridors validate scenarios/*.toml[/bold]
     Example: [bold]corridors validate --effects eu_global_gateway c5_bloc[/bold]
     """
-    from corridors.experiments import effects
     from corridors.scenario import find_scenario, load_scenario
 
     if not effects and (seed is not None or stochastic):

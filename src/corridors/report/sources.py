@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from corridors.errors import CorridorsError
+from corridors.errors import CorridorsError, DataError
 from corridors.report.analyses import ANALYSIS_KINDS, Analysis, analysis_kind, read_analysis
 from corridors.results import EnsembleResults, Results, load_ensemble, load_results
 from corridors.scenario import Scenario, load_scenario
@@ -129,6 +129,8 @@ def _read(path: Path, kind: Literal["run", "ensemble"]) -> ReportItem:
         results = load(path)
     except json.JSONDecodeError as exc:
         raise CorridorsError(path, kind, f"a JSON file is corrupt ({exc})") from None
+    except DataError as exc:  # results.reading names the file and what is wrong with it
+        raise CorridorsError(path, kind, f"cannot be read: {exc}") from None
     except (OSError, ValueError, KeyError) as exc:
         raise CorridorsError(path, kind, f"cannot be read ({type(exc).__name__}: {exc})") from None
     item = ReportItem(path=path, kind=kind, results=results, manifest={}, scenario=None)

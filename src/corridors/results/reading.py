@@ -19,6 +19,11 @@ from corridors.errors import DataError
 __all__ = ["check_directory", "read_json", "read_table"]
 
 
+def _a(noun: str) -> str:
+    """``noun`` with its indefinite article: "an ensemble directory", "a run directory"."""
+    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
+
+
 def check_directory(path: Path, marker: str, what: str) -> None:
     """Check that ``path`` is a directory holding ``marker``, else say what it is instead.
 
@@ -40,9 +45,9 @@ def check_directory(path: Path, marker: str, what: str) -> None:
         ``marker``.
     """
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no such folder (expected a {what})")
+        raise FileNotFoundError(f"{path}: no such folder (expected {_a(what)})")
     if not path.is_dir():
-        raise FileNotFoundError(f"{path}: a file, not a {what}")
+        raise FileNotFoundError(f"{path}: a file, not {_a(what)}")
     if (path / marker).is_file():
         return
     manifest = path / "manifest.json"
@@ -59,9 +64,9 @@ def check_directory(path: Path, marker: str, what: str) -> None:
                 "its finished runs are kept): run the same command again to resume"
             )
         else:
-            msg = f"{path}: a {kind} directory with no {marker} (manifest.json says status {status!r})"
+            msg = f"{path}: {_a(kind)} directory with no {marker} (manifest.json says status {status!r})"
         raise FileNotFoundError(msg)
-    raise FileNotFoundError(f"{path}: not a {what} (no {marker})")
+    raise FileNotFoundError(f"{path}: not {_a(what)} (no {marker})")
 
 
 def read_json(path: Path) -> Any:
