@@ -13,6 +13,7 @@ from rich.table import Table
 from corridors.cli.ensembles import RootSeed, ScenarioName, Sets
 from corridors.cli.guard import (
     EXIT_FAILURE,
+    RUN_COUNTS,
     ExecutorName,
     Scheduler,
     Workers,
@@ -20,6 +21,7 @@ from corridors.cli.guard import (
     execution_options,
     guarded,
     open_scenario,
+    run_counter,
     save_figure,
     stdout,
 )
@@ -77,21 +79,15 @@ def criticality(
     execution = execution_options(workers, executor, scheduler)
     sc = open_scenario(scenario, sets)
     target = out or Path("results") / f"{sc.name}-criticality-{datetime.now():%Y%m%d-%H%M%S}"
-    counts = "{task.fields[done]} done, {task.fields[failed]} failed, {task.fields[left]} left"
     resume = f"finished runs are kept in {target}; run the same command again to resume"
     with guarded(
         "criticality",
-        counts,
+        RUN_COUNTS,
         eta=True,
         note=resume,
         bad_input=(CorridorsError, ValueError, FileExistsError),
     ) as progress:
-        task = progress.add_task(f"criticality {sc.name}", total=None, done=0, failed=0, left="?")
-
-        def on_progress(done: int, failed: int, total: int) -> None:
-            left = total - done - failed
-            progress.update(task, completed=done + failed, total=total, done=done, failed=failed, left=left)
-
+        _, on_progress = run_counter(progress, f"criticality {sc.name}")
         result = run_criticality(
             sc,
             links=links,

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from corridors.cli.guard import (
     EXIT_FAILURE,
+    RUN_COUNTS,
     ExecutorName,
     Scheduler,
     Workers,
@@ -26,6 +27,7 @@ from corridors.cli.guard import (
     guarded,
     open_scenario,
     refuse,
+    run_counter,
     stdout,
 )
 from corridors.errors import CorridorsError
@@ -46,19 +48,12 @@ def run_many(
     from corridors.experiments.figures import write_ensemble_figures
 
     target = out or Path("results") / f"{sc.name}-{kind}-{datetime.now():%Y%m%d-%H%M%S}"
-    counts = "{task.fields[done]} done, {task.fields[failed]} failed, {task.fields[left]} left"
     resume = f"finished runs are kept in {target}; run the same command again to resume"
     with guarded(
-        kind, counts, eta=True, note=resume, bad_input=(CorridorsError, ValueError, FileExistsError)
+        kind, RUN_COUNTS, eta=True, note=resume, bad_input=(CorridorsError, ValueError, FileExistsError)
     ) as progress:
         where = execution.scheduler_address()
-        label = f"{kind} {sc.name}" + (f" on {where}" if where else "")
-        task = progress.add_task(label, total=None, done=0, failed=0, left="?")
-
-        def on_progress(done: int, failed: int, total: int) -> None:
-            left = total - done - failed
-            progress.update(task, completed=done + failed, total=total, done=done, failed=failed, left=left)
-
+        task, on_progress = run_counter(progress, f"{kind} {sc.name}" + (f" on {where}" if where else ""))
         result = fn(sc, out=target, force=force, execution=execution, on_progress=on_progress, **kwargs)
         ens = getattr(result, "ensemble", result)
         if ens.failures.empty:

@@ -10,7 +10,7 @@ codes: 0 ok, 1 the run failed, 2 bad input, 128 + the signal's number when inter
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -22,6 +22,7 @@ from rich.progress import (
     BarColumn,
     Progress,
     ProgressColumn,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -49,6 +50,25 @@ Scheduler = Annotated[
     str | None,
     typer.Option(help="An existing Dask scheduler, tcp://HOST:PORT (default: $DASK_SCHEDULER_ADDRESS)."),
 ]
+
+
+RUN_COUNTS = "{task.fields[done]} done, {task.fields[failed]} failed, {task.fields[left]} left"
+"""The progress bar's counts of a command that executes many runs (:func:`run_counter`)."""
+
+
+def run_counter(progress: Progress, label: str) -> tuple[TaskID, Callable[[int, int, int], None]]:
+    """Add a task counting finished, failed and remaining runs to ``progress`` (columns :data:`RUN_COUNTS`).
+
+    Returns the task and its ``on_progress(done, failed, total)``, the callback the
+    experiments call as runs finish.
+    """
+    task = progress.add_task(label, total=None, done=0, failed=0, left="?")
+
+    def on_progress(done: int, failed: int, total: int) -> None:
+        left = total - done - failed
+        progress.update(task, completed=done + failed, total=total, done=done, failed=failed, left=left)
+
+    return task, on_progress
 
 
 class _Terminated(KeyboardInterrupt):

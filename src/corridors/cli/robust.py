@@ -11,12 +11,14 @@ from rich.table import Table
 
 from corridors.cli.ensembles import Ranges, RootSeed, Sets, _ranges
 from corridors.cli.guard import (
+    RUN_COUNTS,
     ExecutorName,
     Scheduler,
     Workers,
     execution_options,
     guarded,
     refuse,
+    run_counter,
     stdout,
 )
 from corridors.errors import CorridorsError
@@ -152,7 +154,7 @@ def robust(
         raise refuse(FileExistsError(f"{target}: already exists (use --force to replace it)"))
     with guarded(
         "robust",
-        "{task.fields[done]} done, {task.fields[failed]} failed, {task.fields[left]} left",
+        RUN_COUNTS,
         eta=True,
         bad_input=(CorridorsError, ValueError, FileExistsError),
     ) as progress:
@@ -163,18 +165,7 @@ def robust(
         if samples is not None:
             ranges = _ranges(params) if params else {}
             found += grid.sample_futures(scenario, ranges, samples, seed=seed or 0, overrides=overrides)
-        task = progress.add_task("robust", total=None, done=0, failed=0, left="?")
-
-        def on_progress(done: int, failed: int, total: int) -> None:
-            progress.update(
-                task,
-                completed=done + failed,
-                total=total,
-                done=done,
-                failed=failed,
-                left=total - done - failed,
-            )
-
+        _, on_progress = run_counter(progress, "robust")
         res = grid.robust(
             cands,
             found,

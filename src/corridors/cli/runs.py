@@ -29,6 +29,7 @@ from corridors.cli.guard import (
     stdout,
 )
 from corridors.errors import CorridorsError
+from corridors.vocabulary import CORRIDORS
 
 
 def run_command(
@@ -357,7 +358,6 @@ def compare(
     """
     from corridors import plots
     from corridors.experiments import scenario_table
-    from corridors.network import CORRIDORS
     from corridors.results import load_ensemble, load_results
     from corridors.results.explain import headline_change
     from corridors.results.labels import directory_labels
